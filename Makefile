@@ -1,0 +1,31 @@
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test demo bench lint fmt clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/ruff format --check daemon adapters tests bench
+	$(BIN)/ruff check daemon adapters tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+demo: $(STAMP)
+	$(BIN)/ffn-sync demo $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(ARGS)
+
+fmt: $(STAMP)
+	$(BIN)/ruff format daemon adapters tests bench
+	$(BIN)/ruff check --fix daemon adapters tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""One package per external system; see adapters/base.py for the contracts."""

@@ -1,0 +1,112 @@
+"""The contracts between the engine and the adapters. Keep them small.
+
+Adapters import only the public core (``daemon.model``, ``daemon.errors``, ``daemon.http``,
+``daemon.clock``, ``daemon.secrets``); only the app wiring imports adapters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from daemon.model import (
+    FulfillerStatus,
+    ItemResult,
+    OrderRef,
+    Outbound,
+    Shipment,
+    ShopOrder,
+    ShopProduct,
+    ShopStock,
+    StockLevel,
+    Window,
+)
+
+
+@runtime_checkable
+class ShopChannel(Protocol):
+    """Shopify, Shopware 6, WooCommerce."""
+
+    kind: str
+
+    def changed_products(self, window: Window) -> AsyncIterator[ShopProduct]:
+        """Sellable units created or changed in the window, oldest change first."""
+        ...
+
+    def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder]:
+        """Orders created or changed in the window (any status), oldest change first."""
+        ...
+
+    async def get_order(self, order_id: str) -> ShopOrder | None:
+        """One order by the shop's id; None when it no longer exists."""
+        ...
+
+    async def apply_shipment(self, order: OrderRef, shipment: Shipment) -> None:
+        """Create one fulfilment with the shipment's lines (``sku``/``line_id`` filled) and tracking.
+
+        Idempotent per ``shipment.shipment_id`` where the shop allows detecting it.
+        """
+        ...
+
+    async def apply_order_status(
+        self, order: OrderRef, status: FulfillerStatus, *, cancel_in_shop: bool
+    ) -> None:
+        """Reflect a fulfiller-side status (cancel, partial cancel) on the order: note + tag, and
+        a real cancellation in the shop only when ``cancel_in_shop``."""
+        ...
+
+    async def set_stock(self, levels: Sequence[ShopStock]) -> list[ItemResult]:
+        """Write absolute quantities, batched; one result per SKU, failures isolated per item."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class Fulfiller(Protocol):
+    """JTL-FFN."""
+
+    async def upsert_product(self, product: ShopProduct) -> str:
+        """Create or update by merchantSku, authorize to the fulfiller; returns the jfsku."""
+        ...
+
+    async def create_outbound(self, outbound: Outbound) -> str:
+        """Idempotent by ``outbound.outbound_id``: an existing active outbound is adopted."""
+        ...
+
+    async def get_outbound(self, outbound_id: str) -> FulfillerStatus | None: ...
+
+    async def update_outbound(self, outbound: Outbound) -> None:
+        """Raises ``ManualActionNeeded`` when the fulfiller already works on it."""
+        ...
+
+    async def cancel_outbound(self, outbound_id: str, reason: str) -> None:
+        """Raises ``ManualActionNeeded`` when the fulfiller already works on it."""
+        ...
+
+    def shipping_notifications(self, window: Window) -> AsyncIterator[Shipment]: ...
+
+    def outbound_changes(self, window: Window) -> AsyncIterator[FulfillerStatus]: ...
+
+    def stock_changes(self, window: Window) -> AsyncIterator[StockLevel]: ...
+
+    def stock_complete(self) -> AsyncIterator[StockLevel]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSet:
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+
+
+class TokenStore(Protocol):
+    """Durable home of a single-use refresh token (Postgres in production)."""
+
+    async def load(self) -> TokenSet | None: ...
+
+    async def save(self, tokens: TokenSet) -> None: ...

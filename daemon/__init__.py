@@ -1,0 +1,1 @@
+"""ffn-sync: shops ⇄ JTL Fulfillment Network."""
