@@ -1,0 +1,242 @@
+"""One HTTP client per upstream: session, limiter, retries, typed errors, safe logging."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+import yarl
+from loguru import logger
+from tenacity import RetryCallState
+
+from daemon.clock import SYSTEM_CLOCK, Clock
+from daemon.errors import RateLimited, RetryableError, SyncError
+from daemon.http.auth import Auth
+from daemon.http.errors import ErrorFactory, default_error_factory, header, parse_retry_after
+from daemon.http.ratelimit import NoLimit, RateLimiter
+from daemon.http.redaction import safe_target, safe_url, scrub
+from daemon.http.response import Response
+from daemon.http.retry import RetryPolicy, failure_of, is_idempotent
+from daemon.http.stats import NO_RESPONSE, CallRecord, HttpStats
+from daemon.http.urls import build_url
+
+DEFAULT_OK = (200, 201, 202, 204)
+USER_AGENT = "ffn-sync"
+
+
+@dataclass(slots=True)
+class _Call:
+    """One logical request across its attempts."""
+
+    method: str
+    url: str
+    params: Mapping[str, Any] | None
+    body: bytes | None
+    headers: dict[str, str]
+    ok: Collection[int]
+    target: str  # safe to print
+    attempts: int = 0
+    reauthorized: bool = False
+
+
+class HttpClient:
+    def __init__(
+        self,
+        upstream: str,
+        base_url: str,
+        *,
+        auth: Auth | None = None,
+        limiter: RateLimiter | None = None,
+        error_factory: ErrorFactory = default_error_factory,
+        timeout_s: float = 30.0,
+        max_attempts: int = 5,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        clock: Clock = SYSTEM_CLOCK,
+        default_headers: Mapping[str, str] | None = None,
+        session: aiohttp.ClientSession | None = None,
+        max_retry_after_s: float = 120.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.upstream = upstream
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.limiter: RateLimiter = limiter if limiter is not None else NoLimit(clock)
+        self.error_factory = error_factory
+        self.timeout_s = timeout_s
+        self.clock = clock
+        self.default_headers = {"User-Agent": USER_AGENT, **(default_headers or {})}
+        self.stats = HttpStats()
+        self._policy = RetryPolicy(
+            max_attempts=max_attempts,
+            backoff_base_s=backoff_base_s,
+            backoff_max_s=backoff_max_s,
+            max_retry_after_s=max_retry_after_s,
+            rng=rng,
+        )
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session = session
+        self._owns_session = session is None
+
+    def __repr__(self) -> str:
+        return f"HttpClient(upstream={self.upstream!r}, base_url={safe_url(self.base_url)!r})"
+
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or (self._owns_session and self._session.closed):
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            self._owns_session = True
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    async def get_json(self, url: str, **kw: Any) -> Any:
+        return (await self.request("GET", url, **kw)).json()
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        ok: Collection[int] = DEFAULT_OK,
+    ) -> Response:
+        """Send one request, retrying transient failures when safe; raise a typed error otherwise.
+
+        ``url`` is a path relative to ``base_url`` or an absolute, already encoded URL.
+        """
+        method = method.upper()
+        merged_headers = {**self.default_headers, **(headers or {})}
+        body = data
+        if json is not None:
+            body = orjson.dumps(json)
+            merged_headers.setdefault("Content-Type", "application/json")
+        call = _Call(
+            method=method,
+            url=url,
+            params=params,
+            body=body,
+            headers=merged_headers,
+            ok=ok,
+            target=safe_target(build_url(self.base_url, url, params)),
+        )
+
+        async def before_retry(state: RetryCallState) -> None:
+            self._log_retry(call, state)
+
+        retrying = self._policy.retrying(
+            idempotent=is_idempotent(method, idempotent), sleep=self.clock.sleep, before_sleep=before_retry
+        )
+        response: Response = await retrying(self._attempt, call)
+        return response
+
+    async def _attempt(self, call: _Call) -> Response:
+        call.attempts += 1
+        response = await self._send(call)
+        if response.status == 401 and 401 not in call.ok and self.auth is not None and not call.reauthorized:
+            # The request was refused, not executed, so repeating it is safe even for POST.
+            call.reauthorized = True
+            if await self.auth.on_unauthorized():
+                logger.info(f"reauthorized upstream={self.upstream} {call.method} {call.target}; repeating")
+                response = await self._send(call)
+        if response.status in call.ok:
+            return response
+        raise self._error_for(response)
+
+    async def _send(self, call: _Call) -> Response:
+        headers = dict(call.headers)
+        auth_params: dict[str, str] = {}
+        if self.auth is not None:
+            await self.auth.apply(headers, auth_params)
+        url = build_url(self.base_url, call.url, call.params, auth_params)
+
+        wait_started = self.clock.monotonic()
+        await self.limiter.acquire()
+        self.stats.record_wait(self.clock.monotonic() - wait_started)
+        started = self.clock.monotonic()
+        try:
+            session = self._get_session()
+            async with session.request(
+                call.method,
+                yarl.URL(url, encoded=True),
+                data=call.body,
+                headers=headers,
+                timeout=self._timeout,
+            ) as raw:
+                body = await raw.read()
+                response = Response(
+                    status=raw.status,
+                    headers=raw.headers,
+                    body=body,
+                    url=safe_url(str(raw.url)),
+                    upstream=self.upstream,
+                )
+        except TimeoutError:
+            self._record(call, NO_RESPONSE, started)
+            raise RetryableError(
+                f"no answer within {self.timeout_s:g}s: {call.method} {call.target}", upstream=self.upstream
+            ) from None
+        except aiohttp.ClientError as exc:
+            self._record(call, NO_RESPONSE, started)
+            raise RetryableError(
+                f"connection failed: {call.method} {call.target}: {type(exc).__name__}: {scrub(str(exc))}",
+                upstream=self.upstream,
+            ) from None
+        finally:
+            self.limiter.release()
+        self.limiter.observe(response)
+        self._record(call, response.status, started)
+        return response
+
+    def _record(self, call: _Call, status: int, started: float) -> None:
+        elapsed = self.clock.monotonic() - started
+        logger.debug(
+            f"http upstream={self.upstream} {call.method} {call.target} "
+            f"status={status or 'none'} attempt={call.attempts} elapsed={elapsed * 1000:.0f}ms"
+        )
+        self.stats.record_call(CallRecord(self.upstream, call.method, status, elapsed, call.attempts))
+
+    def _error_for(self, response: Response) -> SyncError:
+        error = self.error_factory(self.upstream, response.status, response.body, response.headers)
+        error.message = scrub(error.message)
+        error.args = (error.message,)
+        if error.upstream is None:
+            error.upstream = self.upstream
+        if error.status is None:
+            error.status = response.status
+        retry_after = parse_retry_after(header(response.headers, "Retry-After"), self.clock.now())
+        if retry_after is not None and isinstance(error, RetryableError):
+            if error.retry_after is None:
+                error.retry_after = retry_after
+            if response.status in (429, 503) or isinstance(error, RateLimited):
+                # Everyone calling this upstream backs off, not only the caller that was told.
+                self.limiter.pause(retry_after)
+        return error
+
+    def _log_retry(self, call: _Call, state: RetryCallState) -> None:
+        self.stats.retries += 1
+        failure = failure_of(state)
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        if isinstance(failure, SyncError) and failure.status is not None:
+            reason = f"status={failure.status}"
+        else:
+            reason = f"error={scrub(str(failure))[:160]!r}"
+        logger.warning(
+            f"retry upstream={self.upstream} {call.method} {call.target} {reason} "
+            f"attempt={state.attempt_number + 1}/{self._policy.max_attempts} wait={wait:.1f}s"
+        )
