@@ -1,0 +1,131 @@
+"""Connection pool and the database handle the daemon holds for its lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+from loguru import logger
+
+from daemon.store.embedded import EmbeddedPostgres, start_embedded, stop_embedded
+
+APPLICATION_NAME = "ffn-sync"
+POOL_CLOSE_GRACE_S = 10.0
+# jsonb's binary wire format is the JSON text prefixed with a format version byte.
+_JSONB_VERSION = b"\x01"
+
+_URI_PASSWORD = re.compile(r"^(?P<head>[a-z][a-z0-9+.-]*://[^:/@?#]*):[^@/?#]*@", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&]password=)[^&#]*", re.IGNORECASE)
+
+
+def safe_dsn(dsn: str) -> str:
+    """The DSN with any password replaced by ``***``: safe for logs and error messages."""
+    masked = _URI_PASSWORD.sub(lambda m: f"{m['head']}:***@", dsn)
+    return _QUERY_PASSWORD.sub(lambda m: f"{m['head']}***", masked)
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return _JSONB_VERSION + orjson.dumps(value)
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    if data[:1] != _JSONB_VERSION:
+        raise ValueError(f"unsupported jsonb wire format version {data[:1]!r}")
+    return orjson.loads(data[1:])
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # Binary format skips a bytes→str→bytes round trip for every JSON value.
+    await conn.set_type_codec(
+        "jsonb", schema="pg_catalog", encoder=_encode_jsonb, decoder=_decode_jsonb, format="binary"
+    )
+    await conn.set_type_codec(
+        "json", schema="pg_catalog", encoder=orjson.dumps, decoder=orjson.loads, format="binary"
+    )
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    statement_cache_size: int = 256,
+) -> asyncpg.Pool:
+    """A pool whose connections encode/decode ``json``/``jsonb`` with orjson (any JSON-able value).
+
+    ``statement_cache_size`` must be 0 behind a transaction-mode pgbouncer; the default suits a
+    direct connection (the daemon runs a small, fixed set of statements).
+    """
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        statement_cache_size=statement_cache_size,
+        max_inactive_connection_lifetime=300.0,
+        server_settings={"application_name": APPLICATION_NAME},
+    )
+    if pool is None:  # only when awaited in a non-standard way; keeps the type honest
+        raise RuntimeError(f"could not create a pool for {safe_dsn(dsn)}")
+    return pool
+
+
+@dataclass(eq=False)
+class Database:
+    """The pool plus, when no DSN was configured, the embedded server behind it."""
+
+    pool: asyncpg.Pool
+    dsn: str = field(repr=False)
+    embedded: EmbeddedPostgres | None = field(default=None, repr=False)
+
+    @property
+    def safe_dsn(self) -> str:
+        return safe_dsn(self.dsn)
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.embedded is not None
+
+    def __repr__(self) -> str:
+        return f"Database(dsn={self.safe_dsn!r}, embedded={self.is_embedded})"
+
+
+async def _close_pool(pool: asyncpg.Pool, grace_s: float = POOL_CLOSE_GRACE_S) -> None:
+    try:
+        await asyncio.wait_for(pool.close(), grace_s)
+    except TimeoutError:
+        # A connection still checked out (e.g. a cancelled cycle) must not block shutdown forever.
+        logger.warning("database connections still busy after {:.0f} s, terminating them", grace_s)
+        pool.terminate()
+
+
+@asynccontextmanager
+async def open_database(
+    dsn: str | None, state_dir: Path, *, pool_min: int = 1, pool_max: int = 10
+) -> AsyncIterator[Database]:
+    """Open the pool (starting an embedded server in ``state_dir`` when ``dsn`` is None); close all on exit.
+
+    Migrations are not applied here: call ``daemon.store.migrate(db.pool)``.
+    """
+    embedded: EmbeddedPostgres | None = None
+    if dsn is None:
+        embedded = await start_embedded(state_dir)
+        dsn = embedded.dsn()
+    try:
+        pool = await create_pool(dsn, min_size=pool_min, max_size=pool_max)
+        db = Database(pool=pool, dsn=dsn, embedded=embedded)
+        logger.info("database {} open (pool {}..{})", db.safe_dsn, pool_min, pool_max)
+        try:
+            yield db
+        finally:
+            await _close_pool(pool)
+    finally:
+        if embedded is not None:
+            await stop_embedded(embedded)

@@ -1,0 +1,137 @@
+"""Merchant ownership across instances sharing one Postgres.
+
+An instance owns a merchant while it holds the session-level advisory lock
+``hashtext('ffn-sync:merchant:' || merchant_id)`` on its dedicated lease connection. The lock dies with
+the connection, so a crashed or partitioned instance loses its merchants and another one takes them over
+on its next ``acquire``. The connection is kept out of the pool on purpose: pools reset connections
+(``pg_advisory_unlock_all``) when they are released.
+
+Ownership is only as fresh as the last round trip: after the connection drops there is a short window
+until ``is_alive()`` turns false, so the work itself must stay idempotent (it is: deterministic ids and
+``FOR UPDATE SKIP LOCKED`` claims). Call ``heartbeat()`` before each cycle.
+
+``hashtext`` is 32 bits: two merchant ids may share a key; then one instance simply owns both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Self
+
+import asyncpg
+from loguru import logger
+
+from daemon.store.db import APPLICATION_NAME
+
+LEASE_KEY_PREFIX = "ffn-sync:merchant:"
+HEARTBEAT_TIMEOUT_S = 5.0
+
+_TRY_LOCK = """
+select id from unnest($1::text[]) as id
+where pg_try_advisory_lock(hashtext($2 || id))
+"""
+_UNLOCK = "select pg_advisory_unlock(hashtext($2 || id)) from unnest($1::text[]) as id"
+
+
+class MerchantLease:
+    """Holds merchant locks on one dedicated connection (see the module docstring)."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._conn = connection
+        self._owned: set[str] = set()
+        self._lost = False
+        self._lock = asyncio.Lock()
+        connection.add_termination_listener(self._on_terminated)
+
+    @classmethod
+    async def connect(cls, dsn: str) -> Self:
+        conn = await asyncpg.connect(dsn, server_settings={"application_name": f"{APPLICATION_NAME} lease"})
+        return cls(conn)
+
+    @property
+    def owned(self) -> frozenset[str]:
+        return frozenset(self._owned) if self.is_alive() else frozenset()
+
+    def is_alive(self) -> bool:
+        """False once the connection is known to be gone: every lock it held is released by then."""
+        return not self._lost and not self._conn.is_closed()
+
+    async def acquire(self, merchant_ids: Iterable[str]) -> set[str]:
+        """Try to take each merchant not yet owned; return which of ``merchant_ids`` this instance owns now."""
+        wanted = set(merchant_ids)
+        async with self._lock:
+            self._require_alive()
+            missing = sorted(wanted - self._owned)
+            if missing:
+                try:
+                    rows = await self._conn.fetch(_TRY_LOCK, missing, LEASE_KEY_PREFIX)
+                except BaseException:
+                    self._mark_lost_if_closed()
+                    raise
+                gained = {str(row["id"]) for row in rows}
+                if gained:
+                    logger.info("lease: now owning merchant(s) {}", ", ".join(sorted(gained)))
+                self._owned |= gained
+            return wanted & self._owned
+
+    async def release(self, merchant_ids: Iterable[str] | None = None) -> None:
+        """Give up the given merchants (all when None) so another instance can take them."""
+        async with self._lock:
+            dropping = sorted(self._owned if merchant_ids is None else self._owned & set(merchant_ids))
+            self._owned -= set(dropping)
+            if dropping and self.is_alive():
+                try:
+                    await self._conn.execute(_UNLOCK, dropping, LEASE_KEY_PREFIX)
+                except BaseException:
+                    self._mark_lost_if_closed()
+                    raise
+                logger.info("lease: released merchant(s) {}", ", ".join(dropping))
+
+    async def heartbeat(self) -> bool:
+        """Round trip to the server; return ``is_alive()`` afterwards. Never raises."""
+        if not self.is_alive():
+            return False
+        try:
+            async with self._lock:
+                await self._conn.fetchval("select 1", timeout=HEARTBEAT_TIMEOUT_S)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            logger.warning("lease connection failed ({}); merchant ownership lost", type(exc).__name__)
+            self._mark_lost()
+        return self.is_alive()
+
+    async def close(self) -> None:
+        """Close the connection; Postgres releases every lock it held."""
+        self._owned.clear()
+        if not self._conn.is_closed():
+            await self._conn.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def _require_alive(self) -> None:
+        if not self.is_alive():
+            raise ConnectionError("merchant lease connection is gone; open a new MerchantLease")
+
+    def _mark_lost_if_closed(self) -> None:
+        # e.g. pg_terminate_backend answers with AdminShutdownError and then closes the connection
+        if self._conn.is_closed():
+            self._mark_lost()
+
+    def _mark_lost(self) -> None:
+        if self._owned:
+            logger.warning("lease: lost merchant(s) {}", ", ".join(sorted(self._owned)))
+        self._lost = True
+        self._owned.clear()
+        if not self._conn.is_closed():
+            self._conn.terminate()
+
+    def _on_terminated(self, _conn: asyncpg.Connection) -> None:
+        if not self._lost:
+            self._mark_lost()

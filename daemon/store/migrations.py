@@ -1,0 +1,195 @@
+"""Forward-only, numbered, checksummed schema migrations.
+
+Files are named ``NNNN_name.sql`` (versions 1, 2, 3, … without gaps) and live in ``daemon/store/sql/``.
+Each file runs in its own transaction, so it must not contain ``BEGIN``/``COMMIT`` or statements that
+refuse to run inside a transaction (``CREATE INDEX CONCURRENTLY``, ``VACUUM``). A file that was applied is
+never edited again: its sha256 (of the raw bytes, so line-ending conversions count as edits) is stored in
+``schema_migrations`` and verified on every start. Changes go into a new file with the next number.
+
+All migrators serialize on one advisory lock, so several instances starting at once apply every file
+exactly once; the later ones wait, then find nothing to do.
+
+Every ``MigrationError`` carries ``exit_code`` 65 (EX_DATAERR): the database or the shipped migration files
+are in a state this code must not touch, and restarting will not change that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+import asyncpg
+from loguru import logger
+
+EX_DATAERR = 65
+# Fixed 64-bit key outside the int4 range, so it can never equal a hashtext()-derived lease key.
+MIGRATION_LOCK_KEY = 0x66666E2D73796E63  # b"ffn-sync"
+
+_FILENAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[A-Za-z0-9][A-Za-z0-9_-]*)\.sql$")
+
+_CREATE_TABLE = """
+create table if not exists schema_migrations (
+    version    integer primary key,
+    name       text not null,
+    checksum   text not null,
+    applied_at timestamptz not null default now()
+)
+"""
+
+MigrationSource = Path | Traversable
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    filename: str
+    sql: str
+    checksum: str
+
+
+class MigrationError(Exception):
+    exit_code = EX_DATAERR
+
+
+class MigrationLayoutError(MigrationError):
+    """The migration files themselves are malformed: bad name, gap, duplicate number, not UTF-8."""
+
+
+class MigrationChecksumMismatch(MigrationError):
+    def __init__(self, filenames: list[str]) -> None:
+        self.filenames = filenames
+        super().__init__(
+            f"applied migration(s) {', '.join(filenames)} changed after they were applied; "
+            "restore the original file(s) and put the change into a new numbered migration"
+        )
+
+
+class DatabaseNewerThanCode(MigrationError):
+    def __init__(self, database_version: int, code_version: int) -> None:
+        self.database_version = database_version
+        self.code_version = code_version
+        super().__init__(
+            f"database schema is at version {database_version} but this ffn-sync knows migrations only up to "
+            f"{code_version}; run the newer ffn-sync release or point database.dsn at the right database"
+        )
+
+
+class MigrationFailed(MigrationError):
+    def __init__(self, filename: str, reason: str) -> None:
+        self.filename = filename
+        super().__init__(f"migration {filename} failed and was rolled back: {reason}")
+
+
+def default_migrations_dir() -> Traversable:
+    return files("daemon.store") / "sql"
+
+
+def load_migrations(directory: MigrationSource | None = None) -> list[Migration]:
+    """Read and validate every migration file, ordered by version. Other (non-``.sql``) files are ignored."""
+    source = default_migrations_dir() if directory is None else directory
+    by_version: dict[int, Migration] = {}
+    for entry in source.iterdir():
+        if not entry.is_file() or not entry.name.endswith(".sql"):
+            continue
+        migration = _read(entry)
+        if migration.version in by_version:
+            raise MigrationLayoutError(
+                f"migrations {by_version[migration.version].filename} and {migration.filename} share "
+                f"version {migration.version}; renumber the newer one"
+            )
+        by_version[migration.version] = migration
+    ordered = [by_version[v] for v in sorted(by_version)]
+    for expected, migration in enumerate(ordered, start=1):
+        if migration.version != expected:
+            raise MigrationLayoutError(
+                f"migration version {expected:04d} is missing (next file is {migration.filename}); "
+                "versions must run 0001, 0002, … without gaps"
+            )
+    return ordered
+
+
+def _read(entry: Traversable) -> Migration:
+    match = _FILENAME.match(entry.name)
+    if match is None:
+        raise MigrationLayoutError(
+            f"migration file {entry.name!r} is misnamed; expected NNNN_name.sql, e.g. 0003_add_ledger.sql"
+        )
+    raw = entry.read_bytes()
+    try:
+        sql = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MigrationLayoutError(f"migration file {entry.name} is not UTF-8: {exc}") from exc
+    return Migration(
+        version=int(match["version"]),
+        name=match["name"],
+        filename=entry.name,
+        sql=sql,
+        checksum=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+async def migrate(pool: asyncpg.Pool, directory: MigrationSource | None = None) -> list[int]:
+    """Apply every pending migration; return the versions applied by this call (empty when up to date).
+
+    Raises ``DatabaseNewerThanCode``, ``MigrationChecksumMismatch``, ``MigrationLayoutError`` or
+    ``MigrationFailed`` (all ``MigrationError``) without changing anything already applied.
+    """
+    migrations = load_migrations(directory)
+    async with pool.acquire() as conn:
+        if not await conn.fetchval("select pg_try_advisory_lock($1::bigint)", MIGRATION_LOCK_KEY):
+            logger.info("another instance is migrating the database; waiting for it to finish")
+            await conn.execute("select pg_advisory_lock($1::bigint)", MIGRATION_LOCK_KEY)
+        try:
+            return await _migrate_locked(conn, migrations)
+        finally:
+            # A broken connection has lost the lock already; don't mask the original error.
+            with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                await conn.execute("select pg_advisory_unlock($1::bigint)", MIGRATION_LOCK_KEY)
+
+
+async def _migrate_locked(conn: asyncpg.Connection, migrations: list[Migration]) -> list[int]:
+    await conn.execute(_CREATE_TABLE)
+    rows = await conn.fetch("select version, checksum from schema_migrations order by version")
+    applied = {int(row["version"]): str(row["checksum"]) for row in rows}
+    _verify(applied, migrations)
+    done: list[int] = []
+    for migration in migrations:
+        if migration.version in applied:
+            continue
+        try:
+            async with conn.transaction():
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "insert into schema_migrations (version, name, checksum) values ($1, $2, $3)",
+                    migration.version,
+                    migration.name,
+                    migration.checksum,
+                )
+        except asyncpg.PostgresError as exc:
+            raise MigrationFailed(migration.filename, f"{type(exc).__name__}: {exc}") from exc
+        logger.info("applied migration {}", migration.filename)
+        done.append(migration.version)
+    return done
+
+
+def _verify(applied: dict[int, str], migrations: list[Migration]) -> None:
+    code_version = migrations[-1].version if migrations else 0
+    database_version = max(applied, default=0)
+    if database_version > code_version:
+        raise DatabaseNewerThanCode(database_version, code_version)
+    changed = [m.filename for m in migrations if m.version in applied and applied[m.version] != m.checksum]
+    if changed:
+        raise MigrationChecksumMismatch(changed)
+
+
+async def schema_version(pool: asyncpg.Pool | asyncpg.Connection) -> int:
+    """Highest applied migration version; 0 for a database that was never migrated."""
+    if await pool.fetchval("select to_regclass('schema_migrations')") is None:
+        return 0
+    return int(await pool.fetchval("select coalesce(max(version), 0) from schema_migrations"))
