@@ -1,0 +1,295 @@
+"""Process lifecycle: config → logging → database + migrations → runtime → scheduler → signals → shutdown.
+
+``run_daemon`` is ``ffn-sync run``; ``run_once`` and ``run_migrate`` share the same start-up path.
+systemd sees READY=1 after migrations and scheduler start, WATCHDOG=1 from the event loop, STOPPING=1 on
+SIGTERM. SIGHUP reloads the config: an invalid file is rejected and the running config stays in force.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from loguru import logger
+
+from daemon.errors import ConfigError
+from daemon.runtime import Runtime, RuntimeFactory, default_runtime_factory
+from daemon.scheduler import SyncScheduler, run_all_once
+from daemon.sdnotify import Notifier
+from daemon.secrets import Secret
+
+if TYPE_CHECKING:
+    from daemon.config import AppConfig
+    from daemon.store.db import Database
+
+ConfigLoader = Callable[[Path], "AppConfig"]
+# Sections that belong to the process, not to a merchant: a reload cannot swap them under a running pool.
+PROCESS_SECTIONS = ("database", "daemon", "metrics")
+
+
+def _load_config(path: Path) -> AppConfig:
+    from daemon.config import load_config
+
+    return load_config(path)
+
+
+def _secret_value(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.reveal() if isinstance(value, Secret) else str(value)
+
+
+@contextlib.asynccontextmanager
+async def open_store(config: AppConfig) -> AsyncIterator[Database]:
+    """The database (embedded when no DSN is configured), migrated to the latest schema."""
+    from daemon.store.db import open_database
+    from daemon.store.migrations import migrate
+
+    db_config = config.database
+    async with open_database(
+        _secret_value(db_config.dsn),
+        Path(config.daemon.state_dir),
+        pool_min=db_config.pool_min,
+        pool_max=db_config.pool_max,
+    ) as db:
+        applied = await migrate(db.pool)
+        if applied:
+            logger.info("applied migrations {}", ", ".join(map(str, applied)))
+        yield db
+
+
+async def run_once(config: AppConfig, factory: RuntimeFactory | None = None) -> bool:
+    """Every job of the config once; True when all succeeded."""
+    async with open_store(config) as db:
+        runtime = await (factory or default_runtime_factory())(config, db)
+        try:
+            ok = await run_all_once(runtime.jobs)
+        finally:
+            await runtime.aclose()
+    logger.info("once: {} job(s), {}", len(runtime.jobs), "all succeeded" if ok else "some FAILED")
+    return ok
+
+
+async def run_migrate(config: AppConfig) -> tuple[list[int], int]:
+    """Apply pending migrations; returns (applied versions, schema version now)."""
+    from daemon.store.db import open_database
+    from daemon.store.migrations import migrate, schema_version
+
+    db_config = config.database
+    async with open_database(_secret_value(db_config.dsn), Path(config.daemon.state_dir)) as db:
+        applied = await migrate(db.pool)
+        return applied, await schema_version(db.pool)
+
+
+class Daemon:
+    """``ffn-sync run``: owns the scheduler, the runtime and the signal handling of one process."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        config: AppConfig,
+        *,
+        factory: RuntimeFactory | None = None,
+        load: ConfigLoader = _load_config,
+        notifier: Notifier | None = None,
+        on_logging_change: Callable[[AppConfig], None] | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.config = config
+        self.factory = factory or default_runtime_factory()
+        self.load = load
+        self.notifier = notifier or Notifier()
+        self.on_logging_change = on_logging_change
+        self.scheduler = SyncScheduler()
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self._started = time.monotonic()
+
+    @property
+    def grace_s(self) -> float:
+        return float(self.config.daemon.shutdown_grace_s)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+
+    async def run(self) -> int:
+        async with open_store(self.config) as db:
+            runtime = await self.factory(self.config, db)
+            try:
+                self.scheduler.start(runtime.jobs)
+                status = f"running {len(runtime.jobs)} job(s) for {len(self.config.merchants)} merchant(s)"
+                self.notifier.ready(status)
+                logger.info("ffn-sync started: {}", status)
+                runtime = await self._serve(db, runtime)
+            finally:
+                self.notifier.stopping("stopping")
+                cancelled = await self.scheduler.stop(self.grace_s)
+                await runtime.aclose()
+                self._log_summary(cancelled)
+        return 0
+
+    async def _serve(self, db: Database, runtime: Runtime) -> Runtime:
+        loop = asyncio.get_running_loop()
+        handlers = {signal.SIGTERM: self.request_stop, signal.SIGINT: self.request_stop}
+        handlers[signal.SIGHUP] = self.request_reload
+        for signum, handler in handlers.items():
+            loop.add_signal_handler(signum, handler)
+        watchdog = asyncio.create_task(self.notifier.watchdog_loop(), name="sd-watchdog")
+        try:
+            while not self._stop.is_set():
+                await _wait_any(self._stop, self._reload)
+                if self._reload.is_set() and not self._stop.is_set():
+                    self._reload.clear()
+                    runtime = await self._reload_config(db, runtime)
+            logger.info("stop requested, shutting down (grace {:.0f}s)", self.grace_s)
+            return runtime
+        finally:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
+            for signum in handlers:
+                loop.remove_signal_handler(signum)
+
+    async def _reload_config(self, db: Database, runtime: Runtime) -> Runtime:
+        self.notifier.send(
+            "RELOADING=1", f"MONOTONIC_USEC={time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000}"
+        )
+        try:
+            return await self._apply_reload(db, runtime)
+        finally:
+            self.notifier.ready(f"running {len(self.scheduler.runners)} job(s)")
+
+    async def _apply_reload(self, db: Database, runtime: Runtime) -> Runtime:
+        logger.info("reloading configuration from {}", self.config_path)
+        try:
+            new = self.load(self.config_path)
+        except ConfigError as exc:
+            problems = getattr(exc, "problems", None) or [exc]
+            logger.error("new configuration rejected, keeping the running one: {}", _one_line(problems))
+            return runtime
+        if config_fingerprint(new) == config_fingerprint(self.config):
+            logger.info("configuration unchanged")
+            return runtime
+        for change in describe_changes(self.config, new):
+            logger.info("config change: {}", change)
+        for section in PROCESS_SECTIONS:
+            if _dump(getattr(new, section, None)) != _dump(getattr(self.config, section, None)):
+                logger.warning("[{}] changed: takes effect after a restart", section)
+        try:
+            new_runtime = await self.factory(new, db)
+        except Exception as exc:
+            logger.opt(exception=exc).error("could not build the new configuration, keeping the running one")
+            return runtime
+        await self.scheduler.replace_jobs(new_runtime.jobs, self.grace_s)
+        await runtime.aclose()
+        self.config = _keep_process_sections(new, self.config)
+        if self.on_logging_change is not None:
+            self.on_logging_change(self.config)
+        logger.info("configuration reloaded: {} job(s) scheduled", len(new_runtime.jobs))
+        return new_runtime
+
+    def _log_summary(self, cancelled: int) -> None:
+        ok, failed = self.scheduler.totals
+        logger.info(
+            "ffn-sync stopped after {}: {} cycle(s) ok, {} failed{}",
+            _duration(time.monotonic() - self._started),
+            ok,
+            failed,
+            f", {cancelled} cancelled at shutdown" if cancelled else "",
+        )
+
+
+async def _wait_any(*events: asyncio.Event) -> None:
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+def _one_line(problems: list[Any]) -> str:
+    parts = []
+    for p in problems:
+        if hasattr(p, "key"):
+            parts.append(f"{p.file}: {p.key}: {p.message}")
+        else:
+            parts.append(str(p))
+    return "; ".join(parts)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def _keep_process_sections(new: AppConfig, running: AppConfig) -> AppConfig:
+    """The new merchants, but the process sections the running pool/state dir were built from."""
+    copy = getattr(new, "model_copy", None)
+    if copy is None:
+        return new
+    update = {s: getattr(running, s) for s in PROCESS_SECTIONS if hasattr(running, s)}
+    return copy(update=update)  # type: ignore[no-any-return]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Secret):
+        # A rotated secret is a change; compare digests so the value itself never leaves the Secret.
+        return "sha256:" + hashlib.sha256(value.reveal().encode()).hexdigest()
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    return str(value)
+
+
+def _dump(value: Any) -> bytes:
+    data = value.model_dump() if hasattr(value, "model_dump") else value
+    return orjson.dumps(data, default=_json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+
+
+def config_fingerprint(config: AppConfig) -> str:
+    explicit = getattr(config, "fingerprint", None)
+    if isinstance(explicit, str):
+        return explicit
+    return hashlib.sha256(_dump(config)).hexdigest()
+
+
+def _channels(merchant: Any) -> dict[str, Any]:
+    return {c.name: c for c in merchant.channels}
+
+
+def describe_changes(old: AppConfig, new: AppConfig) -> list[str]:
+    """Human-readable merchant/channel additions, removals and changes."""
+    before = {m.merchant.id: m for m in old.merchants}
+    after = {m.merchant.id: m for m in new.merchants}
+    changes = [f"merchant {m} added" for m in sorted(after.keys() - before.keys())]
+    changes += [f"merchant {m} removed" for m in sorted(before.keys() - after.keys())]
+    for merchant_id in sorted(before.keys() & after.keys()):
+        old_m, new_m = before[merchant_id], after[merchant_id]
+        old_c, new_c = _channels(old_m), _channels(new_m)
+        changes += [f"channel {merchant_id}/{c} added" for c in sorted(new_c.keys() - old_c.keys())]
+        changes += [f"channel {merchant_id}/{c} removed" for c in sorted(old_c.keys() - new_c.keys())]
+        changes += [
+            f"channel {merchant_id}/{c} changed"
+            for c in sorted(old_c.keys() & new_c.keys())
+            if _dump(old_c[c]) != _dump(new_c[c])
+        ]
+        old_rest = {k: v for k, v in _plain(old_m).items() if k != "channels"}
+        new_rest = {k: v for k, v in _plain(new_m).items() if k != "channels"}
+        if _dump(old_rest) != _dump(new_rest):
+            changes.append(f"merchant {merchant_id} settings changed")
+    return changes
+
+
+def _plain(model: Any) -> dict[str, Any]:
+    return dict(model.model_dump()) if hasattr(model, "model_dump") else dict(vars(model))

@@ -1,0 +1,95 @@
+"""``ffn-sync check``: validate the config and probe every configured API once."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from daemon.cli.common import load_app_config
+from daemon.cli.exitcodes import ExitCode
+from daemon.cli.registry import Command
+
+PROBE_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class Probe:
+    merchant: str
+    api: str  # "ffn" or the channel name
+    url: str
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    probe: Probe
+    ok: bool
+    detail: str
+
+
+def probes_for(config: Any) -> list[Probe]:
+    probes = []
+    for merchant in config.merchants:
+        merchant_id = merchant.merchant.id
+        probes.append(Probe(merchant_id, "ffn", str(merchant.ffn.base_url)))
+        for channel in merchant.channels:
+            if getattr(channel, "enabled", True):
+                probes.append(Probe(merchant_id, f"{channel.name} ({channel.kind})", str(channel.base_url)))
+    return probes
+
+
+async def probe_all(probes: list[Probe], timeout_s: float = PROBE_TIMEOUT_S) -> list[ProbeResult]:
+    """GET each base URL: any answer below 500 proves the API is reachable (auth is checked by `run`)."""
+    import aiohttp
+
+    timeout = aiohttp.ClientTimeout(total=timeout_s)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        return list(await asyncio.gather(*(_probe(session, p) for p in probes)))
+
+
+async def _probe(session: Any, probe: Probe) -> ProbeResult:
+    import aiohttp
+
+    started = time.monotonic()
+    try:
+        async with session.get(probe.url, allow_redirects=False) as response:
+            status = response.status
+    except TimeoutError:
+        return ProbeResult(probe, False, f"no answer within {session.timeout.total:.0f}s")
+    except aiohttp.ClientError as exc:
+        return ProbeResult(probe, False, f"{type(exc).__name__}: {exc}")
+    elapsed = time.monotonic() - started
+    if status >= 500:
+        return ProbeResult(probe, False, f"HTTP {status} (server error)")
+    return ProbeResult(probe, True, f"HTTP {status} in {elapsed:.2f}s")
+
+
+def _check(args: argparse.Namespace) -> int:
+    from daemon.secrets import redact
+
+    config = load_app_config(args)
+    probes = probes_for(config)
+    print(f"config ok: {len(config.merchants)} merchant(s) from {len(config.sources)} file(s)")
+    results = asyncio.run(probe_all(probes))
+    width = max((len(f"{r.probe.merchant}/{r.probe.api}") for r in results), default=0)
+    for result in results:
+        label = f"{result.probe.merchant}/{result.probe.api}".ljust(width)
+        verdict = "ok" if result.ok else "FAILED"
+        print(redact(f"{label}  {result.probe.url}  {verdict}: {result.detail}"))
+    return ExitCode.OK if all(r.ok for r in results) else ExitCode.UNAVAILABLE
+
+
+COMMANDS = [
+    Command(
+        name="check",
+        help="validate the config and probe every configured API (exit 69 if one is unreachable)",
+        description=(
+            "Validate the configuration (exit 78 listing every problem) and send one GET to the base URL "
+            "of FFN and of every enabled channel, printing one line per API. Exit 69 if any is unreachable."
+        ),
+        handler=_check,
+        order=30,
+    )
+]

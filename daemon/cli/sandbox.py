@@ -1,0 +1,65 @@
+"""``ffn-sync sandbox KIND --port N``: one vendor sandbox standalone, for manual tests and demos."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+from loguru import logger
+
+from daemon.cli.exitcodes import ExitCode
+from daemon.cli.registry import Command
+
+SANDBOX_KINDS = ("ffn", "shopify", "shopware", "woocommerce")
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("kind", metavar="KIND", help=f"one of: {', '.join(SANDBOX_KINDS)}")
+    parser.add_argument("--port", type=int, required=True, help="TCP port to listen on")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    kind = args.kind.lower()
+    if kind not in SANDBOX_KINDS:
+        logger.error("unknown sandbox kind {!r}; choose one of: {}", args.kind, ", ".join(SANDBOX_KINDS))
+        return ExitCode.USAGE
+    module_name = f"adapters.{kind}.sandbox"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        # Only a missing sandbox package means "not in this build"; a missing dependency is a real error.
+        if exc.name is None or not module_name.startswith(exc.name):
+            raise
+        module = None
+    create_app = getattr(module, "create_app", None)
+    if create_app is None:
+        logger.error("the {} sandbox is not available in this version of ffn-sync", kind)
+        return ExitCode.USAGE
+    from adapters.sandboxkit import serve
+
+    app = create_app()
+    logger.info(
+        "{} sandbox on http://{}:{} (test credentials: see `pydoc {}`)",
+        kind,
+        args.host,
+        args.port,
+        module_name,
+    )
+    serve(app, args.port, args.host)
+    return ExitCode.OK
+
+
+COMMANDS = [
+    Command(
+        name="sandbox",
+        help="run one vendor sandbox (ffn, shopify, shopware, woocommerce) on 127.0.0.1",
+        description=(
+            "Serve a faithful fake of one vendor API with in-memory state and the /_sandbox/ control API. "
+            "Its test credentials are documented in the sandbox module's docstring."
+        ),
+        handler=_sandbox,
+        configure=_configure,
+        order=90,
+    )
+]

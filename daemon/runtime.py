@@ -1,0 +1,72 @@
+"""The seam between the process lifecycle and the sync engine.
+
+The lifecycle (``daemon.app``) knows nothing about flows: it asks a ``RuntimeFactory`` for a ``Runtime``
+built from the config and the open database, schedules the runtime's jobs, and closes it on shutdown or
+before a reload replaces it. The engine provides the real factory in ``daemon.wiring.build_runtime``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+if TYPE_CHECKING:
+    from daemon.config import AppConfig
+    from daemon.store import Database
+else:
+    AppConfig = Any
+    Database = Any
+
+WIRING_MODULE = "daemon.wiring"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One scheduled unit of work: a flow of one merchant (and channel, for shop-side flows)."""
+
+    merchant: str
+    channel: str | None
+    flow: str
+    interval_s: float
+    run: Callable[[], Awaitable[None]]
+
+    @property
+    def name(self) -> str:
+        # Merchant-level flows (FFN shipments, reconcile) have no channel; "-" keeps the shape stable
+        # for log filters and metric labels.
+        return f"{self.merchant}/{self.channel or '-'}/{self.flow}"
+
+
+class Runtime(Protocol):
+    jobs: Sequence[JobSpec]
+
+    async def aclose(self) -> None: ...
+
+
+RuntimeFactory = Callable[[AppConfig, Database], Awaitable[Runtime]]
+
+
+class EmptyRuntime:
+    """A runtime without jobs: the process runs, migrates and answers signals, but syncs nothing."""
+
+    def __init__(self) -> None:
+        self.jobs: Sequence[JobSpec] = ()
+        self.closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def build_empty_runtime(config: AppConfig, db: Database) -> Runtime:
+    return EmptyRuntime()
+
+
+def default_runtime_factory() -> RuntimeFactory:
+    """``daemon.wiring.build_runtime`` when the engine is installed, else the empty runtime."""
+    if importlib.util.find_spec(WIRING_MODULE) is None:
+        return build_empty_runtime
+    module = importlib.import_module(WIRING_MODULE)
+    return cast(RuntimeFactory, module.build_runtime)

@@ -1,0 +1,278 @@
+"""Runs the runtime's jobs on their intervals (APScheduler 3.x on the asyncio loop).
+
+Each job run is wrapped by a ``JobRunner``: flow context bound on every log line, exceptions logged once
+and counted, and a failure backoff — after ``BackoffPolicy.threshold`` consecutive failures the next run is
+pushed out exponentially (capped) and the normal interval returns with the first success.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from loguru import logger
+
+from daemon.clock import SYSTEM_CLOCK, Clock
+from daemon.runtime import JobSpec
+from daemon.secrets import redact
+
+MAX_JITTER_S = 5.0
+FIRST_RUN_SPREAD_S = 2.0
+
+
+@dataclass(frozen=True)
+class BackoffPolicy:
+    threshold: int = 3  # consecutive failures tolerated at the normal interval
+    factor: float = 2.0
+    max_delay_s: float = 900.0
+
+    def delay_s(self, consecutive_failures: int, interval_s: float) -> float | None:
+        """Extra wait before the next run, or None while the job should keep its interval."""
+        if consecutive_failures < self.threshold:
+            return None
+        steps = consecutive_failures - self.threshold + 1
+        return min(interval_s * self.factor**steps, max(self.max_delay_s, interval_s))
+
+
+@dataclass(frozen=True)
+class JobHealth:
+    """A snapshot of one job's record, for /healthz, status output and the shutdown summary."""
+
+    name: str
+    merchant: str
+    channel: str | None
+    flow: str
+    interval_s: float
+    last_success: datetime | None
+    last_failure: datetime | None
+    consecutive_failures: int
+    last_error: str | None
+    runs_ok: int
+    runs_failed: int
+    backoff_until: datetime | None
+    running: bool
+
+
+_CARRIED_OVER = (
+    "last_success",
+    "last_failure",
+    "consecutive_failures",
+    "last_error",
+    "runs_ok",
+    "runs_failed",
+    "backoff_until",
+)
+
+
+class JobRunner:
+    """Wraps one JobSpec: context, error accounting and backoff. Calling it runs the job once."""
+
+    def __init__(self, spec: JobSpec, *, policy: BackoffPolicy | None = None, clock: Clock = SYSTEM_CLOCK):
+        self.spec = spec
+        self.policy = policy or BackoffPolicy()
+        self.clock = clock
+        self.last_success: datetime | None = None
+        self.last_failure: datetime | None = None
+        self.consecutive_failures = 0
+        self.last_error: str | None = None
+        self.runs_ok = 0
+        self.runs_failed = 0
+        self.backoff_until: datetime | None = None
+        self.running = False
+
+    def adopt(self, previous: JobRunner) -> None:
+        """Keep the record of the same job across a config reload."""
+        for attr in _CARRIED_OVER:
+            setattr(self, attr, getattr(previous, attr))
+
+    async def __call__(self) -> bool:
+        """Run unless backing off; True on success. Never raises except on cancellation."""
+        if self.backoff_until is not None and self.clock.now() < self.backoff_until:
+            return False
+        spec = self.spec
+        self.running = True
+        try:
+            with logger.contextualize(merchant=spec.merchant, channel=spec.channel, flow=spec.flow):
+                try:
+                    await spec.run()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self._failed(exc)
+                    return False
+                self._succeeded()
+                return True
+        finally:
+            self.running = False
+
+    def _succeeded(self) -> None:
+        if self.consecutive_failures >= self.policy.threshold:
+            logger.info("recovered after {} consecutive failures", self.consecutive_failures)
+        self.last_success = self.clock.now()
+        self.consecutive_failures = 0
+        self.backoff_until = None
+        self.runs_ok += 1
+
+    def _failed(self, exc: Exception) -> None:
+        self.last_failure = self.clock.now()
+        self.consecutive_failures += 1
+        self.runs_failed += 1
+        self.last_error = redact(f"{type(exc).__name__}: {exc}")
+        delay = self.policy.delay_s(self.consecutive_failures, self.spec.interval_s)
+        if delay is None:
+            self.backoff_until = None
+            logger.error("{} failed: {}", self.spec.flow, self.last_error)
+            return
+        self.backoff_until = self.last_failure + timedelta(seconds=delay)
+        logger.error(
+            "{} failed ({} in a row), next attempt in {:.0f}s: {}",
+            self.spec.flow,
+            self.consecutive_failures,
+            delay,
+            self.last_error,
+        )
+
+    def health(self) -> JobHealth:
+        spec = self.spec
+        return JobHealth(
+            name=spec.name,
+            merchant=spec.merchant,
+            channel=spec.channel,
+            flow=spec.flow,
+            interval_s=spec.interval_s,
+            last_success=self.last_success,
+            last_failure=self.last_failure,
+            consecutive_failures=self.consecutive_failures,
+            last_error=self.last_error,
+            runs_ok=self.runs_ok,
+            runs_failed=self.runs_failed,
+            backoff_until=self.backoff_until,
+            running=self.running,
+        )
+
+
+class SyncScheduler:
+    """One APScheduler job per JobSpec, plus a graceful stop that lets running cycles finish."""
+
+    def __init__(self, *, policy: BackoffPolicy | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.policy = policy or BackoffPolicy()
+        self.clock = clock
+        self.runners: dict[str, JobRunner] = {}
+        self._scheduler: Any = AsyncIOScheduler(timezone=UTC)
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._stopped = False
+        self._retired = (0, 0)  # ok/failed runs of jobs dropped by a reload
+
+    @property
+    def totals(self) -> tuple[int, int]:
+        """Cycles (ok, failed) since start, across reloads."""
+        ok = self._retired[0] + sum(r.runs_ok for r in self.runners.values())
+        failed = self._retired[1] + sum(r.runs_failed for r in self.runners.values())
+        return ok, failed
+
+    def start(self, jobs: Sequence[JobSpec]) -> None:
+        self._scheduler.start()
+        self._add_jobs(jobs)
+
+    async def replace_jobs(self, jobs: Sequence[JobSpec], grace_s: float) -> None:
+        """Swap the job set (config reload): drain running cycles, keep the record of surviving jobs."""
+        self._scheduler.pause()
+        await self._drain(grace_s)
+        self._scheduler.remove_all_jobs()
+        previous = self.runners
+        self.runners = {}
+        self._add_jobs(jobs, previous)
+        dropped = [r for name, r in previous.items() if name not in self.runners]
+        self._retired = (
+            self._retired[0] + sum(r.runs_ok for r in dropped),
+            self._retired[1] + sum(r.runs_failed for r in dropped),
+        )
+        self._scheduler.resume()
+
+    async def stop(self, grace_s: float) -> int:
+        """Stop scheduling, wait up to ``grace_s`` for running cycles, cancel the rest; returns cancelled."""
+        if self._stopped:
+            return 0
+        self._stopped = True
+        self._scheduler.pause()
+        cancelled = await self._drain(grace_s)
+        self._scheduler.shutdown(wait=False)
+        return cancelled
+
+    def health(self) -> list[JobHealth]:
+        return [runner.health() for runner in self.runners.values()]
+
+    def next_run(self, name: str) -> datetime | None:
+        job = self._scheduler.get_job(name)
+        return None if job is None else job.next_run_time  # type: ignore[no-any-return]
+
+    def _add_jobs(self, jobs: Sequence[JobSpec], previous: dict[str, JobRunner] | None = None) -> None:
+        now = datetime.now(UTC)
+        for spec in jobs:
+            runner = JobRunner(spec, policy=self.policy, clock=self.clock)
+            if previous and spec.name in previous:
+                runner.adopt(previous[spec.name])
+            self.runners[spec.name] = runner
+            interval = spec.interval_s
+            # Spread first runs a little so a large config does not hit every API in the same second.
+            first = now + timedelta(seconds=random.uniform(0, min(FIRST_RUN_SPREAD_S, interval)))
+            self._scheduler.add_job(
+                self._run_scheduled,
+                IntervalTrigger(seconds=interval, jitter=min(MAX_JITTER_S, interval * 0.1), timezone=UTC),
+                args=[runner],
+                id=spec.name,
+                name=spec.name,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(1, int(interval)),
+                next_run_time=first,
+            )
+
+    async def _run_scheduled(self, runner: JobRunner) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            ok = await runner()
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+        if not ok and runner.backoff_until is not None and not self._stopped:
+            job = self._scheduler.get_job(runner.spec.name)
+            if job is not None and self.runners.get(runner.spec.name) is runner:
+                job.modify(next_run_time=runner.backoff_until)
+
+    async def _drain(self, grace_s: float) -> int:
+        pending = {t for t in self._in_flight if not t.done()}
+        if not pending:
+            return 0
+        logger.info("waiting up to {:.0f}s for {} running job(s)", grace_s, len(pending))
+        _, still_running = await asyncio.wait(pending, timeout=grace_s)
+        for task in still_running:
+            task.cancel()
+        if still_running:
+            await asyncio.wait(still_running, timeout=5)
+            logger.warning("cancelled {} job(s) still running after {:.0f}s", len(still_running), grace_s)
+        return len(still_running)
+
+
+async def run_all_once(jobs: Iterable[JobSpec], *, clock: Clock = SYSTEM_CLOCK) -> bool:
+    """Run every job once (``ffn-sync once``): channels in parallel, flows of one channel in order."""
+    lanes: dict[tuple[str, str | None], list[JobRunner]] = defaultdict(list)
+    policy = BackoffPolicy(threshold=1_000_000)  # a single pass never backs off
+    for spec in jobs:
+        lanes[(spec.merchant, spec.channel)].append(JobRunner(spec, policy=policy, clock=clock))
+
+    async def run_lane(runners: list[JobRunner]) -> bool:
+        results = [await runner() for runner in runners]
+        return all(results)
+
+    outcomes = await asyncio.gather(*(run_lane(r) for r in lanes.values()))
+    return all(outcomes)
