@@ -22,6 +22,11 @@ _SENSITIVE_PAIR = re.compile(
     r"(?P<sep>=|%3D)(?P<value>[^&\s\"'<>,;]+)",
     re.I,
 )
+_SENSITIVE_JSON = re.compile(
+    r'(?P<head>"[\w.\-]*(?:token|secret|key|password|passwd|authorization|signature)[\w.\-]*"\s*:\s*")'
+    r'(?P<value>[^"]*)"',
+    re.I,
+)
 _BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=\-]+", re.I)
 
 
@@ -33,6 +38,7 @@ def scrub(text: str) -> str:
     """Registered secrets, ``name=value`` credentials and bearer tokens masked."""
     text = redact(text)
     text = _SENSITIVE_PAIR.sub(lambda m: f"{m.group('name')}{m.group('sep')}{MASK}", text)
+    text = _SENSITIVE_JSON.sub(lambda m: f'{m.group("head")}{MASK}"', text)
     return _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
 
 

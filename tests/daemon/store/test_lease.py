@@ -62,11 +62,14 @@ async def test_killed_connection_is_noticed_and_ownership_moves(
     await first.acquire(["acme"])
     admin = await asyncpg.connect(pg_dsn)
     try:
-        await admin.execute(
-            "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'ffn-sync lease' "
-            "and pid <> $1 and pid = any(select pid from pg_locks where locktype = 'advisory')",
-            0,
+        # The owner is the only backend in this database holding advisory locks; the timeout
+        # form waits until that backend has exited (and so released its locks).
+        terminated = await admin.fetchval(
+            "select bool_and(pg_terminate_backend(l.pid, 5000)) from pg_locks l "
+            "join pg_database d on d.oid = l.database "
+            "where l.locktype = 'advisory' and d.datname = current_database()"
         )
+        assert terminated
     finally:
         await admin.close()
 
