@@ -169,3 +169,11 @@ def test_shipped_migrations_are_well_formed() -> None:
     migrations = load_migrations()
 
     assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+
+
+async def test_shipped_migrations_apply_to_a_fresh_database(pool: asyncpg.Pool) -> None:
+    shipped = [m.version for m in load_migrations()]
+
+    assert await migrate(pool) == shipped
+    assert await migrate(pool) == []
+    assert await schema_version(pool) == (shipped[-1] if shipped else 0)

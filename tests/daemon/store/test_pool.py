@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
+from pathlib import Path
 
-from daemon.store import create_pool, safe_dsn
+from daemon.store import create_pool, open_database, safe_dsn
 
 
 async def test_jsonb_and_json_roundtrip_through_orjson(pg_dsn: str) -> None:
@@ -50,3 +51,14 @@ def test_safe_dsn_hides_passwords() -> None:
         safe_dsn("postgresql://postgres:@/ffn_sync?host=/run/pg")
         == "postgresql://postgres:***@/ffn_sync?host=/run/pg"
     )
+
+
+async def test_open_database_with_a_dsn_uses_it_and_hides_the_password(pg_dsn: str, tmp_path: Path) -> None:
+    with_password = pg_dsn.replace("postgres:@", "postgres:not-a-real-secret@")
+
+    async with open_database(with_password, tmp_path / "unused") as db:
+        assert not db.is_embedded
+        assert await db.pool.fetchval("select 1") == 1
+        assert "not-a-real-secret" not in repr(db) and "not-a-real-secret" not in db.safe_dsn
+
+    assert not (tmp_path / "unused").exists(), "no embedded server when a DSN is given"
