@@ -1,6 +1,6 @@
 """The HTTP core shared by every upstream client (shops and the fulfiller)."""
 
-from daemon.http.auth import Auth
+from daemon.http.auth import Auth, StaticAuth
 from daemon.http.client import HttpClient
 from daemon.http.errors import ErrorFactory, default_error_factory, parse_retry_after
 from daemon.http.paging import PagingLoopError, follow_pages
@@ -21,6 +21,7 @@ __all__ = [
     "PauseGate",
     "RateLimiter",
     "Response",
+    "StaticAuth",
     "TokenBucket",
     "build_url",
     "default_error_factory",

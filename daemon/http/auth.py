@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
+
+from daemon.secrets import Secret, register
 
 
 @runtime_checkable
@@ -14,3 +17,33 @@ class Auth(Protocol):
     async def on_unauthorized(self) -> bool:
         """Refresh credentials after a 401; True makes the client retry the request once."""
         ...
+
+
+class StaticAuth:
+    """Fixed credentials (an API token header, a key pair in the query); nothing to refresh."""
+
+    def __init__(
+        self,
+        *,
+        headers: Mapping[str, Secret | str] | None = None,
+        params: Mapping[str, Secret | str] | None = None,
+    ) -> None:
+        self._headers = dict(headers or {})
+        self._params = dict(params or {})
+        for value in (*self._headers.values(), *self._params.values()):
+            if isinstance(value, str):
+                register(value)
+
+    def __repr__(self) -> str:
+        return f"StaticAuth(headers={sorted(self._headers)}, params={sorted(self._params)})"
+
+    async def apply(self, headers: dict[str, str], params: dict[str, str]) -> None:
+        headers.update({name: _reveal(value) for name, value in self._headers.items()})
+        params.update({name: _reveal(value) for name, value in self._params.items()})
+
+    async def on_unauthorized(self) -> bool:
+        return False
+
+
+def _reveal(value: Secret | str) -> str:
+    return value.reveal() if isinstance(value, Secret) else value

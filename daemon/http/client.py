@@ -14,7 +14,7 @@ from loguru import logger
 from tenacity import RetryCallState
 
 from daemon.clock import SYSTEM_CLOCK, Clock
-from daemon.errors import RateLimited, RetryableError, SyncError
+from daemon.errors import ChannelFatalError, RateLimited, RetryableError, SyncError
 from daemon.http.auth import Auth
 from daemon.http.errors import ErrorFactory, default_error_factory, header, parse_retry_after
 from daemon.http.ratelimit import NoLimit, RateLimiter
@@ -38,6 +38,7 @@ class _Call:
     body: bytes | None
     headers: dict[str, str]
     ok: Collection[int]
+    cost: float
     target: str  # safe to print
     attempts: int = 0
     reauthorized: bool = False
@@ -115,10 +116,13 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         ok: Collection[int] = DEFAULT_OK,
+        cost: float = 1.0,
     ) -> Response:
         """Send one request, retrying transient failures when safe; raise a typed error otherwise.
 
-        ``url`` is a path relative to ``base_url`` or an absolute, already encoded URL.
+        ``url`` is a path relative to ``base_url`` or an absolute, already encoded URL. ``cost`` is what
+        the request takes from the limiter's budget (e.g. a GraphQL query's estimated cost).
+        The returned ``Response.url`` has credentials in its query masked.
         """
         method = method.upper()
         merged_headers = {**self.default_headers, **(headers or {})}
@@ -133,6 +137,7 @@ class HttpClient:
             body=body,
             headers=merged_headers,
             ok=ok,
+            cost=cost,
             target=safe_target(build_url(self.base_url, url, params)),
         )
 
@@ -156,7 +161,7 @@ class HttpClient:
                 response = await self._send(call)
         if response.status in call.ok:
             return response
-        raise self._error_for(response)
+        raise self._error_for(call, response)
 
     async def _send(self, call: _Call) -> Response:
         headers = dict(call.headers)
@@ -166,7 +171,7 @@ class HttpClient:
         url = build_url(self.base_url, call.url, call.params, auth_params)
 
         wait_started = self.clock.monotonic()
-        await self.limiter.acquire()
+        await self.limiter.acquire(call.cost)
         self.stats.record_wait(self.clock.monotonic() - wait_started)
         started = self.clock.monotonic()
         try:
@@ -191,6 +196,11 @@ class HttpClient:
             raise RetryableError(
                 f"no answer within {self.timeout_s:g}s: {call.method} {call.target}", upstream=self.upstream
             ) from None
+        except aiohttp.InvalidURL as exc:
+            self._record(call, NO_RESPONSE, started)
+            raise ChannelFatalError(
+                f"invalid URL {safe_url(str(exc.url))}: check the configured base URL", upstream=self.upstream
+            ) from None
         except aiohttp.ClientError as exc:
             self._record(call, NO_RESPONSE, started)
             raise RetryableError(
@@ -211,7 +221,7 @@ class HttpClient:
         )
         self.stats.record_call(CallRecord(self.upstream, call.method, status, elapsed, call.attempts))
 
-    def _error_for(self, response: Response) -> SyncError:
+    def _error_for(self, call: _Call, response: Response) -> SyncError:
         error = self.error_factory(self.upstream, response.status, response.body, response.headers)
         error.message = scrub(error.message)
         error.args = (error.message,)
@@ -220,6 +230,11 @@ class HttpClient:
         if error.status is None:
             error.status = response.status
         retry_after = parse_retry_after(header(response.headers, "Retry-After"), self.clock.now())
+        if retry_after is None and isinstance(error, RateLimited):
+            # Throttled without a hint: everyone backs off as long as this caller will.
+            retry_after = (
+                error.retry_after if error.retry_after is not None else self._policy.backoff(call.attempts)
+            )
         if retry_after is not None and isinstance(error, RetryableError):
             if error.retry_after is None:
                 error.retry_after = retry_after

@@ -72,3 +72,23 @@ async def test_401_without_refresh_is_not_repeated(upstream: Upstream, clock: Fa
             await client.get_json("/me")
     assert auth.refreshes == 1
     assert len(upstream.requests_to("/me")) == 1
+
+
+async def test_static_auth_sends_credentials_and_does_not_leak_them(
+    upstream: Upstream, clock: FakeClock
+) -> None:
+    from daemon.http import StaticAuth
+    from daemon.secrets import Secret
+
+    upstream.script("/p", json_answer([]))
+    auth = StaticAuth(
+        headers={"X-Shopify-Access-Token": Secret("shpat_abcdef123", "env:T")},
+        params={"consumer_key": "ck_plain_9876"},
+    )
+    async with HttpClient("shop", upstream.url, auth=auth, clock=clock) as client:
+        response = await client.request("GET", "/p")
+    (seen,) = upstream.requests_to("/p")
+    assert seen.headers["X-Shopify-Access-Token"] == "shpat_abcdef123"
+    assert seen.raw_query == "consumer_key=ck_plain_9876"
+    assert "ck_plain_9876" not in response.url
+    assert "shpat" not in repr(auth) and "ck_plain" not in repr(auth)

@@ -107,3 +107,12 @@ async def test_html_error_page_from_the_host(upstream: Upstream, clock: FakeCloc
     async with HttpClient("shop", upstream.url, clock=clock) as client:
         with pytest.raises(RecordError, match="not JSON"):
             await client.get_json("/page")
+
+
+async def test_invalid_base_url_is_fatal_for_the_channel(clock: FakeClock) -> None:
+    from daemon.errors import ChannelFatalError
+
+    async with HttpClient("shop", "shop.example/api", clock=clock) as client:
+        with pytest.raises(ChannelFatalError, match="invalid URL"):
+            await client.get_json("/x")
+    assert clock.slept == []

@@ -158,3 +158,12 @@ def test_limiters_satisfy_the_protocol() -> None:
 def test_token_bucket_rejects_nonsense(rate: float, burst: float, cap: int) -> None:
     with pytest.raises(ValueError, match="must be"):
         TokenBucket(rate, burst, cap)
+
+
+async def test_request_cost_is_taken_from_the_budget(upstream: Upstream, clock: FakeClock) -> None:
+    upstream.script("/graphql", web.json_response({"data": {}}))
+    limiter = TokenBucket(rate_per_s=50, burst=100, max_concurrency=1, clock=clock)
+    async with HttpClient("shopify", upstream.url, limiter=limiter, clock=clock) as client:
+        await client.request("POST", "/graphql", json={"query": "{ shop { id } }"}, cost=100)
+        await client.request("POST", "/graphql", json={"query": "{ shop { id } }"}, cost=25)
+    assert clock.slept == [0.5]

@@ -157,3 +157,17 @@ async def test_long_retry_after_is_not_slept_through(upstream: Upstream, clock: 
         upstream.script("/other", json_answer(1))
         assert await client.get_json("/other") == 1
     assert clock.slept == [3600.0]
+
+
+async def test_429_without_retry_after_pauses_everyone_for_the_backoff(
+    upstream: Upstream, clock: FakeClock
+) -> None:
+    upstream.script("/t", json_answer({}, 429), json_answer("ok"))
+    limiter = NoLimit(clock)
+    async with make_client(upstream, clock, limiter=limiter, backoff_base_s=4.0) as client:
+        assert await client.get_json("/t") == "ok"
+    (waited,) = clock.slept
+    assert 2.0 <= waited <= 4.0
+    clock.advance(-waited)  # as if another caller asked right after the 429
+    await limiter.acquire()
+    assert clock.slept[-1] == pytest.approx(waited)
