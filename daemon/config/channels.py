@@ -1,0 +1,111 @@
+"""``[[channels]]``: one shop of the merchant. The ``kind`` picks the class and thereby the credentials table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field
+
+from daemon.config.credentials import ShopifyCredentials, ShopwareCredentials, WooCommerceCredentials
+from daemon.config.ffn import CursorConfig
+from daemon.config.types import Bool, HttpUrl, Int, Seconds, Section, ShippingMethodId, matching
+from daemon.model import PaymentState
+
+ChannelName = Annotated[
+    str,
+    matching(
+        r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}",
+        "must be 1-63 letters, digits, '.', '_' or '-' (e.g. shopify-main)",
+    ),
+]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class ChannelIntervals(Section):
+    orders: Seconds = 60.0
+    products: Seconds = 300.0
+    stock: Seconds = 60.0
+
+
+class OrderRules(Section):
+    """Which shop orders become FFN outbounds."""
+
+    payment_states: tuple[PaymentState, ...] = (PaymentState.PAID,)
+    payment_methods: tuple[NonEmpty, ...] = ()
+    """Eligible whatever their payment state (e.g. ``cash_on_delivery``)."""
+    hold_minutes: Annotated[Int, Field(ge=0)] = 0
+    skip_tags: tuple[NonEmpty, ...] = ("no-ffn",)
+    # Required on purpose: without it a first run would send the shop's whole order history to the warehouse.
+    import_since: AwareDatetime
+    statuses: tuple[NonEmpty, ...] = ()
+    """Shop order statuses allowed to export; empty means any."""
+
+
+class ShippingRules(Section):
+    default: ShippingMethodId | None = None
+    """Used when no title matches; absent -> such orders are parked until mapped."""
+    map: dict[NonEmpty, ShippingMethodId] = {}
+
+    def method_for(self, titles: Sequence[str]) -> str | None:
+        """The FFN shippingMethodId for the order's shipping titles: the first mapped title wins (exact match,
+        then case- and space-insensitive), else ``default``."""
+        folded = {key.strip().casefold(): value for key, value in reversed(self.map.items())}
+        for title in titles:
+            method = self.map.get(title) or folded.get(title.strip().casefold())
+            if method:
+                return method
+        return self.default
+
+
+class FulfilmentOptions(Section):
+    notify_customer: Bool = True
+
+
+class StatusOptions(Section):
+    cancel_in_shop: Bool = False
+    """Fulfiller cancel -> cancel the shop order; otherwise only a note and ``tag`` are added."""
+    tag: NonEmpty = "ffn-cancelled"
+
+
+class ChannelConfig(Section):
+    """Everything common to shop channels; use the kind-specific subclasses."""
+
+    name: ChannelName
+    kind: str
+    enabled: Bool = True
+    order_prefix: Annotated[str, Field(max_length=32, pattern=r"^\S*$")] = ""
+    """merchantOutboundNumber = order_prefix + shop order number."""
+    stock_buffer: Annotated[Int, Field(ge=0)] = 0
+    """Subtracted from every stock level written to this shop (never below 0)."""
+    base_url: HttpUrl
+    intervals: ChannelIntervals = ChannelIntervals()
+    cursor: CursorConfig = CursorConfig()
+    orders: OrderRules
+    shipping: ShippingRules = ShippingRules()
+    fulfilment: FulfilmentOptions = FulfilmentOptions()
+    status: StatusOptions = StatusOptions()
+
+    def shipping_method_for(self, titles: Sequence[str]) -> str | None:
+        return self.shipping.method_for(titles)
+
+
+class ShopifyChannelConfig(ChannelConfig):
+    kind: Literal["shopify"]
+    credentials: ShopifyCredentials
+
+
+class ShopwareChannelConfig(ChannelConfig):
+    kind: Literal["shopware"]
+    credentials: ShopwareCredentials
+
+
+class WooCommerceChannelConfig(ChannelConfig):
+    kind: Literal["woocommerce"]
+    credentials: WooCommerceCredentials
+
+
+ShopChannelConfig = ShopifyChannelConfig | ShopwareChannelConfig | WooCommerceChannelConfig
+"""Narrow on ``.kind`` (or isinstance) to get the typed ``credentials``."""
+AnyChannelConfig = Annotated[ShopChannelConfig, Field(discriminator="kind")]
+CHANNEL_KINDS = ("shopify", "shopware", "woocommerce")

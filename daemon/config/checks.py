@@ -1,0 +1,78 @@
+"""Checks that span fields or files. They read the raw TOML data, so they still run (and report) when
+pydantic has already found other mistakes in the same file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from daemon.config.problems import ConfigProblem
+from daemon.config.types import Section
+
+
+def channel_problems(raw: Mapping[str, Any], file: Path) -> list[ConfigProblem]:
+    problems = []
+    first_index: dict[str, int] = {}
+    channels = raw.get("channels")
+    if channels == []:
+        problems.append(ConfigProblem(file, "channels", "at least one [[channels]] table is required"))
+    for index, channel in enumerate(channels if isinstance(channels, list) else ()):
+        name = channel.get("name") if isinstance(channel, Mapping) else None
+        if not isinstance(name, str):
+            continue
+        if name in first_index:
+            message = f"duplicate channel name {name!r} (also channels[{first_index[name]}].name)"
+            problems.append(ConfigProblem(file, f"channels[{index}].name", message))
+        else:
+            first_index[name] = index
+    merchant = raw.get("merchant")
+    master = merchant.get("product_master") if isinstance(merchant, Mapping) else None
+    if isinstance(master, str) and master not in first_index:
+        known = ", ".join(repr(name) for name in first_index) or "none"
+        message = f"no channel named {master!r} in this file (channels: {known})"
+        problems.append(ConfigProblem(file, "merchant.product_master", message))
+    return problems
+
+
+def merchant_id_problems(raws: Sequence[tuple[Path, Mapping[str, Any]]]) -> list[ConfigProblem]:
+    problems = []
+    first_file: dict[str, Path] = {}
+    for file, raw in raws:
+        merchant = raw.get("merchant")
+        merchant_id = merchant.get("id") if isinstance(merchant, Mapping) else None
+        if not isinstance(merchant_id, str):
+            continue
+        if merchant_id in first_file:
+            message = f"merchant id {merchant_id!r} is also used in {first_file[merchant_id]}"
+            problems.append(ConfigProblem(file, "merchant.id", message))
+        else:
+            first_file[merchant_id] = file
+    return problems
+
+
+def process_section_problems(
+    sections: Sequence[tuple[Path, Mapping[str, Section]]],
+) -> list[ConfigProblem]:
+    """Process-wide sections may be repeated across files (each file stays self-contained), never varied."""
+    problems = []
+    first: dict[str, tuple[Path, Section]] = {}
+    for file, by_name in sections:
+        for name, section in by_name.items():
+            if name not in first:
+                first[name] = (file, section)
+                continue
+            first_file, first_section = first[name]
+            if section == first_section:
+                continue
+            differing = [
+                f"{name}.{field}"
+                for field in type(section).model_fields
+                if getattr(section, field) != getattr(first_section, field)
+            ]
+            message = (
+                f"[{name}] differs from the one in {first_file} ({', '.join(differing)}): "
+                "process-wide sections must be identical in every file that has them"
+            )
+            problems.append(ConfigProblem(file, name, message))
+    return problems

@@ -1,0 +1,63 @@
+"""Field types shared by the config sections. TOML already carries types, so numbers and booleans are strict:
+``port = "9464"`` or ``enabled = "yes"`` is a mistake worth reporting, not something to guess about."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationInfo
+
+from daemon.config.references import context_of
+
+
+class Section(BaseModel):
+    """Base of every config table: unknown keys are refused and a loaded config never changes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Int = Annotated[int, Strict()]
+Bool = Annotated[bool, Strict()]
+Seconds = Annotated[float, Strict(), Field(gt=0)]
+"""An interval in seconds; must be > 0 (an integer is fine)."""
+NonNegativeSeconds = Annotated[float, Strict(), Field(ge=0)]
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
+"""An absolute http(s) URL as a plain string, without trailing slash."""
+
+
+def _relative_to_config(value: Any, info: ValidationInfo) -> Any:
+    if isinstance(value, str) and value:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else context_of(info).base_dir / path
+    return value
+
+
+ConfigPath = Annotated[Path, BeforeValidator(_relative_to_config)]
+"""A filesystem path; a relative one is taken relative to the directory of the config file."""
+
+ShippingMethodId = Annotated[str, Field(min_length=4)]
+"""An FFN ``shippingMethodId`` (at least 4 characters, e.g. ``FULF0A0001``)."""
+
+
+def matching(pattern: str, message: str) -> AfterValidator:
+    """A regex check whose error says what the value is for, not just which regex failed."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)
