@@ -96,12 +96,13 @@ class TokenBucket:
         self._clock = clock
         self._gate = PauseGate(clock)
         self._slots = asyncio.Semaphore(max_concurrency)
+        self._in_flight = 0
         self._tokens = float(burst)
         self._stamp = clock.monotonic()
 
     @property
     def in_flight(self) -> int:
-        return self.max_concurrency - self._slots._value
+        return self._in_flight
 
     def _refill(self) -> None:
         now = self._clock.monotonic()
@@ -123,8 +124,10 @@ class TokenBucket:
         except BaseException:
             self._slots.release()
             raise
+        self._in_flight += 1
 
     def release(self) -> None:
+        self._in_flight -= 1
         self._slots.release()
 
     def pause(self, seconds: float) -> None:

@@ -121,12 +121,17 @@ async def test_cancelled_waiter_gives_its_slot_back() -> None:
 async def test_client_respects_the_concurrency_cap(upstream: Upstream, clock: FakeClock) -> None:
     active = 0
     peak = 0
+    pair_reached = asyncio.Event()
 
     async def slow(request: web.Request) -> web.StreamResponse:
         nonlocal active, peak
         active += 1
         peak = max(peak, active)
-        await asyncio.sleep(0.01)
+        if active >= 2:
+            pair_reached.set()
+        # hold the slot until a second request is in flight too (a broken cap would let more in)
+        await asyncio.wait_for(pair_reached.wait(), 1.0)
+        await asyncio.sleep(0.005)
         active -= 1
         return web.json_response(True)
 
