@@ -1,0 +1,85 @@
+"""A faithful in-memory WooCommerce (REST API ``/wp-json/wc/v3``) for tests, the demo and the benchmark.
+
+Test credentials: consumer key ``ck_sandbox``, consumer secret ``cs_sandbox`` — as HTTP Basic
+(``Authorization: Basic base64(ck_sandbox:cs_sandbox)``) or as the ``consumer_key`` /
+``consumer_secret`` query parameters. Anything else gets ``401 woocommerce_rest_cannot_view``.
+
+Served: ``GET /orders`` (``modified_after``/``modified_before``/``after``/``before`` in the site's
+timezone unless ``dates_are_gmt=true``, ``orderby=modified``, ``status`` lists, ``page``/``per_page``
+≤ 100 with ``X-WP-Total``, ``X-WP-TotalPages`` and ``Link``), ``GET|PUT|POST /orders/{id}``,
+``GET|POST /orders/{id}/notes``, ``GET /products`` (also ``?sku=``, which finds variations),
+``GET|PUT /products/{id}``, ``GET /products/{id}/variations``, ``POST /products/batch`` and
+``POST /products/{id}/variations/batch`` (413 over 100 items, per-item errors in a 200), and, with
+``shipment_tracking=True``, the Shipment Tracking extension under ``/wp-json/wc-shipment-tracking/v3``.
+
+Control API (DESIGN.md) under ``/_sandbox/``: ``POST products`` ``{sku, name, ean, price, weight_kg,
+parent_sku?, option?, virtual?, stock?}``, ``PATCH|DELETE products/{sku}``, ``POST orders``
+``{lines:[{sku, qty, price}], paid, shipping_method, address, tags, digital_lines}`` → ``{id, number}``,
+``PATCH orders/{id}``, ``POST orders/{id}/cancel``, ``POST orders/{id}/touch`` (modified date bumped,
+content unchanged, as viewing in wp-admin does), ``GET orders/{id}`` (vendor JSON plus
+``tracking_items`` and ``notes``), ``GET stock`` → ``{sku: qty}``; plus the kit's requests/faults/reset.
+Injected 429/503 faults come back as a host's HTML page for a share ``html_error_share`` of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from adapters.sandboxkit import make_app
+from adapters.woocommerce.sandbox import control, orders, products, tracking
+from adapters.woocommerce.sandbox.auth import require_credentials
+from adapters.woocommerce.sandbox.responses import HostFaults, no_route
+from adapters.woocommerce.sandbox.state import SETTINGS_KEY, STATE_KEY, Settings, ShopState
+from daemon.clock import SYSTEM_CLOCK, Clock
+
+CONSUMER_KEY = "ck_sandbox"
+CONSUMER_SECRET = "cs_sandbox"
+_KNOBS = {
+    "clock",
+    "consumer_key",
+    "consumer_secret",
+    "html_error_share",
+    "seed",
+    "batch_limit",
+    "ean_meta_key",
+}
+
+
+def create_app(
+    site_tz: str = "Europe/Berlin", shipment_tracking: bool = True, **knobs: Any
+) -> web.Application:
+    """Knobs: ``clock`` (a ``daemon.clock.Clock``), ``consumer_key``, ``consumer_secret``,
+    ``html_error_share`` (0..1, default 0.5), ``seed``, ``batch_limit`` (default 100),
+    ``ean_meta_key`` (also store EANs in this product meta key)."""
+    unknown = set(knobs) - _KNOBS
+    if unknown:
+        raise TypeError(f"unknown WooCommerce sandbox knobs: {sorted(unknown)}; allowed: {sorted(_KNOBS)}")
+    clock: Clock = knobs.get("clock", SYSTEM_CLOCK)
+    app, kit = make_app("woocommerce")
+    app.middlewares.append(require_credentials)
+    state = ShopState(clock, site_tz)
+    app[STATE_KEY] = state
+    app[SETTINGS_KEY] = Settings(
+        consumer_key=knobs.get("consumer_key", CONSUMER_KEY),
+        consumer_secret=knobs.get("consumer_secret", CONSUMER_SECRET),
+        shipment_tracking=shipment_tracking,
+        batch_limit=int(knobs.get("batch_limit", 100)),
+    )
+    app[control.EAN_META_KEY] = str(knobs.get("ean_meta_key") or "")
+    kit.reset_hooks.append(state.reset)
+    kit.fault_response = HostFaults(float(knobs.get("html_error_share", 0.5)), knobs.get("seed"))
+    orders.add_routes(app)
+    products.add_routes(app)
+    tracking.add_routes(app)
+    control.add_routes(app)
+
+    async def fallback(request: web.Request) -> web.Response:
+        return no_route()
+
+    app.router.add_route("*", "/wp-json/{tail:.*}", fallback)
+    return app
+
+
+__all__ = ["CONSUMER_KEY", "CONSUMER_SECRET", "create_app"]

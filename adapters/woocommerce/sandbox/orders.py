@@ -1,0 +1,171 @@
+"""``/wc/v3/orders`` and ``/wc/v3/orders/{id}/notes``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from adapters.sandboxkit.kit import json_response
+from adapters.woocommerce.sandbox.query import select
+from adapters.woocommerce.sandbox.render import note_json, order_json
+from adapters.woocommerce.sandbox.responses import (
+    PageRequest,
+    invalid_param,
+    list_param,
+    wc_error,
+)
+from adapters.woocommerce.sandbox.state import STATE_KEY, Note, Order, ShopState
+
+STATUSES = frozenset(
+    {"pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed", "checkout-draft"}
+)
+PREFIX = "/wp-json/wc/v3/orders"
+
+
+def origin(request: web.Request) -> str:
+    return f"{request.url.scheme}://{request.url.host}:{request.url.port}"
+
+
+def find_order(request: web.Request) -> Order | None:
+    state = request.app[STATE_KEY]
+    try:
+        return state.orders.get(int(request.match_info["order_id"]))
+    except ValueError:
+        return None
+
+
+def invalid_order() -> web.Response:
+    return wc_error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
+
+
+async def json_body(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+
+
+async def list_orders(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    try:
+        paging = PageRequest(request)
+        statuses = set(list_param(request, "status")) or {"any"}
+        unknown = statuses - STATUSES - {"any", "trash"}
+        if unknown:
+            raise ValueError("status")
+        rows = select(
+            request,
+            state,
+            list(state.orders.values()),
+            ident=lambda o: o.id,
+            created=lambda o: o.created,
+            modified=lambda o: o.modified,
+            title=lambda o: o.number,
+        )
+    except ValueError as exc:
+        return invalid_param(str(exc), f"{exc} is not valid.")
+    if "any" not in statuses:
+        rows = [o for o in rows if o.status in statuses]
+    else:
+        rows = [o for o in rows if o.status != "trash"]
+    here = origin(request)
+    return paging.respond([_trim(request, order_json(state, o, here)) for o in rows])
+
+
+def _trim(request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
+    fields = list_param(request, "_fields")
+    if not fields:
+        return body
+    top = {f.split(".", 1)[0] for f in fields}
+    return {k: v for k, v in body.items() if k in top}
+
+
+async def get_order(request: web.Request) -> web.Response:
+    order = find_order(request)
+    if order is None:
+        return invalid_order()
+    return json_response(_trim(request, order_json(request.app[STATE_KEY], order, origin(request))))
+
+
+async def update_order(request: web.Request) -> web.Response:
+    order = find_order(request)
+    if order is None:
+        return invalid_order()
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        return wc_error("rest_invalid_json", "Invalid JSON body passed.", 400)
+    state = request.app[STATE_KEY]
+    status = body.get("status")
+    if status is not None and status not in STATUSES:
+        return invalid_param("status", f"status is not one of {', '.join(sorted(STATUSES))}.")
+    meta = body.get("meta_data")
+    if meta is not None and not (isinstance(meta, list) and all(isinstance(m, dict) for m in meta)):
+        return invalid_param("meta_data", "meta_data is not of type array.")
+    apply_order_changes(state, order, body)
+    return json_response(order_json(state, order, origin(request)))
+
+
+def apply_order_changes(state: ShopState, order: Order, body: dict[str, Any]) -> None:
+    for address in ("billing", "shipping"):
+        if isinstance(body.get(address), dict):
+            getattr(order, address).update(body[address])
+    if isinstance(body.get("customer_note"), str):
+        order.customer_note = body["customer_note"]
+    if body.get("meta_data"):
+        state.update_meta(order.meta, body["meta_data"])
+    if body.get("set_paid") and order.paid is None:
+        order.paid = state.now()
+        order.status = "processing"
+    # WooCommerce applies the status after every other field.
+    status = body.get("status")
+    if status is not None and status != order.status:
+        order.status = status
+        if status == "completed":
+            order.completed = state.now()
+    state.touch_order(order)
+
+
+async def list_notes(request: web.Request) -> web.Response:
+    order = find_order(request)
+    if order is None:
+        return invalid_order()
+    kind = request.query.get("type", "any")
+    if kind not in ("any", "customer", "internal"):
+        return invalid_param("type", "type is not one of any, customer, internal.")
+    notes = [n for n in order.notes if kind == "any" or n.customer_note == (kind == "customer")]
+    state, here = request.app[STATE_KEY], origin(request)
+    return json_response([note_json(state, order, n, here) for n in reversed(notes)])
+
+
+async def create_note(request: web.Request) -> web.Response:
+    order = find_order(request)
+    if order is None:
+        return invalid_order()
+    body = await json_body(request)
+    if not isinstance(body, dict) or not isinstance(body.get("note"), str) or not body["note"].strip():
+        return wc_error("woocommerce_rest_missing_note", "Order note content is required.", 400)
+    state = request.app[STATE_KEY]
+    note = Note(
+        id=state.new_id(),
+        note=body["note"],
+        customer_note=bool(body.get("customer_note", False)),
+        created=state.now(),
+        author="admin" if body.get("added_by_user") else "system",
+    )
+    order.notes.append(note)
+    return json_response(note_json(state, order, note, origin(request)), status=201)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get(PREFIX, list_orders)
+    item = PREFIX + r"/{order_id:\d+}"
+    app.router.add_get(item, get_order)
+    for method in ("PUT", "POST", "PATCH"):
+        app.router.add_route(method, item, update_order)
+    app.router.add_get(item + "/notes", list_notes)
+    app.router.add_post(item + "/notes", create_note)

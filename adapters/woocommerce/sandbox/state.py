@@ -1,0 +1,155 @@
+"""In-memory shop: products (with variations), orders, notes and shipment trackings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from daemon.clock import Clock
+
+
+@dataclass
+class Product:
+    """A ``product`` or ``product_variation`` post; variations have ``parent_id`` and type ``variation``."""
+
+    id: int
+    name: str
+    type: str  # simple | variable | variation
+    sku: str
+    created: datetime
+    modified: datetime
+    parent_id: int = 0
+    price: Decimal = Decimal("0")
+    weight: str = ""
+    dimensions: dict[str, str] = field(default_factory=lambda: {"length": "", "width": "", "height": ""})
+    manage_stock: bool = False
+    stock_quantity: int | None = None
+    virtual: bool = False
+    global_unique_id: str = ""
+    meta: list[dict[str, Any]] = field(default_factory=list)
+    option: str = ""  # the variation's attribute value
+    variation_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class LineItem:
+    id: int
+    product_id: int
+    variation_id: int
+    name: str
+    quantity: int
+    price: Decimal
+
+
+@dataclass
+class Note:
+    id: int
+    note: str
+    customer_note: bool
+    created: datetime
+    author: str = "system"
+
+
+@dataclass
+class Order:
+    id: int
+    number: str
+    status: str
+    created: datetime
+    modified: datetime
+    currency: str = "EUR"
+    billing: dict[str, str] = field(default_factory=dict)
+    shipping: dict[str, str] = field(default_factory=dict)
+    payment_method: str = "bacs"
+    payment_method_title: str = "Direct Bank Transfer"
+    paid: datetime | None = None
+    completed: datetime | None = None
+    customer_note: str = ""
+    line_items: list[LineItem] = field(default_factory=list)
+    shipping_lines: list[dict[str, Any]] = field(default_factory=list)
+    meta: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+
+class ShopState:
+    def __init__(self, clock: Clock, site_tz: str) -> None:
+        self.clock = clock
+        self.tz = ZoneInfo(site_tz)
+        self.products: dict[int, Product] = {}
+        self.orders: dict[int, Order] = {}
+        self._next_id = 100
+        self._last_stamp: datetime | None = None
+
+    def reset(self) -> None:
+        self.products.clear()
+        self.orders.clear()
+        self._next_id = 100
+        self._last_stamp = None
+
+    def new_id(self) -> int:
+        # WordPress shares one id sequence between posts, items, notes and meta rows.
+        self._next_id += 1
+        return self._next_id
+
+    def now(self) -> datetime:
+        """Current time at the database's one-second resolution."""
+        return self.clock.now().replace(microsecond=0)
+
+    # products -----------------------------------------------------------------------------------
+    def by_sku(self, sku: str) -> Product | None:
+        for product in self.products.values():
+            if product.sku == sku:
+                return product
+        return None
+
+    def effective_sku(self, product: Product) -> str:
+        """A variation without its own SKU shows its parent's (what the live lookup returns)."""
+        if product.sku or not product.parent_id:
+            return product.sku
+        parent = self.products.get(product.parent_id)
+        return parent.sku if parent else ""
+
+    def touch_product(self, product: Product) -> None:
+        product.modified = self.now()
+
+    def add_meta(self, meta: list[dict[str, Any]], key: str, value: Any) -> None:
+        meta.append({"id": self.new_id(), "key": key, "value": value})
+
+    def update_meta(self, meta: list[dict[str, Any]], entries: list[dict[str, Any]]) -> None:
+        """``WC_Data::update_meta_data``: by id when given, else replace the first row with that key."""
+        for entry in entries:
+            key, value, meta_id = entry.get("key"), entry.get("value"), entry.get("id")
+            target = next((m for m in meta if meta_id and m["id"] == meta_id), None)
+            if target is None:
+                target = next((m for m in meta if m["key"] == key), None)
+            if target is None:
+                self.add_meta(meta, str(key), value)
+            else:
+                target["key"] = key if key is not None else target["key"]
+                target["value"] = value
+
+    # orders ---------------------------------------------------------------------------------------
+    def touch_order(self, order: Order) -> None:
+        order.modified = self.now()
+
+    def order_meta(self, order: Order, key: str) -> Any:
+        return next((m["value"] for m in order.meta if m["key"] == key), None)
+
+
+@dataclass
+class Settings:
+    """Knobs of one sandbox app."""
+
+    consumer_key: str
+    consumer_secret: str
+    shipment_tracking: bool
+    batch_limit: int = 100
+
+
+STATE_KEY: web.AppKey[ShopState] = web.AppKey("wc_state", ShopState)
+SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("wc_settings", Settings)
