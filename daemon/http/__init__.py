@@ -1,4 +1,16 @@
-"""The HTTP core shared by every upstream client (shops and the fulfiller)."""
+"""The HTTP core shared by every upstream client (shops and the fulfiller).
+
+One ``HttpClient`` per upstream (one aiohttp session), sharing one limiter among all its callers::
+
+    limiter = TokenBucket(rate_per_s=2, burst=4, max_concurrency=2, clock=clock)
+    client = HttpClient("ffn", base_url, auth=auth, limiter=limiter, error_factory=ffn_errors, clock=clock)
+    items = await client.get_json("/v1/merchant/products", params={"offset": 0})
+    await client.request("POST", "/v1/merchant/outbounds", json=body)           # not retried
+    await client.request("POST", "/v1/merchant/outbounds", json=body, idempotent=True)  # retried
+
+An adapter's error factory usually wraps ``default_error_factory`` and fills ``vendor_code`` (or returns
+``RetryableError`` for a vendor's transient code such as a creation lock).
+"""
 
 from daemon.http.auth import Auth, StaticAuth
 from daemon.http.client import HttpClient
