@@ -11,7 +11,11 @@ from daemon.secrets import Secret, register
 @runtime_checkable
 class Auth(Protocol):
     async def apply(self, headers: dict[str, str], params: dict[str, str]) -> None:
-        """Add credentials to the outgoing headers and/or query parameters (called on every attempt)."""
+        """Add credentials to the outgoing headers and/or query parameters.
+
+        Called on every attempt, before the limiter is entered, so fetching a token here through a
+        client that shares the limiter cannot deadlock.
+        """
         ...
 
     async def on_unauthorized(self) -> bool:
