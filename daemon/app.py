@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from loguru import logger
 
 from daemon.errors import ConfigError
@@ -32,6 +30,7 @@ if TYPE_CHECKING:
 ConfigLoader = Callable[[Path], "AppConfig"]
 # Sections that belong to the process, not to a merchant: a reload cannot swap them under a running pool.
 PROCESS_SECTIONS = ("database", "daemon", "metrics")
+_NOT_SETTINGS = {"channels", "source"}
 
 
 def _load_config(path: Path) -> AppConfig:
@@ -183,7 +182,7 @@ class Daemon:
         for change in describe_changes(self.config, new):
             logger.info("config change: {}", change)
         for section in PROCESS_SECTIONS:
-            if _dump(getattr(new, section, None)) != _dump(getattr(self.config, section, None)):
+            if getattr(new, section) != getattr(self.config, section):
                 logger.warning("[{}] changed: takes effect after a restart", section)
         try:
             new_runtime = await self.factory(new, db)
@@ -219,13 +218,7 @@ async def _wait_any(*events: asyncio.Event) -> None:
 
 
 def _one_line(problems: list[Any]) -> str:
-    parts = []
-    for p in problems:
-        if hasattr(p, "key"):
-            parts.append(f"{p.file}: {p.key}: {p.message}")
-        else:
-            parts.append(str(p))
-    return "; ".join(parts)
+    return "; ".join(str(problem) for problem in problems)
 
 
 def _duration(seconds: float) -> str:
@@ -236,60 +229,30 @@ def _duration(seconds: float) -> str:
 
 def _keep_process_sections(new: AppConfig, running: AppConfig) -> AppConfig:
     """The new merchants, but the process sections the running pool/state dir were built from."""
-    copy = getattr(new, "model_copy", None)
-    if copy is None:
-        return new
-    update = {s: getattr(running, s) for s in PROCESS_SECTIONS if hasattr(running, s)}
-    return copy(update=update)  # type: ignore[no-any-return]
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Secret):
-        # A rotated secret is a change; compare digests so the value itself never leaves the Secret.
-        return "sha256:" + hashlib.sha256(value.reveal().encode()).hexdigest()
-    if hasattr(value, "model_dump"):
-        return value.model_dump()
-    return str(value)
-
-
-def _dump(value: Any) -> bytes:
-    data = value.model_dump() if hasattr(value, "model_dump") else value
-    return orjson.dumps(data, default=_json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return new.model_copy(update={section: getattr(running, section) for section in PROCESS_SECTIONS})
 
 
 def config_fingerprint(config: AppConfig) -> str:
-    explicit = getattr(config, "fingerprint", None)
-    if isinstance(explicit, str):
-        return explicit
-    return hashlib.sha256(_dump(config)).hexdigest()
-
-
-def _channels(merchant: Any) -> dict[str, Any]:
-    return {c.name: c for c in merchant.channels}
+    return config.fingerprint()
 
 
 def describe_changes(old: AppConfig, new: AppConfig) -> list[str]:
     """Human-readable merchant/channel additions, removals and changes."""
-    before = {m.merchant.id: m for m in old.merchants}
-    after = {m.merchant.id: m for m in new.merchants}
+    before = {m.id: m for m in old.merchants}
+    after = {m.id: m for m in new.merchants}
     changes = [f"merchant {m} added" for m in sorted(after.keys() - before.keys())]
     changes += [f"merchant {m} removed" for m in sorted(before.keys() - after.keys())]
     for merchant_id in sorted(before.keys() & after.keys()):
         old_m, new_m = before[merchant_id], after[merchant_id]
-        old_c, new_c = _channels(old_m), _channels(new_m)
+        old_c = {c.name: c for c in old_m.channels}
+        new_c = {c.name: c for c in new_m.channels}
         changes += [f"channel {merchant_id}/{c} added" for c in sorted(new_c.keys() - old_c.keys())]
         changes += [f"channel {merchant_id}/{c} removed" for c in sorted(old_c.keys() - new_c.keys())]
         changes += [
             f"channel {merchant_id}/{c} changed"
             for c in sorted(old_c.keys() & new_c.keys())
-            if _dump(old_c[c]) != _dump(new_c[c])
+            if old_c[c] != new_c[c]
         ]
-        old_rest = {k: v for k, v in _plain(old_m).items() if k != "channels"}
-        new_rest = {k: v for k, v in _plain(new_m).items() if k != "channels"}
-        if _dump(old_rest) != _dump(new_rest):
+        if old_m.model_dump(exclude=_NOT_SETTINGS) != new_m.model_dump(exclude=_NOT_SETTINGS):
             changes.append(f"merchant {merchant_id} settings changed")
     return changes
-
-
-def _plain(model: Any) -> dict[str, Any]:
-    return dict(model.model_dump()) if hasattr(model, "model_dump") else dict(vars(model))

@@ -222,7 +222,7 @@ class SyncScheduler:
             self.runners[spec.name] = runner
             interval = spec.interval_s
             # Spread first runs a little so a large config does not hit every API in the same second.
-            first = now + timedelta(seconds=random.uniform(0, min(FIRST_RUN_SPREAD_S, interval)))
+            first = now + timedelta(seconds=random.uniform(0, min(FIRST_RUN_SPREAD_S, interval * 0.1)))
             self._scheduler.add_job(
                 self._run_scheduled,
                 IntervalTrigger(seconds=interval, jitter=min(MAX_JITTER_S, interval * 0.1), timezone=UTC),

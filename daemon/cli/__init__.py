@@ -58,4 +58,4 @@ def report_config_error(exc: ConfigError) -> None:
         return
     logger.error("configuration invalid ({} problem(s)), not starting", len(problems))
     for problem in problems:
-        logger.error("config {}: {}: {}", problem.file, problem.key, problem.message)
+        logger.error("config {}", problem)

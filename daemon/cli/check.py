@@ -32,7 +32,7 @@ class ProbeResult:
 def probes_for(config: Any) -> list[Probe]:
     probes = []
     for merchant in config.merchants:
-        merchant_id = merchant.merchant.id
+        merchant_id = merchant.id
         probes.append(Probe(merchant_id, "ffn", str(merchant.ffn.base_url)))
         for channel in merchant.channels:
             if getattr(channel, "enabled", True):
