@@ -38,7 +38,9 @@ HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
 
 
 def _relative_to_config(value: Any, info: ValidationInfo) -> Any:
-    if isinstance(value, str) and value:
+    if value == "":
+        raise ValueError("must not be empty")
+    if isinstance(value, str):
         path = Path(value).expanduser()
         return path if path.is_absolute() else context_of(info).base_dir / path
     return value

@@ -6,6 +6,7 @@ Input values are never copied into messages: the input may be a secret someone p
 from __future__ import annotations
 
 import difflib
+import re
 import types
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,7 @@ from daemon.config.problems import ConfigProblem, dotted_key
 
 Loc = tuple[str | int, ...]
 _KINDS = ", ".join(CHANNEL_KINDS)
+_SHOULD = re.compile(r"^(Input|String|Value|Tuple|List|Dictionary|Number|Decimal|Float|Integer) should ")
 
 
 def problems_from(error: ValidationError, file: Path, root: type[BaseModel]) -> list[ConfigProblem]:
@@ -42,10 +44,16 @@ def _describe(detail: ErrorDetails, loc: Loc, root: type[BaseModel]) -> tuple[st
     if kind == "union_tag_invalid":
         tag = (detail.get("ctx") or {}).get("tag", "")
         return f"{key}.kind", f"unknown kind {tag!r}: use one of {_KINDS}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return key, "must be a table"
+    if kind in ("tuple_type", "list_type"):
+        return key, "must be [[channels]] tables" if key == "channels" else "must be an array"
+    if kind == "timezone_aware":
+        return key, "must be a date-time with a zone, e.g. 2026-01-01T00:00:00Z"
     message = detail["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
-    return key, message
+    return key, _SHOULD.sub("must ", message)
 
 
 def _without_tags(loc: Loc) -> Loc:

@@ -148,3 +148,16 @@ def test_missing_path_and_empty_directory(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("x")
     (tmp_path / ".hidden.toml").write_text("x")
     assert _problems(tmp_path) == [(tmp_path.name, "", "directory contains no *.toml files")]
+
+
+def test_wrong_shapes_get_plain_messages(tmp_path: Path) -> None:
+    text = (
+        'merchant = 5\nchannels = {name = "x"}\n[ffn]\nclient_id = "c"\nclient_secret = "env:FFN_SECRET"\n'
+        'max_concurrency = "4"\n[daemon]\nstate_dir = ""\n'
+    )
+    assert _problems(write(tmp_path, "a.toml", text)) == [
+        ("a.toml", "merchant", "must be a table"),
+        ("a.toml", "ffn.max_concurrency", "must be a valid integer"),
+        ("a.toml", "channels", "must be [[channels]] tables"),
+        ("a.toml", "daemon.state_dir", "must not be empty"),
+    ]
