@@ -1,0 +1,1 @@
+"""The sync engine: flows over the snapshot queue (see DESIGN.md, "Snapshot = queue")."""

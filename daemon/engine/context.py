@@ -1,0 +1,37 @@
+"""Everything a flow of one merchant needs, built once by the wiring."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from adapters.base import Fulfiller, ShopChannel
+from daemon.clock import SYSTEM_CLOCK, Clock
+from daemon.engine.cursors import Cursors
+from daemon.engine.observer import NullObserver, Observer
+from daemon.engine.settings import MerchantSettings
+from daemon.engine.snapshot import Snapshot
+
+FFN_CHANNEL = "ffn"  # the cursor/health key of merchant-level flows that read FFN feeds
+
+
+@dataclass
+class MerchantContext:
+    settings: MerchantSettings
+    pool: asyncpg.Pool
+    fulfiller: Fulfiller
+    channels: Mapping[str, ShopChannel]
+    clock: Clock = SYSTEM_CLOCK
+    observer: Observer = field(default_factory=NullObserver)
+    snapshot: Snapshot = field(init=False)
+    cursors: Cursors = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.snapshot = Snapshot(self.pool, self.settings.merchant_id)
+        self.cursors = Cursors(self.pool, self.settings.merchant_id)
+
+    @property
+    def merchant_id(self) -> str:
+        return self.settings.merchant_id

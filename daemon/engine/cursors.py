@@ -1,0 +1,61 @@
+"""Delta cursors: window = [cursor − overlap, now − lag]; moved only with the window's rows queued."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from daemon.engine.settings import CursorSettings
+from daemon.model import Window
+
+
+def next_window(position: datetime | None, now: datetime, settings: CursorSettings) -> Window | None:
+    """The window to pull, or None when the lag leaves nothing new to read yet."""
+    end = now - timedelta(seconds=settings.lag_s)
+    if position is None:
+        start = end - timedelta(seconds=settings.first_window_s)
+    else:
+        start = position - timedelta(seconds=settings.overlap_s)
+    if start >= end:
+        return None
+    return Window(start=start, end=end)
+
+
+class Cursors:
+    def __init__(self, pool: asyncpg.Pool, merchant_id: str) -> None:
+        self.pool = pool
+        self.merchant_id = merchant_id
+
+    async def get(self, channel: str, flow: str) -> datetime | None:
+        position: datetime | None = await self.pool.fetchval(
+            "SELECT position FROM cursors WHERE merchant_id = $1 AND channel = $2 AND flow = $3",
+            self.merchant_id,
+            channel,
+            flow,
+        )
+        return position
+
+    async def advance(self, conn: asyncpg.Connection, channel: str, flow: str, position: datetime) -> None:
+        """Call inside the transaction that stored the window's last rows."""
+        await conn.execute(
+            "INSERT INTO cursors (merchant_id, channel, flow, position) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (merchant_id, channel, flow) DO UPDATE"
+            " SET position = greatest(cursors.position, excluded.position), updated_at = now()",
+            self.merchant_id,
+            channel,
+            flow,
+            position,
+        )
+
+    async def rewind(self, channel: str | None, flow: str | None, position: datetime) -> int:
+        """For resync: move matching cursors back (never forward)."""
+        result = await self.pool.execute(
+            "UPDATE cursors SET position = least(position, $4), updated_at = now() WHERE merchant_id = $1"
+            " AND ($2::text IS NULL OR channel = $2) AND ($3::text IS NULL OR flow = $3)",
+            self.merchant_id,
+            channel,
+            flow,
+            position,
+        )
+        return int(result.split()[-1])

@@ -1,0 +1,114 @@
+"""One run of one flow: counts, a summary line, health bookkeeping, error classification."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+
+from loguru import logger
+
+from daemon.engine.context import MerchantContext
+from daemon.errors import AuthError, ChannelFatalError, RetryableError
+from daemon.secrets import redact
+
+
+@dataclass
+class CycleCounts:
+    pulled: int = 0
+    changed: int = 0
+    pushed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    retried: int = 0
+    lag_s: float | None = None
+
+    def summary(self) -> str:
+        lag = "-" if self.lag_s is None else f"{self.lag_s:.0f}s"
+        return (
+            f"pulled={self.pulled} changed={self.changed} pushed={self.pushed} skipped={self.skipped}"
+            f" failed={self.failed} retried={self.retried} lag={lag}"
+        )
+
+
+FlowBody = Callable[[CycleCounts], Awaitable[None]]
+
+_HEALTH_UPSERT = """
+INSERT INTO flow_health AS h (merchant_id, channel, flow, interval_s, last_run_at, last_success_at, last_error,
+                              consecutive_failures, last_counts, last_duration_s)
+VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN $5 END, $7, CASE WHEN $6 THEN 0 ELSE 1 END, $8, $9)
+ON CONFLICT (merchant_id, channel, flow) DO UPDATE SET
+    interval_s = excluded.interval_s,
+    last_run_at = excluded.last_run_at,
+    last_success_at = coalesce(excluded.last_success_at, h.last_success_at),
+    last_error = excluded.last_error,
+    consecutive_failures = CASE WHEN $6 THEN 0 ELSE h.consecutive_failures + 1 END,
+    last_counts = excluded.last_counts,
+    last_duration_s = excluded.last_duration_s
+"""
+
+
+async def run_cycle(
+    ctx: MerchantContext, channel: str, flow: str, interval_s: float, body: FlowBody
+) -> CycleCounts:
+    """Run ``body`` once; raise on failure so the scheduler backs the job off."""
+    counts = CycleCounts()
+    started = time.perf_counter()
+    error: BaseException | None = None
+    with logger.contextualize(merchant=ctx.merchant_id, channel=channel, flow=flow):
+        try:
+            await body(counts)
+        except BaseException as exc:
+            error = exc
+        duration = time.perf_counter() - started
+        ok = error is None and counts.failed == 0
+        message = None if error is None else redact(str(error))
+        await ctx.pool.execute(
+            _HEALTH_UPSERT,
+            ctx.merchant_id,
+            channel,
+            flow,
+            interval_s,
+            ctx.clock.now(),
+            error is None,
+            message,
+            {k: v for k, v in asdict(counts).items() if v is not None},
+            duration,
+        )
+        ctx.observer.cycle_finished(
+            ctx.merchant_id,
+            channel,
+            flow,
+            {k: int(v) for k, v in asdict(counts).items() if k != "lag_s" and v},
+            duration,
+            ok,
+        )
+        if counts.lag_s is not None:
+            ctx.observer.cursor_lag(ctx.merchant_id, channel, flow, counts.lag_s)
+        shop = f"{ctx.merchant_id}/{channel}"
+        if error is None:
+            logger.info("{} shop={} {} in {:.2f}s", flow, shop, counts.summary(), duration)
+            return counts
+        if isinstance(error, AuthError):
+            logger.error(
+                "{} shop={} stopped: credentials rejected: {}. Fix the credentials (or run `ffn-sync ffn-login`"
+                " for FFN); the flow backs off until then",
+                flow,
+                shop,
+                message,
+            )
+        elif isinstance(error, ChannelFatalError):
+            logger.error(
+                "{} shop={} stopped: {}; the flow backs off until an operator acts", flow, shop, message
+            )
+        elif isinstance(error, RetryableError):
+            logger.warning(
+                "{} shop={} interrupted: {}; {} so far; next cycle resumes",
+                flow,
+                shop,
+                message,
+                counts.summary(),
+            )
+        else:
+            logger.opt(exception=error).error("{} shop={} crashed: {}", flow, shop, message)
+    raise error

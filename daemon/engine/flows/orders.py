@@ -1,0 +1,143 @@
+"""Orders: shop → FFN outbounds; edits follow while FFN allows, shop cancels cancel the outbound."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from loguru import logger
+
+from daemon.engine.codec import content_hash, from_payload, to_payload
+from daemon.engine.context import MerchantContext
+from daemon.engine.cycle import CycleCounts
+from daemon.engine.eligibility import Skip, Wait, decide
+from daemon.engine.outbound_builder import build_outbound
+from daemon.engine.pull import pull_window
+from daemon.engine.push import drain
+from daemon.engine.settings import ChannelSettings
+from daemon.engine.skus import jfsku_map
+from daemon.engine.snapshot import ENTITY_ORDER, Claimed, Pulled
+from daemon.errors import ManualActionNeeded
+from daemon.ids import merchant_outbound_number
+from daemon.model import OutboundStatus, ShopOrder
+
+REASON_MANUAL = "manual_action"
+
+
+def order_row(order: ShopOrder, channel: str) -> tuple[str, Pulled]:
+    payload = to_payload(order)
+    return channel, Pulled(order.order_id, payload, content_hash(payload), order.number, order.created_at)
+
+
+async def run(ctx: MerchantContext, channel: ChannelSettings, counts: CycleCounts) -> None:
+    shop = ctx.channels[channel.name]
+    await pull_window(
+        ctx,
+        channel=channel.name,
+        flow="orders",
+        entity=ENTITY_ORDER,
+        settings=channel.cursor,
+        source=shop.changed_orders,
+        to_rows=lambda order: [order_row(order, channel.name)],
+        counts=counts,
+    )
+    await push(ctx, channel, counts)
+
+
+async def push(ctx: MerchantContext, channel: ChannelSettings, counts: CycleCounts) -> None:
+    async def handle(item: Claimed) -> str:
+        return await _push_order(ctx, channel, item)
+
+    await drain(ctx, channels=[channel.name], entity=ENTITY_ORDER, handler=handle, counts=counts)
+
+
+async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Claimed) -> str:
+    order = from_payload(ShopOrder, item.payload)
+    now = ctx.clock.now()
+    number = merchant_outbound_number(channel.order_prefix, order.number)
+    if order.cancelled:
+        return await _cancel(ctx, item, number)
+    in_ffn = item.remote_status is not None
+    if not in_ffn and item.remote_id is None:
+        decision = decide(order, channel.eligibility, now)
+        if isinstance(decision, Skip):
+            await ctx.snapshot.skip(item, decision.reason)
+            logger.info("skipped order {}: {}", number, decision.reason)
+            return "skipped"
+        if isinstance(decision, Wait):
+            await ctx.snapshot.wait_until(item, decision.until, decision.reason)
+            return "waiting"
+    settings = ctx.settings
+    outbound = build_outbound(
+        order,
+        channel,
+        ffn_merchant_id=settings.ffn_merchant_id,
+        warehouse_id=settings.warehouse_id,
+        jfsku_by_sku=await jfsku_map(ctx, [line.sku for line in order.lines if line.sku]),
+    )
+    outbound_hash = content_hash(to_payload(outbound))
+    if not in_ffn:
+        await ctx.snapshot.record_intent(item, outbound.outbound_id)
+        created = await ctx.fulfiller.create_outbound(outbound)
+        await ctx.snapshot.done(
+            item,
+            now=now,
+            remote_id=created,
+            remote_status=OutboundStatus.PENDING.value,
+            remote_hash=outbound_hash,
+        )
+        ctx.observer.order_exported(ctx.merchant_id, channel.name, _latency_s(order.created_at, now))
+        logger.info("exported order {} as outbound {}", number, created)
+        return "pushed"
+    if outbound_hash == item.remote_hash:
+        await ctx.snapshot.done(item, now=now)  # changed in the shop, but nothing FFN carries
+        return "skipped"
+    try:
+        await ctx.fulfiller.update_outbound(outbound)
+    except ManualActionNeeded as exc:
+        await ctx.snapshot.park(
+            item,
+            REASON_MANUAL,
+            f"order {number} was edited in the shop after the fulfiller started on outbound "
+            f"{item.remote_id} (status {item.remote_status}): apply the change by hand in FFN, then `ffn-sync retry` "
+            f"({exc.vendor_code or exc.message})",
+        )
+        logger.warning("order {} edited too late: manual action needed", number)
+        return "failed"
+    await ctx.snapshot.done(item, now=now, remote_hash=outbound_hash)
+    logger.info("updated outbound {} for edited order {}", item.remote_id, number)
+    return "pushed"
+
+
+async def _cancel(ctx: MerchantContext, item: Claimed, number: str) -> str:
+    now = ctx.clock.now()
+    if item.remote_id is None:
+        await ctx.snapshot.skip(item, "cancelled in the shop before export")
+        return "skipped"
+    if item.remote_status == OutboundStatus.CANCELED.value:
+        await ctx.snapshot.done(item, now=now)
+        return "skipped"
+    if item.remote_status is None:
+        # A create may or may not have reached FFN before a crash: ask instead of guessing.
+        existing = await ctx.fulfiller.get_outbound(item.remote_id)
+        if existing is None:
+            await ctx.snapshot.skip(item, "cancelled in the shop before export")
+            return "skipped"
+    try:
+        await ctx.fulfiller.cancel_outbound(item.remote_id, f"cancelled in the shop (order {number})")
+    except ManualActionNeeded as exc:
+        await ctx.snapshot.park(
+            item,
+            REASON_MANUAL,
+            f"order {number} was cancelled in the shop but the fulfiller already works on outbound "
+            f"{item.remote_id} (status {item.remote_status}): stop the shipment with the fulfiller "
+            f"({exc.vendor_code or exc.message})",
+        )
+        logger.warning("order {} cancelled too late: manual action needed", number)
+        return "failed"
+    await ctx.snapshot.done(item, now=now, remote_status=OutboundStatus.CANCELED.value)
+    logger.info("cancelled outbound {} for order {}", item.remote_id, number)
+    return "pushed"
+
+
+def _latency_s(created_at: datetime, now: datetime) -> float:
+    return max(0.0, (now - created_at).total_seconds())

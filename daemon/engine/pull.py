@@ -1,0 +1,67 @@
+"""Pull a delta window into the snapshot, and move the cursor with the window's last rows."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
+
+import asyncpg
+
+from daemon.engine.context import MerchantContext
+from daemon.engine.cursors import next_window
+from daemon.engine.cycle import CycleCounts
+from daemon.engine.settings import CursorSettings
+from daemon.engine.snapshot import Pulled
+from daemon.model import Window
+
+T = TypeVar("T")
+PAGE_ROWS = 500
+
+
+async def pull_window(
+    ctx: MerchantContext,
+    *,
+    channel: str,
+    flow: str,
+    entity: str,
+    settings: CursorSettings,
+    source: Callable[[Window], AsyncIterator[T]],
+    to_rows: Callable[[T], list[tuple[str, Pulled]]],
+    counts: CycleCounts,
+) -> Window | None:
+    """Stream the window's records into the snapshot in pages; returns the window pulled.
+
+    ``to_rows`` maps one record to (snapshot channel, row) pairs; it may return none (not ours).
+    Pages are committed as they come (re-reading them after a crash costs nothing: unchanged hashes
+    write nothing); the cursor moves only in the transaction of the last page.
+    """
+    position = await ctx.cursors.get(channel, flow)
+    now = ctx.clock.now()
+    window = next_window(position, now, settings)
+    if window is None:
+        return None
+    page: list[tuple[str, Pulled]] = []
+    async for record in source(window):
+        counts.pulled += 1
+        page.extend(to_rows(record))
+        if len(page) >= PAGE_ROWS:
+            async with ctx.pool.acquire() as conn:
+                counts.changed += await _store(ctx, conn, entity, page)
+            page = []
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        counts.changed += await _store(ctx, conn, entity, page)
+        await ctx.cursors.advance(conn, channel, flow, window.end)
+    counts.lag_s = (ctx.clock.now() - window.end).total_seconds()
+    return window
+
+
+async def _store(
+    ctx: MerchantContext, conn: asyncpg.Connection, entity: str, page: list[tuple[str, Pulled]]
+) -> int:
+    by_channel: dict[str, list[Pulled]] = {}
+    for channel, row in page:
+        by_channel.setdefault(channel, []).append(row)
+    changed = 0
+    for channel, rows in by_channel.items():
+        changed += await ctx.snapshot.upsert(conn, channel, entity, rows, now=ctx.clock.now())
+    return changed

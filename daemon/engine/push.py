@@ -1,0 +1,102 @@
+"""Drain claimed snapshot rows with bounded concurrency; classify each outcome once, here."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+
+from loguru import logger
+
+from daemon.engine.context import MerchantContext
+from daemon.engine.cycle import CycleCounts
+from daemon.engine.snapshot import Claimed
+from daemon.errors import ChannelFatalError, RecordError, RetryableError
+from daemon.secrets import redact
+
+Handler = Callable[[Claimed], Awaitable[str]]  # returns "pushed" | "skipped" | "waiting" | "failed"
+
+RETRY_BASE_S = 30.0
+RETRY_MAX_S = 3600.0
+
+
+def retry_delay_s(attempts: int) -> float:
+    """Exponential with jitter: 30 s, 1 min, 2 min, … capped at an hour."""
+    base: float = min(RETRY_MAX_S, RETRY_BASE_S * 2 ** max(0, attempts - 1))
+    return base * random.uniform(0.8, 1.2)
+
+
+async def drain(
+    ctx: MerchantContext,
+    *,
+    channels: Sequence[str],
+    entity: str,
+    handler: Handler,
+    counts: CycleCounts,
+    max_rounds: int = 1000,
+) -> None:
+    """Claim and handle pending rows until none are due (or a fatal error stops the channel)."""
+    for _ in range(max_rounds):
+        batch = await ctx.snapshot.claim(channels, entity, now=ctx.clock.now(), limit=ctx.settings.push_batch)
+        if not batch:
+            return
+        await _drain_batch(ctx, batch, handler, counts)
+
+
+async def _drain_batch(
+    ctx: MerchantContext, batch: list[Claimed], handler: Handler, counts: CycleCounts
+) -> None:
+    gate = asyncio.Semaphore(ctx.settings.push_concurrency)
+    fatal: list[ChannelFatalError] = []
+
+    async def one(item: Claimed) -> None:
+        async with gate:
+            if fatal:
+                return  # its claim lease returns the row to the queue after a back-off
+            try:
+                await _handle(ctx, item, handler, counts)
+            except ChannelFatalError as exc:
+                fatal.append(exc)
+
+    await asyncio.gather(*(one(item) for item in batch))
+    if fatal:
+        raise fatal[0]
+
+
+async def _handle(ctx: MerchantContext, item: Claimed, handler: Handler, counts: CycleCounts) -> None:
+    label = item.label or item.external_id
+    with logger.contextualize(record=label):
+        try:
+            outcome = await handler(item)
+        except RecordError as exc:
+            counts.failed += 1
+            code = getattr(exc, "reason_code", None) or exc.vendor_code or type(exc).__name__
+            message = redact(exc.message)
+            await ctx.snapshot.park(item, code, message)
+            logger.warning("parked {} {}: {} [{}]", item.entity, label, message, code)
+            return
+        except RetryableError as exc:
+            message = redact(str(exc))
+            if item.attempts >= ctx.settings.max_attempts:
+                counts.failed += 1
+                await ctx.snapshot.park(
+                    item, "retries_exhausted", f"gave up after {item.attempts} attempts: {message}"
+                )
+                logger.warning(
+                    "parked {} {}: gave up after {} attempts: {}", item.entity, label, item.attempts, message
+                )
+                return
+            counts.retried += 1
+            delay = retry_delay_s(item.attempts)
+            await ctx.snapshot.retry_later(item, ctx.clock.now() + timedelta(seconds=delay), message)
+            logger.warning(
+                "retry {} {} in {:.0f}s (attempt {}): {}", item.entity, label, delay, item.attempts, message
+            )
+            return
+        if outcome == "pushed":
+            counts.pushed += 1
+        elif outcome == "skipped":
+            counts.skipped += 1
+        elif outcome == "failed":
+            counts.failed += 1

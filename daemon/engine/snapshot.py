@@ -1,0 +1,217 @@
+"""The snapshot table as a durable work queue (one row per record, pending while pulled ≠ pushed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+ENTITY_PRODUCT = "product"
+ENTITY_ORDER = "order"
+ENTITY_SHIPMENT = "shipment"
+ENTITY_FSTATUS = "fstatus"
+
+
+@dataclass(frozen=True, slots=True)
+class Pulled:
+    external_id: str
+    payload: dict[str, Any]
+    hash: str
+    label: str
+    source_created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    channel: str
+    entity: str
+    external_id: str
+    payload: dict[str, Any]
+    pulled_hash: str
+    pushed_hash: str | None
+    remote_id: str | None
+    remote_status: str | None
+    remote_hash: str | None
+    attempts: int
+    label: str | None
+    source_created_at: datetime | None
+
+
+_UPSERT = """
+INSERT INTO snapshot AS s (merchant_id, channel, entity, external_id, payload, pulled_hash, label,
+                           source_created_at, state, next_attempt_at)
+SELECT $1, $2, $3, u.external_id, u.payload, u.hash, u.label, u.created, 'pending', $9
+FROM unnest($4::text[], $5::jsonb[], $6::text[], $7::text[], $8::timestamptz[])
+     AS u(external_id, payload, hash, label, created)
+ON CONFLICT (merchant_id, channel, entity, external_id) DO UPDATE
+SET payload = excluded.payload,
+    pulled_hash = excluded.pulled_hash,
+    label = excluded.label,
+    state = CASE WHEN excluded.pulled_hash IS DISTINCT FROM s.pushed_hash THEN 'pending' ELSE s.state END,
+    next_attempt_at = $9,
+    attempts = 0,
+    reason_code = NULL,
+    last_error = NULL,
+    updated_at = now()
+WHERE s.pulled_hash IS DISTINCT FROM excluded.pulled_hash
+RETURNING external_id
+"""
+
+# Claiming pushes next_attempt_at forward by a lease: a worker that dies mid-push releases its rows
+# when the lease runs out, and SKIP LOCKED keeps concurrent claimers apart.
+_CLAIM = """
+UPDATE snapshot AS s SET next_attempt_at = $5, attempts = s.attempts + 1
+FROM (
+    SELECT merchant_id, channel, entity, external_id FROM snapshot
+    WHERE merchant_id = $1 AND channel = ANY($2::text[]) AND entity = $3 AND state = 'pending'
+      AND next_attempt_at <= $4
+    ORDER BY next_attempt_at, external_id
+    LIMIT $6
+    FOR UPDATE SKIP LOCKED
+) AS c
+WHERE s.merchant_id = c.merchant_id AND s.channel = c.channel AND s.entity = c.entity
+  AND s.external_id = c.external_id
+RETURNING s.channel, s.entity, s.external_id, s.payload, s.pulled_hash, s.pushed_hash, s.remote_id,
+          s.remote_status, s.remote_hash, s.attempts, s.label, s.source_created_at
+"""
+
+
+class Snapshot:
+    def __init__(self, pool: asyncpg.Pool, merchant_id: str) -> None:
+        self.pool = pool
+        self.merchant_id = merchant_id
+
+    async def upsert(
+        self, conn: asyncpg.Connection, channel: str, entity: str, rows: Sequence[Pulled], *, now: datetime
+    ) -> int:
+        """Store pulled records; returns how many were new or changed (zero writes otherwise)."""
+        if not rows:
+            return 0
+        latest = {row.external_id: row for row in rows}  # a page may repeat a record; keep the last
+        changed = await conn.fetch(
+            _UPSERT,
+            self.merchant_id,
+            channel,
+            entity,
+            list(latest),
+            [r.payload for r in latest.values()],
+            [r.hash for r in latest.values()],
+            [r.label for r in latest.values()],
+            [r.source_created_at for r in latest.values()],
+            now,
+        )
+        return len(changed)
+
+    async def claim(
+        self, channels: Sequence[str], entity: str, *, now: datetime, limit: int, lease_s: float = 300.0
+    ) -> list[Claimed]:
+        rows = await self.pool.fetch(
+            _CLAIM, self.merchant_id, list(channels), entity, now, now + timedelta(seconds=lease_s), limit
+        )
+        return [Claimed(**dict(row)) for row in rows]
+
+    async def _set(self, item: Claimed, sql_set: str, *args: Any) -> None:
+        await self.pool.execute(
+            f"UPDATE snapshot SET {sql_set}, updated_at = now() "
+            "WHERE merchant_id = $1 AND channel = $2 AND entity = $3 AND external_id = $4",
+            self.merchant_id,
+            item.channel,
+            item.entity,
+            item.external_id,
+            *args,
+        )
+
+    async def done(
+        self,
+        item: Claimed,
+        *,
+        now: datetime,
+        remote_id: str | None = None,
+        remote_status: str | None = None,
+        remote_hash: str | None = None,
+    ) -> None:
+        # pushed_hash is what was claimed: an edit that arrived meanwhile keeps the row pending.
+        await self._set(
+            item,
+            "pushed_hash = $5, remote_id = coalesce($6, remote_id), remote_status = coalesce($7, remote_status),"
+            " remote_hash = coalesce($8, remote_hash), pushed_at = $9, attempts = 0, reason_code = NULL,"
+            " last_error = NULL, state = CASE WHEN pulled_hash = $5 THEN 'synced' ELSE 'pending' END",
+            item.pulled_hash,
+            remote_id,
+            remote_status,
+            remote_hash,
+            now,
+        )
+
+    async def record_intent(self, item: Claimed, remote_id: str) -> None:
+        """Written before a create: after a crash the row says a create may have happened."""
+        await self._set(item, "remote_id = $5", remote_id)
+
+    async def skip(self, item: Claimed, reason: str) -> None:
+        await self._set(
+            item,
+            "pushed_hash = $5, attempts = 0, reason_code = 'skipped', last_error = $6,"
+            " state = CASE WHEN pulled_hash = $5 THEN 'skipped' ELSE 'pending' END",
+            item.pulled_hash,
+            reason,
+        )
+
+    async def wait_until(self, item: Claimed, until: datetime, reason: str) -> None:
+        await self._set(item, "next_attempt_at = $5, attempts = 0, last_error = $6", until, reason)
+
+    async def retry_later(self, item: Claimed, until: datetime, error: str) -> None:
+        await self._set(item, "next_attempt_at = $5, last_error = $6", until, error)
+
+    async def park(self, item: Claimed, reason_code: str, message: str) -> None:
+        """A dead letter: stays until the source changes or an operator retries it."""
+        await self._set(
+            item,
+            "state = CASE WHEN pulled_hash = $5 THEN 'failed' ELSE 'pending' END, reason_code = $6, last_error = $7",
+            item.pulled_hash,
+            reason_code,
+            message,
+        )
+
+    async def set_remote_status(self, entity: str, remote_id: str, status: str) -> None:
+        await self.pool.execute(
+            "UPDATE snapshot SET remote_status = $4 WHERE merchant_id = $1 AND entity = $2 AND remote_id = $3"
+            " AND remote_status IS DISTINCT FROM $4",
+            self.merchant_id,
+            entity,
+            remote_id,
+            status,
+        )
+
+    async def requeue(
+        self,
+        *,
+        now: datetime,
+        reason_code: str | None = None,
+        channel: str | None = None,
+        key: str | None = None,
+    ) -> int:
+        """Dead letters back to pending (all, those with one reason, or one record by id or label)."""
+        result = await self.pool.execute(
+            "UPDATE snapshot SET state = 'pending', next_attempt_at = $5, attempts = 0, updated_at = now()"
+            " WHERE merchant_id = $1 AND state = 'failed'"
+            " AND ($2::text IS NULL OR reason_code = $2) AND ($3::text IS NULL OR channel = $3)"
+            " AND ($4::text IS NULL OR external_id = $4 OR label = $4)",
+            self.merchant_id,
+            reason_code,
+            channel,
+            key,
+            now,
+        )
+        return int(result.split()[-1])
+
+    async def find_by_remote(self, entity: str, remote_id: str) -> asyncpg.Record | None:
+        return await self.pool.fetchrow(
+            "SELECT channel, external_id, payload, label, remote_status FROM snapshot"
+            " WHERE merchant_id = $1 AND entity = $2 AND remote_id = $3 LIMIT 1",
+            self.merchant_id,
+            entity,
+            remote_id,
+        )
