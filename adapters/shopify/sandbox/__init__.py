@@ -1,0 +1,100 @@
+"""A faithful Shopify Admin GraphQL sandbox for ffn-sync.
+
+Serves ``POST /admin/api/{version}/graphql.json`` for any version string and executes queries with
+graphql-core against ``schema.graphql``, a generated subset of Shopify's real Admin schema (2025-01), so a
+query Shopify would reject is rejected here. Query cost and the leaky bucket follow Shopify's rules
+(standard plan: 2000 points, restoring 100 per second, 1000 per query at most); a query that asks for more
+than is available is answered ``THROTTLED`` (HTTP 200) and not executed. Every response carries
+``extensions.cost``.
+
+Test credentials
+    shop:           any; base URL ``http://127.0.0.1:PORT``
+    access token:   ``shpat_sandbox`` in the ``X-Shopify-Access-Token`` header (``token=`` knob)
+    location id:    ``gid://shopify/Location/1000001`` (the "FFN Warehouse" location, created first)
+
+Knobs: ``clock`` (shared by the world and the bucket), ``token``, ``maximum_available``, ``restore_rate``,
+``max_query_cost``, ``currency``, ``shop_name``.
+
+Control API (DESIGN.md): ``POST /_sandbox/products``, ``POST /_sandbox/orders``,
+``PATCH /_sandbox/orders/{id}``, ``POST /_sandbox/orders/{id}/cancel``, ``GET /_sandbox/orders/{id}``
+(``id`` is the order gid, URL-encoded, or its number), ``GET /_sandbox/stock``, ``GET /_sandbox/cost``
+(bucket status and cost accounting), plus the shared ``/_sandbox/requests``, ``/_sandbox/faults``,
+``/_sandbox/reset``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from adapters.sandboxkit import make_app
+from adapters.sandboxkit.faults import Faults
+from adapters.sandboxkit.kit import json_response
+from adapters.shopify.sandbox.control import Control
+from adapters.shopify.sandbox.cost import LeakyBucket
+from adapters.shopify.sandbox.endpoint import MAX_QUERY_COST, GraphQLEndpoint
+from adapters.shopify.sandbox.world import World
+from daemon.clock import SYSTEM_CLOCK, Clock
+
+TEST_TOKEN = "shpat_sandbox"
+
+
+class ShopifySandbox:
+    """What tests reach into: the world, the bucket and the endpoint of one app."""
+
+    def __init__(self, world: World, bucket: LeakyBucket, endpoint: GraphQLEndpoint) -> None:
+        self.world = world
+        self.bucket = bucket
+        self.endpoint = endpoint
+
+    @property
+    def location_id(self) -> str:
+        return f"gid://shopify/Location/{self.world.default_location.id}"
+
+
+SANDBOX_KEY: web.AppKey[ShopifySandbox] = web.AppKey("shopify_sandbox", ShopifySandbox)
+
+
+def _fault_response(status: int, faults: Faults) -> web.Response:
+    headers = {"Retry-After": str(faults.retry_after_s)} if status in (429, 503) else None
+    return json_response(
+        {"errors": "Internal error. Looks like something went wrong on our end."}
+        if status >= 500
+        else {"errors": f"Error {status}"},
+        status=status,
+        headers=headers,
+    )
+
+
+def create_app(
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    token: str = TEST_TOKEN,
+    maximum_available: float = 2000.0,
+    restore_rate: float = 100.0,
+    max_query_cost: int = MAX_QUERY_COST,
+    currency: str = "EUR",
+    shop_name: str = "ffn-sync-sandbox",
+    **_unused: Any,
+) -> web.Application:
+    app, kit = make_app("shopify")
+    bucket = LeakyBucket(clock, maximum=maximum_available, restore_rate=restore_rate)
+    world = World(clock, currency=currency, shop_name=shop_name)
+    endpoint = GraphQLEndpoint(world, bucket, token=token, max_query_cost=max_query_cost)
+    app[SANDBOX_KEY] = ShopifySandbox(world, bucket, endpoint)
+    kit.fault_response = _fault_response
+    app.router.add_post("/admin/api/{version}/graphql.json", endpoint.handle)
+    Control(world, bucket).routes(app)
+
+    def reset() -> None:
+        # Same objects, emptied: routes and tests keep their references.
+        fresh = World(clock, currency=currency, shop_name=shop_name)
+        world.__dict__.update(fresh.__dict__)
+        bucket.reset()
+
+    kit.reset_hooks.append(reset)
+    return app
+
+
+__all__ = ["SANDBOX_KEY", "TEST_TOKEN", "ShopifySandbox", "create_app"]

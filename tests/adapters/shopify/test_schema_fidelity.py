@@ -1,0 +1,113 @@
+"""The sandbox SDL is a faithful subset of Shopify's real Admin GraphQL schema (2025-01)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphql
+import pytest
+
+from tests.adapters.shopify.real_schema import (
+    REAL_SCHEMA_PATH,
+    SANDBOX_SDL_PATH,
+    generate_sdl,
+    real_types,
+    type_ref,
+)
+
+pytestmark = pytest.mark.skipif(not REAL_SCHEMA_PATH.exists(), reason="real Shopify schema not available")
+
+
+def _sandbox_schema() -> graphql.GraphQLSchema:
+    return graphql.build_schema(SANDBOX_SDL_PATH.read_text(encoding="utf-8"))
+
+
+def _user_types(schema: graphql.GraphQLSchema) -> dict[str, graphql.GraphQLNamedType]:
+    return {n: t for n, t in schema.type_map.items() if not n.startswith("__")}
+
+
+def mismatches_with_real_schema(schema: graphql.GraphQLSchema) -> list[str]:
+    real = real_types()
+    mismatches: list[str] = []
+    for name, gtype in _user_types(schema).items():
+        if name not in real:
+            mismatches.append(f"type {name} missing")
+            continue
+        r = real[name]
+        if isinstance(gtype, graphql.GraphQLObjectType | graphql.GraphQLInterfaceType):
+            real_fields = {f["name"]: f for f in r["fields"] or []}
+            for fname, field in gtype.fields.items():
+                rf = real_fields.get(fname)
+                if rf is None:
+                    mismatches.append(f"{name}.{fname} missing")
+                    continue
+                if str(field.type) != type_ref(rf["type"]):
+                    mismatches.append(f"{name}.{fname}: {field.type} != {type_ref(rf['type'])}")
+                real_args = {a["name"]: a for a in rf["args"]}
+                for aname, arg in field.args.items():
+                    ra = real_args.get(aname)
+                    if ra is None:
+                        mismatches.append(f"{name}.{fname}({aname}) missing")
+                    elif str(arg.type) != type_ref(ra["type"]):
+                        mismatches.append(f"{name}.{fname}({aname}): {arg.type} != {type_ref(ra['type'])}")
+                missing_required = [
+                    a["name"]
+                    for a in rf["args"]
+                    if a["type"]["kind"] == "NON_NULL"
+                    and a["defaultValue"] is None
+                    and a["name"] not in field.args
+                ]
+                if missing_required:
+                    mismatches.append(f"{name}.{fname}: required args dropped {missing_required}")
+            real_ifaces = {i["name"] for i in r.get("interfaces") or []}
+            for iface in getattr(gtype, "interfaces", ()):
+                if iface.name not in real_ifaces:
+                    mismatches.append(f"{name} does not implement {iface.name} in the real schema")
+        elif isinstance(gtype, graphql.GraphQLInputObjectType):
+            real_fields = {f["name"]: f for f in r["inputFields"]}
+            for fname, ifield in gtype.fields.items():
+                rf = real_fields.get(fname)
+                if rf is None:
+                    mismatches.append(f"input {name}.{fname} missing")
+                elif str(ifield.type) != type_ref(rf["type"]):
+                    mismatches.append(f"input {name}.{fname}: {ifield.type} != {type_ref(rf['type'])}")
+            for rf in r["inputFields"]:
+                required = rf["type"]["kind"] == "NON_NULL" and rf["defaultValue"] is None
+                if required and rf["name"] not in gtype.fields:
+                    mismatches.append(f"input {name}.{rf['name']} is required by Shopify but missing")
+        elif isinstance(gtype, graphql.GraphQLEnumType):
+            real_values = {v["name"] for v in r["enumValues"]}
+            if set(gtype.values) != real_values:
+                mismatches.append(f"enum {name} values differ: {sorted(set(gtype.values) ^ real_values)}")
+        elif r["kind"] != "SCALAR":
+            mismatches.append(f"{name} is a {r['kind']} in the real schema")
+    return mismatches
+
+
+def test_every_sandbox_type_field_argument_and_input_field_exists_in_the_real_schema() -> None:
+    assert mismatches_with_real_schema(_sandbox_schema()) == []
+
+
+def test_root_types_match() -> None:
+    schema = _sandbox_schema()
+    data: dict[str, Any] = real_types()
+    assert schema.query_type is not None and schema.query_type.name in data
+    assert schema.mutation_type is not None and schema.mutation_type.name == "Mutation"
+
+
+def test_checked_in_sdl_is_what_the_generator_produces() -> None:
+    assert SANDBOX_SDL_PATH.read_text(encoding="utf-8") == generate_sdl()
+
+
+def test_fidelity_check_catches_wrong_names_and_wrappings() -> None:
+    broken = graphql.build_schema(
+        "type QueryRoot { order(id: ID): Order orderz: Int }\n"
+        "type Order { id: ID! name: Int tags: [String]! }\n"
+        "input OrderInput { id: ID! bogus: String }"
+    )
+    found = mismatches_with_real_schema(broken)
+    assert "QueryRoot.order(id): ID != ID!" in found
+    assert "QueryRoot.orderz missing" in found
+    assert "Order.name: Int != String!" in found
+    assert "Order.tags: [String]! != [String!]!" in found
+    assert "input OrderInput.bogus missing" in found
