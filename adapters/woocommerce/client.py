@@ -1,0 +1,195 @@
+"""The WooCommerce shop channel (REST API v3, ``{base_url}/wp-json/wc/v3``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import aiohttp
+from loguru import logger
+
+from adapters.woocommerce import mapping
+from adapters.woocommerce.auth import AuthMode, ConsumerKeyAuth
+from adapters.woocommerce.catalog import API, Catalog
+from adapters.woocommerce.errors import woocommerce_error_factory
+from adapters.woocommerce.paging import all_pages, changed_pages
+from adapters.woocommerce.stock import StockWriter
+from adapters.woocommerce.writeback import OrderWriter, TrackingMode
+from daemon.clock import SYSTEM_CLOCK, Clock
+from daemon.errors import ConfigError, RecordError
+from daemon.http import HttpClient, RateLimiter, TokenBucket
+from daemon.model import (
+    FulfillerStatus,
+    ItemResult,
+    OrderRef,
+    Shipment,
+    ShopOrder,
+    ShopProduct,
+    ShopStock,
+    Window,
+)
+from daemon.secrets import Secret
+
+DEFAULT_STATUSES = ("processing", "on-hold", "completed", "cancelled", "pending")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class WooCommerceChannel:
+    """``ShopChannel`` for one WooCommerce shop.
+
+    Orders and products are read in windows of ``date_modified_gmt`` (``dates_are_gmt=true`` with
+    naive UTC values, the only form both storage engines compare correctly). Write-back state is kept
+    in order meta, so restarts and retries never duplicate a tracking number, a note or a status.
+    """
+
+    kind = "woocommerce"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        consumer_key: Secret,
+        consumer_secret: Secret,
+        auth: Literal["basic", "query"] = "basic",
+        statuses: Sequence[str] = DEFAULT_STATUSES,
+        ean_meta_key: str | None = None,
+        tracking: TrackingMode = "auto",
+        page_size: int = 100,
+        status_tag: str = "ffn-cancelled",
+        clock: Clock = SYSTEM_CLOCK,
+        session: aiohttp.ClientSession | None = None,
+        limiter: RateLimiter | None = None,
+        weight_unit: Literal["kg", "g", "lbs", "oz"] = "kg",
+        dimension_unit: Literal["m", "cm", "mm", "in", "yd"] = "cm",
+        timeout_s: float = 60.0,
+    ) -> None:
+        _check_base_url(base_url)
+        if not 1 <= page_size <= 100:
+            raise ConfigError(f"woocommerce page_size must be 1..100 (the API's maximum), got {page_size}")
+        if tracking not in ("auto", "shipment-tracking", "notes"):
+            raise ConfigError(
+                f"woocommerce tracking must be auto, shipment-tracking or notes, got {tracking!r}"
+            )
+        mode: AuthMode = auth
+        self.base_url = base_url.rstrip("/")
+        self.statuses = tuple(statuses)
+        self.ean_meta_key = ean_meta_key or None
+        self.page_size = page_size
+        self.weight_unit = weight_unit
+        self.dimension_unit = dimension_unit
+        self.http = HttpClient(
+            "woocommerce",
+            f"{self.base_url}/wp-json",
+            auth=ConsumerKeyAuth(consumer_key, consumer_secret, mode),
+            # WooCommerce itself has no rate limit; the PHP workers of the host are the bottleneck.
+            limiter=limiter or TokenBucket(rate_per_s=25.0, burst=25.0, max_concurrency=4, clock=clock),
+            error_factory=woocommerce_error_factory,
+            timeout_s=timeout_s,
+            clock=clock,
+            session=session,
+        )
+        self.catalog = Catalog(self.http)
+        self._writer = OrderWriter(self.http, self.catalog, tracking=tracking, status_tag=status_tag)
+        self._stock = StockWriter(self.http, self.catalog)
+
+    def __repr__(self) -> str:
+        return f"WooCommerceChannel({self.base_url!r})"
+
+    # pulls --------------------------------------------------------------------------------------------
+    async def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder]:
+        params: dict[str, Any] = {"status": ",".join(self.statuses)} if self.statuses else {}
+        after, before = mapping.window_bounds(window)
+        pages = changed_pages(
+            self.http, f"{API}/orders", params, after=after, before=before, per_page=self.page_size
+        )
+        async for rows in pages:
+            await self.catalog.ensure_units(item for row in rows for item in row.get("line_items") or [])
+            for row in rows:
+                order = self._map_order(row)
+                if order is not None:
+                    yield order
+
+    async def changed_products(self, window: Window) -> AsyncIterator[ShopProduct]:
+        after, before = mapping.window_bounds(window)
+        pages = changed_pages(
+            self.http, f"{API}/products", {}, after=after, before=before, per_page=self.page_size
+        )
+        async for rows in pages:
+            for row in rows:
+                if row.get("type") == "variable":
+                    async for variation in self._variations(row):
+                        yield variation
+                    continue
+                self.catalog.learn(row)
+                product = self._map_product(row)
+                if product is not None:
+                    yield product
+
+    async def _variations(self, parent: dict[str, Any]) -> AsyncIterator[ShopProduct]:
+        # A parent's change (its name, say) changes every variation, so all of them are read.
+        path = f"{API}/products/{parent['id']}/variations"
+        async for rows in all_pages(self.http, path, {}, per_page=self.page_size):
+            for row in rows:
+                self.catalog.learn(row, int(parent["id"]))
+                product = self._map_product(row, parent)
+                if product is not None:
+                    yield product
+
+    async def get_order(self, order_id: str) -> ShopOrder | None:
+        data = await self._writer.fetch_order(order_id)
+        if data is None:
+            return None
+        await self.catalog.ensure_units(data.get("line_items") or [])
+        return mapping.order_from_wc(data, self.catalog.virtual)
+
+    def _map_order(self, row: dict[str, Any]) -> ShopOrder | None:
+        try:
+            return mapping.order_from_wc(row, self.catalog.virtual)
+        except RecordError as exc:
+            logger.error(f"skipped: {exc}")
+            return None
+
+    def _map_product(self, row: dict[str, Any], parent: dict[str, Any] | None = None) -> ShopProduct | None:
+        try:
+            product = mapping.product_from_wc(
+                row,
+                parent,
+                ean_meta_key=self.ean_meta_key,
+                weight_unit=self.weight_unit,
+                dimension_unit=self.dimension_unit,
+            )
+        except RecordError as exc:
+            logger.error(f"skipped: {exc}")
+            return None
+        if product is None and not row.get("virtual") and not str(row.get("sku") or "").strip():
+            owner = f" of product {parent.get('id')}" if parent is not None else ""
+            logger.warning(
+                f"WooCommerce product {row.get('id')}{owner} has no SKU and cannot be synced; "
+                "give it a SKU in wp-admin"
+            )
+        return product
+
+    # write-back ------------------------------------------------------------------------------------
+    async def apply_shipment(self, order: OrderRef, shipment: Shipment) -> None:
+        await self._writer.apply_shipment(order, shipment)
+
+    async def apply_order_status(
+        self, order: OrderRef, status: FulfillerStatus, *, cancel_in_shop: bool
+    ) -> None:
+        await self._writer.apply_order_status(order, status, cancel_in_shop=cancel_in_shop)
+
+    async def set_stock(self, levels: Sequence[ShopStock]) -> list[ItemResult]:
+        return await self._stock.set_stock(levels)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+def _check_base_url(base_url: str) -> None:
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"woocommerce base_url must be an http(s) URL of the shop, got {base_url!r}")
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        # WooCommerce accepts keys over plain HTTP only with OAuth 1.0a signatures, which we do not speak.
+        raise ConfigError(f"woocommerce base_url must use https:// (got {base_url!r})")
