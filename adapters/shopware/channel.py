@@ -1,0 +1,153 @@
+"""``ShopChannel`` for Shopware 6 (6.6 and 6.7) through the Admin API."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import aiohttp
+from loguru import logger
+
+from adapters.shopware import criteria, writeback
+from adapters.shopware.api import JSON_API_OFF, ShopwareApi
+from adapters.shopware.auth import IntegrationAuth
+from adapters.shopware.errors import shopware_error_factory
+from adapters.shopware.mapping import DEFAULT_CURRENCY_ID, is_sellable, map_order, map_product
+from adapters.shopware.stock import StockWriter
+from daemon.clock import SYSTEM_CLOCK, Clock
+from daemon.errors import RecordError
+from daemon.http import HttpClient, TokenBucket
+from daemon.model import (
+    FulfillerStatus,
+    ItemResult,
+    OrderRef,
+    Shipment,
+    ShopOrder,
+    ShopProduct,
+    ShopStock,
+    Window,
+)
+from daemon.secrets import Secret
+
+UPSTREAM = "shopware"
+
+
+class ShopwareChannel:
+    kind = "shopware"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client_id: str,
+        client_secret: Secret,
+        page_size: int = 100,
+        status_tag: str = "ffn-cancelled",
+        clock: Clock = SYSTEM_CLOCK,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        if not 1 <= page_size <= 500:
+            raise ValueError(f"page_size must be between 1 and 500, got {page_size}")
+        root = base_url.rstrip("/")
+        api_base = root if root.endswith("/api") else f"{root}/api"
+        common: dict[str, Any] = {
+            "error_factory": shopware_error_factory,
+            "clock": clock,
+            "default_headers": JSON_API_OFF,
+            "session": session,
+        }
+        self._token_http = HttpClient(UPSTREAM, api_base, **common)
+        self.auth = IntegrationAuth(self._token_http, client_id, client_secret, clock)
+        # Self-hosted shops have no general limit; a small concurrency keeps a shared host happy.
+        limiter = TokenBucket(rate_per_s=50.0, burst=50.0, max_concurrency=4, clock=clock)
+        self.http = HttpClient(UPSTREAM, api_base, auth=self.auth, limiter=limiter, **common)
+        self.api = ShopwareApi(self.http)
+        self.page_size = page_size
+        self.status_tag = status_tag
+        self.stock = StockWriter(self.api, batch_size=page_size)
+        self._tag_id: str | None = None
+        self._currency: str | None = None
+
+    def __repr__(self) -> str:
+        return f"ShopwareChannel({self.http.base_url!r})"
+
+    async def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder]:
+        after: int | None = None
+        while True:
+            page = await self.api.search(
+                "order", criteria.changed_orders(window, after=after, limit=self.page_size)
+            )
+            for raw in page:
+                yield map_order(raw)
+            if len(page) < self.page_size:
+                return
+            after = _last_auto_increment(page, "order")
+
+    async def changed_products(self, window: Window) -> AsyncIterator[ShopProduct]:
+        currency = await self._default_currency()
+        after: int | None = None
+        while True:
+            page = await self.api.search(
+                "product", criteria.changed_products(window, after=after, limit=self.page_size), inherit=True
+            )
+            for raw in page:
+                if is_sellable(raw):
+                    product = map_product(raw, currency)
+                    self.stock.remember(product.sku, product.external_id)
+                    yield product
+            if len(page) < self.page_size:
+                return
+            after = _last_auto_increment(page, "product")
+
+    async def get_order(self, order_id: str) -> ShopOrder | None:
+        found = await self.api.search("order", criteria.one_order(order_id))
+        return map_order(found[0]) if found else None
+
+    async def apply_shipment(self, order: OrderRef, shipment: Shipment) -> None:
+        await writeback.apply_shipment(self.api, order, shipment)
+
+    async def apply_order_status(
+        self, order: OrderRef, status: FulfillerStatus, *, cancel_in_shop: bool
+    ) -> None:
+        if status.status not in writeback.CANCEL_STATUSES:
+            return
+        await writeback.apply_order_status(
+            self.api,
+            order,
+            status,
+            cancel_in_shop=cancel_in_shop,
+            tag_id=await self._status_tag_id(),
+            tag_name=self.status_tag,
+        )
+
+    async def set_stock(self, levels: Sequence[ShopStock]) -> list[ItemResult]:
+        return await self.stock.set_stock(levels)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        await self._token_http.aclose()
+
+    async def _status_tag_id(self) -> str:
+        if self._tag_id is None:
+            found = await self.api.search("tag", criteria.tag_by_name(self.status_tag))
+            if found:
+                self._tag_id = str(found[0]["id"])
+            else:
+                created = await self.api.create("tag", {"id": uuid.uuid4().hex, "name": self.status_tag})
+                self._tag_id = str(created.get("id"))
+                logger.info(f"shopware tag {self.status_tag!r} created")
+        return self._tag_id
+
+    async def _default_currency(self) -> str | None:
+        if self._currency is None:
+            found = await self.api.search("currency", criteria.currency(DEFAULT_CURRENCY_ID))
+            self._currency = str(found[0].get("isoCode")) if found else ""
+        return self._currency or None
+
+
+def _last_auto_increment(page: list[dict[str, Any]], entity: str) -> int:
+    value = page[-1].get("autoIncrement")
+    if not isinstance(value, int):
+        raise RecordError(f"{entity} search answer has no autoIncrement; cannot page on")
+    return value
