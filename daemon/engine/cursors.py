@@ -19,6 +19,7 @@ def next_window(position: datetime | None, now: datetime, settings: CursorSettin
         start = position - timedelta(seconds=settings.overlap_s)
     if start >= end:
         return None
+    end = min(end, start + timedelta(seconds=max(settings.max_window_s, settings.overlap_s + 1)))
     return Window(start=start, end=end)
 
 

@@ -83,8 +83,6 @@ async def run_cycle(
             duration,
             ok,
         )
-        if counts.lag_s is not None:
-            ctx.observer.cursor_lag(ctx.merchant_id, channel, flow, counts.lag_s)
         shop = f"{ctx.merchant_id}/{channel}"
         if error is None:
             logger.info("{} shop={} {} in {:.2f}s", flow, shop, counts.summary(), duration)

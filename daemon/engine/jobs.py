@@ -37,9 +37,10 @@ def merchant_jobs(ctx: MerchantContext, intervals: Intervals) -> list[JobSpec]:
     for channel in ctx.settings.channels:
         if channel.name not in ctx.channels:
             continue
-        job(channel.name, "orders", intervals.orders.get(channel.name, 60.0), _bind(orders.run, ctx, channel))
+        # Products first: `once` runs a channel's jobs in this order, and orders need the SKU map.
         if ctx.settings.product_master == channel.name:
             job(channel.name, "products", intervals.products, _bind(products.run, ctx, channel))
+        job(channel.name, "orders", intervals.orders.get(channel.name, 60.0), _bind(orders.run, ctx, channel))
     job(FFN_CHANNEL, "shipments", intervals.shipments, lambda counts: shipments.run(ctx, counts))
     job(FFN_CHANNEL, "status", intervals.status, lambda counts: status.run(ctx, counts))
     job(FFN_CHANNEL, "stock", intervals.stock, lambda counts: stock.run(ctx, counts))

@@ -29,17 +29,35 @@ async def pull_window(
     to_rows: Callable[[T], list[tuple[str, Pulled]]],
     counts: CycleCounts,
 ) -> Window | None:
-    """Stream the window's records into the snapshot in pages; returns the window pulled.
+    """Stream the windows up to ``now − lag`` into the snapshot in pages; returns the last window.
 
     ``to_rows`` maps one record to (snapshot channel, row) pairs; it may return none (not ours).
     Pages are committed as they come (re-reading them after a crash costs nothing: unchanged hashes
-    write nothing); the cursor moves only in the transaction of the last page.
+    write nothing); the cursor moves only in the transaction of a window's last page. A long
+    catch-up is cut into windows of ``max_window_s`` so progress survives an interruption.
     """
+    last: Window | None = None
     position = await ctx.cursors.get(channel, flow)
-    now = ctx.clock.now()
-    window = next_window(position, now, settings)
-    if window is None:
-        return None
+    while (window := next_window(position, ctx.clock.now(), settings)) is not None:
+        if last is not None and window.end <= last.end:
+            break
+        await _pull_one(ctx, channel, flow, entity, window, source, to_rows, counts)
+        counts.lag_s = (ctx.clock.now() - window.end).total_seconds()
+        ctx.observer.cursor_lag(ctx.merchant_id, channel, flow, counts.lag_s)
+        last, position = window, window.end
+    return last
+
+
+async def _pull_one(
+    ctx: MerchantContext,
+    channel: str,
+    flow: str,
+    entity: str,
+    window: Window,
+    source: Callable[[Window], AsyncIterator[T]],
+    to_rows: Callable[[T], list[tuple[str, Pulled]]],
+    counts: CycleCounts,
+) -> None:
     page: list[tuple[str, Pulled]] = []
     async for record in source(window):
         counts.pulled += 1
@@ -51,8 +69,6 @@ async def pull_window(
     async with ctx.pool.acquire() as conn, conn.transaction():
         counts.changed += await _store(ctx, conn, entity, page)
         await ctx.cursors.advance(conn, channel, flow, window.end)
-    counts.lag_s = (ctx.clock.now() - window.end).total_seconds()
-    return window
 
 
 async def _store(

@@ -14,6 +14,7 @@ class CursorSettings:
     overlap_s: float = 120.0
     lag_s: float = 5.0
     first_window_s: float = 7 * 86400.0  # how far back the very first pull looks
+    max_window_s: float = 86400.0  # longer catch-ups (downtime, resync) go in windows of this size
 
 
 @dataclass(frozen=True, slots=True)

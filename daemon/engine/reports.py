@@ -1,0 +1,131 @@
+"""What operators ask the database: per-flow status, dead letters, retry and resync."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+# Shipments and fulfiller status changes are queued per shop channel but pulled by FFN-side flows.
+FLOW_OF_ENTITY = {"order": "orders", "product": "products", "shipment": "shipments", "fstatus": "status"}
+FFN_FLOWS = frozenset({"shipments", "status"})
+
+
+@dataclass(frozen=True, slots=True)
+class FlowStatus:
+    merchant: str
+    channel: str
+    flow: str
+    last_success_at: datetime | None
+    last_run_at: datetime | None
+    cursor_lag_s: float | None
+    pending: int
+    failed: int
+    consecutive_failures: int
+    next_run_at: datetime | None
+    last_error: str | None
+    stalled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    merchant: str
+    channel: str
+    entity: str
+    external_id: str
+    label: str | None
+    reason_code: str | None
+    last_error: str | None
+    attempts: int
+    updated_at: datetime
+
+
+STALL_INTERVALS = 3
+
+
+async def flow_statuses(pool: asyncpg.Pool, now: datetime, merchant: str | None = None) -> list[FlowStatus]:
+    health = await pool.fetch(
+        "SELECT h.*, c.position FROM flow_health h LEFT JOIN cursors c USING (merchant_id, channel, flow)"
+        " WHERE $1::text IS NULL OR h.merchant_id = $1 ORDER BY h.merchant_id, h.channel, h.flow",
+        merchant,
+    )
+    backlog = await pool.fetch(
+        "SELECT merchant_id, channel, entity, count(*) FILTER (WHERE state = 'pending') AS pending,"
+        " count(*) FILTER (WHERE state = 'failed') AS failed FROM snapshot"
+        " WHERE ($1::text IS NULL OR merchant_id = $1) AND state IN ('pending', 'failed')"
+        " GROUP BY 1, 2, 3",
+        merchant,
+    )
+    counts: dict[tuple[str, str, str], list[int]] = {}
+    for row in backlog:
+        flow = FLOW_OF_ENTITY.get(row["entity"], row["entity"])
+        channel = "ffn" if flow in FFN_FLOWS else row["channel"]
+        slot = counts.setdefault((row["merchant_id"], channel, flow), [0, 0])
+        slot[0] += row["pending"]
+        slot[1] += row["failed"]
+    result = []
+    for h in health:
+        pending, failed = counts.get((h["merchant_id"], h["channel"], h["flow"]), [0, 0])
+        interval = timedelta(seconds=h["interval_s"])
+        reference = h["last_success_at"]
+        stalled = reference is None or now - reference > STALL_INTERVALS * interval
+        if reference is None and h["last_run_at"] is not None:
+            stalled = h["consecutive_failures"] >= STALL_INTERVALS
+        result.append(
+            FlowStatus(
+                merchant=h["merchant_id"],
+                channel=h["channel"],
+                flow=h["flow"],
+                last_success_at=h["last_success_at"],
+                last_run_at=h["last_run_at"],
+                cursor_lag_s=None if h["position"] is None else (now - h["position"]).total_seconds(),
+                pending=pending,
+                failed=failed,
+                consecutive_failures=h["consecutive_failures"],
+                next_run_at=None if h["last_run_at"] is None else h["last_run_at"] + interval,
+                last_error=h["last_error"],
+                stalled=stalled,
+            )
+        )
+    return result
+
+
+async def dead_letters(pool: asyncpg.Pool, merchant: str | None = None, limit: int = 500) -> list[DeadLetter]:
+    rows = await pool.fetch(
+        "SELECT merchant_id AS merchant, channel, entity, external_id, label, reason_code, last_error, attempts,"
+        " updated_at FROM snapshot WHERE state = 'failed' AND ($1::text IS NULL OR merchant_id = $1)"
+        " ORDER BY updated_at DESC LIMIT $2",
+        merchant,
+        limit,
+    )
+    return [DeadLetter(**dict(row)) for row in rows]
+
+
+async def retry(pool: asyncpg.Pool, *, merchant: str | None, key: str | None, now: datetime) -> int:
+    """Dead letters back to the queue: one (by shop id, SKU or order number) or all."""
+    result = await pool.execute(
+        "UPDATE snapshot SET state = 'pending', next_attempt_at = $3, attempts = 0, updated_at = now()"
+        " WHERE state = 'failed' AND ($1::text IS NULL OR merchant_id = $1)"
+        " AND ($2::text IS NULL OR external_id = $2 OR label = $2)",
+        merchant,
+        key,
+        now,
+    )
+    return int(result.split()[-1])
+
+
+async def resync(
+    pool: asyncpg.Pool, *, merchant: str | None, since: datetime, flow: str | None, channel: str | None
+) -> int:
+    """Move cursors back to ``since`` so the next cycles re-read from there (idempotently)."""
+    result = await pool.execute(
+        "UPDATE cursors SET position = least(position, $4), updated_at = now()"
+        " WHERE ($1::text IS NULL OR merchant_id = $1) AND ($2::text IS NULL OR flow = $2)"
+        " AND ($3::text IS NULL OR channel = $3)",
+        merchant,
+        flow,
+        channel,
+        since,
+    )
+    return int(result.split()[-1])
