@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,27 +122,37 @@ class Daemon:
         self._reload.set()
 
     async def run(self) -> int:
-        async with open_store(self.config) as db:
-            runtime = await self.factory(self.config, db)
+        # Handlers go in before anything slow: a SIGHUP/SIGTERM during start-up is queued, not fatal.
+        with _signal_handlers(
+            {
+                signal.SIGTERM: self.request_stop,
+                signal.SIGINT: self.request_stop,
+                signal.SIGHUP: self.request_reload,
+            }
+        ):
+            cancelled = 0
+            started = False
             try:
-                self.scheduler.start(runtime.jobs)
-                status = f"running {len(runtime.jobs)} job(s) for {len(self.config.merchants)} merchant(s)"
-                self.notifier.ready(status)
-                logger.info("ffn-sync started: {}", status)
-                runtime = await self._serve(db, runtime)
+                async with open_store(self.config) as db:
+                    runtime = await self.factory(self.config, db)
+                    try:
+                        self.scheduler.start(runtime.jobs)
+                        started = True
+                        merchants = len(self.config.merchants)
+                        status = f"running {len(runtime.jobs)} job(s) for {merchants} merchant(s)"
+                        self.notifier.ready(status)
+                        logger.info("ffn-sync started: {}", status)
+                        runtime = await self._serve(db, runtime)
+                    finally:
+                        self.notifier.stopping("stopping")
+                        cancelled = await self.scheduler.stop(self.grace_s)
+                        await runtime.aclose()
             finally:
-                self.notifier.stopping("stopping")
-                cancelled = await self.scheduler.stop(self.grace_s)
-                await runtime.aclose()
-                self._log_summary(cancelled)
+                if started:  # the last line, after the database (and the embedded server) closed
+                    self._log_summary(cancelled)
         return 0
 
     async def _serve(self, db: Database, runtime: Runtime) -> Runtime:
-        loop = asyncio.get_running_loop()
-        handlers = {signal.SIGTERM: self.request_stop, signal.SIGINT: self.request_stop}
-        handlers[signal.SIGHUP] = self.request_reload
-        for signum, handler in handlers.items():
-            loop.add_signal_handler(signum, handler)
         watchdog = asyncio.create_task(self.notifier.watchdog_loop(), name="sd-watchdog")
         try:
             while not self._stop.is_set():
@@ -156,8 +166,6 @@ class Daemon:
             watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watchdog
-            for signum in handlers:
-                loop.remove_signal_handler(signum)
 
     async def _reload_config(self, db: Database, runtime: Runtime) -> Runtime:
         self.notifier.send(
@@ -206,6 +214,18 @@ class Daemon:
             failed,
             f", {cancelled} cancelled at shutdown" if cancelled else "",
         )
+
+
+@contextlib.contextmanager
+def _signal_handlers(handlers: dict[signal.Signals, Callable[[], None]]) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    for signum, handler in handlers.items():
+        loop.add_signal_handler(signum, handler)
+    try:
+        yield
+    finally:
+        for signum in handlers:
+            loop.remove_signal_handler(signum)
 
 
 async def _wait_any(*events: asyncio.Event) -> None:

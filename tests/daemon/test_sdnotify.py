@@ -86,6 +86,8 @@ async def test_watchdog_loop_pets_repeatedly_from_the_event_loop(
     assert received == [b"WATCHDOG=1"] * 3
 
 
-async def test_watchdog_loop_returns_at_once_without_watchdog(notify_socket: tuple[socket.socket, str]) -> None:
+async def test_watchdog_loop_returns_at_once_without_watchdog(
+    notify_socket: tuple[socket.socket, str],
+) -> None:
     _, path = notify_socket
     await asyncio.wait_for(Notifier({"NOTIFY_SOCKET": path}).watchdog_loop(), 1)
