@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from daemon.errors import ConfigError
-from daemon.runtime import Runtime, RuntimeFactory, default_runtime_factory
+from daemon.runtime import Runtime, RuntimeFactory, bind_health, default_runtime_factory
 from daemon.scheduler import SyncScheduler, run_all_once
 from daemon.sdnotify import Notifier
 from daemon.secrets import Secret
@@ -137,6 +137,7 @@ class Daemon:
                     runtime = await self.factory(self.config, db)
                     try:
                         self.scheduler.start(runtime.jobs)
+                        bind_health(runtime, self.scheduler.health)
                         started = True
                         merchants = len(self.config.merchants)
                         status = f"running {len(runtime.jobs)} job(s) for {merchants} merchant(s)"
@@ -198,6 +199,7 @@ class Daemon:
             logger.opt(exception=exc).error("could not build the new configuration, keeping the running one")
             return runtime
         await self.scheduler.replace_jobs(new_runtime.jobs, self.grace_s)
+        bind_health(new_runtime, self.scheduler.health)
         await runtime.aclose()
         self.config = _keep_process_sections(new, self.config)
         if self.on_logging_change is not None:

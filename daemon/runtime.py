@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 if TYPE_CHECKING:
     from daemon.config import AppConfig
+    from daemon.scheduler import JobHealth
     from daemon.store import Database
 else:
     AppConfig = Any
@@ -47,6 +48,19 @@ class Runtime(Protocol):
 
 
 RuntimeFactory = Callable[[AppConfig, Database], Awaitable[Runtime]]
+HealthProvider = Callable[[], "Sequence[JobHealth]"]
+
+
+class HealthAware(Protocol):
+    """Optional for a Runtime: ``run`` hands it the scheduler's live job health (for /healthz, metrics)."""
+
+    def bind_health(self, health: HealthProvider) -> None: ...
+
+
+def bind_health(runtime: Runtime, health: HealthProvider) -> None:
+    bind = getattr(runtime, "bind_health", None)
+    if callable(bind):
+        bind(health)
 
 
 class EmptyRuntime:

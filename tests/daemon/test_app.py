@@ -152,6 +152,7 @@ class RecordingFactory:
 
     def __init__(self) -> None:
         self.built: list[EmptyRuntime] = []
+        self.health: list[Callable[[], Any]] = []
 
     async def __call__(self, config: Any, db: Any) -> EmptyRuntime:
         async def noop() -> None:
@@ -161,6 +162,7 @@ class RecordingFactory:
         runtime.jobs = [
             JobSpec(m.id, c.name, "orders", 60.0, noop) for m in config.merchants for c in m.enabled_channels
         ]
+        runtime.bind_health = self.health.append  # type: ignore[attr-defined]
         self.built.append(runtime)
         return runtime
 
@@ -188,12 +190,15 @@ async def test_reload_with_a_changed_config_reschedules_and_logs_the_change(
     task = asyncio.create_task(daemon.run())
     try:
         await wait_until(lambda: set(daemon.scheduler.runners) == {"acme/shop-main/orders"})
+        assert [h.name for h in factory.health[0]()] == ["acme/shop-main/orders"]
 
         channels = (("shop-main", "http://127.0.0.1:1"), ("shop-b", "http://127.0.0.1:2"))
         path.write_text(merchant_toml(tmp_path / "state", channels=channels))
         daemon.request_reload()
         await wait_until(lambda: "acme/shop-b/orders" in daemon.scheduler.runners)
         assert factory.built[0].closed
+        assert len(factory.health) == 2
+        assert {h.name for h in factory.health[1]()} == {"acme/shop-main/orders", "acme/shop-b/orders"}
 
         daemon.request_reload()  # nothing changed this time
         await wait_until(lambda: "configuration unchanged" in messages)
