@@ -242,6 +242,7 @@ def create_outbound(world: World, body: dict[str, Any], oversale: bool) -> dict[
         "modificationInfo": world.modification_info(),
         "statusTimestamp": {status.lower(): now},
     }
+    _drop_null_enums(doc)
     if body.get("senderAddress"):
         doc["senderAddress"] = _address(body["senderAddress"], "senderAddress")
     world.outbounds[doc["outboundId"]] = doc
@@ -278,7 +279,16 @@ def update_outbound(world: World, doc: dict[str, Any], body: dict[str, Any], ove
     for key in _UPDATABLE:
         if key in body:
             doc[key] = body[key]
+    _drop_null_enums(doc)
     world.touch(doc)
+
+
+def _drop_null_enums(doc: dict[str, Any]) -> None:
+    # The spec marks these enums nullable but lists no null value; a validating reader would refuse
+    # null, so absent means "not set".
+    for key in ("premiumType", "shippingType"):
+        if doc.get(key) is None:
+            doc.pop(key, None)
 
 
 def set_status(
