@@ -124,6 +124,8 @@ class _InterceptHandler(logging.Handler):
 
 
 def _route_stdlib_logging() -> None:
+    # Python warnings (e.g. from libraries at import) become log lines in the chosen format.
+    logging.captureWarnings(True)
     root = logging.getLogger()
     root.handlers = [h for h in root.handlers if not isinstance(h, _InterceptHandler)]
     root.addHandler(_InterceptHandler())

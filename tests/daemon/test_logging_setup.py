@@ -4,6 +4,7 @@ import io
 import logging
 import re
 import sys
+import warnings
 from collections.abc import Iterator
 
 import orjson
@@ -26,6 +27,7 @@ def restore_logging() -> Iterator[None]:
     logger.add(sys.stderr)
     logging.getLogger().handlers = root_handlers
     logging.getLogger().setLevel(root_level)
+    logging.captureWarnings(False)
 
 
 def lines(stream: io.StringIO) -> list[str]:
@@ -129,6 +131,18 @@ def test_stdlib_logging_is_routed_at_warning_and_above() -> None:
         "slow client",
         "aiohttp.access",
     )
+
+
+def test_python_warnings_become_log_lines() -> None:
+    out = io.StringIO()
+    configure_logging("json", stream=out, environ={})
+
+    warnings.warn("runtime dir missing", RuntimeWarning, stacklevel=1)
+
+    (line,) = lines(out)
+    document = orjson.loads(line)
+    assert document["level"] == "WARNING"
+    assert "RuntimeWarning: runtime dir missing" in document["message"]
 
 
 def test_level_filters_and_reconfiguring_replaces_the_sink() -> None:
