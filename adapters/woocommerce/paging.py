@@ -4,8 +4,8 @@ Rows come ``orderby=modified&order=asc``. An order edited mid-scan jumps to the 
 paging would skip the row that slides into its place, so whenever a page ends later than the
 current lower bound the scan restarts at page 1 from that page's last ``date_modified_gmt`` (minus
 one second, the bound being exclusive and second-grained), and rows already seen are dropped by
-``(id, date_modified_gmt)``. Page numbers only advance while a single second holds more rows than
-a page. Links are never followed as given: WordPress copies every query parameter into them, the
+``(id, date_modified_gmt)``. Only the rows of that last second are read twice. Page numbers advance
+only while a single second holds more rows than a page. Links are never followed as given: WordPress copies every query parameter into them, the
 consumer secret included in query-auth mode.
 """
 
@@ -60,10 +60,10 @@ async def changed_pages(
         response = await http.request("GET", path, params=query)
         rows: list[dict[str, Any]] = decode(response, list, f"GET {path} page {page}")
         fresh = []
-        last_modified = after
+        stamps = []
         for row in rows:
             modified = parse_gmt(row.get("date_modified_gmt")) or after
-            last_modified = max(last_modified, modified)
+            stamps.append(modified)
             key = (row.get("id"), str(row.get("date_modified_gmt")))
             if key not in seen:
                 seen[key] = modified
@@ -72,8 +72,9 @@ async def changed_pages(
             yield fresh
         if not has_next(response, page, len(rows), per_page):
             return
-        restart_from = last_modified - _ONE_SECOND
-        if restart_from > after:
+        restart_from = max(stamps) - _ONE_SECOND
+        # A page lying wholly in one second would only be read again; then the page number moves on.
+        if restart_from > after and min(stamps) <= restart_from:
             after, page = restart_from, 1
             # Only rows newer than the bound can come back; forget the rest to keep memory flat.
             seen = {k: v for k, v in seen.items() if v > after}
