@@ -147,7 +147,8 @@ class World:
             parent = self.product_by_sku(str(body["parent_sku"]))
             if parent is None:
                 raise WorldError(f"parent_sku {body['parent_sku']!r} not found; create the parent first")
-        gross = Decimal(str(body["price"])) if body.get("price") is not None else None
+        # A root product always has a price in Shopware; variants inherit it.
+        gross = Decimal(str(body.get("price") if body.get("price") is not None else 0))
         name = body.get("name") if parent is not None else _required_str(body, "name", "product")
         row: Row = {
             "id": new_id(),
@@ -166,7 +167,7 @@ class World:
             "height": body.get("height_mm"),
             "length": body.get("length_mm"),
             "taxId": None if parent else TAX_ID,
-            "price": None if gross is None else [_price(gross)],
+            "price": None if parent and body.get("price") is None else [_price(gross)],
             "childCount": 0,
             "createdAt": self.now(),
             "updatedAt": None,
