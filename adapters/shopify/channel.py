@@ -1,0 +1,183 @@
+"""``ShopifyChannel``: the ``ShopChannel`` contract over the Admin GraphQL API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import aiohttp
+from loguru import logger
+
+from adapters.shopify import queries
+from adapters.shopify.fulfil import already_applied, fulfillment_inputs, parse_state, plan
+from adapters.shopify.mapping import map_variant, variant_skip_reason
+from adapters.shopify.orders import OrderReader, page_budget, window_query
+from adapters.shopify.status import OrderStatusWriter
+from adapters.shopify.stock import InventoryItems, StockWriter
+from adapters.shopify.transport import GraphQLTransport, raise_user_errors
+from daemon.clock import SYSTEM_CLOCK, Clock
+from daemon.errors import ManualActionNeeded, RecordError
+from daemon.model import (
+    FulfillerStatus,
+    ItemResult,
+    OrderRef,
+    Shipment,
+    ShopOrder,
+    ShopProduct,
+    ShopStock,
+    Window,
+)
+from daemon.secrets import Secret
+
+MAX_PAGE_SIZE = 250
+
+
+class ShopifyChannel:
+    kind = "shopify"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        access_token: Secret,
+        api_version: str = "2025-10",
+        location_id: str,
+        page_size: int = 100,
+        notify_customer: bool = True,
+        clock: Clock = SYSTEM_CLOCK,
+        session: aiohttp.ClientSession | None = None,
+        status_tag: str = "ffn-cancelled",
+        partial_status_tag: str = "ffn-partially-cancelled",
+        max_concurrency: int = 4,
+    ) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+        if not location_id.startswith("gid://shopify/Location/"):
+            raise ValueError(
+                f"location_id must be a gid like gid://shopify/Location/123, got {location_id!r}"
+            )
+        self.location_id = location_id
+        self.page_size = page_size
+        self.notify_customer = notify_customer
+        self.transport = GraphQLTransport(
+            base_url,
+            access_token=access_token,
+            api_version=api_version,
+            clock=clock,
+            session=session,
+            max_concurrency=max_concurrency,
+        )
+        self._orders = OrderReader(self.transport, page_size)
+        self._items = InventoryItems(self.transport)
+        self._stock = StockWriter(self.transport, self._items, location_id)
+        self._status = OrderStatusWriter(
+            self.transport,
+            clock=clock,
+            status_tag=status_tag,
+            partial_status_tag=partial_status_tag,
+            notify_customer=notify_customer,
+        )
+
+    def __repr__(self) -> str:
+        return f"ShopifyChannel(location_id={self.location_id!r})"
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+    # pulls --------------------------------------------------------------------------------------------
+
+    def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder]:
+        return self._orders.changed(window)
+
+    async def get_order(self, order_id: str) -> ShopOrder | None:
+        return await self._orders.get(order_id)
+
+    async def changed_products(self, window: Window) -> AsyncIterator[ShopProduct]:
+        text, _, _ = window_query(window)
+        after: str | None = None
+        while True:
+            budget_first = (page_budget(self.transport) - 3) // queries.VARIANT_NODE_COST
+            first = max(1, min(self.page_size, budget_first))
+            data = await self.transport.query(
+                queries.CHANGED_VARIANTS,
+                {"first": first, "after": after, "q": text},
+                estimate=queries.variants_page_cost(first),
+            )
+            currency = (data.get("shop") or {}).get("currencyCode")
+            page = data["productVariants"]
+            for node in page["nodes"]:
+                reason = variant_skip_reason(node)
+                if reason is not None:
+                    logger.info(f"shopify variant {node.get('id')} sku={node.get('sku')!r} skipped: {reason}")
+                    continue
+                product = map_variant(node, currency)
+                if product.stock_ref:
+                    self._items.remember(product.sku, product.stock_ref)
+                yield product
+            if not page["pageInfo"]["hasNextPage"]:
+                return
+            after = page["pageInfo"]["endCursor"]
+
+    # writes -------------------------------------------------------------------------------------------
+
+    async def apply_shipment(self, order: OrderRef, shipment: Shipment) -> None:
+        state = await self._fulfilment_state(order)
+        label = f"shipment {shipment.shipment_id} for order {state.name}"
+        if already_applied(state, shipment):
+            logger.info(f"shopify {label}: a fulfilment already carries its tracking; nothing to do")
+            return
+        if state.cancelled:
+            raise ManualActionNeeded(f"{label}: the order is cancelled in Shopify; fulfilment not recorded")
+        try:
+            allocation = plan(state, shipment, self.location_id)
+        except ValueError as exc:
+            raise RecordError(f"{label}: {exc}", upstream="shopify") from None
+        if allocation.empty:
+            if allocation.unmatched:
+                raise RecordError(
+                    f"{label}: lines {allocation.unmatched} are not open on the order", upstream="shopify"
+                )
+            if not shipment.trackings or not any(t.number for t in shipment.trackings):
+                logger.info(f"shopify {label}: nothing remains to fulfil; treated as applied")
+                return
+            raise ManualActionNeeded(
+                f"{label}: nothing remains to fulfil in Shopify (fulfilled there by hand?); "
+                f"tracking {[t.number for t in shipment.trackings]} not attached"
+            )
+        if allocation.unmatched or allocation.short or state.truncated:
+            logger.warning(
+                f"shopify {label}: fulfilling what matches; unmatched={allocation.unmatched} "
+                f"short={allocation.short} truncated={state.truncated}"
+            )
+        for payload in fulfillment_inputs(allocation, shipment, notify_customer=self.notify_customer):
+            data = await self.transport.mutate(queries.CREATE_FULFILLMENT, {"fulfillment": payload})
+            result = data.get("fulfillmentCreate") or {}
+            raise_user_errors(result.get("userErrors"), f"{label}: fulfillmentCreate")
+            created = result.get("fulfillment") or {}
+            logger.info(f"shopify {label}: fulfilment {created.get('name')} created ({created.get('id')})")
+
+    async def _fulfilment_state(self, order: OrderRef) -> Any:
+        after: str | None = None
+        fo_nodes: list[dict[str, Any]] = []
+        while True:
+            data = await self.transport.query(
+                queries.FULFILMENT_STATE, {"id": order.order_id, "after": after}
+            )
+            node = data.get("order")
+            if node is None:
+                raise RecordError(
+                    f"order {order.number} ({order.order_id}) not found in Shopify", upstream="shopify"
+                )
+            fos = node["fulfillmentOrders"]
+            fo_nodes.extend(fos["nodes"])
+            if not fos["pageInfo"]["hasNextPage"]:
+                return parse_state(node, fo_nodes)
+            after = fos["pageInfo"]["endCursor"]
+
+    async def apply_order_status(
+        self, order: OrderRef, status: FulfillerStatus, *, cancel_in_shop: bool
+    ) -> None:
+        await self._status.apply(order, status, cancel_in_shop=cancel_in_shop)
+
+    async def set_stock(self, levels: Sequence[ShopStock]) -> list[ItemResult]:
+        return await self._stock.set_stock(levels)
