@@ -106,7 +106,9 @@ def delivery_state(delivery_id: str) -> Criteria:
 
 
 def tag_by_name(name: str) -> Criteria:
-    return {"filter": [{"type": "equals", "field": "name", "value": name}], "limit": 1}
+    # equalsAny, not equals: the 6.6 spec's EqualsFilter uses the 3.1-only type "null" in an
+    # OpenAPI 3.0 document, so an equals filter cannot be validated against it.
+    return {"filter": [{"type": "equalsAny", "field": "name", "value": [name]}], "limit": 1}
 
 
 def currency(currency_id: str) -> Criteria:

@@ -37,7 +37,9 @@ class StockWriter:
         missing = [s for s in dict.fromkeys(skus) if s not in self.refs]
         for start in range(0, len(missing), self._batch):
             chunk = missing[start : start + self._batch]
-            for row in await self._api.search("product", criteria.products_by_number(chunk)):
+            # With inheritance a variant comes back complete (as the spec's Product describes it).
+            found = await self._api.search("product", criteria.products_by_number(chunk), inherit=True)
+            for row in found:
                 if isinstance(row.get("productNumber"), str) and isinstance(row.get("id"), str):
                     self.remember(row["productNumber"], row["id"], int(row.get("childCount") or 0))
 

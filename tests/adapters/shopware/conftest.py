@@ -37,7 +37,8 @@ class Sandbox:
             return payload
 
     async def product(self, sku: str, **fields: Any) -> dict[str, Any]:
-        return dict(await self.control("POST", "products", {"sku": sku, "name": f"Article {sku}", **fields}))
+        defaults = {} if "parent_sku" in fields else {"name": f"Article {sku}"}
+        return dict(await self.control("POST", "products", {"sku": sku, **defaults, **fields}))
 
     async def order(self, *lines: tuple[str, int], **fields: Any) -> dict[str, Any]:
         body = {"lines": [{"sku": sku, "qty": qty, "price": "9.90"} for sku, qty in lines], **fields}
