@@ -42,7 +42,7 @@ def add_product(state: ShopState, body: dict[str, Any], ean_meta_key: str) -> Pr
                 created=now,
                 modified=now,
             )
-            state.products[parent.id] = parent
+            state.put_product(parent)
     weight = body.get("weight_kg")
     product = Product(
         id=state.new_id(),
@@ -62,7 +62,7 @@ def add_product(state: ShopState, body: dict[str, Any], ean_meta_key: str) -> Pr
     )
     if body.get("ean") and ean_meta_key:
         state.add_meta(product.meta, ean_meta_key, str(body["ean"]))
-    state.products[product.id] = product
+    state.put_product(product)
     if parent is not None:
         parent.variation_ids.append(product.id)
     return product
@@ -129,7 +129,9 @@ async def patch_product(request: web.Request) -> web.Response:
     body = await json_body(request)
     if product is None or not isinstance(body, dict):
         return json_response({"error": "unknown SKU or bad body"}, status=404)
-    for key, attr in (("sku", "sku"), ("name", "name"), ("ean", "global_unique_id")):
+    if "sku" in body:
+        state.set_sku(product, str(body["sku"] or ""))
+    for key, attr in (("name", "name"), ("ean", "global_unique_id")):
         if key in body:
             setattr(product, attr, str(body[key] or ""))
     if "price" in body:
@@ -143,7 +145,7 @@ async def delete_product(request: web.Request) -> web.Response:
     product = state.by_sku(request.match_info["sku"])
     if product is None:
         return json_response({"error": "unknown SKU"}, status=404)
-    del state.products[product.id]
+    state.remove_product(product)
     return json_response({"deleted": product.id})
 
 

@@ -29,12 +29,6 @@ def fmt_gmt(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
-def column_value(moment: datetime, *, gmt: bool, tz: ZoneInfo) -> datetime:
-    """The naive value the database column holds (``post_modified`` or ``post_modified_gmt``)."""
-    zone = UTC if gmt else tz
-    return moment.astimezone(zone).replace(tzinfo=None, microsecond=0)
-
-
 def parse_filter_date(raw: str, tz: ZoneInfo) -> datetime:
     """A filter parameter as the naive value it is compared with; ValueError when malformed."""
     match = _FILTER_DATE.match(raw.strip())

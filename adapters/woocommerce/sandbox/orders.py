@@ -14,6 +14,7 @@ from adapters.woocommerce.sandbox.responses import (
     PageRequest,
     invalid_param,
     list_param,
+    trim_fields,
     wc_error,
 )
 from adapters.woocommerce.sandbox.state import STATE_KEY, Note, Order, ShopState
@@ -74,22 +75,14 @@ async def list_orders(request: web.Request) -> web.Response:
     else:
         rows = [o for o in rows if o.status != "trash"]
     here = origin(request)
-    return paging.respond([_trim(request, order_json(state, o, here)) for o in rows])
-
-
-def _trim(request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
-    fields = list_param(request, "_fields")
-    if not fields:
-        return body
-    top = {f.split(".", 1)[0] for f in fields}
-    return {k: v for k, v in body.items() if k in top}
+    return paging.respond([trim_fields(request, order_json(state, o, here)) for o in rows])
 
 
 async def get_order(request: web.Request) -> web.Response:
     order = find_order(request)
     if order is None:
         return invalid_order()
-    return json_response(_trim(request, order_json(request.app[STATE_KEY], order, origin(request))))
+    return json_response(trim_fields(request, order_json(request.app[STATE_KEY], order, origin(request))))
 
 
 async def update_order(request: web.Request) -> web.Response:

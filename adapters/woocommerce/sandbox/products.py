@@ -11,7 +11,13 @@ from adapters.sandboxkit.kit import json_response
 from adapters.woocommerce.sandbox.orders import json_body, origin
 from adapters.woocommerce.sandbox.query import select
 from adapters.woocommerce.sandbox.render import product_json, variation_json
-from adapters.woocommerce.sandbox.responses import PageRequest, invalid_param, list_param, wc_error
+from adapters.woocommerce.sandbox.responses import (
+    PageRequest,
+    invalid_param,
+    list_param,
+    trim_fields,
+    wc_error,
+)
 from adapters.woocommerce.sandbox.state import SETTINGS_KEY, STATE_KEY, Product, ShopState
 
 PREFIX = "/wp-json/wc/v3/products"
@@ -35,7 +41,9 @@ def apply_product_changes(state: ShopState, product: Product, body: dict[str, An
         product.stock_quantity = None if quantity is None else int(quantity)
     if "manage_stock" in body:
         product.manage_stock = bool(body["manage_stock"])
-    for name in ("sku", "name", "weight", "global_unique_id"):
+    if isinstance(body.get("sku"), str):
+        state.set_sku(product, body["sku"])
+    for name in ("name", "weight", "global_unique_id"):
         if isinstance(body.get(name), str):
             setattr(product, name, body[name])
     if "regular_price" in body:
@@ -53,10 +61,10 @@ async def list_products(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     skus = set(list_param(request, "sku"))
     # WordPress' SKU lookup searches products and variations alike.
-    kinds = {"simple", "variable", "variation"} if skus else {"simple", "variable"}
-    rows = [p for p in state.products.values() if p.type in kinds]
     if skus:
-        rows = [p for p in rows if p.sku in skus]
+        rows = [p for p in (state.by_sku(s) for s in skus) if p is not None]
+    else:
+        rows = [p for p in state.products.values() if p.type != "variation"]
     if request.query.get("type"):
         rows = [p for p in rows if p.type == request.query["type"]]
     parents = list_param(request, "parent")
@@ -83,7 +91,7 @@ def _respond(
         return invalid_param(str(exc), f"{exc} is not valid.")
     here = origin(request)
     render = variation_json if variations else product_json
-    return paging.respond([render(state, p, here) for p in rows])
+    return paging.respond([trim_fields(request, render(state, p, here)) for p in rows])
 
 
 def _product(request: web.Request, key: str) -> Product | None:
@@ -192,7 +200,7 @@ async def _batch(request: web.Request, parent: Product | None) -> web.Response:
                 out["delete"].append({"id": raw, "error": _invalid(variations)})
                 continue
             out["delete"].append(render(target))
-            del state.products[target.id]
+            state.remove_product(target)
             if parent is not None:
                 parent.variation_ids.remove(target.id)
     return json_response(out)
@@ -209,7 +217,7 @@ def _create(state: ShopState, item: dict[str, Any], parent: Product | None) -> P
         modified=now,
         parent_id=parent.id if parent else 0,
     )
-    state.products[product.id] = product
+    state.put_product(product)
     apply_product_changes(state, product, item)
     if parent is not None:
         parent.variation_ids.append(product.id)

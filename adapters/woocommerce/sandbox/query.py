@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from aiohttp import web
 
-from adapters.woocommerce.sandbox.dates import column_value, parse_filter_date
+from adapters.woocommerce.sandbox.dates import parse_filter_date
 from adapters.woocommerce.sandbox.responses import bool_param, list_param
 from adapters.woocommerce.sandbox.state import ShopState
 
@@ -41,15 +41,12 @@ def select(
         if raw is None:
             continue
         try:
-            limit = parse_filter_date(raw, state.tz)
+            naive_limit = parse_filter_date(raw, state.tz)
         except ValueError:
             raise ValueError(name) from None
-        # WP_Date_Query compares exclusively on both ends, at one-second resolution.
-        selected = [
-            row
-            for row in selected
-            if _beyond(column_value(column(row), gmt=gmt, tz=state.tz), limit, is_after)
-        ]
+        # The column's naive value compared with the naive limit equals comparing both as instants.
+        limit = naive_limit.replace(tzinfo=UTC if gmt else state.tz)
+        selected = [row for row in selected if _beyond(column(row), limit, is_after)]
     include = _int_list(request, "include")
     if include:
         selected = [row for row in selected if ident(row) in include]

@@ -89,6 +89,15 @@ def list_param(request: web.Request, name: str) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+def trim_fields(request: web.Request, body: dict[str, Any]) -> dict[str, Any]:
+    """WordPress' ``_fields``: only the named top-level fields."""
+    fields = list_param(request, "_fields")
+    if not fields:
+        return body
+    top = {f.split(".", 1)[0] for f in fields}
+    return {k: v for k, v in body.items() if k in top}
+
+
 def bool_param(request: web.Request, name: str) -> bool:
     return request.query.get(name, "false").lower() in ("1", "true", "yes")
 

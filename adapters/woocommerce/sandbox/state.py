@@ -82,14 +82,14 @@ class ShopState:
         self.tz = ZoneInfo(site_tz)
         self.products: dict[int, Product] = {}
         self.orders: dict[int, Order] = {}
+        self._skus: dict[str, int] = {}
         self._next_id = 100
-        self._last_stamp: datetime | None = None
 
     def reset(self) -> None:
         self.products.clear()
         self.orders.clear()
+        self._skus.clear()
         self._next_id = 100
-        self._last_stamp = None
 
     def new_id(self) -> int:
         # WordPress shares one id sequence between posts, items, notes and meta rows.
@@ -102,10 +102,25 @@ class ShopState:
 
     # products -----------------------------------------------------------------------------------
     def by_sku(self, sku: str) -> Product | None:
-        for product in self.products.values():
-            if product.sku == sku:
-                return product
-        return None
+        ident = self._skus.get(sku) if sku else None
+        return self.products.get(ident) if ident is not None else None
+
+    def put_product(self, product: Product) -> None:
+        self.products[product.id] = product
+        if product.sku:
+            self._skus.setdefault(product.sku, product.id)
+
+    def remove_product(self, product: Product) -> None:
+        self.products.pop(product.id, None)
+        if self._skus.get(product.sku) == product.id:
+            del self._skus[product.sku]
+
+    def set_sku(self, product: Product, sku: str) -> None:
+        if self._skus.get(product.sku) == product.id:
+            del self._skus[product.sku]
+        product.sku = sku
+        if sku:
+            self._skus.setdefault(sku, product.id)
 
     def effective_sku(self, product: Product) -> str:
         """A variation without its own SKU shows its parent's (what the live lookup returns)."""
