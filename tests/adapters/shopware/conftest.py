@@ -64,7 +64,9 @@ async def sandbox(version: str, clock: FakeClock) -> AsyncIterator[Sandbox]:
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as session:
-        yield Sandbox(str(server.make_url("")).rstrip("/"), version, app[SHOP_KEY], app[KIT_KEY], session, clock)
+        yield Sandbox(
+            str(server.make_url("")).rstrip("/"), version, app[SHOP_KEY], app[KIT_KEY], session, clock
+        )
     await server.close()
 
 

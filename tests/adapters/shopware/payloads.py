@@ -145,7 +145,9 @@ def product(n: int, **over: Any) -> dict[str, Any]:
         "productNumber": f"SKU-{n}",
         "autoIncrement": n,
         "taxId": hexid(7),
-        "price": [{"currencyId": "b7d2554b0ce847cd82f3ac9bd1c0dfca", "gross": 11.9, "net": 10.0, "linked": True}],
+        "price": [
+            {"currencyId": "b7d2554b0ce847cd82f3ac9bd1c0dfca", "gross": 11.9, "net": 10.0, "linked": True}
+        ],
         "stock": 5,
         "name": f"Article {n}",
         "translated": {"name": f"Artikel {n}"},

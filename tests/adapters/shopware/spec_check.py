@@ -8,6 +8,8 @@ Deliberate deviations, each for a reason the spec itself gives:
 - PATCH bodies are checked against the entity schema *without* its top-level ``required`` list:
   the operations say "Partially update", but reuse the full entity schema whose ``required``
   describes a complete row.
+- The 6.6 file is OpenAPI 3.0 but its ``EqualsFilter`` uses the 3.1-only ``{"type": "null"}``; in a
+  3.0 document that becomes the 3.0 spelling ``{"nullable": true, "enum": [null]}`` on load.
 - Error statuses an operation does not declare (e.g. 400 of a state transition, whose text says
   illegal transitions produce an error) are checked against the spec's generic ``failure`` schema.
 """
@@ -42,6 +44,8 @@ class SpecCheck:
 
         self.version = version
         self.document: dict[str, Any] = orjson.loads((SPEC_DIR / SPEC_FILES[version]).read_bytes())
+        if self.document["openapi"].startswith("3.0"):
+            self.document = _null_type_as_nullable(self.document)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.api = OpenAPI.from_dict(self.document, config=Config(spec_validator_cls=None))
@@ -61,7 +65,9 @@ class SpecCheck:
 
     def _patch_schema(self, path: str) -> str | None:
         operation = self.document["paths"].get(_spec_path(path), {}).get("patch", {})
-        ref = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+        ref = (
+            operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+        )
         reference = ref.get("$ref", "")
         return reference.rsplit("/", 1)[-1] if reference else None
 
@@ -88,7 +94,10 @@ class SpecCheck:
                 if schema is None:
                     found.append(f"request {where}: {exc} {exc.__cause__!r}")
                 else:
-                    found += [f"request {where}: {p}" for p in self._schema_problems(schema, exchange.request_json(), partial=True)]
+                    found += [
+                        f"request {where}: {p}"
+                        for p in self._schema_problems(schema, exchange.request_json(), partial=True)
+                    ]
             except SecurityValidationError:
                 pass  # openapi-core does not implement the oauth2 scheme; the sandbox checks tokens
             except Exception as exc:
@@ -105,10 +114,25 @@ class SpecCheck:
                 if exchange.status < 400:
                     found.append(f"response {where}: status not declared by the spec")
                 else:
-                    found += [f"response {where}: {p}" for p in self._schema_problems("failure", exchange.response_json())]
+                    found += [
+                        f"response {where}: {p}"
+                        for p in self._schema_problems("failure", exchange.response_json())
+                    ]
             except Exception as exc:
-                found.append(f"response {where}: {type(exc).__name__}: {str(exc)[:300]} {str(exc.__cause__)[:1500]}")
+                found.append(
+                    f"response {where}: {type(exc).__name__}: {str(exc)[:300]} {str(exc.__cause__)[:1500]}"
+                )
         return found
+
+
+def _null_type_as_nullable(node: Any) -> Any:
+    if isinstance(node, dict):
+        if node == {"type": "null"}:
+            return {"nullable": True, "enum": [None]}
+        return {k: _null_type_as_nullable(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_null_type_as_nullable(v) for v in node]
+    return node
 
 
 def _spec_path(path: str) -> str:

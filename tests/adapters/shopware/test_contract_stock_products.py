@@ -23,7 +23,13 @@ async def test_stock_sync_isolates_an_unknown_sku(sandbox: Sandbox, channel: Sho
     syncs = [e.request_json() for e in sandbox.vendor_traffic() if e.path == "/api/_action/sync"]
     ids = {r["productNumber"]: r["id"] for r in sandbox.shop.store.rows("product")}
     assert syncs == [
-        [{"action": "upsert", "entity": "product", "payload": [{"id": ids["A"], "stock": 40}, {"id": ids["B"], "stock": 0}]}]
+        [
+            {
+                "action": "upsert",
+                "entity": "product",
+                "payload": [{"id": ids["A"], "stock": 40}, {"id": ids["B"], "stock": 0}],
+            }
+        ]
     ]
 
 
@@ -35,7 +41,9 @@ async def test_sku_resolution_is_cached(sandbox: Sandbox, channel: ShopwareChann
     assert await sandbox.control("GET", "stock") == {"A": 2}
 
 
-async def test_a_refused_batch_falls_back_to_single_writes(sandbox: Sandbox, channel: ShopwareChannel) -> None:
+async def test_a_refused_batch_falls_back_to_single_writes(
+    sandbox: Sandbox, channel: ShopwareChannel
+) -> None:
     await sandbox.product("A")
     gone = await sandbox.product("GONE")
     await channel.set_stock([ShopStock("A", 1), ShopStock("GONE", 1)])

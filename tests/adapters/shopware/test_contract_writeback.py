@@ -13,7 +13,9 @@ from daemon.model import FulfillerStatus, OrderRef, OutboundStatus, Shipment, Sh
 from tests.adapters.shopware.conftest import Sandbox
 
 
-def shipment(sid: str, status: OutboundStatus | None, *codes: str, lines: tuple[ShipmentLine, ...] = ()) -> Shipment:
+def shipment(
+    sid: str, status: OutboundStatus | None, *codes: str, lines: tuple[ShipmentLine, ...] = ()
+) -> Shipment:
     return Shipment(
         shipment_id=sid,
         outbound_id="OB-1",
@@ -39,10 +41,16 @@ def delivery_of(sandbox: Sandbox, order_id: str) -> dict[str, Any]:
 
 
 def writes(sandbox: Sandbox) -> list[str]:
-    return [f"{e.method} {e.path}" for e in sandbox.vendor_traffic() if e.method != "GET" and "/search/" not in e.path and "oauth" not in e.path]
+    return [
+        f"{e.method} {e.path}"
+        for e in sandbox.vendor_traffic()
+        if e.method != "GET" and "/search/" not in e.path and "oauth" not in e.path
+    ]
 
 
-async def test_partial_then_full_shipment_merges_tracking_codes(sandbox: Sandbox, channel: ShopwareChannel) -> None:
+async def test_partial_then_full_shipment_merges_tracking_codes(
+    sandbox: Sandbox, channel: ShopwareChannel
+) -> None:
     ref, created = await placed(sandbox)
     await channel.apply_shipment(ref, shipment("S1", OutboundStatus.PARTIALLY_SHIPPED, "T1"))
     first = delivery_of(sandbox, ref.order_id)
@@ -93,7 +101,10 @@ async def test_illegal_transition_after_a_stale_read_is_resolved_by_reading_back
     await writeback.transition_delivery(channel.api, ref, delivery_id, "ship", complete=True)
 
     illegal = [e for e in sandbox.vendor_traffic() if e.status == 400]
-    assert len(illegal) == 1 and illegal[0].response_json()["errors"][0]["code"] == "SYSTEM__ILLEGAL_STATE_TRANSITION"
+    assert (
+        len(illegal) == 1
+        and illegal[0].response_json()["errors"][0]["code"] == "SYSTEM__ILLEGAL_STATE_TRANSITION"
+    )
     await channel.api.transition("order_delivery", delivery_id, "cancel")
     with pytest.raises(RecordError, match="cancelled"):
         await writeback.transition_delivery(channel.api, ref, delivery_id, "ship", complete=True)
@@ -164,7 +175,9 @@ async def test_a_completed_order_needs_a_human_to_cancel(sandbox: Sandbox, chann
         await channel.apply_order_status(ref, cancelled(), cancel_in_shop=True)
 
 
-async def test_the_status_tag_is_looked_up_once_and_reused(sandbox: Sandbox, channel: ShopwareChannel) -> None:
+async def test_the_status_tag_is_looked_up_once_and_reused(
+    sandbox: Sandbox, channel: ShopwareChannel
+) -> None:
     sandbox.shop.world.tag("ffn-cancelled")  # exists already in this shop
     first, _ = await placed(sandbox)
     second_created = await sandbox.order(("A", 1))
@@ -176,6 +189,8 @@ async def test_the_status_tag_is_looked_up_once_and_reused(sandbox: Sandbox, cha
     assert len(list(sandbox.shop.store.rows("tag"))) == 1
 
 
-async def test_shipment_for_a_vanished_order_is_a_record_error(sandbox: Sandbox, channel: ShopwareChannel) -> None:
+async def test_shipment_for_a_vanished_order_is_a_record_error(
+    sandbox: Sandbox, channel: ShopwareChannel
+) -> None:
     with pytest.raises(RecordError, match="no longer exists"):
         await channel.apply_shipment(OrderRef("0" * 32, "999"), shipment("S1", OutboundStatus.SHIPPED, "T1"))

@@ -51,7 +51,12 @@ def test_order_maps_every_field() -> None:
     assert order.shipping_methods == ("Method 1 (de)",)
     address = order.shipping_address
     assert address is not None
-    assert (address.country_code, address.state, address.zip, address.city) == ("DE", "DE-BY", "80331", "München")
+    assert (address.country_code, address.state, address.zip, address.city) == (
+        "DE",
+        "DE-BY",
+        "80331",
+        "München",
+    )
     assert address.company == "ACME / Einkauf" and address.extra_line == "Hinterhaus"
     assert order.phone == "+49 89 1234"
     assert [(line.sku, line.quantity, line.unit_price) for line in order.lines] == [
@@ -110,7 +115,7 @@ def test_payment_state_comes_from_the_latest_transaction() -> None:
 def test_an_order_without_currency_association_is_a_clear_record_error() -> None:
     raw = p.order()
     del raw["currency"]
-    with pytest.raises(RecordError, match="10042.*currency"):
+    with pytest.raises(RecordError, match=r"10042.*currency"):
         map_order(raw)
 
 
@@ -124,7 +129,11 @@ def test_product_maps_units_and_inherited_name() -> None:
     )
     assert product.net_price == Decimal("10.0") and product.currency == "EUR"
     assert product.weight_kg == Decimal("0.25")
-    assert (product.length_m, product.width_m, product.height_m) == (Decimal("0.2"), Decimal("0.1"), Decimal("0.05"))
+    assert (product.length_m, product.width_m, product.height_m) == (
+        Decimal("0.2"),
+        Decimal("0.1"),
+        Decimal("0.05"),
+    )
     assert product.updated_at == datetime(2026, 3, 2, 10, tzinfo=UTC)
 
 
@@ -163,4 +172,8 @@ def test_delivery_transition(state: str, complete: bool, action: str | None) -> 
 
 def test_reached() -> None:
     assert reached("shipped", True) and reached("shipped", False) and reached("shipped_partially", False)
-    assert not reached("shipped_partially", True) and not reached("cancelled", False) and not reached("open", False)
+    assert (
+        not reached("shipped_partially", True)
+        and not reached("cancelled", False)
+        and not reached("open", False)
+    )
