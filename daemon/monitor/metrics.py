@@ -1,0 +1,153 @@
+"""Every Prometheus metric ffn-sync exposes, on a registry of its own.
+
+A dedicated ``CollectorRegistry`` (not prometheus-client's global one) keeps the process free of
+import-time side effects and lets tests build as many independent sets as they like. The process uses
+``default_metrics()``; ``METRIC_NAMES`` is the documented contract the dashboard and alert rules rely on.
+
+Labels: ``merchant`` (merchant id), ``channel`` (shop channel name, or ``ffn`` for the FFN feeds),
+``flow`` (orders, products, shipments, status, stock, reconcile), ``upstream`` (the API a client talks
+to), ``status`` (HTTP status, ``none`` when no answer arrived), ``outcome`` (``ok`` / ``failed``).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+PREFIX = "ffn_sync_"
+FLOW_LABELS = ("merchant", "channel", "flow")
+API_LABELS = ("merchant", "upstream")
+
+# Shop "created" -> FFN outbound created: seconds for a busy poll loop, up to an hour for a backlog.
+ORDER_LATENCY_BUCKETS = (1, 2, 5, 10, 20, 30, 60, 90, 120, 180, 300, 600, 900, 1800, 2700, 3600)
+CYCLE_DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
+API_DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+# The counts a cycle reports (daemon.engine.cycle.CycleCounts), one counter each.
+RECORD_COUNTS = ("pulled", "changed", "pushed", "skipped", "failed", "retried")
+
+
+class SyncMetrics:
+    """The metric objects; ``registry`` is what ``/metrics`` renders."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        r = self.registry
+        p = PREFIX
+        self.cycles = Counter(
+            f"{p}cycles", "Finished flow cycles by outcome", (*FLOW_LABELS, "outcome"), registry=r
+        )
+        self.cycle_duration = Histogram(
+            f"{p}cycle_duration_seconds",
+            "Wall time of one flow cycle",
+            FLOW_LABELS,
+            buckets=CYCLE_DURATION_BUCKETS,
+            registry=r,
+        )
+        self.records = {
+            name: Counter(f"{p}records_{name}", f"Records {name} by flow cycles", FLOW_LABELS, registry=r)
+            for name in RECORD_COUNTS
+        }
+        self.pending = Gauge(
+            f"{p}pending_records", "Records waiting to be pushed (queue backlog)", FLOW_LABELS, registry=r
+        )
+        self.dead_letters = Gauge(
+            f"{p}dead_letters",
+            "Parked records waiting for an operator (ffn-sync failed / retry)",
+            FLOW_LABELS,
+            registry=r,
+        )
+        self.cursor_lag = Gauge(
+            f"{p}cursor_lag_seconds", "How far the flow's delta cursor is behind now", FLOW_LABELS, registry=r
+        )
+        self.last_success = Gauge(
+            f"{p}last_success_timestamp_seconds",
+            "Unix time of the flow's last cycle that finished without an error",
+            FLOW_LABELS,
+            registry=r,
+        )
+        self.consecutive_failures = Gauge(
+            f"{p}consecutive_failures", "Failed cycles in a row", FLOW_LABELS, registry=r
+        )
+        self.stalled = Gauge(
+            f"{p}flow_stalled",
+            "1 while the flow had no successful cycle within 3 intervals",
+            FLOW_LABELS,
+            registry=r,
+        )
+        self.order_latency = Histogram(
+            f"{p}order_export_latency_seconds",
+            "Order created in the shop -> outbound created in FFN",
+            ("merchant", "channel"),
+            buckets=ORDER_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.api_calls = Counter(
+            f"{p}api_calls",
+            "HTTP requests sent (every attempt) by answer status",
+            (*API_LABELS, "method", "status"),
+            registry=r,
+        )
+        self.api_call_duration = Histogram(
+            f"{p}api_call_duration_seconds",
+            "Time from sending a request to its full answer",
+            API_LABELS,
+            buckets=API_DURATION_BUCKETS,
+            registry=r,
+        )
+        self.api_retries = Counter(
+            f"{p}api_retries",
+            "Requests repeated by the HTTP client, by the status that caused the retry",
+            (*API_LABELS, "status"),
+            registry=r,
+        )
+        self.rate_limit_waits = Counter(
+            f"{p}rate_limit_waits", "Requests that had to wait for the rate limiter", API_LABELS, registry=r
+        )
+        self.rate_limit_wait_seconds = Counter(
+            f"{p}rate_limit_wait_seconds", "Time spent waiting for the rate limiter", API_LABELS, registry=r
+        )
+        self.health_check_errors = Counter(
+            f"{p}health_check_errors", "Failed reads of the flow health from Postgres", registry=r
+        )
+
+    def exposed_names(self) -> set[str]:
+        """Every sample name ``/metrics`` can contain (``_total``, ``_bucket``, … included)."""
+        names: set[str] = set()
+        for family in self.registry.collect():
+            names.add(family.name)
+            if family.type == "counter":
+                names |= {f"{family.name}_total", f"{family.name}_created"}
+            elif family.type == "histogram":
+                names |= {f"{family.name}_{s}" for s in ("bucket", "count", "sum", "created")}
+        return names
+
+
+# Documented contract: sample names as they appear on /metrics.
+METRIC_NAMES = {
+    "ffn_sync_cycles_total": "cycles finished, by merchant/channel/flow/outcome (ok|failed)",
+    "ffn_sync_cycle_duration_seconds": "histogram of cycle wall time",
+    **{f"ffn_sync_records_{n}_total": f"records {n}, per flow" for n in RECORD_COUNTS},
+    "ffn_sync_pending_records": "queue backlog per flow (from Postgres)",
+    "ffn_sync_dead_letters": "parked records per flow (from Postgres)",
+    "ffn_sync_cursor_lag_seconds": "delta cursor behind now",
+    "ffn_sync_last_success_timestamp_seconds": "unix time of the last successful cycle",
+    "ffn_sync_consecutive_failures": "failed cycles in a row",
+    "ffn_sync_flow_stalled": "1 while a flow is stalled (no success within 3 intervals)",
+    "ffn_sync_order_export_latency_seconds": "histogram: shop order created -> FFN outbound created",
+    "ffn_sync_api_calls_total": "HTTP attempts by merchant/upstream/method/status",
+    "ffn_sync_api_call_duration_seconds": "histogram of HTTP attempt time per upstream",
+    "ffn_sync_api_retries_total": "HTTP retries by merchant/upstream and the status that caused them",
+    "ffn_sync_rate_limit_waits_total": "requests that waited for the rate limiter",
+    "ffn_sync_rate_limit_wait_seconds_total": "seconds spent waiting for the rate limiter",
+    "ffn_sync_health_check_errors_total": "failed reads of flow health from Postgres",
+}
+
+_default: SyncMetrics | None = None
+
+
+def default_metrics() -> SyncMetrics:
+    """The process-wide set, created on first use."""
+    global _default
+    if _default is None:
+        _default = SyncMetrics()
+    return _default

@@ -1,0 +1,172 @@
+"""Periodic look at every flow's health: refreshes the Postgres-backed gauges and reports stalls.
+
+A flow that becomes stalled gets ONE ERROR line (what, since when, the last error, what to do); its
+recovery gets one INFO line. The first look happens one period after start, so flows that were merely
+waiting for their first cycle after a restart are not reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+
+from loguru import logger
+
+from daemon.clock import SYSTEM_CLOCK, Clock
+from daemon.engine.reports import STALL_INTERVALS, FlowStatus
+from daemon.monitor.health import FlowKey, HealthSource
+from daemon.monitor.metrics import SyncMetrics, default_metrics
+from daemon.secrets import redact
+
+WATCH_INTERVAL_S = 30.0
+_CREDENTIAL_HINTS = ("invalid_grant", "credentials rejected", "consent", "unauthorized", "401")
+
+
+def _key(status: FlowStatus) -> FlowKey:
+    return (status.merchant, status.channel, status.flow)
+
+
+def _span(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def _when(at: datetime | None) -> str:
+    return "never" if at is None else at.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def operator_hint(status: FlowStatus) -> str:
+    path = f"{status.merchant}/{status.channel}/{status.flow}"
+    error = (status.last_error or "").lower()
+    if any(word in error for word in _CREDENTIAL_HINTS):
+        if status.channel == "ffn":
+            return f"FFN refused the credentials: run `ffn-sync ffn-login --merchant {status.merchant}`"
+        return (
+            f"the shop refused the credentials: fix [channels.credentials] of {status.channel} in the"
+            " config, then `systemctl reload ffn-sync`"
+        )
+    return f"see `ffn-sync status` and `journalctl -u ffn-sync | grep {path}`"
+
+
+class HealthWatcher:
+    def __init__(
+        self,
+        health: HealthSource,
+        metrics: SyncMetrics | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        interval_s: float = WATCH_INTERVAL_S,
+    ) -> None:
+        self.health = health
+        self.metrics = metrics or default_metrics()
+        self.clock = clock
+        self.interval_s = interval_s
+        self.stalled_since: dict[FlowKey, datetime] = {}  # when this process first saw the stall
+        self._known: set[FlowKey] = set()
+        self._failing = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="ffn-sync-health-watcher")
+
+    async def aclose(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _loop(self) -> None:
+        while True:
+            await self.clock.sleep(self.interval_s)
+            await self.check()
+
+    async def check(self) -> list[FlowStatus]:
+        """One look: refresh gauges, log stall transitions. Never raises (except cancellation)."""
+        try:
+            statuses = await self.health.flow_statuses()
+        except Exception as exc:
+            self.metrics.health_check_errors.inc()
+            if not self._failing:
+                logger.warning(
+                    "health check could not read flow health from Postgres: {}: {}; /healthz answers 503",
+                    type(exc).__name__,
+                    redact(str(exc)),
+                )
+            self._failing = True
+            return []
+        if self._failing:
+            logger.info("health check reads Postgres again")
+            self._failing = False
+        self._refresh_gauges(statuses)
+        self._report_transitions(statuses)
+        return statuses
+
+    def _refresh_gauges(self, statuses: list[FlowStatus]) -> None:
+        m = self.metrics
+        current = {_key(s) for s in statuses}
+        for gone in self._known - current:
+            for gauge in (m.pending, m.dead_letters, m.consecutive_failures, m.cursor_lag, m.stalled):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(*gone)
+            with contextlib.suppress(KeyError):
+                m.last_success.remove(*gone)
+        self._known = current
+        for s in statuses:
+            key = _key(s)
+            m.pending.labels(*key).set(s.pending)
+            m.dead_letters.labels(*key).set(s.failed)
+            m.consecutive_failures.labels(*key).set(s.consecutive_failures)
+            m.stalled.labels(*key).set(1 if s.stalled else 0)
+            if s.cursor_lag_s is not None:
+                m.cursor_lag.labels(*key).set(max(0.0, s.cursor_lag_s))
+            if s.last_success_at is not None:
+                m.last_success.labels(*key).set(s.last_success_at.timestamp())
+
+    def _report_transitions(self, statuses: list[FlowStatus]) -> None:
+        now = self.clock.now()
+        seen = {_key(s): s for s in statuses}
+        for key in [k for k in self.stalled_since if k not in seen]:
+            del self.stalled_since[key]  # no longer scheduled here: nothing left to recover
+        for key, s in seen.items():
+            if s.stalled and key not in self.stalled_since:
+                self.stalled_since[key] = now
+                self._log_stall(s, now)
+            elif not s.stalled and key in self.stalled_since:
+                since = self.stalled_since.pop(key)
+                with logger.contextualize(merchant=s.merchant, channel=s.channel, flow=s.flow):
+                    logger.info(
+                        "{} shop={}/{} recovered: successful cycle at {}, reported stalled for {}",
+                        s.flow,
+                        s.merchant,
+                        s.channel,
+                        _when(s.last_success_at),
+                        _span((now - since).total_seconds()),
+                    )
+
+    def _log_stall(self, s: FlowStatus, now: datetime) -> None:
+        if s.last_success_at is None:
+            since = f"no successful cycle yet ({s.consecutive_failures} failed since the first)"
+        else:
+            ago = _span((now - s.last_success_at).total_seconds())
+            since = f"no successful cycle since {_when(s.last_success_at)} ({ago} ago)"
+        error = redact(s.last_error) if s.last_error else "none recorded (cycles may not be running)"
+        with logger.contextualize(merchant=s.merchant, channel=s.channel, flow=s.flow):
+            logger.error(
+                "{} shop={}/{} STALLED: {}, limit {} intervals; {} failure(s) in a row; last error: {}."
+                " Next step: {}",
+                s.flow,
+                s.merchant,
+                s.channel,
+                since,
+                STALL_INTERVALS,
+                s.consecutive_failures,
+                error,
+                operator_hint(s),
+            )
