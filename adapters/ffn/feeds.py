@@ -35,20 +35,21 @@ def _chunks(
 ) -> AsyncIterator[T]:
     """Follow ``nextChunkUrl`` (exactly as returned, whatever host) while ``moreDataAvailable``."""
 
-    async def fetch(cursor: tuple[str, int] | None) -> tuple[Sequence[T], tuple[str, int] | None]:
-        page = 1 if cursor is None else cursor[1]
-        body = (
-            await http.get_json(cursor[0]) if cursor is not None else await http.get_json(path, params=params)
-        )
+    page = 1
+
+    async def fetch(cursor: str | None) -> tuple[Sequence[T], str | None]:
+        nonlocal page
+        body = await http.get_json(cursor) if cursor is not None else await http.get_json(path, params=params)
         body = body or {}
         items = await mapper(list(body.get(list_key) or []))
         if not body.get("moreDataAvailable"):
             return items, None
+        page += 1
         next_url = body.get("nextChunkUrl")
         if not next_url:
             # More data but no link: ask for the next page number of the same window ourselves.
-            next_url = f"{path}?{encode_query({**(params or {}), 'page': page + 1})}"
-        return items, (str(next_url), page + 1)
+            next_url = f"{path}?{encode_query({**(params or {}), 'page': page})}"
+        return items, str(next_url)
 
     return follow_pages(fetch)
 

@@ -3,6 +3,8 @@ Postgres token store, and client factories sharing one FakeClock with the sandbo
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -27,6 +29,7 @@ from daemon.secrets import Secret
 from daemon.store.migrations import migrate
 from daemon.store.tokens import PgTokenStore
 from tests.adapters.ffn.spec import validate_exchanges
+from tests.conftest import _with_database
 
 REDIRECT_URI = "http://127.0.0.1/callback"
 
@@ -78,26 +81,51 @@ async def sandbox(clock: FakeClock) -> AsyncIterator[Sandbox]:
     await server.start_server()
     async with aiohttp.ClientSession() as session:
         sb = Sandbox(
-            server=server, kit=app[KIT_KEY], world=app[WORLD_KEY], oauth=app[OAUTH_KEY],
-            base=str(server.make_url("/")).rstrip("/"), session=session,
+            server=server,
+            kit=app[KIT_KEY],
+            world=app[WORLD_KEY],
+            oauth=app[OAUTH_KEY],
+            base=str(server.make_url("/")).rstrip("/"),
+            session=session,
         )
         yield sb
     await server.close()
     validate_exchanges(sb.kit.log.entries(), allow=lambda e: any(rule(e) for rule in sb.allow))
 
 
+@pytest.fixture(scope="session")
+def ffn_dsn(pg_server_uri: str) -> str:
+    """One migrated database for all FFN tests; each test stores tokens under its own merchant id."""
+    name = "ffn_" + uuid.uuid4().hex[:12]
+
+    async def create() -> None:
+        admin = await asyncpg.connect(pg_server_uri)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        pool = await asyncpg.create_pool(_with_database(pg_server_uri, name), min_size=1, max_size=1)
+        assert pool is not None
+        try:
+            await migrate(pool)
+        finally:
+            await pool.close()
+
+    asyncio.run(create())
+    return _with_database(pg_server_uri, name)
+
+
 @pytest.fixture
-async def pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(pg_dsn, min_size=1, max_size=4)
+async def pool(ffn_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(ffn_dsn, min_size=1, max_size=4)
     assert pool is not None
-    await migrate(pool)
     yield pool
     await pool.close()
 
 
 @pytest.fixture
 def store(pool: asyncpg.Pool) -> PgTokenStore:
-    return PgTokenStore(pool, "MERC")
+    return PgTokenStore(pool, "M" + uuid.uuid4().hex[:7])
 
 
 @pytest.fixture
@@ -119,12 +147,21 @@ async def make_client(
 
     def make(**overrides: Any) -> FfnClient:
         auth = FfnAuth(
-            sandbox.token_url, client_id=CLIENT_ID, client_secret=Secret(CLIENT_SECRET),
-            store=overrides.pop("store", logged_in), clock=overrides.get("clock", clock),
+            sandbox.token_url,
+            client_id=CLIENT_ID,
+            client_secret=Secret(CLIENT_SECRET),
+            store=overrides.pop("store", logged_in),
+            clock=overrides.get("clock", clock),
         )
         settings: dict[str, Any] = {
-            "ffn_merchant_id": "MERC", "warehouse_id": WAREHOUSE_ID, "fulfiller_id": "FULF", "auth": auth,
-            "requests_per_second": 1000.0, "max_concurrency": 8, "clock": clock, "page_size": 2,
+            "ffn_merchant_id": "MERC",
+            "warehouse_id": WAREHOUSE_ID,
+            "fulfiller_id": "FULF",
+            "auth": auth,
+            "requests_per_second": 1000.0,
+            "max_concurrency": 8,
+            "clock": clock,
+            "page_size": 2,
             "backoff_base_s": 0.01,
         }
         settings.update(overrides)
@@ -152,9 +189,16 @@ def log_lines() -> AsyncIterator[list[str]] | Any:
 
 def product(sku: str, **overrides: Any) -> ShopProduct:
     fields: dict[str, Any] = {
-        "sku": sku, "name": f"Product {sku}", "external_id": f"v-{sku}", "ean": "4006381333931",
-        "weight_kg": Decimal("0.25"), "net_price": Decimal("12.50"), "currency": "EUR",
-        "length_m": Decimal("0.2"), "width_m": Decimal("0.1"), "height_m": Decimal("0.05"),
+        "sku": sku,
+        "name": f"Product {sku}",
+        "external_id": f"v-{sku}",
+        "ean": "4006381333931",
+        "weight_kg": Decimal("0.25"),
+        "net_price": Decimal("12.50"),
+        "currency": "EUR",
+        "length_m": Decimal("0.2"),
+        "width_m": Decimal("0.1"),
+        "height_m": Decimal("0.05"),
         "origin_country": "DE",
     }
     fields.update(overrides)
@@ -162,21 +206,38 @@ def product(sku: str, **overrides: Any) -> ShopProduct:
 
 
 ADDRESS = Address(
-    first_name="Erika", last_name="Mustermann", street="Heidestraße 17", zip="51147", city="Köln",
-    country_code="DE", email="erika@example.com",
+    first_name="Erika",
+    last_name="Mustermann",
+    street="Heidestraße 17",
+    zip="51147",
+    city="Köln",
+    country_code="DE",
+    email="erika@example.com",
 )
 
 
 def outbound(outbound_id: str, number: str, items: list[tuple[str, str, int]], **overrides: Any) -> Outbound:
     fields: dict[str, Any] = {
-        "outbound_id": outbound_id, "merchant_outbound_number": number, "warehouse_id": WAREHOUSE_ID,
-        "currency": "EUR", "shipping_address": ADDRESS, "shipping_method_id": "FULF0A0001",
+        "outbound_id": outbound_id,
+        "merchant_outbound_number": number,
+        "warehouse_id": WAREHOUSE_ID,
+        "currency": "EUR",
+        "shipping_address": ADDRESS,
+        "shipping_method_id": "FULF0A0001",
         "items": tuple(
-            OutboundItem(outbound_item_id=str(i), jfsku=jfsku, merchant_sku=sku, name=f"Item {sku}",
-                         quantity=Decimal(qty), unit_price=Decimal("9.99"))
+            OutboundItem(
+                outbound_item_id=str(i),
+                jfsku=jfsku,
+                merchant_sku=sku,
+                name=f"Item {sku}",
+                quantity=Decimal(qty),
+                unit_price=Decimal("9.99"),
+            )
             for i, (jfsku, sku, qty) in enumerate(items, start=1)
         ),
-        "order_value": Decimal("29.97"), "shipping_fee": Decimal("4.90"), "external_number": "shop-1",
+        "order_value": Decimal("29.97"),
+        "shipping_fee": Decimal("4.90"),
+        "external_number": "shop-1",
     }
     fields.update(overrides)
     return Outbound(**fields)

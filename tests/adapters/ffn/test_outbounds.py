@@ -33,12 +33,16 @@ async def test_create_get_and_reservation(client: FfnClient, sandbox: Sandbox, s
     post = sandbox.requests("POST", "/outbounds")[-1]
     body = post.request_json()
     assert body["outboundId"] == OID and body["merchantOutboundNumber"] == "SHOP-1001"
-    assert [(i["jfsku"], i["merchantSku"], i["quantity"]) for i in body["items"]] == [(a, "A-1", 2), (b, "B-2", 1)]
+    assert [(i["jfsku"], i["merchantSku"], i["quantity"]) for i in body["items"]] == [
+        (a, "A-1", 2),
+        (b, "B-2", 1),
+    ]
     assert "oversale" not in post.query
     status = await client.get_outbound(OID)
     assert status is not None and status.status is OutboundStatus.PENDING
     assert [(line.jfsku, line.quantity, line.quantity_open) for line in status.lines] == [
-        (a, Decimal(2), Decimal(2)), (b, Decimal(1), Decimal(1))
+        (a, Decimal(2), Decimal(2)),
+        (b, Decimal(1), Decimal(1)),
     ]
     assert sandbox.world.slot(a, "FULF04XX-12345-0001").reserved == 2
 
@@ -47,7 +51,9 @@ async def test_unknown_outbound_is_none(client: FfnClient) -> None:
     assert await client.get_outbound("MERC02NOPE000000") is None
 
 
-async def test_repeated_create_adopts_existing(client: FfnClient, sandbox: Sandbox, set_stock: SeedStock) -> None:
+async def test_repeated_create_adopts_existing(
+    client: FfnClient, sandbox: Sandbox, set_stock: SeedStock
+) -> None:
     a, _ = await _products(client, set_stock)
     order = outbound(OID, "SHOP-1002", [(a, "A-1", 1)])
 
@@ -59,7 +65,9 @@ async def test_repeated_create_adopts_existing(client: FfnClient, sandbox: Sandb
     assert refused[0].response_json()["errorCode"]["code"] == "Outbounds_NotCanceledOutboundExists"
 
 
-async def test_same_order_number_under_another_id_is_adopted_after_a_check(client: FfnClient, set_stock: SeedStock) -> None:
+async def test_same_order_number_under_another_id_is_adopted_after_a_check(
+    client: FfnClient, set_stock: SeedStock
+) -> None:
     a, _ = await _products(client, set_stock)
     await client.create_outbound(outbound(OID, "SHOP-1003", [(a, "A-1", 1)]))
 
@@ -106,14 +114,19 @@ async def test_creates_of_one_client_are_serialized(
     a, _ = await _products(client, set_stock)
     await sandbox.control("PUT", "knobs", {"creation_delay_s": 0.02})
 
-    await asyncio.gather(*(
-        client.create_outbound(outbound(f"MERC02SERIAL{n}XY", f"SHOP-30{n}", [(a, "A-1", 1)])) for n in range(3)
-    ))
+    await asyncio.gather(
+        *(
+            client.create_outbound(outbound(f"MERC02SERIAL{n}XY", f"SHOP-30{n}", [(a, "A-1", 1)]))
+            for n in range(3)
+        )
+    )
 
     assert not [e for e in sandbox.requests("POST", "/outbounds") if e.status == 423]
 
 
-async def test_update_then_refused_once_locked(client: FfnClient, sandbox: Sandbox, set_stock: SeedStock) -> None:
+async def test_update_then_refused_once_locked(
+    client: FfnClient, sandbox: Sandbox, set_stock: SeedStock
+) -> None:
     a, b = await _products(client, set_stock)
     await client.create_outbound(outbound(OID, "SHOP-1005", [(a, "A-1", 1)]))
 
@@ -155,7 +168,8 @@ async def test_address_without_company_or_lastname_is_a_record_error(
 ) -> None:
     nameless = Address(first_name="Cher", street="Main St 1", zip="10115", city="Berlin", country_code="DE")
 
-    with pytest.raises(RecordError, match="SHOP-1008.*company or a last name"):
-        await client.create_outbound(outbound(OID, "SHOP-1008", [("MERC01AAAAA", "A-1", 1)],
-                                              shipping_address=nameless))
+    with pytest.raises(RecordError, match=r"SHOP-1008.*company or a last name"):
+        await client.create_outbound(
+            outbound(OID, "SHOP-1008", [("MERC01AAAAA", "A-1", 1)], shipping_address=nameless)
+        )
     assert not sandbox.requests("POST", "/outbounds")

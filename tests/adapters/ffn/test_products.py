@@ -59,7 +59,11 @@ async def test_duplicate_product_adopts_existing_jfsku(
     adopted = await client.upsert_product(product("SKU-3", name="New name"))
 
     assert adopted == jfsku
-    codes = [e.response_json()["errorCode"]["code"] for e in sandbox.requests("POST", "/products") if e.status == 400]
+    codes = [
+        e.response_json()["errorCode"]["code"]
+        for e in sandbox.requests("POST", "/products")
+        if e.status == 400
+    ]
     assert "Products_DuplicateProduct" in codes
     assert sandbox.world.products[jfsku]["name"] == "New name"
 
