@@ -12,7 +12,9 @@ from daemon.model import Window
 
 def next_window(position: datetime | None, now: datetime, settings: CursorSettings) -> Window | None:
     """The window to pull, or None when the lag leaves nothing new to read yet."""
-    end = now - timedelta(seconds=settings.lag_s)
+    # Shop APIs filter dates to the second: a window ending mid-second would be read as ending at the
+    # second's start, so the window says so itself and the next one starts from there.
+    end = (now - timedelta(seconds=settings.lag_s)).replace(microsecond=0)
     if position is None:
         start = end - timedelta(seconds=settings.first_window_s)
     else:

@@ -36,13 +36,13 @@ FlowBody = Callable[[CycleCounts], Awaitable[None]]
 _HEALTH_UPSERT = """
 INSERT INTO flow_health AS h (merchant_id, channel, flow, interval_s, last_run_at, last_success_at, last_error,
                               consecutive_failures, last_counts, last_duration_s)
-VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN $5 END, $7, CASE WHEN $6 THEN 0 ELSE 1 END, $8, $9)
+VALUES ($1, $2, $3, $4, $5::timestamptz, CASE WHEN $6::boolean THEN $5::timestamptz END, $7, CASE WHEN $6::boolean THEN 0 ELSE 1 END, $8, $9)
 ON CONFLICT (merchant_id, channel, flow) DO UPDATE SET
     interval_s = excluded.interval_s,
     last_run_at = excluded.last_run_at,
     last_success_at = coalesce(excluded.last_success_at, h.last_success_at),
     last_error = excluded.last_error,
-    consecutive_failures = CASE WHEN $6 THEN 0 ELSE h.consecutive_failures + 1 END,
+    consecutive_failures = CASE WHEN $6::boolean THEN 0 ELSE h.consecutive_failures + 1 END,
     last_counts = excluded.last_counts,
     last_duration_s = excluded.last_duration_s
 """

@@ -38,8 +38,9 @@ async def pull_window(
     """
     last: Window | None = None
     position = await ctx.cursors.get(channel, flow)
-    while (window := next_window(position, ctx.clock.now(), settings)) is not None:
-        if last is not None and window.end <= last.end:
+    now = ctx.clock.now()  # fixed for the cycle: the catch-up ends where this cycle began
+    while (window := next_window(position, now, settings)) is not None:
+        if position is not None and window.end <= position:
             break
         await _pull_one(ctx, channel, flow, entity, window, source, to_rows, counts)
         counts.lag_s = (ctx.clock.now() - window.end).total_seconds()

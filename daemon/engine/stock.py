@@ -9,7 +9,9 @@ from loguru import logger
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.skus import remember
+from daemon.errors import SyncError
 from daemon.model import ShopStock, StockLevel
+from daemon.secrets import redact
 
 # Orders that are eligible or still undecided and not yet an FFN reservation hold stock too;
 # counting them is what keeps a shop from selling the same unit twice between two cycles.
@@ -87,7 +89,13 @@ async def push_to_shops(ctx: MerchantContext, counts: CycleCounts) -> None:
         if not rows:
             continue
         wanted = [ShopStock(sku=row["sku"], quantity=row["quantity"]) for row in rows]
-        results = await shop.set_stock(wanted)
+        try:
+            results = await shop.set_stock(wanted)
+        except SyncError as exc:
+            # One shop being down must not keep stock from the others; it is compared again next cycle.
+            counts.failed += len(wanted)
+            logger.error("stock for {} SKUs not written to {}: {}", len(wanted), name, redact(str(exc)))
+            continue
         quantity_by_sku = {s.sku: s.quantity for s in wanted}
         settled: list[str] = []
         for result in results:

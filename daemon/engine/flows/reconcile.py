@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from loguru import logger
@@ -11,7 +12,9 @@ from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows.orders import order_row
 from daemon.engine.flows.stock import reconcile_stock
 from daemon.engine.snapshot import ENTITY_ORDER, Pulled
-from daemon.model import Window
+from daemon.errors import SyncError
+from daemon.model import ShopOrder, Window
+from daemon.secrets import redact
 
 _MISSING = """
 SELECT channel, label FROM snapshot
@@ -31,14 +34,11 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
         window = Window(
             now - timedelta(days=ctx.settings.reconcile_days), now - timedelta(seconds=settings.cursor.lag_s)
         )
-        page: list[Pulled] = []
-        async for order in shop.changed_orders(window):
-            counts.pulled += 1
-            page.append(order_row(order, settings.name)[1])
-            if len(page) >= 500:
-                counts.changed += await _store(ctx, settings.name, page)
-                page = []
-        counts.changed += await _store(ctx, settings.name, page)
+        try:
+            await _reread_orders(ctx, settings.name, shop.changed_orders(window), counts)
+        except SyncError as exc:
+            counts.failed += 1
+            logger.error("reconcile could not re-read orders of {}: {}", settings.name, redact(str(exc)))
     if counts.changed:
         logger.warning(
             "reconcile found {} orders or stock levels that polling had missed; queued", counts.changed
@@ -50,6 +50,19 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
         logger.warning(
             "{} orders older than 1 h are not in FFN yet (see `ffn-sync failed`): {}", len(stale), shown
         )
+
+
+async def _reread_orders(
+    ctx: MerchantContext, channel: str, orders: AsyncIterator[ShopOrder], counts: CycleCounts
+) -> None:
+    page: list[Pulled] = []
+    async for order in orders:
+        counts.pulled += 1
+        page.append(order_row(order, channel)[1])
+        if len(page) >= 500:
+            counts.changed += await _store(ctx, channel, page)
+            page = []
+    counts.changed += await _store(ctx, channel, page)
 
 
 async def _store(ctx: MerchantContext, channel: str, rows: list[Pulled]) -> int:

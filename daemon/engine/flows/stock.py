@@ -16,12 +16,15 @@ PAGE = 1000
 async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
     settings = ctx.settings.ffn_cursor
     position = await ctx.cursors.get(FFN_CHANNEL, "stock")
-    window = next_window(position, ctx.clock.now(), settings)
-    if window is not None:
+    now = ctx.clock.now()
+    while (window := next_window(position, now, settings)) is not None:
+        if position is not None and window.end <= position:
+            break
         await _consume(ctx, ctx.fulfiller.stock_changes(window), counts, authoritative=False)
         async with ctx.pool.acquire() as conn, conn.transaction():
             await ctx.cursors.advance(conn, FFN_CHANNEL, "stock", window.end)
         counts.lag_s = (ctx.clock.now() - window.end).total_seconds()
+        position = window.end
     # Pending orders change targets too, so the shops are compared even without new FFN changes.
     await push_to_shops(ctx, counts)
 

@@ -1,0 +1,60 @@
+"""``build_runtime``: the RuntimeFactory the lifecycle calls at start and after a reload."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from loguru import logger
+
+from adapters.base import Fulfiller, ShopChannel
+from daemon.clock import SYSTEM_CLOCK, Clock
+from daemon.config import AppConfig, MerchantConfig
+from daemon.engine.context import MerchantContext
+from daemon.engine.jobs import merchant_jobs
+from daemon.engine.observer import NullObserver, Observer
+from daemon.runtime import JobSpec
+from daemon.store import Database
+from daemon.wiring.clients import build_channel, build_fulfiller
+from daemon.wiring.settings import intervals, merchant_settings
+
+
+@dataclass
+class MerchantRuntime:
+    contexts: list[MerchantContext] = field(default_factory=list)
+    jobs: Sequence[JobSpec] = ()
+
+    async def aclose(self) -> None:
+        for ctx in self.contexts:
+            closers: list[Fulfiller | ShopChannel] = [ctx.fulfiller, *ctx.channels.values()]
+            for client in closers:
+                try:
+                    await client.aclose()
+                except Exception as exc:  # closing must go on for the others
+                    logger.warning("closing a client of {} failed: {}", ctx.merchant_id, exc)
+
+
+def build_context(
+    merchant: MerchantConfig, db: Database, *, clock: Clock = SYSTEM_CLOCK, observer: Observer | None = None
+) -> MerchantContext:
+    return MerchantContext(
+        settings=merchant_settings(merchant),
+        pool=db.pool,
+        fulfiller=build_fulfiller(merchant, db.pool, clock),
+        channels={c.name: build_channel(c, clock) for c in merchant.enabled_channels},
+        clock=clock,
+        observer=observer or NullObserver(),
+    )
+
+
+async def build_runtime(
+    config: AppConfig, db: Database, *, observer: Observer | None = None
+) -> MerchantRuntime:
+    runtime = MerchantRuntime()
+    jobs: list[JobSpec] = []
+    for merchant in config.merchants:
+        ctx = build_context(merchant, db, observer=observer)
+        runtime.contexts.append(ctx)
+        jobs.extend(merchant_jobs(ctx, intervals(merchant)))
+    runtime.jobs = tuple(jobs)
+    return runtime

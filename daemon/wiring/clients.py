@@ -1,0 +1,73 @@
+"""Config → adapter clients. Adapter modules are imported here only, per kind, when needed."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from adapters.base import Fulfiller, ShopChannel
+from daemon.clock import SYSTEM_CLOCK, Clock
+from daemon.config import MerchantConfig
+from daemon.config.channels import ShopChannelConfig
+
+
+def build_fulfiller(merchant: MerchantConfig, pool: asyncpg.Pool, clock: Clock = SYSTEM_CLOCK) -> Fulfiller:
+    from adapters.ffn import FfnAuth, FfnClient
+    from daemon.store.tokens import PgTokenStore
+
+    ffn = merchant.ffn
+    auth = FfnAuth(
+        ffn.token_url,
+        client_id=ffn.client_id,
+        client_secret=ffn.client_secret,
+        store=PgTokenStore(pool, merchant.id),
+        clock=clock,
+    )
+    return FfnClient(
+        ffn.base_url,
+        ffn_merchant_id=merchant.ffn_merchant_id,
+        warehouse_id=merchant.warehouse_id,
+        fulfiller_id=merchant.fulfiller_id,
+        auth=auth,
+        requests_per_second=ffn.requests_per_second,
+        max_concurrency=ffn.max_concurrency,
+        oversale=ffn.oversale,
+        clock=clock,
+    )
+
+
+def build_channel(channel: ShopChannelConfig, clock: Clock = SYSTEM_CLOCK) -> ShopChannel:
+    if channel.kind == "shopify":
+        from adapters.shopify import ShopifyChannel
+
+        creds = channel.credentials
+        return ShopifyChannel(
+            channel.base_url,
+            access_token=creds.access_token,
+            api_version=creds.api_version,
+            location_id=creds.location_id,
+            notify_customer=channel.fulfilment.notify_customer,
+            status_tag=channel.status.tag,
+            clock=clock,
+        )
+    if channel.kind == "shopware":
+        from adapters.shopware import ShopwareChannel
+
+        sw = channel.credentials
+        return ShopwareChannel(
+            channel.base_url,
+            client_id=sw.client_id,
+            client_secret=sw.client_secret,
+            status_tag=channel.status.tag,
+            clock=clock,
+        )
+    from adapters.woocommerce import WooCommerceChannel
+
+    wc = channel.credentials
+    return WooCommerceChannel(
+        channel.base_url,
+        consumer_key=wc.consumer_key,
+        consumer_secret=wc.consumer_secret,
+        auth=wc.auth,
+        status_tag=channel.status.tag,
+        clock=clock,
+    )
