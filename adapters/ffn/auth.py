@@ -68,8 +68,8 @@ def oauth_error_factory(upstream: str, status: int, body: bytes, headers: Any) -
         return RetryableError(f"token endpoint unavailable (HTTP {status})", upstream=upstream, status=status)
     if code == "invalid_grant":
         return AuthError(
-            f"FFN refused the stored refresh token (invalid_grant: expired, revoked or already used); "
-            f"{LOGIN_HINT}",
+            f"FFN refused the grant (invalid_grant: the refresh token or authorization code is expired, "
+            f"revoked or already used); {LOGIN_HINT}",
             upstream=upstream,
             status=status,
             vendor_code=code,

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from adapters.base import TokenSet
-from adapters.ffn import FfnAuth, authorize_url
+from adapters.ffn import FfnAuth, authorize_url, exchange_code
 from adapters.ffn.sandbox.oauth import CLIENT_ID, CLIENT_SECRET
 from daemon.clock import FakeClock
 from daemon.errors import AuthError, RetryableError
@@ -158,3 +158,14 @@ class _FlakyStore:
             self.fail_saves -= 1
             raise ConnectionError("database restarting")
         await self.inner.save(tokens)
+
+
+async def test_wrong_code_or_secret_is_an_auth_error(sandbox: Sandbox, store: PgTokenStore) -> None:
+    with pytest.raises(AuthError, match="invalid_grant"):
+        await exchange_code(sandbox.token_url, CLIENT_ID, Secret(CLIENT_SECRET), "nope", "http://x/cb", store)
+    with pytest.raises(AuthError, match="invalid_client") as refused:
+        await exchange_code(
+            sandbox.token_url, CLIENT_ID, Secret("wrong-secret"), "sandbox-code", "http://x/cb", store
+        )
+    assert "wrong-secret" not in str(refused.value)
+    assert await store.load() is None

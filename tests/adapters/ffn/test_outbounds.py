@@ -9,7 +9,7 @@ import pytest
 
 from adapters.ffn import FfnClient
 from daemon.clock import SystemClock
-from daemon.errors import ManualActionNeeded, RecordError
+from daemon.errors import ManualActionNeeded, RecordError, RetryableError
 from daemon.model import Address, OutboundStatus
 from tests.adapters.ffn.conftest import ClientFactory, Sandbox, SeedStock, outbound, product
 
@@ -173,3 +173,25 @@ async def test_address_without_company_or_lastname_is_a_record_error(
             outbound(OID, "SHOP-1008", [("MERC01AAAAA", "A-1", 1)], shipping_address=nameless)
         )
     assert not sandbox.requests("POST", "/outbounds")
+
+
+async def test_lost_answer_on_create_is_retried_with_the_same_id_and_adopted(
+    client: FfnClient, sandbox: Sandbox, set_stock: SeedStock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, _ = await _products(client, set_stock)
+    real_request = client.http.request
+    lost: list[str] = []
+
+    async def answer_lost_once(method: str, url: str, **kw: object) -> object:
+        response = await real_request(method, url, **kw)  # type: ignore[arg-type]
+        if method == "POST" and url.endswith("/outbounds") and not lost:
+            lost.append(url)
+            raise RetryableError("no answer within 30s: POST /outbounds", upstream="ffn")
+        return response
+
+    monkeypatch.setattr(client.http, "request", answer_lost_once)
+
+    assert await client.create_outbound(outbound(OID, "SHOP-1009", [(a, "A-1", 1)])) == OID
+    posts = sandbox.requests("POST", "/outbounds")
+    assert [p.request_json()["outboundId"] for p in posts] == [OID, OID]
+    assert len(sandbox.world.outbounds) == 1
