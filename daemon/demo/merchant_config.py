@@ -26,11 +26,11 @@ ENV_PREFIX = "FFN_SYNC_DEMO"
 class Timing:
     """Seconds between cycles, and the delta-window lag/overlap, for every flow."""
 
-    orders_s: float = 2.0
-    products_s: float = 5.0
-    stock_s: float = 3.0
-    shipments_s: float = 3.0
-    status_s: float = 5.0
+    orders_s: float = 1.0
+    products_s: float = 2.0
+    stock_s: float = 2.0
+    shipments_s: float = 1.5
+    status_s: float = 3.0
     reconcile_s: float = 300.0
     lag_s: float = 1.0
     overlap_s: float = 30.0

@@ -47,7 +47,7 @@ class DemoOptions:
     timing: Timing = field(default_factory=Timing)
     catalogue_size: int = 12
     stock_level: int = 500
-    ship_after_s: float = 3.0
+    ship_after_s: float = 2.0
     partial_ratio: float = 0.25
 
     def __post_init__(self) -> None:
@@ -66,11 +66,16 @@ def _runtime_factory(observer: DemoObserver) -> Callable[[Any, Any], Awaitable[A
     return factory
 
 
-async def _drive_world(
-    stage: Stage, options: DemoOptions, orders_until: float, created: list[CreatedOrder]
-) -> None:
+@dataclass
+class _Progress:
+    created: list[CreatedOrder] = field(default_factory=list)
+    waiting_for: str | None = "the products to reach FFN (no orders are placed before)"
+
+
+async def _drive_world(stage: Stage, options: DemoOptions, orders_until: float, progress: _Progress) -> None:
     products = catalogue(options.catalogue_size)
     await wait_for_ffn_products(stage.ffn, [p.sku for p in products], PRODUCTS_TIMEOUT_S)
+    progress.waiting_for = None
     logger.info("demo: all {} products are in FFN; the warehouse books stock", len(products))
     await set_ffn_stock(stage.ffn, {p.sku: options.stock_level for p in products})
     await stage.ffn.put(
@@ -81,12 +86,12 @@ async def _drive_world(
         options.ship_after_s,
         options.partial_ratio,
     )
-    await order_stream(stage.shops, products, options.orders_per_s, orders_until, created)
+    await order_stream(stage.shops, products, options.orders_per_s, orders_until, progress.created)
     logger.info("demo: no new orders from now on; letting the last ones ship")
 
 
 async def _run_daemon(
-    stage: Stage, options: DemoOptions, observer: DemoObserver, created: list[CreatedOrder]
+    stage: Stage, options: DemoOptions, observer: DemoObserver, progress: _Progress
 ) -> tuple[float, bool]:
     """Run until the duration is over or the daemon stopped itself (Ctrl-C); (seconds run, interrupted)."""
     from daemon.app import Daemon
@@ -103,7 +108,7 @@ async def _run_daemon(
     started = time.monotonic()
     orders_until = started + max(options.duration_s * 0.6, options.duration_s - QUIET_TAIL_S)
     daemon_task = asyncio.create_task(daemon.run(), name="demo-daemon")
-    world_task = asyncio.create_task(_drive_world(stage, options, orders_until, created), name="demo-world")
+    world_task = asyncio.create_task(_drive_world(stage, options, orders_until, progress), name="demo-world")
     interrupted = False
     try:
         deadline = started + options.duration_s
@@ -149,13 +154,16 @@ async def run_demo(options: DemoOptions) -> DemoSummary:
         if stage.metrics_port:
             logger.info("demo: metrics on http://127.0.0.1:{}/metrics", stage.metrics_port)
         observer = DemoObserver()
-        created: list[CreatedOrder] = []
-        ran_s, interrupted = await _run_daemon(stage, options, observer, created)
+        progress = _Progress()
+        ran_s, interrupted = await _run_daemon(stage, options, observer, progress)
         summary = DemoSummary(
             duration_s=ran_s,
             orders_per_s=options.orders_per_s,
             shops=[],
             order_latencies_s=list(observer.order_latencies_s),
             interrupted=interrupted,
+            stalled=f"the run ended while waiting for {progress.waiting_for}"
+            if progress.waiting_for
+            else None,
         )
-        return await collect_summary(summary, stage.ffn, stage.shops, created, stage.pool)
+        return await collect_summary(summary, stage.ffn, stage.shops, progress.created, stage.pool)

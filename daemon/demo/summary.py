@@ -27,6 +27,7 @@ class DemoSummary:
     order_latencies_s: list[float] = field(default_factory=list)
     shipment_latencies_s: list[float] = field(default_factory=list)
     interrupted: bool = False
+    stalled: str | None = None  # what the world was still waiting for when the run ended
 
     @property
     def orders_created(self) -> int:
@@ -46,7 +47,7 @@ class DemoSummary:
 
     def problems(self) -> list[str]:
         """Flows that moved nothing: the demo must not look like success when a flow is broken."""
-        found = []
+        found = [self.stalled] if self.stalled else []
         if self.orders_created == 0:
             found.append("no orders were created in the shops")
         elif self.ffn_outbounds == 0:
