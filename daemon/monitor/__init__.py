@@ -4,7 +4,8 @@ Wiring (a few lines in the lifecycle and the runtime factory)::
 
     observer = MetricsObserver()                                  # MerchantContext(observer=observer)
     attach_http_metrics(client.stats, upstream="ffn", merchant="acme")   # per HTTP client
-    monitor = await start_monitor(config.metrics, PostgresHealth(db.pool, flows=lambda: scheduled_flows(sched)))
+    health = PostgresHealth(db.pool, flows=lambda: scheduled_flows(scheduler))
+    monitor = await start_monitor(config.metrics, health)     # after migrations, before READY
     ...
     await monitor.aclose()
 

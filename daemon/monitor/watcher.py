@@ -20,7 +20,7 @@ from daemon.monitor.metrics import SyncMetrics, default_metrics
 from daemon.secrets import redact
 
 WATCH_INTERVAL_S = 30.0
-_CREDENTIAL_HINTS = ("invalid_grant", "credentials rejected", "consent", "unauthorized", "401")
+_SHOP_CREDENTIAL_HINTS = ("credentials rejected", "unauthorized", "forbidden", "401", "403")
 
 
 def _key(status: FlowStatus) -> FlowKey:
@@ -43,9 +43,14 @@ def _when(at: datetime | None) -> str:
 def operator_hint(status: FlowStatus) -> str:
     path = f"{status.merchant}/{status.channel}/{status.flow}"
     error = (status.last_error or "").lower()
-    if any(word in error for word in _CREDENTIAL_HINTS):
-        if status.channel == "ffn":
-            return f"FFN refused the credentials: run `ffn-sync ffn-login --merchant {status.merchant}`"
+    if "invalid_client" in error:
+        return (
+            f"fix ffn.client_id / ffn.client_secret of merchant {status.merchant},"
+            " then `systemctl reload ffn-sync`"
+        )
+    if "invalid_grant" in error or "ffn-login" in error:
+        return f"renew the FFN consent: `ffn-sync ffn-login --merchant {status.merchant}`"
+    if status.channel != "ffn" and any(word in error for word in _SHOP_CREDENTIAL_HINTS):
         return (
             f"the shop refused the credentials: fix [channels.credentials] of {status.channel} in the"
             " config, then `systemctl reload ffn-sync`"

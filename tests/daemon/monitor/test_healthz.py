@@ -13,7 +13,9 @@ import pytest
 from daemon.clock import FakeClock
 from daemon.config import MetricsConfig
 from daemon.errors import ConfigError
-from daemon.monitor import MonitorStartError, PostgresHealth, SyncMetrics, start_monitor
+from daemon.monitor import MonitorStartError, PostgresHealth, SyncMetrics, scheduled_flows, start_monitor
+from daemon.runtime import JobSpec
+from daemon.scheduler import SyncScheduler
 from tests.daemon.monitor.conftest import free_port, merchant_context, record_cycle
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
@@ -120,3 +122,25 @@ async def test_only_loopback_addresses_and_a_busy_port_are_refused_clearly(pool:
             await start_monitor(busy, PostgresHealth(pool), metrics=SyncMetrics())
     finally:
         await first.aclose()
+
+
+async def test_scheduled_flows_spell_keys_as_flow_health_does() -> None:
+    async def nothing() -> None:
+        return None
+
+    scheduler = SyncScheduler()
+    scheduler.start(
+        [
+            JobSpec("acme", "shopify-main", "orders", 60, nothing),
+            JobSpec("acme", "ffn", "shipments", 60, nothing),
+            JobSpec("acme", None, "reconcile", 3600, nothing),
+        ]
+    )
+    try:
+        assert scheduled_flows(scheduler) == {
+            ("acme", "shopify-main", "orders"),
+            ("acme", "ffn", "shipments"),
+            ("acme", "ffn", "reconcile"),
+        }
+    finally:
+        await scheduler.stop(1.0)
