@@ -178,7 +178,7 @@ async def post_order(request: web.Request) -> web.Response:
     )
     if body.get("tags"):
         state.add_meta(order.meta, "ffn_tags", ",".join(str(t) for t in body["tags"]))
-    state.orders[order.id] = order
+    state.put_order(order)
     return json_response({"id": order.id, "number": order.number}, status=201)
 
 

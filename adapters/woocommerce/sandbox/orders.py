@@ -8,7 +8,7 @@ import orjson
 from aiohttp import web
 
 from adapters.sandboxkit.kit import json_response
-from adapters.woocommerce.sandbox.query import select
+from adapters.woocommerce.sandbox.query import modified_slice, select
 from adapters.woocommerce.sandbox.render import note_json, order_json
 from adapters.woocommerce.sandbox.responses import (
     PageRequest,
@@ -59,15 +59,17 @@ async def list_orders(request: web.Request) -> web.Response:
         unknown = statuses - STATUSES - {"any", "trash"}
         if unknown:
             raise ValueError("status")
-        rows = select(
-            request,
-            state,
-            list(state.orders.values()),
-            ident=lambda o: o.id,
-            created=lambda o: o.created,
-            modified=lambda o: o.modified,
-            title=lambda o: o.number,
-        )
+        rows = modified_slice(request, state)
+        if rows is None:
+            rows = select(
+                request,
+                state,
+                list(state.orders.values()),
+                ident=lambda o: o.id,
+                created=lambda o: o.created,
+                modified=lambda o: o.modified,
+                title=lambda o: o.number,
+            )
     except ValueError as exc:
         return invalid_param(str(exc), f"{exc} is not valid.")
     if "any" not in statuses:
@@ -75,7 +77,7 @@ async def list_orders(request: web.Request) -> web.Response:
     else:
         rows = [o for o in rows if o.status != "trash"]
     here = origin(request)
-    return paging.respond([trim_fields(request, order_json(state, o, here)) for o in rows])
+    return paging.respond(rows, lambda o: trim_fields(request, order_json(state, o, here)))
 
 
 async def get_order(request: web.Request) -> web.Response:

@@ -91,7 +91,7 @@ def _respond(
         return invalid_param(str(exc), f"{exc} is not valid.")
     here = origin(request)
     render = variation_json if variations else product_json
-    return paging.respond([trim_fields(request, render(state, p, here)) for p in rows])
+    return paging.respond(rows, lambda p: trim_fields(request, render(state, p, here)))
 
 
 def _product(request: web.Request, key: str) -> Product | None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -13,6 +13,7 @@ from adapters.sandboxkit import Faults
 from adapters.sandboxkit.kit import json_response
 
 MAX_PER_PAGE = 100
+T = TypeVar("T")
 
 
 def wc_error(code: str, message: str, status: int, **data: Any) -> web.Response:
@@ -42,10 +43,11 @@ class PageRequest:
             raise ValueError("per_page")
         self.offset = _int_param(request, "offset", -1, minimum=0) if "offset" in request.query else None
 
-    def respond(self, rows: Sequence[dict[str, Any]]) -> web.Response:
+    def respond(self, rows: Sequence[T], render: Callable[[T], dict[str, Any]]) -> web.Response:
+        """The requested page of ``rows``; only that page is rendered."""
         total = len(rows)
         start = self.offset if self.offset is not None else (self.page - 1) * self.per_page
-        body = list(rows[start : start + self.per_page])
+        body = [render(row) for row in rows[start : start + self.per_page]]
         pages = (total + self.per_page - 1) // self.per_page
         headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
         link = self._link(pages)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -83,11 +84,14 @@ class ShopState:
         self.products: dict[int, Product] = {}
         self.orders: dict[int, Order] = {}
         self._skus: dict[str, int] = {}
+        # (date_modified, id) of every order, sorted: the index behind orderby=modified.
+        self.orders_by_modified: list[tuple[datetime, int]] = []
         self._next_id = 100
 
     def reset(self) -> None:
         self.products.clear()
         self.orders.clear()
+        self.orders_by_modified.clear()
         self._skus.clear()
         self._next_id = 100
 
@@ -149,8 +153,17 @@ class ShopState:
                 target["value"] = value
 
     # orders ---------------------------------------------------------------------------------------
+    def put_order(self, order: Order) -> None:
+        self.orders[order.id] = order
+        bisect.insort(self.orders_by_modified, (order.modified, order.id))
+
     def touch_order(self, order: Order) -> None:
+        key = (order.modified, order.id)
+        index = bisect.bisect_left(self.orders_by_modified, key)
+        if index < len(self.orders_by_modified) and self.orders_by_modified[index] == key:
+            del self.orders_by_modified[index]
         order.modified = self.now()
+        bisect.insort(self.orders_by_modified, (order.modified, order.id))
 
     def order_meta(self, order: Order, key: str) -> Any:
         return next((m["value"] for m in order.meta if m["key"] == key), None)
