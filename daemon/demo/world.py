@@ -116,6 +116,8 @@ async def order_stream(
     until: float,
     created: list[CreatedOrder],
     seed: int = 7,
+    *,
+    announce: bool = True,
 ) -> None:
     """New paid orders, round-robin over the shops, at ``rate_per_s`` until ``time.monotonic() >= until``."""
     rng = random.Random(seed)
@@ -127,7 +129,8 @@ async def order_stream(
         kind = kinds[number % len(kinds)]
         order = await create_order(kind, shops[kind], rng, products, number)
         created.append(order)
-        logger.info("demo: customer placed order {} in the {} shop", order.number, kind)
+        if announce:
+            logger.info("demo: customer placed order {} in the {} shop", order.number, kind)
         number += 1
         next_at += period
         await asyncio.sleep(max(0.0, next_at - time.monotonic()))

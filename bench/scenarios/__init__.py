@@ -1,0 +1,20 @@
+"""One module per scenario; each returns its result tables. ``SCENARIOS`` maps the CLI names to them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bench.report import Table
+from bench.scenarios import latency, memory, ratelimit, throughput
+from bench.sizes import Size
+
+Scenario = Callable[[Size, set[str]], Awaitable[list[Table]]]
+
+# "idle" re-reads the world the throughput scenario built, so both come from one run.
+SCENARIOS: dict[str, Scenario] = {
+    "throughput": throughput.run,
+    "idle": throughput.run,
+    "latency": latency.run,
+    "ratelimit": ratelimit.run,
+    "memory": memory.run,
+}

@@ -1,0 +1,93 @@
+"""Throughput (orders → FFN against zero-latency sandboxes) and the idle re-sync of the same world."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from bench.daemon_proc import run_once
+from bench.report import Table, verdict
+from bench.scenarios.common import THROUGHPUT_SHOP, bench_stage, warm_world
+from bench.sizes import Size
+from bench.world import forget_cursors, log_position, place_orders, synced_orders, traffic
+from daemon.demo.shops import SHOPS, ffn_is_read, ffn_is_write
+from daemon.demo.stage import Stage, staged
+
+CATALOGUE = 50
+WOO_PAGE_SIZE = 100  # per_page the WooCommerce channel asks for
+
+
+async def run(size: Size, wanted: set[str]) -> list[Table]:
+    async with staged(bench_stage([THROUGHPUT_SHOP])) as stage:
+        tables = [await _throughput(stage, size)]
+        if "idle" in wanted:
+            tables.append(await _idle(stage, size))
+    return [t for t in tables if t.scenario in wanted]
+
+
+async def _throughput(stage: Stage, size: Size) -> Table:
+    products, baseline = await warm_world(stage, CATALOGUE)
+    ffn_since = await log_position(stage.ffn)
+    started = time.monotonic()
+    orders = await place_orders(
+        stage.shops[THROUGHPUT_SHOP], THROUGHPUT_SHOP, products, size.throughput_orders
+    )
+    placed_s = time.monotonic() - started
+    cost = await run_once(stage, "throughput")
+    exported = await synced_orders(stage)
+    ffn_calls = await traffic(stage.ffn, ffn_since)
+    wall, cpu = cost.minus(baseline)
+    rate = exported / wall
+    per_k = cpu / max(1, exported) * 1000
+    ffn_writes = sum(1 for e in ffn_calls if ffn_is_write(e))
+    table = Table(
+        "throughput",
+        f"{len(orders):,} paid orders waiting in a {THROUGHPUT_SHOP} sandbox, one `ffn-sync once` exports them "
+        "to the FFN sandbox (zero latency, FFN pacing 1000 req/s, 16 in flight). Daemon process only; "
+        "start-up and empty polls (a baseline `once`) subtracted.",
+    )
+    table.add("orders exported", f"{exported:,} / {len(orders):,}", verdict(exported == len(orders)))
+    table.add("orders/s", rate, f"≥ 500: {verdict(rate >= 500)}")
+    table.add("CPU s per 1k orders", per_k, "daemon process, user + system")
+    table.add("peak RSS (MB)", cost.peak_rss_mb, "< 200")
+    table.add("FFN writes per order", ffn_writes / max(1, exported), "≤ 1.01")
+    table.add("FFN reads", sum(1 for e in ffn_calls if ffn_is_read(e)), "feeds polled by the same run")
+    table.add("wall s (raw / baseline)", f"{cost.wall_s:.2f} / {baseline.wall_s:.2f}", "")
+    table.add("CPU s (raw / baseline)", f"{cost.cpu_s:.2f} / {baseline.cpu_s:.2f}", "")
+    table.notes.append(f"placing the orders through the control API took {placed_s:.1f} s (not counted)")
+    return table
+
+
+async def _idle(stage: Stage, size: Size) -> Table:
+    await forget_cursors(stage)
+    controls = {"ffn": stage.ffn, **stage.shops}
+    since = {kind: await log_position(control) for kind, control in controls.items()}
+    await run_once(stage, "idle")
+    shop = SHOPS[THROUGHPUT_SHOP]
+    shop_calls = await traffic(stage.shops[THROUGHPUT_SHOP], since[THROUGHPUT_SHOP])
+    ffn_calls = await traffic(stage.ffn, since["ffn"])
+    shop_writes = sum(1 for e in shop_calls if shop.is_write(e))
+    ffn_writes = sum(1 for e in ffn_calls if ffn_is_write(e))
+    order_reads = sum(1 for e in shop_calls if shop.is_read(e) and e["path"].endswith("/orders"))
+    pulled = await _pulled_orders(stage)
+    pages = max(1, math.ceil(pulled / WOO_PAGE_SIZE))
+    table = Table(
+        "idle",
+        "The same world again with nothing changed: cursors forgotten (as after a lost cursor or a resync), "
+        "one `ffn-sync once` re-reads every order, product, shipment and stock change.",
+    )
+    table.add("writes to the shop", shop_writes, f"0: {verdict(shop_writes == 0)}")
+    table.add("writes to FFN", ffn_writes, f"0: {verdict(ffn_writes == 0)}")
+    table.add("orders re-read", pulled, "")
+    table.add("order read calls", order_reads, f"pages of {WOO_PAGE_SIZE}: {pages}")
+    table.add("order reads per page", order_reads / pages, "≤ 1 (+1 per empty catch-up window)")
+    table.add("shop read calls (all)", sum(1 for e in shop_calls if shop.is_read(e)), "")
+    table.add("FFN read calls (all)", sum(1 for e in ffn_calls if ffn_is_read(e)), "")
+    return table
+
+
+async def _pulled_orders(stage: Stage) -> int:
+    value = await stage.pool.fetchval(
+        "SELECT sum((last_counts->>'pulled')::int) FROM flow_health WHERE flow = 'orders'"
+    )
+    return int(value or 0)
