@@ -12,6 +12,7 @@ import contextlib
 import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,8 +69,14 @@ async def run_once(config: AppConfig, factory: RuntimeFactory | None = None) -> 
     """Every job of the config once; True when all succeeded."""
     async with open_store(config) as db:
         runtime = await (factory or default_runtime_factory())(config, db)
+        started = datetime.now(UTC)
         try:
             ok = await run_all_once(runtime.jobs)
+            # Records parked during the pass (dead letters) are failures too, even though every
+            # cycle itself completed.
+            parked_since = getattr(runtime, "parked_since", None)
+            if parked_since is not None and await parked_since(started):
+                ok = False
         finally:
             await runtime.aclose()
     logger.info("once: {} job(s), {}", len(runtime.jobs), "all succeeded" if ok else "some FAILED")

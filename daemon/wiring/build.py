@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from loguru import logger
 
@@ -23,6 +24,17 @@ from daemon.wiring.settings import intervals, merchant_settings
 class MerchantRuntime:
     contexts: list[MerchantContext] = field(default_factory=list)
     jobs: Sequence[JobSpec] = ()
+
+    async def parked_since(self, since: datetime) -> int:
+        """Records of these merchants that became dead letters since ``since``."""
+        if not self.contexts:
+            return 0
+        count: int = await self.contexts[0].pool.fetchval(
+            "SELECT count(*) FROM snapshot WHERE state = 'failed' AND updated_at >= $1 AND merchant_id = ANY($2)",
+            since,
+            [ctx.merchant_id for ctx in self.contexts],
+        )
+        return count
 
     async def aclose(self) -> None:
         for ctx in self.contexts:

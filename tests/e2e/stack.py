@@ -9,10 +9,12 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 from aiohttp import web
 
 from daemon.config import AppConfig, load_config
@@ -25,6 +27,7 @@ SHOP_CREDENTIALS = {
     "shopware": {"client_id": "env:E2E_SHOPWARE_ID", "client_secret": "env:E2E_SHOPWARE_SECRET"},
     "woocommerce": {"consumer_key": "env:E2E_WC_KEY", "consumer_secret": "env:E2E_WC_SECRET"},
 }
+DEFAULT_MAP = {"Standard": "FULF0A0001", "Express": "FULF0A0002"}
 ENV = {
     "E2E_FFN_ID": "sandbox",
     "E2E_FFN_SECRET": "sandbox-secret",
@@ -66,7 +69,13 @@ def _toml_value(value: Any) -> str:
 
 
 def merchant_toml(
-    ffn_url: str, shops: Sequence[tuple[str, str, str]], *, state_dir: Path, dsn_env: str, extra: str = ""
+    ffn_url: str,
+    shops: Sequence[tuple[str, str, str]],
+    *,
+    state_dir: Path,
+    dsn_env: str,
+    shipping_default: str | None = "FULF0A0001",
+    shipping_map: dict[str, str] | None = None,
 ) -> str:
     lines = [
         "[merchant]",
@@ -112,11 +121,11 @@ def merchant_toml(
             "import_since = 2020-01-01T00:00:00Z",
             'payment_states = ["paid"]',
             "[channels.shipping]",
-            'default = "FULF0A0001"',
+            *([f'default = "{shipping_default}"'] if shipping_default else []),
             "[channels.shipping.map]",
-            '"Express" = "FULF0A0002"',
+            *(f'"{k}" = "{v}"' for k, v in (shipping_map or DEFAULT_MAP).items()),
         ]
-    return "\n".join(lines) + "\n" + extra
+    return "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -133,12 +142,20 @@ class Stack:
 
     async def control(self, sandbox: Sandbox, method: str, path: str, json: Any = None) -> Any:
         async with self.http.request(method, f"{sandbox.url}/_sandbox/{path.lstrip('/')}", json=json) as resp:
-            body = await resp.json(content_type=None)
-            assert resp.status < 300, f"{method} {path} -> {resp.status}: {body}"
+            raw = await resp.read()
+            assert resp.status < 300, f"{method} {path} -> {resp.status}: {raw[:500]!r}"
+            body = orjson.loads(raw) if raw.strip() else None
             return body
 
-    async def once(self) -> bool:
-        return await run_all_once(self.runtime.jobs)
+    def clock_now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def once(self, *, reconcile: bool = False) -> bool:
+        """Every flow once (reconcile, the hourly backstop, only when asked); False when a flow failed
+        or a record was parked, as ``ffn-sync once`` reports it."""
+        started = datetime.now(UTC)
+        ok = await run_all_once([j for j in self.runtime.jobs if reconcile or j.flow != "reconcile"])
+        return ok and not await self.runtime.parked_since(started)
 
     async def settle(self, rounds: int = 3) -> bool:
         """Run every flow until the world is in sync; windows end on whole seconds, so a record made
@@ -158,6 +175,23 @@ class Stack:
             self.marks[sandbox.url] = (await self.control(sandbox, "GET", "requests?since=999999999"))[
                 "last_seq"
             ]
+
+    async def reconfigure(self, **toml_args: Any) -> None:
+        """Rewrite the config (as an operator would) and rebuild the runtime (as SIGHUP does)."""
+        from daemon.wiring import build_runtime
+
+        self.config_path.write_text(
+            merchant_toml(
+                self.ffn.url,
+                [(name, sb.kind, sb.url) for name, sb in self.shops.items()],
+                state_dir=self.config_path.parent / "state",
+                dsn_env="E2E_DSN",
+                **toml_args,
+            )
+        )
+        self.config = load_config(self.config_path, environ=self.env)
+        await self.runtime.aclose()
+        self.runtime = await build_runtime(self.config, self.db)
 
     async def writes_since_mark(self, sandbox: Sandbox) -> list[dict[str, Any]]:
         calls = await self.requests(sandbox, self.marks.get(sandbox.url, 0))
@@ -182,13 +216,15 @@ async def stack(
     kinds: Sequence[str] = ("shopify",),
     *,
     ffn_knobs: dict[str, Any] | None = None,
+    shop_knobs: dict[str, Any] | None = None,
+    shipping_default: str | None = "FULF0A0001",
 ) -> AsyncIterator[Stack]:
     from adapters.ffn import exchange_code
     from daemon.store.tokens import PgTokenStore
     from daemon.wiring import build_runtime
 
     ffn = await start_sandbox("ffn", **(ffn_knobs or {}))
-    shops = {f"{kind}-main": await start_sandbox(kind) for kind in kinds}
+    shops = {f"{kind}-main": await start_sandbox(kind, **(shop_knobs or {}).get(kind, {})) for kind in kinds}
     env = {**ENV, "E2E_DSN": pg_dsn}
     path = tmp_path / "acme.toml"
     path.write_text(
@@ -197,6 +233,7 @@ async def stack(
             [(name, sb.kind, sb.url) for name, sb in shops.items()],
             state_dir=tmp_path / "state",
             dsn_env="E2E_DSN",
+            shipping_default=shipping_default,
         )
     )
     config = load_config(path, environ=env)
