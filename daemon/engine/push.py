@@ -21,9 +21,9 @@ RETRY_BASE_S = 30.0
 RETRY_MAX_S = 3600.0
 
 
-def retry_delay_s(attempts: int) -> float:
+def retry_delay_s(attempts: int, first_s: float = RETRY_BASE_S) -> float:
     """Exponential with jitter: 30 s, 1 min, 2 min, … capped at an hour."""
-    base: float = min(RETRY_MAX_S, RETRY_BASE_S * 2 ** max(0, attempts - 1))
+    base: float = min(RETRY_MAX_S, first_s * 2 ** max(0, attempts - 1))
     return base * random.uniform(0.8, 1.2)
 
 
@@ -88,7 +88,7 @@ async def _handle(ctx: MerchantContext, item: Claimed, handler: Handler, counts:
                 )
                 return
             counts.retried += 1
-            delay = retry_delay_s(item.attempts)
+            delay = retry_delay_s(item.attempts, ctx.settings.retry_base_s)
             await ctx.snapshot.retry_later(item, ctx.clock.now() + timedelta(seconds=delay), message)
             logger.warning(
                 "retry {} {} in {:.0f}s (attempt {}): {}", item.entity, label, delay, item.attempts, message

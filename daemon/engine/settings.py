@@ -58,6 +58,7 @@ class MerchantSettings:
     push_batch: int = 200
     push_concurrency: int = 8
     max_attempts: int = 8
+    retry_base_s: float = 30.0  # first record-level retry delay; doubles per attempt up to an hour
 
     def channel(self, name: str) -> ChannelSettings:
         for channel in self.channels:
