@@ -11,7 +11,7 @@ from loguru import logger
 from adapters.shopify import queries
 from adapters.shopify.fulfil import already_applied, fulfillment_inputs, parse_state, plan
 from adapters.shopify.mapping import map_variant, variant_skip_reason
-from adapters.shopify.orders import OrderReader, page_budget, window_query
+from adapters.shopify.orders import OrderReader, page_budget, sized_query, window_query
 from adapters.shopify.status import OrderStatusWriter
 from adapters.shopify.stock import InventoryItems, StockWriter
 from adapters.shopify.transport import GraphQLTransport, raise_user_errors
@@ -96,12 +96,12 @@ class ShopifyChannel:
         text, _, _ = window_query(window)
         after: str | None = None
         while True:
-            budget_first = (page_budget(self.transport) - 3) // queries.VARIANT_NODE_COST
-            first = max(1, min(self.page_size, budget_first))
-            data = await self.transport.query(
+            data = await sized_query(
+                self.transport,
                 queries.CHANGED_VARIANTS,
-                {"first": first, "after": after, "q": text},
-                estimate=queries.variants_page_cost(first),
+                {"after": after, "q": text},
+                self._variants_per_page,
+                queries.variants_page_cost,
             )
             currency = (data.get("shop") or {}).get("currencyCode")
             page = data["productVariants"]
@@ -117,6 +117,9 @@ class ShopifyChannel:
             if not page["pageInfo"]["hasNextPage"]:
                 return
             after = page["pageInfo"]["endCursor"]
+
+    def _variants_per_page(self) -> int:
+        return max(1, min(self.page_size, (page_budget(self.transport) - 3) // queries.VARIANT_NODE_COST))
 
     # writes -------------------------------------------------------------------------------------------
 

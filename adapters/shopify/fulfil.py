@@ -30,7 +30,7 @@ class FoLine:
     location_id: str | None
     line_item_id: str | None
     sku: str | None
-    remaining: int
+    remaining: int  # 0 on fulfillment orders that cannot take fulfilments (closed, on hold, …)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,7 @@ class FulfilmentState:
     order_id: str
     name: str
     cancelled: bool
-    lines: tuple[FoLine, ...]  # lines of fulfillable fulfillment orders only
+    lines: tuple[FoLine, ...]
     tracking_numbers: frozenset[str]
     truncated: bool  # a fulfillment order had more lines than one page
 
@@ -54,8 +54,7 @@ def parse_state(order: Mapping[str, Any], fo_nodes: Sequence[Mapping[str, Any]])
     lines: list[FoLine] = []
     truncated = False
     for fo in fo_nodes:
-        if fo.get("status") not in FULFILLABLE_STATUSES:
-            continue
+        fulfillable = fo.get("status") in FULFILLABLE_STATUSES
         location = ((fo.get("assignedLocation") or {}).get("location") or {}).get("id")
         items = fo.get("lineItems") or {}
         truncated = truncated or bool((items.get("pageInfo") or {}).get("hasNextPage"))
@@ -68,7 +67,7 @@ def parse_state(order: Mapping[str, Any], fo_nodes: Sequence[Mapping[str, Any]])
                     location_id=location,
                     line_item_id=line_item.get("id"),
                     sku=li.get("sku") or line_item.get("sku"),
-                    remaining=int(li.get("remainingQuantity") or 0),
+                    remaining=int(li.get("remainingQuantity") or 0) if fulfillable else 0,
                 )
             )
     return FulfilmentState(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,7 +10,7 @@ from loguru import logger
 
 from adapters.shopify import queries
 from adapters.shopify.mapping import MappingError, map_order, parse_time, shopify_time
-from adapters.shopify.transport import GraphQLTransport
+from adapters.shopify.transport import CostExceedsBucket, GraphQLTransport, Operation
 from daemon.model import ShopOrder, Window
 
 
@@ -23,6 +23,23 @@ def window_query(window: Window) -> tuple[str, datetime, datetime]:
         else window.end.replace(microsecond=0) + timedelta(seconds=1)
     )
     return f"updated_at:>='{shopify_time(start)}' AND updated_at:<'{shopify_time(end)}'", start, end
+
+
+async def sized_query(
+    transport: GraphQLTransport,
+    op: Operation,
+    variables: dict[str, Any],
+    page_size: Callable[[], int],
+    cost: Callable[[int], int],
+) -> dict[str, Any]:
+    """A page query (``first`` sized to the bucket), resized once if the bucket is smaller than assumed."""
+    try:
+        first = page_size()
+        return await transport.query(op, {**variables, "first": first}, estimate=cost(first))
+    except CostExceedsBucket:
+        # That answer told the bucket's real size; page_size() now fits it.
+        first = page_size()
+        return await transport.query(op, {**variables, "first": first}, estimate=cost(first))
 
 
 def page_budget(transport: GraphQLTransport) -> int:
@@ -44,11 +61,12 @@ class OrderReader:
         text, start, end = window_query(window)
         after: str | None = None
         while True:
-            first = self.orders_per_page()
-            data = await self._transport.query(
+            data = await sized_query(
+                self._transport,
                 queries.CHANGED_ORDERS,
-                {"first": first, "after": after, "q": text, "lines": queries.INLINE_LINES},
-                estimate=queries.orders_page_cost(first),
+                {"after": after, "q": text, "lines": queries.INLINE_LINES},
+                self.orders_per_page,
+                queries.orders_page_cost,
             )
             page = data["orders"]
             for node in page["nodes"]:

@@ -19,6 +19,8 @@ import orjson
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.http import PauseGate, Response
 
+_EPSILON = 1e-6
+_SLACK_S = 0.001
 _reservation: contextvars.ContextVar[float] = contextvars.ContextVar("shopify_cost_reservation", default=0.0)
 
 
@@ -57,9 +59,11 @@ class CostBucket:
                 await self._gate.wait()
                 # A query can never need more than the whole bucket.
                 need = min(cost, self.maximum) if self.maximum is not None else cost
-                while (short := need - self.available()) > 0:
+                while (short := need - self.available()) > _EPSILON:
                     assert self.restore_rate is not None
-                    wait = short / self.restore_rate
+                    # A little slack: float dust must neither leave the bucket a hair short nor turn
+                    # into sleeps too small to move a clock.
+                    wait = short / self.restore_rate + _SLACK_S
                     self.waited_s += wait
                     await self._clock.sleep(wait)
                 self._in_flight += cost

@@ -28,6 +28,10 @@ MAX_THROTTLED_RETRIES = 8
 _RETRYABLE_CODES = {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT"}
 
 
+class CostExceedsBucket(RateLimited):
+    """The query asks for more than the whole bucket holds: it can never run; ask for a smaller page."""
+
+
 @dataclass(frozen=True, slots=True)
 class Operation:
     name: str
@@ -134,6 +138,17 @@ class GraphQLTransport:
                 self._learned[key] = int(report["requestedQueryCost"])
             errors = payload.get("errors") or []
             if any(_code(e) == "THROTTLED" for e in errors):
+                maximum = (report.get("throttleStatus") or {}).get("maximumAvailable")
+                requested = report.get("requestedQueryCost")
+                if (
+                    isinstance(maximum, int | float)
+                    and isinstance(requested, int | float)
+                    and requested > maximum
+                ):
+                    raise CostExceedsBucket(
+                        f"Shopify {op.name} asks {requested} points; the bucket holds {maximum}",
+                        upstream=UPSTREAM,
+                    )
                 # Nothing ran; the bucket now knows the level, so the next acquire waits for the restore.
                 self.throttled += 1
                 logger.warning(

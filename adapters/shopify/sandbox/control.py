@@ -25,6 +25,11 @@ _ADDRESS_KEYS = {
 _ADDRESS_FIELDS = sorted(set(_ADDRESS_KEYS.values()))
 
 
+def _resolved(view: dict[str, Any]) -> dict[str, Any]:
+    """A view with its argument-less lazy fields (``variant``) filled in, ready for JSON."""
+    return {k: (v(None) if callable(v) else v) for k, v in view.items()}
+
+
 class BadRequest(ValueError):
     pass
 
@@ -230,7 +235,7 @@ class Control:
         """The connection/list fields of the GraphQL view, fully expanded (no paging) for inspection."""
         views = self.views
         return {
-            "lineItems": [views.line_item(order, li) for li in order.line_items],
+            "lineItems": [_resolved(views.line_item(order, li)) for li in order.line_items],
             "shippingLines": [
                 {"title": s.title, "code": s.code, "price": str(s.price)} for s in order.shipping_lines
             ],

@@ -6,7 +6,7 @@ from typing import Any
 
 from adapters.shopify.sandbox import search
 from adapters.shopify.sandbox.paging import connection
-from adapters.shopify.sandbox.views import Info, View, Views, require_gid, stamp
+from adapters.shopify.sandbox.views import Info, View, Views, require_gid
 from adapters.shopify.sandbox.world import Order, Variant, World, gid
 
 ORDER_FILTERS: search.Accessors = {
@@ -38,10 +38,11 @@ def _order_status(order: Order) -> str:
 
 
 def _order_key(sort_key: str) -> Any:
+    # Keys are JSON-native (they go into cursors): whole epoch seconds, as Shopify's timestamps.
     if sort_key == "UPDATED_AT":
-        return lambda o: (stamp(o.updated_at), o.id)
+        return lambda o: (int(o.updated_at.timestamp()), o.id)
     if sort_key in ("CREATED_AT", "PROCESSED_AT"):
-        return lambda o: (stamp(o.created_at), o.id)
+        return lambda o: (int(o.created_at.timestamp()), o.id)
     if sort_key == "ORDER_NUMBER":
         return lambda o: (o.number, o.id)
     return lambda o: (o.id,)

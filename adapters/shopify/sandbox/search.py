@@ -34,6 +34,7 @@ class Term:
     value: str
     quoted: bool
     negated: bool = False
+    time: datetime | None = None  # the value as a timestamp, when it is one
 
 
 # field name -> function(record) giving the value(s) to compare: datetime, str, or a list of str
@@ -71,7 +72,8 @@ def parse(query: str | None, accessors: Accessors) -> SearchFilter:
             raw = m.group("sq") if m.group("sq") is not None else m.group("dq") or m.group("bare") or ""
             value = re.sub(r"\\(.)", r"\1", raw)
             negated = negate_next or bool(m.group("neg"))
-            groups[-1].append(Term(field, m.group("cmp") or "", value, quoted, negated))
+            term = Term(field, m.group("cmp") or "", value, quoted, negated)
+            groups[-1].append(Term(field, term.comparator, value, quoted, negated, _as_time(term)))
             negate_next = False
         elif m.group("text"):
             warnings.append(
@@ -93,7 +95,7 @@ def _term_matches(term: Term, record: Any, accessors: Accessors) -> bool:
     actual = accessors[term.field](record)
     result: bool
     if isinstance(actual, datetime):
-        wanted = _as_time(term)
+        wanted = term.time
         if wanted is None:
             return False
         result = {

@@ -121,7 +121,7 @@ class Views:
             "unfulfilledQuantity": max(0, li.current_quantity - li.fulfilled),
             "requiresShipping": li.requires_shipping,
             "isGiftCard": False,
-            "variant": self.variant(variant) if variant else None,
+            "variant": (lambda _info: self.variant(variant)) if variant else None,
             "originalUnitPriceSet": money(li.price, order.currency),
             "discountedUnitPriceSet": money(li.price, order.currency),
         }
@@ -139,7 +139,7 @@ class Views:
                 "remainingQuantity": fl.remaining,
                 "requiresShipping": li.requires_shipping,
                 "inventoryItemId": gid("InventoryItem", variant.inventory_item_id) if variant else None,
-                "lineItem": self.line_item(order, li),
+                "lineItem": lambda _info: self.line_item(order, li),
             }
 
         location = self.world.locations[fo.location_id]

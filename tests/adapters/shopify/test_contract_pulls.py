@@ -1,0 +1,121 @@
+"""Client ⇄ sandbox: delta pulls of orders and products."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from daemon.errors import AuthError
+from daemon.model import Window
+from daemon.secrets import Secret
+from tests.adapters.shopify.conftest import START, Shop
+
+
+async def test_multi_page_order_pull_honours_the_window(shop: Shop) -> None:
+    await shop.product("A1")
+    ids = []
+    for _ in range(12):
+        shop.clock.advance(10)
+        ids.append((await shop.order([{"sku": "A1", "qty": 1}]))["id"])
+    # Window covers orders 3..9 (created at +30 s .. +90 s).
+    window = Window(START + timedelta(seconds=30), START + timedelta(seconds=91))
+    channel = shop.channel(page_size=3)
+    try:
+        pulled = [o async for o in channel.changed_orders(window)]
+    finally:
+        await channel.aclose()
+    assert [o.order_id for o in pulled] == ids[2:9]
+    assert [o.updated_at for o in pulled] == sorted(o.updated_at for o in pulled)
+    requests = [e.request_json() for e in shop.graphql_log()]
+    assert len(requests) == 3  # 7 orders in pages of 3
+    assert (
+        requests[0]["variables"]["q"]
+        == "updated_at:>='2026-11-23T10:00:30Z' AND updated_at:<'2026-11-23T10:01:31Z'"
+    )
+    assert all("sortKey: UPDATED_AT" in r["query"] for r in requests)
+
+
+async def test_orders_are_normalised_with_all_their_lines(shop: Shop) -> None:
+    for i in range(25):
+        await shop.product(f"SKU-{i:02d}")
+    big = await shop.order(
+        [{"sku": f"SKU-{i:02d}", "qty": i + 1, "price": "1.50"} for i in range(25)],
+        digital_lines=[{"name": "E-book", "qty": 1, "price": "4.99"}],
+        address={"first_name": "Zoë", "last_name": "Ærø", "street": "Øster Allé 3", "zip": "2100",
+                 "city": "København", "country_code": "DK", "phone": "+45 1234"},
+        email="zoe@example.com",
+        tags=["vip"],
+    )  # fmt: skip
+    channel = shop.channel()
+    try:
+        order = await channel.get_order(big["id"])
+        missing = await channel.get_order("gid://shopify/Order/999")
+    finally:
+        await channel.aclose()
+    assert missing is None
+    assert order is not None
+    assert order.number == big["number"]
+    assert len(order.lines) == 26  # 10 inline, the rest from a second query
+    assert order.lines[24].sku == "SKU-24" and order.lines[24].quantity == 25
+    assert order.lines[-1].requires_shipping is False and order.lines[-1].sku is None
+    assert order.tags == ("vip",)
+    assert order.shipping_address is not None and order.shipping_address.city == "København"
+    assert order.shipping_address.email == "zoe@example.com"
+    assert order.shipping_methods == ("DHL Paket",)
+    assert [e.request_json()["query"].split("(")[0] for e in shop.graphql_log()] == [
+        "query Order",
+        "query OrderLines",
+        "query Order",
+    ]
+
+
+async def test_edited_order_ships_the_current_quantities(shop: Shop) -> None:
+    await shop.product("A1")
+    await shop.product("B2")
+    created = await shop.order([{"sku": "A1", "qty": 3}, {"sku": "B2", "qty": 1}])
+    shop.clock.advance(60)
+    await shop.control(
+        "PATCH", f"/_sandbox/orders/{created['id'].replace('/', '%2F')}", {"lines": [{"sku": "A1", "qty": 1}]}
+    )
+    channel = shop.channel()
+    try:
+        pulled = [
+            o
+            async for o in channel.changed_orders(
+                Window(START + timedelta(seconds=30), START + timedelta(hours=1))
+            )
+        ]
+    finally:
+        await channel.aclose()
+    assert [(li.sku, li.quantity) for li in pulled[0].lines] == [("A1", 1)]
+
+
+async def test_product_pull_maps_variants_and_skips_those_without_sku(shop: Shop) -> None:
+    await shop.product("A1", ean="4006381333931", price="12.50", weight_kg=1.5)
+    await shop.control("POST", "/_sandbox/products", {"sku": None, "name": "No SKU", "price": "1"})
+    shop.clock.advance(3600)
+    await shop.product("LATE")
+    channel = shop.channel(page_size=1)
+    try:
+        products = [p async for p in channel.changed_products(Window(START, START + timedelta(minutes=1)))]
+    finally:
+        await channel.aclose()
+    assert [(p.sku, p.ean, str(p.net_price), str(p.weight_kg), p.currency) for p in products] == [
+        ("A1", "4006381333931", "12.50", "1.5", "EUR")
+    ]
+    assert products[0].stock_ref is not None and products[0].stock_ref.startswith(
+        "gid://shopify/InventoryItem/"
+    )
+
+
+async def test_bad_token_is_an_auth_error(shop: Shop) -> None:
+    channel = shop.channel(access_token=Secret("shpat_wrong_token"))
+    try:
+        with pytest.raises(AuthError) as caught:
+            await channel.get_order("gid://shopify/Order/1")
+    finally:
+        await channel.aclose()
+    assert "shpat_wrong_token" not in str(caught.value)
+    status, body = await shop.graphql("{ shop { name } }", token="nope")
+    assert status == 401 and "Invalid API key or access token" in body["errors"]

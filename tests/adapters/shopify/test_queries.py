@@ -1,0 +1,81 @@
+"""Every operation the client sends is valid for Shopify's real schema, and its cost estimate is exact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import graphql
+import pytest
+
+from adapters.shopify import queries
+from adapters.shopify.sandbox.cost import CostContext
+from adapters.shopify.sandbox.endpoint import load_schema
+from adapters.shopify.transport import Operation
+from tests.adapters.shopify.real_schema import REAL_SCHEMA_PATH, real_introspection
+
+
+def _real_schema() -> graphql.GraphQLSchema:
+    data: dict[str, Any] = real_introspection()
+    for t in data["__schema"]["types"]:
+        # graphql-core refuses deprecated implementations of non-deprecated interface fields (2 in 2025-01).
+        for f in t.get("fields") or []:
+            if f["isDeprecated"] and t["name"] in ("Customer", "DiscountAutomaticBxgy"):
+                f["isDeprecated"], f["deprecationReason"] = False, None
+    return graphql.build_client_schema(data)
+
+
+@pytest.mark.parametrize("op", queries.ALL_OPERATIONS, ids=lambda op: op.name)
+def test_operation_is_valid_for_the_sandbox_schema(op: Operation) -> None:
+    assert graphql.validate(load_schema(), graphql.parse(op.text)) == []
+
+
+@pytest.mark.skipif(not REAL_SCHEMA_PATH.exists(), reason="real Shopify schema not available")
+def test_every_operation_is_valid_for_the_real_2025_01_schema() -> None:
+    schema = _real_schema()
+    problems = {op.name: graphql.validate(schema, graphql.parse(op.text)) for op in queries.ALL_OPERATIONS}
+    assert {name: errs for name, errs in problems.items() if errs} == {}
+
+
+def _requested(op: Operation, variables: dict[str, Any]) -> int:
+    document = graphql.parse(op.text)
+    operation = next(d for d in document.definitions if isinstance(d, graphql.OperationDefinitionNode))
+    return CostContext(load_schema(), {}, variables).operation_cost(operation)
+
+
+@pytest.mark.parametrize("first", [1, 10, 14])
+def test_order_page_estimate_matches_shopify_cost_rules(first: int) -> None:
+    variables = {"first": first, "lines": queries.INLINE_LINES}
+    assert _requested(queries.CHANGED_ORDERS, variables) == queries.orders_page_cost(first)
+
+
+@pytest.mark.parametrize("first", [1, 100, 159])
+def test_variant_page_estimate_matches_shopify_cost_rules(first: int) -> None:
+    assert _requested(queries.CHANGED_VARIANTS, {"first": first}) == queries.variants_page_cost(first)
+
+
+@pytest.mark.parametrize(
+    ("op", "variables"),
+    [
+        (queries.ORDER, {"lines": queries.INLINE_LINES}),
+        (queries.ORDER_LINES, {"first": queries.EXTRA_LINES_PAGE}),
+        (queries.VARIANTS_BY_SKU, {"first": queries.SKU_LOOKUP_PAGE}),
+        (queries.FULFILMENT_STATE, {}),
+        (queries.CREATE_FULFILLMENT, {}),
+    ],
+    ids=lambda v: v.name if isinstance(v, Operation) else "",
+)
+def test_default_estimates_match_and_stay_under_the_single_query_cap(
+    op: Operation, variables: dict[str, Any]
+) -> None:
+    cost = _requested(op, variables)
+    assert cost == op.estimate
+    assert cost <= queries.MAX_QUERY_COST
+
+
+def test_notes_example_cost_is_reproduced() -> None:
+    # api-notes §2.3: orders(first: 5) with lineItems(first: 50) asks about 860 points.
+    text = """query { orders(first: 5) { nodes { id shippingAddress { city }
+      shippingLines(first: 5) { nodes { title originalPriceSet { shopMoney { amount } } } }
+      lineItems(first: 50) { nodes { id variant { id inventoryItem { id } } } } } } }"""
+    op = Operation("Example", text, 0)
+    assert _requested(op, {}) == 857
