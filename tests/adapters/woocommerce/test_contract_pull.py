@@ -165,3 +165,9 @@ async def test_ean_from_meta_key(
     window = Window(clock.now() - timedelta(minutes=1), clock.now() + FAR)
     products = [p async for p in channel.changed_products(window)]
     assert [(p.sku, p.ean) for p in products] == [("SIMPLE-1", "4006381333931")]
+
+
+def test_the_channel_satisfies_the_engine_contract(channel: WooCommerceChannel) -> None:
+    from adapters.base import ShopChannel
+
+    assert isinstance(channel, ShopChannel) and channel.kind == "woocommerce"
