@@ -59,7 +59,8 @@ async def list_orders(request: web.Request) -> web.Response:
         unknown = statuses - STATUSES - {"any", "trash"}
         if unknown:
             raise ValueError("status")
-        rows = modified_slice(request, state)
+        ids = modified_slice(request, state, state.orders_by_modified)
+        rows = [state.orders[i] for i in ids] if ids is not None else None
         if rows is None:
             rows = select(
                 request,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -9,7 +10,7 @@ from aiohttp import web
 
 from adapters.sandboxkit.kit import json_response
 from adapters.woocommerce.sandbox.orders import json_body, origin
-from adapters.woocommerce.sandbox.query import select
+from adapters.woocommerce.sandbox.query import modified_slice, select
 from adapters.woocommerce.sandbox.render import product_json, variation_json
 from adapters.woocommerce.sandbox.responses import (
     PageRequest,
@@ -60,38 +61,51 @@ def apply_product_changes(state: ShopState, product: Product, body: dict[str, An
 async def list_products(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     skus = set(list_param(request, "sku"))
-    # WordPress' SKU lookup searches products and variations alike.
-    if skus:
-        rows = [p for p in (state.by_sku(s) for s in skus) if p is not None]
-    else:
-        rows = [p for p in state.products.values() if p.type != "variation"]
-    if request.query.get("type"):
-        rows = [p for p in rows if p.type == request.query["type"]]
+    kind = request.query.get("type")
     parents = list_param(request, "parent")
-    if parents:
-        rows = [p for p in rows if str(p.parent_id) in parents]
-    return _respond(request, state, rows, variations=False)
+
+    def keep(product: Product) -> bool:
+        # WordPress' SKU lookup searches products and variations alike; listings show products only.
+        return (
+            (bool(skus) or product.type != "variation")
+            and (not kind or product.type == kind)
+            and (not parents or str(product.parent_id) in parents)
+        )
+
+    rows = [p for p in (state.by_sku(s) for s in skus) if p is not None] if skus else None
+    return _respond(request, state, rows, keep, variations=False)
 
 
 def _respond(
-    request: web.Request, state: ShopState, rows: list[Product], *, variations: bool
+    request: web.Request,
+    state: ShopState,
+    rows: list[Product] | None,
+    keep: Callable[[Product], bool],
+    *,
+    variations: bool,
 ) -> web.Response:
+    """``rows`` None means the whole catalogue, read through the modified index when possible."""
     try:
         paging = PageRequest(request)
-        rows = select(
-            request,
-            state,
-            rows,
-            ident=lambda p: p.id,
-            created=lambda p: p.created,
-            modified=lambda p: p.modified,
-            title=lambda p: p.name,
-        )
+        ids = modified_slice(request, state, state.products_by_modified) if rows is None else None
+        if ids is not None:
+            selected = [p for p in (state.products[i] for i in ids) if keep(p)]
+        else:
+            candidates = list(state.products.values()) if rows is None else rows
+            selected = select(
+                request,
+                state,
+                [p for p in candidates if keep(p)],
+                ident=lambda p: p.id,
+                created=lambda p: p.created,
+                modified=lambda p: p.modified,
+                title=lambda p: p.name,
+            )
     except ValueError as exc:
         return invalid_param(str(exc), f"{exc} is not valid.")
     here = origin(request)
     render = variation_json if variations else product_json
-    return paging.respond(rows, lambda p: trim_fields(request, render(state, p, here)))
+    return paging.respond(selected, lambda p: trim_fields(request, render(state, p, here)))
 
 
 def _product(request: web.Request, key: str) -> Product | None:
@@ -128,7 +142,7 @@ async def list_variations(request: web.Request) -> web.Response:
         return json_response(_invalid(False), status=404)
     state = request.app[STATE_KEY]
     rows = [state.products[v] for v in parent.variation_ids if v in state.products]
-    return _respond(request, state, rows, variations=True)
+    return _respond(request, state, rows, lambda _: True, variations=True)
 
 
 async def get_variation(request: web.Request) -> web.Response:

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from adapters.woocommerce.sandbox.dates import parse_filter_date
 from adapters.woocommerce.sandbox.responses import bool_param, list_param
-from adapters.woocommerce.sandbox.state import Order, ShopState
+from adapters.woocommerce.sandbox.state import ShopState
 
 T = TypeVar("T")
 
@@ -98,16 +98,17 @@ def _beyond(value: datetime, limit: datetime, is_after: bool) -> bool:
     return value > limit if is_after else value < limit
 
 
-def modified_slice(request: web.Request, state: ShopState) -> list[Order] | None:
-    """Orders of a plain ``orderby=modified&order=asc`` window straight from the sorted index;
-    None when the request needs the general path."""
+def modified_slice(
+    request: web.Request, state: ShopState, keys: list[tuple[datetime, int]]
+) -> list[int] | None:
+    """Ids of a plain ``orderby=modified&order=asc`` window straight from a sorted
+    ``(modified, id)`` index; None when the request needs the general path."""
     query = request.query
     if query.get("orderby") != "modified" or query.get("order") != "asc":
         return None
     if any(name in query for name in ("after", "before", "include", "include[]", "exclude", "exclude[]")):
         return None
     gmt = bool_param(request, "dates_are_gmt")
-    keys = state.orders_by_modified
     start, end = 0, len(keys)
     try:
         if "modified_after" in query:
@@ -122,4 +123,4 @@ def modified_slice(request: web.Request, state: ShopState) -> list[Order] | None
             end = bisect.bisect_left(keys, (before, -1))
     except ValueError:
         return None  # the general path names the bad parameter
-    return [state.orders[ident] for _, ident in keys[start:end]]
+    return [ident for _, ident in keys[start:end]]

@@ -86,12 +86,14 @@ class ShopState:
         self._skus: dict[str, int] = {}
         # (date_modified, id) of every order, sorted: the index behind orderby=modified.
         self.orders_by_modified: list[tuple[datetime, int]] = []
+        self.products_by_modified: list[tuple[datetime, int]] = []
         self._next_id = 100
 
     def reset(self) -> None:
         self.products.clear()
         self.orders.clear()
         self.orders_by_modified.clear()
+        self.products_by_modified.clear()
         self._skus.clear()
         self._next_id = 100
 
@@ -111,11 +113,13 @@ class ShopState:
 
     def put_product(self, product: Product) -> None:
         self.products[product.id] = product
+        bisect.insort(self.products_by_modified, (product.modified, product.id))
         if product.sku:
             self._skus.setdefault(product.sku, product.id)
 
     def remove_product(self, product: Product) -> None:
         self.products.pop(product.id, None)
+        _unindex(self.products_by_modified, (product.modified, product.id))
         if self._skus.get(product.sku) == product.id:
             del self._skus[product.sku]
 
@@ -134,7 +138,9 @@ class ShopState:
         return parent.sku if parent else ""
 
     def touch_product(self, product: Product) -> None:
+        _unindex(self.products_by_modified, (product.modified, product.id))
         product.modified = self.now()
+        bisect.insort(self.products_by_modified, (product.modified, product.id))
 
     def add_meta(self, meta: list[dict[str, Any]], key: str, value: Any) -> None:
         meta.append({"id": self.new_id(), "key": key, "value": value})
@@ -158,15 +164,18 @@ class ShopState:
         bisect.insort(self.orders_by_modified, (order.modified, order.id))
 
     def touch_order(self, order: Order) -> None:
-        key = (order.modified, order.id)
-        index = bisect.bisect_left(self.orders_by_modified, key)
-        if index < len(self.orders_by_modified) and self.orders_by_modified[index] == key:
-            del self.orders_by_modified[index]
+        _unindex(self.orders_by_modified, (order.modified, order.id))
         order.modified = self.now()
         bisect.insort(self.orders_by_modified, (order.modified, order.id))
 
     def order_meta(self, order: Order, key: str) -> Any:
         return next((m["value"] for m in order.meta if m["key"] == key), None)
+
+
+def _unindex(keys: list[tuple[datetime, int]], key: tuple[datetime, int]) -> None:
+    index = bisect.bisect_left(keys, key)
+    if index < len(keys) and keys[index] == key:
+        del keys[index]
 
 
 @dataclass
