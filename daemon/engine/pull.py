@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import asyncpg
@@ -15,7 +15,7 @@ from daemon.engine.snapshot import Pulled
 from daemon.model import Window
 
 T = TypeVar("T")
-PAGE_ROWS = 500
+PAGE_ROWS = 250
 
 
 async def pull_window(
@@ -28,6 +28,7 @@ async def pull_window(
     source: Callable[[Window], AsyncIterator[T]],
     to_rows: Callable[[T], list[tuple[str, Pulled]]],
     counts: CycleCounts,
+    after_page: Callable[[], Awaitable[None]] | None = None,
 ) -> Window | None:
     """Stream the windows up to ``now − lag`` into the snapshot in pages; returns the last window.
 
@@ -35,6 +36,8 @@ async def pull_window(
     Pages are committed as they come (re-reading them after a crash costs nothing: unchanged hashes
     write nothing); the cursor moves only in the transaction of a window's last page. A long
     catch-up is cut into windows of ``max_window_s`` so progress survives an interruption.
+    ``after_page`` runs after each committed page, so a large backlog is pushed while it is still
+    being read (and a process that keeps dying mid-pull still makes progress).
     """
     last: Window | None = None
     position = await ctx.cursors.get(channel, flow)
@@ -42,7 +45,7 @@ async def pull_window(
     while (window := next_window(position, now, settings)) is not None:
         if position is not None and window.end <= position:
             break
-        await _pull_one(ctx, channel, flow, entity, window, source, to_rows, counts)
+        await _pull_one(ctx, channel, flow, entity, window, source, to_rows, counts, after_page)
         counts.lag_s = (ctx.clock.now() - window.end).total_seconds()
         ctx.observer.cursor_lag(ctx.merchant_id, channel, flow, counts.lag_s)
         last, position = window, window.end
@@ -58,6 +61,7 @@ async def _pull_one(
     source: Callable[[Window], AsyncIterator[T]],
     to_rows: Callable[[T], list[tuple[str, Pulled]]],
     counts: CycleCounts,
+    after_page: Callable[[], Awaitable[None]] | None,
 ) -> None:
     page: list[tuple[str, Pulled]] = []
     async for record in source(window):
@@ -67,6 +71,8 @@ async def _pull_one(
             async with ctx.pool.acquire() as conn:
                 counts.changed += await _store(ctx, conn, entity, page)
             page = []
+            if after_page is not None:
+                await after_page()
     async with ctx.pool.acquire() as conn, conn.transaction():
         counts.changed += await _store(ctx, conn, entity, page)
         await ctx.cursors.advance(conn, channel, flow, window.end)

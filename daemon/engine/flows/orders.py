@@ -39,6 +39,7 @@ async def run(ctx: MerchantContext, channel: ChannelSettings, counts: CycleCount
         source=shop.changed_orders,
         to_rows=lambda order: [order_row(order, channel.name)],
         counts=counts,
+        after_page=lambda: push(ctx, channel, counts),
     )
     await push(ctx, channel, counts)
 
