@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from daemon.errors import ConfigError
+from daemon.monitor import PostgresHealth, scheduled_flows, start_monitor
 from daemon.runtime import Runtime, RuntimeFactory, bind_health, default_runtime_factory
 from daemon.scheduler import SyncScheduler, run_all_once
 from daemon.sdnotify import Notifier
@@ -142,9 +143,14 @@ class Daemon:
             try:
                 async with open_store(self.config) as db:
                     runtime = await self.factory(self.config, db)
+                    monitor = None
                     try:
                         self.scheduler.start(runtime.jobs)
                         bind_health(runtime, self.scheduler.health)
+                        monitor = await start_monitor(
+                            self.config.metrics,
+                            PostgresHealth(db.pool, flows=lambda: scheduled_flows(self.scheduler)),
+                        )
                         started = True
                         merchants = len(self.config.merchants)
                         status = f"running {len(runtime.jobs)} job(s) for {merchants} merchant(s)"
@@ -153,6 +159,8 @@ class Daemon:
                         runtime = await self._serve(db, runtime)
                     finally:
                         self.notifier.stopping("stopping")
+                        if monitor is not None:
+                            await monitor.aclose()
                         cancelled = await self.scheduler.stop(self.grace_s)
                         await runtime.aclose()
             finally:

@@ -14,6 +14,8 @@ from daemon.config import AppConfig, MerchantConfig
 from daemon.engine.context import MerchantContext
 from daemon.engine.jobs import merchant_jobs
 from daemon.engine.observer import NullObserver, Observer
+from daemon.http import HttpClient
+from daemon.monitor import MetricsObserver, attach_http_metrics
 from daemon.runtime import JobSpec
 from daemon.store import Database
 from daemon.wiring.clients import build_channel, build_fulfiller
@@ -49,20 +51,33 @@ class MerchantRuntime:
 def build_context(
     merchant: MerchantConfig, db: Database, *, clock: Clock = SYSTEM_CLOCK, observer: Observer | None = None
 ) -> MerchantContext:
+    fulfiller = build_fulfiller(merchant, db.pool, clock)
+    channels = {c.name: build_channel(c, clock) for c in merchant.enabled_channels}
+    _attach_api_metrics(merchant.id, "ffn", fulfiller)
+    for config in merchant.enabled_channels:
+        _attach_api_metrics(merchant.id, config.kind, channels[config.name])
     return MerchantContext(
         settings=merchant_settings(merchant),
         pool=db.pool,
-        fulfiller=build_fulfiller(merchant, db.pool, clock),
-        channels={c.name: build_channel(c, clock) for c in merchant.enabled_channels},
+        fulfiller=fulfiller,
+        channels=channels,
         clock=clock,
         observer=observer or NullObserver(),
     )
+
+
+def _attach_api_metrics(merchant: str, upstream: str, client: object) -> None:
+    # Every adapter talks through one daemon.http.HttpClient (Shopify's sits in its GraphQL transport).
+    http = getattr(client, "http", None) or getattr(getattr(client, "transport", None), "http", None)
+    if isinstance(http, HttpClient):
+        attach_http_metrics(http.stats, upstream=upstream, merchant=merchant)
 
 
 async def build_runtime(
     config: AppConfig, db: Database, *, observer: Observer | None = None
 ) -> MerchantRuntime:
     runtime = MerchantRuntime()
+    observer = observer or MetricsObserver()
     jobs: list[JobSpec] = []
     for merchant in config.merchants:
         ctx = build_context(merchant, db, observer=observer)
