@@ -15,7 +15,7 @@ from loguru import logger
 
 from bench.machine import facts
 from bench.report import Table
-from bench.scenarios import SCENARIOS
+from bench.scenarios import SCENARIOS, common
 from bench.sizes import SIZES
 from daemon.demo.errors import DemoError
 
@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
         help=f"run only this scenario (repeatable): {', '.join(ORDER)}",
     )
     parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep each scenario's working directory (config, daemon logs, database)",
+    )
+    parser.add_argument(
         "--record", action="store_true", help=f"also write the tables to {RESULTS.name} (date and commit)"
     )
     return parser
@@ -56,7 +61,13 @@ async def run_scenarios(size_name: str, wanted: Sequence[str]) -> list[Table]:
         group = {n for n in wanted_set if SCENARIOS[n] is runner}
         started = time.monotonic()
         logger.info("bench: scenario {} ({}) starting", "+".join(sorted(group)), size.name)
-        tables += await runner(size, group)
+        try:
+            tables += await runner(size, group)
+        except DemoError as exc:  # the other scenarios still run; the failure is in the output
+            logger.error("bench: scenario {} failed: {}", "+".join(sorted(group)), exc)
+            failed = Table(sorted(group)[0], f"FAILED: {exc}")
+            failed.failed = True
+            tables.append(failed)
         logger.info("bench: scenario {} took {:.0f} s", "+".join(sorted(group)), time.monotonic() - started)
         done |= group
     return tables
@@ -79,13 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger.remove()
     logger.add(sys.stderr, level="INFO", format="{time:HH:mm:ss} {level: <7} {message}")
     wanted = args.scenario or list(ORDER)
+    common.KEEP_WORK_DIRS = args.keep
     command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else list(argv))
     started = time.monotonic()
     try:
         tables = asyncio.run(run_scenarios(args.size, wanted))
-    except DemoError as exc:
-        logger.error("bench failed: {}", exc)
-        return 1
     except KeyboardInterrupt:
         return 130
     text = render(tables, command.strip(), time.monotonic() - started)
@@ -93,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.record:
         RESULTS.write_text(_results_document(text))
         logger.info("bench: recorded in {}", RESULTS)
-    return 0
+    return 1 if any(table.failed for table in tables) else 0
 
 
 def _results_document(run: str) -> str:

@@ -11,6 +11,7 @@ class Table:
     description: str
     rows: list[tuple[str, str, str]] = field(default_factory=list)  # metric, value, target/note
     notes: list[str] = field(default_factory=list)
+    failed: bool = False
 
     def add(self, metric: str, value: object, target: str = "") -> None:
         self.rows.append((metric, _fmt(value), target))

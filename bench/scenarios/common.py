@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from bench.daemon_proc import ProcessCost, run_once
 from bench.world import book_stock, new_world
+from daemon.demo.errors import DemoError
 from daemon.demo.merchant_config import Timing
 from daemon.demo.stage import Stage, StageOptions
 from daemon.demo.world import Product
@@ -14,7 +16,11 @@ from daemon.demo.world import Product
 ONCE_TIMING = Timing(
     orders_s=60, products_s=60, stock_s=60, shipments_s=60, status_s=60, reconcile_s=3600, lag_s=0.0
 )
+LAG_RETRY_S = 1.2  # longer than any cursor lag the scenarios configure
 THROUGHPUT_SHOP = "woocommerce"  # no API rate limit: the daemon's own cost is what is measured
+
+
+KEEP_WORK_DIRS = False  # `python -m bench --keep`: leave configs, daemon logs and databases for inspection
 
 
 def bench_stage(shops: Sequence[str] | None, timing: Timing = ONCE_TIMING) -> StageOptions:
@@ -24,6 +30,7 @@ def bench_stage(shops: Sequence[str] | None, timing: Timing = ONCE_TIMING) -> St
         timing=timing,
         ffn_requests_per_second=1000.0,
         ffn_max_concurrency=16,
+        keep=KEEP_WORK_DIRS,
     )
 
 
@@ -31,8 +38,26 @@ async def warm_world(stage: Stage, products: int, prefix: str = "BENCH") -> tupl
     """Catalogue in the shops → FFN (one ``once``), FFN stock booked; then a baseline ``once`` with nothing
     new, whose wall and CPU time (start-up, migrations check, empty polls) later runs subtract."""
     items = await new_world(stage, products, prefix)
-    await run_once(stage, "warmup")
+    await products_in_ffn(stage, items)
     await book_stock(stage.ffn, [p.sku for p in items])
     await run_once(stage, "warmup-stock")  # the booked stock reaches the shops
     baseline = await run_once(stage, "baseline")
     return items, baseline
+
+
+async def products_in_ffn(stage: Stage, items: Sequence[Product], attempts: int = 3) -> None:
+    """``once`` until every product is in FFN (a cursor lag can leave products made a moment ago out)."""
+    wanted = {p.sku for p in items}
+    known: set[object] = set()
+    for attempt in range(attempts):
+        known = {p.get("merchantSku") for p in await stage.ffn.get("products")}
+        if wanted <= known:
+            return
+        await asyncio.sleep(LAG_RETRY_S)
+        await run_once(stage, f"products-{attempt}")
+    known = {p.get("merchantSku") for p in await stage.ffn.get("products")}
+    if wanted <= known:
+        return
+    raise DemoError(
+        f"{len(wanted - known)} products did not reach FFN after {attempts} runs of `ffn-sync once`"
+    )

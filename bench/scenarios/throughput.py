@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 
+from bench.cpu import CpuMeter
 from bench.daemon_proc import run_once
 from bench.report import Table, verdict
 from bench.scenarios.common import THROUGHPUT_SHOP, bench_stage, warm_world
@@ -33,7 +34,10 @@ async def _throughput(stage: Stage, size: Size) -> Table:
         stage.shops[THROUGHPUT_SHOP], THROUGHPUT_SHOP, products, size.throughput_orders
     )
     placed_s = time.monotonic() - started
+    meter = others_meter(stage)
+    meter.start()
     cost = await run_once(stage, "throughput")
+    others = meter.stop()
     exported = await synced_orders(stage)
     ffn_calls = await traffic(stage.ffn, ffn_since)
     wall, cpu = cost.minus(baseline)
@@ -54,6 +58,8 @@ async def _throughput(stage: Stage, size: Size) -> Table:
     table.add("FFN reads", sum(1 for e in ffn_calls if ffn_is_read(e)), "feeds polled by the same run")
     table.add("wall s (raw / baseline)", f"{cost.wall_s:.2f} / {baseline.wall_s:.2f}", "")
     table.add("CPU s (raw / baseline)", f"{cost.cpu_s:.2f} / {baseline.cpu_s:.2f}", "")
+    for name, spent in sorted(others.items()):
+        table.add(f"CPU s of {name}", spent, "same run, other process")
     table.notes.append(f"placing the orders through the control API took {placed_s:.1f} s (not counted)")
     return table
 
@@ -63,6 +69,7 @@ async def _idle(stage: Stage, size: Size) -> Table:
     controls = {"ffn": stage.ffn, **stage.shops}
     since = {kind: await log_position(control) for kind, control in controls.items()}
     await run_once(stage, "idle")
+    writes = [e for e in await traffic(stage.ffn, since["ffn"]) if ffn_is_write(e)]
     shop = SHOPS[THROUGHPUT_SHOP]
     shop_calls = await traffic(stage.shops[THROUGHPUT_SHOP], since[THROUGHPUT_SHOP])
     ffn_calls = await traffic(stage.ffn, since["ffn"])
@@ -83,6 +90,10 @@ async def _idle(stage: Stage, size: Size) -> Table:
     table.add("order reads per page", order_reads / pages, "≤ 1 (+1 per empty catch-up window)")
     table.add("shop read calls (all)", sum(1 for e in shop_calls if shop.is_read(e)), "")
     table.add("FFN read calls (all)", sum(1 for e in ffn_calls if ffn_is_read(e)), "")
+    writes += [e for e in shop_calls if shop.is_write(e)]
+    for entry in writes[:5]:
+        body = str(entry.get("request_body", ""))[:160].replace("|", "/")
+        table.notes.append(f"write: {entry['method']} {entry['path']} {body}")
     return table
 
 
@@ -91,3 +102,8 @@ async def _pulled_orders(stage: Stage) -> int:
         "SELECT sum((last_counts->>'pulled')::int) FROM flow_health WHERE flow = 'orders'"
     )
     return int(value or 0)
+
+
+def others_meter(stage: Stage) -> CpuMeter:
+    pids = {f"{kind} sandbox": sandbox.pid for kind, sandbox in stage.sandboxes.items()}
+    return CpuMeter(pids, stage.work_dir / "state" / "pgdata")
