@@ -17,14 +17,27 @@ PLUS = {"shopify": {"maximum_available": 20000, "restore_rate": 1000}}
 
 
 @pytest.mark.timeout(300)
-async def test_a_world_of_orders_becomes_exactly_the_right_outbounds(tmp_path: Path, pg_dsn: str) -> None:
+@pytest.mark.parametrize("kind", ["shopify", "shopware", "woocommerce"])
+async def test_a_world_of_orders_becomes_exactly_the_right_outbounds(
+    kind: str, tmp_path: Path, pg_dsn: str
+) -> None:
     rng = random.Random(7)
-    async with stack(tmp_path, pg_dsn, ["shopify"], shipping_default=None, shop_knobs=PLUS) as s:
-        shop = s.shops["shopify-main"]
+    async with stack(tmp_path, pg_dsn, [kind], shipping_default=None, shop_knobs=PLUS) as s:
+        shop = s.shops[f"{kind}-main"]
+        prefix = f"{kind[:2].upper()}-"
         await seed_catalogue(s, shop)
         normal = [await new_order(s, shop, rng) for _ in range(160)]
         unpaid = [await new_order(s, shop, rng, paid=False) for _ in range(10)]
-        digital = [await new_order(s, shop, rng, lines=[], digital_lines=1) for _ in range(10)]
+        digital = [
+            await new_order(
+                s,
+                shop,
+                rng,
+                lines=[],
+                digital_lines=[{"sku": "EBOOK", "name": "E-book", "qty": 1, "price": "5"}],
+            )
+            for _ in range(10)
+        ]
         no_sku = [
             await new_order(s, shop, rng, lines=[{"sku": None, "name": "Engraving", "qty": 1, "price": "5"}])
             for _ in range(10)
@@ -37,7 +50,7 @@ async def test_a_world_of_orders_becomes_exactly_the_right_outbounds(tmp_path: P
 
         numbers = by_number(await outbounds(s))
         eligible = normal[5:]
-        assert set(numbers) == {f"SH-{o['number']}" for o in eligible}
+        assert set(numbers) == {f"{prefix}{o['number']}" for o in eligible}
 
         # Edits and cancels after export: before the fulfiller locks it, and after.
         edit_ok, edit_late, cancel_ok, cancel_late = (
@@ -47,7 +60,7 @@ async def test_a_world_of_orders_becomes_exactly_the_right_outbounds(tmp_path: P
             eligible[15:20],
         )
         for order in edit_late + cancel_late:
-            outbound_id = numbers[f"SH-{order['number']}"]["outboundId"]
+            outbound_id = numbers[f"{prefix}{order['number']}"]["outboundId"]
             await s.control(s.ffn, "POST", f"outbounds/{outbound_id}/status", {"status": "Locked"})
         for order in edit_ok + edit_late:
             await s.control(shop, "PATCH", f"orders/{ref(order)}", {"lines": [{"sku": "POSTER", "qty": 4}]})
@@ -58,12 +71,12 @@ async def test_a_world_of_orders_becomes_exactly_the_right_outbounds(tmp_path: P
         numbers = by_number(await outbounds(s))
         assert len(numbers) == len(eligible)  # no outbound was created twice
         for order in edit_ok:
-            items = numbers[f"SH-{order['number']}"]["items"]
+            items = numbers[f"{prefix}{order['number']}"]["items"]
             assert [(i["merchantSku"], i["quantity"]) for i in items] == [("POSTER", 4)]
         for order in cancel_ok:
-            assert numbers[f"SH-{order['number']}"]["status"] == "Canceled"
+            assert numbers[f"{prefix}{order['number']}"]["status"] == "Canceled"
         for order in cancel_late + edit_late:
-            assert numbers[f"SH-{order['number']}"]["status"] == "Locked"
+            assert numbers[f"{prefix}{order['number']}"]["status"] == "Locked"
 
         letters = {d.label: d for d in await dead_letters(s.db.pool)}
         for order in edit_late + cancel_late:
@@ -103,7 +116,7 @@ async def test_a_world_of_orders_becomes_exactly_the_right_outbounds(tmp_path: P
         numbers = by_number(await outbounds(s))
         letters = {d.label: (d.reason_code, d.last_error) for d in await dead_letters(s.db.pool)}
         for order in no_sku + teleport:
-            assert f"SH-{order['number']}" in numbers, letters.get(str(order["number"]))
-        assert numbers[f"SH-{teleport[0]['number']}"]["shippingMethodId"] == "FULF0A0003"
+            assert f"{prefix}{order['number']}" in numbers, letters.get(str(order["number"]))
+        assert numbers[f"{prefix}{teleport[0]['number']}"]["shippingMethodId"] == "FULF0A0003"
         remaining = {d.reason_code for d in await dead_letters(s.db.pool)}
         assert remaining == {"manual_action"}

@@ -65,8 +65,8 @@ def _address(world: World, order_id: str, body: dict[str, Any]) -> Row:
 
 
 def _line_items(world: World, order_id: str, lines: Any, digital: Any) -> tuple[list[Row], Decimal]:
-    if not isinstance(lines, list) or not lines:
-        raise WorldError("order: 'lines' must be a non-empty list of {sku, qty, price}")
+    if not isinstance(lines, list) or not (lines or digital):
+        raise WorldError("order: 'lines' (or 'digital_lines') must be a non-empty list of {sku, qty, price}")
     rows: list[Row] = []
     total = Decimal(0)
     entries = [(line, True) for line in lines] + [(line, False) for line in (digital or [])]

@@ -80,6 +80,19 @@ def _line_items(
 ) -> list[LineItem]:
     items = []
     for line in lines:
+        if line.get("sku") is None:
+            # A line whose product is gone (or a custom line): WooCommerce keeps it with product_id 0.
+            items.append(
+                LineItem(
+                    id=state.new_id(),
+                    product_id=0,
+                    variation_id=0,
+                    name=str(line.get("name") or "Custom item"),
+                    quantity=int(line.get("qty", line.get("quantity", 1))),
+                    price=Decimal(str(line.get("price", "0"))),
+                )
+            )
+            continue
         unit = state.by_sku(str(line["sku"])) or add_product(
             state, {"sku": line["sku"], "price": line.get("price", "0"), "virtual": virtual}, ean_key
         )
