@@ -7,8 +7,6 @@ Adapters import only the public core (``daemon.model``, ``daemon.errors``, ``dae
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from daemon.model import (
@@ -23,6 +21,7 @@ from daemon.model import (
     StockLevel,
     Window,
 )
+from daemon.oauth import TokenSet, TokenStore
 
 
 @runtime_checkable
@@ -97,16 +96,4 @@ class Fulfiller(Protocol):
     async def aclose(self) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class TokenSet:
-    access_token: str
-    refresh_token: str
-    expires_at: datetime
-
-
-class TokenStore(Protocol):
-    """Durable home of a single-use refresh token (Postgres in production)."""
-
-    async def load(self) -> TokenSet | None: ...
-
-    async def save(self, tokens: TokenSet) -> None: ...
+__all__ = ["Fulfiller", "ShopChannel", "TokenSet", "TokenStore"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from adapters.base import TokenSet
+from daemon.oauth import TokenSet
 
 _LOAD = """
 SELECT access_token, refresh_token, expires_at FROM oauth_tokens WHERE merchant_id = $1 AND upstream = $2
