@@ -13,6 +13,7 @@ from pathlib import Path
 
 from loguru import logger
 
+from bench import daemon_proc
 from bench.machine import facts
 from bench.report import Table
 from bench.scenarios import SCENARIOS, common
@@ -42,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
         "--keep",
         action="store_true",
         help="keep each scenario's working directory (config, daemon logs, database)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run every daemon process under cProfile (implies --keep; .prof files next to the daemon logs)",
     )
     parser.add_argument(
         "--record", action="store_true", help=f"also write the tables to {RESULTS.name} (date and commit)"
@@ -90,7 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger.remove()
     logger.add(sys.stderr, level="INFO", format="{time:HH:mm:ss} {level: <7} {message}")
     wanted = args.scenario or list(ORDER)
-    common.KEEP_WORK_DIRS = args.keep
+    common.KEEP_WORK_DIRS = args.keep or args.profile
+    daemon_proc.PROFILE = args.profile
     command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else list(argv))
     started = time.monotonic()
     try:

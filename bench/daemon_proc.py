@@ -19,6 +19,7 @@ from daemon.demo.errors import DemoError
 from daemon.demo.stage import Stage
 
 DEFAULT_TIMEOUT_S = 1800.0
+PROFILE = False  # `python -m bench --profile`: every daemon run under cProfile, stats next to its log
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class DaemonProcess:
         self.log_path = stage.work_dir / f"{log_name}.log"
         env = {**os.environ, **stage.env}
         argv = [sys.executable, "-m", "daemon", command, "--config", str(stage.config_path)]
+        if PROFILE:
+            self.profile_path: Path | None = stage.work_dir / f"{log_name}.prof"
+            argv[1:1] = ["-m", "cProfile", "-o", str(self.profile_path)]
+        else:
+            self.profile_path = None
         with Path(self.log_path).open("ab") as log:
             self.process = subprocess.Popen(
                 argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
