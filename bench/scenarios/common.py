@@ -16,7 +16,9 @@ from daemon.demo.world import Product
 ONCE_TIMING = Timing(
     orders_s=60, products_s=60, stock_s=60, shipments_s=60, status_s=60, reconcile_s=3600, lag_s=0.0
 )
-LAG_RETRY_S = 1.2  # longer than any cursor lag the scenarios configure
+# Longer than any cursor lag the scenarios configure, and than the one-second resolution of shop timestamps
+# (WooCommerce, Shopify): records stamped in the window's last second would otherwise wait for the next run.
+LAG_RETRY_S = 1.2
 THROUGHPUT_SHOP = "woocommerce"  # no API rate limit: the daemon's own cost is what is measured
 
 

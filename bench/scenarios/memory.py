@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bench.daemon_proc import ProcessCost, run_once
 from bench.report import Table, verdict
-from bench.scenarios.common import THROUGHPUT_SHOP, bench_stage, products_in_ffn
+from bench.scenarios.common import LAG_RETRY_S, THROUGHPUT_SHOP, bench_stage, products_in_ffn
 from bench.sizes import Size
 from bench.world import book_stock, place_orders, seed_products, synced_orders
 from daemon.demo.stage import Stage, staged
@@ -41,9 +43,11 @@ async def _grow(stage: Stage, count: int, prefix: str, start: int) -> list[Proce
     products = catalogue(count, prefix)
     shop = stage.shops[THROUGHPUT_SHOP]
     await seed_products([shop], products)
+    await asyncio.sleep(LAG_RETRY_S)
     products_run = await run_once(stage, f"memory-{prefix}-products")
     await products_in_ffn(stage, products)  # again only if a cursor lag left some out
     await book_stock(stage.ffn, [p.sku for p in products])
     await place_orders(shop, THROUGHPUT_SHOP, products, count, start=start)
+    await asyncio.sleep(LAG_RETRY_S)
     orders_run = await run_once(stage, f"memory-{prefix}-orders")
     return [products_run, orders_run]

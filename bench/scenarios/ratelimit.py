@@ -14,7 +14,7 @@ from typing import Any
 
 from bench.daemon_proc import DaemonProcess
 from bench.report import Table, verdict
-from bench.scenarios.common import bench_stage, warm_world
+from bench.scenarios.common import LAG_RETRY_S, bench_stage, warm_world
 from bench.sizes import Size
 from bench.world import place_orders, synced_orders
 from daemon.demo.control import Control
@@ -53,6 +53,7 @@ async def run(size: Size, wanted: set[str]) -> list[Table]:
         shop = stage.shops[SHOP]
         products, _ = await warm_world(stage, CATALOGUE)
         orders = await place_orders(shop, SHOP, products, size.ratelimit_orders)
+        await asyncio.sleep(LAG_RETRY_S)
         samples = [await _sample(shop)]
         daemon = DaemonProcess(stage, "once", "ratelimit")
         while daemon.running():

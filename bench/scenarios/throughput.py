@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from datetime import datetime, timedelta
@@ -10,7 +11,7 @@ from urllib.parse import parse_qs
 from bench.cpu import CpuMeter
 from bench.daemon_proc import run_once
 from bench.report import Table, verdict
-from bench.scenarios.common import THROUGHPUT_SHOP, bench_stage, warm_world
+from bench.scenarios.common import LAG_RETRY_S, THROUGHPUT_SHOP, bench_stage, warm_world
 from bench.sizes import Size
 from bench.world import forget_cursors, log_position, place_orders, synced_orders, traffic
 from daemon.demo.shops import SHOPS, ffn_is_read, ffn_is_write
@@ -36,6 +37,7 @@ async def _throughput(stage: Stage, size: Size) -> Table:
         stage.shops[THROUGHPUT_SHOP], THROUGHPUT_SHOP, products, size.throughput_orders
     )
     placed_s = time.monotonic() - started
+    await asyncio.sleep(LAG_RETRY_S)
     meter = others_meter(stage)
     meter.start()
     cost = await run_once(stage, "throughput")

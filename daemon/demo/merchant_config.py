@@ -81,7 +81,7 @@ def render_config(
         "[database]",
         *([f'dsn = "env:{env_prefix}_DSN"'] if with_dsn else []),
         "pool_min = 1",
-        "pool_max = 20",
+        "pool_max = 10",
         "",
         "[logging]",
         f"level = {_q(log_level)}",

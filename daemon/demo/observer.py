@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 
 class DemoObserver:
-    """``daemon.engine.observer.Observer``: order→FFN latencies and per-flow counts, in memory."""
+    """``daemon.engine.observer.Observer``: order→FFN latencies and per-flow counts, in memory; every call is
+    passed on to ``inner`` (the metrics observer) so ``/metrics`` keeps working during the demo."""
 
-    def __init__(self) -> None:
+    def __init__(self, inner: Any = None) -> None:
+        self.inner = inner
         self.order_latencies_s: list[float] = []
         self.flow_counts: Counter[str] = Counter()
         self.failed_cycles = 0
@@ -21,9 +24,14 @@ class DemoObserver:
                 self.flow_counts[f"{flow}.{key}"] += value
         if not ok:
             self.failed_cycles += 1
+        if self.inner is not None:
+            self.inner.cycle_finished(merchant, channel, flow, counts, duration_s, ok)
 
     def cursor_lag(self, merchant: str, channel: str, flow: str, lag_s: float) -> None:
-        return None
+        if self.inner is not None:
+            self.inner.cursor_lag(merchant, channel, flow, lag_s)
 
     def order_exported(self, merchant: str, channel: str, latency_s: float) -> None:
         self.order_latencies_s.append(max(0.0, latency_s))
+        if self.inner is not None:
+            self.inner.order_exported(merchant, channel, latency_s)

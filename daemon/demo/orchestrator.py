@@ -72,6 +72,15 @@ class _Progress:
     waiting_for: str | None = "the products to reach FFN (no orders are placed before)"
 
 
+def _metrics_observer() -> Any:
+    """The daemon's own metrics observer when this build has one (the demo's observer wraps it)."""
+    try:
+        from daemon.monitor import MetricsObserver
+    except ImportError:
+        return None
+    return MetricsObserver()
+
+
 async def _drive_world(stage: Stage, options: DemoOptions, orders_until: float, progress: _Progress) -> None:
     products = catalogue(options.catalogue_size)
     await wait_for_ffn_products(stage.ffn, [p.sku for p in products], PRODUCTS_TIMEOUT_S)
@@ -153,7 +162,7 @@ async def run_demo(options: DemoOptions) -> DemoSummary:
         )
         if stage.metrics_port:
             logger.info("demo: metrics on http://127.0.0.1:{}/metrics", stage.metrics_port)
-        observer = DemoObserver()
+        observer = DemoObserver(_metrics_observer())
         progress = _Progress()
         ran_s, interrupted = await _run_daemon(stage, options, observer, progress)
         summary = DemoSummary(

@@ -23,8 +23,8 @@ async def test_throughput_and_idle_resync_at_tiny_size() -> None:
     tables = await run_scenarios("tiny", ["throughput", "idle"])
 
     by_name = {table.scenario: dict((m, v) for m, v, _ in table.rows) for table in tables}
-    assert set(by_name) == {"throughput", "idle"}
-    assert by_name["throughput"]["orders exported"] == "20 / 20"
+    assert set(by_name) == {"throughput", "idle"}, [t.render() for t in tables]
+    assert by_name["throughput"]["orders exported"] == "20 / 20", tables[0].render()
     assert float(by_name["throughput"]["FFN writes per order"]) == pytest.approx(1.0)
     assert by_name["idle"]["writes to the shop"] == "0"
     assert by_name["idle"]["writes to FFN"] == "0"
