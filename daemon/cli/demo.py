@@ -51,6 +51,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     from daemon.demo import DemoError, DemoOptions, run_demo
+    from daemon.demo.errors import DemoUsageError
 
     try:
         options = DemoOptions(
@@ -61,9 +62,12 @@ def _demo(args: argparse.Namespace) -> int:
             keep=args.keep,
         )
         summary = asyncio.run(run_demo(options))
-    except DemoError as exc:
+    except DemoUsageError as exc:
+        logger.error("demo: {}", exc)
+        return ExitCode.USAGE
+    except DemoError as exc:  # a piece the demo needs is missing or broken
         logger.error("demo failed: {}", exc)
-        return ExitCode.SOFTWARE
+        return ExitCode.UNAVAILABLE
     print(summary.render(), flush=True)
     problems = summary.problems()
     for problem in problems:
@@ -80,7 +84,8 @@ COMMANDS = [
             "Postgres in a temporary directory, seed a catalogue and stock, and run the real daemon with an "
             "FFN autopilot fulfiller and a stream of new orders. Stops after --duration or on Ctrl-C and "
             "prints orders exported, shipments applied, stock updates, dead letters and latencies. "
-            "Exit code 1 when a flow moved nothing."
+            "Exit codes: 1 when a flow moved nothing, 64 for unusable options, 69 when a piece the demo "
+            "needs is missing or broken."
         ),
         handler=_demo,
         configure=_configure,

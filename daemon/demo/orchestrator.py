@@ -19,7 +19,7 @@ from typing import Any
 from loguru import logger
 
 from daemon.demo.collect import collect_summary
-from daemon.demo.errors import DemoError
+from daemon.demo.errors import DemoError, DemoUsageError
 from daemon.demo.merchant_config import Timing
 from daemon.demo.observer import DemoObserver
 from daemon.demo.stage import Stage, StageOptions, staged
@@ -52,9 +52,9 @@ class DemoOptions:
 
     def __post_init__(self) -> None:
         if self.duration_s <= 0:
-            raise DemoError("--duration must be > 0 seconds")
+            raise DemoUsageError("--duration must be > 0 seconds")
         if self.orders_per_s <= 0:
-            raise DemoError("--orders-per-s must be > 0")
+            raise DemoUsageError("--orders-per-s must be > 0")
 
 
 def _runtime_factory(observer: DemoObserver) -> Callable[[Any, Any], Awaitable[Any]]:

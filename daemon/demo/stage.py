@@ -21,7 +21,7 @@ from loguru import logger
 
 from daemon.demo.consent import grant_ffn_consent
 from daemon.demo.control import Control
-from daemon.demo.errors import DemoError
+from daemon.demo.errors import DemoError, DemoUsageError
 from daemon.demo.merchant_config import ENV_PREFIX, MERCHANT_ID, Endpoints, Timing, render_config, secret_env
 from daemon.demo.ports import free_port
 from daemon.demo.sandboxes import FULFILLER_KIND, SandboxProcess, available_shop_kinds, running_sandboxes
@@ -71,11 +71,11 @@ def resolve_shops(wanted: Sequence[str] | None) -> list[str]:
         return available
     unknown = [kind for kind in wanted if kind not in available]
     if unknown:
-        raise DemoError(
+        raise DemoUsageError(
             f"shop sandbox(es) not available: {', '.join(unknown)}; available: {', '.join(available) or 'none'}"
         )
     if not wanted:
-        raise DemoError("--shops names no shop")
+        raise DemoUsageError("--shops names no shop")
     return list(dict.fromkeys(wanted))
 
 

@@ -109,3 +109,11 @@ def test_catalogue_has_unique_skus_and_valid_eans() -> None:
         digits = [int(d) for d in product.ean]
         assert len(digits) == 13
         assert sum(d * (3 if i % 2 else 1) for i, d in enumerate(digits)) % 10 == 0
+
+
+def test_demo_refuses_unknown_shops_and_bad_durations_with_a_usage_exit_code() -> None:
+    from daemon.cli import main
+    from daemon.cli.exitcodes import ExitCode
+
+    assert main(["demo", "--shops", "magento"]) == ExitCode.USAGE
+    assert main(["demo", "--duration", "0"]) == ExitCode.USAGE
