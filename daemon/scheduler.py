@@ -126,12 +126,15 @@ class JobRunner:
         self.runs_failed += 1
         self.last_error = redact(f"{type(exc).__name__}: {exc}")
         delay = self.policy.delay_s(self.consecutive_failures, self.spec.interval_s)
+        # A flow that already logged its failure with the details gets a quieter scheduler line.
+        level = "WARNING" if getattr(exc, "already_logged", False) else "ERROR"
         if delay is None:
             self.backoff_until = None
-            logger.error("{} failed: {}", self.spec.flow, self.last_error)
+            logger.log(level, "{} failed: {}", self.spec.flow, self.last_error)
             return
         self.backoff_until = self.last_failure + timedelta(seconds=delay)
-        logger.error(
+        logger.log(
+            level,
             "{} failed ({} in a row), next attempt in {:.0f}s: {}",
             self.spec.flow,
             self.consecutive_failures,

@@ -45,6 +45,7 @@ ON CONFLICT (merchant_id, channel, flow) DO UPDATE SET
     consecutive_failures = CASE WHEN $6::boolean THEN 0 ELSE h.consecutive_failures + 1 END,
     last_counts = excluded.last_counts,
     last_duration_s = excluded.last_duration_s
+RETURNING consecutive_failures
 """
 
 
@@ -63,7 +64,7 @@ async def run_cycle(
         duration = time.perf_counter() - started
         ok = error is None and counts.failed == 0
         message = None if error is None else redact(str(error))
-        await ctx.pool.execute(
+        failures_in_a_row = await ctx.pool.fetchval(
             _HEALTH_UPSERT,
             ctx.merchant_id,
             channel,
@@ -87,17 +88,27 @@ async def run_cycle(
         if error is None:
             logger.info("{} shop={} {} in {:.2f}s", flow, shop, counts.summary(), duration)
             return counts
+        # One ERROR when a flow starts failing; while it keeps failing, WARNING lines say so.
+        level = "ERROR" if failures_in_a_row == 1 else "WARNING"
+        again = "" if failures_in_a_row == 1 else f" (still failing, {failures_in_a_row} cycles in a row)"
         if isinstance(error, AuthError):
-            logger.error(
+            logger.log(
+                level,
                 "{} shop={} stopped: credentials rejected: {}. Fix the credentials (or run `ffn-sync ffn-login`"
-                " for FFN); the flow backs off until then",
+                " for FFN); the flow backs off until then{}",
                 flow,
                 shop,
                 message,
+                again,
             )
         elif isinstance(error, ChannelFatalError):
-            logger.error(
-                "{} shop={} stopped: {}; the flow backs off until an operator acts", flow, shop, message
+            logger.log(
+                level,
+                "{} shop={} stopped: {}; the flow backs off until an operator acts{}",
+                flow,
+                shop,
+                message,
+                again,
             )
         elif isinstance(error, RetryableError):
             logger.warning(
@@ -109,4 +120,6 @@ async def run_cycle(
             )
         else:
             logger.opt(exception=error).error("{} shop={} crashed: {}", flow, shop, message)
+    # The scheduler backs the job off; it need not repeat the line above as another ERROR.
+    error.already_logged = True  # type: ignore[attr-defined]
     raise error
