@@ -88,8 +88,14 @@ class Snapshot:
         self, conn: asyncpg.Connection, channel: str, entity: str, rows: Sequence[Pulled], *, now: datetime
     ) -> int:
         """Store pulled records; returns how many were new or changed (zero writes otherwise)."""
+        return len(await self.upsert_changed(conn, channel, entity, rows, now=now))
+
+    async def upsert_changed(
+        self, conn: asyncpg.Connection, channel: str, entity: str, rows: Sequence[Pulled], *, now: datetime
+    ) -> list[str]:
+        """Like ``upsert``, returning the external ids that were new or changed."""
         if not rows:
-            return 0
+            return []
         latest = {row.external_id: row for row in rows}  # a page may repeat a record; keep the last
         changed = await conn.fetch(
             _UPSERT,
@@ -103,7 +109,7 @@ class Snapshot:
             [r.source_created_at for r in latest.values()],
             now,
         )
-        return len(changed)
+        return [row["external_id"] for row in changed]
 
     async def claim(
         self, channels: Sequence[str], entity: str, *, now: datetime, limit: int, lease_s: float = 300.0

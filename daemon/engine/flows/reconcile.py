@@ -25,7 +25,6 @@ ORDER BY source_created_at LIMIT 50
 
 
 async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
-    await reconcile_stock(ctx, counts)
     now = ctx.clock.now()
     for settings in ctx.settings.channels:
         shop = ctx.channels.get(settings.name)
@@ -35,13 +34,25 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
             now - timedelta(days=ctx.settings.reconcile_days), now - timedelta(seconds=settings.cursor.lag_s)
         )
         try:
-            await _reread_orders(ctx, settings.name, shop.changed_orders(window), counts)
+            missed = await _reread_orders(ctx, settings.name, shop.changed_orders(window), counts)
         except SyncError as exc:
             counts.failed += 1
             logger.error("reconcile could not re-read orders of {}: {}", settings.name, redact(str(exc)))
-    if counts.changed:
-        logger.warning(
-            "reconcile found {} orders or stock levels that polling had missed; queued", counts.changed
+            continue
+        if missed:
+            # Changed before the cursor passed them, yet not in the snapshot: polling missed these.
+            logger.warning(
+                "reconcile found {} orders of {} that polling had missed (now queued): {}",
+                len(missed),
+                settings.name,
+                ", ".join(missed[:10]),
+            )
+    # Stock last, so orders found above already hold their units.
+    orders_changed = counts.changed
+    await reconcile_stock(ctx, counts)
+    if counts.changed > orders_changed:
+        logger.info(
+            "reconcile: {} stock levels differed from the delta feed", counts.changed - orders_changed
         )
     # Orders older than an hour that still have no outbound deserve an operator's look.
     stale = await ctx.pool.fetch(_MISSING, ctx.merchant_id, now - timedelta(hours=1))
@@ -54,17 +65,27 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
 
 async def _reread_orders(
     ctx: MerchantContext, channel: str, orders: AsyncIterator[ShopOrder], counts: CycleCounts
-) -> None:
-    page: list[Pulled] = []
+) -> list[str]:
+    """Upsert the re-read orders; returns the numbers of those the orders cursor had already passed."""
+    cursor = await ctx.cursors.get(channel, "orders")
+    page: list[ShopOrder] = []
+    missed: list[str] = []
+
+    async def flush() -> None:
+        changed = set(await _store(ctx, channel, [order_row(o, channel)[1] for o in page]))
+        counts.changed += len(changed)
+        missed.extend(o.number for o in page if o.order_id in changed and cursor and o.updated_at < cursor)
+        page.clear()
+
     async for order in orders:
         counts.pulled += 1
-        page.append(order_row(order, channel)[1])
+        page.append(order)
         if len(page) >= 500:
-            counts.changed += await _store(ctx, channel, page)
-            page = []
-    counts.changed += await _store(ctx, channel, page)
+            await flush()
+    await flush()
+    return missed
 
 
-async def _store(ctx: MerchantContext, channel: str, rows: list[Pulled]) -> int:
+async def _store(ctx: MerchantContext, channel: str, rows: list[Pulled]) -> list[str]:
     async with ctx.pool.acquire() as conn:
-        return await ctx.snapshot.upsert(conn, channel, ENTITY_ORDER, rows, now=ctx.clock.now())
+        return await ctx.snapshot.upsert_changed(conn, channel, ENTITY_ORDER, rows, now=ctx.clock.now())
