@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from loguru import logger
@@ -19,6 +19,7 @@ from daemon.monitor import MetricsObserver, attach_http_metrics
 from daemon.runtime import JobSpec
 from daemon.store import Database
 from daemon.wiring.clients import build_channel, build_fulfiller
+from daemon.wiring.ownership import Ownership
 from daemon.wiring.settings import intervals, merchant_settings
 
 
@@ -26,6 +27,7 @@ from daemon.wiring.settings import intervals, merchant_settings
 class MerchantRuntime:
     contexts: list[MerchantContext] = field(default_factory=list)
     jobs: Sequence[JobSpec] = ()
+    ownership: Ownership | None = None
 
     async def parked_since(self, since: datetime) -> int:
         """Records of these merchants that became dead letters since ``since``."""
@@ -39,6 +41,8 @@ class MerchantRuntime:
         return count
 
     async def aclose(self) -> None:
+        if self.ownership is not None:
+            await self.ownership.aclose()
         for ctx in self.contexts:
             closers: list[Fulfiller | ShopChannel] = [ctx.fulfiller, *ctx.channels.values()]
             for client in closers:
@@ -74,14 +78,29 @@ def _attach_api_metrics(merchant: str, upstream: str, client: object) -> None:
 
 
 async def build_runtime(
-    config: AppConfig, db: Database, *, observer: Observer | None = None
+    config: AppConfig, db: Database, *, observer: Observer | None = None, exclusive: bool = True
 ) -> MerchantRuntime:
-    runtime = MerchantRuntime()
+    """Contexts and jobs for every configured merchant.
+
+    ``exclusive``: each job first makes sure this instance owns its merchant (see ``ownership``); only
+    tests that drive flows in-process next to a running daemon turn it off.
+    """
+    runtime = MerchantRuntime(ownership=Ownership(db.dsn) if exclusive else None)
     observer = observer or MetricsObserver()
     jobs: list[JobSpec] = []
     for merchant in config.merchants:
         ctx = build_context(merchant, db, observer=observer)
         runtime.contexts.append(ctx)
         jobs.extend(merchant_jobs(ctx, intervals(merchant)))
+    if runtime.ownership is not None:
+        jobs = [_owned_only(job, runtime.ownership) for job in jobs]
     runtime.jobs = tuple(jobs)
     return runtime
+
+
+def _owned_only(job: JobSpec, ownership: Ownership) -> JobSpec:
+    async def run() -> None:
+        if await ownership.owns(job.merchant):
+            await job.run()
+
+    return replace(job, run=run)

@@ -75,7 +75,9 @@ async def test_status_failed_retry_and_resync(
         }
         assert await cli(s, monkeypatch, "retry", "--all") == 1  # nothing left to retry
 
-        # Resync: cursors move back and the flows re-read the range, writing nothing new.
+        # Resync with no daemon running (the in-process engine gives up its lease): cursors move back
+        # and the command re-reads the range itself, writing nothing new.
+        await s.runtime.ownership.aclose()
         since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
         await s.mark()
         assert await cli(s, monkeypatch, "resync", "--since", since, "--flow", "orders") == 0

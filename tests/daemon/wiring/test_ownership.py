@@ -1,0 +1,16 @@
+from daemon.wiring.ownership import Ownership
+
+
+async def test_one_instance_owns_a_merchant_and_another_takes_over_when_it_stops(pg_dsn: str) -> None:
+    first, second = Ownership(pg_dsn), Ownership(pg_dsn)
+    try:
+        assert await first.owns("acme")
+        assert not await second.owns("acme")
+        assert await second.owns("globex")  # merchants are independent
+        assert await first.owns("acme")  # still ours on the next cycle
+        await first.aclose()  # the owner stops (or its connection dies)
+        assert await second.owns("acme")
+        assert not await first.owns("acme")
+    finally:
+        await first.aclose()
+        await second.aclose()
