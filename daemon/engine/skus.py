@@ -20,6 +20,23 @@ async def jfsku_map(ctx: MerchantContext, skus: Sequence[str]) -> dict[str, str]
     return {row["sku"]: row["jfsku"] for row in rows}
 
 
+class JfskuCache:
+    """SKU → jfsku for one push pass: each SKU is looked up once, not once per order."""
+
+    def __init__(self, ctx: MerchantContext) -> None:
+        self._ctx = ctx
+        self._known: dict[str, str] = {}
+        self._missing: set[str] = set()
+
+    async def lookup(self, skus: Sequence[str]) -> dict[str, str]:
+        unknown = [s for s in skus if s not in self._known and s not in self._missing]
+        if unknown:
+            found = await jfsku_map(self._ctx, unknown)
+            self._known.update(found)
+            self._missing.update(s for s in unknown if s not in found)
+        return {s: self._known[s] for s in skus if s in self._known}
+
+
 async def sku_map_by_jfsku(ctx: MerchantContext, jfskus: Sequence[str]) -> dict[str, str]:
     if not jfskus:
         return {}

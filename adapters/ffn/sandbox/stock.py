@@ -58,11 +58,10 @@ def record_change(
             "outboundId": outbound["outboundId"],
             "outboundItemId": outbound_item_id,
         }
-    for earlier in world.stock_changes:
-        if earlier["stockChangeId"]["jfsku"] == slot.jfsku and (
-            earlier["stockChangeId"]["warehouseId"] == slot.warehouse_id
-        ):
-            earlier["current"] = False
+    previous = world.current_changes.get((slot.jfsku, slot.warehouse_id))
+    if previous is not None:
+        previous["current"] = False
+    world.current_changes[(slot.jfsku, slot.warehouse_id)] = change
     world.stock_changes.append(change)
 
 

@@ -82,6 +82,8 @@ class World:
     notifications: list[dict[str, Any]] = field(default_factory=list)
     stock: dict[tuple[str, str], StockSlot] = field(default_factory=dict)
     stock_changes: list[dict[str, Any]] = field(default_factory=list)
+    # The newest change per (jfsku, warehouse), so marking the previous one not `current` is O(1).
+    current_changes: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     creating: bool = False  # an outbound creation holds the merchant's lock
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 

@@ -14,7 +14,7 @@ from daemon.engine.outbound_builder import build_outbound
 from daemon.engine.pull import pull_window
 from daemon.engine.push import drain
 from daemon.engine.settings import ChannelSettings
-from daemon.engine.skus import jfsku_map
+from daemon.engine.skus import JfskuCache
 from daemon.engine.snapshot import ENTITY_ORDER, Claimed, Pulled
 from daemon.errors import ManualActionNeeded
 from daemon.ids import merchant_outbound_number
@@ -45,13 +45,15 @@ async def run(ctx: MerchantContext, channel: ChannelSettings, counts: CycleCount
 
 
 async def push(ctx: MerchantContext, channel: ChannelSettings, counts: CycleCounts) -> None:
+    skus = JfskuCache(ctx)
+
     async def handle(item: Claimed) -> str:
-        return await _push_order(ctx, channel, item)
+        return await _push_order(ctx, channel, item, skus)
 
     await drain(ctx, channels=[channel.name], entity=ENTITY_ORDER, handler=handle, counts=counts)
 
 
-async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Claimed) -> str:
+async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Claimed, skus: JfskuCache) -> str:
     order = from_payload(ShopOrder, item.payload)
     now = ctx.clock.now()
     number = merchant_outbound_number(channel.order_prefix, order.number)
@@ -73,7 +75,7 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
         channel,
         ffn_merchant_id=settings.ffn_merchant_id,
         warehouse_id=settings.warehouse_id,
-        jfsku_by_sku=await jfsku_map(ctx, [line.sku for line in order.lines if line.sku]),
+        jfsku_by_sku=await skus.lookup([line.sku for line in order.lines if line.sku]),
     )
     outbound_hash = content_hash(to_payload(outbound))
     if not in_ffn:
