@@ -9,7 +9,7 @@ import asyncpg
 
 from adapters.base import Fulfiller, ShopChannel
 from daemon.clock import SYSTEM_CLOCK, Clock
-from daemon.engine.cursors import Cursors
+from daemon.engine.cursors import Cursors, OverlapSchedule
 from daemon.engine.observer import NullObserver, Observer
 from daemon.engine.settings import MerchantSettings
 from daemon.engine.snapshot import Snapshot
@@ -27,6 +27,7 @@ class MerchantContext:
     observer: Observer = field(default_factory=NullObserver)
     snapshot: Snapshot = field(init=False)
     cursors: Cursors = field(init=False)
+    overlaps: OverlapSchedule = field(default_factory=OverlapSchedule)
 
     def __post_init__(self) -> None:
         self.snapshot = Snapshot(self.pool, self.settings.merchant_id)

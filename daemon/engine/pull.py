@@ -42,7 +42,8 @@ async def pull_window(
     last: Window | None = None
     position = await ctx.cursors.get(channel, flow)
     now = ctx.clock.now()  # fixed for the cycle: the catch-up ends where this cycle began
-    while (window := next_window(position, now, settings)) is not None:
+    overlap = ctx.overlaps.overlap_s(channel, flow, now, settings)
+    while (window := next_window(position, now, settings, overlap_s=overlap)) is not None:
         if position is not None and window.end <= position:
             break
         await _pull_one(ctx, channel, flow, entity, window, source, to_rows, counts, after_page)

@@ -53,16 +53,16 @@ async def test_stock_changes_reach_the_shop_in_one_cycle_minus_orders_not_yet_in
     async with stack(tmp_path, pg_dsn, ["shopify"], shipping_default=None) as s:
         shop = s.shops["shopify-main"]
         await seed_catalogue(s, shop)
-        await s.settle(1)  # products reach FFN first
-        for sku, level in (("MUG", 10), ("CAP", 4), ("POSTER", 0)):
-            await s.control(s.ffn, "PUT", f"stock/{sku}", {"level": level})
         # Paid, but its shipping method is not mapped: it cannot reach FFN yet, yet its units are sold.
         await s.control(
             shop, "POST", "orders",
             {"lines": [{"sku": "MUG", "qty": 3, "price": "9"}], "paid": True, "shipping_method": "Pigeon",
              "address": ADDRESS},
         )  # fmt: skip
-        await s.settle(1)
+        await s.settle(1)  # products reach FFN, the order is parked
+        for sku, level in (("MUG", 10), ("CAP", 4), ("POSTER", 0)):
+            await s.control(s.ffn, "PUT", f"stock/{sku}", {"level": level})
+        await s.settle(1)  # one cycle
         stock = await s.control(shop, "GET", "stock")
         assert (stock["MUG"], stock["CAP"], stock["POSTER"]) == (7, 4, 0)
 

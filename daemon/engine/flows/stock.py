@@ -17,7 +17,8 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
     settings = ctx.settings.ffn_cursor
     position = await ctx.cursors.get(FFN_CHANNEL, "stock")
     now = ctx.clock.now()
-    while (window := next_window(position, now, settings)) is not None:
+    overlap = ctx.overlaps.overlap_s(FFN_CHANNEL, "stock", now, settings)
+    while (window := next_window(position, now, settings, overlap_s=overlap)) is not None:
         if position is not None and window.end <= position:
             break
         await _consume(ctx, ctx.fulfiller.stock_changes(window), counts, authoritative=False)

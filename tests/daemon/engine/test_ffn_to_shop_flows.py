@@ -82,11 +82,12 @@ async def test_shipment_for_an_unknown_jfsku_is_parked_with_the_reason(world: Wo
 
 async def test_fulfiller_cancel_reaches_the_shop_once_and_our_own_cancel_does_not_echo(world: World) -> None:
     await export(world, 1, 2)
-    at = world.clock.now() - timedelta(seconds=20)
     oid1, oid2 = outbound_id("MERC", "shop", "1"), outbound_id("MERC", "shop", "2")
     # Order 2 is cancelled in the shop: its Canceled status coming back from FFN is our own echo.
-    world.shop.put(replace(world.shop.orders["2"], cancelled=True, updated_at=at))
     world.clock.advance(30)
+    world.shop.put(
+        replace(world.shop.orders["2"], cancelled=True, updated_at=world.clock.now() - timedelta(seconds=10))
+    )
     await orders.run(world.ctx, world.ctx.settings.channel("shop"), CycleCounts())
     world.ffn.changes += [
         FulfillerStatus(
