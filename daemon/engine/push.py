@@ -12,7 +12,7 @@ from loguru import logger
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.snapshot import Claimed
-from daemon.errors import ChannelFatalError, RecordError, RetryableError
+from daemon.errors import ChannelFatalError, RecordError, RetryableError, SyncError
 from daemon.secrets import redact
 
 Handler = Callable[[Claimed], Awaitable[str]]  # returns "pushed" | "skipped" | "waiting" | "failed"
@@ -76,13 +76,19 @@ async def _handle(ctx: MerchantContext, item: Claimed, handler: Handler, counts:
             await ctx.snapshot.park(item, code, message)
             logger.warning("parked {} {}: {} [{}]", item.entity, label, message, code)
             return
-        except RetryableError as exc:
-            message = redact(str(exc))
+        except ChannelFatalError:
+            raise
+        except (RetryableError, Exception) as exc:
+            # Anything unexpected (a bug, a payload no mapping foresaw) stays with this one record: it is
+            # retried like a transient error and parked as internal_error once the attempts run out.
+            internal = not isinstance(exc, SyncError)
+            if internal:
+                logger.opt(exception=exc).error("unexpected error on {} {}", item.entity, label)
+            message = redact(f"{type(exc).__name__}: {exc}" if internal else str(exc))
             if item.attempts >= ctx.settings.max_attempts:
                 counts.failed += 1
-                await ctx.snapshot.park(
-                    item, "retries_exhausted", f"gave up after {item.attempts} attempts: {message}"
-                )
+                code = "internal_error" if internal else "retries_exhausted"
+                await ctx.snapshot.park(item, code, f"gave up after {item.attempts} attempts: {message}")
                 logger.warning(
                     "parked {} {}: gave up after {} attempts: {}", item.entity, label, item.attempts, message
                 )

@@ -7,7 +7,7 @@ from decimal import Decimal
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import orders
 from daemon.ids import outbound_id
-from daemon.model import OrderLine, OutboundStatus, PaymentState
+from daemon.model import OrderLine, Outbound, OutboundStatus, PaymentState
 from tests.daemon.engine.conftest import World
 
 
@@ -166,3 +166,27 @@ async def test_a_crash_after_create_before_bookkeeping_adopts_instead_of_duplica
     assert len(world.ffn.outbounds) == 1
     assert [w[0] for w in world.ffn.writes] == ["create_outbound", "create_outbound"]
     assert (await states(world))["1"] == ("synced", None)
+
+
+async def test_an_unexpected_error_stays_with_its_record_and_parks_it_after_the_attempts(
+    world: World,
+) -> None:
+    world.order(1)
+    world.order(2)
+    poisoned = outbound_id("MERC", "shop", "2")
+    real_create = world.ffn.create_outbound
+
+    async def create(outbound: Outbound) -> str:
+        if outbound.outbound_id == poisoned:
+            raise KeyError("warehouse")  # a bug, not a vendor answer
+        return await real_create(outbound)
+
+    world.ffn.create_outbound = create  # type: ignore[method-assign]
+    counts = await cycle(world)
+    assert (counts.pushed, counts.retried) == (1, 1)
+    for _ in range(world.ctx.settings.max_attempts):
+        world.clock.advance(7200)
+        await cycle(world)
+    state, code = (await states(world))["2"]
+    assert (state, code) == ("failed", "internal_error")
+    assert "KeyError" in await world.pool.fetchval("SELECT last_error FROM snapshot WHERE external_id = '2'")
