@@ -191,24 +191,13 @@ class Snapshot:
             status,
         )
 
-    async def requeue(
-        self,
-        *,
-        now: datetime,
-        reason_code: str | None = None,
-        channel: str | None = None,
-        key: str | None = None,
-    ) -> int:
-        """Dead letters back to pending (all, those with one reason, or one record by id or label)."""
+    async def requeue(self, *, now: datetime, reason_code: str) -> int:
+        """Dead letters of one reason back to pending (e.g. orders that waited for a new SKU)."""
         result = await self.pool.execute(
-            "UPDATE snapshot SET state = 'pending', next_attempt_at = $5, attempts = 0, updated_at = now()"
-            " WHERE merchant_id = $1 AND state = 'failed'"
-            " AND ($2::text IS NULL OR reason_code = $2) AND ($3::text IS NULL OR channel = $3)"
-            " AND ($4::text IS NULL OR external_id = $4 OR label = $4)",
+            "UPDATE snapshot SET state = 'pending', next_attempt_at = $3, attempts = 0, updated_at = now()"
+            " WHERE merchant_id = $1 AND state = 'failed' AND reason_code = $2",
             self.merchant_id,
             reason_code,
-            channel,
-            key,
             now,
         )
         return int(result.split()[-1])
