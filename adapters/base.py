@@ -19,6 +19,7 @@ from daemon.model import (
     ShopProduct,
     ShopStock,
     StockLevel,
+    UnreadableOrder,
     Window,
 )
 from daemon.oauth import TokenSet, TokenStore
@@ -34,8 +35,12 @@ class ShopChannel(Protocol):
         """Sellable units created or changed in the window, oldest change first."""
         ...
 
-    def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder]:
-        """Orders created or changed in the window (any status), oldest change first."""
+    def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        """Orders created or changed in the window (any status), oldest change first.
+
+        An order that cannot be mapped is yielded as ``UnreadableOrder`` (it is parked with the reason);
+        the pull goes on with the rest.
+        """
         ...
 
     async def get_order(self, order_id: str) -> ShopOrder | None:

@@ -99,6 +99,16 @@ class ShopOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class UnreadableOrder:
+    """An order the adapter could not map: parked with the reason instead of stopping the pull."""
+
+    order_id: str
+    number: str | None
+    reason: str
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OrderRef:
     """What a shop adapter needs to write back to one order."""
 

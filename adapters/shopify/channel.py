@@ -25,6 +25,7 @@ from daemon.model import (
     ShopOrder,
     ShopProduct,
     ShopStock,
+    UnreadableOrder,
     Window,
 )
 from daemon.secrets import Secret
@@ -86,7 +87,7 @@ class ShopifyChannel:
 
     # pulls --------------------------------------------------------------------------------------------
 
-    def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder]:
+    def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
         return self._orders.changed(window)
 
     async def get_order(self, order_id: str) -> ShopOrder | None:

@@ -11,7 +11,7 @@ from loguru import logger
 from adapters.shopify import queries
 from adapters.shopify.mapping import MappingError, map_order, parse_time, shopify_time
 from adapters.shopify.transport import CostExceedsBucket, GraphQLTransport, Operation
-from daemon.model import ShopOrder, Window
+from daemon.model import ShopOrder, UnreadableOrder, Window
 
 
 def window_query(window: Window) -> tuple[str, datetime, datetime]:
@@ -57,7 +57,7 @@ class OrderReader:
         per_order = queries.order_node_cost(queries.INLINE_LINES)
         return max(1, min(self._page_size, (page_budget(self._transport) - 2) // per_order))
 
-    async def changed(self, window: Window) -> AsyncIterator[ShopOrder]:
+    async def changed(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
         text, start, end = window_query(window)
         after: str | None = None
         while True:
@@ -77,9 +77,11 @@ class OrderReader:
                         f"shopify order {node.get('id')} updatedAt {updated} outside the window; skipped"
                     )
                     continue
-                order = await self._complete(node)
-                if order is not None:
-                    yield order
+                try:
+                    yield await self._map(node)
+                except MappingError as exc:
+                    number = str(node.get("name") or "").lstrip("#") or None
+                    yield UnreadableOrder(str(node.get("id")), number, f"cannot be read: {exc}", updated)
             if not page["pageInfo"]["hasNextPage"]:
                 return
             after = page["pageInfo"]["endCursor"]
@@ -90,6 +92,14 @@ class OrderReader:
         return await self._complete(node) if node else None
 
     async def _complete(self, node: dict[str, Any]) -> ShopOrder | None:
+        try:
+            return await self._map(node)
+        except MappingError as exc:
+            logger.error(f"shopify order {node.get('id')} {node.get('name')} cannot be read: {exc}; skipped")
+            return None
+
+    async def _map(self, node: dict[str, Any]) -> ShopOrder:
+        """The order with all its line items; raises MappingError when it cannot be read."""
         extra: list[dict[str, Any]] = []
         line_page = node.get("lineItems") or {}
         after = (line_page.get("pageInfo") or {}).get("endCursor")
@@ -102,8 +112,4 @@ class OrderReader:
             extra.extend(lines["nodes"])
             more = bool(lines["pageInfo"].get("hasNextPage"))
             after = lines["pageInfo"].get("endCursor")
-        try:
-            return map_order(node, extra)
-        except MappingError as exc:
-            logger.error(f"shopify order {node.get('id')} {node.get('name')} cannot be read: {exc}; skipped")
-            return None
+        return map_order(node, extra)

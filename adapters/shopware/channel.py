@@ -26,6 +26,7 @@ from daemon.model import (
     ShopOrder,
     ShopProduct,
     ShopStock,
+    UnreadableOrder,
     Window,
 )
 from daemon.secrets import Secret
@@ -72,14 +73,20 @@ class ShopwareChannel:
     def __repr__(self) -> str:
         return f"ShopwareChannel({self.http.base_url!r})"
 
-    async def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder]:
+    async def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
         after: int | None = None
         while True:
             page = await self.api.search(
                 "order", criteria.changed_orders(window, after=after, limit=self.page_size)
             )
             for raw in page:
-                yield map_order(raw)
+                try:
+                    yield map_order(raw)
+                except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                    # A payload the mapping did not foresee: park this order, keep reading the rest.
+                    number = str(raw.get("orderNumber") or "") or None
+                    reason = f"cannot be read: {type(exc).__name__}: {exc}"
+                    yield UnreadableOrder(str(raw.get("id")), number, reason)
             if len(page) < self.page_size:
                 return
             after = _last_auto_increment(page, "order")

@@ -27,6 +27,7 @@ from daemon.model import (
     ShopOrder,
     ShopProduct,
     ShopStock,
+    UnreadableOrder,
     Window,
 )
 from daemon.secrets import Secret
@@ -97,7 +98,7 @@ class WooCommerceChannel:
         return f"WooCommerceChannel({self.base_url!r})"
 
     # pulls --------------------------------------------------------------------------------------------
-    async def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder]:
+    async def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
         params: dict[str, Any] = {"status": ",".join(self.statuses)} if self.statuses else {}
         after, before = mapping.window_bounds(window)
         pages = changed_pages(
@@ -106,9 +107,11 @@ class WooCommerceChannel:
         async for rows in pages:
             await self.catalog.ensure_units(item for row in rows for item in row.get("line_items") or [])
             for row in rows:
-                order = self._map_order(row)
-                if order is not None:
-                    yield order
+                try:
+                    yield mapping.order_from_wc(row, self.catalog.virtual)
+                except RecordError as exc:
+                    number = str(row.get("number") or row.get("id") or "") or None
+                    yield UnreadableOrder(str(row.get("id")), number, exc.message)
 
     async def changed_products(self, window: Window) -> AsyncIterator[ShopProduct]:
         after, before = mapping.window_bounds(window)

@@ -10,7 +10,7 @@ from daemon.engine.codec import content_hash, from_payload, to_payload
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.eligibility import Skip, Wait, decide
-from daemon.engine.outbound_builder import build_outbound
+from daemon.engine.outbound_builder import OrderRefused, build_outbound
 from daemon.engine.pull import pull_window
 from daemon.engine.push import drain
 from daemon.engine.settings import ChannelSettings
@@ -18,12 +18,19 @@ from daemon.engine.skus import JfskuCache
 from daemon.engine.snapshot import ENTITY_ORDER, Claimed, Pulled
 from daemon.errors import ManualActionNeeded
 from daemon.ids import merchant_outbound_number
-from daemon.model import OutboundStatus, ShopOrder
+from daemon.model import OutboundStatus, ShopOrder, UnreadableOrder
 
 REASON_MANUAL = "manual_action"
 
 
-def order_row(order: ShopOrder, channel: str) -> tuple[str, Pulled]:
+REASON_UNREADABLE = "unreadable_order"
+
+
+def order_row(order: ShopOrder | UnreadableOrder, channel: str) -> tuple[str, Pulled]:
+    if isinstance(order, UnreadableOrder):
+        label = order.number or order.order_id
+        payload = {"unreadable": order.reason, "order_id": order.order_id, "number": label}
+        return channel, Pulled(order.order_id, payload, content_hash(payload), label, None)
     payload = to_payload(order)
     return channel, Pulled(order.order_id, payload, content_hash(payload), order.number, order.created_at)
 
@@ -54,6 +61,12 @@ async def push(ctx: MerchantContext, channel: ChannelSettings, counts: CycleCoun
 
 
 async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Claimed, skus: JfskuCache) -> str:
+    if "unreadable" in item.payload:
+        raise OrderRefused(
+            REASON_UNREADABLE,
+            f"order {item.payload['number']} (shop id {item.external_id}) {item.payload['unreadable']}; it is read "
+            "again when it changes in the shop, or with `ffn-sync retry` once ffn-sync can read it",
+        )
     order = from_payload(ShopOrder, item.payload)
     now = ctx.clock.now()
     number = merchant_outbound_number(channel.order_prefix, order.number)

@@ -13,7 +13,7 @@ from daemon.engine.flows.orders import order_row
 from daemon.engine.flows.stock import reconcile_stock
 from daemon.engine.snapshot import ENTITY_ORDER, Pulled
 from daemon.errors import SyncError
-from daemon.model import ShopOrder, Window
+from daemon.model import ShopOrder, UnreadableOrder, Window
 from daemon.secrets import redact
 
 _MISSING = """
@@ -64,17 +64,24 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
 
 
 async def _reread_orders(
-    ctx: MerchantContext, channel: str, orders: AsyncIterator[ShopOrder], counts: CycleCounts
+    ctx: MerchantContext,
+    channel: str,
+    orders: AsyncIterator[ShopOrder | UnreadableOrder],
+    counts: CycleCounts,
 ) -> list[str]:
     """Upsert the re-read orders; returns the numbers of those the orders cursor had already passed."""
     cursor = await ctx.cursors.get(channel, "orders")
-    page: list[ShopOrder] = []
+    page: list[ShopOrder | UnreadableOrder] = []
     missed: list[str] = []
 
     async def flush() -> None:
         changed = set(await _store(ctx, channel, [order_row(o, channel)[1] for o in page]))
         counts.changed += len(changed)
-        missed.extend(o.number for o in page if o.order_id in changed and cursor and o.updated_at < cursor)
+        missed.extend(
+            o.number or o.order_id
+            for o in page
+            if o.order_id in changed and cursor and o.updated_at and o.updated_at < cursor
+        )
         page.clear()
 
     async for order in orders:

@@ -23,6 +23,7 @@ from daemon.model import (
     ShopProduct,
     ShopStock,
     StockLevel,
+    UnreadableOrder,
     Window,
 )
 
@@ -106,6 +107,7 @@ class FakeShop:
     stock: dict[str, int] = field(default_factory=dict)
     stock_writes: list[list[ShopStock]] = field(default_factory=list)
     known_skus: set[str] | None = None
+    unreadable: list[UnreadableOrder] = field(default_factory=list)
 
     def put(self, order: ShopOrder) -> None:
         self.orders[order.order_id] = order
@@ -115,7 +117,10 @@ class FakeShop:
             if _in(window, p.updated_at):
                 yield p
 
-    async def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder]:
+    async def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        for bad in self.unreadable:
+            if _in(window, bad.updated_at):
+                yield bad
         for o in sorted(self.orders.values(), key=lambda o: o.updated_at):
             if _in(window, o.updated_at):
                 yield o

@@ -7,7 +7,7 @@ from decimal import Decimal
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import orders
 from daemon.ids import outbound_id
-from daemon.model import OrderLine, Outbound, OutboundStatus, PaymentState
+from daemon.model import OrderLine, Outbound, OutboundStatus, PaymentState, UnreadableOrder
 from tests.daemon.engine.conftest import World
 
 
@@ -190,3 +190,25 @@ async def test_an_unexpected_error_stays_with_its_record_and_parks_it_after_the_
     state, code = (await states(world))["2"]
     assert (state, code) == ("failed", "internal_error")
     assert "KeyError" in await world.pool.fetchval("SELECT last_error FROM snapshot WHERE external_id = '2'")
+
+
+async def test_an_order_the_adapter_cannot_read_is_parked_and_the_rest_go_on(world: World) -> None:
+    world.order(1)
+    world.shop.unreadable.append(
+        UnreadableOrder(
+            "77", "1077", "cannot be read: currency missing", world.clock.now() - timedelta(seconds=30)
+        )
+    )
+    counts = await cycle(world)
+    assert (counts.pushed, counts.failed) == (1, 1)
+    state, code = (await states(world))["77"]
+    assert (state, code) == ("failed", "unreadable_order")
+    reason = await world.pool.fetchval("SELECT last_error FROM snapshot WHERE external_id = '77'")
+    assert "1077" in reason and "currency missing" in reason
+
+    # Fixed in the shop: the order is read normally and exported.
+    world.shop.unreadable.clear()
+    world.clock.advance(30)
+    world.order(77, updated_at=world.clock.now() - timedelta(seconds=10))
+    assert (await cycle(world)).pushed == 1
+    assert (await states(world))["77"] == ("synced", None)
