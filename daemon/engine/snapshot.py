@@ -40,6 +40,14 @@ class Claimed:
     source_created_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class OrderLocation:
+    channel: str
+    order_id: str
+    number: str
+    cancelled_in_shop: bool
+
+
 _UPSERT = """
 INSERT INTO snapshot AS s (merchant_id, channel, entity, external_id, payload, pulled_hash, label,
                            source_created_at, state, next_attempt_at)
@@ -202,11 +210,17 @@ class Snapshot:
         )
         return int(result.split()[-1])
 
-    async def find_by_remote(self, entity: str, remote_id: str) -> asyncpg.Record | None:
-        return await self.pool.fetchrow(
-            "SELECT channel, external_id, payload, label, remote_status FROM snapshot"
-            " WHERE merchant_id = $1 AND entity = $2 AND remote_id = $3 LIMIT 1",
+    async def locate_order(self, outbound_id: str) -> OrderLocation | None:
+        """The shop order behind one of our outbounds; None for outbounds ffn-sync did not create."""
+        row = await self.pool.fetchrow(
+            "SELECT channel, external_id, label, coalesce((payload->>'cancelled')::boolean, false) AS cancelled"
+            " FROM snapshot WHERE merchant_id = $1 AND entity = $2 AND remote_id = $3 LIMIT 1",
             self.merchant_id,
-            entity,
-            remote_id,
+            ENTITY_ORDER,
+            outbound_id,
+        )
+        if row is None:
+            return None
+        return OrderLocation(
+            row["channel"], row["external_id"], row["label"] or row["external_id"], row["cancelled"]
         )

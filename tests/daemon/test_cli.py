@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import importlib.util
-import logging
 import os
 import subprocess
 import sys
@@ -11,7 +10,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from loguru import logger
 
 from daemon.cli import build_parser, main
 from daemon.cli.exitcodes import ExitCode
@@ -73,16 +71,6 @@ def daemon_env(**extra: str) -> dict[str, str]:
     }
     env.update(SECRETS, PYTHONUNBUFFERED="1", **extra)
     return env
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root_handlers = list(logging.getLogger().handlers)
-    yield
-    logger.remove()
-    logger.configure(patcher=lambda record: None)
-    logger.add(sys.stderr)
-    logging.getLogger().handlers = root_handlers
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@ from __future__ import annotations
 import io
 import logging
 import re
-import sys
 import warnings
-from collections.abc import Iterator
 
 import orjson
 import pytest
@@ -14,20 +12,10 @@ from loguru import logger
 from daemon.logging_setup import configure_logging
 from daemon.secrets import Secret, register
 
+pytestmark = pytest.mark.usefixtures("restore_logging")
+
+
 SECRET = "shpat_9f8e7d6c5b4a3210"
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    root_handlers = list(logging.getLogger().handlers)
-    root_level = logging.getLogger().level
-    yield
-    logger.remove()
-    logger.configure(patcher=lambda record: None)
-    logger.add(sys.stderr)
-    logging.getLogger().handlers = root_handlers
-    logging.getLogger().setLevel(root_level)
-    logging.captureWarnings(False)
 
 
 def lines(stream: io.StringIO) -> list[str]:

@@ -18,6 +18,7 @@ import orjson
 from aiohttp import web
 
 from daemon.config import AppConfig, load_config
+from daemon.demo.shops import SHOPS, ffn_is_write
 from daemon.scheduler import run_all_once
 from daemon.store import Database, open_database
 from daemon.store.migrations import migrate
@@ -27,6 +28,9 @@ SHOP_CREDENTIALS = {
     "shopware": {"client_id": "env:E2E_SHOPWARE_ID", "client_secret": "env:E2E_SHOPWARE_SECRET"},
     "woocommerce": {"consumer_key": "env:E2E_WC_KEY", "consumer_secret": "env:E2E_WC_SECRET"},
 }
+# A Shopify Plus bucket (10x the standard plan) keeps big worlds short; the standard plan's pacing is
+# exercised in tests/adapters/shopify and bench/.
+PLUS = {"shopify": {"maximum_available": 20000, "restore_rate": 1000}}
 DEFAULT_MAP = {"Standard": "FULF0A0001", "Express": "FULF0A0002"}
 ENV = {
     "E2E_FFN_ID": "sandbox",
@@ -199,14 +203,8 @@ class Stack:
 
 
 def is_write(kind: str, call: dict[str, Any]) -> bool:
-    path = call["path"]
-    if path.startswith("/_sandbox") or "token" in path or "oauth" in path:
-        return False
-    if kind == "shopify":
-        return "mutation" in call["request_body"]
-    if kind == "shopware" and path.startswith("/api/search"):
-        return False
-    return bool(call["method"] in {"POST", "PUT", "PATCH", "DELETE"})
+    """The same classification the demo and the benchmark count with."""
+    return ffn_is_write(call) if kind == "ffn" else SHOPS[kind].is_write(call)
 
 
 @asynccontextmanager

@@ -9,10 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.e2e.stack import stack
+from tests.e2e.stack import PLUS, stack
 from tests.e2e.world import by_number, new_order, outbounds, ref, seed_catalogue, shop_order
-
-PLUS = {"shopify": {"maximum_available": 20000, "restore_rate": 1000}}
 
 
 @pytest.mark.timeout(300)

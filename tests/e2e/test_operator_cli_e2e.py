@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
-import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import pytest
-from loguru import logger
 
 from daemon.cli import main
 from tests.e2e.stack import Stack, stack
 from tests.e2e.world import new_order, outbounds, ref, seed_catalogue
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    handlers = list(logging.getLogger().handlers)
-    yield
-    logger.remove()
-    logger.configure(patcher=lambda record: None)
-    logger.add(sys.stderr)
-    logging.getLogger().handlers = handlers
 
 
 async def cli(s: Stack, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:

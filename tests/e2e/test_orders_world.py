@@ -8,12 +8,8 @@ from pathlib import Path
 import pytest
 
 from daemon.engine.reports import dead_letters, retry
-from tests.e2e.stack import stack
+from tests.e2e.stack import PLUS, stack
 from tests.e2e.world import by_number, new_order, outbounds, ref, seed_catalogue
-
-# A Shopify Plus bucket (10x the standard plan) keeps the test short; the standard plan's pacing is
-# exercised in tests/adapters/shopify.
-PLUS = {"shopify": {"maximum_available": 20000, "restore_rate": 1000}}
 
 
 @pytest.mark.timeout(300)

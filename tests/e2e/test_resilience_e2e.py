@@ -13,10 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import Stack, stack
+from tests.e2e.stack import PLUS, Stack, stack
 from tests.e2e.world import by_number, new_order, outbounds, ref, seed_catalogue, shop_order
-
-PLUS = {"shopify": {"maximum_available": 20000, "restore_rate": 1000}}
 
 
 async def converge(s: Stack, done: Callable[[], Awaitable[bool]], passes: int = 25) -> None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import re
 import shutil
 import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -52,17 +50,6 @@ def test_exit_code_table_lists_every_code() -> None:
 def test_metric_table_lists_every_exported_metric() -> None:
     documented = {row[0].strip("`") for row in table_rows("Metric")}
     assert documented == set(METRIC_NAMES)
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    handlers, level = list(logging.getLogger().handlers), logging.getLogger().level
-    yield
-    logger.remove()
-    logger.configure(patcher=lambda record: None)
-    logger.add(sys.stderr)
-    logging.getLogger().handlers = handlers
-    logging.getLogger().setLevel(level)
 
 
 @pytest.fixture

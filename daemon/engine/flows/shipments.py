@@ -13,28 +13,21 @@ from daemon.engine.matching import match_shipment
 from daemon.engine.pull import pull_window
 from daemon.engine.push import drain
 from daemon.engine.skus import sku_map_by_jfsku
-from daemon.engine.snapshot import ENTITY_ORDER, ENTITY_SHIPMENT, Claimed, Pulled
+from daemon.engine.snapshot import ENTITY_ORDER, ENTITY_SHIPMENT, Claimed, OrderLocation, Pulled
 from daemon.model import OrderRef, Shipment, ShopOrder, Window
 
 
 async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
-    outbound_channel: dict[str, tuple[str, str, str] | None] = {}
-
-    async def locate(shipments: list[Shipment]) -> None:
-        for s in shipments:
-            if s.outbound_id not in outbound_channel:
-                row = await ctx.snapshot.find_by_remote(ENTITY_ORDER, s.outbound_id)
-                outbound_channel[s.outbound_id] = (
-                    None if row is None else (row["channel"], row["external_id"], row["label"])
-                )
+    located: dict[str, OrderLocation | None] = {}
 
     async def source(window: Window) -> AsyncIterator[Shipment]:
         async for shipment in ctx.fulfiller.shipping_notifications(window):
-            await locate([shipment])
+            if shipment.outbound_id not in located:
+                located[shipment.outbound_id] = await ctx.snapshot.locate_order(shipment.outbound_id)
             yield shipment
 
     def to_rows(shipment: Shipment) -> list[tuple[str, Pulled]]:
-        target = outbound_channel.get(shipment.outbound_id)
+        target = located.get(shipment.outbound_id)
         if target is None:
             logger.debug(
                 "shipment {} is for outbound {}, not exported by us",
@@ -42,12 +35,13 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
                 shipment.outbound_id,
             )
             return []
-        channel, order_id, number = target
-        payload = {"shipment": to_payload(shipment), "order_id": order_id, "number": number}
+        payload = {"shipment": to_payload(shipment), "order_id": target.order_id, "number": target.number}
         return [
             (
-                channel,
-                Pulled(shipment.shipment_id, payload, content_hash(payload), number, shipment.shipped_at),
+                target.channel,
+                Pulled(
+                    shipment.shipment_id, payload, content_hash(payload), target.number, shipment.shipped_at
+                ),
             )
         ]
 

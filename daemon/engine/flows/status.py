@@ -12,41 +12,33 @@ from daemon.engine.context import FFN_CHANNEL, MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.pull import pull_window
 from daemon.engine.push import drain
-from daemon.engine.snapshot import ENTITY_FSTATUS, ENTITY_ORDER, Claimed, Pulled
+from daemon.engine.snapshot import ENTITY_FSTATUS, ENTITY_ORDER, Claimed, OrderLocation, Pulled
 from daemon.model import FulfillerStatus, OrderRef, OutboundStatus, Window
 
 SHOP_RELEVANT = frozenset({OutboundStatus.CANCELED, OutboundStatus.PARTIALLY_CANCELED})
 
 
 async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
-    located: dict[str, tuple[str, str, str, bool] | None] = {}
+    located: dict[str, OrderLocation | None] = {}
 
     async def source(window: Window) -> AsyncIterator[FulfillerStatus]:
         async for change in ctx.fulfiller.outbound_changes(window):
-            row = await ctx.snapshot.find_by_remote(ENTITY_ORDER, change.outbound_id)
-            if row is None:
-                located[change.outbound_id] = None
-            else:
+            located[change.outbound_id] = target = await ctx.snapshot.locate_order(change.outbound_id)
+            if target is not None:
                 await ctx.snapshot.set_remote_status(ENTITY_ORDER, change.outbound_id, change.status.value)
-                cancelled_in_shop = bool(row["payload"].get("cancelled"))
-                located[change.outbound_id] = (
-                    row["channel"],
-                    row["external_id"],
-                    row["label"],
-                    cancelled_in_shop,
-                )
             yield change
 
     def to_rows(change: FulfillerStatus) -> list[tuple[str, Pulled]]:
         target = located.get(change.outbound_id)
         if target is None or change.status not in SHOP_RELEVANT:
             return []
-        channel, order_id, number, cancelled_in_shop = target
-        if cancelled_in_shop:
+        if target.cancelled_in_shop:
             return []  # our own cancel coming back
-        payload = {"status": to_payload(change), "order_id": order_id, "number": number}
+        payload = {"status": to_payload(change), "order_id": target.order_id, "number": target.number}
         key = f"{change.outbound_id}:{change.status.value}"
-        return [(channel, Pulled(key, payload, content_hash(payload), number, change.updated_at))]
+        return [
+            (target.channel, Pulled(key, payload, content_hash(payload), target.number, change.updated_at))
+        ]
 
     await pull_window(
         ctx,

@@ -5,27 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from daemon.engine.context import FFN_CHANNEL, MerchantContext
-from daemon.engine.cursors import next_window
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.stock import push_to_shops, store_levels
+from daemon.engine.windows import due_windows
 from daemon.model import StockLevel
 
 PAGE = 1000
 
 
 async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
-    settings = ctx.settings.ffn_cursor
-    position = await ctx.cursors.get(FFN_CHANNEL, "stock")
-    now = ctx.clock.now()
-    overlap = ctx.overlaps.overlap_s(FFN_CHANNEL, "stock", now, settings)
-    while (window := next_window(position, now, settings, overlap_s=overlap)) is not None:
-        if position is not None and window.end <= position:
-            break
+    async for window in due_windows(ctx, FFN_CHANNEL, "stock", ctx.settings.ffn_cursor, counts):
         await _consume(ctx, ctx.fulfiller.stock_changes(window), counts, authoritative=False)
         async with ctx.pool.acquire() as conn, conn.transaction():
             await ctx.cursors.advance(conn, FFN_CHANNEL, "stock", window.end)
-        counts.lag_s = (ctx.clock.now() - window.end).total_seconds()
-        position = window.end
     # Pending orders change targets too, so the shops are compared even without new FFN changes.
     await push_to_shops(ctx, counts)
 

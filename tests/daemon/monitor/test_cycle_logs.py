@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import io
-import logging
 import re
-import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
 import orjson
 import pytest
-from loguru import logger
 
 from daemon.clock import FakeClock
 from daemon.engine.cycle import CycleCounts, run_cycle
@@ -24,19 +20,12 @@ from daemon.monitor import MetricsObserver, SyncMetrics
 from tests.daemon.monitor.conftest import merchant_context
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+pytestmark = pytest.mark.usefixtures("restore_logging")
+
+
 SUMMARY = re.compile(
     r"^orders shop=acme/shopify-main pulled=2 changed=2 pushed=1 skipped=0 failed=1 retried=0 lag=5s in \d+\.\d\ds$"
 )
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    handlers, level = list(logging.getLogger().handlers), logging.getLogger().level
-    yield
-    logger.remove()
-    logger.configure(patcher=lambda record: None)
-    logger.add(sys.stderr)
-    logging.getLogger().handlers, _ = handlers, logging.getLogger().setLevel(level)
 
 
 def order(n: int, created: datetime, shipping: str) -> ShopOrder:
