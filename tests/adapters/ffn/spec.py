@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -24,14 +23,15 @@ from openapi_core.templating.responses.exceptions import ResponseNotFound
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from adapters.sandboxkit import LoggedExchange
+from tests.spec_files import spec_bytes
 
-SPEC_PATH = Path(__file__).resolve().parents[4] / "shared" / "specs" / "jtl-ffn" / "JTL_OPENAPI.json"
+SPEC_FILE = "jtl-ffn/JTL_OPENAPI.json.gz"
 HOST = "http://ffn.test"
 
 
 @functools.cache
 def spec_dict() -> dict[str, Any]:
-    data: dict[str, Any] = orjson.loads(SPEC_PATH.read_bytes())
+    data: dict[str, Any] = orjson.loads(spec_bytes(SPEC_FILE))
     return data
 
 

@@ -7,14 +7,15 @@ arguments and types are copied, never typed by hand. ``SUBSET`` lists what the a
 
 from __future__ import annotations
 
-import gzip
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-REAL_SCHEMA_PATH = Path(__file__).resolve().parents[4] / "shared/specs/shopify/admin_schema_2025-01.json.gz"
+from tests.spec_files import spec_bytes
+
+REAL_SCHEMA_FILE = "shopify/admin_schema_2025-01.json.gz"
 SANDBOX_SDL_PATH = Path(__file__).resolve().parents[3] / "adapters/shopify/sandbox/schema.graphql"
 
 _CONNECTION = ["edges", "nodes", "pageInfo"]
@@ -241,7 +242,7 @@ BUILTIN_SCALARS = {"String", "Int", "Float", "Boolean", "ID"}
 
 @cache
 def real_introspection() -> dict[str, Any]:
-    data: dict[str, Any] = orjson.loads(gzip.open(REAL_SCHEMA_PATH).read())["data"]
+    data: dict[str, Any] = orjson.loads(spec_bytes(REAL_SCHEMA_FILE))["data"]
     return data
 
 

@@ -11,7 +11,7 @@ from adapters.shopify import queries
 from adapters.shopify.sandbox.cost import CostContext
 from adapters.shopify.sandbox.endpoint import load_schema
 from adapters.shopify.transport import Operation
-from tests.adapters.shopify.real_schema import REAL_SCHEMA_PATH, real_introspection
+from tests.adapters.shopify.real_schema import real_introspection
 
 
 def _real_schema() -> graphql.GraphQLSchema:
@@ -29,7 +29,6 @@ def test_operation_is_valid_for_the_sandbox_schema(op: Operation) -> None:
     assert graphql.validate(load_schema(), graphql.parse(op.text)) == []
 
 
-@pytest.mark.skipif(not REAL_SCHEMA_PATH.exists(), reason="real Shopify schema not available")
 def test_every_operation_is_valid_for_the_real_2025_01_schema() -> None:
     schema = _real_schema()
     problems = {op.name: graphql.validate(schema, graphql.parse(op.text)) for op in queries.ALL_OPERATIONS}

@@ -5,17 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import graphql
-import pytest
 
 from tests.adapters.shopify.real_schema import (
-    REAL_SCHEMA_PATH,
     SANDBOX_SDL_PATH,
     generate_sdl,
     real_types,
     type_ref,
 )
-
-pytestmark = pytest.mark.skipif(not REAL_SCHEMA_PATH.exists(), reason="real Shopify schema not available")
 
 
 def _sandbox_schema() -> graphql.GraphQLSchema:

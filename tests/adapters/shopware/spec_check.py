@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import warnings
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -31,9 +30,9 @@ from openapi_core.validation.request.exceptions import InvalidRequestBody, Secur
 from openapi_schema_validator import OAS30Validator, OAS31Validator
 
 from adapters.sandboxkit import LoggedExchange
+from tests.spec_files import spec_bytes
 
-SPEC_DIR = Path("/work/shared/specs/shopware6")
-SPEC_FILES = {"6.6": "adminapi-6.6.10.13.json", "6.7": "adminapi-6.7.9.1.json"}
+SPEC_FILES = {"6.6": "shopware6/adminapi-6.6.10.13.json.gz", "6.7": "shopware6/adminapi-6.7.9.1.json.gz"}
 # The spec's server is http://localhost:8000/api; exchanges are replayed against it.
 HOST = "http://localhost:8000"
 
@@ -43,7 +42,7 @@ class SpecCheck:
         from openapi_core import Config
 
         self.version = version
-        self.document: dict[str, Any] = orjson.loads((SPEC_DIR / SPEC_FILES[version]).read_bytes())
+        self.document: dict[str, Any] = orjson.loads(spec_bytes(SPEC_FILES[version]))
         if self.document["openapi"].startswith("3.0"):
             self.document = _null_type_as_nullable(self.document)
         with warnings.catch_warnings():

@@ -6,7 +6,6 @@ import base64
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,13 +18,13 @@ from adapters.woocommerce import WooCommerceChannel
 from adapters.woocommerce.sandbox import create_app
 from daemon.clock import FakeClock
 from daemon.secrets import Secret
+from tests.spec_files import spec_bytes
 
 SANDBOX_BASIC = "Basic " + base64.b64encode(b"ck_sandbox:cs_sandbox").decode()
-DOCS = Path("/work/shared/specs/woocommerce/rest-api-docs-examples")
 
 
 def doc_example(name: str) -> Any:
-    return json.loads((DOCS / f"{name}.json").read_text())
+    return json.loads(spec_bytes(f"woocommerce/rest-api-docs-examples/{name}.json"))
 
 
 class Shop:
