@@ -10,7 +10,7 @@ from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.skus import remember
 from daemon.errors import SyncError
-from daemon.model import ShopStock, StockLevel
+from daemon.model import ItemFailure, ShopStock, StockLevel
 from daemon.secrets import redact
 
 # Orders that are eligible or still undecided and not yet an FFN reservation hold stock too;
@@ -47,8 +47,6 @@ WHERE ($8 OR f.version IS NULL OR excluded.version IS NULL OR excluded.version >
       (excluded.available, excluded.reserved, excluded.blocked, coalesce(excluded.sku, f.sku))
 RETURNING jfsku
 """
-
-UNKNOWN_SKU_MARKERS = ("unknown sku", "not found")
 
 
 async def store_levels(
@@ -102,7 +100,7 @@ async def push_to_shops(ctx: MerchantContext, counts: CycleCounts) -> None:
             if result.ok:
                 counts.pushed += 1
                 settled.append(result.key)
-            elif result.error and any(m in result.error.lower() for m in UNKNOWN_SKU_MARKERS):
+            elif result.reason in (ItemFailure.UNKNOWN_SKU, ItemFailure.NOT_MANAGED):
                 # Not sold in this shop: remember the value so it is not sent again until it changes.
                 counts.skipped += 1
                 settled.append(result.key)

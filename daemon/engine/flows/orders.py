@@ -9,7 +9,7 @@ from loguru import logger
 from daemon.engine.codec import content_hash, from_payload, to_payload
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
-from daemon.engine.eligibility import Skip, Wait, decide
+from daemon.engine.eligibility import Never, Wait, decide
 from daemon.engine.outbound_builder import OrderRefused, build_outbound
 from daemon.engine.pull import pull_window
 from daemon.engine.push import drain
@@ -24,12 +24,18 @@ REASON_MANUAL = "manual_action"
 
 
 REASON_UNREADABLE = "unreadable_order"
+REASON_WAITING = "waiting"  # the gate's Wait: not in FFN yet, its stock reserved
 
 
 def order_row(order: ShopOrder | UnreadableOrder, channel: str) -> tuple[str, Pulled]:
     if isinstance(order, UnreadableOrder):
         label = order.number or order.order_id
-        payload = {"unreadable": order.reason, "order_id": order.order_id, "number": label}
+        payload = {
+            "unreadable": order.reason,
+            "order_id": order.order_id,
+            "number": label,
+            "lines": to_payload(order)["lines"],  # what could be read keeps its stock reserved
+        }
         return channel, Pulled(order.order_id, payload, content_hash(payload), label, None)
     payload = to_payload(order)
     return channel, Pulled(order.order_id, payload, content_hash(payload), order.number, order.created_at)
@@ -74,13 +80,18 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
         return await _cancel(ctx, item, number)
     in_ffn = item.remote_status is not None
     if not in_ffn and item.remote_id is None:
-        decision = decide(order, channel.eligibility, now)
-        if isinstance(decision, Skip):
+        decision = decide(order, channel.eligibility, now, channel.kind)
+        if isinstance(decision, Never):
             await ctx.snapshot.skip(item, decision.reason)
             logger.info("skipped order {}: {}", number, decision.reason)
             return "skipped"
         if isinstance(decision, Wait):
-            await ctx.snapshot.wait_until(item, decision.until, decision.reason)
+            if decision.until is not None:
+                await ctx.snapshot.wait_until(item, decision.until, decision.reason)
+            else:
+                # Read again when the order changes in the shop; its lines stay reserved meanwhile.
+                await ctx.snapshot.skip(item, decision.reason, reason_code=REASON_WAITING)
+                logger.info("order {} waits: {}", number, decision.reason)
             return "waiting"
     settings = ctx.settings
     outbound = build_outbound(
