@@ -6,10 +6,11 @@ from datetime import datetime
 
 from loguru import logger
 
+from daemon.engine import history
 from daemon.engine.codec import content_hash, from_payload, to_payload
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
-from daemon.engine.eligibility import Never, Wait, decide
+from daemon.engine.eligibility import Export, GateDecision, Never, Wait, decide
 from daemon.engine.outbound_builder import OrderRefused, build_outbound
 from daemon.engine.pull import pull_window
 from daemon.engine.push import drain
@@ -81,6 +82,7 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
     in_ffn = item.remote_status is not None
     if not in_ffn and item.remote_id is None:
         decision = decide(order, channel.eligibility, now, channel.kind)
+        await _event(ctx, channel.name, item, history.GATE, describe_decision(decision))
         if isinstance(decision, Never):
             await ctx.snapshot.skip(item, decision.reason)
             logger.info("skipped order {}: {}", number, decision.reason)
@@ -112,6 +114,7 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
             remote_status=OutboundStatus.PENDING.value,
             remote_hash=outbound_hash,
         )
+        await _event(ctx, channel.name, item, history.EXPORTED, f"as outbound {created} ({number})")
         ctx.observer.order_exported(ctx.merchant_id, channel.name, _latency_s(order.created_at, now))
         logger.info("exported order {} as outbound {}", number, created)
         return "pushed"
@@ -128,9 +131,17 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
             f"{item.remote_id} (status {item.remote_status}): apply the change by hand in FFN, then `ffn-sync retry` "
             f"({exc.vendor_code or exc.message})",
         )
+        await _event(
+            ctx,
+            channel.name,
+            item,
+            history.MANUAL,
+            f"edit not applied: outbound {item.remote_id} in progress",
+        )
         logger.warning("order {} edited too late: manual action needed", number)
         return "failed"
     await ctx.snapshot.done(item, now=now, remote_hash=outbound_hash)
+    await _event(ctx, channel.name, item, history.UPDATED, f"outbound {item.remote_id} updated after an edit")
     logger.info("updated outbound {} for edited order {}", item.remote_id, number)
     return "pushed"
 
@@ -159,11 +170,30 @@ async def _cancel(ctx: MerchantContext, item: Claimed, number: str) -> str:
             f"{item.remote_id} (status {item.remote_status}): stop the shipment with the fulfiller "
             f"({exc.vendor_code or exc.message})",
         )
+        await _event(
+            ctx,
+            item.channel,
+            item,
+            history.MANUAL,
+            f"cancel not applied: outbound {item.remote_id} in progress",
+        )
         logger.warning("order {} cancelled too late: manual action needed", number)
         return "failed"
     await ctx.snapshot.done(item, now=now, remote_status=OutboundStatus.CANCELED.value)
+    await _event(ctx, item.channel, item, history.CANCELLED, f"outbound {item.remote_id} cancelled in FFN")
     logger.info("cancelled outbound {} for order {}", item.remote_id, number)
     return "pushed"
+
+
+def describe_decision(decision: GateDecision) -> str:
+    kind = {Export: "export", Wait: "wait", Never: "never"}[type(decision)]
+    return f"{kind}: {decision.reason}"
+
+
+async def _event(ctx: MerchantContext, channel: str, item: Claimed, kind: str, detail: str) -> None:
+    await history.record(
+        ctx.pool, ctx.merchant_id, channel, [(item.external_id, kind, detail)], at=ctx.clock.now()
+    )
 
 
 def _latency_s(created_at: datetime, now: datetime) -> float:
