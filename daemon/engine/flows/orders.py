@@ -149,8 +149,7 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
 async def _cancel(ctx: MerchantContext, item: Claimed, number: str) -> str:
     now = ctx.clock.now()
     if item.remote_id is None:
-        await ctx.snapshot.skip(item, "cancelled in the shop before export")
-        return "skipped"
+        return await _cancelled_before_export(ctx, item)
     if item.remote_status == OutboundStatus.CANCELED.value:
         await ctx.snapshot.done(item, now=now)
         return "skipped"
@@ -158,8 +157,7 @@ async def _cancel(ctx: MerchantContext, item: Claimed, number: str) -> str:
         # A create may or may not have reached FFN before a crash: ask instead of guessing.
         existing = await ctx.fulfiller.get_outbound(item.remote_id)
         if existing is None:
-            await ctx.snapshot.skip(item, "cancelled in the shop before export")
-            return "skipped"
+            return await _cancelled_before_export(ctx, item)
     try:
         await ctx.fulfiller.cancel_outbound(item.remote_id, f"cancelled in the shop (order {number})")
     except ManualActionNeeded as exc:
@@ -183,6 +181,12 @@ async def _cancel(ctx: MerchantContext, item: Claimed, number: str) -> str:
     await _event(ctx, item.channel, item, history.CANCELLED, f"outbound {item.remote_id} cancelled in FFN")
     logger.info("cancelled outbound {} for order {}", item.remote_id, number)
     return "pushed"
+
+
+async def _cancelled_before_export(ctx: MerchantContext, item: Claimed) -> str:
+    await ctx.snapshot.skip(item, "cancelled in the shop before export")
+    await _event(ctx, item.channel, item, history.GATE, "never: cancelled in the shop before export")
+    return "skipped"
 
 
 def describe_decision(decision: GateDecision) -> str:
