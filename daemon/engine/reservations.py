@@ -1,15 +1,15 @@
 """The stock formula, written once, and the re-read of changed orders that keeps it current.
 
     shop quantity = max(0, floor(FFN stockLevel − reserved) − stock_buffer)
-    reserved      = Σ quantities of the lines of every open shop order (any shop of the merchant) that FFN
-                    will ship but has not taken yet
+    reserved      = Σ quantities of the lines of every open order (any shop of the merchant) that FFN will
+                    ship but whose units FFN's stock does not show as taken yet
 
-An order reserves from the moment we read it until it is in FFN (FFN's own reservation takes over),
-cancelled, or found to be one FFN never ships: pending (not decided yet), waiting (unpaid, held, not yet in
-an exporting status, hold time), parked (refused by a mapping, unreadable with the lines we could read).
-It reserves nothing when the gate says never (cancelled, test, skip-tagged, before import_since, nothing
-the warehouse ships). Only lines the warehouse ships count: with an SKU, quantity > 0, requires shipping,
-at the FFN location (adapters leave other locations' quantities out).
+An order reserves from the moment we read it: while the gate has not decided, while it waits (unpaid,
+held, not yet in an exporting status, hold time) and while it is parked (a mapping refused it, or it is
+unreadable: the lines that could be read). It stops when FFN's stock shows the outbound (FFN's own
+reservation takes over), when it is cancelled, or when the gate says never (test, skip-tagged, before
+import_since, nothing the warehouse ships). Only lines the warehouse ships count: with an SKU, quantity > 0,
+requiring shipping, at the FFN location (adapters leave other locations' quantities out).
 """
 
 from __future__ import annotations
@@ -27,19 +27,32 @@ from daemon.engine.flows.orders import REASON_WAITING, order_row
 from daemon.engine.pull import store_rows
 from daemon.engine.snapshot import ENTITY_ORDER, Pulled
 from daemon.errors import SyncError
-from daemon.model import Window
+from daemon.model import OutboundStatus, Window
 from daemon.secrets import redact
 
+# The longest an exported order keeps reserving while FFN's stock does not show it yet.
+HANDOVER_S = 900
+
 # One row per reserved line: (channel, order_id, label, sku, quantity). $1 = merchant.
+# An order just exported keeps its lines reserved until FFN's stock shows FFN's own reservation (the stock
+# feed trails by its lag): otherwise every export would hand its units out once, for a cycle or two.
 RESERVED_LINES = f"""
 SELECT s.channel, s.external_id AS order_id, s.label, l->>'sku' AS sku, (l->>'quantity')::numeric AS quantity
 FROM snapshot s, jsonb_array_elements(coalesce(s.payload->'lines', '[]'::jsonb)) AS l
-WHERE s.merchant_id = $1 AND s.entity = 'order' AND s.remote_status IS NULL
-  AND (s.state IN ('pending', 'failed') OR (s.state = 'skipped' AND s.reason_code = '{REASON_WAITING}'))
+WHERE s.merchant_id = $1 AND s.entity = 'order'
   AND NOT coalesce((s.payload->>'cancelled')::boolean, false)
   AND NOT coalesce((s.payload->>'test')::boolean, false)
   AND coalesce((l->>'requires_shipping')::boolean, true)
   AND l->>'sku' IS NOT NULL AND (l->>'quantity')::numeric > 0
+  AND (
+    (s.remote_status IS NULL
+     AND (s.state IN ('pending', 'failed') OR (s.state = 'skipped' AND s.reason_code = '{REASON_WAITING}')))
+    OR (s.remote_status = '{OutboundStatus.PENDING.value}'
+        AND s.pushed_at > now() - interval '{HANDOVER_S} seconds'
+        AND s.pushed_at > coalesce(
+            (SELECT max(f.updated_at) FROM ffn_stock f WHERE f.merchant_id = $1 AND f.sku = l->>'sku'),
+            '-infinity'::timestamptz))
+  )
 """
 
 # Every SKU whose target differs from what the shop ($2) was last told; $3 = the channel's stock_buffer.

@@ -17,8 +17,10 @@ CREATE INDEX order_events_age ON order_events (merchant_id, at);
 -- reported once a day, not every cycle.
 ALTER TABLE shop_stock ADD COLUMN failure text, ADD COLUMN reported_at timestamptz;
 
--- The orders the stock formula reserves (daemon/engine/reservations.py): found without scanning every
--- order the gate settled long ago.
+-- The orders the stock formula reserves (daemon/engine/reservations.py), found without scanning every
+-- order settled long ago: those not in FFN, and those just exported (until FFN's stock shows them).
 CREATE INDEX snapshot_reserving ON snapshot (merchant_id)
     WHERE entity = 'order' AND remote_status IS NULL
       AND (state IN ('pending', 'failed') OR (state = 'skipped' AND reason_code = 'waiting'));
+CREATE INDEX snapshot_handover ON snapshot (merchant_id, pushed_at)
+    WHERE entity = 'order' AND remote_status = 'Pending';
