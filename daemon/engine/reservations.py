@@ -70,9 +70,9 @@ WHERE p.quantity IS DISTINCT FROM t.quantity
 ORDER BY t.sku
 """
 
-# A re-read is one window since the last orders pull; more than this means the orders flow is far behind,
-# and the write goes ahead with what was read (the orders flow catches up on the rest).
-REREAD_LIMIT = 250
+# A re-read is one page: the orders placed since the last orders pull, normally a handful. More means the
+# orders flow is catching up a backlog; the first page is reserved now and the orders flow reads the rest.
+REREAD_LIMIT = 50
 
 
 async def reread_changed_orders(
@@ -99,12 +99,8 @@ async def reread_changed_orders(
                 async for order in orders:
                     rows.append(order_row(order, name)[1])
                     if len(rows) >= REREAD_LIMIT:
-                        logger.warning(
-                            "{} orders of {} changed since the last orders pull; stock reserves the first {} "
-                            "now, the orders flow reads the rest",
-                            REREAD_LIMIT,
-                            name,
-                            REREAD_LIMIT,
+                        logger.debug(
+                            "re-read of {} stopped at {} orders: the orders flow is behind", name, len(rows)
                         )
                         break
             finally:

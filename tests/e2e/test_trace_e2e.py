@@ -66,7 +66,7 @@ async def test_trace_explains_a_waiting_an_exported_and_a_parked_order(
         assert got["outbound_id"] == outbound["outboundId"] and got["reserves"] == {}
         assert got["verdict"].startswith(f"in FFN as outbound {outbound['outboundId']}, status Shipped")
         kinds = [e["kind"] for e in got["events"]]
-        assert kinds[:3] == ["pulled", "gate", "exported"] and "shipment" in kinds
+        assert kinds[:2] == ["pulled", "exported"] and "shipment" in kinds
         shipment = next(e for e in got["events"] if e["kind"] == "shipment")
         assert "TR-1" in shipment["detail"] and "applied in the shop" in shipment["detail"]
 

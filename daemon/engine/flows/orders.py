@@ -82,7 +82,8 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
     in_ffn = item.remote_status is not None
     if not in_ffn and item.remote_id is None:
         decision = decide(order, channel.eligibility, now, channel.kind)
-        await _event(ctx, channel.name, item, history.GATE, describe_decision(decision))
+        if not isinstance(decision, Export):  # an export is recorded with its outbound below
+            await _event(ctx, channel.name, item, history.GATE, describe_decision(decision))
         if isinstance(decision, Never):
             await ctx.snapshot.skip(item, decision.reason)
             logger.info("skipped order {}: {}", number, decision.reason)
