@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 import yarl
 from aiohttp.test_utils import TestServer
-from woocommerce.oauth import OAuth  # type: ignore[import-untyped]
+from woocommerce.oauth import OAuth
 
 from adapters.sandboxkit.kit import KIT_KEY
 from adapters.sandboxkit.requestlog import LoggedExchange
@@ -102,7 +102,7 @@ async def make_shop(clock: FakeClock) -> AsyncIterator[ShopFactory]:
     session = aiohttp.ClientSession()
 
     async def start(**knobs: Any) -> Shop:
-        server = TestServer(create_app(clock=clock, **knobs), host="127.0.0.1")
+        server = TestServer(create_app(**{"clock": clock, **knobs}), host="127.0.0.1")
         await server.start_server()
         servers.append(server)
         return Shop(server, session, clock)
