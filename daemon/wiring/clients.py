@@ -58,6 +58,7 @@ def build_channel(channel: ShopChannelConfig, clock: Clock = SYSTEM_CLOCK) -> Sh
             client_id=sw.client_id,
             client_secret=sw.client_secret,
             status_tag=channel.status.tag,
+            notify_customer=channel.fulfilment.notify_customer,
             clock=clock,
         )
     from adapters.woocommerce import WooCommerceChannel
