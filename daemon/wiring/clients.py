@@ -31,6 +31,7 @@ def build_fulfiller(merchant: MerchantConfig, pool: asyncpg.Pool, clock: Clock =
         requests_per_second=ffn.requests_per_second,
         max_concurrency=ffn.max_concurrency,
         oversale=ffn.oversale,
+        stock_input=ffn.stock_level,
         clock=clock,
     )
 
