@@ -24,7 +24,7 @@ def truncate(value: str | None, limit: int) -> str | None:
     """At most ``limit`` characters; a cut text ends in '…' so the reader sees it was cut."""
     if value is None or len(value) <= limit:
         return value
-    return value[: limit - 1].rstrip() + "…"
+    return value[: limit - 1] + "…"
 
 
 def address_body(address: Address, order_label: str) -> dict[str, Any]:
