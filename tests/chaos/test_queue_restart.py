@@ -1,0 +1,128 @@
+"""Restarts under load lose no time and park nothing: a graceful stop gives its claims back, a new
+lease holder frees what a killed one left, and every pending order is in FFN within one orders
+interval + 5 s of the restart (the claims used to strand rows for 300 s)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.stack import PLUS, Stack, stack
+from tests.e2e.world import by_number, new_order, outbounds, seed_catalogue
+
+ORDERS = 240
+ORDERS_INTERVAL_S = 1.0  # tests/e2e/stack.py configures every interval to 1 s
+RECOVERY_S = ORDERS_INTERVAL_S + 5.0
+
+
+async def spawn_daemon(s: Stack, log: Path) -> asyncio.subprocess.Process:
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "daemon", "run", "--config", str(s.config_path),
+            stdout=out, stderr=out, env={**os.environ, **s.env},
+        )  # fmt: skip
+
+
+async def stop_daemon(proc: asyncio.subprocess.Process, sig: signal.Signals = signal.SIGTERM) -> int:
+    if proc.returncode is None:
+        proc.send_signal(sig)
+    return await asyncio.wait_for(proc.wait(), timeout=60)
+
+
+async def wait_for_outbounds(s: Stack, at_least: int, timeout_s: float) -> float:
+    """Seconds until FFN holds ``at_least`` outbounds (raises after ``timeout_s``)."""
+    started = time.monotonic()
+    while len(await outbounds(s)) < at_least:
+        if time.monotonic() - started > timeout_s:
+            raise AssertionError(f"fewer than {at_least} outbounds after {timeout_s:.0f}s")
+        await asyncio.sleep(0.1)
+    return time.monotonic() - started
+
+
+async def placed_orders(s: Stack) -> None:
+    shop = s.shops["shopify-main"]
+    await seed_catalogue(s, shop)
+    rng = random.Random(31)
+    for _ in range(ORDERS):
+        await new_order(s, shop, rng)
+
+
+def with_short_grace(s: Stack) -> None:
+    # A short grace makes the stop cancel cycles in the middle of their batches: the case to prove.
+    text = s.config_path.read_text()
+    s.config_path.write_text(text.replace("[daemon]\n", "[daemon]\nshutdown_grace_s = 0.5\n", 1))
+
+
+async def dead_letters(s: Stack) -> list[object]:
+    return list(
+        await s.db.pool.fetch(
+            "SELECT external_id, reason_code, last_error FROM snapshot WHERE state = 'failed'"
+        )
+    )
+
+
+@pytest.mark.timeout(240)
+async def test_sigterm_under_load_gives_claims_back_and_the_restart_finishes_at_once(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    async with stack(tmp_path, pg_dsn, ["shopify"], shop_knobs=PLUS) as s:
+        with_short_grace(s)
+        await placed_orders(s)
+        # Slow FFN answers keep a batch of creates in flight when the stop arrives.
+        await s.control(s.ffn, "PUT", "faults", {"rate": 0, "latency_ms": 120})
+        log = tmp_path / "daemon.log"
+        proc = await spawn_daemon(s, log)
+        await wait_for_outbounds(s, 20, timeout_s=60)
+        assert await stop_daemon(proc) == 0
+        exported = len(await outbounds(s))
+        assert exported < ORDERS, "the stop came too late to interrupt anything"
+        text = log.read_text()
+        assert "cancelled (stopping)" in text
+        assert "crashed" not in text and "Traceback" not in text, text[-3000:]
+
+        await s.control(s.ffn, "PUT", "faults", {"rate": 0, "latency_ms": 0})
+        proc = await spawn_daemon(s, log)
+        try:
+            took = await wait_for_outbounds(s, ORDERS, timeout_s=120)
+        finally:
+            await stop_daemon(proc)
+        # Measured from spawning the process: interpreter start and config loading count against us.
+        assert took <= RECOVERY_S, f"{ORDERS - exported} pending orders took {took:.1f}s after the restart"
+        assert len(by_number(await outbounds(s))) == ORDERS
+        assert await dead_letters(s) == []
+
+
+@pytest.mark.timeout(240)
+async def test_sigkill_mid_create_then_restart_frees_the_orphaned_claims_at_once(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    async with stack(tmp_path, pg_dsn, ["shopify"], shop_knobs=PLUS) as s:
+        await placed_orders(s)
+        await s.control(s.ffn, "PUT", "faults", {"rate": 0, "latency_ms": 120})
+        log = tmp_path / "daemon.log"
+        proc = await spawn_daemon(s, log)
+        await wait_for_outbounds(s, 20, timeout_s=60)
+        await stop_daemon(proc, signal.SIGKILL)
+        exported = len(await outbounds(s))
+        assert exported < ORDERS
+        # Whatever the killed process created stays in FFN and moves on (ships) meanwhile.
+        for outbound in await outbounds(s):
+            await s.control(s.ffn, "POST", f"outbounds/{outbound['outboundId']}/ship", {"packages": 1})
+
+        await s.control(s.ffn, "PUT", "faults", {"rate": 0, "latency_ms": 0})
+        proc = await spawn_daemon(s, log)
+        try:
+            took = await wait_for_outbounds(s, ORDERS, timeout_s=120)
+            await asyncio.sleep(3)  # a few more cycles: adopted outbounds must not be PATCHed
+        finally:
+            await stop_daemon(proc)
+        assert took <= RECOVERY_S, f"{ORDERS - exported} pending orders took {took:.1f}s after the restart"
+        assert len(by_number(await outbounds(s))) == ORDERS
+        assert await dead_letters(s) == []
