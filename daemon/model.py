@@ -77,6 +77,18 @@ class PaymentState(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class OrderHold:
+    """The shop itself keeps the order from the fulfiller (now or for good), with the reason.
+
+    ``waiting``: it ships once the shop releases it (a payment/fraud/address hold, a schedule), so its stock
+    stays reserved; otherwise the fulfiller never ships it (a test order, lines only at another location).
+    """
+
+    reason: str
+    waiting: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ShopOrder:
     order_id: str  # the shop's stable id
     number: str  # the human order number shown to merchant and customer
@@ -96,6 +108,7 @@ class ShopOrder:
     shipping_methods: tuple[str, ...] = ()  # titles/codes of the shipping lines, first is primary
     shipping_fee: Decimal = Decimal(0)
     lines: tuple[OrderLine, ...] = ()
+    hold: OrderHold | None = None  # the shop keeps it from the fulfiller (see OrderHold)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,9 @@ Decision = Eligible | Skip | Wait
 def decide(order: ShopOrder, rules: EligibilityRules, now: datetime) -> Decision:
     if order.cancelled:
         return Skip("cancelled in the shop")
+    if order.hold is not None:
+        # The shop's own verdict; a waiting order comes back through the pull when the shop releases it.
+        return Skip(order.hold.reason)
     if rules.import_since and order.created_at < rules.import_since:
         return Skip(
             f"created {order.created_at:%Y-%m-%d %H:%M} before import_since {rules.import_since:%Y-%m-%d}"
