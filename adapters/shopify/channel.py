@@ -202,7 +202,8 @@ class ShopifyChannel:
     # set-up checks --------------------------------------------------------------------------------------
 
     async def verify_access(self) -> list[str]:
-        """What the app installation lacks (``ffn-sync check``): missing scopes, one line each."""
+        """What the app installation lacks (``ffn-sync check``): missing scopes, one line each; a line
+        starting with ``warning:`` is a limitation, not a failure."""
         data = await self.transport.query(queries.APP_SCOPES)
         granted = {
             str(s.get("handle"))
@@ -223,8 +224,8 @@ def missing_scopes(granted: set[str]) -> list[str]:
         )
     if "read_all_orders" not in have:
         problems.append(
-            "missing scope read_all_orders: orders older than 60 days are invisible, so a late shipment "
-            "cannot be written back"
+            "warning: missing scope read_all_orders: orders older than 60 days are invisible, so a late "
+            "shipment cannot be written back"
         )
     return problems
 

@@ -9,7 +9,7 @@ from loguru import logger
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.skus import remember
-from daemon.errors import SyncError
+from daemon.errors import ChannelFatalError, SyncError
 from daemon.model import ShopStock, StockLevel
 from daemon.secrets import redact
 
@@ -80,7 +80,11 @@ async def store_levels(
 
 
 async def push_to_shops(ctx: MerchantContext, counts: CycleCounts) -> None:
-    """Write every changed target quantity to every shop, batched by the adapter."""
+    """Write every changed target quantity to every shop, batched by the adapter.
+
+    A shop that refuses the write itself (``ChannelFatalError``: the client's document, scopes, location)
+    fails the flow after the other shops were written, so it shows in ``status`` and ``/healthz``."""
+    fatal: ChannelFatalError | None = None
     for name, settings in ((c.name, c) for c in ctx.settings.channels):
         shop = ctx.channels.get(name)
         if shop is None:
@@ -95,6 +99,8 @@ async def push_to_shops(ctx: MerchantContext, counts: CycleCounts) -> None:
             # One shop being down must not keep stock from the others; it is compared again next cycle.
             counts.failed += len(wanted)
             logger.error("stock for {} SKUs not written to {}: {}", len(wanted), name, redact(str(exc)))
+            if isinstance(exc, ChannelFatalError) and fatal is None:
+                fatal = exc
             continue
         quantity_by_sku = {s.sku: s.quantity for s in wanted}
         settled: list[str] = []
@@ -119,3 +125,5 @@ async def push_to_shops(ctx: MerchantContext, counts: CycleCounts) -> None:
                 settled,
                 [quantity_by_sku[sku] for sku in settled],
             )
+    if fatal is not None:
+        raise fatal
