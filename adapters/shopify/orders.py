@@ -77,6 +77,7 @@ class OrderReader:
     async def changed(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
         text, start, end = window_query(window)
         after: str | None = None
+        read: set[str] = set()
         while True:
             data = await sized_query(
                 self._transport,
@@ -94,6 +95,7 @@ class OrderReader:
                         f"shopify order {node.get('id')} updatedAt {updated} outside the window; skipped"
                     )
                     continue
+                read.add(str(node.get("id")))
                 try:
                     yield await self._map(node)
                 except MappingError as exc:
@@ -102,13 +104,13 @@ class OrderReader:
             if not page["pageInfo"]["hasNextPage"]:
                 break
             after = page["pageInfo"]["endCursor"]
-        async for released in self._released():
+        async for released in self._released(read):
             yield released
 
-    async def _released(self) -> AsyncIterator[ShopOrder]:
+    async def _released(self, just_read: set[str]) -> AsyncIterator[ShopOrder]:
         """Orders that were waiting on a hold or schedule at the FFN location and no longer are."""
         waiting = await self._waiting_orders()
-        ids = list(waiting)
+        ids = [order_id for order_id in waiting if order_id not in just_read]
         for start in range(0, len(ids), queries.WAITING_PAGE):
             chunk = ids[start : start + queries.WAITING_PAGE]
             q = " OR ".join(f"id:{order_id.rsplit('/', 1)[-1]}" for order_id in chunk)

@@ -38,7 +38,13 @@ _REFUSED_DOCUMENT_CODES = {
     "argumentNotAccepted",
     "missingRequiredArguments",
 }
-_REFUSED_SHAPE_MARKERS = ("is not defined by type", "was not provided", "@idempotent", "is required from API")
+_REFUSED_SHAPE_MARKERS = (
+    "is not defined by type",
+    "unknown field",
+    "was not provided",
+    "@idempotent",
+    "is required from API",
+)
 
 
 class CostExceedsBucket(RateLimited):
