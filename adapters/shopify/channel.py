@@ -10,9 +10,9 @@ from loguru import logger
 
 from adapters.shopify import queries
 from adapters.shopify.fulfil import already_applied, fulfillment_inputs, parse_state, plan
+from adapters.shopify.gate import location_query
 from adapters.shopify.mapping import map_variant, variant_skip_reason
 from adapters.shopify.orders import OrderReader, page_budget, sized_query, window_query
-from adapters.shopify.gate import location_query
 from adapters.shopify.state import MemoryState, ShopifyState
 from adapters.shopify.status import OrderStatusWriter
 from adapters.shopify.stock import InventoryItems, StockWriter
@@ -215,7 +215,9 @@ class ShopifyChannel:
 def missing_scopes(granted: set[str]) -> list[str]:
     # A write scope includes its read scope.
     have = granted | {"read_" + s.removeprefix("write_") for s in granted if s.startswith("write_")}
-    problems = [f"missing scope {scope}: needed to {why}" for scope, why in REQUIRED_SCOPES if scope not in have]
+    problems = [
+        f"missing scope {scope}: needed to {why}" for scope, why in REQUIRED_SCOPES if scope not in have
+    ]
     fo_read = any(s in have for s in FULFILMENT_ORDER_SCOPES)
     if not fo_read:
         problems.append(

@@ -96,7 +96,9 @@ def order_hold(
                 "(no CREATE_FULFILLMENT)",
                 False,
             )
-        return OrderHold(f"nothing to fulfil {where}: lines are at other locations or already fulfilled", False)
+        return OrderHold(
+            f"nothing to fulfil {where}: lines are at other locations or already fulfilled", False
+        )
     return None
 
 

@@ -122,7 +122,9 @@ class OrderReader:
             seen = set()
             for node in (data.get("orders") or {}).get("nodes") or []:
                 seen.add(node["id"])
-                statuses = [fo.get("status") for fo in (node.get("fulfillmentOrders") or {}).get("nodes") or []]
+                statuses = [
+                    fo.get("status") for fo in (node.get("fulfillmentOrders") or {}).get("nodes") or []
+                ]
                 if node.get("cancelledAt") is None and is_waiting(statuses):
                     continue
                 order = await self.get(node["id"])

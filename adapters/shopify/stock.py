@@ -129,7 +129,8 @@ class StockWriter:
         again, still_stale = await self._write(retry)
         for e in still_stale:
             again.setdefault(
-                e.sku, "Shopify quantity keeps changing (CHANGE_FROM_QUANTITY_STALE twice); written next cycle"
+                e.sku,
+                "Shopify quantity keeps changing (CHANGE_FROM_QUANTITY_STALE twice); written next cycle",
             )
         return {**errors, **again}
 
@@ -176,7 +177,9 @@ class StockWriter:
         body_hash = hashlib.sha256(orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)).hexdigest()
         key = await self._state.idempotency_key(body_hash)  # stored before sending
         # Safe to resend: the same body carries the same key, and Shopify answers a repeat with the first result.
-        data = await self._transport.mutate(queries.SET_QUANTITIES, {**variables, "key": key}, idempotent=True)
+        data = await self._transport.mutate(
+            queries.SET_QUANTITIES, {**variables, "key": key}, idempotent=True
+        )
         await self._state.settle_key(body_hash)
         user_errors: list[dict[str, Any]] = (data.get("inventorySetQuantities") or {}).get("userErrors") or []
         if not user_errors:

@@ -57,7 +57,8 @@ def build_context(
 ) -> MerchantContext:
     fulfiller = build_fulfiller(merchant, db.pool, clock)
     channels = {
-        c.name: build_channel(c, clock, pool=db.pool, merchant_id=merchant.id) for c in merchant.enabled_channels
+        c.name: build_channel(c, clock, pool=db.pool, merchant_id=merchant.id)
+        for c in merchant.enabled_channels
     }
     _attach_api_metrics(merchant.id, "ffn", fulfiller)
     for config in merchant.enabled_channels:

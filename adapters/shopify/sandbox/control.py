@@ -31,7 +31,10 @@ _ADDRESS_FIELDS = sorted(set(_ADDRESS_KEYS.values()))
 
 def _resolved(view: dict[str, Any]) -> dict[str, Any]:
     """A view with its argument-less lazy fields (``variant``) filled in, ready for JSON."""
-    return _without_arguments({k: (v(None) if callable(v) else v) for k, v in view.items()})
+    resolved: dict[str, Any] = _without_arguments(
+        {k: (v(None) if callable(v) else v) for k, v in view.items()}
+    )
+    return resolved
 
 
 def _without_arguments(value: Any) -> Any:
@@ -250,7 +253,8 @@ class Control:
                 self.world.commit(order, li, new_qty - li.current_quantity)
                 li.current_quantity = new_qty
         added = self._lines(
-            [line for line in lines if line.get("sku") in wanted and wanted[line.get("sku")] > 0], digital=False
+            [line for line in lines if line.get("sku") in wanted and wanted[line.get("sku")] > 0],
+            digital=False,
         )
         for li in added:
             self.world.commit(order, li, li.current_quantity)

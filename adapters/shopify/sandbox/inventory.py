@@ -49,9 +49,8 @@ class InventoryMutations:
 
     def set_quantities(self, info: Info, input: dict[str, Any]) -> View:
         version = str(info.context.get("version") or "")
-        variables = info.variable_values
-        coerced = getattr(variables, "coerced", variables)  # graphql-core 3.3 wraps them
-        key = idempotency_key(info.field_nodes[0], dict(coerced))
+        coerced: dict[str, Any] = info.variable_values.coerced
+        key = idempotency_key(info.field_nodes[0], coerced)
         strict = strict_inventory(version)
         if strict and key is None:
             raise missing_idempotency(info.field_name)
@@ -96,7 +95,9 @@ class InventoryMutations:
                 )
             )
         if input["reason"] not in REASONS:
-            errors.append(user_error(["input", "reason"], "The specified reason is invalid.", "INVALID_REASON"))
+            errors.append(
+                user_error(["input", "reason"], "The specified reason is invalid.", "INVALID_REASON")
+            )
         on_hand = input["name"] == "on_hand"
         changes: list[tuple[int, int, int, int]] = []  # item, location, new available, delta
         seen: set[tuple[int, int]] = set()

@@ -143,7 +143,9 @@ class Views:
         available = self.world.inventory[key]
         committed = self.world.committed.get(key, 0)
         values = {"available": available, "committed": committed, "on_hand": available + committed}
-        level_id = f"gid://shopify/InventoryLevel/{v.inventory_item_id}?inventory_item_id={v.inventory_item_id}"
+        level_id = (
+            f"gid://shopify/InventoryLevel/{v.inventory_item_id}?inventory_item_id={v.inventory_item_id}"
+        )
 
         def quantities(_info: Info, names: list[str]) -> list[View]:
             return [

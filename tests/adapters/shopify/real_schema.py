@@ -252,7 +252,13 @@ INPUTS: dict[str, list[str]] = {
         "quantities",
         "ignoreCompareQuantity",
     ],
-    "InventoryQuantityInput": ["inventoryItemId", "locationId", "quantity", "changeFromQuantity", "compareQuantity"],
+    "InventoryQuantityInput": [
+        "inventoryItemId",
+        "locationId",
+        "quantity",
+        "changeFromQuantity",
+        "compareQuantity",
+    ],
     "OrderInput": ["id", "email", "note", "tags"],
 }
 DIRECTIVES = ["idempotent"]
@@ -288,7 +294,11 @@ def _lift_conflicting_deprecations(schema: graphql.GraphQLSchema) -> None:
             continue
         for iface in gtype.interfaces:
             for name, field in gtype.fields.items():
-                if field.deprecation_reason and name in iface.fields and not iface.fields[name].deprecation_reason:
+                if (
+                    field.deprecation_reason
+                    and name in iface.fields
+                    and not iface.fields[name].deprecation_reason
+                ):
                     field.deprecation_reason = None
 
 
@@ -353,9 +363,12 @@ def _header(version: str) -> str:
         "# 2026-01 schema by tests/adapters/shopify/real_schema.py; do not edit by hand.\n"
     )
     if version != "2026-01":
-        head += "# Derived: removed " + ", ".join(
-            f"{t}.{f}" for t, fields in REMOVED_IN_2026_04.items() for f in fields
-        ) + ".\n# Rules the sandbox enforces at runtime:\n" + "".join(f"#   - {r}\n" for r in RULES_2026_04)
+        head += (
+            "# Derived: removed "
+            + ", ".join(f"{t}.{f}" for t, fields in REMOVED_IN_2026_04.items() for f in fields)
+            + ".\n# Rules the sandbox enforces at runtime:\n"
+            + "".join(f"#   - {r}\n" for r in RULES_2026_04)
+        )
     return head
 
 

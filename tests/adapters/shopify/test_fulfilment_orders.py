@@ -103,7 +103,8 @@ async def test_a_two_location_order_exports_and_fulfils_only_the_ffn_lines(shop:
         await channel.apply_shipment(ref, Shipment("s-1", "out-1", "MO-1", (), (Tracking("T1"),)))
         with pytest.raises(RecordError, match="not open at the FFN location"):
             await channel.apply_shipment(
-                ref, Shipment("s-2", "out-1", "MO-1", (ShipmentLine(Decimal(3), sku="B1"),), (Tracking("T2"),))
+                ref,
+                Shipment("s-2", "out-1", "MO-1", (ShipmentLine(Decimal(3), sku="B1"),), (Tracking("T2"),)),
             )
     finally:
         await channel.aclose()
@@ -134,7 +135,9 @@ async def test_a_fulfilment_order_owned_by_a_fulfillment_service_is_never_fulfil
     third_party = await shop.control(
         "POST", "/_sandbox/locations", {"name": "3PL", "fulfillment_service": "other-3pl-app"}
     )
-    created = await shop.order([{"sku": "A1", "qty": 1}, {"sku": "C1", "qty": 1, "location": third_party["id"]}])
+    created = await shop.order(
+        [{"sku": "A1", "qty": 1}, {"sku": "C1", "qty": 1, "location": third_party["id"]}]
+    )
     channel = shop.channel()
     # Even configured at the service's location, the client neither exports nor fulfils its lines.
     foreign = shop.channel(location_id=third_party["id"])
@@ -147,7 +150,8 @@ async def test_a_fulfilment_order_owned_by_a_fulfillment_service_is_never_fulfil
         ref = OrderRef(at_ffn.order_id, at_ffn.number)
         with pytest.raises(RecordError):
             await foreign.apply_shipment(
-                ref, Shipment("s-1", "out-1", "MO-1", (ShipmentLine(Decimal(1), sku="C1"),), (Tracking("T1"),))
+                ref,
+                Shipment("s-1", "out-1", "MO-1", (ShipmentLine(Decimal(1), sku="C1"),), (Tracking("T1"),)),
             )
         await channel.apply_shipment(ref, Shipment("s-2", "out-1", "MO-1", (), (Tracking("T2"),)))
     finally:

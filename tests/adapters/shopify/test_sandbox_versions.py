@@ -51,7 +51,10 @@ async def test_from_2026_04_the_old_compare_fields_are_unknown(shop: Shop, versi
     item = (await shop.product("A1"))["inventory_item_id"]
     _, ignored = await shop.graphql(
         SET_IDEMPOTENT,
-        {"key": "k1", "input": {**_input(shop, item, 3, changeFromQuantity=None), "ignoreCompareQuantity": True}},
+        {
+            "key": "k1",
+            "input": {**_input(shop, item, 3, changeFromQuantity=None), "ignoreCompareQuantity": True},
+        },
         version=version,
     )
     assert "ignoreCompareQuantity" in ignored["errors"][0]["message"]

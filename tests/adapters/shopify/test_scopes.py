@@ -32,7 +32,9 @@ def test_each_missing_scope_is_named_with_what_it_is_for() -> None:
                                      "write_merchant_managed_fulfillment_orders"}  # fmt: skip
     problems = missing_scopes(granted)
     assert any(p.startswith("missing scope write_inventory: needed to write stock levels") for p in problems)
-    assert any("read_merchant_managed_fulfillment_orders" in p and "no fulfillment orders" in p for p in problems)
+    assert any(
+        "read_merchant_managed_fulfillment_orders" in p and "no fulfillment orders" in p for p in problems
+    )
     assert any(p.startswith("warning: missing scope read_all_orders") and "60 days" in p for p in problems)
     # A write scope includes its read scope.
     assert missing_scopes({*DEFAULT_SCOPES} - {"read_orders"}) == []
