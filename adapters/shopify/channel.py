@@ -37,6 +37,9 @@ MAX_PAGE_SIZE = 250
 
 class ShopifyChannel:
     kind = "shopify"
+    # Stock writes compare-and-swap on changeFromQuantity: a sale since our last look is refused, not
+    # overwritten, and reported TRANSIENT for the engine to re-read orders, recompute and write again.
+    stock_cas = True
 
     def __init__(
         self,

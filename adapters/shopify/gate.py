@@ -8,7 +8,8 @@ Shopify says where and whether an order can be fulfilled through its fulfillment
   app): since 2024-10 only that service may fulfil it, so it is not FFN's either;
 - ``ON_HOLD`` (payment, fraud, address, merchant hold) and ``SCHEDULED`` FOs wait: the order is exported
   when Shopify releases them;
-- a test order (``Order.test``, e.g. the Bogus gateway) is never shipped unless the channel says otherwise.
+- a test order (``Order.test``, e.g. the Bogus gateway) is reported as one (the engine never ships it)
+  unless the channel says to ship test orders.
 
 A line's quantity stays ``currentQuantity`` (what the customer bought minus edits and refunds), capped by
 what its FOs at the FFN location carry: fulfilled units stay in the count, so our own fulfilment never
@@ -20,8 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from daemon.model import OrderHold
 
 FULFILLABLE = frozenset({"OPEN", "IN_PROGRESS"})
 WAITING = frozenset({"ON_HOLD", "SCHEDULED"})
@@ -81,25 +80,19 @@ def location_share(fo_nodes: Iterable[Mapping[str, Any]]) -> LocationShare:
     return LocationShare(carried, open_for_us, tuple(dict.fromkeys(waiting)), foreign)
 
 
-def order_hold(
-    *, test: bool, share: LocationShare, location_id: str, include_test_orders: bool
-) -> OrderHold | None:
-    if test and not include_test_orders:
-        return OrderHold("a Shopify test order (Order.test); set include_test_orders to ship those", False)
-    if share.waiting:
-        return OrderHold(f"Shopify fulfillment order {'; '.join(share.waiting)}", True)
-    if share.open_for_us == 0:
-        where = f"at the FFN location {location_id}"
-        if share.foreign:
-            return OrderHold(
-                f"its {share.foreign} open unit(s) {where} belong to another fulfillment service "
-                "(no CREATE_FULFILLMENT)",
-                False,
-            )
-        return OrderHold(
-            f"nothing to fulfil {where}: lines are at other locations or already fulfilled", False
-        )
-    return None
+def waiting_reason(share: LocationShare) -> str | None:
+    """Why the order waits on Shopify (``ShopOrder.hold``), or None."""
+    return f"Shopify fulfillment order {'; '.join(share.waiting)}" if share.waiting else None
+
+
+def nothing_here(share: LocationShare, location_id: str) -> str | None:
+    """Why none of the order is FFN's to ship now (for the log), or None when some is."""
+    if share.waiting or share.open_for_us:
+        return None
+    where = f"at the FFN location {location_id}"
+    if share.foreign:
+        return f"its {share.foreign} open unit(s) {where} belong to another fulfillment service (no CREATE_FULFILLMENT)"
+    return f"nothing open {where}: lines are at other locations or already fulfilled"
 
 
 def shipped_quantity(line_id: str, current_quantity: int, share: LocationShare) -> int:

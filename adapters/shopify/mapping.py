@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from adapters.shopify.gate import LocationShare, shipped_quantity
-from daemon.model import Address, OrderHold, OrderLine, PaymentState, ShopOrder, ShopProduct
+from daemon.model import Address, OrderLine, PaymentState, ShopOrder, ShopProduct
 
 Node = Mapping[str, Any]
 
@@ -127,12 +127,14 @@ def map_order(
     extra_lines: Sequence[Node] = (),
     *,
     share: LocationShare | None = None,
-    hold: OrderHold | None = None,
+    hold: str | None = None,
+    test: bool = False,
 ) -> ShopOrder:
     """One ``Order`` node (lines inline, plus any fetched separately) as a ``ShopOrder``.
 
     Lines whose ``currentQuantity`` is 0 (removed by an edit, or refunded) are left out. With ``share`` (the
-    fulfillment orders at the FFN location, ``gate.py``) a shippable line counts only as far as those carry it.
+    fulfillment orders at the FFN location, ``gate.py``) a shippable line counts only as far as those carry it;
+    ``hold`` (why Shopify holds it) and ``test`` are the gate's inputs (``daemon.engine.eligibility``).
     """
     order_id = node.get("id")
     if not order_id:
@@ -177,6 +179,7 @@ def map_order(
         ),
         lines=lines,
         hold=hold,
+        test=test,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from loguru import logger
 
 from adapters.shopify import queries
-from adapters.shopify.gate import is_waiting, location_query, location_share, order_hold
+from adapters.shopify.gate import is_waiting, location_query, location_share, nothing_here, waiting_reason
 from adapters.shopify.mapping import MappingError, map_order, parse_time, shopify_time
 from adapters.shopify.state import ShopifyState
 from adapters.shopify.transport import CostExceedsBucket, GraphQLTransport, Operation
@@ -182,14 +182,13 @@ class OrderReader:
             more = bool(lines["pageInfo"].get("hasNextPage"))
             after = lines["pageInfo"].get("endCursor")
         share = location_share(await self._fulfillment_orders(node))
-        hold = order_hold(
-            test=bool(node.get("test")),
-            share=share,
-            location_id=self._location_id,
-            include_test_orders=self._include_test,
-        )
-        order = map_order(node, extra, share=share, hold=hold)
-        await self._remember(order.order_id, hold.reason if hold and hold.waiting else None)
+        hold = waiting_reason(share)
+        test = bool(node.get("test")) and not self._include_test
+        order = map_order(node, extra, share=share, hold=hold, test=test)
+        elsewhere = nothing_here(share, self._location_id)
+        if elsewhere and not order.cancelled:
+            logger.debug(f"shopify order {order.number}: {elsewhere}")
+        await self._remember(order.order_id, hold)
         return order
 
     async def _fulfillment_orders(self, node: dict[str, Any]) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from adapters.shopify import queries
 from adapters.shopify.state import ShopifyState
 from adapters.shopify.transport import GraphQLTransport
 from daemon.errors import ChannelFatalError
-from daemon.model import ItemResult, ShopStock
+from daemon.model import ItemFailure, ItemResult, ShopStock
 
 BATCH = 250  # Shopify caps array inputs at 250
 
@@ -69,19 +69,17 @@ class Entry:
     sku: str
     item: str
     quantity: int
-    change_from: int | None  # the shop's available quantity we read just before; None: not stocked there
+    change_from: int | None  # the shop's available quantity last observed; None: not stocked there
 
 
 class StockWriter:
     """Absolute ``available`` levels, compare-and-swap, one idempotency key per exact request body.
 
-    ``changeFromQuantity`` is the quantity read for the item and location just before the write (one
-    ``inventoryItems`` query per batch). A checkout landing between that read and the write makes Shopify
-    answer ``CHANGE_FROM_QUANTITY_STALE``; the item is read again and written once more with the shop's own
-    movement kept (the units just sold stay sold: target + (now − read)); if it moved again the item fails
-    and the next cycle, which then counts the new order, writes it. The read is fresh rather than the last
-    value we wrote, because the engine re-targets stock after pulling an order: a remembered value would
-    make every sale a conflict, and keeping that sale's movement on top would count it twice.
+    ``changeFromQuantity`` is the quantity last observed for the item at the location (what we wrote last,
+    or read when we have never looked). A sale since then, which the engine may not have counted yet, makes
+    Shopify answer ``CHANGE_FROM_QUANTITY_STALE`` instead of the sale being overwritten: the item is read
+    again (the new value observed) and reported ``TRANSIENT``; the engine then re-reads the shop's changed
+    orders, recomputes (the new order now counts) and writes once more (``stock_cas``).
     """
 
     def __init__(
@@ -96,43 +94,47 @@ class StockWriter:
         latest = {level.sku: level for level in levels}  # a SKU listed twice: the last level wins
         refs = {sku: [lv.stock_ref] for sku, lv in latest.items() if lv.stock_ref}
         refs |= await self._items.resolve(sku for sku in latest if sku not in refs)
-        errors: dict[str, str] = {}
+        failures: dict[str, tuple[ItemFailure, str]] = {}
         wanted: list[tuple[str, str, int]] = []
         for sku, level in latest.items():
             if sku not in refs:
-                errors[sku] = f"unknown SKU {sku!r}: no Shopify variant has it"
+                failures[sku] = (ItemFailure.UNKNOWN_SKU, f"unknown SKU {sku!r}: no Shopify variant has it")
                 continue
             if len(refs[sku]) > 1:
                 logger.warning(f"shopify SKU {sku!r} is on {len(refs[sku])} variants; setting stock on all")
             wanted.extend((sku, item, level.quantity) for item in refs[sku])
         for start in range(0, len(wanted), BATCH):
-            for sku, message in (await self._write_batch(wanted[start : start + BATCH])).items():
-                errors.setdefault(sku, message)
-        return [ItemResult(key=sku, ok=sku not in errors, error=errors.get(sku)) for sku in latest]
+            for sku, failure in (await self._write_batch(wanted[start : start + BATCH])).items():
+                failures.setdefault(sku, failure)
+        return [
+            ItemResult.failed(sku, *failures[sku]) if sku in failures else ItemResult.written(sku)
+            for sku in latest
+        ]
 
-    async def _write_batch(self, wanted: list[tuple[str, str, int]]) -> dict[str, str]:
-        read = await self.read_available([item for _, item, _ in wanted])
-        entries = [Entry(sku, item, qty, read.get(item)) for sku, item, qty in wanted]
-        errors, stale = await self._write(entries)
-        if not stale:
-            return errors
-        now = await self.read_available([e.item for e in stale])
-        retry = []
-        for e in stale:
-            current = now.get(e.item)
-            moved = 0 if current is None or e.change_from is None else current - e.change_from
-            retry.append(Entry(e.sku, e.item, max(0, e.quantity + moved), current))
-            logger.info(
-                f"shopify SKU {e.sku!r}: shop quantity moved {e.change_from} -> {current} while writing "
-                f"(a checkout); writing {max(0, e.quantity + moved)} instead of {e.quantity}"
-            )
-        again, still_stale = await self._write(retry)
-        for e in still_stale:
-            again.setdefault(
-                e.sku,
-                "Shopify quantity keeps changing (CHANGE_FROM_QUANTITY_STALE twice); written next cycle",
-            )
-        return {**errors, **again}
+    async def _write_batch(self, wanted: list[tuple[str, str, int]]) -> dict[str, tuple[ItemFailure, str]]:
+        items = [item for _, item, _ in wanted]
+        seen = await self._state.observed(self._location_id, items)
+        unseen = [item for item in items if item not in seen]
+        if unseen:
+            read = await self.read_available(unseen)
+            await self._state.observe(self._location_id, read)
+            seen |= read
+        entries = [Entry(sku, item, qty, seen.get(item)) for sku, item, qty in wanted]
+        refused, stale = await self._write(entries)
+        failures = {sku: (ItemFailure.REFUSED, message) for sku, message in refused.items()}
+        if stale:
+            now = await self.read_available([e.item for e in stale])
+            await self._state.observe(self._location_id, now)
+            for e in stale:
+                failures.setdefault(
+                    e.sku,
+                    (
+                        ItemFailure.TRANSIENT,
+                        f"Shopify quantity moved since last observed ({e.change_from} -> {now.get(e.item)}, "
+                        "a sale or a manual change) [CHANGE_FROM_QUANTITY_STALE]; recomputed and written again",
+                    ),
+                )
+        return failures
 
     async def read_available(self, items: Sequence[str]) -> dict[str, int]:
         """item gid -> ``available`` at our location (absent: not stocked there)."""
@@ -183,6 +185,7 @@ class StockWriter:
         await self._state.settle_key(body_hash)
         user_errors: list[dict[str, Any]] = (data.get("inventorySetQuantities") or {}).get("userErrors") or []
         if not user_errors:
+            await self._state.observe(self._location_id, {e.item: e.quantity for e in batch})
             return {}, []
         if any(e.get("code") == "INVALID_LOCATION" for e in user_errors):
             raise ChannelFatalError(

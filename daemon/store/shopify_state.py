@@ -1,8 +1,9 @@
-"""``adapters.shopify.state.ShopifyState`` in Postgres (migration 0003), one row set per (merchant, channel)."""
+"""``adapters.shopify.state.ShopifyState`` in Postgres (migration 0004), one row set per (merchant, channel)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 
 import asyncpg
 
@@ -26,6 +27,32 @@ class PgShopifyState:
 
     def __repr__(self) -> str:
         return f"PgShopifyState(merchant_id={self.merchant_id!r}, channel={self.channel!r})"
+
+    async def observed(self, location_id: str, items: Sequence[str]) -> dict[str, int]:
+        rows = await self._pool.fetch(
+            "SELECT inventory_item_id, quantity FROM shopify_inventory_seen"
+            " WHERE merchant_id = $1 AND channel = $2 AND location_id = $3 AND inventory_item_id = ANY($4::text[])",
+            self.merchant_id,
+            self.channel,
+            location_id,
+            list(items),
+        )
+        return {row["inventory_item_id"]: row["quantity"] for row in rows}
+
+    async def observe(self, location_id: str, quantities: Mapping[str, int]) -> None:
+        if not quantities:
+            return
+        await self._pool.execute(
+            "INSERT INTO shopify_inventory_seen (merchant_id, channel, location_id, inventory_item_id, quantity)"
+            " SELECT $1, $2, $3, u.item, u.quantity FROM unnest($4::text[], $5::int[]) AS u(item, quantity)"
+            " ON CONFLICT (merchant_id, channel, location_id, inventory_item_id)"
+            " DO UPDATE SET quantity = EXCLUDED.quantity, observed_at = now()",
+            self.merchant_id,
+            self.channel,
+            location_id,
+            list(quantities),
+            list(quantities.values()),
+        )
 
     async def idempotency_key(self, body_hash: str) -> str:
         key = await self._pool.fetchval(_KEY, self.merchant_id, self.channel, body_hash, str(uuid.uuid4()))

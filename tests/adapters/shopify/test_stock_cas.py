@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from adapters.shopify import ShopifyChannel, queries
+from adapters.shopify import ShopifyChannel
 from adapters.shopify.state import MemoryState
 from adapters.shopify.transport import Operation
 from daemon.errors import ChannelFatalError, RetryableError
-from daemon.model import ShopStock
+from daemon.model import ItemFailure, ShopStock
 from tests.adapters.shopify.conftest import Shop
 
 
@@ -34,60 +34,27 @@ async def test_the_client_stock_write_is_accepted_at_each_supported_version(shop
     assert "ignoreCompareQuantity" not in write["variables"]["input"]
 
 
-async def test_a_checkout_between_read_and_write_is_not_overwritten(shop: Shop) -> None:
-    await shop.product("A1", stock=10)
-    channel = shop.channel()
-    real_query = channel.transport.query
-    checkouts = 0
-
-    async def checkout_after_the_read(op: Operation, *args: Any, **kw: Any) -> dict[str, Any]:
-        nonlocal checkouts
-        result = await real_query(op, *args, **kw)
-        if op is queries.INVENTORY_LEVELS and checkouts == 0:
-            checkouts += 1  # a customer buys 2 right after our read
-            await shop.order([{"sku": "A1", "qty": 2}])
-        return result
-
-    channel.transport.query = checkout_after_the_read  # type: ignore[method-assign]
+async def test_a_sale_since_the_last_look_is_refused_not_overwritten(shop: Shop) -> None:
+    await shop.product("A1", stock=4)
+    state = MemoryState()
+    channel = shop.channel(state=state)
     try:
-        # FFN's level went from 10 to 12; the engine does not know the new order yet.
-        results = await channel.set_stock([ShopStock("A1", 12)])
+        assert (await channel.set_stock([ShopStock("A1", 10)]))[0].ok  # read 4 (never looked), write 10
+        await shop.order([{"sku": "A1", "qty": 2}])  # a customer buys 2: Shopify has 8 available
+        # FFN's level rose to 12; the engine has not read the new order yet.
+        (conflict,) = await channel.set_stock([ShopStock("A1", 12)])
+        assert await shop.control("GET", "/_sandbox/stock") == {"A1": 8}  # the sale stands
+        assert not conflict.ok and conflict.reason is ItemFailure.TRANSIENT
+        assert "CHANGE_FROM_QUANTITY_STALE" in (conflict.error or "") and "10 -> 8" in (conflict.error or "")
+        # The engine re-reads the orders, counts the new one and writes 12 - 2 over what it now knows.
+        assert (await channel.set_stock([ShopStock("A1", 10)]))[0].ok
     finally:
         await channel.aclose()
-    assert results[0].ok
-    # The 2 units sold stay sold: 12 - 2, not the 12 an absolute write would leave (overselling 2).
     assert await shop.control("GET", "/_sandbox/stock") == {"A1": 10}
-    first, second = _writes(shop)
-    assert first["variables"]["input"]["quantities"][0]["changeFromQuantity"] == 10
-    assert second["variables"]["input"]["quantities"][0] | {"inventoryItemId": None} == {
-        "inventoryItemId": None,
-        "locationId": shop.sandbox.location_id,
-        "quantity": 10,
-        "changeFromQuantity": 8,
-    }
-    assert first["variables"]["key"] != second["variables"]["key"]  # a recomputed body, a new key
-
-
-async def test_a_quantity_that_keeps_moving_fails_the_item_for_the_next_cycle(shop: Shop) -> None:
-    await shop.product("A1", stock=10)
-    await shop.product("B1", stock=4)
-    channel = shop.channel()
-    real_query = channel.transport.query
-
-    async def checkout_after_every_read(op: Operation, *args: Any, **kw: Any) -> dict[str, Any]:
-        result = await real_query(op, *args, **kw)
-        if op is queries.INVENTORY_LEVELS:
-            await shop.order([{"sku": "A1", "qty": 1}])
-        return result
-
-    channel.transport.query = checkout_after_every_read  # type: ignore[method-assign]
-    try:
-        results = {r.key: r for r in await channel.set_stock([ShopStock("A1", 12), ShopStock("B1", 6)])}
-    finally:
-        await channel.aclose()
-    assert results["B1"].ok
-    assert not results["A1"].ok and "CHANGE_FROM_QUANTITY_STALE" in (results["A1"].error or "")
-    assert await shop.control("GET", "/_sandbox/stock") == {"A1": 8, "B1": 6}  # the sales stand
+    changes = [w["variables"]["input"]["quantities"][0]["changeFromQuantity"] for w in _writes(shop)]
+    assert changes == [4, 10, 8]
+    reads = [e for e in shop.graphql_log() if "InventoryLevels" in e.request_json()["query"]]
+    assert len(reads) == 2  # the first look, and the re-read after the conflict; never before a write
 
 
 async def test_the_key_is_stored_before_sending_and_reused_for_the_same_body(shop: Shop) -> None:

@@ -1,5 +1,17 @@
 -- What the Shopify adapter remembers between cycles and restarts (adapters/shopify/state.py).
 
+-- The available quantity last observed (read, or written by us) per inventory item and location: the
+-- changeFromQuantity of the next write (compare-and-swap).
+CREATE TABLE shopify_inventory_seen (
+    merchant_id        text        NOT NULL,
+    channel            text        NOT NULL,
+    location_id        text        NOT NULL,
+    inventory_item_id  text        NOT NULL,
+    quantity           integer     NOT NULL,
+    observed_at        timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (merchant_id, channel, location_id, inventory_item_id)
+);
+
 -- Idempotency keys of inventory writes: one per exact request body, stored before sending, so a resend
 -- after a lost answer carries the same key; dropped once Shopify answered.
 CREATE TABLE shopify_idempotency_keys (
