@@ -172,7 +172,7 @@ async def _update(
         )
         await _event(
             ctx,
-            channel.name,
+            item.channel,
             item,
             history.MANUAL,
             f"edit not applied: outbound {item.remote_id} in progress",
@@ -180,7 +180,7 @@ async def _update(
         logger.warning("order {} edited too late: manual action needed", number)
         return "failed"
     await ctx.snapshot.done(item, now=now, remote_status=status, remote_hash=outbound_hash)
-    await _event(ctx, channel.name, item, history.UPDATED, f"outbound {item.remote_id} updated after an edit")
+    await _event(ctx, item.channel, item, history.UPDATED, f"outbound {item.remote_id} updated after an edit")
     logger.info("updated outbound {} for edited order {}", item.remote_id, number)
     return "pushed"
 
