@@ -45,7 +45,7 @@ GateDecision = Export | Wait | Never
 FINISHED_STATUSES: dict[str, frozenset[str]] = {
     "woocommerce": frozenset({"completed"}),
     "shopware": frozenset({"completed"}),
-    "shopify": frozenset({"FULFILLED"}),
+    "shopify": frozenset({"FULFILLED", "RESTOCKED"}),
 }
 
 
@@ -62,7 +62,7 @@ def decide(order: ShopOrder, rules: EligibilityRules, now: datetime, kind: str =
     if tagged:
         return Never(f"skipped: tag {', '.join(tagged)}")
     if not any(line.requires_shipping and line.quantity > 0 for line in order.lines):
-        return Never("no shippable lines (digital, at another location, or empty)")
+        return Never("no lines the warehouse ships (digital, at another location, or empty)")
     if order.hold:
         return Wait(f"held in the shop: {order.hold}")
     paid = order.payment_state in rules.payment_states

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -90,16 +90,43 @@ async def store_rows(
 ) -> list[str]:
     """Upsert pulled rows; orders that changed get a ``pulled`` event (``ffn-sync trace``)."""
     now = ctx.clock.now()
+    if entity != ENTITY_ORDER:
+        return await ctx.snapshot.upsert_changed(conn, channel, entity, rows, now=now)
+    shop = ctx.channels.get(channel)
+    # Without compare-and-swap writes, the shop's own stock moves (checkout, payment, cancel) go unseen.
+    watch = shop is not None and not shop.stock_cas and bool(rows)
+    before = await _stock_fingerprints(conn, ctx.merchant_id, channel, rows) if watch else {}
     changed = await ctx.snapshot.upsert_changed(conn, channel, entity, rows, now=now)
-    if entity == ENTITY_ORDER and changed:
-        payloads = {row.external_id: row.payload for row in rows}
-        events = [
-            (order_id, history.PULLED, history.describe_pull(payloads[order_id])) for order_id in changed
-        ]
-        await history.record(conn, ctx.merchant_id, channel, events, at=now)
-        skus = {line.get("sku") for order_id in changed for line in payloads[order_id].get("lines") or []}
+    if not changed:
+        return changed
+    payloads = {row.external_id: row.payload for row in rows}
+    events = [(order_id, history.PULLED, history.describe_pull(payloads[order_id])) for order_id in changed]
+    await history.record(conn, ctx.merchant_id, channel, events, at=now)
+    if watch:
+        moved = [o for o in changed if before.get(o) != stock_fingerprint(payloads[o])]
+        skus = {line.get("sku") for order_id in moved for line in payloads[order_id].get("lines") or []}
         await _shop_moved(conn, ctx.merchant_id, channel, sorted(s for s in skus if s))
     return changed
+
+
+def stock_fingerprint(payload: dict[str, Any]) -> tuple[Any, ...]:
+    """What of an order can make a shop move its own stock: its lines, payment, status, cancellation."""
+    lines = tuple((line.get("sku"), line.get("quantity")) for line in payload.get("lines") or [])
+    return lines, payload.get("payment_state"), payload.get("shop_status"), payload.get("cancelled")
+
+
+async def _stock_fingerprints(
+    conn: asyncpg.Connection, merchant_id: str, channel: str, rows: list[Pulled]
+) -> dict[str, tuple[Any, ...]]:
+    known = await conn.fetch(
+        "SELECT external_id, payload FROM snapshot WHERE merchant_id = $1 AND channel = $2 AND entity = $3"
+        " AND external_id = ANY($4::text[])",
+        merchant_id,
+        channel,
+        ENTITY_ORDER,
+        [row.external_id for row in rows],
+    )
+    return {row["external_id"]: stock_fingerprint(row["payload"]) for row in known}
 
 
 async def _shop_moved(conn: asyncpg.Connection, merchant_id: str, channel: str, skus: list[str]) -> None:

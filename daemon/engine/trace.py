@@ -62,7 +62,10 @@ WHERE merchant_id = $1 AND channel = $2 AND entity = ANY($3::text[]) AND payload
 ORDER BY coalesce(pushed_at, updated_at)
 """
 
-_RESERVES = f"SELECT r.sku, sum(r.quantity) AS quantity FROM ({RESERVED_LINES}) AS r WHERE r.channel = $2 AND r.order_id = $3 GROUP BY r.sku ORDER BY r.sku"
+_RESERVES = f"""
+SELECT r.sku, sum(r.quantity) AS quantity FROM ({RESERVED_LINES}) AS r
+WHERE r.channel = $2 AND r.order_id = $3 GROUP BY r.sku ORDER BY r.sku
+"""
 
 
 async def trace_order(

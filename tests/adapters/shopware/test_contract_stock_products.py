@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from adapters.shopware import ShopwareChannel
 from daemon.clock import FakeClock
-from daemon.model import ShopStock, Window
+from daemon.model import ItemFailure, ShopStock, Window
 from tests.adapters.shopware.conftest import Sandbox
 
 
@@ -19,6 +19,7 @@ async def test_stock_sync_isolates_an_unknown_sku(sandbox: Sandbox, channel: Sho
 
     assert [(r.key, r.ok) for r in results] == [("A", True), ("X-404", False), ("B", True)]
     assert "X-404" in (results[1].error or "") and "product number" in (results[1].error or "")
+    assert results[1].reason is ItemFailure.UNKNOWN_SKU  # the engine acts on this, not on the wording
     assert await sandbox.control("GET", "stock") == {"A": 40, "B": 0}
     syncs = [e.request_json() for e in sandbox.vendor_traffic() if e.path == "/api/_action/sync"]
     ids = {r["productNumber"]: r["id"] for r in sandbox.shop.store.rows("product")}
@@ -61,7 +62,7 @@ async def test_parent_products_take_no_stock(sandbox: Sandbox, channel: Shopware
     await sandbox.product("SHIRT-S", parent_sku="SHIRT")
     results = await channel.set_stock([ShopStock("SHIRT", 3), ShopStock("SHIRT-S", 3)])
     assert [(r.key, r.ok) for r in results] == [("SHIRT", False), ("SHIRT-S", True)]
-    assert "variants" in (results[0].error or "")
+    assert "variants" in (results[0].error or "") and results[0].reason is ItemFailure.NOT_MANAGED
 
 
 async def test_stock_ref_skips_the_lookup(sandbox: Sandbox, channel: ShopwareChannel) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from adapters.woocommerce import WooCommerceChannel
 from daemon.model import (
     FulfillerStatus,
+    ItemFailure,
     OrderRef,
     OutboundStatus,
     Shipment,
@@ -167,6 +168,7 @@ async def test_stock_batches_split_and_failures_stay_isolated(
     assert len(results) == 153
     assert not by_key["NOPE"].ok and "not found" in (by_key["NOPE"].error or "")
     assert not by_key["S-000"].ok and "invalid_id" in (by_key["S-000"].error or "")
+    assert by_key["NOPE"].reason is by_key["S-000"].reason is ItemFailure.UNKNOWN_SKU
     assert all(r.ok for k, r in by_key.items() if k not in ("NOPE", "S-000"))
     stock = await shop.call("GET", "/_sandbox/stock")
     assert (

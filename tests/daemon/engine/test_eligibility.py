@@ -45,7 +45,7 @@ ORDER = ShopOrder(
             {"lines": (OrderLine("l1", "EBOOK", "E-Book", 1, requires_shipping=False),)},
             RULES,
             Never,
-            "no shippable lines",
+            "no lines the warehouse ships",
         ),
         ({"shop_status": "completed"}, replace(RULES, statuses=frozenset({"processing"})), Never, "finished"),
     ],
