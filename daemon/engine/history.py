@@ -18,6 +18,7 @@ EXPORTED = "exported"
 UPDATED = "updated"
 CANCELLED = "cancelled"
 MANUAL = "manual_action"
+PARKED = "parked"
 
 RETENTION = timedelta(days=90)
 

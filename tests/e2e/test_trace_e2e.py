@@ -74,6 +74,7 @@ async def test_trace_explains_a_waiting_an_exported_and_a_parked_order(
         text = capfd.readouterr().out
         assert "now:      parked (unmapped_shipping_method)" in text and "'Pigeon post'" in text
         assert "ffn-sync retry" in text and "reserves: MUG×2" in text
+        assert "parked       unmapped_shipping_method: " in text  # in its history too
 
         await s.control(shop, "POST", f"orders/{ref(waiting)}/cancel")
         await s.settle(1)

@@ -18,7 +18,7 @@ from daemon.engine.push import drain
 from daemon.engine.settings import ChannelSettings
 from daemon.engine.skus import JfskuCache
 from daemon.engine.snapshot import ENTITY_ORDER, Claimed, Pulled
-from daemon.errors import ManualActionNeeded
+from daemon.errors import ManualActionNeeded, RecordError
 from daemon.ids import merchant_outbound_number
 from daemon.model import (
     EDITABLE_OUTBOUND_STATUSES,
@@ -28,6 +28,7 @@ from daemon.model import (
     UnreadableOrder,
     shop_written_note,
 )
+from daemon.secrets import redact
 
 REASON_MANUAL = "manual_action"
 
@@ -70,7 +71,12 @@ async def push(ctx: MerchantContext, channel: ChannelSettings, counts: CycleCoun
     skus = JfskuCache(ctx)
 
     async def handle(item: Claimed) -> str:
-        return await _push_order(ctx, channel, item, skus)
+        try:
+            return await _push_order(ctx, channel, item, skus)
+        except RecordError as exc:  # parked by the drain; the order's history says why
+            code = getattr(exc, "reason_code", None) or exc.vendor_code or type(exc).__name__
+            await _event(ctx, channel.name, item, history.PARKED, f"{code}: {redact(exc.message)}")
+            raise
 
     await drain(ctx, channels=[channel.name], entity=ENTITY_ORDER, handler=handle, counts=counts)
 
