@@ -13,7 +13,7 @@ from adapters.shopware import criteria, writeback
 from adapters.shopware.api import JSON_API_OFF, ShopwareApi
 from adapters.shopware.auth import IntegrationAuth
 from adapters.shopware.errors import shopware_error_factory
-from adapters.shopware.mapping import DEFAULT_CURRENCY_ID, is_sellable, map_order, map_product
+from adapters.shopware.mapping import DEFAULT_CURRENCY_ID, is_sellable, map_order, map_product, readable_lines
 from adapters.shopware.stock import StockWriter
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import RecordError
@@ -85,11 +85,12 @@ class ShopwareChannel:
             for raw in page:
                 try:
                     yield map_order(raw)
-                except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-                    # A payload the mapping did not foresee: park this order, keep reading the rest.
+                except (RecordError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                    # A payload the mapping refused or did not foresee: park this order, keep reading the rest.
                     number = str(raw.get("orderNumber") or "") or None
-                    reason = f"cannot be read: {type(exc).__name__}: {exc}"
-                    yield UnreadableOrder(str(raw.get("id")), number, reason)
+                    detail = exc.message if isinstance(exc, RecordError) else f"{type(exc).__name__}: {exc}"
+                    reason = f"cannot be read: {detail}"
+                    yield UnreadableOrder(str(raw.get("id")), number, reason, lines=readable_lines(raw))
             if len(page) < self.page_size:
                 return
             after = _last_auto_increment(page, "order")

@@ -172,6 +172,19 @@ def map_line(item: Json) -> OrderLine:
     )
 
 
+def readable_lines(order: Json) -> tuple[OrderLine, ...]:
+    """The product lines that can still be read from an order that cannot be mapped as a whole: they keep
+    their stock reserved while the order is parked."""
+    lines = []
+    for item in _list(order.get("lineItems")) if isinstance(order, dict) else []:
+        if isinstance(item, dict) and item.get("type") == "product":
+            try:
+                lines.append(map_line(item))
+            except (RecordError, KeyError, TypeError, ValueError, ArithmeticError):
+                continue
+    return tuple(lines)
+
+
 def _changed_at(order: Json) -> datetime:
     """The latest change anywhere on the order: payment and delivery changes don't bump the order."""
     stamps: list[Any] = [order.get("createdAt"), order.get("updatedAt")]

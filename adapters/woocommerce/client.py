@@ -121,7 +121,8 @@ class WooCommerceChannel:
                     yield mapping.order_from_wc(row, self.catalog.virtual, await self._refunded(row))
                 except RecordError as exc:
                     number = str(row.get("number") or row.get("id") or "") or None
-                    yield UnreadableOrder(str(row.get("id")), number, exc.message)
+                    lines = mapping.readable_lines(row, self.catalog.virtual)
+                    yield UnreadableOrder(str(row.get("id")), number, exc.message, lines=lines)
 
     async def _refunded(self, row: dict[str, Any]) -> dict[str, int]:
         """Units refunded per line: a refund is its own record and leaves the order's lines as they

@@ -149,6 +149,18 @@ def order_line(
     )
 
 
+def readable_lines(data: Mapping[str, Any], virtual_units: Container[int]) -> tuple[OrderLine, ...]:
+    """The lines that can still be read from an order that cannot be mapped as a whole (refunds not
+    subtracted): they keep their stock reserved while the order is parked."""
+    lines = []
+    for item in data.get("line_items") or []:
+        try:
+            lines.append(order_line(item, virtual_units))
+        except (RecordError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError):
+            continue
+    return tuple(lines)
+
+
 def shipping_methods(lines: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """Every shipping line's title (the first is primary), then their method ids for mapping by code."""
     titles = [str(s["method_title"]) for s in lines if s.get("method_title")]

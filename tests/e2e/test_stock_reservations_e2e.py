@@ -182,3 +182,25 @@ async def test_exporting_an_order_never_hands_its_units_out_while_ffn_stock_trai
         # Each export: our reservation ends as FFN's begins; the shop never sees the 2 units come back.
         assert written and max(written) <= 8, written
         assert await shop_mug(s, shop) == 4
+
+
+async def test_an_order_ffn_sync_cannot_read_keeps_the_lines_it_could_read_reserved(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    from adapters.shopware.sandbox import SHOP_KEY
+
+    async with stack(tmp_path, pg_dsn, ["shopware"]) as s:
+        shop = s.shops["shopware-main"]
+        await start_with_mugs(s, shop, 10)
+        order = await s.control(
+            shop, "POST", "orders",
+            {"lines": MUG_X2, "paid": True, "shipping_method": "Standard", "address": ADDRESS},
+        )  # fmt: skip
+        # A payload the mapping does not foresee (here: its currency cannot be resolved).
+        row = shop.app[SHOP_KEY].store.get("order", order["id"])
+        row["currencyId"] = "0" * 32
+        await s.settle(2)
+
+        state = await s.db.pool.fetchrow("SELECT state, reason_code FROM snapshot WHERE entity = 'order'")
+        assert (state["state"], state["reason_code"]) == ("failed", "unreadable_order")
+        assert await shop_mug(s, shop) == 8  # 10 in FFN − the parked order's 2 (Shopware took them too)
