@@ -6,11 +6,14 @@ and what was done in FFN (export, edit, cancel). Shipments and FFN statuses are 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+from loguru import logger
 
 PULLED = "pulled"
 GATE = "gate"
@@ -33,6 +36,51 @@ WHERE (SELECT ROW(e.kind, e.detail) FROM order_events e
 """
 
 Event = tuple[str, str, str]  # (order id, kind, detail)
+
+_INSERT_MANY = """
+INSERT INTO order_events (merchant_id, channel, order_id, at, kind, detail)
+SELECT $1, u.channel, u.order_id, u.at, u.kind, u.detail
+FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
+     AS u(channel, order_id, at, kind, detail)
+WHERE (SELECT ROW(e.kind, e.detail) FROM order_events e
+       WHERE e.merchant_id = $1 AND e.channel = u.channel AND e.order_id = u.order_id
+       ORDER BY e.seq DESC LIMIT 1) IS DISTINCT FROM ROW(u.kind, u.detail)
+"""
+
+# Events of one push pass, written together at its end (one statement instead of one per order).
+_PENDING: ContextVar[list[tuple[str, str, datetime, str, str]] | None] = ContextVar(
+    "order_events", default=None
+)
+
+
+@asynccontextmanager
+async def batched(pool: asyncpg.Pool, merchant_id: str) -> AsyncIterator[None]:
+    """Collect the events noted inside (tasks started inside share the batch) and write them at the end."""
+    pending: list[tuple[str, str, datetime, str, str]] = []
+    token = _PENDING.set(pending)
+    try:
+        yield
+    finally:
+        _PENDING.reset(token)
+        if pending:
+            try:
+                await pool.execute(
+                    _INSERT_MANY, merchant_id, *(list(column) for column in zip(*pending, strict=True))
+                )
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                # History is for the operator's eyes; losing it must not undo or fail the work it describes.
+                logger.warning("history of {} orders not recorded: {}", len(pending), exc)
+
+
+async def note(
+    pool: asyncpg.Pool, merchant_id: str, channel: str, order_id: str, kind: str, detail: str, *, at: datetime
+) -> None:
+    """One event: into the current batch when there is one, else written now."""
+    pending = _PENDING.get()
+    if pending is not None:
+        pending.append((channel, order_id, at, kind, detail))
+    else:
+        await record(pool, merchant_id, channel, [(order_id, kind, detail)], at=at)
 
 
 async def record(

@@ -78,7 +78,8 @@ async def push(ctx: MerchantContext, channel: ChannelSettings, counts: CycleCoun
             await _event(ctx, channel.name, item, history.PARKED, f"{code}: {redact(exc.message)}")
             raise
 
-    await drain(ctx, channels=[channel.name], entity=ENTITY_ORDER, handler=handle, counts=counts)
+    async with history.batched(ctx.pool, ctx.merchant_id):
+        await drain(ctx, channels=[channel.name], entity=ENTITY_ORDER, handler=handle, counts=counts)
 
 
 async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Claimed, skus: JfskuCache) -> str:
@@ -248,9 +249,7 @@ def describe_decision(decision: GateDecision) -> str:
 
 
 async def _event(ctx: MerchantContext, channel: str, item: Claimed, kind: str, detail: str) -> None:
-    await history.record(
-        ctx.pool, ctx.merchant_id, channel, [(item.external_id, kind, detail)], at=ctx.clock.now()
-    )
+    await history.note(ctx.pool, ctx.merchant_id, channel, item.external_id, kind, detail, at=ctx.clock.now())
 
 
 def _latency_s(created_at: datetime, now: datetime) -> float:
