@@ -105,7 +105,7 @@ async def store_rows(
     if watch:
         moved = [o for o in changed if before.get(o) != stock_fingerprint(payloads[o])]
         skus = {line.get("sku") for order_id in moved for line in payloads[order_id].get("lines") or []}
-        await _shop_moved(conn, ctx.merchant_id, channel, sorted(s for s in skus if s))
+        await shop_moved(conn, ctx.merchant_id, channel, sorted(s for s in skus if s))
     return changed
 
 
@@ -129,7 +129,9 @@ async def _stock_fingerprints(
     return {row["external_id"]: stock_fingerprint(row["payload"]) for row in known}
 
 
-async def _shop_moved(conn: asyncpg.Connection, merchant_id: str, channel: str, skus: list[str]) -> None:
+async def shop_moved(
+    conn: asyncpg.Connection | asyncpg.Pool, merchant_id: str, channel: str, skus: list[str]
+) -> None:
     """A shop moves its own stock when an order is placed, paid or cancelled, so what we last wrote there
     is no longer what it shows: forget it, and the next stock pass writes the target even if unchanged."""
     if skus:

@@ -10,6 +10,7 @@ from loguru import logger
 
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
+from daemon.engine.pull import shop_moved
 from daemon.engine.reservations import CHANGED_TARGETS, reread_changed_orders
 from daemon.engine.skus import remember
 from daemon.errors import ChannelFatalError, SyncError
@@ -107,6 +108,8 @@ async def push_to_shops(ctx: MerchantContext, counts: CycleCounts) -> None:
             # A compare-and-swap shop refused values over quantities that moved since it last looked (a
             # sale): read its new orders so they count, recompute, and write those SKUs once more.
             if name not in await reread_changed_orders(ctx, [name], counts):
+                # What we last wrote there is not what the shop shows any more, whatever the new target.
+                await shop_moved(ctx.pool, ctx.merchant_id, name, sorted(conflicts))
                 again = [r for r in await _changed(ctx, name, settings.stock_buffer) if r["sku"] in conflicts]
                 if again:
                     refused, _ = await _write(ctx, name, again, counts, retry_transient=False)
