@@ -36,6 +36,7 @@ UPSTREAM = "shopware"
 
 class ShopwareChannel:
     kind = "shopware"
+    stock_cas = False  # absolute writes: the engine re-reads changed orders first
 
     def __init__(
         self,

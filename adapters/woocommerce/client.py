@@ -47,6 +47,7 @@ class WooCommerceChannel:
     """
 
     kind = "woocommerce"
+    stock_cas = False  # absolute writes: the engine re-reads changed orders first
 
     def __init__(
         self,
