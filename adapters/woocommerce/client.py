@@ -17,7 +17,7 @@ from adapters.woocommerce.paging import all_pages, changed_pages
 from adapters.woocommerce.stock import StockWriter
 from adapters.woocommerce.writeback import OrderWriter, TrackingMode
 from daemon.clock import SYSTEM_CLOCK, Clock
-from daemon.errors import ChannelFatalError, ConfigError, RecordError
+from daemon.errors import AuthError, ChannelFatalError, ConfigError, RecordError
 from daemon.http import HttpClient, RateLimiter, TokenBucket
 from daemon.model import (
     FulfillerStatus,
@@ -192,7 +192,18 @@ class WooCommerceChannel:
 
     async def _unit_setting(self, option: str, known: Container[str]) -> str:
         path = f"{API}/settings/products/{option}"
-        response = await self.http.request("GET", path)
+        try:
+            response = await self.http.request("GET", path)
+        except AuthError as exc:
+            # Orders and products may be readable while the settings are not: they need manage_woocommerce.
+            raise AuthError(
+                f"WooCommerce refused GET {path}, which ffn-sync reads once per start to convert weights and "
+                "dimensions to kg/m: the API key's user needs the manage_woocommerce capability (Shop manager "
+                f"or Administrator). {exc.message}",
+                upstream="woocommerce",
+                status=exc.status,
+                vendor_code=exc.vendor_code,
+            ) from None
         value = decode(response, dict, f"GET {path}").get("value")
         if value not in known:
             raise ChannelFatalError(

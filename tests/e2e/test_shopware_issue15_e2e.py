@@ -35,6 +35,14 @@ async def test_an_order_with_a_download_exports_its_physical_lines_only(
                 "address": ADDRESS,
             },
         )
+        lines = (await s.control(shop, "GET", f"orders/{created['id']}"))["lineItems"]
+        download = next(li for li in lines if li["payload"]["productNumber"] == "EBOOK")
+        assert download["good"] is True  # as Shopware sends it: a download is a good too
+        assert (
+            ("is-download" in download["states"])
+            if version == "6.6"
+            else (download["payload"]["productType"] == "digital")
+        )
         assert await s.settle(2)  # nothing parked: the download neither blocks nor travels
         outbound = by_number(await outbounds(s))[f"SH-{created['number']}"]
         assert [(i["merchantSku"], Decimal(str(i["quantity"]))) for i in outbound["items"]] == [("BOOK", 2)]

@@ -118,3 +118,20 @@ async def test_default_gate_exports_processing_only(tmp_path: Path, pg_dsn: str)
         await s.settle(2)
         assert set(by_number(await outbounds(s))) == {f"{PREFIX}{o['number']}" for o in (processing, on_hold)}
         assert f"{PREFIX}{completed['number']}" not in by_number(await outbounds(s))
+
+
+@pytest.mark.timeout(120)
+async def test_ffn_refusing_the_account_stops_the_channel_instead_of_parking_orders(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    """A bodiless 403 (scopes missing, the spec's troubleshooting) is about the account: no order is
+    parked for it (they stay queued for when the account is fixed)."""
+    async with stack(tmp_path, pg_dsn, [KIND]) as s:
+        shop = s.shops[f"{KIND}-main"]
+        await seed_catalogue(s, shop)
+        await s.settle(2)  # the products are in FFN
+        await s.control(s.ffn, "PUT", "knobs", {"account": "missing_scope"})
+        orders = [await new_order(s, shop, random.Random(n)) for n in range(3)]
+        assert await s.settle(2) is False
+        assert await dead_letters(s.db.pool) == []
+        assert await outbounds(s) == [] and len(orders) == 3

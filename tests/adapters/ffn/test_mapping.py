@@ -142,3 +142,21 @@ def test_stock_levels_from_change_and_complete() -> None:
     assert stock_level_from_stock(stock, wid).available == Decimal(str(stock["warehouses"][0]["stockLevel"]))
     assert stock_level_from_stock(stock, "OTHER-WAREHOUSE-1").available == 0
     assert stock_level_from_stock(stock, None).available == Decimal(str(stock["stockLevel"]))
+
+
+def test_free_texts_are_cut_to_the_specs_limits() -> None:
+    from adapters.ffn.mapping.outbounds import create_outbound_body
+
+    long_street = "Langer Weg " * 40  # 440 characters
+    body = create_outbound_body(
+        outbound(
+            "MERC02CUT0001",
+            "SHOP-CUT",
+            [("MERC01PRDCT", "A-1", 1)],
+            external_note="n" * 5000,
+            shipping_address=Address(last_name="Muster", street=long_street, city="Köln", country_code="de"),
+        )
+    )
+    assert len(body["externalNote"]) == 4096 and body["externalNote"].endswith("…")
+    assert len(body["shippingAddress"]["street"]) == 255
+    assert body["shippingAddress"]["country"] == "DE"
