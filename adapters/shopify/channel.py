@@ -35,6 +35,9 @@ MAX_PAGE_SIZE = 250
 
 class ShopifyChannel:
     kind = "shopify"
+    stock_cas = (
+        False  # True once writes use changeFromQuantity (issue 14); until then the engine re-reads orders
+    )
 
     def __init__(
         self,

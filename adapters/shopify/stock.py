@@ -10,7 +10,7 @@ from loguru import logger
 from adapters.shopify import queries
 from adapters.shopify.transport import GraphQLTransport
 from daemon.errors import ChannelFatalError
-from daemon.model import ItemResult, ShopStock
+from daemon.model import ItemFailure, ItemResult, ShopStock
 
 BATCH = 250  # Shopify caps array inputs at 250
 
@@ -70,10 +70,12 @@ class StockWriter:
         refs = {sku: [lv.stock_ref] for sku, lv in latest.items() if lv.stock_ref}
         refs |= await self._items.resolve(sku for sku in latest if sku not in refs)
         errors: dict[str, str] = {}
+        unknown: set[str] = set()
         entries: list[tuple[str, str, int]] = []
         for sku, level in latest.items():
             if sku not in refs:
                 errors[sku] = f"unknown SKU {sku!r}: no Shopify variant has it"
+                unknown.add(sku)
                 continue
             if len(refs[sku]) > 1:
                 logger.warning(f"shopify SKU {sku!r} is on {len(refs[sku])} variants; setting stock on all")
@@ -81,7 +83,14 @@ class StockWriter:
         for start in range(0, len(entries), BATCH):
             for sku, message in (await self._write(entries[start : start + BATCH])).items():
                 errors.setdefault(sku, message)
-        return [ItemResult(key=sku, ok=sku not in errors, error=errors.get(sku)) for sku in latest]
+        return [
+            ItemResult.written(sku)
+            if sku not in errors
+            else ItemResult.failed(
+                sku, ItemFailure.UNKNOWN_SKU if sku in unknown else ItemFailure.REFUSED, errors[sku]
+            )
+            for sku in latest
+        ]
 
     async def _write(self, batch: list[tuple[str, str, int]]) -> dict[str, str]:
         """Write one batch; items Shopify refuses are dropped and the rest written again."""

@@ -226,13 +226,15 @@ class Snapshot:
             remote_hash,
         )
 
-    async def skip(self, item: Claimed, reason: str) -> None:
+    async def skip(self, item: Claimed, reason: str, *, reason_code: str = "skipped") -> None:
+        """Settled until the source changes; ``reason_code`` tells the stock formula why (see stock.py)."""
         await self._set(
             item,
-            "pushed_hash = $5, attempts = 0, reason_code = 'skipped', last_error = $6,"
+            "pushed_hash = $5, attempts = 0, reason_code = $7, last_error = $6,"
             " state = CASE WHEN pulled_hash = $5 THEN 'skipped' ELSE 'pending' END",
             item.pulled_hash,
             reason,
+            reason_code,
         )
 
     async def wait_until(self, item: Claimed, until: datetime, reason: str) -> None:

@@ -1,38 +1,20 @@
-"""Sellable stock per shop: FFN available − eligible orders not yet in FFN − the channel's buffer."""
+"""Sellable stock per shop: the formula (reservations.py) written to every shop, only changed values."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
+import asyncpg
 from loguru import logger
 
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
+from daemon.engine.reservations import CHANGED_TARGETS, reread_changed_orders
 from daemon.engine.skus import remember
 from daemon.errors import SyncError
-from daemon.model import ShopStock, StockLevel
+from daemon.model import ItemFailure, ItemResult, ShopStock, StockLevel
 from daemon.secrets import redact
-
-# Orders that are eligible or still undecided and not yet an FFN reservation hold stock too;
-# counting them is what keeps a shop from selling the same unit twice between two cycles.
-_CHANGED_TARGETS = """
-WITH waiting AS (
-    SELECT l->>'sku' AS sku, sum((l->>'quantity')::numeric) AS quantity
-    FROM snapshot s, jsonb_array_elements(s.payload->'lines') AS l
-    WHERE s.merchant_id = $1 AND s.entity = 'order' AND s.remote_status IS NULL
-      AND s.state IN ('pending', 'failed') AND NOT (s.payload->>'cancelled')::boolean
-      AND (l->>'requires_shipping')::boolean AND l->>'sku' IS NOT NULL
-    GROUP BY 1
-), target AS (
-    SELECT f.sku, greatest(0, floor(f.available - coalesce(w.quantity, 0)) - $3)::int AS quantity
-    FROM ffn_stock f LEFT JOIN waiting w ON w.sku = f.sku
-    WHERE f.merchant_id = $1 AND f.sku IS NOT NULL
-)
-SELECT t.sku, t.quantity FROM target t
-LEFT JOIN shop_stock p ON p.merchant_id = $1 AND p.channel = $2 AND p.sku = t.sku
-WHERE p.quantity IS DISTINCT FROM t.quantity
-ORDER BY t.sku
-"""
 
 _UPSERT_LEVELS = """
 INSERT INTO ffn_stock AS f (merchant_id, jfsku, sku, available, reserved, blocked, version, updated_at)
@@ -48,7 +30,19 @@ WHERE ($8 OR f.version IS NULL OR excluded.version IS NULL OR excluded.version >
 RETURNING jfsku
 """
 
-UNKNOWN_SKU_MARKERS = ("unknown sku", "not found")
+# What the shop was told, or (failure set) that it does not keep this SKU's stock; either way the value
+# is not sent again until the target changes.
+_SETTLE = """
+INSERT INTO shop_stock AS p (merchant_id, channel, sku, quantity, failure, reported_at)
+SELECT $1, $2, u.sku, u.quantity, u.failure, u.reported_at
+FROM unnest($3::text[], $4::int[], $5::text[], $6::timestamptz[]) AS u(sku, quantity, failure, reported_at)
+ON CONFLICT (merchant_id, channel, sku) DO UPDATE SET quantity = excluded.quantity, pushed_at = now(),
+    failure = excluded.failure, reported_at = coalesce(excluded.reported_at, p.reported_at)
+"""
+
+# Failures that are the shop's choice, not trouble: settled, and reported once a day at INFO.
+NOT_SOLD_HERE = frozenset({ItemFailure.UNKNOWN_SKU, ItemFailure.NOT_MANAGED})
+REPORT_EVERY = timedelta(days=1)
 
 
 async def store_levels(
@@ -80,42 +74,84 @@ async def store_levels(
 
 
 async def push_to_shops(ctx: MerchantContext, counts: CycleCounts) -> None:
-    """Write every changed target quantity to every shop, batched by the adapter."""
-    for name, settings in ((c.name, c) for c in ctx.settings.channels):
-        shop = ctx.channels.get(name)
-        if shop is None:
+    """Write every changed target quantity to every shop, batched by the adapter.
+
+    Shops without compare-and-swap writes get their orders re-read first (once per pass, only when
+    something is to be written), so an order placed since the last orders pull is not overwritten.
+    """
+    channels = [c for c in ctx.settings.channels if c.name in ctx.channels]
+    due = {c.name: await _changed(ctx, c.name, c.stock_buffer) for c in channels}
+    if not any(due.values()):
+        return
+    plain = [name for name, rows in due.items() if rows and not ctx.channels[name].stock_cas]
+    unread = (
+        await reread_changed_orders(
+            ctx, [c.name for c in channels if not ctx.channels[c.name].stock_cas], counts
+        )
+        if plain
+        else set()
+    )
+    for settings in channels:
+        name = settings.name
+        if name in unread:
             continue
-        rows = await ctx.pool.fetch(_CHANGED_TARGETS, ctx.merchant_id, name, settings.stock_buffer)
-        if not rows:
-            continue
-        wanted = [ShopStock(sku=row["sku"], quantity=row["quantity"]) for row in rows]
-        try:
-            results = await shop.set_stock(wanted)
-        except SyncError as exc:
-            # One shop being down must not keep stock from the others; it is compared again next cycle.
-            counts.failed += len(wanted)
-            logger.error("stock for {} SKUs not written to {}: {}", len(wanted), name, redact(str(exc)))
-            continue
-        quantity_by_sku = {s.sku: s.quantity for s in wanted}
-        settled: list[str] = []
-        for result in results:
-            if result.ok:
-                counts.pushed += 1
-                settled.append(result.key)
-            elif result.error and any(m in result.error.lower() for m in UNKNOWN_SKU_MARKERS):
-                # Not sold in this shop: remember the value so it is not sent again until it changes.
-                counts.skipped += 1
-                settled.append(result.key)
-            else:
-                counts.failed += 1
-                logger.warning("stock for SKU {} not written to {}: {}", result.key, name, result.error)
-        if settled:
-            await ctx.pool.execute(
-                "INSERT INTO shop_stock (merchant_id, channel, sku, quantity) SELECT $1, $2, u.sku, u.quantity"
-                " FROM unnest($3::text[], $4::int[]) AS u(sku, quantity)"
-                " ON CONFLICT (merchant_id, channel, sku) DO UPDATE SET quantity = excluded.quantity, pushed_at = now()",
-                ctx.merchant_id,
-                name,
-                settled,
-                [quantity_by_sku[sku] for sku in settled],
+        rows = await _changed(ctx, name, settings.stock_buffer) if plain else due[name]
+        if rows:
+            await _write(ctx, name, rows, counts)
+
+
+async def _changed(ctx: MerchantContext, channel: str, buffer: int) -> list[asyncpg.Record]:
+    return list(await ctx.pool.fetch(CHANGED_TARGETS, ctx.merchant_id, channel, buffer))
+
+
+async def _write(ctx: MerchantContext, name: str, rows: list[asyncpg.Record], counts: CycleCounts) -> None:
+    wanted = [ShopStock(sku=row["sku"], quantity=row["quantity"]) for row in rows]
+    try:
+        results = await ctx.channels[name].set_stock(wanted)
+    except SyncError as exc:
+        # One shop being down must not keep stock from the others; it is compared again next cycle.
+        counts.failed += len(wanted)
+        logger.error("stock for {} SKUs not written to {}: {}", len(wanted), name, redact(str(exc)))
+        return
+    quantity = {s.sku: s.quantity for s in wanted}
+    known = {row["sku"]: row for row in rows}
+    now = ctx.clock.now()
+    settled: list[tuple[str, str | None, object]] = []  # (sku, failure, reported_at)
+    not_sold: dict[ItemFailure, list[ItemResult]] = {}
+    for result in results:
+        if result.ok:
+            counts.pushed += 1
+            settled.append((result.key, None, None))
+        elif result.reason in NOT_SOLD_HERE:
+            counts.skipped += 1
+            last = known[result.key]["reported_at"] if result.key in known else None
+            due_report = last is None or now - last >= REPORT_EVERY
+            if due_report:
+                not_sold.setdefault(result.reason, []).append(result)
+            settled.append((result.key, result.reason.value, now if due_report else None))
+        else:
+            # Refused or transient: not settled, so it is sent again next cycle.
+            counts.failed += 1
+            reason = result.reason or ItemFailure.TRANSIENT
+            logger.warning(
+                "stock for SKU {} not written to {} ({}): {}", result.key, name, reason.value, result.error
             )
+    for reason, items in not_sold.items():
+        what = "sells no product with" if reason is ItemFailure.UNKNOWN_SKU else "keeps no stock for"
+        logger.info(
+            "{} {} {} SKU(s), stock not written (reported once a day): {}",
+            name,
+            what,
+            len(items),
+            "; ".join(r.error or r.key for r in items[:20]),
+        )
+    if settled:
+        await ctx.pool.execute(
+            _SETTLE,
+            ctx.merchant_id,
+            name,
+            [s[0] for s in settled],
+            [quantity[s[0]] for s in settled],
+            [s[1] for s in settled],
+            [s[2] for s in settled],
+        )

@@ -31,6 +31,7 @@ def build_fulfiller(merchant: MerchantConfig, pool: asyncpg.Pool, clock: Clock =
         requests_per_second=ffn.requests_per_second,
         max_concurrency=ffn.max_concurrency,
         oversale=ffn.oversale,
+        stock_input=ffn.stock_level,
         clock=clock,
     )
 
@@ -58,6 +59,7 @@ def build_channel(channel: ShopChannelConfig, clock: Clock = SYSTEM_CLOCK) -> Sh
             client_id=sw.client_id,
             client_secret=sw.client_secret,
             status_tag=channel.status.tag,
+            notify_customer=channel.fulfilment.notify_customer,
             clock=clock,
         )
     from adapters.woocommerce import WooCommerceChannel

@@ -7,10 +7,11 @@ from datetime import datetime
 
 from loguru import logger
 
+from daemon.engine import history
 from daemon.engine.codec import content_hash, from_payload, to_payload
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
-from daemon.engine.eligibility import Skip, Wait, decide
+from daemon.engine.eligibility import Export, GateDecision, Never, Wait, decide
 from daemon.engine.outbound_builder import OrderRefused, build_outbound
 from daemon.engine.pull import pull_window
 from daemon.engine.push import drain
@@ -32,12 +33,18 @@ REASON_MANUAL = "manual_action"
 
 
 REASON_UNREADABLE = "unreadable_order"
+REASON_WAITING = "waiting"  # the gate's Wait: not in FFN yet, its stock reserved
 
 
 def order_row(order: ShopOrder | UnreadableOrder, channel: str) -> tuple[str, Pulled]:
     if isinstance(order, UnreadableOrder):
         label = order.number or order.order_id
-        payload = {"unreadable": order.reason, "order_id": order.order_id, "number": label}
+        payload = {
+            "unreadable": order.reason,
+            "order_id": order.order_id,
+            "number": label,
+            "lines": to_payload(order)["lines"],  # what could be read keeps its stock reserved
+        }
         return channel, Pulled(order.order_id, payload, content_hash(payload), label, None)
     payload = to_payload(order)
     return channel, Pulled(order.order_id, payload, content_hash(payload), order.number, order.created_at)
@@ -84,13 +91,19 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
         return await _cancel(ctx, item, number)
     in_ffn = item.remote_status is not None
     if not in_ffn and item.remote_id is None:
-        decision = decide(order, channel.eligibility, now)
-        if isinstance(decision, Skip):
+        decision = decide(order, channel.eligibility, now, channel.kind)
+        await _event(ctx, channel.name, item, history.GATE, describe_decision(decision))
+        if isinstance(decision, Never):
             await ctx.snapshot.skip(item, decision.reason)
             logger.info("skipped order {}: {}", number, decision.reason)
             return "skipped"
         if isinstance(decision, Wait):
-            await ctx.snapshot.wait_until(item, decision.until, decision.reason)
+            if decision.until is not None:
+                await ctx.snapshot.wait_until(item, decision.until, decision.reason)
+            else:
+                # Read again when the order changes in the shop; its lines stay reserved meanwhile.
+                await ctx.snapshot.skip(item, decision.reason, reason_code=REASON_WAITING)
+                logger.info("order {} waits: {}", number, decision.reason)
             return "waiting"
     settings = ctx.settings
     outbound = build_outbound(
@@ -111,6 +124,7 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
             remote_status=OutboundStatus.PENDING.value,
             remote_hash=outbound_hash,
         )
+        await _event(ctx, channel.name, item, history.EXPORTED, f"as outbound {created} ({number})")
         ctx.observer.order_exported(ctx.merchant_id, channel.name, _latency_s(order.created_at, now))
         logger.info("exported order {} as outbound {}", number, created)
         return "pushed"
@@ -136,6 +150,9 @@ async def _update(
                     item.remote_id, status,
                 )  # fmt: skip
             await ctx.snapshot.done(item, now=now, remote_status=status, remote_hash=outbound_hash)
+            await _event(
+                ctx, item.channel, item, history.UPDATED, f"manual action cleared: outbound is {status}"
+            )
             return "skipped"
     if status == OutboundStatus.CANCELED.value:
         # Nothing can change a cancelled outbound; a PATCH would only earn a 403 and a false dead letter.
@@ -156,9 +173,17 @@ async def _update(
             f"{item.remote_id} (status {status}): apply the change by hand in FFN, then `ffn-sync retry` "
             f"({exc.vendor_code or exc.message})",
         )
+        await _event(
+            ctx,
+            item.channel,
+            item,
+            history.MANUAL,
+            f"edit not applied: outbound {item.remote_id} in progress",
+        )
         logger.warning("order {} edited too late: manual action needed", number)
         return "failed"
     await ctx.snapshot.done(item, now=now, remote_status=status, remote_hash=outbound_hash)
+    await _event(ctx, item.channel, item, history.UPDATED, f"outbound {item.remote_id} updated after an edit")
     logger.info("updated outbound {} for edited order {}", item.remote_id, number)
     return "pushed"
 
@@ -166,8 +191,7 @@ async def _update(
 async def _cancel(ctx: MerchantContext, item: Claimed, number: str) -> str:
     now = ctx.clock.now()
     if item.remote_id is None:
-        await ctx.snapshot.skip(item, "cancelled in the shop before export")
-        return "skipped"
+        return await _cancelled_before_export(ctx, item)
     if item.remote_status == OutboundStatus.CANCELED.value:
         await ctx.snapshot.done(item, now=now)
         return "skipped"
@@ -182,8 +206,7 @@ async def _cancel(ctx: MerchantContext, item: Claimed, number: str) -> str:
         # A create may or may not have reached FFN before a crash: ask instead of guessing.
         existing = await ctx.fulfiller.get_outbound(item.remote_id)
         if existing is None:
-            await ctx.snapshot.skip(item, "cancelled in the shop before export")
-            return "skipped"
+            return await _cancelled_before_export(ctx, item)
     try:
         await ctx.fulfiller.cancel_outbound(item.remote_id, f"cancelled in the shop (order {number})")
     except ManualActionNeeded as exc:
@@ -194,11 +217,36 @@ async def _cancel(ctx: MerchantContext, item: Claimed, number: str) -> str:
             f"{item.remote_id} (status {item.remote_status}): stop the shipment with the fulfiller "
             f"({exc.vendor_code or exc.message})",
         )
+        await _event(
+            ctx,
+            item.channel,
+            item,
+            history.MANUAL,
+            f"cancel not applied: outbound {item.remote_id} in progress",
+        )
         logger.warning("order {} cancelled too late: manual action needed", number)
         return "failed"
     await ctx.snapshot.done(item, now=now, remote_status=OutboundStatus.CANCELED.value)
+    await _event(ctx, item.channel, item, history.CANCELLED, f"outbound {item.remote_id} cancelled in FFN")
     logger.info("cancelled outbound {} for order {}", item.remote_id, number)
     return "pushed"
+
+
+async def _cancelled_before_export(ctx: MerchantContext, item: Claimed) -> str:
+    await ctx.snapshot.skip(item, "cancelled in the shop before export")
+    await _event(ctx, item.channel, item, history.GATE, "never: cancelled in the shop before export")
+    return "skipped"
+
+
+def describe_decision(decision: GateDecision) -> str:
+    kind = {Export: "export", Wait: "wait", Never: "never"}[type(decision)]
+    return f"{kind}: {decision.reason}"
+
+
+async def _event(ctx: MerchantContext, channel: str, item: Claimed, kind: str, detail: str) -> None:
+    await history.record(
+        ctx.pool, ctx.merchant_id, channel, [(item.external_id, kind, detail)], at=ctx.clock.now()
+    )
 
 
 def _latency_s(created_at: datetime, now: datetime) -> float:

@@ -7,10 +7,12 @@ from datetime import timedelta
 
 from loguru import logger
 
+from daemon.engine import history
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows.orders import order_row
 from daemon.engine.flows.stock import reconcile_stock
+from daemon.engine.pull import store_rows
 from daemon.engine.snapshot import ENTITY_ORDER, Pulled
 from daemon.errors import SyncError
 from daemon.model import ShopOrder, UnreadableOrder, Window
@@ -54,6 +56,7 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
         logger.info(
             "reconcile: {} stock levels differed from the delta feed", counts.changed - orders_changed
         )
+    await history.prune(ctx.pool, ctx.merchant_id, now)
     # Orders older than an hour that still have no outbound deserve an operator's look.
     stale = await ctx.pool.fetch(_MISSING, ctx.merchant_id, now - timedelta(hours=1))
     if stale:
@@ -95,4 +98,4 @@ async def _reread_orders(
 
 async def _store(ctx: MerchantContext, channel: str, rows: list[Pulled]) -> list[str]:
     async with ctx.pool.acquire() as conn:
-        return await ctx.snapshot.upsert_changed(conn, channel, ENTITY_ORDER, rows, now=ctx.clock.now())
+        return await store_rows(ctx, conn, channel, ENTITY_ORDER, rows)
