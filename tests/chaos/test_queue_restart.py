@@ -90,7 +90,7 @@ async def test_sigterm_under_load_gives_claims_back_and_the_restart_finishes_at_
         exported = len(await outbounds(s))
         assert exported < ORDERS, "the stop came too late to interrupt anything"
         text = log.read_text()
-        assert "cancelled (stopping)" in text
+        assert "cancelled (stop or reload)" in text
         assert "crashed" not in text and "Traceback" not in text, text[-3000:]
 
         await s.control(s.ffn, "PUT", "faults", {"rate": 0, "latency_ms": 0})
