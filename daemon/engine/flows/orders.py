@@ -114,6 +114,13 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
         jfsku_by_sku=await skus.lookup([line.sku for line in order.lines if line.sku]),
     )
     outbound_hash = content_hash(to_payload(outbound))
+    if not in_ffn and item.remote_id is not None and item.remote_hash not in (None, outbound_hash):
+        # An earlier attempt may have created the outbound with other content (its answer was lost):
+        # a repeated create would only adopt that one, so an edit since then must go as an update.
+        existing = await ctx.fulfiller.get_outbound(item.remote_id)
+        if existing is not None:
+            adopted = replace(item, remote_status=existing.status.value)
+            return await _update(ctx, adopted, outbound, outbound_hash, number)
     if not in_ffn:
         await ctx.snapshot.record_intent(item, outbound.outbound_id, outbound_hash)
         created = await ctx.fulfiller.create_outbound(outbound)
