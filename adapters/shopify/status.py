@@ -46,7 +46,9 @@ class OrderStatusWriter:
         node = data.get("order")
         if node is None:
             raise RecordError(
-                f"order {order.number} ({order.order_id}) not found in Shopify", upstream="shopify"
+                f"order {order.number} ({order.order_id}) not found in Shopify; an order older than 60 days "
+                "is invisible without the read_all_orders scope (grant it to the app), otherwise it was deleted",
+                upstream="shopify",
             )
         what = "cancelled" if status.status == OutboundStatus.CANCELED else "partially cancelled"
         # The prefix keeps this line out of the outbound (see ``shop_written_note``).

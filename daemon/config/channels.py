@@ -114,6 +114,8 @@ class ChannelConfig(Section):
 class ShopifyChannelConfig(ChannelConfig):
     kind: Literal["shopify"]
     credentials: ShopifyCredentials
+    include_test_orders: bool = False
+    """Also export Shopify test orders (``Order.test``, e.g. paid with the Bogus gateway)."""
 
 
 class ShopwareChannelConfig(ChannelConfig):

@@ -12,7 +12,7 @@ from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.reservations import CHANGED_TARGETS, reread_changed_orders
 from daemon.engine.skus import remember
-from daemon.errors import SyncError
+from daemon.errors import ChannelFatalError, SyncError
 from daemon.model import ItemFailure, ItemResult, ShopStock, StockLevel
 from daemon.secrets import redact
 
@@ -78,6 +78,8 @@ async def push_to_shops(ctx: MerchantContext, counts: CycleCounts) -> None:
 
     Shops without compare-and-swap writes get their orders re-read first (once per pass, only when
     something is to be written), so an order placed since the last orders pull is not overwritten.
+    A shop that refuses the write itself (``ChannelFatalError``: the client's document, scopes, location)
+    fails the flow after the other shops were written, so it shows in ``status`` and ``/healthz``.
     """
     channels = [c for c in ctx.settings.channels if c.name in ctx.channels]
     due = {c.name: await _changed(ctx, c.name, c.stock_buffer) for c in channels}
@@ -91,20 +93,37 @@ async def push_to_shops(ctx: MerchantContext, counts: CycleCounts) -> None:
         if plain
         else set()
     )
+    fatal: ChannelFatalError | None = None
     for settings in channels:
         name = settings.name
         if name in unread:
             continue
         rows = await _changed(ctx, name, settings.stock_buffer) if plain else due[name]
-        if rows:
-            await _write(ctx, name, rows, counts)
+        if not rows:
+            continue
+        cas = ctx.channels[name].stock_cas
+        refused, conflicts = await _write(ctx, name, rows, counts, retry_transient=cas)
+        if conflicts and refused is None:
+            # A compare-and-swap shop refused values over quantities that moved since it last looked (a
+            # sale): read its new orders so they count, recompute, and write those SKUs once more.
+            if name not in await reread_changed_orders(ctx, [name], counts):
+                again = [r for r in await _changed(ctx, name, settings.stock_buffer) if r["sku"] in conflicts]
+                if again:
+                    refused, _ = await _write(ctx, name, again, counts, retry_transient=False)
+        fatal = fatal or refused
+    if fatal is not None:
+        raise fatal
 
 
 async def _changed(ctx: MerchantContext, channel: str, buffer: int) -> list[asyncpg.Record]:
     return list(await ctx.pool.fetch(CHANGED_TARGETS, ctx.merchant_id, channel, buffer))
 
 
-async def _write(ctx: MerchantContext, name: str, rows: list[asyncpg.Record], counts: CycleCounts) -> None:
+async def _write(
+    ctx: MerchantContext, name: str, rows: list[asyncpg.Record], counts: CycleCounts, *, retry_transient: bool
+) -> tuple[ChannelFatalError | None, set[str]]:
+    """Write one shop's changed targets: (a channel-fatal refusal for the caller to raise, the SKUs that
+    failed transiently and are left to the caller's retry when ``retry_transient``)."""
     wanted = [ShopStock(sku=row["sku"], quantity=row["quantity"]) for row in rows]
     try:
         results = await ctx.channels[name].set_stock(wanted)
@@ -112,12 +131,13 @@ async def _write(ctx: MerchantContext, name: str, rows: list[asyncpg.Record], co
         # One shop being down must not keep stock from the others; it is compared again next cycle.
         counts.failed += len(wanted)
         logger.error("stock for {} SKUs not written to {}: {}", len(wanted), name, redact(str(exc)))
-        return
+        return (exc if isinstance(exc, ChannelFatalError) else None), set()
     quantity = {s.sku: s.quantity for s in wanted}
     known = {row["sku"]: row for row in rows}
     now = ctx.clock.now()
     settled: list[tuple[str, str | None, object]] = []  # (sku, failure, reported_at)
     not_sold: dict[ItemFailure, list[ItemResult]] = {}
+    retry: set[str] = set()
     for result in results:
         if result.ok:
             counts.pushed += 1
@@ -129,6 +149,11 @@ async def _write(ctx: MerchantContext, name: str, rows: list[asyncpg.Record], co
             if due_report:
                 not_sold.setdefault(result.reason, []).append(result)
             settled.append((result.key, result.reason.value, now if due_report else None))
+        elif retry_transient and result.reason in (None, ItemFailure.TRANSIENT):
+            retry.add(result.key)
+            logger.debug(
+                "stock for SKU {} to {} retried after re-reading orders: {}", result.key, name, result.error
+            )
         else:
             # Refused or transient: not settled, so it is sent again next cycle.
             counts.failed += 1
@@ -155,3 +180,4 @@ async def _write(ctx: MerchantContext, name: str, rows: list[asyncpg.Record], co
             [s[1] for s in settled],
             [s[2] for s in settled],
         )
+    return None, retry
