@@ -61,9 +61,9 @@ async def run_cycle(
         try:
             await body(counts)
         except asyncio.CancelledError:
-            # A stop (or reload) cancelled the cycle: expected, and its claims went back to the queue.
+            # A stop or reload cancelled the cycle: expected, and its claims went back to the queue.
             logger.info(
-                "{} shop={}/{} cancelled (stopping); {} so far",
+                "{} shop={}/{} cancelled (stop or reload); {} so far",
                 flow,
                 ctx.merchant_id,
                 channel,

@@ -72,7 +72,9 @@ async def _drain_batch(
 
     keeper = asyncio.create_task(_keep_claimed(ctx, open_claims), name="claim-keeper")
     try:
-        await asyncio.gather(*(one(item) for item in batch))
+        # Every record finishes (or is cancelled) before anything is released or raised: a claim
+        # given back while its work still runs would let a second write of that order start.
+        results = await asyncio.gather(*(one(item) for item in batch), return_exceptions=True)
     finally:
         keeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -81,6 +83,9 @@ async def _drain_batch(
         await _release(ctx, list(open_claims.values()))
     if fatal:
         raise fatal[0]
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 def _key(item: Claimed) -> tuple[str, str, str]:
@@ -93,7 +98,7 @@ async def _keep_claimed(ctx: MerchantContext, open_claims: dict[tuple[str, str, 
         try:
             until = ctx.clock.now() + timedelta(seconds=CLAIM_LEASE_S)
             await ctx.snapshot.extend(list(open_claims.values()), until)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except Exception as exc:  # the work goes on; at worst a claim runs out
             logger.warning("could not extend {} claim(s): {}", len(open_claims), exc)
 
 
@@ -126,20 +131,24 @@ async def _handle(ctx: MerchantContext, item: Claimed, handler: Handler, counts:
             # Anything unexpected (a bug, a payload no mapping foresaw) stays with this one record: it is
             # retried like a transient error and parked as internal_error once the attempts run out.
             internal = not isinstance(exc, SyncError)
-            if internal:
-                logger.opt(exception=exc).error("unexpected error on {} {}", item.entity, label)
             message = redact(f"{type(exc).__name__}: {exc}" if internal else str(exc))
+            # The outcome is written first: when even that fails, the database is the trouble, not this
+            # record, and the cycle fails as a whole instead of logging an ERROR per record.
             if item.attempts >= ctx.settings.max_attempts:
-                counts.failed += 1
                 code = "internal_error" if internal else "retries_exhausted"
                 await ctx.snapshot.park(item, code, f"gave up after {item.attempts} attempts: {message}")
+                counts.failed += 1
+                if internal:
+                    logger.opt(exception=exc).error("unexpected error on {} {}", item.entity, label)
                 logger.warning(
                     "parked {} {}: gave up after {} attempts: {}", item.entity, label, item.attempts, message
                 )
                 return
-            counts.retried += 1
             delay = retry_delay_s(item.attempts, ctx.settings.retry_base_s)
             await ctx.snapshot.retry_later(item, ctx.clock.now() + timedelta(seconds=delay), message)
+            counts.retried += 1
+            if internal:
+                logger.opt(exception=exc).error("unexpected error on {} {}", item.entity, label)
             logger.warning(
                 "retry {} {} in {:.0f}s (attempt {}): {}", item.entity, label, delay, item.attempts, message
             )

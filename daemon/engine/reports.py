@@ -103,7 +103,10 @@ async def dead_letters(pool: asyncpg.Pool, merchant: str | None = None, limit: i
 
 
 async def retry(pool: asyncpg.Pool, *, merchant: str | None, key: str | None, now: datetime) -> int:
-    """Dead letters back to the queue: one (by shop id, SKU or order number) or all."""
+    """Dead letters back to the queue: one (by shop id, SKU or order number) or all.
+
+    ``reason_code`` stays on purpose: the flow then knows the row was parked and why (a
+    ``manual_action`` order is re-evaluated against FFN's current state instead of repeating the PATCH)."""
     result = await pool.execute(
         "UPDATE snapshot SET state = 'pending', next_attempt_at = $3, attempts = 0, updated_at = now()"
         " WHERE state = 'failed' AND ($1::text IS NULL OR merchant_id = $1)"

@@ -122,6 +122,13 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
         jfsku_by_sku=await skus.lookup([line.sku for line in order.lines if line.sku]),
     )
     outbound_hash = content_hash(to_payload(outbound))
+    if not in_ffn and item.remote_id is not None and item.remote_hash not in (None, outbound_hash):
+        # An earlier attempt may have created the outbound with other content (its answer was lost):
+        # a repeated create would only adopt that one, so an edit since then must go as an update.
+        existing = await ctx.fulfiller.get_outbound(item.remote_id)
+        if existing is not None:
+            adopted = replace(item, remote_status=existing.status.value)
+            return await _update(ctx, adopted, outbound, outbound_hash, number)
     if not in_ffn:
         await ctx.snapshot.record_intent(item, outbound.outbound_id, outbound_hash)
         created = await ctx.fulfiller.create_outbound(outbound)
@@ -158,6 +165,9 @@ async def _update(
                     item.remote_id, status,
                 )  # fmt: skip
             await ctx.snapshot.done(item, now=now, remote_status=status, remote_hash=outbound_hash)
+            await _event(
+                ctx, item.channel, item, history.UPDATED, f"manual action cleared: outbound is {status}"
+            )
             return "skipped"
     if status == OutboundStatus.CANCELED.value:
         # Nothing can change a cancelled outbound; a PATCH would only earn a 403 and a false dead letter.

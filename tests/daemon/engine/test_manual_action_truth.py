@@ -113,3 +113,29 @@ def test_only_lines_ffn_sync_wrote_leave_the_note() -> None:
     assert shop_written_note(f"{OWN_NOTE_PREFIX}the fulfiller cancelled outbound X") is None
     assert shop_written_note(f"ring twice\n{OWN_NOTE_PREFIX}x\nback door") == "ring twice\nback door"
     assert shop_written_note(f"see {OWN_NOTE_PREFIX}x") == f"see {OWN_NOTE_PREFIX}x"  # only whole lines
+
+
+async def test_an_edit_after_a_lost_create_answer_reaches_the_adopted_outbound(world: World) -> None:
+    order = world.order(1)
+    oid = outbound_id("MERC", "shop", "1")
+    real_create = world.ffn.create_outbound
+
+    async def create_then_lose_the_answer(outbound: Outbound) -> str:
+        await real_create(outbound)
+        raise ConnectionResetError("answer lost")
+
+    world.ffn.create_outbound = create_then_lose_the_answer  # type: ignore[method-assign]
+    await cycle(world)
+    world.ffn.create_outbound = real_create  # type: ignore[method-assign]
+    world.clock.advance(30)
+    world.shop.put(
+        replace(
+            order,
+            lines=(replace(order.lines[0], quantity=3),),
+            updated_at=world.clock.now() - timedelta(seconds=10),
+        )
+    )
+    world.clock.advance(3600)
+    assert (await cycle(world)).failed == 0
+    assert world.ffn.outbounds[oid].items[0].quantity == 3
+    assert (await states(world))["1"] == ("synced", None)
