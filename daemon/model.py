@@ -166,6 +166,19 @@ class OutboundStatus(StrEnum):
     CANCELED = "Canceled"
 
 
+# Lines ffn-sync itself adds to a shop order's note start with this: they describe what the fulfiller
+# did and must never travel back to the fulfiller as if the shop had written them.
+OWN_NOTE_PREFIX = "ffn-sync: "
+
+
+def shop_written_note(note: str | None) -> str | None:
+    """The note without the lines ffn-sync added (None when nothing else is left)."""
+    if not note or OWN_NOTE_PREFIX not in note:
+        return note
+    kept = [line for line in note.splitlines() if not line.startswith(OWN_NOTE_PREFIX)]
+    return "\n".join(kept).strip() or None
+
+
 # Statuses in which the merchant may still PATCH or cancel an outbound.
 EDITABLE_OUTBOUND_STATUSES = frozenset({OutboundStatus.PREPARATION, OutboundStatus.PENDING})
 

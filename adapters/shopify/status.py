@@ -8,7 +8,7 @@ from adapters.shopify import queries
 from adapters.shopify.transport import GraphQLTransport, raise_user_errors
 from daemon.clock import Clock
 from daemon.errors import RecordError
-from daemon.model import FulfillerStatus, OrderRef, OutboundStatus
+from daemon.model import OWN_NOTE_PREFIX, FulfillerStatus, OrderRef, OutboundStatus
 
 JOB_POLLS = 5
 JOB_POLL_S = 1.0
@@ -51,7 +51,8 @@ class OrderStatusWriter:
                 upstream="shopify",
             )
         what = "cancelled" if status.status == OutboundStatus.CANCELED else "partially cancelled"
-        line = f"ffn-sync: the fulfiller {what} outbound {status.outbound_id}"
+        # The prefix keeps this line out of the outbound (see ``shop_written_note``).
+        line = f"{OWN_NOTE_PREFIX}the fulfiller {what} outbound {status.outbound_id}"
         if status.cancel_reason:
             line += f" ({status.cancel_reason})"
         # Each step checks the order first, so applying the same status again changes nothing.

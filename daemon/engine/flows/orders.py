@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from loguru import logger
@@ -19,7 +20,14 @@ from daemon.engine.skus import JfskuCache
 from daemon.engine.snapshot import ENTITY_ORDER, Claimed, Pulled
 from daemon.errors import ManualActionNeeded
 from daemon.ids import merchant_outbound_number
-from daemon.model import OutboundStatus, ShopOrder, UnreadableOrder
+from daemon.model import (
+    EDITABLE_OUTBOUND_STATUSES,
+    Outbound,
+    OutboundStatus,
+    ShopOrder,
+    UnreadableOrder,
+    shop_written_note,
+)
 
 REASON_MANUAL = "manual_action"
 
@@ -75,6 +83,8 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
             "again when it changes in the shop, or with `ffn-sync retry` once ffn-sync can read it",
         )
     order = from_payload(ShopOrder, item.payload)
+    # What ffn-sync wrote to the order itself (a note about the fulfiller's cancel) is no shop change.
+    order = replace(order, note=shop_written_note(order.note))
     now = ctx.clock.now()
     number = merchant_outbound_number(channel.order_prefix, order.number)
     if order.cancelled:
@@ -105,7 +115,7 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
     )
     outbound_hash = content_hash(to_payload(outbound))
     if not in_ffn:
-        await ctx.snapshot.record_intent(item, outbound.outbound_id)
+        await ctx.snapshot.record_intent(item, outbound.outbound_id, outbound_hash)
         created = await ctx.fulfiller.create_outbound(outbound)
         await ctx.snapshot.done(
             item,
@@ -121,6 +131,35 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
     if outbound_hash == item.remote_hash:
         await ctx.snapshot.done(item, now=now)  # changed in the shop, but nothing FFN carries
         return "skipped"
+    return await _update(ctx, item, outbound, outbound_hash, number)
+
+
+async def _update(
+    ctx: MerchantContext, item: Claimed, outbound: Outbound, outbound_hash: str, number: str
+) -> str:
+    now = ctx.clock.now()
+    status = item.remote_status
+    if item.reason_code == REASON_MANUAL:
+        # An operator's retry: ask FFN where the outbound stands now instead of repeating what failed.
+        current = await ctx.fulfiller.get_outbound(item.remote_id or outbound.outbound_id)
+        status = current.status.value if current is not None else status
+        if current is not None and current.status not in EDITABLE_OUTBOUND_STATUSES:
+            if current.status != OutboundStatus.CANCELED:
+                logger.info(
+                    "order {}: outbound {} is {} in FFN; the shop edit counts as applied by hand", number,
+                    item.remote_id, status,
+                )  # fmt: skip
+            await ctx.snapshot.done(item, now=now, remote_status=status, remote_hash=outbound_hash)
+            return "skipped"
+    if status == OutboundStatus.CANCELED.value:
+        # Nothing can change a cancelled outbound; a PATCH would only earn a 403 and a false dead letter.
+        await ctx.snapshot.done(item, now=now)
+        logger.info(
+            "order {} changed in the shop; outbound {} is cancelled, nothing to update",
+            number,
+            item.remote_id,
+        )
+        return "skipped"
     try:
         await ctx.fulfiller.update_outbound(outbound)
     except ManualActionNeeded as exc:
@@ -128,20 +167,20 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
             item,
             REASON_MANUAL,
             f"order {number} was edited in the shop after the fulfiller started on outbound "
-            f"{item.remote_id} (status {item.remote_status}): apply the change by hand in FFN, then `ffn-sync retry` "
+            f"{item.remote_id} (status {status}): apply the change by hand in FFN, then `ffn-sync retry` "
             f"({exc.vendor_code or exc.message})",
         )
         await _event(
             ctx,
-            channel.name,
+            item.channel,
             item,
             history.MANUAL,
             f"edit not applied: outbound {item.remote_id} in progress",
         )
         logger.warning("order {} edited too late: manual action needed", number)
         return "failed"
-    await ctx.snapshot.done(item, now=now, remote_hash=outbound_hash)
-    await _event(ctx, channel.name, item, history.UPDATED, f"outbound {item.remote_id} updated after an edit")
+    await ctx.snapshot.done(item, now=now, remote_status=status, remote_hash=outbound_hash)
+    await _event(ctx, item.channel, item, history.UPDATED, f"outbound {item.remote_id} updated after an edit")
     logger.info("updated outbound {} for edited order {}", item.remote_id, number)
     return "pushed"
 
@@ -153,6 +192,13 @@ async def _cancel(ctx: MerchantContext, item: Claimed, number: str) -> str:
     if item.remote_status == OutboundStatus.CANCELED.value:
         await ctx.snapshot.done(item, now=now)
         return "skipped"
+    if item.reason_code == REASON_MANUAL:
+        # An operator's retry: if the fulfiller has stopped it meanwhile, nothing is left to do.
+        current = await ctx.fulfiller.get_outbound(item.remote_id)
+        if current is not None and current.status == OutboundStatus.CANCELED:
+            await ctx.snapshot.done(item, now=now, remote_status=current.status.value)
+            logger.info("order {}: outbound {} is cancelled in FFN now", number, item.remote_id)
+            return "skipped"
     if item.remote_status is None:
         # A create may or may not have reached FFN before a crash: ask instead of guessing.
         existing = await ctx.fulfiller.get_outbound(item.remote_id)

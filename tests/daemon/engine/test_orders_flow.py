@@ -158,10 +158,12 @@ async def test_a_crash_after_create_before_bookkeeping_adopts_instead_of_duplica
     await cycle(world)
     # Simulate losing the bookkeeping of a create that reached FFN.
     await world.pool.execute(
-        "UPDATE snapshot SET state = 'pending', pushed_hash = NULL, remote_status = NULL"
+        "UPDATE snapshot SET state = 'pending', pushed_hash = NULL, remote_status = NULL,"
+        " claimed_by = 'dead-worker', claimed_until = $1",
+        world.clock.now() + timedelta(seconds=60),
     )
     assert (await cycle(world)).pushed == 0  # the dead worker's claim lease still holds the row
-    world.clock.advance(301)
+    world.clock.advance(61)
     assert (await cycle(world)).pushed == 1
     assert len(world.ffn.outbounds) == 1
     assert [w[0] for w in world.ffn.writes] == ["create_outbound", "create_outbound"]
