@@ -18,7 +18,7 @@ from adapters.shopify.status import OrderStatusWriter
 from adapters.shopify.stock import InventoryItems, StockWriter
 from adapters.shopify.transport import DEFAULT_API_VERSION, GraphQLTransport, raise_user_errors
 from daemon.clock import SYSTEM_CLOCK, Clock
-from daemon.errors import ManualActionNeeded, RecordError
+from daemon.errors import ChannelFatalError, ManualActionNeeded, RecordError
 from daemon.model import (
     FulfillerStatus,
     ItemResult,
@@ -76,6 +76,7 @@ class ShopifyChannel:
             max_concurrency=max_concurrency,
         )
         self.state: ShopifyState = state if state is not None else MemoryState()
+        self._fo_scope_checked = False
         self._orders = OrderReader(
             self.transport,
             page_size,
@@ -101,11 +102,28 @@ class ShopifyChannel:
 
     # pulls --------------------------------------------------------------------------------------------
 
-    def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
-        return self._orders.changed(window)
+    async def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        await self._fulfilment_orders_visible()
+        async for order in self._orders.changed(window):
+            yield order
 
     async def get_order(self, order_id: str) -> ShopOrder | None:
+        await self._fulfilment_orders_visible()
         return await self._orders.get(order_id)
+
+    async def _fulfilment_orders_visible(self) -> None:
+        """Once per process: without a fulfillment-order scope Shopify answers every order with no
+        fulfillment orders (not an error), which would read as "nothing for FFN" and skip every order."""
+        if self._fo_scope_checked:
+            return
+        problems = [p for p in await self.verify_access() if p.startswith(FO_SCOPE_MISSING)]
+        if problems:
+            raise ChannelFatalError(
+                f"the Shopify app cannot see fulfillment orders ({'; '.join(problems)}); grant the scope, "
+                "then orders are read again",
+                upstream="shopify",
+            )
+        self._fo_scope_checked = True
 
     async def changed_products(self, window: Window) -> AsyncIterator[ShopProduct]:
         text, _, _ = window_query(window)
@@ -224,7 +242,7 @@ def missing_scopes(granted: set[str]) -> list[str]:
     fo_read = any(s in have for s in FULFILMENT_ORDER_SCOPES)
     if not fo_read:
         problems.append(
-            "missing scope read_merchant_managed_fulfillment_orders (or read_assigned_fulfillment_orders): "
+            f"{FO_SCOPE_MISSING} (or read_assigned_fulfillment_orders): "
             "without it Shopify shows no fulfillment orders, so nothing is exported or fulfilled"
         )
     if "read_all_orders" not in have:
@@ -244,6 +262,7 @@ REQUIRED_SCOPES = (
     ("write_fulfillments", "record shipments"),
     ("write_merchant_managed_fulfillment_orders", "fulfil the orders of the FFN location"),
 )
+FO_SCOPE_MISSING = "missing scope read_merchant_managed_fulfillment_orders"
 FULFILMENT_ORDER_SCOPES = ("read_merchant_managed_fulfillment_orders", "read_assigned_fulfillment_orders")
 
 

@@ -25,7 +25,7 @@ LINE_COST = 4  # line, variant, price set, money
 FO_PAGE = 1  # inline with the order; more at the FFN location (rare: a split) are paged separately
 FO_EXTRA_PAGE = 5
 FO_FIELDS = """
-  id status fulfillAt assignedLocation { location { id } } supportedActions { action }
+  id status fulfillAt supportedActions { action }
   fulfillmentHolds { reason reasonNotes }
   lineItems(first: $lines) { pageInfo { hasNextPage } nodes { remainingQuantity totalQuantity lineItem { id } } }
 """
@@ -45,8 +45,8 @@ ORDER_FIELDS = f"""
 
 
 def fo_node_cost(lines: int) -> int:
-    # FO 1, assigned location 1 + location 1, supported actions 1, holds 1, lines 2 + lines × 2
-    return 1 + 2 + 1 + 1 + 2 + lines * FO_COST_PER_LINE
+    # FO 1, supported actions 1, holds 1, lines 2 + lines × 2 (the location is the query's filter)
+    return 1 + 1 + 1 + 2 + lines * FO_COST_PER_LINE
 
 
 def order_node_cost(lines: int) -> int:

@@ -201,9 +201,7 @@ class GraphQLTransport:
         refused_shape = any(marker in t for t in texts for marker in _REFUSED_SHAPE_MARKERS)
         if codes & _REFUSED_DOCUMENT_CODES or refused_shape or (data is None and not codes and not bad_input):
             # The client's own document or variable shape is refused: nothing on this channel would work.
-            logger.error(
-                f"shopify refused the client's {op.name} document at API version {self.api_version}: {text}"
-            )
+            # The flow logs it (one ERROR, then WARNINGs while it persists) and stops for this channel.
             return ChannelFatalError(
                 f"Shopify refused the {op.name} document at API version {self.api_version}: {text}; "
                 "ffn-sync must be updated for this version (or pin a version it supports)",

@@ -133,8 +133,10 @@ async def _write(
     except SyncError as exc:
         # One shop being down must not keep stock from the others; it is compared again next cycle.
         counts.failed += len(wanted)
+        if isinstance(exc, ChannelFatalError):
+            return exc, set()  # the flow fails with it and logs it once
         logger.error("stock for {} SKUs not written to {}: {}", len(wanted), name, redact(str(exc)))
-        return (exc if isinstance(exc, ChannelFatalError) else None), set()
+        return None, set()
     quantity = {s.sku: s.quantity for s in wanted}
     known = {row["sku"]: row for row in rows}
     now = ctx.clock.now()

@@ -80,3 +80,24 @@ async def test_a_checkout_between_our_read_and_our_write_is_not_overwritten(
         quantities = [w["variables"]["input"]["quantities"][0] for w in writes[-2:]]
         # Refused over the moved quantity, then written over the one read again, the new order counted.
         assert [(q["quantity"], q["changeFromQuantity"]) for q in quantities] == [(12, 10), (10, 8)]
+
+
+async def test_a_line_moved_to_another_location_after_export_leaves_the_outbound(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    async with stack(tmp_path, pg_dsn, ["shopify"]) as s:
+        shop = s.shops["shopify-main"]
+        await seed_catalogue(s, shop)
+        store = await s.control(shop, "POST", "locations", {"name": "Shop floor"})
+        order = await new_order(
+            s, shop, random.Random(3),
+            lines=[{"sku": "MUG", "qty": 2, "price": "9"}, {"sku": "CAP", "qty": 1, "price": "15"}],
+        )  # fmt: skip
+        await s.settle(2)
+        (outbound,) = await outbounds(s)
+        assert sorted(i["merchantSku"] for i in outbound["items"]) == ["CAP", "MUG"]
+
+        await s.control(shop, "POST", f"orders/{ref(order)}/move", {"sku": "CAP", "location": store["id"]})
+        await s.settle(2)
+        (edited,) = await outbounds(s)
+        assert [(i["merchantSku"], i["quantity"]) for i in edited["items"]] == [("MUG", 2)]

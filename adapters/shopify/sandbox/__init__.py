@@ -23,7 +23,8 @@ Control API (DESIGN.md): ``POST /_sandbox/products``, ``POST /_sandbox/locations
 fulfillment_service}`` → ``{id}``, ``POST /_sandbox/orders`` (also ``test``: bool, ``hold``: a hold reason,
 its fulfillment orders start ON_HOLD, ``scheduled``: bool; lines take a ``location``),
 ``PATCH /_sandbox/orders/{id}``, ``POST /_sandbox/orders/{id}/cancel``, ``POST /_sandbox/orders/{id}/hold
-{reason}``, ``POST /_sandbox/orders/{id}/release``, ``GET /_sandbox/orders/{id}``
+{reason}``, ``POST /_sandbox/orders/{id}/release``, ``POST /_sandbox/orders/{id}/move {sku, location}``,
+``GET /_sandbox/orders/{id}``
 (``id`` is the order gid, URL-encoded, or its number), ``GET /_sandbox/stock`` (``{sku: available}`` at the default location; placing an order commits its
 quantities, a cancel gives them back), ``GET /_sandbox/cost``
 (bucket status and cost accounting), plus the shared ``/_sandbox/requests``, ``/_sandbox/faults``,

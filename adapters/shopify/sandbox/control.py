@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 
 from adapters.sandboxkit.kit import json_response
+from adapters.shopify.sandbox import fulfillment_orders
 from adapters.shopify.sandbox.cost import LeakyBucket
 from adapters.shopify.sandbox.views import Views
 from adapters.shopify.sandbox.world import LineItem, Order, ShippingLine, World, gid, parse_gid
@@ -87,6 +88,7 @@ class Control:
         app.router.add_post(r"/_sandbox/orders/{id:.+}/cancel", self._wrap(self.cancel_order))
         app.router.add_post(r"/_sandbox/orders/{id:.+}/hold", self._wrap(self.hold_order))
         app.router.add_post(r"/_sandbox/orders/{id:.+}/release", self._wrap(self.release_order))
+        app.router.add_post(r"/_sandbox/orders/{id:.+}/move", self._wrap(self.move_line))
         app.router.add_patch(r"/_sandbox/orders/{id:.+}", self._wrap(self.patch_order))
         app.router.add_get(r"/_sandbox/orders/{id:.+}", self._wrap(self.get_order))
         app.router.add_get("/_sandbox/stock", self._wrap(self.get_stock))
@@ -217,7 +219,7 @@ class Control:
             self.world.commit(order, li, li.current_quantity)
         self.world.open_fulfillment_orders(order)
         if body.get("hold"):
-            self.world.hold(order, *_hold_reason(str(body["hold"])))
+            fulfillment_orders.hold(self.world, order, *_hold_reason(str(body["hold"])))
         elif body.get("scheduled"):
             for fo in order.fulfillment_orders:
                 fo.status = "SCHEDULED"
@@ -265,12 +267,22 @@ class Control:
     def hold_order(self, request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
         """A hold on the order's open fulfillment orders (fraud check, address…); ``updatedAt`` stays."""
         order = self._order(request)
-        self.world.hold(order, *_hold_reason(str(body.get("reason") or "OTHER")))
+        fulfillment_orders.hold(self.world, order, *_hold_reason(str(body.get("reason") or "OTHER")))
+        return 200, self._vendor_json(order)
+
+    def move_line(self, request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
+        """Move a line's open units to another location ``{sku, location}``, as ``fulfillmentOrderMove``."""
+        order = self._order(request)
+        line = next((li for li in order.line_items if li.sku == body["sku"]), None)
+        location = parse_gid(str(body["location"]), "Location")
+        if line is None or location not in self.world.locations:
+            raise BadRequest(f"no line {body['sku']!r} or no location {body['location']!r}")
+        fulfillment_orders.move(self.world, order, line, location)
         return 200, self._vendor_json(order)
 
     def release_order(self, request: web.Request, _body: dict[str, Any]) -> tuple[int, Any]:
         order = self._order(request)
-        self.world.release(order)
+        fulfillment_orders.release(self.world, order)
         return 200, self._vendor_json(order)
 
     def cancel_order(self, request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:

@@ -312,8 +312,11 @@ class World:
             fo = FulfillmentOrder(self.next_id(), order.id, location, lines, now, now, holds=list(holds))
             if holds:
                 fo.status = "ON_HOLD"
-            order.fulfillment_orders.append(fo)
-            self._fo_orders[fo.id] = order.id
+            self.add_fulfillment_order(order, fo)
+
+    def add_fulfillment_order(self, order: Order, fo: FulfillmentOrder) -> None:
+        order.fulfillment_orders.append(fo)
+        self._fo_orders[fo.id] = order.id
 
     # committed stock --------------------------------------------------------------------------------
 
@@ -336,24 +339,6 @@ class World:
             return
         key = (variant.inventory_item_id, location)
         self.committed[key] = self.committed.get(key, 0) - quantity
-
-    # holds ------------------------------------------------------------------------------------------
-
-    def hold(self, order: Order, reason: str, notes: str | None = None) -> None:
-        now = self.now()
-        for fo in order.fulfillment_orders:
-            if fo.status in ("OPEN", "SCHEDULED", "ON_HOLD"):
-                fo.holds.append((reason, notes))
-                fo.status, fo.updated_at = "ON_HOLD", now
-
-    def release(self, order: Order) -> None:
-        """Release every hold and schedule; Shopify leaves the order's ``updatedAt`` alone."""
-        now = self.now()
-        for fo in order.fulfillment_orders:
-            if fo.status in ("ON_HOLD", "SCHEDULED"):
-                fo.holds.clear()
-                fo.fulfill_at = None
-                fo.status, fo.updated_at = "OPEN", now
 
     def new_order(self, **fields: Any) -> Order:
         now = self.now()

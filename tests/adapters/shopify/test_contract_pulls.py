@@ -27,7 +27,8 @@ async def test_multi_page_order_pull_honours_the_window(shop: Shop) -> None:
         await channel.aclose()
     assert [o.order_id for o in pulled] == ids[2:9]
     assert [o.updated_at for o in pulled] == sorted(o.updated_at for o in pulled)
-    requests = [e.request_json() for e in shop.graphql_log()]
+    scopes, *requests = [e.request_json() for e in shop.graphql_log()]
+    assert "currentAppInstallation" in scopes["query"]  # once per process, before the first order read
     assert len(requests) == 3  # 7 orders in pages of 3
     assert (
         requests[0]["variables"]["q"]
@@ -63,7 +64,8 @@ async def test_orders_are_normalised_with_all_their_lines(shop: Shop) -> None:
     assert order.shipping_address is not None and order.shipping_address.city == "København"
     assert order.shipping_address.email == "zoe@example.com"
     assert order.shipping_methods == ("DHL Paket",)
-    assert [e.request_json()["query"].split("(")[0] for e in shop.graphql_log()] == [
+    assert [e.request_json()["query"].split("(")[0].split(" {")[0] for e in shop.graphql_log()] == [
+        "query AppScopes",
         "query Order",
         "query OrderLines",
         "query OrderFulfilmentOrders",  # its fulfillment order has more lines than come inline

@@ -79,3 +79,33 @@ def test_check_names_missing_scopes_and_exits_78(
     assert "acme/shopify-main  access FAILED" in out
     assert "missing scope write_inventory" in out
     assert "warning: missing scope read_all_orders" in out
+
+
+async def test_orders_are_not_read_without_a_fulfillment_order_scope() -> None:
+    # Shopify answers such an app with no fulfillment orders, not an error: every order would look like
+    # "nothing for FFN" and be skipped for good. The channel stops instead, naming the scope.
+    from aiohttp.test_utils import TestServer
+
+    from adapters.shopify import ShopifyChannel
+    from adapters.shopify.sandbox import SANDBOX_KEY, TEST_TOKEN
+    from daemon.errors import ChannelFatalError
+    from daemon.secrets import Secret
+
+    blind = set(DEFAULT_SCOPES) - {
+        "read_merchant_managed_fulfillment_orders",
+        "write_merchant_managed_fulfillment_orders",
+    }
+    app = create_app(access_scopes=tuple(blind))
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    channel = ShopifyChannel(
+        str(server.make_url("")).rstrip("/"),
+        access_token=Secret(TEST_TOKEN),
+        location_id=app[SANDBOX_KEY].location_id,
+    )
+    try:
+        with pytest.raises(ChannelFatalError, match="read_merchant_managed_fulfillment_orders"):
+            await channel.get_order("gid://shopify/Order/1")
+    finally:
+        await channel.aclose()
+        await server.close()
