@@ -267,15 +267,19 @@ class SyncScheduler:
 
 
 async def run_all_once(jobs: Iterable[JobSpec], *, clock: Clock = SYSTEM_CLOCK) -> bool:
-    """Run every job once (``ffn-sync once``): channels in parallel, flows of one channel in order."""
-    lanes: dict[tuple[str, str | None], list[JobRunner]] = defaultdict(list)
+    """Run every job once (``ffn-sync once``): phase by phase; within a phase channels in parallel,
+    flows of one channel in order."""
     policy = BackoffPolicy(threshold=1_000_000)  # a single pass never backs off
+    phases: dict[int, dict[tuple[str, str | None], list[JobRunner]]] = defaultdict(lambda: defaultdict(list))
     for spec in jobs:
-        lanes[(spec.merchant, spec.channel)].append(JobRunner(spec, policy=policy, clock=clock))
+        phases[spec.phase][(spec.merchant, spec.channel)].append(JobRunner(spec, policy=policy, clock=clock))
 
     async def run_lane(runners: list[JobRunner]) -> bool:
         results = [await runner() for runner in runners]
         return all(results)
 
-    outcomes = await asyncio.gather(*(run_lane(r) for r in lanes.values()))
-    return all(outcomes)
+    ok = True
+    for phase in sorted(phases):
+        outcomes = await asyncio.gather(*(run_lane(r) for r in phases[phase].values()))
+        ok = all(outcomes) and ok
+    return ok

@@ -8,10 +8,10 @@ from loguru import logger
 
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
+from daemon.engine.settings import ChannelSettings
 from daemon.engine.skus import remember
 from daemon.errors import SyncError
-from daemon.model import ShopStock, StockLevel
-from daemon.secrets import redact
+from daemon.model import ItemResult, ShopStock, StockLevel
 
 # Orders that are eligible or still undecided and not yet an FFN reservation hold stock too;
 # counting them is what keeps a shop from selling the same unit twice between two cycles.
@@ -79,43 +79,60 @@ async def store_levels(
     return len(rows)
 
 
+STOCK_PAGE = 250  # SKUs per write call: each page is settled before the next, under its own deadline
+
+
 async def push_to_shops(ctx: MerchantContext, counts: CycleCounts) -> None:
-    """Write every changed target quantity to every shop, batched by the adapter."""
-    for name, settings in ((c.name, c) for c in ctx.settings.channels):
-        shop = ctx.channels.get(name)
-        if shop is None:
-            continue
-        rows = await ctx.pool.fetch(_CHANGED_TARGETS, ctx.merchant_id, name, settings.stock_buffer)
-        if not rows:
-            continue
-        wanted = [ShopStock(sku=row["sku"], quantity=row["quantity"]) for row in rows]
+    """Every shop in turn (``once`` and tests); the daemon runs ``push_to_shop`` as one job per shop."""
+    for settings in ctx.settings.channels:
+        await push_to_shop(ctx, settings, counts)
+
+
+async def push_to_shop(ctx: MerchantContext, settings: ChannelSettings, counts: CycleCounts) -> None:
+    """Write every changed target quantity to one shop, a page at a time.
+
+    A shop that fails as a whole (down, hung, credentials revoked) raises: the job of this shop fails
+    and backs off, the other shops' jobs are not affected. Pages already written stay settled.
+    """
+    name = settings.name
+    shop = ctx.channels.get(name)
+    if shop is None:
+        return
+    rows = await ctx.pool.fetch(_CHANGED_TARGETS, ctx.merchant_id, name, settings.stock_buffer)
+    wanted = [ShopStock(sku=row["sku"], quantity=row["quantity"]) for row in rows]
+    for start in range(0, len(wanted), STOCK_PAGE):
+        page = wanted[start : start + STOCK_PAGE]
         try:
-            results = await shop.set_stock(wanted)
-        except SyncError as exc:
-            # One shop being down must not keep stock from the others; it is compared again next cycle.
-            counts.failed += len(wanted)
-            logger.error("stock for {} SKUs not written to {}: {}", len(wanted), name, redact(str(exc)))
-            continue
-        quantity_by_sku = {s.sku: s.quantity for s in wanted}
-        settled: list[str] = []
-        for result in results:
-            if result.ok:
-                counts.pushed += 1
-                settled.append(result.key)
-            elif result.error and any(m in result.error.lower() for m in UNKNOWN_SKU_MARKERS):
-                # Not sold in this shop: remember the value so it is not sent again until it changes.
-                counts.skipped += 1
-                settled.append(result.key)
-            else:
-                counts.failed += 1
-                logger.warning("stock for SKU {} not written to {}: {}", result.key, name, result.error)
-        if settled:
-            await ctx.pool.execute(
-                "INSERT INTO shop_stock (merchant_id, channel, sku, quantity) SELECT $1, $2, u.sku, u.quantity"
-                " FROM unnest($3::text[], $4::int[]) AS u(sku, quantity)"
-                " ON CONFLICT (merchant_id, channel, sku) DO UPDATE SET quantity = excluded.quantity, pushed_at = now()",
-                ctx.merchant_id,
-                name,
-                settled,
-                [quantity_by_sku[sku] for sku in settled],
-            )
+            results = await shop.set_stock(page)
+        except SyncError:
+            counts.failed += len(wanted) - start
+            raise
+        await _settle(ctx, name, page, results, counts)
+
+
+async def _settle(
+    ctx: MerchantContext, name: str, page: list[ShopStock], results: list[ItemResult], counts: CycleCounts
+) -> None:
+    quantity_by_sku = {s.sku: s.quantity for s in page}
+    settled: list[str] = []
+    for result in results:
+        if result.ok:
+            counts.pushed += 1
+            settled.append(result.key)
+        elif result.error and any(m in result.error.lower() for m in UNKNOWN_SKU_MARKERS):
+            # Not sold in this shop: remember the value so it is not sent again until it changes.
+            counts.skipped += 1
+            settled.append(result.key)
+        else:
+            counts.failed += 1
+            logger.warning("stock for SKU {} not written to {}: {}", result.key, name, result.error)
+    if settled:
+        await ctx.pool.execute(
+            "INSERT INTO shop_stock (merchant_id, channel, sku, quantity) SELECT $1, $2, u.sku, u.quantity"
+            " FROM unnest($3::text[], $4::int[]) AS u(sku, quantity)"
+            " ON CONFLICT (merchant_id, channel, sku) DO UPDATE SET quantity = excluded.quantity, pushed_at = now()",
+            ctx.merchant_id,
+            name,
+            settled,
+            [quantity_by_sku[sku] for sku in settled],
+        )

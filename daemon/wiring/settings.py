@@ -46,6 +46,7 @@ def intervals(merchant: MerchantConfig) -> Intervals:
     master = merchant.product_master_channel
     return Intervals(
         orders={c.name: c.intervals.orders for c in merchant.enabled_channels},
+        shop_stock={c.name: c.intervals.stock for c in merchant.enabled_channels},
         products=master.intervals.products if master else 300.0,
         shipments=ffn.shipments,
         status=ffn.status,
