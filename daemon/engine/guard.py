@@ -90,7 +90,8 @@ class CircuitBreaker:
         self.open_until = None
         self._trial = False
 
-    def failed(self, error: BaseException) -> None:
+    def failed(self, error: BaseException, *, reported: bool = False) -> None:
+        """Count a failure; ``reported``: the caller's job already tells the operator (no second ERROR)."""
         self.failures += 1
         self._trial = False
         if self.failures < self.policy.threshold and self.open_until is None:
@@ -98,7 +99,7 @@ class CircuitBreaker:
         self.opened += 1
         cooldown = min(self.policy.max_cooldown_s, self.policy.cooldown_s * 2 ** (self.opened - 1))
         self.open_until = self.clock.now() + timedelta(seconds=cooldown)
-        level = "ERROR" if self.opened == 1 else "WARNING"
+        level = "ERROR" if self.opened == 1 and not reported else "WARNING"
         logger.log(
             level,
             "shop {}: writes paused for {:.0f}s after {} failure(s) in a row: {}",
@@ -154,18 +155,18 @@ class GuardedChannel:
             error = RetryableError(
                 f"shop {self.name} did not finish a write within {self.deadline_s:g}s", upstream=self.name
             )
-            self.breaker.failed(error)
+            self.breaker.failed(error, reported=not isolate_fatal)
             raise error from None
         except RecordError:
             self.breaker.succeeded()  # the shop answered; the record is what is wrong
             raise
         except ChannelFatalError as exc:
-            self.breaker.failed(exc)
+            self.breaker.failed(exc, reported=not isolate_fatal)
             if not isolate_fatal:
                 raise
             raise ChannelUnavailable(str(exc), upstream=self.name, retry_after=exc.retry_after) from exc
         except RetryableError as exc:
-            self.breaker.failed(exc)
+            self.breaker.failed(exc, reported=not isolate_fatal)
             raise
         self.breaker.succeeded()
         return result
