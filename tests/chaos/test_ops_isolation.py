@@ -76,7 +76,9 @@ async def test_stock_writes_to_a_shop_with_revoked_credentials_back_off(tmp_path
         await s.reconfigure()
         await s.control(s.ffn, "PUT", "stock/MUG", {"level": 6})
         clock = FakeClock()
-        stock_jobs = sorted((j for j in s.runtime.jobs if j.flow == "stock"), key=lambda j: getattr(j, "phase", 0))
+        stock_jobs = sorted(
+            (j for j in s.runtime.jobs if j.flow == "stock"), key=lambda j: getattr(j, "phase", 0)
+        )
         runners = [JobRunner(job, clock=clock) for job in stock_jobs]
         errors: list[str] = []
         sink = logger.add(lambda m: errors.append(str(m)), level="ERROR", format="{message}")

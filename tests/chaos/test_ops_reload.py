@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.chaos.ops_world import write_merchant
-from tests.e2e.stack import start_sandbox, stack
+from tests.e2e.stack import stack, start_sandbox
 from tests.e2e.world import seed_catalogue
 
 
