@@ -94,18 +94,3 @@ async def _refused_and_missing(tmp_path: Path, state_dir: Path) -> None:
         code, out = await _start(tmp_path, missing)
         assert code == 78, out
         _assert_one_clean_line(out, "'no_such_db' does not exist")
-
-
-def test_systemd_restarts_on_69_and_stops_on_78() -> None:
-    unit = (Path(__file__).resolve().parents[2] / "systemd" / "ffn-sync.service").read_text()
-    prevent = next(line for line in unit.splitlines() if line.startswith("RestartPreventExitStatus="))
-    codes = set(prevent.split("=", 1)[1].split())
-    assert "78" in codes and "69" not in codes
-    assert "Restart=on-failure" in unit
-
-
-def test_the_store_exits_with_the_cli_codes() -> None:
-    from daemon.cli.exitcodes import ExitCode
-    from daemon.store.startup import EXIT_CONFIG, EXIT_UNAVAILABLE
-
-    assert (EXIT_UNAVAILABLE, EXIT_CONFIG) == (ExitCode.UNAVAILABLE, ExitCode.CONFIG)
