@@ -30,6 +30,9 @@ class ShopChannel(Protocol):
     """Shopify, Shopware 6, WooCommerce."""
 
     kind: str
+    # True when set_stock writes compare-and-swap (the shop refuses a write over a quantity that moved since
+    # it was read); False: the engine re-reads the orders changed since its last pull just before each write.
+    stock_cas: bool
 
     def changed_products(self, window: Window) -> AsyncIterator[ShopProduct]:
         """Sellable units created or changed in the window, oldest change first."""
@@ -62,7 +65,11 @@ class ShopChannel(Protocol):
         ...
 
     async def set_stock(self, levels: Sequence[ShopStock]) -> list[ItemResult]:
-        """Write absolute quantities, batched; one result per SKU, failures isolated per item."""
+        """Write absolute quantities, batched; one result per SKU, failures isolated per item.
+
+        A failed item carries its ``ItemFailure`` (unknown SKU, not managed, refused, transient): the engine
+        decides on that, never on the error text.
+        """
         ...
 
     async def aclose(self) -> None: ...

@@ -86,6 +86,9 @@ class ShopOrder:
     total: Decimal
     payment_state: PaymentState
     cancelled: bool = False
+    # Set by adapters where the shop says so; the gate turns them into never / wait (see eligibility).
+    test: bool = False  # a test order: never shipped, reserves no stock
+    hold: str | None = None  # the shop holds the order (why, in the shop's words): waits, reserves stock
     payment_method: str | None = None
     shop_status: str | None = None  # the shop's own order status, verbatim
     tags: tuple[str, ...] = ()
@@ -95,17 +98,23 @@ class ShopOrder:
     shipping_address: Address | None = None
     shipping_methods: tuple[str, ...] = ()  # titles/codes of the shipping lines, first is primary
     shipping_fee: Decimal = Decimal(0)
+    # The lines the FFN warehouse ships: an adapter leaves out quantities assigned to other locations.
     lines: tuple[OrderLine, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class UnreadableOrder:
-    """An order the adapter could not map: parked with the reason instead of stopping the pull."""
+    """An order the adapter could not map: parked with the reason instead of stopping the pull.
+
+    ``lines`` are those the adapter could still read (SKU and quantity): they keep their stock reserved
+    while the order is parked.
+    """
 
     order_id: str
     number: str | None
     reason: str
     updated_at: datetime | None = None
+    lines: tuple[OrderLine, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +164,19 @@ class OutboundStatus(StrEnum):
     SHIPPED = "Shipped"
     PARTIALLY_CANCELED = "PartiallyCanceled"
     CANCELED = "Canceled"
+
+
+# Lines ffn-sync itself adds to a shop order's note start with this: they describe what the fulfiller
+# did and must never travel back to the fulfiller as if the shop had written them.
+OWN_NOTE_PREFIX = "ffn-sync: "
+
+
+def shop_written_note(note: str | None) -> str | None:
+    """The note without the lines ffn-sync added (None when nothing else is left)."""
+    if not note or OWN_NOTE_PREFIX not in note:
+        return note
+    kept = [line for line in note.splitlines() if not line.startswith(OWN_NOTE_PREFIX)]
+    return "\n".join(kept).strip() or None
 
 
 # Statuses in which the merchant may still PATCH or cancel an outbound.
@@ -235,8 +257,26 @@ class ShopStock:
     stock_ref: str | None = None
 
 
+class ItemFailure(StrEnum):
+    """Why one item of a batch write failed; the engine acts on this, never on the error text."""
+
+    UNKNOWN_SKU = "unknown_sku"  # the shop sells nothing with this SKU: settled, reported once a day
+    NOT_MANAGED = "not_managed"  # the shop has it but keeps no stock for it here (e.g. a parent product)
+    REFUSED = "refused"  # the shop refused this value: sending it again unchanged will not help
+    TRANSIENT = "transient"  # may work next time (timeout, no answer, a compare-and-swap conflict)
+
+
 @dataclass(frozen=True, slots=True)
 class ItemResult:
     key: str
     ok: bool
-    error: str | None = None
+    error: str | None = None  # for the operator; never parsed
+    reason: ItemFailure | None = None  # set whenever ``ok`` is false (None there counts as TRANSIENT)
+
+    @classmethod
+    def written(cls, key: str) -> ItemResult:
+        return cls(key, True)
+
+    @classmethod
+    def failed(cls, key: str, reason: ItemFailure, error: str) -> ItemResult:
+        return cls(key, False, error, reason)

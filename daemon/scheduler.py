@@ -281,6 +281,12 @@ class SyncScheduler:
             self._in_flight.add(task)
         try:
             ok = await runner()
+        except asyncio.CancelledError:
+            if not self._stopped:
+                raise
+            # Cancelled by stop(): the cycle said so in one INFO line; apscheduler must not report
+            # it as a job that raised (an ERROR with a traceback).
+            return
         finally:
             if task is not None:
                 self._in_flight.discard(task)

@@ -66,23 +66,18 @@ def oauth_error_factory(upstream: str, status: int, body: bytes, headers: Any) -
     code = data.get("error") if isinstance(data, dict) else None
     if status >= 500 or status in (408, 429):
         return RetryableError(f"token endpoint unavailable (HTTP {status})", upstream=upstream, status=status)
-    if code == "invalid_grant":
-        return AuthError(
-            f"FFN refused the grant (invalid_grant: the refresh token or authorization code is expired, "
-            f"revoked or already used); {LOGIN_HINT}",
-            upstream=upstream,
-            status=status,
-            vendor_code=code,
-        )
-    if code == "invalid_client" or status == 401:
+    if code == "invalid_client":
         return AuthError(
             "FFN rejected the OAuth client id/secret (invalid_client); check ffn.client_id and ffn.client_secret",
             upstream=upstream,
             status=status,
-            vendor_code=code or None,
+            vendor_code=code,
         )
+    # Anything else (invalid_grant, and the 401 invalid_request a spent refresh token may get) means the
+    # grant is gone: only a person logging in again helps, whatever the HTTP status.
     return AuthError(
-        f"token endpoint refused the request (HTTP {status}, error={code!r}); {LOGIN_HINT}",
+        f"FFN refused the grant (HTTP {status}, error={code!r}: the refresh token or authorization code is "
+        f"expired, revoked or already used); {LOGIN_HINT}",
         upstream=upstream,
         status=status,
         vendor_code=code or None,

@@ -17,6 +17,7 @@ from daemon.http import HttpClient, TokenBucket
 from daemon.model import FulfillerStatus, Outbound, Shipment, ShopProduct, StockLevel, Window
 
 DEFAULT_BASE_URL = "https://ffn.api.jtl-software.com/api"
+STOCK_INPUTS = ("net", "gross")
 SANDBOX_BASE_URL = "https://ffn-sbx.api.jtl-software.com/api"
 
 
@@ -34,6 +35,7 @@ class FfnClient:
         requests_per_second: float = 4.0,
         max_concurrency: int = 4,
         oversale: bool = False,
+        stock_input: str = "net",
         page_size: int = 100,
         clock: Clock = SYSTEM_CLOCK,
         session: aiohttp.ClientSession | None = None,
@@ -70,7 +72,9 @@ class FfnClient:
         self.outbounds = Outbounds(
             self.http, oversale=oversale, clock=clock, attempts=max_attempts, backoff_s=backoff_base_s
         )
-        self.feeds = Feeds(self.http, self.setup, warehouse_id=warehouse_id)
+        if stock_input not in STOCK_INPUTS:
+            raise ValueError(f"stock_input must be one of {STOCK_INPUTS}, got {stock_input!r}")
+        self.feeds = Feeds(self.http, self.setup, warehouse_id=warehouse_id, stock_input=stock_input)
 
     def __repr__(self) -> str:
         return f"FfnClient(merchant={self.ffn_merchant_id!r}, warehouse={self.warehouse_id!r})"

@@ -11,6 +11,7 @@ import orjson
 
 from daemon.errors import (
     AuthError,
+    ChannelFatalError,
     ManualActionNeeded,
     RateLimited,
     RecordError,
@@ -35,6 +36,10 @@ _RETRYABLE = frozenset({CREATION_LOCKED})
 _FATAL_403 = frozenset({"Shared_UserIsNotAFulfiller"})
 
 LOGIN_HINT = "run `ffn-sync ffn-login --config <your config>` to authorize ffn-sync again"
+
+
+def looks_like_html(body: bytes) -> bool:
+    return body.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +79,26 @@ def parse_error_body(body: bytes) -> FfnErrorBody:
     )
 
 
+# The spec's troubleshooting: an API call refused without an FFN error body is about the account, not
+# the record, so the channel stops instead of parking records one by one.
+SCOPE_HINT = (
+    "FFN answered 403 without an error body: the authorization lacks scopes (the spec's troubleshooting); "
+    f"authorize ffn-sync again with ffn.merchant.read and ffn.merchant.write: {LOGIN_HINT}"
+)
+PORTAL_HINT = (
+    "FFN answered 404 without an error body: no FFN user exists for this account yet (the spec's "
+    "troubleshooting: the user never logged into the portal of this environment); log in once at "
+    "fulfillment.jtl-software.com (production) or fulfillment-sandbox.jtl-software.com (sandbox), "
+    "matching ffn.base_url"
+)
+
+
 def ffn_error_factory(upstream: str, status: int, body: bytes, headers: Mapping[str, str]) -> SyncError:
     parsed = parse_error_body(body)
+    if parsed.code is None and status == 403 and not looks_like_html(body):
+        return ChannelFatalError(SCOPE_HINT, upstream=upstream, status=status)
+    if parsed.code is None and status == 404 and not body.strip():
+        return ChannelFatalError(PORTAL_HINT, upstream=upstream, status=status)
     if parsed.code is None:
         return default_error_factory(upstream, status, body, headers)
     text = "; ".join(parsed.messages) or parsed.code

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from adapters.ffn import paths
 from daemon.http import HttpClient, follow_pages
 
 
@@ -19,7 +20,7 @@ def paged_items(
         params: dict[str, Any] = {"$top": page_size, "$skip": offset}
         if filter_expr:
             params["$filter"] = filter_expr
-        body = await http.get_json(path, params=params)
+        body = await http.get_json(paths.odata(path, params))
         items = list((body or {}).get("items") or [])
         return items, (offset + len(items) if len(items) >= page_size else None)
 

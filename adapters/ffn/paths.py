@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 MERCHANT = "/v1/merchant"
@@ -39,3 +41,12 @@ def outbound_status(outbound_id: str) -> str:
 
 def shipping_method(shipping_method_id: str) -> str:
     return f"{SHIPPING_METHODS}/{segment(shipping_method_id)}"
+
+
+def odata(path: str, params: Mapping[str, Any]) -> str:
+    """``path?$top=…&$filter=…``: the OData keys keep their literal ``$`` as in every real client and the
+    spec's own links; values are fully percent-encoded."""
+    query = "&".join(
+        f"{key}={quote(str(value), safe='')}" for key, value in params.items() if value is not None
+    )
+    return f"{path}?{query}" if query else path

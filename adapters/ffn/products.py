@@ -27,7 +27,7 @@ class Products:
 
     async def find_by_sku(self, merchant_sku: str) -> dict[str, Any] | None:
         body = await self._http.get_json(
-            paths.PRODUCTS, params={"$filter": f"merchantSku eq {odata_quote(merchant_sku)}", "$top": 2}
+            paths.odata(paths.PRODUCTS, {"$filter": f"merchantSku eq {odata_quote(merchant_sku)}", "$top": 2})
         )
         items = [i for i in (body or {}).get("items") or [] if i.get("merchantSku") == merchant_sku]
         return items[0] if items else None

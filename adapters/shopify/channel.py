@@ -10,11 +10,13 @@ from loguru import logger
 
 from adapters.shopify import queries
 from adapters.shopify.fulfil import already_applied, fulfillment_inputs, parse_state, plan
+from adapters.shopify.gate import location_query
 from adapters.shopify.mapping import map_variant, variant_skip_reason
 from adapters.shopify.orders import OrderReader, page_budget, sized_query, window_query
+from adapters.shopify.state import MemoryState, ShopifyState
 from adapters.shopify.status import OrderStatusWriter
 from adapters.shopify.stock import InventoryItems, StockWriter
-from adapters.shopify.transport import GraphQLTransport, raise_user_errors
+from adapters.shopify.transport import DEFAULT_API_VERSION, GraphQLTransport, raise_user_errors
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import ManualActionNeeded, RecordError
 from daemon.model import (
@@ -35,14 +37,19 @@ MAX_PAGE_SIZE = 250
 
 class ShopifyChannel:
     kind = "shopify"
+    # Stock writes compare-and-swap on changeFromQuantity: a sale since our last look is refused, not
+    # overwritten, and reported TRANSIENT for the engine to re-read orders, recompute and write again.
+    stock_cas = True
 
     def __init__(
         self,
         base_url: str,
         *,
         access_token: Secret,
-        api_version: str = "2025-10",
+        api_version: str = DEFAULT_API_VERSION,
         location_id: str,
+        state: ShopifyState | None = None,
+        include_test_orders: bool = False,
         page_size: int = 100,
         notify_customer: bool = True,
         clock: Clock = SYSTEM_CLOCK,
@@ -68,9 +75,16 @@ class ShopifyChannel:
             session=session,
             max_concurrency=max_concurrency,
         )
-        self._orders = OrderReader(self.transport, page_size)
+        self.state: ShopifyState = state if state is not None else MemoryState()
+        self._orders = OrderReader(
+            self.transport,
+            page_size,
+            location_id=location_id,
+            state=self.state,
+            include_test_orders=include_test_orders,
+        )
         self._items = InventoryItems(self.transport)
-        self._stock = StockWriter(self.transport, self._items, location_id)
+        self._stock = StockWriter(self.transport, self._items, location_id, self.state)
         self._status = OrderStatusWriter(
             self.transport,
             clock=clock,
@@ -133,13 +147,16 @@ class ShopifyChannel:
         if state.cancelled:
             raise ManualActionNeeded(f"{label}: the order is cancelled in Shopify; fulfilment not recorded")
         try:
-            allocation = plan(state, shipment, self.location_id)
+            allocation = plan(state, shipment)
         except ValueError as exc:
             raise RecordError(f"{label}: {exc}", upstream="shopify") from None
         if allocation.empty:
             if allocation.unmatched:
                 raise RecordError(
-                    f"{label}: lines {allocation.unmatched} are not open on the order", upstream="shopify"
+                    f"{label}: lines {allocation.unmatched} are not open at the FFN location "
+                    f"{self.location_id} (fulfilled, moved to another location, or with another fulfillment "
+                    "service)",
+                    upstream="shopify",
                 )
             if not shipment.trackings or not any(t.number for t in shipment.trackings):
                 logger.info(f"shopify {label}: nothing remains to fulfil; treated as applied")
@@ -165,17 +182,16 @@ class ShopifyChannel:
         fo_nodes: list[dict[str, Any]] = []
         while True:
             data = await self.transport.query(
-                queries.FULFILMENT_STATE, {"id": order.order_id, "after": after}
+                queries.FULFILMENT_STATE,
+                {"id": order.order_id, "after": after, "foQuery": location_query(self.location_id)},
             )
             node = data.get("order")
             if node is None:
-                raise RecordError(
-                    f"order {order.number} ({order.order_id}) not found in Shopify", upstream="shopify"
-                )
+                raise RecordError(order_not_found(order), upstream="shopify")
             fos = node["fulfillmentOrders"]
             fo_nodes.extend(fos["nodes"])
             if not fos["pageInfo"]["hasNextPage"]:
-                return parse_state(node, fo_nodes)
+                return parse_state(node, fo_nodes, self.location_id)
             after = fos["pageInfo"]["endCursor"]
 
     async def apply_order_status(
@@ -185,3 +201,54 @@ class ShopifyChannel:
 
     async def set_stock(self, levels: Sequence[ShopStock]) -> list[ItemResult]:
         return await self._stock.set_stock(levels)
+
+    # set-up checks --------------------------------------------------------------------------------------
+
+    async def verify_access(self) -> list[str]:
+        """What the app installation lacks (``ffn-sync check``): missing scopes, one line each; a line
+        starting with ``warning:`` is a limitation, not a failure."""
+        data = await self.transport.query(queries.APP_SCOPES)
+        granted = {
+            str(s.get("handle"))
+            for s in ((data.get("currentAppInstallation") or {}).get("accessScopes") or [])
+        }
+        return missing_scopes(granted)
+
+
+def missing_scopes(granted: set[str]) -> list[str]:
+    # A write scope includes its read scope.
+    have = granted | {"read_" + s.removeprefix("write_") for s in granted if s.startswith("write_")}
+    problems = [
+        f"missing scope {scope}: needed to {why}" for scope, why in REQUIRED_SCOPES if scope not in have
+    ]
+    fo_read = any(s in have for s in FULFILMENT_ORDER_SCOPES)
+    if not fo_read:
+        problems.append(
+            "missing scope read_merchant_managed_fulfillment_orders (or read_assigned_fulfillment_orders): "
+            "without it Shopify shows no fulfillment orders, so nothing is exported or fulfilled"
+        )
+    if "read_all_orders" not in have:
+        problems.append(
+            "warning: missing scope read_all_orders: orders older than 60 days are invisible, so a late "
+            "shipment cannot be written back"
+        )
+    return problems
+
+
+REQUIRED_SCOPES = (
+    ("read_orders", "read orders"),
+    ("write_orders", "tag, annotate and cancel orders"),
+    ("read_products", "read products and variants"),
+    ("write_inventory", "write stock levels"),
+    ("read_locations", "check the FFN location"),
+    ("write_fulfillments", "record shipments"),
+    ("write_merchant_managed_fulfillment_orders", "fulfil the orders of the FFN location"),
+)
+FULFILMENT_ORDER_SCOPES = ("read_merchant_managed_fulfillment_orders", "read_assigned_fulfillment_orders")
+
+
+def order_not_found(order: OrderRef) -> str:
+    return (
+        f"order {order.number} ({order.order_id}) not found in Shopify; an order older than 60 days is "
+        "invisible without the read_all_orders scope (grant it to the app), otherwise it was deleted"
+    )

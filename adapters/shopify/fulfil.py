@@ -7,8 +7,10 @@ Idempotency rule (``fulfillmentCreate`` has no idempotency key):
   untracked *partial* shipment cannot be told apart from a second parcel; the engine's applied-ledger
   guards that case.
 Matching: a shipment line names the order line by ``line_id`` (preferred) or by ``sku``; quantities are
-taken from the fulfillment-order lines' remaining quantities, fulfillment orders at the configured
-location first. One ``fulfillmentCreate`` per location (Shopify requires one location per call).
+taken from the remaining quantities of the fulfillment orders at the FFN location whose ``supportedActions``
+include ``CREATE_FULFILLMENT``, and of no others: fulfilling at another merchant location books that
+location's stock down, and one owned by a fulfillment service (another app) is not ours to fulfil.
+One ``fulfillmentCreate`` per call (one location, as Shopify requires).
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ class FulfilmentState:
     truncated: bool  # a fulfillment order had more lines than one page
 
 
-def parse_state(order: Mapping[str, Any], fo_nodes: Sequence[Mapping[str, Any]]) -> FulfilmentState:
+def parse_state(
+    order: Mapping[str, Any], fo_nodes: Sequence[Mapping[str, Any]], location_id: str
+) -> FulfilmentState:
     numbers = {
         str(t["number"])
         for f in order.get("fulfillments") or []
@@ -54,8 +58,13 @@ def parse_state(order: Mapping[str, Any], fo_nodes: Sequence[Mapping[str, Any]])
     lines: list[FoLine] = []
     truncated = False
     for fo in fo_nodes:
-        fulfillable = fo.get("status") in FULFILLABLE_STATUSES
         location = ((fo.get("assignedLocation") or {}).get("location") or {}).get("id")
+        actions = {a.get("action") for a in fo.get("supportedActions") or []}
+        fulfillable = (
+            fo.get("status") in FULFILLABLE_STATUSES
+            and location == location_id
+            and "CREATE_FULFILLMENT" in actions
+        )
         items = fo.get("lineItems") or {}
         truncated = truncated or bool((items.get("pageInfo") or {}).get("hasNextPage"))
         for li in items.get("nodes") or []:
@@ -118,11 +127,11 @@ def _whole(raw: Decimal | int, line: ShipmentLine) -> int:
     return int(quantity)
 
 
-def plan(state: FulfilmentState, shipment: Shipment, preferred_location: str | None) -> Plan:
+def plan(state: FulfilmentState, shipment: Shipment) -> Plan:
     """Allocate the shipment's quantities to fulfillment-order lines (``ValueError`` on bad quantities)."""
     result = Plan()
     left = {line.id: line.remaining for line in state.lines}
-    ordered = sorted(state.lines, key=lambda x: x.location_id != preferred_location)
+    ordered = list(state.lines)  # lines we may not fulfil carry remaining 0
     if not shipment.lines:  # the whole order shipped
         for line in ordered:
             if left[line.id] > 0:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from adapters.shopify.gate import LocationShare, shipped_quantity
 from daemon.model import Address, OrderLine, PaymentState, ShopOrder, ShopProduct
 
 Node = Mapping[str, Any]
@@ -120,10 +122,19 @@ def order_number(name: str) -> str:
     return name[1:] if name.startswith("#") else name
 
 
-def map_order(node: Node, extra_lines: Sequence[Node] = ()) -> ShopOrder:
+def map_order(
+    node: Node,
+    extra_lines: Sequence[Node] = (),
+    *,
+    share: LocationShare | None = None,
+    hold: str | None = None,
+    test: bool = False,
+) -> ShopOrder:
     """One ``Order`` node (lines inline, plus any fetched separately) as a ``ShopOrder``.
 
-    Lines whose ``currentQuantity`` is 0 (removed by an edit, or refunded) are left out.
+    Lines whose ``currentQuantity`` is 0 (removed by an edit, or refunded) are left out. With ``share`` (the
+    fulfillment orders at the FFN location, ``gate.py``) a shippable line counts only as far as those carry it;
+    ``hold`` (why Shopify holds it) and ``test`` are the gate's inputs (``daemon.engine.eligibility``).
     """
     order_id = node.get("id")
     if not order_id:
@@ -134,7 +145,15 @@ def map_order(node: Node, extra_lines: Sequence[Node] = ()) -> ShopOrder:
     if not currency:
         raise MappingError(f"{what}: currencyCode is missing")
     line_nodes = [*((node.get("lineItems") or {}).get("nodes") or []), *extra_lines]
-    lines = tuple(line for line in (map_line(n) for n in line_nodes) if line.quantity > 0)
+    mapped = [map_line(n) for n in line_nodes]
+    if share is not None:
+        mapped = [
+            replace(line, quantity=shipped_quantity(line.line_id, line.quantity, share))
+            if line.requires_shipping
+            else line
+            for line in mapped
+        ]
+    lines = tuple(line for line in mapped if line.quantity > 0)
     gateways = node.get("paymentGatewayNames") or []
     email = _text(node.get("email"))
     phone = _text(node.get("phone"))
@@ -159,6 +178,8 @@ def map_order(node: Node, extra_lines: Sequence[Node] = ()) -> ShopOrder:
             node.get("currentShippingPriceSet") or node.get("totalShippingPriceSet"), f"{what}: shipping"
         ),
         lines=lines,
+        hold=hold,
+        test=test,
     )
 
 

@@ -1,4 +1,6 @@
-"""Reading orders: changed-order pages with lines inline, extra line pages for big orders."""
+"""Reading orders: changed-order pages with lines and FFN-location fulfillment orders inline, extra pages for
+big orders, and each cycle a cheap re-check of the orders waiting on a Shopify hold or schedule (releasing a
+hold does not change ``updatedAt``, so the delta pull alone would never see the release)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from typing import Any
 from loguru import logger
 
 from adapters.shopify import queries
+from adapters.shopify.gate import is_waiting, location_query, location_share, nothing_here, waiting_reason
 from adapters.shopify.mapping import MappingError, map_order, parse_time, shopify_time
+from adapters.shopify.state import ShopifyState
 from adapters.shopify.transport import CostExceedsBucket, GraphQLTransport, Operation
 from daemon.model import ShopOrder, UnreadableOrder, Window
 
@@ -49,9 +53,22 @@ def page_budget(transport: GraphQLTransport) -> int:
 
 
 class OrderReader:
-    def __init__(self, transport: GraphQLTransport, page_size: int) -> None:
+    def __init__(
+        self,
+        transport: GraphQLTransport,
+        page_size: int,
+        *,
+        location_id: str,
+        state: ShopifyState,
+        include_test_orders: bool = False,
+    ) -> None:
         self._transport = transport
         self._page_size = page_size
+        self._location_id = location_id
+        self._fo_query = location_query(location_id)
+        self._state = state
+        self._include_test = include_test_orders
+        self._waiting: dict[str, str] | None = None  # loaded once, then kept in step with the state
 
     def orders_per_page(self) -> int:
         per_order = queries.order_node_cost(queries.INLINE_LINES)
@@ -60,11 +77,12 @@ class OrderReader:
     async def changed(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
         text, start, end = window_query(window)
         after: str | None = None
+        read: set[str] = set()
         while True:
             data = await sized_query(
                 self._transport,
                 queries.CHANGED_ORDERS,
-                {"after": after, "q": text, "lines": queries.INLINE_LINES},
+                {"after": after, "q": text, "lines": queries.INLINE_LINES, "foQuery": self._fo_query},
                 self.orders_per_page,
                 queries.orders_page_cost,
             )
@@ -77,17 +95,68 @@ class OrderReader:
                         f"shopify order {node.get('id')} updatedAt {updated} outside the window; skipped"
                     )
                     continue
+                read.add(str(node.get("id")))
                 try:
                     yield await self._map(node)
                 except MappingError as exc:
                     number = str(node.get("name") or "").lstrip("#") or None
                     yield UnreadableOrder(str(node.get("id")), number, f"cannot be read: {exc}", updated)
             if not page["pageInfo"]["hasNextPage"]:
-                return
+                break
             after = page["pageInfo"]["endCursor"]
+        async for released in self._released(read):
+            yield released
+
+    async def _released(self, just_read: set[str]) -> AsyncIterator[ShopOrder]:
+        """Orders that were waiting on a hold or schedule at the FFN location and no longer are."""
+        waiting = await self._waiting_orders()
+        ids = [order_id for order_id in waiting if order_id not in just_read]
+        for start in range(0, len(ids), queries.WAITING_PAGE):
+            chunk = ids[start : start + queries.WAITING_PAGE]
+            q = " OR ".join(f"id:{order_id.rsplit('/', 1)[-1]}" for order_id in chunk)
+            data = await self._transport.query(
+                queries.WAITING_ORDERS,
+                {"first": len(chunk), "q": q, "foQuery": self._fo_query},
+                estimate=2 + len(chunk) * (3 + queries.WAITING_FO_PAGE),
+            )
+            seen = set()
+            for node in (data.get("orders") or {}).get("nodes") or []:
+                seen.add(node["id"])
+                statuses = [
+                    fo.get("status") for fo in (node.get("fulfillmentOrders") or {}).get("nodes") or []
+                ]
+                if node.get("cancelledAt") is None and is_waiting(statuses):
+                    continue
+                order = await self.get(node["id"])
+                if order is not None:
+                    logger.info(
+                        f"shopify order {order.number}: released in Shopify "
+                        f"(was {waiting[node['id']]}); read again"
+                    )
+                    yield order
+            for gone in set(chunk) - seen:  # deleted in Shopify: nothing to wait for
+                await self._remember(gone, None)
+
+    async def _waiting_orders(self) -> dict[str, str]:
+        if self._waiting is None:
+            self._waiting = await self._state.waiting_orders()
+        return dict(self._waiting)
+
+    async def _remember(self, order_id: str, reason: str | None) -> None:
+        waiting = await self._waiting_orders()
+        if waiting.get(order_id) == reason:
+            return
+        await self._state.set_waiting(order_id, reason)
+        assert self._waiting is not None
+        if reason is None:
+            self._waiting.pop(order_id, None)
+        else:
+            self._waiting[order_id] = reason
 
     async def get(self, order_id: str) -> ShopOrder | None:
-        data = await self._transport.query(queries.ORDER, {"id": order_id, "lines": queries.INLINE_LINES})
+        data = await self._transport.query(
+            queries.ORDER, {"id": order_id, "lines": queries.INLINE_LINES, "foQuery": self._fo_query}
+        )
         node = data.get("order")
         return await self._complete(node) if node else None
 
@@ -112,4 +181,38 @@ class OrderReader:
             extra.extend(lines["nodes"])
             more = bool(lines["pageInfo"].get("hasNextPage"))
             after = lines["pageInfo"].get("endCursor")
-        return map_order(node, extra)
+        share = location_share(await self._fulfillment_orders(node))
+        hold = waiting_reason(share)
+        test = bool(node.get("test")) and not self._include_test
+        order = map_order(node, extra, share=share, hold=hold, test=test)
+        elsewhere = nothing_here(share, self._location_id)
+        if elsewhere and not order.cancelled:
+            logger.debug(f"shopify order {order.number}: {elsewhere}")
+        await self._remember(order.order_id, hold)
+        return order
+
+    async def _fulfillment_orders(self, node: dict[str, Any]) -> list[dict[str, Any]]:
+        """The order's FOs at the FFN location: the inline page, or all of them when that was cut short."""
+        inline = node.get("fulfillmentOrders") or {}
+        nodes: list[dict[str, Any]] = list(inline.get("nodes") or [])
+        cut = bool((inline.get("pageInfo") or {}).get("hasNextPage")) or any(
+            (fo.get("lineItems") or {}).get("pageInfo", {}).get("hasNextPage") for fo in nodes
+        )
+        if not cut:
+            return nodes
+        nodes, after = [], None
+        while True:
+            data = await self._transport.query(
+                queries.ORDER_FULFILMENT_ORDERS,
+                {
+                    "id": node["id"],
+                    "after": after,
+                    "lines": queries.FULFILLMENT_ORDER_LINES,
+                    "foQuery": self._fo_query,
+                },
+            )
+            page = (data.get("order") or {}).get("fulfillmentOrders") or {"nodes": [], "pageInfo": {}}
+            nodes.extend(page["nodes"])
+            if not page["pageInfo"].get("hasNextPage"):
+                return nodes
+            after = page["pageInfo"].get("endCursor")

@@ -19,25 +19,45 @@ FULFILLMENT_ORDER_LINES = 50
 _MONEY = "shopMoney { amount currencyCode }"
 LINE_FIELDS = f"id sku name quantity currentQuantity requiresShipping variant {{ id }} originalUnitPriceSet {{ {_MONEY} }}"
 LINE_COST = 4  # line, variant, price set, money
+# Fulfillment orders as they decide what FFN ships (adapters/shopify/gate.py): status, location, what the
+# app may do, holds, and each line's remaining quantity. Only those assigned to the FFN location are asked
+# for ($foQuery = "assigned_location_id:…"); displayable drops the ones closed by a move or merge.
+FO_PAGE = 1  # inline with the order; more at the FFN location (rare: a split) are paged separately
+FO_EXTRA_PAGE = 5
+FO_FIELDS = """
+  id status fulfillAt assignedLocation { location { id } } supportedActions { action }
+  fulfillmentHolds { reason reasonNotes }
+  lineItems(first: $lines) { pageInfo { hasNextPage } nodes { remainingQuantity totalQuantity lineItem { id } } }
+"""
+FO_COST_PER_LINE = 2  # FO line, its line item
 ORDER_FIELDS = f"""
-  id name createdAt updatedAt cancelledAt displayFinancialStatus displayFulfillmentStatus
+  id name createdAt updatedAt cancelledAt displayFinancialStatus displayFulfillmentStatus test
   tags note email phone currencyCode paymentGatewayNames
   currentTotalPriceSet {{ {_MONEY} }}
   currentShippingPriceSet {{ {_MONEY} }}
   shippingAddress {{ firstName lastName company address1 address2 city zip province provinceCode countryCodeV2 phone }}
   shippingLines(first: 5) {{ nodes {{ title code }} }}
   lineItems(first: $lines) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {LINE_FIELDS} }} }}
+  fulfillmentOrders(first: {FO_PAGE}, displayable: true, query: $foQuery) {{
+    pageInfo {{ hasNextPage endCursor }} nodes {{ {FO_FIELDS} }}
+  }}
 """
 
 
+def fo_node_cost(lines: int) -> int:
+    # FO 1, assigned location 1 + location 1, supported actions 1, holds 1, lines 2 + lines × 2
+    return 1 + 2 + 1 + 1 + 2 + lines * FO_COST_PER_LINE
+
+
 def order_node_cost(lines: int) -> int:
-    # order 1, two price sets 2 each, address 1, shipping lines 2 + 5, line items 2 + lines × 4
-    return 1 + 2 + 2 + 1 + 7 + 2 + lines * LINE_COST
+    # order 1, two price sets 2 each, address 1, shipping lines 2 + 5, line items 2 + lines × 4,
+    # fulfillment orders 2 + FO_PAGE × one FO
+    return 1 + 2 + 2 + 1 + 7 + 2 + lines * LINE_COST + 2 + FO_PAGE * fo_node_cost(lines)
 
 
 CHANGED_ORDERS = Operation(
     "ChangedOrders",
-    f"""query ChangedOrders($first: Int!, $after: String, $q: String, $lines: Int!) {{
+    f"""query ChangedOrders($first: Int!, $after: String, $q: String, $lines: Int!, $foQuery: String!) {{
   orders(first: $first, after: $after, query: $q, sortKey: UPDATED_AT) {{
     pageInfo {{ hasNextPage endCursor }}
     nodes {{ {ORDER_FIELDS} }}
@@ -48,7 +68,7 @@ CHANGED_ORDERS = Operation(
 
 ORDER = Operation(
     "Order",
-    f"query Order($id: ID!, $lines: Int!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}",
+    f"query Order($id: ID!, $lines: Int!, $foQuery: String!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}",
     estimate=order_node_cost(INLINE_LINES),
 )
 
@@ -94,15 +114,16 @@ VARIANTS_BY_SKU = Operation(
 
 FULFILMENT_STATE = Operation(
     "FulfilmentState",
-    f"""query FulfilmentState($id: ID!, $after: String) {{
+    f"""query FulfilmentState($id: ID!, $after: String, $foQuery: String!) {{
   order(id: $id) {{
     id name cancelledAt
     fulfillments(first: 10) {{ id status trackingInfo(first: 5) {{ number company url }} }}
-    fulfillmentOrders(first: {FULFILLMENT_ORDERS_PAGE}, after: $after) {{
+    fulfillmentOrders(first: {FULFILLMENT_ORDERS_PAGE}, after: $after, displayable: true, query: $foQuery) {{
       pageInfo {{ hasNextPage endCursor }}
       nodes {{
         id status
         assignedLocation {{ location {{ id }} }}
+        supportedActions {{ action }}
         lineItems(first: {FULFILLMENT_ORDER_LINES}) {{
           pageInfo {{ hasNextPage }}
           nodes {{ id sku remainingQuantity totalQuantity lineItem {{ id sku }} }}
@@ -111,8 +132,50 @@ FULFILMENT_STATE = Operation(
     }}
   }}
 }}""",
-    # order 1; fulfillments 2 + 10 × (1 + 2 + 5); FOs 2 + page × (1 + 2 + 2 + 50 × 2)
-    estimate=1 + (2 + 10 * 8) + (2 + FULFILLMENT_ORDERS_PAGE * (5 + FULFILLMENT_ORDER_LINES * 2)),
+    # order 1; fulfillments 2 + 10 × (1 + 2 + 5); FOs 2 + page × (1 + 2 + 1 + 2 + 50 × 2)
+    estimate=1 + (2 + 10 * 8) + (2 + FULFILLMENT_ORDERS_PAGE * (6 + FULFILLMENT_ORDER_LINES * 2)),
+)
+
+ORDER_FULFILMENT_ORDERS = Operation(
+    "OrderFulfilmentOrders",
+    f"""query OrderFulfilmentOrders($id: ID!, $after: String, $lines: Int!, $foQuery: String!) {{
+  order(id: $id) {{
+    fulfillmentOrders(first: {FO_EXTRA_PAGE}, after: $after, displayable: true, query: $foQuery) {{
+      pageInfo {{ hasNextPage endCursor }} nodes {{ {FO_FIELDS} }}
+    }}
+  }}
+}}""",
+    estimate=1 + 2 + FO_EXTRA_PAGE * fo_node_cost(FULFILLMENT_ORDER_LINES),
+)
+
+# Orders waiting on a hold or schedule, re-checked each cycle: only the FO statuses at the FFN location.
+WAITING_PAGE = 50
+WAITING_FO_PAGE = 5
+WAITING_ORDERS = Operation(
+    "WaitingOrders",
+    f"""query WaitingOrders($first: Int!, $q: String!, $foQuery: String!) {{
+  orders(first: $first, query: $q) {{
+    nodes {{ id cancelledAt fulfillmentOrders(first: {WAITING_FO_PAGE}, displayable: true, query: $foQuery) {{
+      nodes {{ status }} }} }}
+  }}
+}}""",
+    estimate=2 + WAITING_PAGE * (1 + 2 + WAITING_FO_PAGE),
+)
+
+APP_SCOPES = Operation(
+    "AppScopes", "query AppScopes { currentAppInstallation { accessScopes { handle } } }", estimate=2
+)
+
+LEVELS_PAGE = 100
+INVENTORY_LEVELS = Operation(
+    "InventoryLevels",
+    """query InventoryLevels($first: Int!, $q: String!, $location: ID!) {
+  inventoryItems(first: $first, query: $q) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id inventoryLevel(locationId: $location) { quantities(names: ["available"]) { name quantity } } }
+  }
+}""",
+    estimate=2 + LEVELS_PAGE * 3,  # item, level, quantities
 )
 
 ORDER_NOTE = Operation(
@@ -133,10 +196,11 @@ CREATE_FULFILLMENT = Operation(
     estimate=MUTATION_COST,
 )
 
+# 2026 shape, valid from 2026-01 on: changeFromQuantity on every quantity, @idempotent on the field.
 SET_QUANTITIES = Operation(
     "SetQuantities",
-    """mutation SetQuantities($input: InventorySetQuantitiesInput!) {
-  inventorySetQuantities(input: $input) {
+    """mutation SetQuantities($input: InventorySetQuantitiesInput!, $key: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $key) {
     inventoryAdjustmentGroup { id }
     userErrors { code field message }
   }
@@ -174,8 +238,9 @@ CANCEL_ORDER = Operation(
 )
 
 ALL_OPERATIONS = (
-    CHANGED_ORDERS, ORDER, ORDER_LINES, CHANGED_VARIANTS, VARIANTS_BY_SKU, FULFILMENT_STATE, ORDER_NOTE, JOB,
-    CREATE_FULFILLMENT, SET_QUANTITIES, ADD_TAGS, UPDATE_NOTE, CANCEL_ORDER,
+    CHANGED_ORDERS, ORDER, ORDER_LINES, ORDER_FULFILMENT_ORDERS, WAITING_ORDERS, APP_SCOPES, INVENTORY_LEVELS,
+    CHANGED_VARIANTS, VARIANTS_BY_SKU, FULFILMENT_STATE, ORDER_NOTE, JOB, CREATE_FULFILLMENT, SET_QUANTITIES,
+    ADD_TAGS, UPDATE_NOTE, CANCEL_ORDER,
 )  # fmt: skip
 
 

@@ -8,7 +8,7 @@ from adapters.shopify import queries
 from adapters.shopify.transport import GraphQLTransport, raise_user_errors
 from daemon.clock import Clock
 from daemon.errors import RecordError
-from daemon.model import FulfillerStatus, OrderRef, OutboundStatus
+from daemon.model import OWN_NOTE_PREFIX, FulfillerStatus, OrderRef, OutboundStatus
 
 JOB_POLLS = 5
 JOB_POLL_S = 1.0
@@ -46,10 +46,13 @@ class OrderStatusWriter:
         node = data.get("order")
         if node is None:
             raise RecordError(
-                f"order {order.number} ({order.order_id}) not found in Shopify", upstream="shopify"
+                f"order {order.number} ({order.order_id}) not found in Shopify; an order older than 60 days "
+                "is invisible without the read_all_orders scope (grant it to the app), otherwise it was deleted",
+                upstream="shopify",
             )
         what = "cancelled" if status.status == OutboundStatus.CANCELED else "partially cancelled"
-        line = f"ffn-sync: the fulfiller {what} outbound {status.outbound_id}"
+        # The prefix keeps this line out of the outbound (see ``shop_written_note``).
+        line = f"{OWN_NOTE_PREFIX}the fulfiller {what} outbound {status.outbound_id}"
         if status.cancel_reason:
             line += f" ({status.cancel_reason})"
         # Each step checks the order first, so applying the same status again changes nothing.

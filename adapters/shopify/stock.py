@@ -1,16 +1,21 @@
-"""Absolute stock writes: SKU → inventory item resolution, batches of 250, one bad item isolated."""
+"""Absolute stock writes: SKU → inventory item resolution, batches of 250, one bad item isolated,
+compare-and-swap on ``changeFromQuantity`` and ``@idempotent`` keys (the 2026 shape, required from 2026-04)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from loguru import logger
 
 from adapters.shopify import queries
+from adapters.shopify.state import ShopifyState
 from adapters.shopify.transport import GraphQLTransport
 from daemon.errors import ChannelFatalError
-from daemon.model import ItemResult, ShopStock
+from daemon.model import ItemFailure, ItemResult, ShopStock
 
 BATCH = 250  # Shopify caps array inputs at 250
 
@@ -59,51 +64,129 @@ class InventoryItems:
             after = page["pageInfo"]["endCursor"]
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    sku: str
+    item: str
+    quantity: int
+    change_from: int | None  # the shop's available quantity last observed; None: not stocked there
+
+
 class StockWriter:
-    def __init__(self, transport: GraphQLTransport, items: InventoryItems, location_id: str) -> None:
+    """Absolute ``available`` levels, compare-and-swap, one idempotency key per exact request body.
+
+    ``changeFromQuantity`` is the quantity last observed for the item at the location (what we wrote last,
+    or read when we have never looked). A sale since then, which the engine may not have counted yet, makes
+    Shopify answer ``CHANGE_FROM_QUANTITY_STALE`` instead of the sale being overwritten: the item is read
+    again (the new value observed) and reported ``TRANSIENT``; the engine then re-reads the shop's changed
+    orders, recomputes (the new order now counts) and writes once more (``stock_cas``).
+    """
+
+    def __init__(
+        self, transport: GraphQLTransport, items: InventoryItems, location_id: str, state: ShopifyState
+    ) -> None:
         self._transport = transport
         self._items = items
         self._location_id = location_id
+        self._state = state
 
     async def set_stock(self, levels: Sequence[ShopStock]) -> list[ItemResult]:
         latest = {level.sku: level for level in levels}  # a SKU listed twice: the last level wins
         refs = {sku: [lv.stock_ref] for sku, lv in latest.items() if lv.stock_ref}
         refs |= await self._items.resolve(sku for sku in latest if sku not in refs)
-        errors: dict[str, str] = {}
-        entries: list[tuple[str, str, int]] = []
+        failures: dict[str, tuple[ItemFailure, str]] = {}
+        wanted: list[tuple[str, str, int]] = []
         for sku, level in latest.items():
             if sku not in refs:
-                errors[sku] = f"unknown SKU {sku!r}: no Shopify variant has it"
+                failures[sku] = (ItemFailure.UNKNOWN_SKU, f"unknown SKU {sku!r}: no Shopify variant has it")
                 continue
             if len(refs[sku]) > 1:
                 logger.warning(f"shopify SKU {sku!r} is on {len(refs[sku])} variants; setting stock on all")
-            entries.extend((sku, item, level.quantity) for item in refs[sku])
-        for start in range(0, len(entries), BATCH):
-            for sku, message in (await self._write(entries[start : start + BATCH])).items():
-                errors.setdefault(sku, message)
-        return [ItemResult(key=sku, ok=sku not in errors, error=errors.get(sku)) for sku in latest]
+            wanted.extend((sku, item, level.quantity) for item in refs[sku])
+        for start in range(0, len(wanted), BATCH):
+            for sku, failure in (await self._write_batch(wanted[start : start + BATCH])).items():
+                failures.setdefault(sku, failure)
+        return [
+            ItemResult.failed(sku, *failures[sku]) if sku in failures else ItemResult.written(sku)
+            for sku in latest
+        ]
 
-    async def _write(self, batch: list[tuple[str, str, int]]) -> dict[str, str]:
-        """Write one batch; items Shopify refuses are dropped and the rest written again."""
+    async def _write_batch(self, wanted: list[tuple[str, str, int]]) -> dict[str, tuple[ItemFailure, str]]:
+        items = [item for _, item, _ in wanted]
+        seen = await self._state.observed(self._location_id, items)
+        unseen = [item for item in items if item not in seen]
+        if unseen:
+            read = await self.read_available(unseen)
+            await self._state.observe(self._location_id, read)
+            seen |= read
+        entries = [Entry(sku, item, qty, seen.get(item)) for sku, item, qty in wanted]
+        refused, stale = await self._write(entries)
+        failures = {sku: (ItemFailure.REFUSED, message) for sku, message in refused.items()}
+        if stale:
+            now = await self.read_available([e.item for e in stale])
+            await self._state.observe(self._location_id, now)
+            for e in stale:
+                failures.setdefault(
+                    e.sku,
+                    (
+                        ItemFailure.TRANSIENT,
+                        f"Shopify quantity moved since last observed ({e.change_from} -> {now.get(e.item)}, "
+                        "a sale or a manual change) [CHANGE_FROM_QUANTITY_STALE]; recomputed and written again",
+                    ),
+                )
+        return failures
+
+    async def read_available(self, items: Sequence[str]) -> dict[str, int]:
+        """item gid -> ``available`` at our location (absent: not stocked there)."""
+        found: dict[str, int] = {}
+        unique = list(dict.fromkeys(items))
+        for start in range(0, len(unique), queries.LEVELS_PAGE):
+            chunk = unique[start : start + queries.LEVELS_PAGE]
+            q = " OR ".join(f"id:{item.rsplit('/', 1)[-1]}" for item in chunk)
+            data = await self._transport.query(
+                queries.INVENTORY_LEVELS,
+                {"first": len(chunk), "q": q, "location": self._location_id},
+                estimate=2 + 3 * len(chunk),
+            )
+            for node in (data.get("inventoryItems") or {}).get("nodes") or []:
+                level = node.get("inventoryLevel") or {}
+                for quantity in level.get("quantities") or []:
+                    if quantity.get("name") == "available":
+                        found[str(node["id"])] = int(quantity["quantity"])
+        return found
+
+    async def _write(self, batch: list[Entry]) -> tuple[dict[str, str], list[Entry]]:
+        """Write one batch: (failed SKU -> reason, entries whose changeFromQuantity was stale).
+
+        Items Shopify refuses are dropped and the rest written again."""
         if not batch:
-            return {}
+            return {}, []
         variables = {
             "input": {
                 "name": "available",
                 "reason": "correction",
-                # 2025-01 shape; from 2026-04 Shopify wants changeFromQuantity: null and @idempotent instead.
-                "ignoreCompareQuantity": True,
                 "quantities": [
-                    {"inventoryItemId": item, "locationId": self._location_id, "quantity": qty}
-                    for _, item, qty in batch
+                    {
+                        "inventoryItemId": e.item,
+                        "locationId": self._location_id,
+                        "quantity": e.quantity,
+                        "changeFromQuantity": e.change_from,
+                    }
+                    for e in batch
                 ],
             }
         }
-        # An absolute level is safe to send twice, so transient failures are retried.
-        data = await self._transport.mutate(queries.SET_QUANTITIES, variables, idempotent=True)
+        body_hash = hashlib.sha256(orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        key = await self._state.idempotency_key(body_hash)  # stored before sending
+        # Safe to resend: the same body carries the same key, and Shopify answers a repeat with the first result.
+        data = await self._transport.mutate(
+            queries.SET_QUANTITIES, {**variables, "key": key}, idempotent=True
+        )
+        await self._state.settle_key(body_hash)
         user_errors: list[dict[str, Any]] = (data.get("inventorySetQuantities") or {}).get("userErrors") or []
         if not user_errors:
-            return {}
+            await self._state.observe(self._location_id, {e.item: e.quantity for e in batch})
+            return {}, []
         if any(e.get("code") == "INVALID_LOCATION" for e in user_errors):
             raise ChannelFatalError(
                 f"Shopify does not know location {self._location_id}: {user_errors[0].get('message')}; "
@@ -112,19 +195,27 @@ class StockWriter:
                 vendor_code="INVALID_LOCATION",
             )
         failed: dict[int, str] = {}
+        stale: dict[int, Entry] = {}
         for error in user_errors:
             index = _quantity_index(error.get("field"))
-            if index is not None and index < len(batch):
+            if index is None or index >= len(batch):
+                continue
+            if error.get("code") == "CHANGE_FROM_QUANTITY_STALE":
+                stale[index] = batch[index]
+            else:
                 failed.setdefault(index, _describe(error))
-        if not failed:
+        if not failed and not stale:
             if len(batch) == 1:
-                return {batch[0][0]: _describe(user_errors[0])}
+                return {batch[0].sku: _describe(user_errors[0])}, []
             # Errors not tied to an item: halve until the culprit stands alone.
             middle = len(batch) // 2
-            return {**await self._write(batch[:middle]), **await self._write(batch[middle:])}
-        result = {batch[i][0]: message for i, message in failed.items()}
-        rest = [entry for i, entry in enumerate(batch) if i not in failed]
-        return {**await self._write(rest), **result}
+            first, first_stale = await self._write(batch[:middle])
+            second, second_stale = await self._write(batch[middle:])
+            return {**first, **second}, first_stale + second_stale
+        result = {batch[i].sku: message for i, message in failed.items()}
+        rest = [entry for i, entry in enumerate(batch) if i not in failed and i not in stale]
+        more, more_stale = await self._write(rest)
+        return {**more, **result}, [*stale.values(), *more_stale]
 
 
 def _quantity_index(field: Any) -> int | None:

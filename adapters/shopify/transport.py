@@ -24,8 +24,27 @@ from daemon.http.redaction import body_snippet
 from daemon.secrets import Secret
 
 UPSTREAM = "shopify"
+DEFAULT_API_VERSION = "2026-10"  # the config's default too (daemon/config/credentials.py)
 MAX_THROTTLED_RETRIES = 8
 _RETRYABLE_CODES = {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT"}
+# Refusals of the client's own fixed documents or variable shapes: no record can fix them, every call of the
+# operation fails the same way until the client (or the pinned version) changes.
+_REFUSED_DOCUMENT_CODES = {
+    "MAX_COST_EXCEEDED",
+    "MAX_INPUT_SIZE_EXCEEDED",
+    "IDEMPOTENCY_KEY_REQUIRED",
+    "INVALID_VARIABLE",
+    "undefinedField",
+    "argumentNotAccepted",
+    "missingRequiredArguments",
+}
+_REFUSED_SHAPE_MARKERS = (
+    "is not defined by type",
+    "unknown field",
+    "was not provided",
+    "@idempotent",
+    "is required from API",
+)
 
 
 class CostExceedsBucket(RateLimited):
@@ -177,13 +196,17 @@ class GraphQLTransport:
             return ChannelFatalError(
                 f"{message} (grant the app the missing scope)", upstream=UPSTREAM, vendor_code=code
             )
-        bad_input = any(
-            isinstance(e, dict) and str(e.get("message", "")).startswith("Variable $") for e in errors
-        )
-        if "MAX_COST_EXCEEDED" in codes or (data is None and not codes and not bad_input):
-            # The query shape itself is refused (validation, cost): nothing on this channel would work.
+        texts = [str(e.get("message", "")) if isinstance(e, dict) else str(e) for e in errors]
+        bad_input = any(t.startswith(("Variable $", "Variable '$")) for t in texts)
+        refused_shape = any(marker in t for t in texts for marker in _REFUSED_SHAPE_MARKERS)
+        if codes & _REFUSED_DOCUMENT_CODES or refused_shape or (data is None and not codes and not bad_input):
+            # The client's own document or variable shape is refused: nothing on this channel would work.
+            logger.error(
+                f"shopify refused the client's {op.name} document at API version {self.api_version}: {text}"
+            )
             return ChannelFatalError(
-                f"{message} (query refused by API version {self.api_version})",
+                f"Shopify refused the {op.name} document at API version {self.api_version}: {text}; "
+                "ffn-sync must be updated for this version (or pin a version it supports)",
                 upstream=UPSTREAM,
                 vendor_code=code,
             )

@@ -36,6 +36,7 @@ UPSTREAM = "shopware"
 
 class ShopwareChannel:
     kind = "shopware"
+    stock_cas = False  # absolute writes: the engine re-reads changed orders first
 
     def __init__(
         self,
@@ -45,6 +46,7 @@ class ShopwareChannel:
         client_secret: Secret,
         page_size: int = 100,
         status_tag: str = "ffn-cancelled",
+        notify_customer: bool = True,
         clock: Clock = SYSTEM_CLOCK,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
@@ -66,6 +68,7 @@ class ShopwareChannel:
         self.api = ShopwareApi(self.http)
         self.page_size = page_size
         self.status_tag = status_tag
+        self.notify_customer = notify_customer
         self.stock = StockWriter(self.api, batch_size=page_size)
         self._tag_id: str | None = None
         self._currency: str | None = None
@@ -98,21 +101,45 @@ class ShopwareChannel:
             page = await self.api.search(
                 "product", criteria.changed_products(window, after=after, limit=self.page_size), inherit=True
             )
+            seen = {str(raw.get("id")) for raw in page}
             for raw in page:
                 if is_sellable(raw):
-                    product = map_product(raw, currency)
-                    self.stock.remember(product.sku, product.external_id)
-                    yield product
+                    yield self._product(raw, currency)
+            parents = [str(raw["id"]) for raw in page if (raw.get("childCount") or 0) and raw.get("id")]
+            if parents:
+                async for child in self._children(parents, seen, currency):
+                    yield child
             if len(page) < self.page_size:
                 return
             after = _last_auto_increment(page, "product")
+
+    async def _children(
+        self, parents: list[str], seen: set[str], currency: str | None
+    ) -> AsyncIterator[ShopProduct]:
+        after: int | None = None
+        while True:
+            page = await self.api.search(
+                "product", criteria.children_of(parents, after=after, limit=self.page_size), inherit=True
+            )
+            for raw in page:
+                if str(raw.get("id")) not in seen and is_sellable(raw):
+                    seen.add(str(raw.get("id")))
+                    yield self._product(raw, currency)
+            if len(page) < self.page_size:
+                return
+            after = _last_auto_increment(page, "product")
+
+    def _product(self, raw: dict[str, Any], currency: str | None) -> ShopProduct:
+        product = map_product(raw, currency)
+        self.stock.remember(product.sku, product.external_id)
+        return product
 
     async def get_order(self, order_id: str) -> ShopOrder | None:
         found = await self.api.search("order", criteria.one_order(order_id))
         return map_order(found[0]) if found else None
 
     async def apply_shipment(self, order: OrderRef, shipment: Shipment) -> None:
-        await writeback.apply_shipment(self.api, order, shipment)
+        await writeback.apply_shipment(self.api, order, shipment, send_mail=self.notify_customer)
 
     async def apply_order_status(
         self, order: OrderRef, status: FulfillerStatus, *, cancel_in_shop: bool
@@ -126,6 +153,7 @@ class ShopwareChannel:
             cancel_in_shop=cancel_in_shop,
             tag_id=await self._status_tag_id(),
             tag_name=self.status_tag,
+            send_mail=self.notify_customer,
         )
 
     async def set_stock(self, levels: Sequence[ShopStock]) -> list[ItemResult]:

@@ -93,6 +93,12 @@ def changed_products(window: Window, *, after: int | None, limit: int) -> Criter
     return _keyset([changed], after, limit)
 
 
+def children_of(parent_ids: list[str], *, after: int | None, limit: int) -> Criteria:
+    """Variants of these parents: a parent's change (name, EAN, weight) is what they inherit, but
+    their own ``updatedAt`` does not move."""
+    return _keyset([{"type": "equalsAny", "field": "parentId", "value": parent_ids}], after, limit)
+
+
 def products_by_number(numbers: list[str]) -> Criteria:
     return {
         "filter": [{"type": "equalsAny", "field": "productNumber", "value": numbers}],

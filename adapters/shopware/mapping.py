@@ -141,6 +141,19 @@ def map_address(address: Json | None, email: str | None) -> Address | None:
     )
 
 
+DOWNLOAD_STATE = "is-download"
+
+
+def is_physical_line(item: Json) -> bool:
+    """A download is a "good" line too: 6.6 marks it with the ``is-download`` state, 6.7 with
+    ``payload.productType = "digital"``; only ``good: false`` lines (vouchers, fees) are not goods."""
+    payload = item.get("payload") or {}
+    states = item.get("states") or []
+    if item.get("good") is False or payload.get("productType") == "digital":
+        return False
+    return not (isinstance(states, list) and DOWNLOAD_STATE in states)
+
+
 def map_line(item: Json) -> OrderLine:
     payload = item.get("payload") or {}
     quantity = item.get("quantity")
@@ -154,7 +167,7 @@ def map_line(item: Json) -> OrderLine:
         name=_text(item.get("label")) or "",
         quantity=quantity,
         unit_price=unit or Decimal(0),
-        requires_shipping=item.get("good") is not False,
+        requires_shipping=is_physical_line(item),
         variant_id=_text(item.get("productId")),
     )
 
@@ -219,8 +232,10 @@ def map_order(order: Json) -> ShopOrder:
 
 def is_sellable(product: Json) -> bool:
     """Variants and simple products are sold; a parent with variants is only a container, and a
-    digital product (6.7 ``type``) never reaches a warehouse."""
-    return not (product.get("childCount") or 0) and product.get("type") != "digital"
+    digital product (6.7 ``type``, 6.6 ``is-download`` state) never reaches a warehouse."""
+    states = product.get("states") or []
+    digital = product.get("type") == "digital" or (isinstance(states, list) and DOWNLOAD_STATE in states)
+    return not (product.get("childCount") or 0) and not digital
 
 
 def _net_price(product: Json) -> Decimal | None:

@@ -15,7 +15,7 @@ from loguru import logger
 from adapters.shopware import criteria
 from adapters.shopware.api import ShopwareApi
 from daemon.errors import RecordError
-from daemon.model import ItemResult, ShopStock
+from daemon.model import ItemFailure, ItemResult, ShopStock
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +53,15 @@ class StockWriter:
         for level in levels:
             ref = self.refs.get(level.sku)
             if ref is None:
-                results[level.sku] = ItemResult(
-                    level.sku, False, f"SKU {level.sku}: no Shopware product has this product number"
+                results[level.sku] = ItemResult.failed(
+                    level.sku,
+                    ItemFailure.UNKNOWN_SKU,
+                    f"SKU {level.sku}: no Shopware product has this product number",
                 )
             elif ref.child_count:
-                results[level.sku] = ItemResult(
+                results[level.sku] = ItemResult.failed(
                     level.sku,
-                    False,
+                    ItemFailure.NOT_MANAGED,
                     f"SKU {level.sku} is a parent product with {ref.child_count} variants; "
                     "stock belongs on the variants",
                 )
@@ -79,12 +81,13 @@ class StockWriter:
                 f"shopware stock sync of {len(batch)} items refused ({exc.message}); writing singly"
             )
             return {level.sku: await self._write_one(level, product_id) for level, product_id in batch}
-        return {level.sku: ItemResult(level.sku, True) for level, _ in batch}
+        return {level.sku: ItemResult.written(level.sku) for level, _ in batch}
 
     async def _write_one(self, level: ShopStock, product_id: str) -> ItemResult:
         try:
             await self._api.patch("product", product_id, {"stock": level.quantity})
         except RecordError as exc:
             self.refs.pop(level.sku, None)  # maybe deleted; resolve afresh next time
-            return ItemResult(level.sku, False, f"SKU {level.sku}: {exc.message}")
-        return ItemResult(level.sku, True)
+            reason = ItemFailure.UNKNOWN_SKU if exc.status == 404 else ItemFailure.REFUSED
+            return ItemResult.failed(level.sku, reason, f"SKU {level.sku}: {exc.message}")
+        return ItemResult.written(level.sku)

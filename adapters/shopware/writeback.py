@@ -44,7 +44,9 @@ def shipment_completes(order: dict[str, Any], shipment: Shipment) -> bool:
     return all(shipped.get(line_id, 0) >= qty for line_id, qty in ordered.items())
 
 
-async def apply_shipment(api: ShopwareApi, order: OrderRef, shipment: Shipment) -> None:
+async def apply_shipment(
+    api: ShopwareApi, order: OrderRef, shipment: Shipment, *, send_mail: bool = True
+) -> None:
     raw = await load_order(api, order)
     delivery = primary_delivery(raw)
     if delivery is None:
@@ -66,14 +68,21 @@ async def apply_shipment(api: ShopwareApi, order: OrderRef, shipment: Shipment) 
                 f"{shipment.shipment_id} as shipped; tracking codes were written"
             )
         return
-    await transition_delivery(api, order, delivery_id, action, complete)
+    await transition_delivery(api, order, delivery_id, action, complete, send_mail=send_mail)
 
 
 async def transition_delivery(
-    api: ShopwareApi, order: OrderRef, delivery_id: str, action: str, complete: bool
+    api: ShopwareApi,
+    order: OrderRef,
+    delivery_id: str,
+    action: str,
+    complete: bool,
+    *,
+    send_mail: bool = True,
 ) -> None:
     try:
-        await api.transition("order_delivery", delivery_id, action)
+        # sendMail false suppresses the customer mail the transition would send (notify_customer).
+        await api.transition("order_delivery", delivery_id, action, {"sendMail": send_mail})
     except RecordError as exc:
         if exc.vendor_code != ILLEGAL_TRANSITION:
             raise
@@ -106,6 +115,7 @@ async def apply_order_status(
     cancel_in_shop: bool,
     tag_id: str,
     tag_name: str,
+    send_mail: bool = True,
 ) -> None:
     if status.status not in CANCEL_STATUSES:
         return
@@ -125,7 +135,9 @@ async def apply_order_status(
     if not wants_cancel or (raw.get("stateMachineState") or {}).get("technicalName") == "cancelled":
         return
     try:
-        await api.transition("order", order.order_id, "cancel", {"internalComment": note})
+        await api.transition(
+            "order", order.order_id, "cancel", {"internalComment": note, "sendMail": send_mail}
+        )
     except RecordError as exc:
         if exc.vendor_code != ILLEGAL_TRANSITION:
             raise

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Container, Sequence
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -10,14 +10,14 @@ import aiohttp
 from loguru import logger
 
 from adapters.woocommerce import mapping
-from adapters.woocommerce.auth import AuthMode, ConsumerKeyAuth
+from adapters.woocommerce.auth import AUTH_MODES, AuthMode, ConsumerKeyAuth, OAuth1Signer, resolve_mode
 from adapters.woocommerce.catalog import API, Catalog
-from adapters.woocommerce.errors import woocommerce_error_factory
+from adapters.woocommerce.errors import decode, woocommerce_error_factory
 from adapters.woocommerce.paging import all_pages, changed_pages
 from adapters.woocommerce.stock import StockWriter
 from adapters.woocommerce.writeback import OrderWriter, TrackingMode
 from daemon.clock import SYSTEM_CLOCK, Clock
-from daemon.errors import ConfigError, RecordError
+from daemon.errors import ChannelFatalError, ConfigError, RecordError
 from daemon.http import HttpClient, RateLimiter, TokenBucket
 from daemon.model import (
     FulfillerStatus,
@@ -32,7 +32,9 @@ from daemon.model import (
 )
 from daemon.secrets import Secret
 
-DEFAULT_STATUSES = ("processing", "on-hold", "completed", "cancelled", "pending")
+# Every status: "any" is every registered one but the trash (WP_Query), so the trash is named too.
+# Refunded, failed and trashed orders must be seen, or an exported one would still ship.
+DEFAULT_STATUSES = ("any", "trash")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -45,6 +47,7 @@ class WooCommerceChannel:
     """
 
     kind = "woocommerce"
+    stock_cas = False  # absolute writes: the engine re-reads changed orders first
 
     def __init__(
         self,
@@ -52,7 +55,7 @@ class WooCommerceChannel:
         *,
         consumer_key: Secret,
         consumer_secret: Secret,
-        auth: Literal["basic", "query"] = "basic",
+        auth: AuthMode = "auto",
         statuses: Sequence[str] = DEFAULT_STATUSES,
         ean_meta_key: str | None = None,
         tracking: TrackingMode = "auto",
@@ -61,28 +64,35 @@ class WooCommerceChannel:
         clock: Clock = SYSTEM_CLOCK,
         session: aiohttp.ClientSession | None = None,
         limiter: RateLimiter | None = None,
-        weight_unit: Literal["kg", "g", "lbs", "oz"] = "kg",
-        dimension_unit: Literal["m", "cm", "mm", "in", "yd"] = "cm",
+        weight_unit: Literal["kg", "g", "lbs", "oz"] | None = None,
+        dimension_unit: Literal["m", "cm", "mm", "in", "yd"] | None = None,
         timeout_s: float = 60.0,
     ) -> None:
-        _check_base_url(base_url)
+        if auth not in AUTH_MODES:
+            raise ConfigError(f"woocommerce auth must be one of {', '.join(AUTH_MODES)}, got {auth!r}")
+        mode = resolve_mode(auth, base_url)
+        _check_base_url(base_url, mode)
         if not 1 <= page_size <= 100:
             raise ConfigError(f"woocommerce page_size must be 1..100 (the API's maximum), got {page_size}")
         if tracking not in ("auto", "shipment-tracking", "notes"):
             raise ConfigError(
                 f"woocommerce tracking must be auto, shipment-tracking or notes, got {tracking!r}"
             )
-        mode: AuthMode = auth
         self.base_url = base_url.rstrip("/")
         self.statuses = tuple(statuses)
         self.ean_meta_key = ean_meta_key or None
         self.page_size = page_size
-        self.weight_unit = weight_unit
-        self.dimension_unit = dimension_unit
+        # None: read from the shop's settings once per start (products are in the shop's units).
+        self.weight_unit: str | None = weight_unit
+        self.dimension_unit: str | None = dimension_unit
         self.http = HttpClient(
             "woocommerce",
             f"{self.base_url}/wp-json",
-            auth=ConsumerKeyAuth(consumer_key, consumer_secret, mode),
+            auth=(
+                OAuth1Signer(consumer_key, consumer_secret, clock)
+                if mode == "oauth1"
+                else ConsumerKeyAuth(consumer_key, consumer_secret, mode)
+            ),
             # WooCommerce itself has no rate limit; the PHP workers of the host are the bottleneck.
             limiter=limiter or TokenBucket(rate_per_s=25.0, burst=25.0, max_concurrency=4, clock=clock),
             error_factory=woocommerce_error_factory,
@@ -108,12 +118,30 @@ class WooCommerceChannel:
             await self.catalog.ensure_units(item for row in rows for item in row.get("line_items") or [])
             for row in rows:
                 try:
-                    yield mapping.order_from_wc(row, self.catalog.virtual)
+                    yield mapping.order_from_wc(row, self.catalog.virtual, await self._refunded(row))
                 except RecordError as exc:
                     number = str(row.get("number") or row.get("id") or "") or None
                     yield UnreadableOrder(str(row.get("id")), number, exc.message)
 
+    async def _refunded(self, row: dict[str, Any]) -> dict[str, int]:
+        """Units refunded per line: a refund is its own record and leaves the order's lines as they
+        were, so refunded units would otherwise still be shipped. Read only for orders that have one."""
+        if not row.get("refunds"):
+            return {}
+        path = f"{API}/orders/{row['id']}/refunds"
+        refunds: list[dict[str, Any]] = []
+        async for page in all_pages(self.http, path, {}, per_page=self.page_size):
+            refunds.extend(page)
+        try:
+            return mapping.refunded_quantities(refunds)
+        except (TypeError, ValueError) as exc:
+            raise RecordError(
+                f"WooCommerce order {row.get('id')}: its refunds cannot be read: {exc}",
+                upstream="woocommerce",
+            ) from None
+
     async def changed_products(self, window: Window) -> AsyncIterator[ShopProduct]:
+        await self._read_units()
         after, before = mapping.window_bounds(window)
         pages = changed_pages(
             self.http, f"{API}/products", {}, after=after, before=before, per_page=self.page_size
@@ -144,7 +172,7 @@ class WooCommerceChannel:
         if data is None:
             return None
         await self.catalog.ensure_units(data.get("line_items") or [])
-        return mapping.order_from_wc(data, self.catalog.virtual)
+        return mapping.order_from_wc(data, self.catalog.virtual, await self._refunded(data))
 
     def _map_order(self, row: dict[str, Any]) -> ShopOrder | None:
         try:
@@ -153,14 +181,35 @@ class WooCommerceChannel:
             logger.error(f"skipped: {exc}")
             return None
 
+    async def _read_units(self) -> None:
+        """``woocommerce_weight_unit`` / ``woocommerce_dimension_unit``, once: a shop in grams would
+        otherwise send weights a thousand times too high."""
+        if self.weight_unit is None:
+            self.weight_unit = await self._unit_setting("woocommerce_weight_unit", mapping.WEIGHT_UNITS)
+        if self.dimension_unit is None:
+            self.dimension_unit = await self._unit_setting("woocommerce_dimension_unit", mapping.LENGTH_UNITS)
+
+    async def _unit_setting(self, option: str, known: Container[str]) -> str:
+        path = f"{API}/settings/products/{option}"
+        response = await self.http.request("GET", path)
+        value = decode(response, dict, f"GET {path}").get("value")
+        if value not in known:
+            raise ChannelFatalError(
+                f"WooCommerce setting {option} is {value!r}, which ffn-sync cannot convert; products are not "
+                "sent until it is one of WooCommerce's own units",
+                upstream="woocommerce",
+            )
+        logger.info(f"WooCommerce {self.base_url}: {option} = {value}")
+        return str(value)
+
     def _map_product(self, row: dict[str, Any], parent: dict[str, Any] | None = None) -> ShopProduct | None:
         try:
             product = mapping.product_from_wc(
                 row,
                 parent,
                 ean_meta_key=self.ean_meta_key,
-                weight_unit=self.weight_unit,
-                dimension_unit=self.dimension_unit,
+                weight_unit=self.weight_unit or "kg",
+                dimension_unit=self.dimension_unit or "cm",
             )
         except RecordError as exc:
             logger.error(f"skipped: {exc}")
@@ -189,10 +238,13 @@ class WooCommerceChannel:
         await self.http.aclose()
 
 
-def _check_base_url(base_url: str) -> None:
+def _check_base_url(base_url: str, mode: str) -> None:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"woocommerce base_url must be an http(s) URL of the shop, got {base_url!r}")
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
-        # WooCommerce accepts keys over plain HTTP only with OAuth 1.0a signatures, which we do not speak.
-        raise ConfigError(f"woocommerce base_url must use https:// (got {base_url!r})")
+    if parts.scheme == "http" and mode != "oauth1" and parts.hostname not in _LOOPBACK:
+        # The secret itself would cross the network in clear, and WooCommerce refuses it there anyway.
+        raise ConfigError(
+            f"woocommerce auth {mode!r} sends the consumer secret itself: use an https:// base_url, or "
+            f"auth = 'oauth1' (signed requests, what WooCommerce expects over http://; got {base_url!r})"
+        )

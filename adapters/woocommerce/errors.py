@@ -48,8 +48,11 @@ def woocommerce_error_factory(
     text = f"{code}: {message}" if code else f"HTTP {status}: {body_snippet(body)}"
     if status in (401, 403):
         return AuthError(
-            f"WooCommerce refused the API key ({text}); check the key, its read/write permission "
-            "and that the site passes the Authorization header (else use auth='query')",
+            f"WooCommerce refused the API key ({text}); check the key and its read/write permission. "
+            "WooCommerce reads keys from the Authorization header or the query only when PHP sees HTTPS (is_ssl()): behind a "
+            "TLS-terminating proxy make WordPress trust X-Forwarded-Proto (wp-config.php: "
+            "$_SERVER['HTTPS'] = 'on' when HTTP_X_FORWARDED_PROTO is https) or set auth = 'oauth1' "
+            "(OAuth 1.0a needs no is_ssl()); if the host strips the Authorization header use auth = 'query'",
             upstream=upstream,
             status=status,
             vendor_code=code,

@@ -31,6 +31,8 @@ _LENGTH_TO_M = {
     "in": Decimal("0.0254"),
     "yd": Decimal("0.9144"),
 }
+WEIGHT_UNITS = frozenset(_WEIGHT_TO_KG)
+LENGTH_UNITS = frozenset(_LENGTH_TO_M)
 
 
 # dates -------------------------------------------------------------------------------------------
@@ -131,13 +133,16 @@ def unit_id(item: Mapping[str, Any]) -> int:
     return int(item.get("variation_id") or item.get("product_id") or 0)
 
 
-def order_line(item: Mapping[str, Any], virtual_units: Container[int]) -> OrderLine:
+def order_line(
+    item: Mapping[str, Any], virtual_units: Container[int], refunded: Mapping[str, int] | None = None
+) -> OrderLine:
     unit = unit_id(item)
+    line_id = str(item["id"])
     return OrderLine(
-        line_id=str(item["id"]),
+        line_id=line_id,
         sku=_text(item.get("sku")),
         name=str(item.get("name") or ""),
-        quantity=int(item.get("quantity") or 0),
+        quantity=max(0, int(item.get("quantity") or 0) - (refunded or {}).get(line_id, 0)),
         unit_price=_decimal(item.get("price"), "price"),
         requires_shipping=unit not in virtual_units,
         variant_id=str(unit) if unit else None,
@@ -151,18 +156,39 @@ def shipping_methods(lines: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*titles, *codes]))
 
 
-def order_from_wc(data: Mapping[str, Any], virtual_units: Container[int] = frozenset()) -> ShopOrder:
-    """One ``GET /orders`` row; a missing or malformed field raises ``RecordError`` naming it."""
+def refunded_quantities(refunds: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Per order line id, the units refunded (``GET /orders/{id}/refunds``). A refund's lines carry
+    negative quantities and name the order line in their ``_refunded_item_id`` meta."""
+    totals: dict[str, int] = {}
+    for refund in refunds:
+        for line in refund.get("line_items") or []:
+            target = line.get("refunded_item_id") or meta_value(line.get("meta_data"), "_refunded_item_id")
+            if target in (None, ""):
+                raise ValueError(f"refund {refund.get('id')} has a line without _refunded_item_id")
+            key = str(target)
+            totals[key] = totals.get(key, 0) + abs(int(line.get("quantity") or 0))
+    return totals
+
+
+def order_from_wc(
+    data: Mapping[str, Any],
+    virtual_units: Container[int] = frozenset(),
+    refunded: Mapping[str, int] | None = None,
+) -> ShopOrder:
+    """One ``GET /orders`` row (``refunded``: units refunded per line id, subtracted from the lines);
+    a missing or malformed field raises ``RecordError`` naming it."""
     order_id = data.get("id", "?")
     try:
-        return _order_from_wc(data, virtual_units)
+        return _order_from_wc(data, virtual_units, refunded or {})
     except (KeyError, TypeError, ValueError) as exc:
         raise RecordError(
             f"WooCommerce order {order_id} cannot be read: {exc!s}", upstream="woocommerce"
         ) from None
 
 
-def _order_from_wc(data: Mapping[str, Any], virtual_units: Container[int]) -> ShopOrder:
+def _order_from_wc(
+    data: Mapping[str, Any], virtual_units: Container[int], refunded: Mapping[str, int]
+) -> ShopOrder:
     billing = data.get("billing") or {}
     shipping = data.get("shipping") or {}
     email = _text(billing.get("email"))
@@ -191,7 +217,7 @@ def _order_from_wc(data: Mapping[str, Any], virtual_units: Container[int]) -> Sh
         shipping_address=ship_to,
         shipping_methods=shipping_methods(data.get("shipping_lines") or []),
         shipping_fee=_decimal(data.get("shipping_total"), "shipping_total"),
-        lines=tuple(order_line(item, virtual_units) for item in data.get("line_items") or []),
+        lines=tuple(order_line(item, virtual_units, refunded) for item in data.get("line_items") or []),
     )
 
 

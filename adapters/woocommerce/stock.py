@@ -13,7 +13,7 @@ from adapters.woocommerce.catalog import API, Catalog
 from adapters.woocommerce.errors import decode
 from daemon.errors import RecordError
 from daemon.http import HttpClient
-from daemon.model import ItemResult, ShopStock
+from daemon.model import ItemFailure, ItemResult, ShopStock
 
 BATCH_LIMIT = 100
 _INVALID_ID = ("woocommerce_rest_product_invalid_id", "woocommerce_rest_product_variation_invalid_id")
@@ -31,9 +31,9 @@ class StockWriter:
         groups: dict[int, list[tuple[int, ShopStock]]] = {}
         for level, target in zip(latest.values(), targets, strict=True):
             if target is None:
-                results[level.sku] = ItemResult(
+                results[level.sku] = ItemResult.failed(
                     level.sku,
-                    False,
+                    ItemFailure.UNKNOWN_SKU,
                     f"SKU {level.sku!r} not found in WooCommerce (no product or variation has it)",
                 )
             else:
@@ -61,21 +61,25 @@ class StockWriter:
             answer: dict[str, Any] = decode(response, dict, f"POST {path}")
         except RecordError as exc:
             logger.warning(f"stock batch {path} refused as a whole ({len(members)} items): {exc}")
-            return {level.sku: ItemResult(level.sku, False, str(exc)) for _, level in members}
+            return {
+                level.sku: ItemResult.failed(level.sku, ItemFailure.REFUSED, str(exc)) for _, level in members
+            }
         by_id = {row.get("id"): row for row in answer.get("update") or [] if isinstance(row, dict)}
         results = {}
         for unit, level in members:
             row = by_id.get(unit)
             if row is None:
-                results[level.sku] = ItemResult(
-                    level.sku, False, f"no answer for id {unit} in the batch response"
+                results[level.sku] = ItemResult.failed(
+                    level.sku, ItemFailure.TRANSIENT, f"no answer for id {unit} in the batch response"
                 )
             elif isinstance(row.get("error"), dict):
                 error = row["error"]
-                if error.get("code") in _INVALID_ID:
-                    self._catalog.forget_sku(level.sku)
+                unknown = error.get("code") in _INVALID_ID
+                if unknown:
+                    self._catalog.forget_sku(level.sku)  # deleted since we resolved it
                 text = f"{error.get('code')}: {error.get('message')} (WooCommerce id {unit})"
-                results[level.sku] = ItemResult(level.sku, False, text)
+                reason = ItemFailure.UNKNOWN_SKU if unknown else ItemFailure.REFUSED
+                results[level.sku] = ItemResult.failed(level.sku, reason, text)
             else:
-                results[level.sku] = ItemResult(level.sku, True)
+                results[level.sku] = ItemResult.written(level.sku)
         return results

@@ -66,6 +66,30 @@ async def _probe(session: Any, probe: Probe) -> ProbeResult:
     return ProbeResult(probe, True, f"HTTP {status} in {elapsed:.2f}s")
 
 
+async def verify_access(config: Any) -> list[tuple[str, list[str]]]:
+    """(merchant/channel, problems) for each enabled channel whose adapter can check its own access
+    (Shopify: the app's scopes); a problem starting with ``warning:`` does not fail the check."""
+    from daemon.errors import SyncError
+    from daemon.wiring.clients import build_channel
+
+    found: list[tuple[str, list[str]]] = []
+    for merchant in config.merchants:
+        for channel in merchant.enabled_channels:
+            shop = build_channel(channel)
+            verify = getattr(shop, "verify_access", None)
+            try:
+                if verify is None:
+                    continue
+                try:
+                    problems = list(await verify())
+                except SyncError as exc:
+                    problems = [f"cannot read the app's access: {exc}"]
+            finally:
+                await shop.aclose()
+            found.append((f"{merchant.id}/{channel.name}", problems))
+    return found
+
+
 def _check(args: argparse.Namespace) -> int:
     from daemon.secrets import redact
 
@@ -78,7 +102,16 @@ def _check(args: argparse.Namespace) -> int:
         label = f"{result.probe.merchant}/{result.probe.api}".ljust(width)
         verdict = "ok" if result.ok else "FAILED"
         print(redact(f"{label}  {result.probe.url}  {verdict}: {result.detail}"))
-    return ExitCode.OK if all(r.ok for r in results) else ExitCode.UNAVAILABLE
+    if not all(r.ok for r in results):
+        return ExitCode.UNAVAILABLE
+    access_ok = True
+    for label, problems in asyncio.run(verify_access(config)):
+        failures = [p for p in problems if not p.startswith("warning:")]
+        access_ok = access_ok and not failures
+        print(redact(f"{label}  access {'FAILED' if failures else 'ok'}"))
+        for problem in problems:
+            print(redact(f"  {problem}"))
+    return ExitCode.OK if access_ok else ExitCode.CONFIG
 
 
 COMMANDS = [
@@ -87,7 +120,9 @@ COMMANDS = [
         help="validate the config and probe every configured API (exit 69 if one is unreachable)",
         description=(
             "Validate the configuration (exit 78 listing every problem) and send one GET to the base URL "
-            "of FFN and of every enabled channel, printing one line per API. Exit 69 if any is unreachable."
+            "of FFN and of every enabled channel, printing one line per API. Exit 69 if any is unreachable. "
+            "Then check each shop app's access (Shopify: the scopes it was granted) and name anything "
+            "missing (exit 78)."
         ),
         handler=_check,
         order=30,

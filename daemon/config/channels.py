@@ -38,8 +38,22 @@ class OrderRules(Section):
     skip_tags: tuple[NonEmpty, ...] = ("no-ffn",)
     # Required on purpose: without it a first run would send the shop's whole order history to the warehouse.
     import_since: AwareDatetime
-    statuses: tuple[NonEmpty, ...] = ()
-    """Shop order statuses allowed to export; empty means any."""
+    statuses: tuple[NonEmpty, ...] | None = None
+    """Shop order statuses allowed to export (verbatim); absent -> the kind's statuses that mean "to be
+    shipped" (``SHIPPABLE_STATUSES``); an explicit empty list -> any status."""
+
+
+# Per shop kind, the order statuses that mean "to be shipped", the default of ``orders.statuses``:
+# - WooCommerce: ``processing`` (paid, or cash on delivery); ``on-hold`` awaits a manual payment
+#   confirmation, ``completed`` was fulfilled already, ``pending`` is unpaid.
+# - Shopware: the order states ``open`` and ``in_progress`` (``completed``/``cancelled`` are done).
+# - Shopify: the open fulfilment states (``displayFulfillmentStatus``); ``ON_HOLD``, ``SCHEDULED``,
+#   ``FULFILLED``, ``RESTOCKED`` and ``REQUEST_DECLINED`` are not for the warehouse.
+SHIPPABLE_STATUSES: dict[str, tuple[str, ...]] = {
+    "woocommerce": ("processing",),
+    "shopware": ("open", "in_progress"),
+    "shopify": ("UNFULFILLED", "PARTIALLY_FULFILLED", "OPEN", "IN_PROGRESS", "PENDING_FULFILLMENT"),
+}
 
 
 class ShippingRules(Section):
@@ -92,10 +106,19 @@ class ChannelConfig(Section):
     def shipping_method_for(self, titles: Sequence[str]) -> str | None:
         return self.shipping.method_for(titles)
 
+    @property
+    def export_statuses(self) -> tuple[str, ...]:
+        """The statuses the gate allows: configured, else the kind's default; empty means any."""
+        if self.orders.statuses is not None:
+            return self.orders.statuses
+        return SHIPPABLE_STATUSES.get(self.kind, ())
+
 
 class ShopifyChannelConfig(ChannelConfig):
     kind: Literal["shopify"]
     credentials: ShopifyCredentials
+    include_test_orders: bool = False
+    """Also export Shopify test orders (``Order.test``, e.g. paid with the Bogus gateway)."""
 
 
 class ShopwareChannelConfig(ChannelConfig):

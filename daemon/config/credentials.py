@@ -42,5 +42,7 @@ class ShopwareCredentials(Section):
 class WooCommerceCredentials(Section):
     consumer_key: SecretValue
     consumer_secret: SecretValue
-    auth: Literal["basic", "query"] = "basic"
-    """``query`` when the server strips the Authorization header ("Consumer key is missing")."""
+    auth: Literal["auto", "basic", "query", "oauth1"] = "auto"
+    """How the keys are sent, as WooCommerce accepts them: ``auto`` = HTTP Basic for https://, OAuth 1.0a
+    signatures for http://; ``query`` when the server strips the Authorization header ("Consumer key is
+    missing"); ``oauth1`` behind a TLS proxy WordPress does not trust (``is_ssl()`` false)."""

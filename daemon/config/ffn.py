@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -35,5 +35,9 @@ class FfnConfig(Section):
     max_concurrency: Annotated[Int, Field(ge=1, le=64)] = 4
     oversale: Bool = False
     """Let FFN create outbounds even when stock is short."""
+    stock_level: Literal["net", "gross"] = "net"
+    """What FFN's ``stockLevel`` is taken to be (the spec does not say): ``net`` = already without the
+    quantities reserved by outbounds and blocked by the fulfiller; ``gross`` = ffn-sync subtracts
+    ``stockLevelReserved`` and ``stockLevelBlocked`` itself."""
     intervals: FfnIntervals = FfnIntervals()
     cursor: CursorConfig = CursorConfig(overlap_s=120.0, lag_s=10.0)

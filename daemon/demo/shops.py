@@ -134,7 +134,6 @@ SHOPS: dict[str, ShopKind] = {
         credentials=lambda p: [
             f'consumer_key = "env:{p}_WOO_KEY"',
             f'consumer_secret = "env:{p}_WOO_SECRET"',
-            'auth = "basic"',
         ],
         env=lambda p: {f"{p}_WOO_KEY": "ck_sandbox", f"{p}_WOO_SECRET": "cs_sandbox"},
         is_write=_woo_is_write,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -59,6 +60,16 @@ async def run_cycle(
     with logger.contextualize(merchant=ctx.merchant_id, channel=channel, flow=flow):
         try:
             await body(counts)
+        except asyncio.CancelledError:
+            # A stop (or reload) cancelled the cycle: expected, and its claims went back to the queue.
+            logger.info(
+                "{} shop={}/{} cancelled (stopping); {} so far",
+                flow,
+                ctx.merchant_id,
+                channel,
+                counts.summary(),
+            )
+            raise
         except BaseException as exc:
             error = exc
         duration = time.perf_counter() - started

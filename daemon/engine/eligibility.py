@@ -1,4 +1,13 @@
-"""Which shop orders go to the warehouse, and when. Pure."""
+"""The order gate: which shop orders go to the warehouse, when, and which hold stock meanwhile. Pure.
+
+Every order gets one of three decisions, and the stock formula follows from it:
+
+- ``Export``: send it to FFN now (from then on FFN's own reservation holds its units).
+- ``Wait``: the warehouse ships it once the order changes in the shop (paid, released from a hold, moved to
+  an exporting status) or ``until`` passes; its lines keep their units out of every shop meanwhile.
+- ``Never``: FFN will not ship it as it stands (cancelled, test, skip-tagged, before ``import_since``,
+  nothing the warehouse ships); it reserves nothing. Re-evaluated when the order changes.
+"""
 
 from __future__ import annotations
 
@@ -10,49 +19,70 @@ from daemon.model import ShopOrder
 
 
 @dataclass(frozen=True, slots=True)
-class Eligible:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Skip:
-    """Not for the warehouse (now); re-evaluated whenever the order changes."""
-
-    reason: str
+class Export:
+    reason: str = "eligible"
 
 
 @dataclass(frozen=True, slots=True)
 class Wait:
-    """Eligible later without any change in the shop (hold time)."""
+    """Eligible later; ``until`` set when time alone releases it (hold_minutes), else when the order changes."""
 
-    until: datetime
+    reason: str
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Never:
+    """Not for the warehouse as the order stands; reserves no stock."""
+
     reason: str
 
 
-Decision = Eligible | Skip | Wait
+GateDecision = Export | Wait | Never
 
 
-def decide(order: ShopOrder, rules: EligibilityRules, now: datetime) -> Decision:
+# Statuses in which the shop considers an order done: one not exported by then is never shipped by FFN.
+FINISHED_STATUSES: dict[str, frozenset[str]] = {
+    "woocommerce": frozenset({"completed"}),
+    "shopware": frozenset({"completed"}),
+    "shopify": frozenset({"FULFILLED"}),
+}
+
+
+def decide(order: ShopOrder, rules: EligibilityRules, now: datetime, kind: str = "") -> GateDecision:
     if order.cancelled:
-        return Skip("cancelled in the shop")
+        return Never("cancelled in the shop")
+    if order.test:
+        return Never("a test order")
     if rules.import_since and order.created_at < rules.import_since:
-        return Skip(
+        return Never(
             f"created {order.created_at:%Y-%m-%d %H:%M} before import_since {rules.import_since:%Y-%m-%d}"
         )
+    tagged = sorted(set(order.tags) & rules.skip_tags)
+    if tagged:
+        return Never(f"skipped: tag {', '.join(tagged)}")
+    if not any(line.requires_shipping and line.quantity > 0 for line in order.lines):
+        return Never("no lines the warehouse ships (digital, at another location, or empty)")
+    if order.hold:
+        return Wait(f"held in the shop: {order.hold}")
     paid = order.payment_state in rules.payment_states
     by_method = order.payment_method is not None and order.payment_method in rules.payment_methods
     if not (paid or by_method):
-        return Skip(
-            f"payment {order.payment_state.value} (method {order.payment_method or '-'}) not eligible"
+        return Wait(
+            f"waiting for payment (payment {order.payment_state.value}, method {order.payment_method or '-'})"
         )
     if rules.statuses and (order.shop_status or "") not in rules.statuses:
-        return Skip(f"shop status {order.shop_status!r} not in the allowed statuses")
-    tagged = sorted(set(order.tags) & rules.skip_tags)
-    if tagged:
-        return Skip(f"tagged {', '.join(tagged)}")
-    if not any(line.requires_shipping and line.quantity > 0 for line in order.lines):
-        return Skip("no shippable lines (digital or empty)")
+        if order.shop_status in FINISHED_STATUSES.get(kind, ()):
+            return Never(f"finished in the shop without FFN (status {order.shop_status!r})")
+        return Wait(
+            f"waiting for an exporting shop status (is {order.shop_status!r}, exports {sorted(rules.statuses)})"
+        )
     release = order.created_at + timedelta(minutes=rules.hold_minutes)
     if now < release:
-        return Wait(release, f"held until {release:%H:%M:%S} ({rules.hold_minutes:g} min after creation)")
-    return Eligible()
+        return Wait(f"held until {release:%H:%M:%S} ({rules.hold_minutes:g} min after creation)", release)
+    return Export()
+
+
+def reserves_stock(decision: GateDecision) -> bool:
+    """Whether the order's lines are kept out of the shops while it is not in FFN."""
+    return not isinstance(decision, Never)

@@ -138,6 +138,7 @@ class GuardedChannel:
         self.deadline_s = deadline_s
         self.breaker = breaker or CircuitBreaker(name, clock=clock)
         self.kind = inner.kind
+        self.stock_cas = inner.stock_cas
 
     def __getattr__(self, attr: str) -> Any:
         # Adapter-specific attributes (http client, catalog, …) stay reachable for metrics and tests.

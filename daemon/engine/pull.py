@@ -7,10 +7,11 @@ from typing import TypeVar
 
 import asyncpg
 
+from daemon.engine import history
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.settings import CursorSettings
-from daemon.engine.snapshot import Pulled
+from daemon.engine.snapshot import ENTITY_ORDER, Pulled
 from daemon.engine.windows import due_windows
 from daemon.model import Window
 
@@ -80,5 +81,34 @@ async def _store(
         by_channel.setdefault(channel, []).append(row)
     changed = 0
     for channel, rows in by_channel.items():
-        changed += await ctx.snapshot.upsert(conn, channel, entity, rows, now=ctx.clock.now())
+        changed += len(await store_rows(ctx, conn, channel, entity, rows))
     return changed
+
+
+async def store_rows(
+    ctx: MerchantContext, conn: asyncpg.Connection, channel: str, entity: str, rows: list[Pulled]
+) -> list[str]:
+    """Upsert pulled rows; orders that changed get a ``pulled`` event (``ffn-sync trace``)."""
+    now = ctx.clock.now()
+    changed = await ctx.snapshot.upsert_changed(conn, channel, entity, rows, now=now)
+    if entity == ENTITY_ORDER and changed:
+        payloads = {row.external_id: row.payload for row in rows}
+        events = [
+            (order_id, history.PULLED, history.describe_pull(payloads[order_id])) for order_id in changed
+        ]
+        await history.record(conn, ctx.merchant_id, channel, events, at=now)
+        skus = {line.get("sku") for order_id in changed for line in payloads[order_id].get("lines") or []}
+        await _shop_moved(conn, ctx.merchant_id, channel, sorted(s for s in skus if s))
+    return changed
+
+
+async def _shop_moved(conn: asyncpg.Connection, merchant_id: str, channel: str, skus: list[str]) -> None:
+    """A shop moves its own stock when an order is placed, paid or cancelled, so what we last wrote there
+    is no longer what it shows: forget it, and the next stock pass writes the target even if unchanged."""
+    if skus:
+        await conn.execute(
+            "DELETE FROM shop_stock WHERE merchant_id = $1 AND channel = $2 AND sku = ANY($3::text[])",
+            merchant_id,
+            channel,
+            skus,
+        )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
+import asyncpg
 from loguru import logger
 
 from daemon.engine.context import MerchantContext
@@ -19,6 +21,10 @@ Handler = Callable[[Claimed], Awaitable[str]]  # returns "pushed" | "skipped" | 
 
 RETRY_BASE_S = 30.0
 RETRY_MAX_S = 3600.0
+# Short, and extended every third of it while the work runs: a claim outlives its process by at most
+# this long when nobody takes the merchant's lease over (which frees it at once).
+CLAIM_LEASE_S = 60.0
+RELEASE_TIMEOUT_S = 5.0
 
 
 def retry_delay_s(attempts: int, first_s: float = RETRY_BASE_S) -> float:
@@ -38,7 +44,9 @@ async def drain(
 ) -> None:
     """Claim and handle pending rows until none are due (or a fatal error stops the channel)."""
     for _ in range(max_rounds):
-        batch = await ctx.snapshot.claim(channels, entity, now=ctx.clock.now(), limit=ctx.settings.push_batch)
+        batch = await ctx.snapshot.claim(
+            channels, entity, now=ctx.clock.now(), limit=ctx.settings.push_batch, lease_s=CLAIM_LEASE_S
+        )
         if not batch:
             return
         await _drain_batch(ctx, batch, handler, counts)
@@ -49,19 +57,55 @@ async def _drain_batch(
 ) -> None:
     gate = asyncio.Semaphore(ctx.settings.push_concurrency)
     fatal: list[ChannelFatalError] = []
+    open_claims = {_key(item): item for item in batch}
 
     async def one(item: Claimed) -> None:
         async with gate:
             if fatal:
-                return  # its claim lease returns the row to the queue after a back-off
+                return  # released below, due again for the next cycle
             try:
                 await _handle(ctx, item, handler, counts)
             except ChannelFatalError as exc:
                 fatal.append(exc)
+            else:
+                open_claims.pop(_key(item), None)
 
-    await asyncio.gather(*(one(item) for item in batch))
+    keeper = asyncio.create_task(_keep_claimed(ctx, open_claims), name="claim-keeper")
+    try:
+        await asyncio.gather(*(one(item) for item in batch))
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+        # On a graceful stop (cancellation) or a fatal error the rest goes back at once, not after a lease.
+        await _release(ctx, list(open_claims.values()))
     if fatal:
         raise fatal[0]
+
+
+def _key(item: Claimed) -> tuple[str, str, str]:
+    return item.channel, item.entity, item.external_id
+
+
+async def _keep_claimed(ctx: MerchantContext, open_claims: dict[tuple[str, str, str], Claimed]) -> None:
+    while True:
+        await asyncio.sleep(CLAIM_LEASE_S / 3)
+        try:
+            until = ctx.clock.now() + timedelta(seconds=CLAIM_LEASE_S)
+            await ctx.snapshot.extend(list(open_claims.values()), until)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            logger.warning("could not extend {} claim(s): {}", len(open_claims), exc)
+
+
+async def _release(ctx: MerchantContext, items: list[Claimed]) -> None:
+    if not items:
+        return
+    try:
+        async with asyncio.timeout(RELEASE_TIMEOUT_S):
+            await ctx.snapshot.release(items)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        # The next holder of the merchant's lease frees them instead.
+        logger.warning("could not release {} claim(s): {}", len(items), exc)
 
 
 async def _handle(ctx: MerchantContext, item: Claimed, handler: Handler, counts: CycleCounts) -> None:

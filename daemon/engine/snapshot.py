@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +41,7 @@ class Claimed:
     attempts: int
     label: str | None
     source_created_at: datetime | None
+    reason_code: str | None = None  # why it last stopped (an operator's retry keeps it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,23 +72,49 @@ WHERE s.pulled_hash IS DISTINCT FROM excluded.pulled_hash
 RETURNING external_id
 """
 
-# Claiming pushes next_attempt_at forward by a lease: a worker that dies mid-push releases its rows
-# when the lease runs out, and SKIP LOCKED keeps concurrent claimers apart.
+# A claim marks rows in flight (claimed_by/claimed_until) and takes at most one row per claim_key
+# (one shop order: the order, its shipments and statuses) while no other row of that key is in flight.
+# Claims are serialised per merchant by a transaction-scoped advisory lock, held for this one
+# statement and never across a vendor call; the two-int key space cannot meet the lease's bigint keys.
+_CLAIM_LOCK = "SELECT pg_advisory_xact_lock($1::int, hashtext($2))"
+CLAIM_LOCK_CLASS = 0x6666  # "ff"
 _CLAIM = """
-UPDATE snapshot AS s SET next_attempt_at = $5, attempts = s.attempts + 1
-FROM (
-    SELECT merchant_id, channel, entity, external_id FROM snapshot
-    WHERE merchant_id = $1 AND channel = ANY($2::text[]) AND entity = $3 AND state = 'pending'
-      AND next_attempt_at <= $4
-    ORDER BY next_attempt_at, external_id
-    LIMIT $6
-    FOR UPDATE SKIP LOCKED
-) AS c
-WHERE s.merchant_id = c.merchant_id AND s.channel = c.channel AND s.entity = c.entity
-  AND s.external_id = c.external_id
+WITH due AS (
+    SELECT DISTINCT ON (s.channel, s.claim_key) s.channel, s.entity, s.external_id, s.next_attempt_at
+    FROM snapshot s
+    WHERE s.merchant_id = $1 AND s.channel = ANY($2::text[]) AND s.entity = $3 AND s.state = 'pending'
+      AND s.next_attempt_at <= $4
+      AND NOT EXISTS (
+          SELECT 1 FROM snapshot busy
+          WHERE busy.merchant_id = s.merchant_id AND busy.channel = s.channel
+            AND busy.claim_key = s.claim_key AND busy.claimed_until > $4
+      )
+    ORDER BY s.channel, s.claim_key, s.next_attempt_at, s.external_id
+), picked AS (
+    SELECT * FROM due ORDER BY next_attempt_at, external_id LIMIT $6
+)
+UPDATE snapshot AS s SET claimed_by = $7, claimed_until = $5, attempts = s.attempts + 1
+FROM picked AS c
+WHERE s.merchant_id = $1 AND s.channel = c.channel AND s.entity = c.entity AND s.external_id = c.external_id
 RETURNING s.channel, s.entity, s.external_id, s.payload, s.pulled_hash, s.pushed_hash, s.remote_id,
-          s.remote_status, s.remote_hash, s.attempts, s.label, s.source_created_at
+          s.remote_status, s.remote_hash, s.attempts, s.label, s.source_created_at, s.reason_code
 """
+_KEYS = "unnest($3::text[], $4::text[], $5::text[]) AS k(channel, entity, external_id)"
+# Released without an outcome (shutdown, a fatal channel error): the attempt does not count.
+_RELEASE = f"""
+UPDATE snapshot AS s SET claimed_by = NULL, claimed_until = NULL, attempts = greatest(s.attempts - 1, 0)
+FROM {_KEYS}
+WHERE s.merchant_id = $1 AND s.claimed_by = $2
+  AND s.channel = k.channel AND s.entity = k.entity AND s.external_id = k.external_id
+"""
+_EXTEND = f"""
+UPDATE snapshot AS s SET claimed_until = $6
+FROM {_KEYS}
+WHERE s.merchant_id = $1 AND s.claimed_by = $2
+  AND s.channel = k.channel AND s.entity = k.entity AND s.external_id = k.external_id
+"""
+# Identifies this process's claims (released on a graceful stop, extended while the work runs).
+INSTANCE_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class Snapshot:
@@ -120,16 +150,37 @@ class Snapshot:
         return [row["external_id"] for row in changed]
 
     async def claim(
-        self, channels: Sequence[str], entity: str, *, now: datetime, limit: int, lease_s: float = 300.0
+        self, channels: Sequence[str], entity: str, *, now: datetime, limit: int, lease_s: float = 60.0
     ) -> list[Claimed]:
-        rows = await self.pool.fetch(
-            _CLAIM, self.merchant_id, list(channels), entity, now, now + timedelta(seconds=lease_s), limit
-        )
+        """Due rows, at most one per order and none of an order already in flight (see ``_CLAIM``)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(_CLAIM_LOCK, CLAIM_LOCK_CLASS, self.merchant_id)
+            rows = await conn.fetch(
+                _CLAIM,
+                self.merchant_id,
+                list(channels),
+                entity,
+                now,
+                now + timedelta(seconds=lease_s),
+                limit,
+                INSTANCE_ID,
+            )
         return [Claimed(**dict(row)) for row in rows]
 
+    async def release(self, items: Sequence[Claimed]) -> None:
+        """Give claims back without an outcome: the rows are due again at once for the next claimer."""
+        if items:
+            await self.pool.execute(_RELEASE, self.merchant_id, INSTANCE_ID, *_keys(items))
+
+    async def extend(self, items: Sequence[Claimed], until: datetime) -> None:
+        """Keep claims alive while their work runs, so a short lease never frees a row in flight."""
+        if items:
+            await self.pool.execute(_EXTEND, self.merchant_id, INSTANCE_ID, *_keys(items), until)
+
     async def _set(self, item: Claimed, sql_set: str, *args: Any) -> None:
+        # Every outcome ends the claim.
         await self.pool.execute(
-            f"UPDATE snapshot SET {sql_set}, updated_at = now() "
+            f"UPDATE snapshot SET {sql_set}, claimed_by = NULL, claimed_until = NULL, updated_at = now() "
             "WHERE merchant_id = $1 AND channel = $2 AND entity = $3 AND external_id = $4",
             self.merchant_id,
             item.channel,
@@ -160,17 +211,30 @@ class Snapshot:
             now,
         )
 
-    async def record_intent(self, item: Claimed, remote_id: str) -> None:
-        """Written before a create: after a crash the row says a create may have happened."""
-        await self._set(item, "remote_id = $5", remote_id)
+    async def record_intent(self, item: Claimed, remote_id: str, remote_hash: str) -> None:
+        """Written before a create: after a crash the row says a create may have happened, and with
+        what, so whoever adopts the outbound (the status flow, a repeated create) knows what FFN holds.
+        The claim stays: the create follows."""
+        await self.pool.execute(
+            "UPDATE snapshot SET remote_id = $5, remote_hash = $6, updated_at = now()"
+            " WHERE merchant_id = $1 AND channel = $2 AND entity = $3 AND external_id = $4",
+            self.merchant_id,
+            item.channel,
+            item.entity,
+            item.external_id,
+            remote_id,
+            remote_hash,
+        )
 
-    async def skip(self, item: Claimed, reason: str) -> None:
+    async def skip(self, item: Claimed, reason: str, *, reason_code: str = "skipped") -> None:
+        """Settled until the source changes; ``reason_code`` tells the stock formula why (see stock.py)."""
         await self._set(
             item,
-            "pushed_hash = $5, attempts = 0, reason_code = 'skipped', last_error = $6,"
+            "pushed_hash = $5, attempts = 0, reason_code = $7, last_error = $6,"
             " state = CASE WHEN pulled_hash = $5 THEN 'skipped' ELSE 'pending' END",
             item.pulled_hash,
             reason,
+            reason_code,
         )
 
     async def wait_until(self, item: Claimed, until: datetime, reason: str) -> None:
@@ -224,3 +288,7 @@ class Snapshot:
         return OrderLocation(
             row["channel"], row["external_id"], row["label"] or row["external_id"], row["cancelled"]
         )
+
+
+def _keys(items: Sequence[Claimed]) -> tuple[list[str], list[str], list[str]]:
+    return [i.channel for i in items], [i.entity for i in items], [i.external_id for i in items]

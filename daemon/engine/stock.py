@@ -1,38 +1,21 @@
-"""Sellable stock per shop: FFN available − eligible orders not yet in FFN − the channel's buffer."""
+"""Sellable stock per shop: the formula (reservations.py) written to every shop, only changed values."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
+from datetime import timedelta
 
+import asyncpg
 from loguru import logger
 
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
+from daemon.engine.reservations import CHANGED_TARGETS, reread_changed_orders
 from daemon.engine.settings import ChannelSettings
 from daemon.engine.skus import remember
-from daemon.errors import SyncError
-from daemon.model import ItemResult, ShopStock, StockLevel
-
-# Orders that are eligible or still undecided and not yet an FFN reservation hold stock too;
-# counting them is what keeps a shop from selling the same unit twice between two cycles.
-_CHANGED_TARGETS = """
-WITH waiting AS (
-    SELECT l->>'sku' AS sku, sum((l->>'quantity')::numeric) AS quantity
-    FROM snapshot s, jsonb_array_elements(s.payload->'lines') AS l
-    WHERE s.merchant_id = $1 AND s.entity = 'order' AND s.remote_status IS NULL
-      AND s.state IN ('pending', 'failed') AND NOT (s.payload->>'cancelled')::boolean
-      AND (l->>'requires_shipping')::boolean AND l->>'sku' IS NOT NULL
-    GROUP BY 1
-), target AS (
-    SELECT f.sku, greatest(0, floor(f.available - coalesce(w.quantity, 0)) - $3)::int AS quantity
-    FROM ffn_stock f LEFT JOIN waiting w ON w.sku = f.sku
-    WHERE f.merchant_id = $1 AND f.sku IS NOT NULL
-)
-SELECT t.sku, t.quantity FROM target t
-LEFT JOIN shop_stock p ON p.merchant_id = $1 AND p.channel = $2 AND p.sku = t.sku
-WHERE p.quantity IS DISTINCT FROM t.quantity
-ORDER BY t.sku
-"""
+from daemon.errors import RetryableError, SyncError
+from daemon.model import ItemFailure, ItemResult, ShopStock, StockLevel
 
 _UPSERT_LEVELS = """
 INSERT INTO ffn_stock AS f (merchant_id, jfsku, sku, available, reserved, blocked, version, updated_at)
@@ -48,7 +31,20 @@ WHERE ($8 OR f.version IS NULL OR excluded.version IS NULL OR excluded.version >
 RETURNING jfsku
 """
 
-UNKNOWN_SKU_MARKERS = ("unknown sku", "not found")
+# What the shop was told, or (failure set) that it does not keep this SKU's stock; either way the value
+# is not sent again until the target changes.
+_SETTLE = """
+INSERT INTO shop_stock AS p (merchant_id, channel, sku, quantity, failure, reported_at)
+SELECT $1, $2, u.sku, u.quantity, u.failure, u.reported_at
+FROM unnest($3::text[], $4::int[], $5::text[], $6::timestamptz[]) AS u(sku, quantity, failure, reported_at)
+ON CONFLICT (merchant_id, channel, sku) DO UPDATE SET quantity = excluded.quantity, pushed_at = now(),
+    failure = excluded.failure, reported_at = coalesce(excluded.reported_at, p.reported_at)
+"""
+
+# Failures that are the shop's choice, not trouble: settled, and reported once a day at INFO.
+NOT_SOLD_HERE = frozenset({ItemFailure.UNKNOWN_SKU, ItemFailure.NOT_MANAGED})
+REPORT_EVERY = timedelta(days=1)
+REREAD_DEADLINE_S = 90.0  # re-reading a shop's newest orders before its stock write
 
 
 async def store_levels(
@@ -83,56 +79,124 @@ STOCK_PAGE = 250  # SKUs per write call: each page is settled before the next, u
 
 
 async def push_to_shops(ctx: MerchantContext, counts: CycleCounts) -> None:
-    """Every shop in turn (``once`` and tests); the daemon runs ``push_to_shop`` as one job per shop."""
+    """Every shop in turn (in-process callers); the daemon runs ``push_to_shop`` as one job per shop.
+
+    A shop that fails does not keep stock from the others; the first failure is raised at the end.
+    """
+    first: SyncError | None = None
     for settings in ctx.settings.channels:
-        await push_to_shop(ctx, settings, counts)
+        try:
+            await push_to_shop(ctx, settings, counts)
+        except SyncError as exc:
+            first = first or exc
+    if first is not None:
+        raise first
 
 
 async def push_to_shop(ctx: MerchantContext, settings: ChannelSettings, counts: CycleCounts) -> None:
     """Write every changed target quantity to one shop, a page at a time.
 
-    A shop that fails as a whole (down, hung, credentials revoked) raises: the job of this shop fails
-    and backs off, the other shops' jobs are not affected. Pages already written stay settled.
+    A shop without compare-and-swap writes gets its orders re-read first (only when something is to be
+    written), so an order placed there since the last orders pull is not overwritten; orders of the other
+    shops are read by their own orders flows (a hung shop must not hold up this one's stock).
+    A shop that fails as a whole (down, hung, credentials revoked, the write refused) raises: this shop's
+    job fails and backs off, the other shops' jobs are not affected. Pages already written stay settled.
     """
     name = settings.name
     shop = ctx.channels.get(name)
     if shop is None:
         return
-    rows = await ctx.pool.fetch(_CHANGED_TARGETS, ctx.merchant_id, name, settings.stock_buffer)
-    wanted = [ShopStock(sku=row["sku"], quantity=row["quantity"]) for row in rows]
-    for start in range(0, len(wanted), STOCK_PAGE):
-        page = wanted[start : start + STOCK_PAGE]
+    rows = await _changed(ctx, name, settings.stock_buffer)
+    if not rows:
+        return
+    cas = shop.stock_cas
+    if not cas:
+        deadline = float(getattr(shop, "deadline_s", REREAD_DEADLINE_S))
         try:
-            results = await shop.set_stock(page)
+            async with asyncio.timeout(deadline):
+                unread = await reread_changed_orders(ctx, [name], counts)
+        except TimeoutError:
+            raise RetryableError(f"re-reading the new orders of {name} took over {deadline:g}s") from None
+        if unread:
+            raise RetryableError(f"stock not written to {name}: its new orders could not be re-read")
+        rows = await _changed(ctx, name, settings.stock_buffer)
+    for start in range(0, len(rows), STOCK_PAGE):
+        page = rows[start : start + STOCK_PAGE]
+        try:
+            conflicts = await _write(ctx, name, page, counts, retry_transient=cas)
         except SyncError:
-            counts.failed += len(wanted) - start
+            counts.failed += len(rows) - start - len(page)  # the pages not tried
             raise
-        await _settle(ctx, name, page, results, counts)
+        if conflicts:
+            # A compare-and-swap shop refused values over quantities that moved since it last looked (a
+            # sale): read its new orders so they count, recompute, and write those SKUs once more.
+            if name not in await reread_changed_orders(ctx, [name], counts):
+                again = [r for r in await _changed(ctx, name, settings.stock_buffer) if r["sku"] in conflicts]
+                if again:
+                    await _write(ctx, name, again, counts, retry_transient=False)
 
 
-async def _settle(
-    ctx: MerchantContext, name: str, page: list[ShopStock], results: list[ItemResult], counts: CycleCounts
-) -> None:
-    quantity_by_sku = {s.sku: s.quantity for s in page}
-    settled: list[str] = []
+async def _changed(ctx: MerchantContext, channel: str, buffer: int) -> list[asyncpg.Record]:
+    return list(await ctx.pool.fetch(CHANGED_TARGETS, ctx.merchant_id, channel, buffer))
+
+
+async def _write(
+    ctx: MerchantContext, name: str, rows: list[asyncpg.Record], counts: CycleCounts, *, retry_transient: bool
+) -> set[str]:
+    """Write one page of a shop's changed targets; returns the SKUs that failed transiently and are left to
+    the caller's retry when ``retry_transient``. The shop failing as a whole raises (its job reports it)."""
+    wanted = [ShopStock(sku=row["sku"], quantity=row["quantity"]) for row in rows]
+    try:
+        results = await ctx.channels[name].set_stock(wanted)
+    except SyncError:
+        counts.failed += len(wanted)
+        raise
+    quantity = {s.sku: s.quantity for s in wanted}
+    known = {row["sku"]: row for row in rows}
+    now = ctx.clock.now()
+    settled: list[tuple[str, str | None, object]] = []  # (sku, failure, reported_at)
+    not_sold: dict[ItemFailure, list[ItemResult]] = {}
+    retry: set[str] = set()
     for result in results:
         if result.ok:
             counts.pushed += 1
-            settled.append(result.key)
-        elif result.error and any(m in result.error.lower() for m in UNKNOWN_SKU_MARKERS):
-            # Not sold in this shop: remember the value so it is not sent again until it changes.
+            settled.append((result.key, None, None))
+        elif result.reason in NOT_SOLD_HERE:
             counts.skipped += 1
-            settled.append(result.key)
+            last = known[result.key]["reported_at"] if result.key in known else None
+            due_report = last is None or now - last >= REPORT_EVERY
+            if due_report:
+                not_sold.setdefault(result.reason, []).append(result)
+            settled.append((result.key, result.reason.value, now if due_report else None))
+        elif retry_transient and result.reason in (None, ItemFailure.TRANSIENT):
+            retry.add(result.key)
+            logger.debug(
+                "stock for SKU {} to {} retried after re-reading orders: {}", result.key, name, result.error
+            )
         else:
+            # Refused or transient: not settled, so it is sent again next cycle.
             counts.failed += 1
-            logger.warning("stock for SKU {} not written to {}: {}", result.key, name, result.error)
+            reason = result.reason or ItemFailure.TRANSIENT
+            logger.warning(
+                "stock for SKU {} not written to {} ({}): {}", result.key, name, reason.value, result.error
+            )
+    for reason, items in not_sold.items():
+        what = "sells no product with" if reason is ItemFailure.UNKNOWN_SKU else "keeps no stock for"
+        logger.info(
+            "{} {} {} SKU(s), stock not written (reported once a day): {}",
+            name,
+            what,
+            len(items),
+            "; ".join(r.error or r.key for r in items[:20]),
+        )
     if settled:
         await ctx.pool.execute(
-            "INSERT INTO shop_stock (merchant_id, channel, sku, quantity) SELECT $1, $2, u.sku, u.quantity"
-            " FROM unnest($3::text[], $4::int[]) AS u(sku, quantity)"
-            " ON CONFLICT (merchant_id, channel, sku) DO UPDATE SET quantity = excluded.quantity, pushed_at = now()",
+            _SETTLE,
             ctx.merchant_id,
             name,
-            settled,
-            [quantity_by_sku[sku] for sku in settled],
+            [s[0] for s in settled],
+            [quantity[s[0]] for s in settled],
+            [s[1] for s in settled],
+            [s[2] for s in settled],
         )
+    return retry

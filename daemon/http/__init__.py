@@ -12,7 +12,7 @@ An adapter's error factory usually wraps ``default_error_factory`` and fills ``v
 ``RetryableError`` for a vendor's transient code such as a creation lock).
 """
 
-from daemon.http.auth import Auth, StaticAuth
+from daemon.http.auth import Auth, RequestSigner, StaticAuth
 from daemon.http.client import HttpClient
 from daemon.http.errors import ErrorFactory, default_error_factory, parse_retry_after
 from daemon.http.paging import PagingLoopError, follow_pages
@@ -32,6 +32,7 @@ __all__ = [
     "PagingLoopError",
     "PauseGate",
     "RateLimiter",
+    "RequestSigner",
     "Response",
     "StaticAuth",
     "TokenBucket",

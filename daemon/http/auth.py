@@ -23,6 +23,16 @@ class Auth(Protocol):
         ...
 
 
+@runtime_checkable
+class RequestSigner(Protocol):
+    """An ``Auth`` whose credentials depend on the request itself (OAuth 1.0a signatures): called on
+    every attempt instead of ``apply``, with the method and the final URL (query included)."""
+
+    async def sign(self, method: str, url: str, headers: dict[str, str], params: dict[str, str]) -> None: ...
+
+    async def on_unauthorized(self) -> bool: ...
+
+
 class StaticAuth:
     """Fixed credentials (an API token header, a key pair in the query); nothing to refresh."""
 

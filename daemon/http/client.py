@@ -15,7 +15,7 @@ from tenacity import RetryCallState
 
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import ChannelFatalError, RateLimited, RetryableError, SyncError
-from daemon.http.auth import Auth
+from daemon.http.auth import Auth, RequestSigner
 from daemon.http.errors import ErrorFactory, default_error_factory, header, parse_retry_after
 from daemon.http.ratelimit import NoLimit, RateLimiter
 from daemon.http.redaction import safe_target, safe_url, scrub
@@ -54,7 +54,7 @@ class HttpClient:
         upstream: str,
         base_url: str,
         *,
-        auth: Auth | None = None,
+        auth: Auth | RequestSigner | None = None,
         limiter: RateLimiter | None = None,
         error_factory: ErrorFactory = default_error_factory,
         timeout_s: float = 30.0,
@@ -185,7 +185,12 @@ class HttpClient:
             )
         headers = dict(call.headers)
         auth_params: dict[str, str] = {}
-        if self.auth is not None:
+        if isinstance(self.auth, RequestSigner):
+            # A fresh signature (and nonce) per attempt: a replayed nonce is refused.
+            await self.auth.sign(
+                call.method, build_url(self.base_url, call.url, call.params), headers, auth_params
+            )
+        elif self.auth is not None:
             await self.auth.apply(headers, auth_params)
         url = build_url(self.base_url, call.url, call.params, auth_params)
 

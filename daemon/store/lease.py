@@ -10,6 +10,8 @@ Ownership is only as fresh as the last round trip: after the connection drops th
 until ``is_alive()`` turns false, so the work itself must stay idempotent (it is: deterministic ids and
 ``FOR UPDATE SKIP LOCKED`` claims). Call ``heartbeat()`` before each cycle.
 
+Taking a merchant frees the work claims (snapshot rows in flight) an earlier holder left behind.
+
 ``hashtext`` is 32 bits: two merchant ids may share a key; then one instance simply owns both.
 """
 
@@ -32,6 +34,10 @@ _TRY_LOCK = """
 select id from unnest($1::text[]) as id
 where pg_try_advisory_lock(hashtext($2 || id))
 """
+RELEASE_ORPHANED_CLAIMS = (
+    "UPDATE snapshot SET claimed_by = NULL, claimed_until = NULL"
+    " WHERE merchant_id = ANY($1::text[]) AND claimed_until IS NOT NULL"
+)
 _UNLOCK = "select pg_advisory_unlock(hashtext($2 || id)) from unnest($1::text[]) as id"
 
 
@@ -72,9 +78,24 @@ class MerchantLease:
                     raise
                 gained = {str(row["id"]) for row in rows}
                 if gained:
-                    logger.info("lease: now owning merchant(s) {}", ", ".join(sorted(gained)))
+                    freed = await self._release_orphaned_claims(sorted(gained))
+                    logger.info(
+                        "lease: now owning merchant(s) {}{}",
+                        ", ".join(sorted(gained)),
+                        f"; freed {freed} claim(s) left by an earlier holder" if freed else "",
+                    )
                 self._owned |= gained
             return wanted & self._owned
+
+    async def _release_orphaned_claims(self, merchant_ids: list[str]) -> int:
+        # Only the lease holder works on a merchant's rows, so every claim found now was left by a
+        # stopped or killed holder: free it at once instead of waiting for its lease to run out.
+        try:
+            result = await self._conn.execute(RELEASE_ORPHANED_CLAIMS, merchant_ids)
+        except BaseException:
+            self._mark_lost_if_closed()
+            raise
+        return int(result.split()[-1])
 
     async def release(self, merchant_ids: Iterable[str] | None = None) -> None:
         """Give up the given merchants (all when None) so another instance can take them."""

@@ -57,7 +57,10 @@ def build_context(
     merchant: MerchantConfig, db: Database, *, clock: Clock = SYSTEM_CLOCK, observer: Observer | None = None
 ) -> MerchantContext:
     fulfiller = build_fulfiller(merchant, db.pool, clock)
-    shops = {c.name: build_channel(c, clock) for c in merchant.enabled_channels}
+    shops = {
+        c.name: build_channel(c, clock, pool=db.pool, merchant_id=merchant.id)
+        for c in merchant.enabled_channels
+    }
     _attach_api_metrics(merchant.id, "ffn", fulfiller)
     for config in merchant.enabled_channels:
         _attach_api_metrics(merchant.id, config.kind, shops[config.name])

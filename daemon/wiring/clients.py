@@ -31,13 +31,23 @@ def build_fulfiller(merchant: MerchantConfig, pool: asyncpg.Pool, clock: Clock =
         requests_per_second=ffn.requests_per_second,
         max_concurrency=ffn.max_concurrency,
         oversale=ffn.oversale,
+        stock_input=ffn.stock_level,
         clock=clock,
     )
 
 
-def build_channel(channel: ShopChannelConfig, clock: Clock = SYSTEM_CLOCK) -> ShopChannel:
+def build_channel(
+    channel: ShopChannelConfig,
+    clock: Clock = SYSTEM_CLOCK,
+    *,
+    pool: asyncpg.Pool | None = None,
+    merchant_id: str | None = None,
+) -> ShopChannel:
+    """``pool`` and ``merchant_id`` give adapters that remember state between runs (Shopify) their
+    tables; without them (``ffn-sync check``) that state lives in memory."""
     if channel.kind == "shopify":
         from adapters.shopify import ShopifyChannel
+        from daemon.store.shopify_state import PgShopifyState
 
         creds = channel.credentials
         return ShopifyChannel(
@@ -47,6 +57,10 @@ def build_channel(channel: ShopChannelConfig, clock: Clock = SYSTEM_CLOCK) -> Sh
             location_id=creds.location_id,
             notify_customer=channel.fulfilment.notify_customer,
             status_tag=channel.status.tag,
+            include_test_orders=channel.include_test_orders,
+            state=PgShopifyState(pool, merchant_id, channel.name)
+            if pool is not None and merchant_id is not None
+            else None,
             clock=clock,
         )
     if channel.kind == "shopware":
@@ -58,6 +72,7 @@ def build_channel(channel: ShopChannelConfig, clock: Clock = SYSTEM_CLOCK) -> Sh
             client_id=sw.client_id,
             client_secret=sw.client_secret,
             status_tag=channel.status.tag,
+            notify_customer=channel.fulfilment.notify_customer,
             clock=clock,
         )
     from adapters.woocommerce import WooCommerceChannel

@@ -21,7 +21,7 @@ def channel_settings(channel: ShopChannelConfig) -> ChannelSettings:
             hold_minutes=float(rules.hold_minutes),
             skip_tags=frozenset(rules.skip_tags),
             import_since=rules.import_since,
-            statuses=frozenset(rules.statuses),
+            statuses=frozenset(channel.export_statuses),
         ),
         shipping_map=dict(channel.shipping.map),
         default_shipping_method=channel.shipping.default,

@@ -90,7 +90,7 @@ async def test_a_world_of_orders_becomes_exactly_the_right_outbounds(
         for order in unpaid:
             assert "payment pending" in reasons[str(order["number"])]
         for order in digital:
-            assert "no shippable lines" in reasons[str(order["number"])]
+            assert "no lines the warehouse ships" in reasons[str(order["number"])]
         for order in cancelled_early:
             assert "cancelled" in reasons[str(order["number"])]
 

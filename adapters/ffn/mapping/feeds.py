@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from adapters.ffn.mapping.common import dec, parse_dt
@@ -68,14 +69,25 @@ def shipment_from(notification: Mapping[str, Any], carriers: Mapping[str, Carrie
     )
 
 
-def stock_level_from_change(change: Mapping[str, Any]) -> StockLevel:
+def available_of(levels: Mapping[str, Any], stock_input: str) -> Decimal:
+    """What FFN can ship of a product. The spec calls ``stockLevel`` "available for shipment" without
+    saying whether reservations (outbounds) and blocked stock (the fulfiller's) are already taken out:
+    ``net`` takes ``stockLevel`` as it is, ``gross`` subtracts ``stockLevelReserved`` and
+    ``stockLevelBlocked`` from it."""
+    level = dec(levels.get("stockLevel"))
+    if stock_input == "gross":
+        return level - dec(levels.get("stockLevelReserved")) - dec(levels.get("stockLevelBlocked"))
+    return level
+
+
+def stock_level_from_change(change: Mapping[str, Any], stock_input: str = "net") -> StockLevel:
     """A ``StockChange``: the absolute levels after the change; version = stockVersion."""
     change_id = change.get("stockChangeId") or {}
     info = change.get("modificationInfo") or {}
     return StockLevel(
         jfsku=str(change_id["jfsku"]),
         merchant_sku=change.get("merchantSku") or None,
-        available=dec(change.get("stockLevel")),
+        available=available_of(change, stock_input),
         reserved=dec(change.get("stockLevelReserved")),
         blocked=dec(change.get("stockLevelBlocked")),
         warehouse_id=change_id.get("warehouseId"),
@@ -84,7 +96,9 @@ def stock_level_from_change(change: Mapping[str, Any]) -> StockLevel:
     )
 
 
-def stock_level_from_stock(stock: Mapping[str, Any], warehouse_id: str | None) -> StockLevel:
+def stock_level_from_stock(
+    stock: Mapping[str, Any], warehouse_id: str | None, stock_input: str = "net"
+) -> StockLevel:
     """A ``Stock`` from stocks/complete: the configured warehouse's entry (zero when it has none), or
     the product's totals over all warehouses when ``warehouse_id`` is None."""
     source: Mapping[str, Any] = stock
@@ -96,7 +110,7 @@ def stock_level_from_stock(stock: Mapping[str, Any], warehouse_id: str | None) -
     return StockLevel(
         jfsku=str(stock["jfsku"]),
         merchant_sku=stock.get("merchantSku") or None,
-        available=dec(source.get("stockLevel")),
+        available=available_of(source, stock_input),
         reserved=dec(source.get("stockLevelReserved")),
         blocked=dec(source.get("stockLevelBlocked")),
         warehouse_id=warehouse_id,

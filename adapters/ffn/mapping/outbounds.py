@@ -10,10 +10,21 @@ from adapters.ffn.mapping.common import dec, num, parse_dt
 from daemon.errors import RecordError
 from daemon.model import Address, FulfillerStatus, Outbound, OutboundLineState, OutboundStatus
 
+# The spec's limits: notes are ``maxLength 4096``; address texts are capped at 255 in FFN's ``Address``.
+NOTE_MAX = 4096
+TEXT_MAX = 255
 
-def _clean(value: str | None) -> str | None:
+
+def _clean(value: str | None, limit: int = TEXT_MAX) -> str | None:
     value = (value or "").strip()
-    return value or None
+    return truncate(value, limit) or None
+
+
+def truncate(value: str | None, limit: int) -> str | None:
+    """At most ``limit`` characters; a cut text ends in '…' so the reader sees it was cut."""
+    if value is None or len(value) <= limit:
+        return value
+    return value[: limit - 1] + "…"
 
 
 def address_body(address: Address, order_label: str) -> dict[str, Any]:
@@ -62,7 +73,7 @@ def _items(outbound: Outbound) -> list[dict[str, Any]]:
             "jfsku": item.jfsku,
             "merchantSku": item.merchant_sku,
             "itemType": "Product",
-            "name": item.name[:255] if item.name else None,
+            "name": truncate(item.name, TEXT_MAX) if item.name else None,
             "quantity": num(item.quantity),
             "price": num(item.unit_price),
         }
@@ -74,10 +85,11 @@ def _common(outbound: Outbound) -> dict[str, Any]:
     body: dict[str, Any] = {
         "warehouseId": outbound.warehouse_id,
         "currency": outbound.currency.upper(),
-        "externalNumber": outbound.external_number,
         "salesChannel": outbound.sales_channel,
-        "externalNote": outbound.external_note,
-        "internalNote": outbound.internal_note,
+        # A long customer comment must not park the order: FFN refuses notes over 4096 characters.
+        "externalNote": truncate(outbound.external_note, NOTE_MAX),
+        "internalNote": truncate(outbound.internal_note, NOTE_MAX),
+        "externalNumber": truncate(outbound.external_number, TEXT_MAX),
         "shippingMethodId": outbound.shipping_method_id,
         "shippingFee": num(outbound.shipping_fee),
         "orderValue": num(outbound.order_value),

@@ -15,13 +15,20 @@ freight) and ``FULF04XX-12345-0002`` (DHL); shipping methods ``FULF0A0001`` (DHL
 Knobs (``create_app(**knobs)`` or ``PUT /_sandbox/knobs``): ``chunk_size`` (updates-feed chunk and
 stocks/complete page size), ``access_token_ttl_s``, ``creation_delay_s`` (how long an outbound creation
 holds the merchant's lock; concurrent creates get 423), ``error_metadata_key`` (``errorMetaData`` as the
-schema names it, or ``errorMetadata`` as the examples write it), ``default_top``, ``clock`` (stamps every
-change; a ``daemon.clock.FakeClock`` lets tests move time).
+schema names it, or ``errorMetadata`` as the examples write it), ``default_top``, ``stock_level``
+(``net``: ``stockLevel`` excludes reserved and blocked stock; ``gross``: it includes them),
+``max_feed_window_s`` (an updates feed answers only that much of a window; ``to`` tells how far),
+``account`` (``ok``, ``missing_scope`` = bodiless 403, ``not_in_portal`` = bodiless 404),
+``refused_refresh`` (``invalid_grant`` 400 or ``invalid_request`` 401 for a spent refresh token),
+``clock`` (stamps every change; a ``daemon.clock.FakeClock`` lets tests move time). Create and update
+bodies are checked against the spec's lengths, patterns, ranges and formats
+(``400 Shared_ModelValidation``, ``sandbox/model_validation.py``).
 
 Control API: ``GET /_sandbox/outbounds``, ``POST /_sandbox/outbounds/{id}/ship``
 ``{lines?: [{jfsku|merchantSku, quantity}], packages, tracking: bool|[numbers], shipping_method_id?}``,
 ``POST /_sandbox/outbounds/{id}/status {status, reason?}`` (the fulfiller's side),
-``PUT /_sandbox/stock/{merchantSku|jfsku} {level, warehouse_id?}``, ``PUT /_sandbox/autopilot
+``PUT /_sandbox/stock/{merchantSku|jfsku} {level, reserved?, blocked?, warehouse_id?}`` (level = what
+can be shipped), ``PUT /_sandbox/autopilot
 {ship_after_s, partial_ratio}``, ``GET /_sandbox/products``, ``GET /_sandbox/shipping-notifications``,
 ``PUT /_sandbox/knobs``, ``POST /_sandbox/oauth/expire-access-tokens``, ``GET /_sandbox/oauth``, plus the
 shared ``/_sandbox/requests``, ``/_sandbox/faults``, ``/_sandbox/reset`` (reset keeps OAuth grants).
@@ -57,6 +64,9 @@ def _errors_middleware(world: World) -> Callable[..., Awaitable[web.StreamRespon
     async def render(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
+        if request.path.startswith("/api/") and world.knobs.account != "ok":
+            # The spec's troubleshooting: 403 = scopes missing, 404 = never logged into the portal.
+            return web.Response(status=403 if world.knobs.account == "missing_scope" else 404)
         try:
             return await handler(request)
         except FfnError as exc:

@@ -87,10 +87,24 @@ def routes(world: World, pilot: Autopilot, oauth: OAuthServer) -> list[web.Route
         body = await _body(request)
         try:
             level = Decimal(str(body["level"]))
+            reserved = Decimal(str(body["reserved"])) if body.get("reserved") is not None else None
+            blocked = Decimal(str(body["blocked"])) if body.get("blocked") is not None else None
         except (KeyError, InvalidOperation):
-            return _bad("body must be {level: number, warehouse_id?: string}")
-        set_level(world, product["jfsku"], str(body.get("warehouse_id", WAREHOUSE_ID)), level)
-        return _json({"jfsku": product["jfsku"], "merchantSku": product["merchantSku"], "level": level})
+            return _bad(
+                "body must be {level: number, reserved?: number, blocked?: number, warehouse_id?: string}"
+            )
+        warehouse = str(body.get("warehouse_id", WAREHOUSE_ID))
+        set_level(world, product["jfsku"], warehouse, level, reserved=reserved, blocked=blocked)
+        slot = world.slot(product["jfsku"], warehouse)
+        return _json(
+            {
+                "jfsku": product["jfsku"],
+                "merchantSku": product["merchantSku"],
+                "level": slot.level,
+                "reserved": slot.reserved,
+                "blocked": slot.blocked,
+            }
+        )
 
     async def put_autopilot(request: web.Request) -> web.Response:
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -43,6 +43,8 @@ def _window(world: World, request: web.Request, docs: Sequence[dict[str, Any]]) 
     end = _date(request, "toDate") or world.now()
     if start is not None and start > end:
         raise validation_error("fromDate must not be after toDate", "fromDate")
+    if start is not None and world.knobs.max_feed_window_s > 0:
+        end = min(end, start + timedelta(seconds=world.knobs.max_feed_window_s))
     page = max(1, int_param(request, "page", 1))
     selected = sorted(
         (d for d in docs if (start is None or start <= _changed_at(d)) and _changed_at(d) < end),

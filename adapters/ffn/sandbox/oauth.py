@@ -91,6 +91,8 @@ def token_handler(server: OAuthServer) -> Callable[[web.Request], Awaitable[web.
             token = str(form.get("refresh_token") or "")
             if token not in server.refresh_tokens:
                 reason = "has already been used" if token in server.used_refresh_tokens else "is invalid"
+                if server.knobs.refused_refresh == "invalid_request":
+                    return _oauth_error(401, "invalid_request", f"The refresh token {reason}")
                 return _oauth_error(400, "invalid_grant", f"The refresh token {reason}")
             old_access = server.refresh_tokens.pop(token)
             server.used_refresh_tokens.add(token)

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from adapters.ffn.sandbox import stock
+from adapters.ffn.sandbox.model_validation import validate
 from adapters.ffn.sandbox.respond import FfnError, validation_error
 from adapters.ffn.sandbox.world import World, ts
 
@@ -184,6 +185,7 @@ def _check_warehouse(world: World, warehouse_id: Any) -> str:
 
 
 def create_outbound(world: World, body: dict[str, Any], oversale: bool) -> dict[str, Any]:
+    validate("CreateOutboundRequest", body)
     for required in ("merchantOutboundNumber", "warehouseId", "currency", "shippingAddress", "items"):
         if body.get(required) in (None, ""):
             raise validation_error(f"'{required}' is required", required)
@@ -251,6 +253,7 @@ def create_outbound(world: World, body: dict[str, Any], oversale: bool) -> dict[
 
 
 def update_outbound(world: World, doc: dict[str, Any], body: dict[str, Any], oversale: bool) -> None:
+    validate("UpdateOutboundRequest", body)
     if doc["status"] not in MERCHANT_EDITABLE:
         raise FfnError(
             403,

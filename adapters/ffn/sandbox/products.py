@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.ffn.sandbox.model_validation import validate
 from adapters.ffn.sandbox.odata import paged
 from adapters.ffn.sandbox.respond import FfnError, no_content, ok, read_json, validation_error
 from adapters.ffn.sandbox.world import World
@@ -105,6 +106,7 @@ def routes(world: World) -> list[web.RouteDef]:
 
     async def create(request: web.Request) -> web.Response:
         body = await read_json(request)
+        validate("CreateProductRequest", body)
         return ok(new_product(world, body), status=201)
 
     async def get_one(request: web.Request) -> web.Response:
@@ -119,6 +121,7 @@ def routes(world: World) -> list[web.RouteDef]:
         if product is None:
             raise _not_found(jfsku)
         body = await read_json(request)
+        validate("UpdateProductRequest", body)
         new_sku = body.get("merchantSku")
         if new_sku and new_sku != product["merchantSku"] and world.product_by_sku(new_sku):
             raise FfnError(400, "Shared_DuplicateKey", "Duplicate key", f"merchantSku '{new_sku}' exists", {})

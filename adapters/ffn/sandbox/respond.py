@@ -62,7 +62,14 @@ def render_error(knobs: Knobs, err: FfnError, headers: dict[str, str] | None = N
 
 
 def validation_error(message: str, field: str) -> FfnError:
-    return FfnError(400, "Shared_ModelValidation", "The model is not valid", message, {"Field": field})
+    # The spec's example: description "General validation exception", empty errorMetadata.
+    return FfnError(
+        400,
+        "Shared_ModelValidation",
+        "General validation exception",
+        f"Model validation failed: {message}",
+        {},
+    )
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:

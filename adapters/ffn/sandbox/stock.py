@@ -38,7 +38,7 @@ def record_change(
         },
         "fulfillerStockChangeId": f"BK{world.next_number():05d}",
         "merchantSku": product.get("merchantSku", ""),
-        "stockLevel": slot.level,
+        "stockLevel": reported_level(world, slot),
         "stockLevelReserved": slot.reserved,
         "stockLevelBlocked": slot.blocked,
         "stockLevelAnnounced": slot.announced,
@@ -65,11 +65,25 @@ def record_change(
     world.stock_changes.append(change)
 
 
-def set_level(world: World, jfsku: str, warehouse_id: str, level: Decimal) -> None:
+def set_level(
+    world: World,
+    jfsku: str,
+    warehouse_id: str,
+    level: Decimal,
+    *,
+    reserved: Decimal | None = None,
+    blocked: Decimal | None = None,
+) -> None:
+    """The fulfiller's stock taking: ``level`` can be shipped; ``reserved``/``blocked`` when given."""
     slot = world.slot(jfsku, warehouse_id)
     delta = level - slot.level
-    if delta:
-        record_change(world, slot, "Inbound" if delta > 0 else "Adjustment", quantity=delta)
+    held = Decimal(0) if reserved is None else reserved - slot.reserved
+    if blocked is not None and blocked != slot.blocked:
+        slot.blocked = blocked
+        if not delta and not held:
+            record_change(world, slot, "ConditionChanged")
+    if delta or held:
+        record_change(world, slot, "Inbound" if delta > 0 else "Adjustment", quantity=delta, reserved=held)
 
 
 def available(world: World, jfsku: str, warehouse_id: str) -> Decimal:
@@ -130,9 +144,16 @@ def book_out(world: World, outbound: dict[str, Any], item: dict[str, Any], quant
     )
 
 
-def _levels(slot: StockSlot) -> dict[str, Any]:
+def reported_level(world: World, slot: StockSlot) -> Decimal:
+    """``stockLevel`` as the knob has FFN report it: net (``slot.level``) or with reserved and blocked."""
+    if world.knobs.stock_level == "gross":
+        return slot.level + slot.reserved + slot.blocked
+    return slot.level
+
+
+def _levels(world: World, slot: StockSlot) -> dict[str, Any]:
     return {
-        "stockLevel": slot.level,
+        "stockLevel": reported_level(world, slot),
         "stockLevelReserved": slot.reserved,
         "stockLevelBlocked": slot.blocked,
         "stockLevelAnnounced": slot.announced,
@@ -164,15 +185,17 @@ def stock_doc(world: World, jfsku: str) -> dict[str, Any]:
             "merchantSku": sku,
             "warehouseId": s.warehouse_id,
             "fulfillerId": world.fulfiller_id,
-            **_levels(s),
+            **_levels(world, s),
         }
         for s in slots
     ]
-    fulfiller = [{"jfsku": jfsku, "merchantSku": sku, "fulfillerId": world.fulfiller_id, **_levels(total)}]
+    fulfiller = [
+        {"jfsku": jfsku, "merchantSku": sku, "fulfillerId": world.fulfiller_id, **_levels(world, total)}
+    ]
     return {
         "jfsku": jfsku,
         "merchantSku": sku,
-        **_levels(total),
+        **_levels(world, total),
         "warehouses": warehouses,
         "fulfiller": fulfiller if slots else [],
         "fulfillerTimestamp": ts(world.now()),

@@ -38,15 +38,41 @@ class Knobs:
     creation_delay_s: float = 0.0  # how long an outbound creation holds the merchant's creation lock
     error_metadata_key: str = "errorMetaData"  # the schema's spelling; the spec's examples use errorMetadata
     default_top: int = 50  # the spec's $top default
+    # Whether stockLevel is net of reserved/blocked stock ("net") or the gross quantity ("gross").
+    stock_level: str = "net"
+    # An updates feed answers at most this much of a window (its "to" says how far); 0: all of it.
+    max_feed_window_s: float = 0.0
+    # "ok"; "missing_scope" (every API call 403, no body); "not_in_portal" (404, no body): the
+    # spec's troubleshooting cases.
+    account: str = "ok"
+    # How a spent refresh token is refused: "invalid_grant" (400) or "invalid_request" (401).
+    refused_refresh: str = "invalid_grant"
     clock: Clock = SYSTEM_CLOCK
 
-    KEYS = ("chunk_size", "access_token_ttl_s", "creation_delay_s", "error_metadata_key", "default_top")
+    KEYS = (
+        "chunk_size",
+        "access_token_ttl_s",
+        "creation_delay_s",
+        "error_metadata_key",
+        "default_top",
+        "stock_level",
+        "max_feed_window_s",
+        "account",
+        "refused_refresh",
+    )
+    CHOICES = {
+        "stock_level": ("net", "gross"),
+        "account": ("ok", "missing_scope", "not_in_portal"),
+        "refused_refresh": ("invalid_grant", "invalid_request"),
+    }
 
     def update(self, values: dict[str, Any]) -> None:
         unknown = set(values) - set(self.KEYS)
         if unknown:
             raise ValueError(f"unknown knobs: {sorted(unknown)}; allowed: {sorted(self.KEYS)}")
         for key, value in values.items():
+            if key in self.CHOICES and value not in self.CHOICES[key]:
+                raise ValueError(f"knob {key} must be one of {self.CHOICES[key]}, got {value!r}")
             setattr(self, key, value)
 
     def as_dict(self) -> dict[str, Any]:

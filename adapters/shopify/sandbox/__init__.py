@@ -1,8 +1,11 @@
 """A faithful Shopify Admin GraphQL sandbox for ffn-sync.
 
-Serves ``POST /admin/api/{version}/graphql.json`` for any version string and executes queries with
-graphql-core against ``schema.graphql``, a generated subset of Shopify's real Admin schema (2025-01), so a
-query Shopify would reject is rejected here. Query cost and the leaky bucket follow Shopify's rules
+Serves ``POST /admin/api/{version}/graphql.json`` by the version in the URL (``versions.py``: an
+unsupported one is answered by the oldest supported version, named in ``X-Shopify-API-Version``) and
+executes queries with graphql-core against that version's schema: ``schema_2026-01.graphql``, a generated
+subset of Shopify's official 2026-01 schema, or ``schema_2026-04.graphql`` derived from it for 2026-04 and
+later, where the 2026-04 inventory rules apply (``inventory.py``). A query Shopify would reject is rejected
+here. Query cost and the leaky bucket follow Shopify's rules
 (standard plan: 2000 points, restoring 100 per second, 1000 per query at most); a query that asks for more
 than is available is answered ``THROTTLED`` (HTTP 200) and not executed. Every response carries
 ``extensions.cost``.
@@ -13,11 +16,16 @@ Test credentials
     location id:    ``gid://shopify/Location/1000001`` (the "FFN Warehouse" location, created first)
 
 Knobs: ``clock`` (shared by the world and the bucket), ``token``, ``maximum_available``, ``restore_rate``,
-``max_query_cost``, ``currency``, ``shop_name``.
+``max_query_cost``, ``currency``, ``shop_name``, ``supported_versions``, ``access_scopes`` (what
+``currentAppInstallation`` reports; default every scope ffn-sync needs).
 
-Control API (DESIGN.md): ``POST /_sandbox/products``, ``POST /_sandbox/orders``,
-``PATCH /_sandbox/orders/{id}``, ``POST /_sandbox/orders/{id}/cancel``, ``GET /_sandbox/orders/{id}``
-(``id`` is the order gid, URL-encoded, or its number), ``GET /_sandbox/stock``, ``GET /_sandbox/cost``
+Control API (DESIGN.md): ``POST /_sandbox/products``, ``POST /_sandbox/locations {name,
+fulfillment_service}`` → ``{id}``, ``POST /_sandbox/orders`` (also ``test``: bool, ``hold``: a hold reason,
+its fulfillment orders start ON_HOLD, ``scheduled``: bool; lines take a ``location``),
+``PATCH /_sandbox/orders/{id}``, ``POST /_sandbox/orders/{id}/cancel``, ``POST /_sandbox/orders/{id}/hold
+{reason}``, ``POST /_sandbox/orders/{id}/release``, ``GET /_sandbox/orders/{id}``
+(``id`` is the order gid, URL-encoded, or its number), ``GET /_sandbox/stock`` (``{sku: available}`` at the default location; placing an order commits its
+quantities, a cancel gives them back), ``GET /_sandbox/cost``
 (bucket status and cost accounting), plus the shared ``/_sandbox/requests``, ``/_sandbox/faults``,
 ``/_sandbox/reset``.
 """
@@ -34,6 +42,7 @@ from adapters.sandboxkit.kit import json_response
 from adapters.shopify.sandbox.control import Control
 from adapters.shopify.sandbox.cost import LeakyBucket
 from adapters.shopify.sandbox.endpoint import MAX_QUERY_COST, GraphQLEndpoint
+from adapters.shopify.sandbox.versions import SUPPORTED_VERSIONS
 from adapters.shopify.sandbox.world import World
 from daemon.clock import SYSTEM_CLOCK, Clock
 
@@ -76,12 +85,21 @@ def create_app(
     max_query_cost: int = MAX_QUERY_COST,
     currency: str = "EUR",
     shop_name: str = "ffn-sync-sandbox",
+    supported_versions: tuple[str, ...] = SUPPORTED_VERSIONS,
+    access_scopes: tuple[str, ...] | None = None,
     **_unused: Any,
 ) -> web.Application:
     app, kit = make_app("shopify")
     bucket = LeakyBucket(clock, maximum=maximum_available, restore_rate=restore_rate)
     world = World(clock, currency=currency, shop_name=shop_name)
-    endpoint = GraphQLEndpoint(world, bucket, token=token, max_query_cost=max_query_cost)
+    endpoint = GraphQLEndpoint(
+        world,
+        bucket,
+        token=token,
+        max_query_cost=max_query_cost,
+        supported_versions=supported_versions,
+        access_scopes=access_scopes,
+    )
     app[SANDBOX_KEY] = ShopifySandbox(world, bucket, endpoint)
     kit.fault_response = _fault_response
     app.router.add_post("/admin/api/{version}/graphql.json", endpoint.handle)

@@ -14,6 +14,10 @@ from adapters.shopify.sandbox.cost import LeakyBucket
 from adapters.shopify.sandbox.views import Views
 from adapters.shopify.sandbox.world import LineItem, Order, ShippingLine, World, gid, parse_gid
 
+HOLD_REASONS = {
+    "AWAITING_PAYMENT", "HIGH_RISK_OF_FRAUD", "INCORRECT_ADDRESS", "INVENTORY_OUT_OF_STOCK",
+    "UNKNOWN_DELIVERY_DATE", "ONLINE_STORE_POST_PURCHASE_CROSS_SELL", "AWAITING_RETURN_ITEMS", "OTHER",
+}  # fmt: skip
 # Accepted address keys: the canonical names (daemon.model.Address) and Shopify's REST/GraphQL names.
 _ADDRESS_KEYS = {
     "first_name": "firstName", "firstName": "firstName", "last_name": "lastName", "lastName": "lastName",
@@ -27,7 +31,17 @@ _ADDRESS_FIELDS = sorted(set(_ADDRESS_KEYS.values()))
 
 def _resolved(view: dict[str, Any]) -> dict[str, Any]:
     """A view with its argument-less lazy fields (``variant``) filled in, ready for JSON."""
-    return {k: (v(None) if callable(v) else v) for k, v in view.items()}
+    resolved: dict[str, Any] = _without_arguments(
+        {k: (v(None) if callable(v) else v) for k, v in view.items()}
+    )
+    return resolved
+
+
+def _without_arguments(value: Any) -> Any:
+    """Nested fields that need GraphQL arguments (``inventoryLevel(locationId:)``) are left out."""
+    if isinstance(value, dict):
+        return {k: _without_arguments(v) for k, v in value.items() if not callable(v)}
+    return value
 
 
 class BadRequest(ValueError):
@@ -55,6 +69,11 @@ def _money(value: Any, what: str) -> Decimal:
         raise BadRequest(f"{what}: not a number: {value!r}") from None
 
 
+def _hold_reason(text: str) -> tuple[str, str | None]:
+    """A ``FulfillmentHoldReason`` value as it is; anything else is ``OTHER`` with the text as notes."""
+    return (text, None) if text in HOLD_REASONS else ("OTHER", text)
+
+
 class Control:
     def __init__(self, world: World, bucket: LeakyBucket) -> None:
         self.world = world
@@ -64,7 +83,10 @@ class Control:
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/_sandbox/products", self._wrap(self.post_product))
         app.router.add_post("/_sandbox/orders", self._wrap(self.post_order))
+        app.router.add_post("/_sandbox/locations", self._wrap(self.post_location))
         app.router.add_post(r"/_sandbox/orders/{id:.+}/cancel", self._wrap(self.cancel_order))
+        app.router.add_post(r"/_sandbox/orders/{id:.+}/hold", self._wrap(self.hold_order))
+        app.router.add_post(r"/_sandbox/orders/{id:.+}/release", self._wrap(self.release_order))
         app.router.add_patch(r"/_sandbox/orders/{id:.+}", self._wrap(self.patch_order))
         app.router.add_get(r"/_sandbox/orders/{id:.+}", self._wrap(self.get_order))
         app.router.add_get("/_sandbox/stock", self._wrap(self.get_stock))
@@ -113,6 +135,13 @@ class Control:
             "inventory_item_id": gid("InventoryItem", variant.inventory_item_id),
             "sku": variant.sku,
         }
+
+    def post_location(self, _request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
+        """A location; with ``fulfillment_service`` it belongs to that (other) app's fulfillment service."""
+        location = self.world.add_location(str(body["name"]), body.get("fulfillment_service"))
+        for variant in self.world.variants.values():  # stocked everywhere, like a new location in the admin
+            self.world.inventory.setdefault((variant.inventory_item_id, location.id), 0)
+        return 201, {"id": gid("Location", location.id), "name": location.name}
 
     def get_stock(self, _request: web.Request, _body: Any) -> tuple[int, Any]:
         return 200, self.world.stock_by_sku()
@@ -182,8 +211,16 @@ class Control:
             phone=body.get("phone"),
             note=body.get("note"),
             tags=list(body.get("tags") or []),
+            test=bool(body.get("test", False)),
         )
+        for li in order.line_items:
+            self.world.commit(order, li, li.current_quantity)
         self.world.open_fulfillment_orders(order)
+        if body.get("hold"):
+            self.world.hold(order, *_hold_reason(str(body["hold"])))
+        elif body.get("scheduled"):
+            for fo in order.fulfillment_orders:
+                fo.status = "SCHEDULED"
         return 201, {"id": gid("Order", order.id), "number": str(order.number), "name": order.name}
 
     def patch_order(self, request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
@@ -213,11 +250,28 @@ class Control:
                     raise BadRequest(
                         f"line {li.sku}: {li.fulfilled} already fulfilled; cannot go to {new_qty}"
                     )
+                self.world.commit(order, li, new_qty - li.current_quantity)
                 li.current_quantity = new_qty
-        added = [line for line in lines if line.get("sku") in wanted and wanted[line.get("sku")] > 0]
-        order.line_items.extend(self._lines(added, digital=False))
+        added = self._lines(
+            [line for line in lines if line.get("sku") in wanted and wanted[line.get("sku")] > 0],
+            digital=False,
+        )
+        for li in added:
+            self.world.commit(order, li, li.current_quantity)
+        order.line_items.extend(added)
         order.edited = True
         self.world.open_fulfillment_orders(order)
+
+    def hold_order(self, request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
+        """A hold on the order's open fulfillment orders (fraud check, address…); ``updatedAt`` stays."""
+        order = self._order(request)
+        self.world.hold(order, *_hold_reason(str(body.get("reason") or "OTHER")))
+        return 200, self._vendor_json(order)
+
+    def release_order(self, request: web.Request, _body: dict[str, Any]) -> tuple[int, Any]:
+        order = self._order(request)
+        self.world.release(order)
+        return 200, self._vendor_json(order)
 
     def cancel_order(self, request: web.Request, body: dict[str, Any]) -> tuple[int, Any]:
         order = self._order(request)
@@ -243,6 +297,7 @@ class Control:
                 {
                     "id": gid("FulfillmentOrder", fo.id),
                     "status": fo.status,
+                    "holds": [reason for reason, _ in fo.holds],
                     "location": gid("Location", fo.location_id),
                     "lineItems": [
                         {

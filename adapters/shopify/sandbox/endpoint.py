@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any
 
 import orjson
@@ -13,7 +12,6 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
-    build_schema,
     execute,
     parse,
     validate,
@@ -23,6 +21,7 @@ from adapters.sandboxkit.kit import json_response
 from adapters.shopify.sandbox.cost import CostContext, LeakyBucket
 from adapters.shopify.sandbox.mutations import MutationRoot
 from adapters.shopify.sandbox.queries import QueryRoot
+from adapters.shopify.sandbox.versions import SUPPORTED_VERSIONS, answering_version, schema_for
 from adapters.shopify.sandbox.world import World
 
 MAX_QUERY_COST = 1000
@@ -32,25 +31,33 @@ INVALID_TOKEN_BODY = {
 RATE_LIMIT_DOCS = "https://shopify.dev/api/usage/rate-limits"
 
 
-def load_schema() -> GraphQLSchema:
-    text = resources.files("adapters.shopify.sandbox").joinpath("schema.graphql").read_text(encoding="utf-8")
-    return build_schema(text)
+def load_schema(version: str = SUPPORTED_VERSIONS[-1]) -> GraphQLSchema:
+    """The schema a version executes against (2026-01, or the derived 2026-04 one for later versions)."""
+    return schema_for(version)
 
 
 class GraphQLEndpoint:
     def __init__(
-        self, world: World, bucket: LeakyBucket, *, token: str, max_query_cost: int = MAX_QUERY_COST
+        self,
+        world: World,
+        bucket: LeakyBucket,
+        *,
+        token: str,
+        max_query_cost: int = MAX_QUERY_COST,
+        supported_versions: tuple[str, ...] = SUPPORTED_VERSIONS,
+        access_scopes: tuple[str, ...] | None = None,
     ) -> None:
         self.world = world
         self.bucket = bucket
         self.token = token
         self.max_query_cost = max_query_cost
-        self.schema = load_schema()
+        self.supported_versions = supported_versions
+        self.access_scopes = access_scopes
         self.query_root = QueryRoot(world)
         self.mutation_root = MutationRoot(world)
 
     async def handle(self, request: web.Request) -> web.Response:
-        version = request.match_info["version"]
+        version = answering_version(request.match_info["version"], self.supported_versions)
         headers = {"X-Shopify-API-Version": version}
         if request.headers.get("X-Shopify-Access-Token") != self.token:
             return json_response(INVALID_TOKEN_BODY, status=401, headers=headers)
@@ -62,14 +69,23 @@ class GraphQLEndpoint:
         except (orjson.JSONDecodeError, KeyError, TypeError):
             return json_response({"errors": {"query": "Required parameter missing or invalid"}}, 400, headers)
         variables = body.get("variables") or {}
-        return json_response(self.run(text, variables, body.get("operationName")), headers=headers)
+        answer = self.run(text, variables, body.get("operationName"), version=version)
+        return json_response(answer, headers=headers)
 
-    def run(self, text: str, variables: dict[str, Any], operation_name: str | None = None) -> dict[str, Any]:
+    def run(
+        self,
+        text: str,
+        variables: dict[str, Any],
+        operation_name: str | None = None,
+        *,
+        version: str = SUPPORTED_VERSIONS[-1],
+    ) -> dict[str, Any]:
+        schema = load_schema(version)
         try:
             document = parse(text)
         except GraphQLError as exc:
             return {"errors": [exc.formatted]}
-        problems = validate(self.schema, document)
+        problems = validate(schema, document)
         if problems:
             return {"errors": [p.formatted for p in problems]}
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -82,7 +98,7 @@ class GraphQLEndpoint:
             }
         op = chosen[0]
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        costs = CostContext(self.schema, fragments, variables)
+        costs = CostContext(schema, fragments, variables)
         requested = costs.operation_cost(op)
         if requested > self.max_query_cost:
             return {
@@ -109,10 +125,10 @@ class GraphQLEndpoint:
                 ],
                 "extensions": self._cost(requested, None),
             }
-        context: dict[str, Any] = {}
+        context: dict[str, Any] = {"version": version, "access_scopes": self.access_scopes}
         is_mutation = op.operation.value == "mutation"
         result = execute(
-            self.schema,
+            schema,
             document,
             root_value=self.mutation_root if is_mutation else self.query_root,
             context_value=context,

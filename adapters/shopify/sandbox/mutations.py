@@ -8,33 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import GraphQLError
-
-from adapters.shopify.sandbox.views import Info, View, Views, stamp
+from adapters.shopify.sandbox.inventory import InventoryMutations, user_error
+from adapters.shopify.sandbox.views import Info, View, Views
 from adapters.shopify.sandbox.world import Fulfillment, Order, Tracking, World, gid, parse_gid
 
-MAX_INPUT_SIZE = 250
-QUANTITY_NAMES = {"available", "on_hand"}
-# Shopify's documented inventory adjustment reasons.
-REASONS = {
-    "correction", "cycle_count_available", "damaged", "movement_created", "movement_updated",
-    "movement_received", "movement_canceled", "other", "promotion", "quality_control", "received",
-    "reservation_created", "reservation_deleted", "reservation_updated", "restock", "safety_stock", "shrinkage",
-}  # fmt: skip
 FULFILLABLE = {"OPEN", "IN_PROGRESS"}
 
 
-def _error(field: list[str], message: str, code: str | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"field": field, "message": message}
-    if code is not None:
-        error["code"] = code
-    return error
+_error = user_error
 
 
 class MutationRoot:
     def __init__(self, world: World) -> None:
         self.world = world
         self.views = Views(world)
+        self.inventory = InventoryMutations(world)
 
     # fulfilment ---------------------------------------------------------------------------------------
 
@@ -62,6 +50,7 @@ class MutationRoot:
         for fo, line, qty in plan:
             line.remaining -= qty
             items[line.line_item_id].fulfilled += qty
+            self.world.ship_committed(items[line.line_item_id], fo.location_id, qty)
             fo.status = "CLOSED" if all(x.remaining == 0 for x in fo.lines) else "IN_PROGRESS"
             fo.updated_at = now
         created = Fulfillment(
@@ -98,6 +87,17 @@ class MutationRoot:
             order, fo = found
             orders.add(order.id)
             locations.add(fo.location_id)
+            service = self.world.locations[fo.location_id].fulfillment_service
+            if service is not None:
+                # Since 2024-10 only the owning fulfillment service may fulfil (no CREATE_FULFILLMENT).
+                errors.append(
+                    _error(
+                        path,
+                        f"Fulfillment order {group['fulfillmentOrderId']} is assigned to the fulfillment "
+                        f"service {service}; this app is not permitted to fulfill it.",
+                    )
+                )
+                continue
             if fo.status not in FULFILLABLE:
                 errors.append(
                     _error(
@@ -139,137 +139,8 @@ class MutationRoot:
 
     # inventory ----------------------------------------------------------------------------------------
 
-    def inventorySetQuantities(self, _info: Info, input: dict[str, Any]) -> View:
-        quantities = input["quantities"]
-        if len(quantities) > MAX_INPUT_SIZE:
-            raise GraphQLError(
-                f"The input array size of {len(quantities)} is greater than the maximum allowed of "
-                f"{MAX_INPUT_SIZE}.",
-                extensions={"code": "MAX_INPUT_SIZE_EXCEEDED"},
-            )
-        errors: list[dict[str, Any]] = []
-        if input["name"] not in QUANTITY_NAMES:
-            errors.append(
-                _error(
-                    ["input", "name"], "The quantity name must be 'available' or 'on_hand'.", "INVALID_NAME"
-                )
-            )
-        if input["reason"] not in REASONS:
-            errors.append(_error(["input", "reason"], "The specified reason is invalid.", "INVALID_REASON"))
-        changes: list[tuple[int, int, int, int]] = []  # item, location, quantity, delta
-        seen: set[tuple[int, int]] = set()
-        for i, q in enumerate(quantities):
-            path = ["input", "quantities", str(i)]
-            item = parse_gid(q["inventoryItemId"], "InventoryItem")
-            location = parse_gid(q["locationId"], "Location")
-            if item is None or self.world.variant_by_inventory_item(item) is None:
-                errors.append(
-                    _error(
-                        [*path, "inventoryItemId"],
-                        "The specified inventory item could not be found.",
-                        "INVALID_INVENTORY_ITEM",
-                    )
-                )
-                continue
-            if location is None or location not in self.world.locations:
-                errors.append(
-                    _error(
-                        [*path, "locationId"],
-                        "The specified location could not be found.",
-                        "INVALID_LOCATION",
-                    )
-                )
-                continue
-            if item in self.world.non_mutable_items:
-                errors.append(
-                    _error(
-                        [*path, "inventoryItemId"],
-                        "The specified inventory item is not allowed to be adjusted via API. Example: if the inventory item is a parent bundle.",
-                        "NON_MUTABLE_INVENTORY_ITEM",
-                    )
-                )
-                continue
-            if (item, location) not in self.world.inventory:
-                errors.append(
-                    _error(
-                        [*path, "locationId"],
-                        "The specified inventory item is not stocked at the location.",
-                        "ITEM_NOT_STOCKED_AT_LOCATION",
-                    )
-                )
-                continue
-            if (item, location) in seen:
-                errors.append(
-                    _error(
-                        path,
-                        "The combination of inventoryItemId and locationId must be unique.",
-                        "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR",
-                    )
-                )
-                continue
-            seen.add((item, location))
-            if q["quantity"] < 0:
-                errors.append(
-                    _error(
-                        [*path, "quantity"], "The quantity can't be negative.", "INVALID_QUANTITY_NEGATIVE"
-                    )
-                )
-                continue
-            if q["quantity"] > 1_000_000_000:
-                errors.append(
-                    _error(
-                        [*path, "quantity"],
-                        "The quantity can't be higher than 1,000,000,000.",
-                        "INVALID_QUANTITY_TOO_HIGH",
-                    )
-                )
-                continue
-            current = self.world.inventory[(item, location)]
-            if not input.get("ignoreCompareQuantity"):
-                if q.get("compareQuantity") is None:
-                    errors.append(
-                        _error(
-                            [*path, "compareQuantity"],
-                            "The compareQuantity argument must be given to each quantity or ignored using ignoreCompareQuantity.",
-                            "COMPARE_QUANTITY_REQUIRED",
-                        )
-                    )
-                    continue
-                if q["compareQuantity"] != current:
-                    errors.append(
-                        _error(
-                            [*path, "compareQuantity"],
-                            "The compareQuantity value does not match persisted value.",
-                            "COMPARE_QUANTITY_STALE",
-                        )
-                    )
-                    continue
-            changes.append((item, location, q["quantity"], q["quantity"] - current))
-        if errors:
-            return {"inventoryAdjustmentGroup": None, "userErrors": errors}
-        for item, location, quantity, _ in changes:
-            self.world.inventory[(item, location)] = quantity
-        group_id = self.world.next_id()
-        return {
-            "inventoryAdjustmentGroup": {
-                "id": gid("InventoryAdjustmentGroup", group_id),
-                "createdAt": stamp(self.world.now()),
-                "reason": input["reason"],
-                "referenceDocumentUri": input.get("referenceDocumentUri"),
-                "changes": [
-                    {
-                        "name": input["name"],
-                        "delta": delta,
-                        "quantityAfterChange": quantity,
-                        "item": {"id": gid("InventoryItem", item)},
-                        "location": {"id": gid("Location", location)},
-                    }
-                    for item, location, quantity, delta in changes
-                    if delta
-                ],
-            },
-            "userErrors": [],
-        }
+    def inventorySetQuantities(self, info: Info, input: dict[str, Any]) -> View:
+        return self.inventory.set_quantities(info, input)
 
     # order notes, tags, cancellation ------------------------------------------------------------------
 

@@ -21,6 +21,17 @@ ORDER_FILTERS: search.Accessors = {
     "name": lambda o: o.name,
     "id": lambda o: str(o.id),
 }
+INVENTORY_ITEM_FILTERS: search.Accessors = {
+    "id": lambda v: str(v.inventory_item_id),
+    "sku": lambda v: v.sku,
+    "updated_at": lambda v: v.updated_at,
+}
+# What an app installed with every scope it asks for holds (the ``access_scopes`` knob narrows it).
+DEFAULT_SCOPES = (
+    "read_orders", "read_all_orders", "read_products", "read_inventory", "write_inventory", "read_locations",
+    "read_merchant_managed_fulfillment_orders", "write_merchant_managed_fulfillment_orders",
+    "write_fulfillments", "write_orders",
+)  # fmt: skip
 VARIANT_FILTERS: search.Accessors = {
     "updated_at": lambda v: v.updated_at,
     "created_at": lambda v: v.created_at,
@@ -95,6 +106,21 @@ class QueryRoot:
         _note_search(info, query, flt)
         found: list[Variant] = [v for v in self.world.variants.values() if flt.matches(v, VARIANT_FILTERS)]
         return connection(found, key=_variant_key(sortKey), view=self.views.variant, **page)
+
+    def inventoryItems(
+        self, info: Info, query: str | None = None, reverse: bool = False, **page: Any
+    ) -> View:
+        flt = search.parse(query, INVENTORY_ITEM_FILTERS)
+        _note_search(info, query, flt)
+        found = [v for v in self.world.variants.values() if flt.matches(v, INVENTORY_ITEM_FILTERS)]
+        return connection(found, key=lambda v: (v.inventory_item_id,), view=self.views.inventory_item, **page)
+
+    def currentAppInstallation(self, info: Info) -> View:
+        scopes = info.context.get("access_scopes")
+        return {
+            "id": gid("AppInstallation", 1),
+            "accessScopes": [{"handle": h} for h in (DEFAULT_SCOPES if scopes is None else scopes)],
+        }
 
     def productVariant(self, _info: Info, id: str) -> View | None:
         found = self.world.variants.get(require_gid(id, "ProductVariant"))

@@ -27,6 +27,29 @@ from adapters.shopify.sandbox.world import (
 View = dict[str, Any]
 Info = GraphQLResolveInfo[dict[str, Any]]
 
+FULFILLMENT_ORDER_FILTERS: search.Accessors = {
+    "status": lambda fo: fo.status.lower(),
+    "assigned_location_id": lambda fo: str(fo.location_id),
+    "id": lambda fo: str(fo.id),
+}
+
+
+def supported_actions(fo: FulfillmentOrder, location: Location) -> list[str]:
+    """What the app may do with a fulfillment order (Shopify's ``supportedActions``).
+
+    Only a merchant-managed location lets an app create fulfilments; a location of a fulfillment service
+    (another app) takes fulfilment *requests* (since 2024-10 only the service itself fulfils).
+    """
+    if fo.status in ("OPEN", "IN_PROGRESS"):
+        if location.fulfillment_service is not None:
+            return ["REQUEST_FULFILLMENT", "HOLD", "MOVE"]
+        return ["CREATE_FULFILLMENT", "REQUEST_FULFILLMENT", "HOLD", "MOVE"]
+    if fo.status == "ON_HOLD":
+        return ["RELEASE_HOLD", "HOLD", "MOVE"]
+    if fo.status == "SCHEDULED":
+        return ["MARK_AS_OPEN"]
+    return []
+
 
 def stamp(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
@@ -95,6 +118,7 @@ class Views:
                 "countryCodeOfOrigin": None,
                 "harmonizedSystemCode": None,
                 "updatedAt": stamp(v.updated_at),
+                "inventoryLevel": lambda _info, locationId: self.inventory_level(v, locationId),
             },
             "product": {
                 "id": gid("Product", product.id),
@@ -106,6 +130,30 @@ class Views:
                 "updatedAt": stamp(product.updated_at),
             },
         }
+
+    def inventory_item(self, v: Variant) -> View:
+        item: View = self.variant(v)["inventoryItem"]
+        return item
+
+    def inventory_level(self, v: Variant, location_gid: str) -> View | None:
+        location = require_gid(location_gid, "Location")
+        key = (v.inventory_item_id, location)
+        if key not in self.world.inventory:
+            return None
+        available = self.world.inventory[key]
+        committed = self.world.committed.get(key, 0)
+        values = {"available": available, "committed": committed, "on_hand": available + committed}
+        level_id = (
+            f"gid://shopify/InventoryLevel/{v.inventory_item_id}?inventory_item_id={v.inventory_item_id}"
+        )
+
+        def quantities(_info: Info, names: list[str]) -> list[View]:
+            return [
+                {"id": gid("InventoryQuantity", v.inventory_item_id), "name": n, "quantity": values.get(n, 0)}
+                for n in names
+            ]
+
+        return {"id": level_id, "quantities": quantities}
 
     def line_item(self, order: Order, li: LineItem) -> View:
         variant = self.world.variants.get(li.variant_id) if li.variant_id else None
@@ -144,6 +192,12 @@ class Views:
 
         location = self.world.locations[fo.location_id]
         return {
+            "supportedActions": [{"action": a} for a in supported_actions(fo, location)],
+            "fulfillmentHolds": [
+                {"id": gid("FulfillmentHold", fo.id * 100 + i), "reason": reason, "reasonNotes": notes}
+                for i, (reason, notes) in enumerate(fo.holds)
+            ],
+            "fulfillAt": stamp(fo.fulfill_at),
             "id": gid("FulfillmentOrder", fo.id),
             "orderId": gid("Order", order.id),
             "orderName": order.name,
@@ -177,10 +231,12 @@ class Views:
             return rows[:first] if first is not None else rows
 
         def fulfillment_orders(info: Info, **args: Any) -> View:
-            args.pop("displayable", None)
-            flt = search.parse(args.pop("query", None), {"status": lambda fo: fo.status.lower()})
+            displayable = args.pop("displayable", False)
+            flt = search.parse(args.pop("query", None), FULFILLMENT_ORDER_FILTERS)
             fos = [
-                fo for fo in o.fulfillment_orders if flt.matches(fo, {"status": lambda fo: fo.status.lower()})
+                fo
+                for fo in o.fulfillment_orders
+                if flt.matches(fo, FULFILLMENT_ORDER_FILTERS) and not (displayable and fo.hidden)
             ]
             return connection(fos, key=_by_id, view=lambda fo: self.fulfillment_order(o, fo), **args)
 
@@ -211,7 +267,7 @@ class Views:
             "cancelReason": o.cancel_reason,
             "closed": o.closed_at is not None,
             "closedAt": stamp(o.closed_at),
-            "test": False,
+            "test": o.test,
             "edited": o.edited,
             "displayFinancialStatus": o.financial_status,
             "displayFulfillmentStatus": o.fulfillment_status,

@@ -1,8 +1,13 @@
 """The sandbox shop's state: products, variants, inventory, orders, fulfillment orders, fulfilments.
 
 Plain data plus the operations Shopify performs on it. Every change to an order bumps its ``updated_at``,
-as in Shopify (our own fulfilments, tags and notes echo back in the next delta pull). Timestamps have
-whole-second granularity like Shopify's.
+as in Shopify (our own fulfilments, tags and notes echo back in the next delta pull), except what Shopify
+does on the fulfillment orders alone: placing or releasing a hold changes the fulfillment order, not the
+order. Timestamps have whole-second granularity like Shopify's.
+
+Inventory: placing an order moves its quantities from ``available`` to ``committed`` at the location each
+line is assigned to; a fulfilment takes them out of ``committed`` (on hand drops), a cancel or an edit that
+lowers a line gives the unfulfilled rest back to ``available``.
 """
 
 from __future__ import annotations
@@ -97,6 +102,9 @@ class FulfillmentOrder:
     updated_at: datetime
     status: str = "OPEN"
     request_status: str = "UNSUBMITTED"
+    holds: list[tuple[str, str | None]] = field(default_factory=list)  # (FulfillmentHoldReason, notes)
+    fulfill_at: datetime | None = None
+    hidden: bool = False  # closed because it was replaced (edit, move): left out when displayable
 
 
 @dataclass
@@ -145,6 +153,7 @@ class Order:
     edited: bool = False
     fulfillment_orders: list[FulfillmentOrder] = field(default_factory=list)
     fulfillments: list[Fulfillment] = field(default_factory=list)
+    test: bool = False
 
     @property
     def name(self) -> str:
@@ -174,6 +183,8 @@ class Location:
     id: int
     name: str
     is_active: bool = True
+    # The fulfillment service (another app) owning the location; None = merchant-managed.
+    fulfillment_service: str | None = None
 
 
 class World:
@@ -190,6 +201,8 @@ class World:
         self.variants: dict[int, Variant] = {}
         self.orders: dict[int, Order] = {}
         self.inventory: dict[tuple[int, int], int] = {}  # (inventory item id, location id) -> available
+        self.committed: dict[tuple[int, int], int] = {}  # (inventory item id, location id) -> committed
+        self.idempotent: dict[str, tuple[bytes, dict[str, Any]]] = {}  # key -> (input, first result)
         self.jobs: dict[int, bool] = {}  # job id -> done
         self.line_locations: dict[int, int] = {}  # line item id -> location id (default location if absent)
         self._fo_orders: dict[int, int] = {}  # fulfillment order id -> order id
@@ -202,8 +215,8 @@ class World:
     def now(self) -> datetime:
         return self.clock.now().replace(microsecond=0)
 
-    def add_location(self, name: str) -> Location:
-        location = Location(self.next_id(), name)
+    def add_location(self, name: str, fulfillment_service: str | None = None) -> Location:
+        location = Location(self.next_id(), name, fulfillment_service=fulfillment_service)
         self.locations[location.id] = location
         return location
 
@@ -250,7 +263,8 @@ class World:
             requires_shipping=requires_shipping,
         )
         self.variants[variant.id] = variant
-        self.inventory[(variant.inventory_item_id, self.default_location.id)] = 0
+        for location in self.locations:  # stocked at every location (0 until set)
+            self.inventory[(variant.inventory_item_id, location)] = 0
         return variant
 
     def stock_by_sku(self, location_id: int | None = None) -> dict[str, int]:
@@ -276,9 +290,12 @@ class World:
         (line item id -> location id) or the default location.
         """
         now = self.now()
+        holds: list[tuple[str, str | None]] = []
         for fo in order.fulfillment_orders:
             if fo.status in ("OPEN", "IN_PROGRESS", "SCHEDULED", "ON_HOLD"):
+                holds = holds or list(fo.holds)
                 fo.status, fo.updated_at = "CLOSED", now
+                fo.hidden = order.cancelled_at is None  # replaced by the ones built below
                 for line in fo.lines:
                     line.remaining = 0
         if order.cancelled_at is not None:
@@ -292,9 +309,51 @@ class World:
                     FulfillmentOrderLine(self.next_id(), li.id, open_qty, open_qty)
                 )
         for location, lines in by_location.items():
-            fo = FulfillmentOrder(self.next_id(), order.id, location, lines, now, now)
+            fo = FulfillmentOrder(self.next_id(), order.id, location, lines, now, now, holds=list(holds))
+            if holds:
+                fo.status = "ON_HOLD"
             order.fulfillment_orders.append(fo)
             self._fo_orders[fo.id] = order.id
+
+    # committed stock --------------------------------------------------------------------------------
+
+    def line_location(self, line_item_id: int) -> int:
+        return self.line_locations.get(line_item_id, self.default_location.id)
+
+    def commit(self, order: Order, line: LineItem, quantity: int) -> None:
+        """Move ``quantity`` units of a line from available to committed (negative: back)."""
+        variant = self.variants.get(line.variant_id) if line.variant_id else None
+        if variant is None or not line.requires_shipping or not variant.tracked or not quantity:
+            return
+        key = (variant.inventory_item_id, self.line_location(line.id))
+        self.inventory[key] = self.inventory.get(key, 0) - quantity
+        self.committed[key] = self.committed.get(key, 0) + quantity
+
+    def ship_committed(self, line: LineItem, location: int, quantity: int) -> None:
+        """A fulfilment: the units leave the shop (committed, hence on hand, drops) at that location."""
+        variant = self.variants.get(line.variant_id) if line.variant_id else None
+        if variant is None or not line.requires_shipping or not variant.tracked:
+            return
+        key = (variant.inventory_item_id, location)
+        self.committed[key] = self.committed.get(key, 0) - quantity
+
+    # holds ------------------------------------------------------------------------------------------
+
+    def hold(self, order: Order, reason: str, notes: str | None = None) -> None:
+        now = self.now()
+        for fo in order.fulfillment_orders:
+            if fo.status in ("OPEN", "SCHEDULED", "ON_HOLD"):
+                fo.holds.append((reason, notes))
+                fo.status, fo.updated_at = "ON_HOLD", now
+
+    def release(self, order: Order) -> None:
+        """Release every hold and schedule; Shopify leaves the order's ``updatedAt`` alone."""
+        now = self.now()
+        for fo in order.fulfillment_orders:
+            if fo.status in ("ON_HOLD", "SCHEDULED"):
+                fo.holds.clear()
+                fo.fulfill_at = None
+                fo.status, fo.updated_at = "OPEN", now
 
     def new_order(self, **fields: Any) -> Order:
         now = self.now()
@@ -317,5 +376,7 @@ class World:
             order.financial_status = "VOIDED"
         if staff_note:
             order.note = f"{order.note}\n{staff_note}" if order.note else staff_note
+        for li in order.line_items:  # the unfulfilled rest goes back to available
+            self.commit(order, li, -max(0, li.current_quantity - li.fulfilled))
         self.open_fulfillment_orders(order)  # closes what was open; nothing new for a cancelled order
         order.updated_at = now

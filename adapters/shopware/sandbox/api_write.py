@@ -125,6 +125,8 @@ async def transition(request: web.Request) -> web.Response:
             "id": row["id"],
             "transition": action,
             "internalComment": body.get("internalComment"),
+            # Shopware mails the customer unless the caller sends sendMail: false.
+            "sendMail": body.get("sendMail", True) is not False,
         }
     )
     return json_response({"data": render(shop.store, "state_machine_state", state, {})})

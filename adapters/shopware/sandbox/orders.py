@@ -64,13 +64,27 @@ def _address(world: World, order_id: str, body: dict[str, Any]) -> Row:
     )
 
 
+def _payload(world: World, sku: Any, physical: bool) -> dict[str, Any]:
+    payload: dict[str, Any] = {"productNumber": sku} if sku else {}
+    if world.store.is_67:
+        payload["productType"] = "physical" if physical else "digital"
+    return payload
+
+
+def _states(world: World, physical: bool) -> list[str]:
+    # 6.7 deprecates the states and leaves them empty; 6.6 marks every product line.
+    if world.store.is_67:
+        return []
+    return ["is-physical"] if physical else ["is-download"]
+
+
 def _line_items(world: World, order_id: str, lines: Any, digital: Any) -> tuple[list[Row], Decimal]:
     if not isinstance(lines, list) or not (lines or digital):
         raise WorldError("order: 'lines' (or 'digital_lines') must be a non-empty list of {sku, qty, price}")
     rows: list[Row] = []
     total = Decimal(0)
     entries = [(line, True) for line in lines] + [(line, False) for line in (digital or [])]
-    for position, (line, good) in enumerate(entries, start=1):
+    for position, (line, physical) in enumerate(entries, start=1):
         sku = line.get("sku")
         qty = int(line.get("qty", 1))
         if qty < 1:
@@ -91,8 +105,9 @@ def _line_items(world: World, order_id: str, lines: Any, digital: Any) -> tuple[
                     "productId": product["id"] if product else None,
                     "quantity": qty,
                     "label": label,
-                    "payload": {"productNumber": sku} if sku else {},
-                    "good": good,
+                    "payload": _payload(world, sku, physical),
+                    # A download is a good as well; 6.6 tells it by its state, 6.7 by payload.productType.
+                    "good": True,
                     "removable": True,
                     "stackable": True,
                     "position": position,
@@ -100,7 +115,7 @@ def _line_items(world: World, order_id: str, lines: Any, digital: Any) -> tuple[
                     "unitPrice": _money(unit),
                     "totalPrice": _money(unit * qty),
                     "type": "product",
-                    "states": ["is-physical"] if good else ["is-download"],
+                    "states": _states(world, physical),
                     "children": [],
                     "createdAt": world.now(),
                     "updatedAt": None,

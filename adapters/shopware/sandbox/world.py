@@ -174,6 +174,8 @@ class World:
         }
         if self.store.is_67:
             row["type"] = "digital" if body.get("digital") else "physical"
+        else:
+            row["states"] = ["is-download"] if body.get("digital") else ["is-physical"]
         if parent is not None:
             parent["childCount"] = int(parent.get("childCount") or 0) + 1
         return self.store.insert("product", row)

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from adapters.sandboxkit.kit import json_response
+from adapters.woocommerce.sandbox.lifecycle import reduce_stock, refund, restore_stock, trash
 from adapters.woocommerce.sandbox.orders import apply_order_changes, json_body, origin
 from adapters.woocommerce.sandbox.render import note_json, order_json
 from adapters.woocommerce.sandbox.state import STATE_KEY, LineItem, Order, Product, ShopState
@@ -43,7 +44,7 @@ def add_product(state: ShopState, body: dict[str, Any], ean_meta_key: str) -> Pr
                 modified=now,
             )
             state.put_product(parent)
-    weight = body.get("weight_kg")
+    weight = body.get("weight", body.get("weight_kg"))  # in the shop's weight unit
     product = Product(
         id=state.new_id(),
         name=str(body.get("name") or body["sku"]),
@@ -191,6 +192,8 @@ async def post_order(request: web.Request) -> web.Response:
     )
     if body.get("tags"):
         state.add_meta(order.meta, "ffn_tags", ",".join(str(t) for t in body["tags"]))
+    if order.status in ("processing", "completed", "on-hold"):
+        reduce_stock(state, order)  # checkout: payment_complete / the gateway's on-hold
     state.put_order(order)
     return json_response({"id": order.id, "number": order.number}, status=201)
 
@@ -205,7 +208,12 @@ async def patch_order(request: web.Request) -> web.Response:
         return json_response({"error": "unknown order or bad body"}, status=404)
     state = request.app[STATE_KEY]
     if "lines" in body:
+        # An admin edit of a paid order adjusts the stock its lines hold (wc_maybe_adjust_line_item_product_stock).
+        held = bool(order.reduced_stock)
+        restore_stock(state, order)
         order.line_items = _line_items(state, body["lines"], virtual=False, ean_key=request.app[EAN_META_KEY])
+        if held:
+            reduce_stock(state, order)
     if isinstance(body.get("address"), dict):
         order.shipping.update(_address({**order.shipping, **body["address"]}))
     if body.get("paid") and order.paid is None:
@@ -221,6 +229,35 @@ async def cancel_order(request: web.Request) -> web.Response:
     if order is None:
         return json_response({"error": "unknown order"}, status=404)
     apply_order_changes(request.app[STATE_KEY], order, {"status": "cancelled"})
+    return json_response({"id": order.id, "status": order.status})
+
+
+async def refund_order(request: web.Request) -> web.Response:
+    """``{lines: [{sku, qty}], restock, reason}``: one refund record (``wc_create_refund``)."""
+    order, body = _order(request), await json_body(request)
+    if order is None or not isinstance(body, dict) or not isinstance(body.get("lines"), list):
+        return json_response(
+            {"error": "unknown order, or no 'lines' list"}, status=404 if order is None else 400
+        )
+    try:
+        lines = [(str(line["sku"]), int(line.get("qty", line.get("quantity", 1)))) for line in body["lines"]]
+        record = refund(
+            request.app[STATE_KEY],
+            order,
+            lines,
+            restock=bool(body.get("restock", False)),
+            reason=str(body.get("reason") or ""),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        return _bad(f"cannot refund: {exc}")
+    return json_response({"id": record.id, "amount": str(record.amount), "status": order.status}, status=201)
+
+
+async def trash_order(request: web.Request) -> web.Response:
+    order = _order(request)
+    if order is None:
+        return json_response({"error": "unknown order"}, status=404)
+    trash(request.app[STATE_KEY], order)
     return json_response({"id": order.id, "status": order.status})
 
 
@@ -263,6 +300,8 @@ def add_routes(app: web.Application) -> None:
     order = r"/_sandbox/orders/{order_id:\d+}"
     app.router.add_patch(order, patch_order)
     app.router.add_get(order, get_order)
+    app.router.add_delete(order, trash_order)
     app.router.add_post(order + "/cancel", cancel_order)
+    app.router.add_post(order + "/refund", refund_order)
     app.router.add_post(order + "/touch", touch_order)
     app.router.add_get("/_sandbox/stock", get_stock)

@@ -8,8 +8,9 @@ import orjson
 from aiohttp import web
 
 from adapters.sandboxkit.kit import json_response
+from adapters.woocommerce.sandbox.lifecycle import reduce_stock, set_status, trash
 from adapters.woocommerce.sandbox.query import modified_slice, select
-from adapters.woocommerce.sandbox.render import note_json, order_json
+from adapters.woocommerce.sandbox.render import note_json, order_json, refund_json
 from adapters.woocommerce.sandbox.responses import (
     PageRequest,
     invalid_param,
@@ -75,7 +76,8 @@ async def list_orders(request: web.Request) -> web.Response:
         return invalid_param(str(exc), f"{exc} is not valid.")
     if "any" not in statuses:
         rows = [o for o in rows if o.status in statuses]
-    else:
+    elif "trash" not in statuses:
+        # WP_Query's "any" leaves out statuses excluded from search (the trash) unless named as well.
         rows = [o for o in rows if o.status != "trash"]
     here = origin(request)
     return paging.respond(rows, lambda o: trim_fields(request, order_json(state, o, here)))
@@ -114,16 +116,43 @@ def apply_order_changes(state: ShopState, order: Order, body: dict[str, Any]) ->
         order.customer_note = body["customer_note"]
     if body.get("meta_data"):
         state.update_meta(order.meta, body["meta_data"])
+    # WooCommerce applies the status after every other field, then runs payment_complete.
+    status = body.get("status")
+    if status is not None:
+        set_status(state, order, str(status))
     if body.get("set_paid") and order.paid is None:
         order.paid = state.now()
-        order.status = "processing"
-    # WooCommerce applies the status after every other field.
-    status = body.get("status")
-    if status is not None and status != order.status:
-        order.status = status
-        if status == "completed":
-            order.completed = state.now()
+        if order.status in ("pending", "failed", "on-hold", "checkout-draft"):
+            set_status(state, order, "processing")
+        reduce_stock(state, order)
     state.touch_order(order)
+
+
+async def delete_order(request: web.Request) -> web.Response:
+    """Without ``force`` the order goes to the trash (a second delete is 410); ``force=true`` deletes."""
+    order = find_order(request)
+    if order is None:
+        return invalid_order()
+    state, here = request.app[STATE_KEY], origin(request)
+    if request.query.get("force", "false").lower() in ("1", "true"):
+        body = order_json(state, order, here)
+        del state.orders[order.id]
+        state.orders_by_modified.remove((order.modified, order.id))
+        return json_response(body)
+    if order.status == "trash":
+        return wc_error(
+            "woocommerce_rest_already_trashed", f"The order with ID {order.id} has already been deleted.", 410
+        )
+    trash(state, order)
+    return json_response(order_json(state, order, here))
+
+
+async def list_refunds(request: web.Request) -> web.Response:
+    order = find_order(request)
+    if order is None:
+        return invalid_order()
+    state, here = request.app[STATE_KEY], origin(request)
+    return json_response([refund_json(state, order, r, here) for r in reversed(order.refunds)])
 
 
 async def list_notes(request: web.Request) -> web.Response:
@@ -163,5 +192,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(item, get_order)
     for method in ("PUT", "POST", "PATCH"):
         app.router.add_route(method, item, update_order)
+    app.router.add_delete(item, delete_order)
+    app.router.add_get(item + "/refunds", list_refunds)
     app.router.add_get(item + "/notes", list_notes)
     app.router.add_post(item + "/notes", create_note)

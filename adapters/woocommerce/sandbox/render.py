@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.woocommerce.sandbox.dates import fmt_gmt, fmt_local
-from adapters.woocommerce.sandbox.state import Note, Order, Product, ShopState
+from adapters.woocommerce.sandbox.state import Note, Order, Product, Refund, ShopState
 
 _TWO = Decimal("0.01")
 
@@ -101,11 +101,58 @@ def order_json(state: ShopState, order: Order, origin: str) -> dict[str, Any]:
         "shipping_lines": [dict(s) for s in order.shipping_lines],
         "fee_lines": [],
         "coupon_lines": [],
-        "refunds": [],
+        "refunds": [
+            {"id": r.id, "reason": r.reason, "total": "-" + money(r.amount)} for r in reversed(order.refunds)
+        ],
         "needs_processing": any(i.quantity for i in order.line_items),
         "_links": links(origin, f"/wc/v3/orders/{order.id}", "/wc/v3/orders"),
     }
     return body
+
+
+def refund_json(state: ShopState, order: Order, refund: Refund, origin: str) -> dict[str, Any]:
+    """``GET /orders/{id}/refunds``: a refund's lines carry negative quantities and point at the
+    refunded order line through the ``_refunded_item_id`` meta."""
+    base = f"/wc/v3/orders/{order.id}"
+    items = {item.id: index for index, item in enumerate(order.line_items)}
+    lines: list[dict[str, Any]] = []
+    for line in refund.lines:
+        shown = line_item(state, order, items[line.item_id])
+        total = "-" + money(line.price * line.quantity)
+        meta_id = refund.id * 100 + len(lines)
+        lines.append(
+            {
+                **shown,
+                "id": refund.id * 1000 + len(lines),
+                "quantity": -line.quantity,
+                "subtotal": total,
+                "total": total,
+                "price": -float(line.price),
+                "meta_data": [
+                    {
+                        "id": meta_id,
+                        "key": "_refunded_item_id",
+                        "value": str(line.item_id),
+                        "display_key": "_refunded_item_id",
+                        "display_value": str(line.item_id),
+                    }
+                ],
+            }
+        )
+    return {
+        "id": refund.id,
+        **_dates("date_created", refund.created, state),
+        "amount": money(refund.amount),
+        "reason": refund.reason,
+        "refunded_by": 1,
+        "refunded_payment": False,
+        "meta_data": [],
+        "line_items": lines,
+        "shipping_lines": [],
+        "tax_lines": [],
+        "fee_lines": [],
+        "_links": links(origin, f"{base}/refunds/{refund.id}", f"{base}/refunds", base),
+    }
 
 
 def note_json(state: ShopState, order: Order, note: Note, origin: str) -> dict[str, Any]:

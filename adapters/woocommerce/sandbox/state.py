@@ -48,6 +48,25 @@ class LineItem:
 
 
 @dataclass
+class RefundLine:
+    item_id: int  # the order's line item that was refunded
+    quantity: int  # positive here; WooCommerce shows refund lines with negative quantities
+    price: Decimal
+
+
+@dataclass
+class Refund:
+    """A ``shop_order_refund``: a separate record, the order's own lines keep their quantities."""
+
+    id: int
+    created: datetime
+    lines: list[RefundLine]
+    amount: Decimal
+    reason: str = ""
+    restocked: bool = False
+
+
+@dataclass
 class Note:
     id: int
     note: str
@@ -75,6 +94,10 @@ class Order:
     shipping_lines: list[dict[str, Any]] = field(default_factory=list)
     meta: list[dict[str, Any]] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+    # Per line item, the units currently taken from the product's stock (``_reduced_stock``);
+    # non-empty is ``_order_stock_reduced``.
+    reduced_stock: dict[int, int] = field(default_factory=dict)
 
 
 class ShopState:
@@ -88,6 +111,7 @@ class ShopState:
         self.orders_by_modified: list[tuple[datetime, int]] = []
         self.products_by_modified: list[tuple[datetime, int]] = []
         self._next_id = 100
+        self.used_nonces: dict[str, int] = {}  # OAuth 1.0a nonce -> its timestamp (15 min window)
 
     def reset(self) -> None:
         self.products.clear()
@@ -95,6 +119,7 @@ class ShopState:
         self.orders_by_modified.clear()
         self.products_by_modified.clear()
         self._skus.clear()
+        self.used_nonces.clear()
         self._next_id = 100
 
     def new_id(self) -> int:
@@ -186,6 +211,11 @@ class Settings:
     consumer_secret: str
     shipment_tracking: bool
     batch_limit: int = 100
+    # What PHP's ``is_ssl()`` answers: "off" (plain HTTP), "on" (TLS ends at PHP's web server) or
+    # "forwarded" (behind a TLS-terminating proxy with the wp-config snippet trusting X-Forwarded-Proto).
+    https: str = "off"
+    weight_unit: str = "kg"  # option woocommerce_weight_unit
+    dimension_unit: str = "cm"  # option woocommerce_dimension_unit
 
 
 STATE_KEY: web.AppKey[ShopState] = web.AppKey("wc_state", ShopState)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from loguru import logger
 
+from daemon.engine import history
 from daemon.engine.codec import content_hash, from_payload, to_payload
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
-from daemon.engine.eligibility import Skip, Wait, decide
+from daemon.engine.eligibility import Export, GateDecision, Never, Wait, decide
 from daemon.engine.outbound_builder import OrderRefused, build_outbound
 from daemon.engine.pull import pull_window
 from daemon.engine.push import drain
@@ -18,18 +20,31 @@ from daemon.engine.skus import JfskuCache
 from daemon.engine.snapshot import ENTITY_ORDER, Claimed, Pulled
 from daemon.errors import ManualActionNeeded
 from daemon.ids import merchant_outbound_number
-from daemon.model import OutboundStatus, ShopOrder, UnreadableOrder
+from daemon.model import (
+    EDITABLE_OUTBOUND_STATUSES,
+    Outbound,
+    OutboundStatus,
+    ShopOrder,
+    UnreadableOrder,
+    shop_written_note,
+)
 
 REASON_MANUAL = "manual_action"
 
 
 REASON_UNREADABLE = "unreadable_order"
+REASON_WAITING = "waiting"  # the gate's Wait: not in FFN yet, its stock reserved
 
 
 def order_row(order: ShopOrder | UnreadableOrder, channel: str) -> tuple[str, Pulled]:
     if isinstance(order, UnreadableOrder):
         label = order.number or order.order_id
-        payload = {"unreadable": order.reason, "order_id": order.order_id, "number": label}
+        payload = {
+            "unreadable": order.reason,
+            "order_id": order.order_id,
+            "number": label,
+            "lines": to_payload(order)["lines"],  # what could be read keeps its stock reserved
+        }
         return channel, Pulled(order.order_id, payload, content_hash(payload), label, None)
     payload = to_payload(order)
     return channel, Pulled(order.order_id, payload, content_hash(payload), order.number, order.created_at)
@@ -68,19 +83,27 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
             "again when it changes in the shop, or with `ffn-sync retry` once ffn-sync can read it",
         )
     order = from_payload(ShopOrder, item.payload)
+    # What ffn-sync wrote to the order itself (a note about the fulfiller's cancel) is no shop change.
+    order = replace(order, note=shop_written_note(order.note))
     now = ctx.clock.now()
     number = merchant_outbound_number(channel.order_prefix, order.number)
     if order.cancelled:
         return await _cancel(ctx, item, number)
     in_ffn = item.remote_status is not None
     if not in_ffn and item.remote_id is None:
-        decision = decide(order, channel.eligibility, now)
-        if isinstance(decision, Skip):
+        decision = decide(order, channel.eligibility, now, channel.kind)
+        await _event(ctx, channel.name, item, history.GATE, describe_decision(decision))
+        if isinstance(decision, Never):
             await ctx.snapshot.skip(item, decision.reason)
             logger.info("skipped order {}: {}", number, decision.reason)
             return "skipped"
         if isinstance(decision, Wait):
-            await ctx.snapshot.wait_until(item, decision.until, decision.reason)
+            if decision.until is not None:
+                await ctx.snapshot.wait_until(item, decision.until, decision.reason)
+            else:
+                # Read again when the order changes in the shop; its lines stay reserved meanwhile.
+                await ctx.snapshot.skip(item, decision.reason, reason_code=REASON_WAITING)
+                logger.info("order {} waits: {}", number, decision.reason)
             return "waiting"
     settings = ctx.settings
     outbound = build_outbound(
@@ -92,7 +115,7 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
     )
     outbound_hash = content_hash(to_payload(outbound))
     if not in_ffn:
-        await ctx.snapshot.record_intent(item, outbound.outbound_id)
+        await ctx.snapshot.record_intent(item, outbound.outbound_id, outbound_hash)
         created = await ctx.fulfiller.create_outbound(outbound)
         await ctx.snapshot.done(
             item,
@@ -101,11 +124,41 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
             remote_status=OutboundStatus.PENDING.value,
             remote_hash=outbound_hash,
         )
+        await _event(ctx, channel.name, item, history.EXPORTED, f"as outbound {created} ({number})")
         ctx.observer.order_exported(ctx.merchant_id, channel.name, _latency_s(order.created_at, now))
         logger.info("exported order {} as outbound {}", number, created)
         return "pushed"
     if outbound_hash == item.remote_hash:
         await ctx.snapshot.done(item, now=now)  # changed in the shop, but nothing FFN carries
+        return "skipped"
+    return await _update(ctx, item, outbound, outbound_hash, number)
+
+
+async def _update(
+    ctx: MerchantContext, item: Claimed, outbound: Outbound, outbound_hash: str, number: str
+) -> str:
+    now = ctx.clock.now()
+    status = item.remote_status
+    if item.reason_code == REASON_MANUAL:
+        # An operator's retry: ask FFN where the outbound stands now instead of repeating what failed.
+        current = await ctx.fulfiller.get_outbound(item.remote_id or outbound.outbound_id)
+        status = current.status.value if current is not None else status
+        if current is not None and current.status not in EDITABLE_OUTBOUND_STATUSES:
+            if current.status != OutboundStatus.CANCELED:
+                logger.info(
+                    "order {}: outbound {} is {} in FFN; the shop edit counts as applied by hand", number,
+                    item.remote_id, status,
+                )  # fmt: skip
+            await ctx.snapshot.done(item, now=now, remote_status=status, remote_hash=outbound_hash)
+            return "skipped"
+    if status == OutboundStatus.CANCELED.value:
+        # Nothing can change a cancelled outbound; a PATCH would only earn a 403 and a false dead letter.
+        await ctx.snapshot.done(item, now=now)
+        logger.info(
+            "order {} changed in the shop; outbound {} is cancelled, nothing to update",
+            number,
+            item.remote_id,
+        )
         return "skipped"
     try:
         await ctx.fulfiller.update_outbound(outbound)
@@ -114,12 +167,20 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
             item,
             REASON_MANUAL,
             f"order {number} was edited in the shop after the fulfiller started on outbound "
-            f"{item.remote_id} (status {item.remote_status}): apply the change by hand in FFN, then `ffn-sync retry` "
+            f"{item.remote_id} (status {status}): apply the change by hand in FFN, then `ffn-sync retry` "
             f"({exc.vendor_code or exc.message})",
+        )
+        await _event(
+            ctx,
+            item.channel,
+            item,
+            history.MANUAL,
+            f"edit not applied: outbound {item.remote_id} in progress",
         )
         logger.warning("order {} edited too late: manual action needed", number)
         return "failed"
-    await ctx.snapshot.done(item, now=now, remote_hash=outbound_hash)
+    await ctx.snapshot.done(item, now=now, remote_status=status, remote_hash=outbound_hash)
+    await _event(ctx, item.channel, item, history.UPDATED, f"outbound {item.remote_id} updated after an edit")
     logger.info("updated outbound {} for edited order {}", item.remote_id, number)
     return "pushed"
 
@@ -127,17 +188,22 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
 async def _cancel(ctx: MerchantContext, item: Claimed, number: str) -> str:
     now = ctx.clock.now()
     if item.remote_id is None:
-        await ctx.snapshot.skip(item, "cancelled in the shop before export")
-        return "skipped"
+        return await _cancelled_before_export(ctx, item)
     if item.remote_status == OutboundStatus.CANCELED.value:
         await ctx.snapshot.done(item, now=now)
         return "skipped"
+    if item.reason_code == REASON_MANUAL:
+        # An operator's retry: if the fulfiller has stopped it meanwhile, nothing is left to do.
+        current = await ctx.fulfiller.get_outbound(item.remote_id)
+        if current is not None and current.status == OutboundStatus.CANCELED:
+            await ctx.snapshot.done(item, now=now, remote_status=current.status.value)
+            logger.info("order {}: outbound {} is cancelled in FFN now", number, item.remote_id)
+            return "skipped"
     if item.remote_status is None:
         # A create may or may not have reached FFN before a crash: ask instead of guessing.
         existing = await ctx.fulfiller.get_outbound(item.remote_id)
         if existing is None:
-            await ctx.snapshot.skip(item, "cancelled in the shop before export")
-            return "skipped"
+            return await _cancelled_before_export(ctx, item)
     try:
         await ctx.fulfiller.cancel_outbound(item.remote_id, f"cancelled in the shop (order {number})")
     except ManualActionNeeded as exc:
@@ -148,11 +214,36 @@ async def _cancel(ctx: MerchantContext, item: Claimed, number: str) -> str:
             f"{item.remote_id} (status {item.remote_status}): stop the shipment with the fulfiller "
             f"({exc.vendor_code or exc.message})",
         )
+        await _event(
+            ctx,
+            item.channel,
+            item,
+            history.MANUAL,
+            f"cancel not applied: outbound {item.remote_id} in progress",
+        )
         logger.warning("order {} cancelled too late: manual action needed", number)
         return "failed"
     await ctx.snapshot.done(item, now=now, remote_status=OutboundStatus.CANCELED.value)
+    await _event(ctx, item.channel, item, history.CANCELLED, f"outbound {item.remote_id} cancelled in FFN")
     logger.info("cancelled outbound {} for order {}", item.remote_id, number)
     return "pushed"
+
+
+async def _cancelled_before_export(ctx: MerchantContext, item: Claimed) -> str:
+    await ctx.snapshot.skip(item, "cancelled in the shop before export")
+    await _event(ctx, item.channel, item, history.GATE, "never: cancelled in the shop before export")
+    return "skipped"
+
+
+def describe_decision(decision: GateDecision) -> str:
+    kind = {Export: "export", Wait: "wait", Never: "never"}[type(decision)]
+    return f"{kind}: {decision.reason}"
+
+
+async def _event(ctx: MerchantContext, channel: str, item: Claimed, kind: str, detail: str) -> None:
+    await history.record(
+        ctx.pool, ctx.merchant_id, channel, [(item.external_id, kind, detail)], at=ctx.clock.now()
+    )
 
 
 def _latency_s(created_at: datetime, now: datetime) -> float:

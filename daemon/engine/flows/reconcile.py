@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 
 from loguru import logger
 
+from daemon.engine import history
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows.orders import order_row
 from daemon.engine.flows.stock import reconcile_stock
+from daemon.engine.pull import store_rows
 from daemon.engine.settings import ChannelSettings
 from daemon.engine.snapshot import ENTITY_ORDER, Pulled
 from daemon.errors import SyncError
@@ -36,6 +38,7 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
         logger.info("reconcile: {} stock levels differed from the delta feed", counts.changed - before)
     # Shops are re-read side by side, each under its own deadline: one hung shop delays only itself.
     await asyncio.gather(*(_reconcile_shop(ctx, settings, now, counts) for settings in ctx.settings.channels))
+    await history.prune(ctx.pool, ctx.merchant_id, now)
     # Orders older than an hour that still have no outbound deserve an operator's look.
     stale = await ctx.pool.fetch(_MISSING, ctx.merchant_id, now - timedelta(hours=1))
     if stale:
@@ -111,4 +114,4 @@ async def _reread_orders(
 
 async def _store(ctx: MerchantContext, channel: str, rows: list[Pulled]) -> list[str]:
     async with ctx.pool.acquire() as conn:
-        return await ctx.snapshot.upsert_changed(conn, channel, ENTITY_ORDER, rows, now=ctx.clock.now())
+        return await store_rows(ctx, conn, channel, ENTITY_ORDER, rows)

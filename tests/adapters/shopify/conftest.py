@@ -46,9 +46,11 @@ class Shop:
             assert response.status < 300, await response.text()
             return await response.json()
 
-    async def graphql(self, query: str, variables: Any = None, token: str = TEST_TOKEN) -> tuple[int, Any]:
+    async def graphql(
+        self, query: str, variables: Any = None, token: str = TEST_TOKEN, version: str = "2026-10"
+    ) -> tuple[int, Any]:
         async with self.session.post(
-            self.server.make_url("/admin/api/2025-10/graphql.json"),
+            self.server.make_url(f"/admin/api/{version}/graphql.json"),
             json={"query": query, "variables": variables or {}},
             headers={"X-Shopify-Access-Token": token},
         ) as response:

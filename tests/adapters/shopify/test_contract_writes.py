@@ -174,4 +174,8 @@ async def test_stock_ref_skips_the_lookup(shop: Shop, channel: ShopifyChannel) -
     made = await shop.product("A1")
     results = await channel.set_stock([ShopStock("A1", 9, stock_ref=made["inventory_item_id"])])
     assert results[0].ok
-    assert [e.request_json()["query"].split("(")[0] for e in shop.graphql_log()] == ["mutation SetQuantities"]
+    # No SKU lookup; the level is read for the compare-and-swap, then written.
+    assert [e.request_json()["query"].split("(")[0] for e in shop.graphql_log()] == [
+        "query InventoryLevels",
+        "mutation SetQuantities",
+    ]

@@ -58,6 +58,7 @@ async def test_requests_for_fields_shopify_lacks_fail(shop: Shop) -> None:
 
 
 async def test_inventory_set_is_all_or_nothing_with_indexed_user_errors(shop: Shop) -> None:
+    # The old compare shape, still served at 2026-01.
     a = await shop.product("A1")
     mutation = """mutation($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) {
       inventoryAdjustmentGroup { id } userErrors { code field message } } }"""
@@ -79,6 +80,7 @@ async def test_inventory_set_is_all_or_nothing_with_indexed_user_errors(shop: Sh
                 "ignoreCompareQuantity": True,
             }
         },
+        version="2026-01",
     )
     errors = answer["data"]["inventorySetQuantities"]["userErrors"]
     assert errors == [
@@ -87,7 +89,9 @@ async def test_inventory_set_is_all_or_nothing_with_indexed_user_errors(shop: Sh
     ]  # fmt: skip
     assert (await shop.control("GET", "/_sandbox/stock")) == {"A1": 0}
     _, stale = await shop.graphql(
-        mutation, {"input": {"name": "available", "reason": "correction", "quantities": quantities[:1]}}
+        mutation,
+        {"input": {"name": "available", "reason": "correction", "quantities": quantities[:1]}},
+        version="2026-01",
     )
     assert stale["data"]["inventorySetQuantities"]["userErrors"][0]["code"] == "COMPARE_QUANTITY_REQUIRED"
 

@@ -1,29 +1,31 @@
-"""The sandbox SDL is a faithful subset of Shopify's real Admin GraphQL schema (2025-01)."""
+"""The sandbox SDLs are faithful subsets of Shopify's official 2026-01 schema and of the derived 2026-04 one."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import graphql
+import pytest
 
 from tests.adapters.shopify.real_schema import (
-    SANDBOX_SDL_PATH,
+    SCHEMA_VERSIONS,
     generate_sdl,
     real_types,
+    sandbox_sdl_path,
     type_ref,
 )
 
 
-def _sandbox_schema() -> graphql.GraphQLSchema:
-    return graphql.build_schema(SANDBOX_SDL_PATH.read_text(encoding="utf-8"))
+def _sandbox_schema(version: str = "2026-01") -> graphql.GraphQLSchema:
+    return graphql.build_schema(sandbox_sdl_path(version).read_text(encoding="utf-8"))
 
 
 def _user_types(schema: graphql.GraphQLSchema) -> dict[str, graphql.GraphQLNamedType]:
     return {n: t for n, t in schema.type_map.items() if not n.startswith("__")}
 
 
-def mismatches_with_real_schema(schema: graphql.GraphQLSchema) -> list[str]:
-    real = real_types()
+def mismatches_with_real_schema(schema: graphql.GraphQLSchema, version: str = "2026-01") -> list[str]:
+    real = real_types(version)
     mismatches: list[str] = []
     for name, gtype in _user_types(schema).items():
         if name not in real:
@@ -80,8 +82,23 @@ def mismatches_with_real_schema(schema: graphql.GraphQLSchema) -> list[str]:
     return mismatches
 
 
-def test_every_sandbox_type_field_argument_and_input_field_exists_in_the_real_schema() -> None:
-    assert mismatches_with_real_schema(_sandbox_schema()) == []
+@pytest.mark.parametrize("version", SCHEMA_VERSIONS)
+def test_every_sandbox_type_field_argument_and_input_field_exists_in_the_real_schema(version: str) -> None:
+    assert mismatches_with_real_schema(_sandbox_schema(version), version) == []
+
+
+def test_the_derived_2026_04_schema_lacks_the_removed_compare_fields() -> None:
+    old, new = _sandbox_schema("2026-01"), _sandbox_schema("2026-04")
+    for name, field in (
+        ("InventoryQuantityInput", "compareQuantity"),
+        ("InventorySetQuantitiesInput", "ignoreCompareQuantity"),
+    ):
+        old_input, new_input = old.type_map[name], new.type_map[name]
+        assert isinstance(old_input, graphql.GraphQLInputObjectType)
+        assert isinstance(new_input, graphql.GraphQLInputObjectType)
+        assert field in old_input.fields and field not in new_input.fields
+    assert "idempotent" in {d.name for d in new.directives}
+    assert "changeFromQuantity" in old.type_map["InventoryQuantityInput"].fields  # type: ignore[union-attr]
 
 
 def test_root_types_match() -> None:
@@ -91,8 +108,10 @@ def test_root_types_match() -> None:
     assert schema.mutation_type is not None and schema.mutation_type.name == "Mutation"
 
 
-def test_checked_in_sdl_is_what_the_generator_produces() -> None:
-    assert SANDBOX_SDL_PATH.read_text(encoding="utf-8") == generate_sdl()
+@pytest.mark.parametrize("version", SCHEMA_VERSIONS)
+def test_checked_in_sdl_is_what_the_generator_produces(version: str) -> None:
+    # Regenerating from the official 2026-01 file (python -m tests.adapters.shopify.real_schema) changes nothing.
+    assert sandbox_sdl_path(version).read_text(encoding="utf-8") == generate_sdl(version)
 
 
 def test_fidelity_check_catches_wrong_names_and_wrappings() -> None:

@@ -10,7 +10,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yarl
 from aiohttp.test_utils import TestServer
+from woocommerce.oauth import OAuth
 
 from adapters.sandboxkit.kit import KIT_KEY
 from adapters.sandboxkit.requestlog import LoggedExchange
@@ -23,6 +25,14 @@ from tests.spec_files import spec_bytes
 SANDBOX_BASIC = "Basic " + base64.b64encode(b"ck_sandbox:cs_sandbox").decode()
 
 
+def signed_url(
+    url: str, method: str, now: datetime, key: str = "ck_sandbox", secret: str = "cs_sandbox"
+) -> str:
+    """``url`` signed by WooCommerce's own Python client (OAuth 1.0a, what plain HTTP requires)."""
+    oauth = OAuth(url, key, secret, version="wc/v3", method=method, oauth_timestamp=int(now.timestamp()))
+    return str(oauth.get_oauth_url())
+
+
 def doc_example(name: str) -> Any:
     return json.loads(spec_bytes(f"woocommerce/rest-api-docs-examples/{name}.json"))
 
@@ -30,9 +40,10 @@ def doc_example(name: str) -> Any:
 class Shop:
     """The running sandbox: control API calls and its request log."""
 
-    def __init__(self, server: TestServer, session: aiohttp.ClientSession) -> None:
+    def __init__(self, server: TestServer, session: aiohttp.ClientSession, clock: FakeClock) -> None:
         self.server = server
         self.session = session
+        self.clock = clock
         self.url = str(server.make_url("")).rstrip("/")
         self.kit = server.app[KIT_KEY]
 
@@ -42,8 +53,11 @@ class Shop:
             return await response.json()
 
     async def vendor(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
-        headers = {"Authorization": SANDBOX_BASIC}
-        return await self.call(method, "/wp-json" + path, body, headers=headers, params=params or None)
+        url = yarl.URL(self.url + "/wp-json" + path).with_query(params or None)
+        signed = yarl.URL(signed_url(str(url), method, self.clock.now()), encoded=True)
+        async with self.session.request(method, signed, json=body) as response:
+            assert response.status < 300, f"{method} {path}: {response.status} {await response.text()}"
+            return await response.json()
 
     async def product(self, sku: str, **fields: Any) -> dict[str, Any]:
         result: dict[str, Any] = await self.call("POST", "/_sandbox/products", {"sku": sku, **fields})
@@ -88,10 +102,10 @@ async def make_shop(clock: FakeClock) -> AsyncIterator[ShopFactory]:
     session = aiohttp.ClientSession()
 
     async def start(**knobs: Any) -> Shop:
-        server = TestServer(create_app(clock=clock, **knobs), host="127.0.0.1")
+        server = TestServer(create_app(**{"clock": clock, **knobs}), host="127.0.0.1")
         await server.start_server()
         servers.append(server)
-        return Shop(server, session)
+        return Shop(server, session, clock)
 
     yield start
     await session.close()

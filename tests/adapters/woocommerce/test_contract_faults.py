@@ -16,7 +16,7 @@ from daemon.errors import AuthError, ConfigError, RecordError, RetryableError
 from daemon.http import Response
 from daemon.model import OrderRef, Shipment, ShipmentLine, ShopStock, Tracking, Window
 from daemon.secrets import Secret
-from tests.adapters.woocommerce.conftest import ChannelFactory, Shop, ShopFactory
+from tests.adapters.woocommerce.conftest import ChannelFactory, ShopFactory
 
 HTML_503 = (
     b"<!DOCTYPE html>\n<html><head><title>503 Service Unavailable</title></head><body>busy</body></html>"
@@ -74,7 +74,7 @@ async def test_query_auth_keeps_the_secret_out_of_logs_and_errors(
     make_shop: ShopFactory, make_channel: ChannelFactory, clock: FakeClock, log_lines: list[str]
 ) -> None:
     key, secret = "ck_live_5f2a9c0d1e", "cs_live_8b7e6d5c4a"
-    shop = await make_shop(consumer_key=key, consumer_secret=secret, html_error_share=1.0)
+    shop = await make_shop(consumer_key=key, consumer_secret=secret, html_error_share=1.0, https="on")
     await shop.product("A-1")
     await shop.order([("A-1", 1)])
     await shop.call("PUT", "/_sandbox/faults", {"rate": 0.5, "statuses": [503, 429], "seed": 3})
@@ -102,23 +102,28 @@ async def test_query_auth_keeps_the_secret_out_of_logs_and_errors(
 
 
 async def test_basic_auth_header_and_rejected_credentials(
-    shop: Shop, make_channel: ChannelFactory, clock: FakeClock
+    make_shop: ShopFactory, make_channel: ChannelFactory, clock: FakeClock
 ) -> None:
+    shop = await make_shop(https="on")
     window = Window(clock.now() - timedelta(minutes=1), clock.now())
-    good = make_channel(shop)
+    good = make_channel(shop, auth="basic")
     assert [o async for o in good.changed_orders(window)] == []
     assert shop.requests()[-1].request_headers["Authorization"].startswith("Basic ")
     assert "consumer_key" not in shop.requests()[-1].query
-    wrong = make_channel(shop, consumer_secret=Secret("cs_wrong_value"))
-    with pytest.raises(AuthError, match="woocommerce_rest_cannot_view"):
+    wrong = make_channel(shop, auth="basic", consumer_secret=Secret("cs_wrong_value"))
+    with pytest.raises(AuthError, match="Consumer secret is invalid"):
         [o async for o in wrong.changed_orders(window)]
 
 
-def test_plain_http_is_refused_except_on_loopback() -> None:
+def test_secrets_never_cross_plain_http_except_on_loopback() -> None:
     with pytest.raises(ConfigError, match="https"):
         WooCommerceChannel(
-            "http://shop.example", consumer_key=Secret("ck_x1"), consumer_secret=Secret("cs_x1")
+            "http://shop.example", consumer_key=Secret("ck_x1"), consumer_secret=Secret("cs_x1"), auth="basic"
         )
+    signed = WooCommerceChannel(
+        "http://shop.example", consumer_key=Secret("ck_x1"), consumer_secret=Secret("cs_x1")
+    )
+    assert signed.http.auth is not None and "OAuth1" in repr(signed.http.auth)
     with pytest.raises(ConfigError, match="page_size"):
         WooCommerceChannel(
             "https://shop.example",

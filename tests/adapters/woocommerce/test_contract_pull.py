@@ -93,21 +93,27 @@ async def test_paging_reads_each_page_about_once(
     assert len(reads) <= 6  # five pages of rows, plus the last short or empty page
 
 
-async def test_statuses_filter_and_digital_lines(
+async def test_every_status_is_pulled_trash_included_and_digital_lines(
     shop: Shop, make_channel: ChannelFactory, clock: FakeClock
 ) -> None:
     await shop.product("A-1")
     await shop.product("E-BOOK", virtual=True)
     paid = await shop.order([("A-1", 1)], digital_lines=[{"sku": "E-BOOK", "qty": 1, "price": "5"}])
-    await shop.order([("A-1", 1)], status="failed")
+    failed = await shop.order([("A-1", 1)], status="failed")
+    trashed = await shop.order([("A-1", 1)])
+    await shop.call("DELETE", f"/_sandbox/orders/{trashed['id']}")
     window = Window(clock.now() - timedelta(minutes=1), clock.now() + FAR)
-    orders = await _orders(make_channel(shop), window)
-    assert [o.order_id for o in orders] == [str(paid["id"])]
-    assert [(line.sku, line.requires_shipping) for line in orders[0].lines] == [
+    orders = {o.order_id: o for o in await _orders(make_channel(shop), window)}
+    assert set(orders) == {str(paid["id"]), str(failed["id"]), str(trashed["id"])}
+    assert [(line.sku, line.requires_shipping) for line in orders[str(paid["id"])].lines] == [
         ("A-1", True),
         ("E-BOOK", False),
     ]
-    assert parse_qs(shop.requests()[0].query)["status"] == ["processing,on-hold,completed,cancelled,pending"]
+    # Failed and trashed orders are cancelled orders to the engine: an exported one is cancelled in FFN.
+    assert orders[str(failed["id"])].cancelled and orders[str(trashed["id"])].cancelled
+    assert orders[str(trashed["id"])].shop_status == "trash"
+    assert not orders[str(paid["id"])].cancelled
+    assert parse_qs(shop.requests()[0].query)["status"] == ["any,trash"]
 
 
 async def test_line_skus_are_shown_live_and_get_order(shop: Shop, channel: WooCommerceChannel) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yarl
 
-from tests.adapters.woocommerce.conftest import SANDBOX_BASIC, Shop, doc_example
+from tests.adapters.woocommerce.conftest import Shop, doc_example, signed_url
 from tests.adapters.woocommerce.shapes import shape_diff
 
 ORDER_EXTRA = {"$.shipping.phone", "$.needs_processing", "$.line_items[].parent_name"}
@@ -136,15 +137,13 @@ async def test_errors_have_the_documented_shape(shop: Shop, case: str) -> None:
         response = await shop.session.get(shop.url + "/wp-json/wc/v3/orders")
         expected = (401, "woocommerce_rest_cannot_view")
     elif case == "too_large":
-        auth = {"Authorization": SANDBOX_BASIC}
         body = {"update": [{"id": i, "stock_quantity": 1} for i in range(101)]}
-        response = await shop.session.post(
-            shop.url + "/wp-json/wc/v3/products/batch", json=body, headers=auth
-        )
+        url = signed_url(shop.url + "/wp-json/wc/v3/products/batch", "POST", shop.clock.now())
+        response = await shop.session.post(yarl.URL(url, encoded=True), json=body)
         expected = (413, "woocommerce_rest_request_entity_too_large")
     else:
-        auth = {"Authorization": SANDBOX_BASIC}
-        response = await shop.session.get(shop.url + "/wp-json/wc/v3/orders/999999", headers=auth)
+        url = signed_url(shop.url + "/wp-json/wc/v3/orders/999999", "GET", shop.clock.now())
+        response = await shop.session.get(yarl.URL(url, encoded=True))
         expected = (404, "woocommerce_rest_shop_order_invalid_id")
     body = await response.json()
     assert (response.status, body["code"]) == expected

@@ -14,6 +14,7 @@ from daemon.errors import ManualActionNeeded
 from daemon.model import (
     EDITABLE_OUTBOUND_STATUSES,
     FulfillerStatus,
+    ItemFailure,
     ItemResult,
     OrderRef,
     Outbound,
@@ -100,6 +101,7 @@ class FakeFulfiller:
 @dataclass
 class FakeShop:
     kind: str = "fake"
+    stock_cas: bool = False
     orders: dict[str, ShopOrder] = field(default_factory=dict)
     products: list[ShopProduct] = field(default_factory=list)
     fulfilments: list[tuple[str, Shipment]] = field(default_factory=list)
@@ -141,10 +143,12 @@ class FakeShop:
         results = []
         for level in levels:
             if self.known_skus is not None and level.sku not in self.known_skus:
-                results.append(ItemResult(level.sku, False, f"unknown SKU {level.sku}"))
+                results.append(
+                    ItemResult.failed(level.sku, ItemFailure.UNKNOWN_SKU, f"no such SKU {level.sku}")
+                )
             else:
                 self.stock[level.sku] = level.quantity
-                results.append(ItemResult(level.sku, True))
+                results.append(ItemResult.written(level.sku))
         return results
 
     async def aclose(self) -> None:

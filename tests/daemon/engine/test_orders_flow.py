@@ -46,9 +46,9 @@ async def test_ineligible_orders_are_skipped_with_a_reason_and_invalid_ones_park
     world.order(4, shipping_methods=("Teleport",))
     world.order(5, lines=(OrderLine("l1", "NOT-IN-FFN", "New thing", 1),))
     counts = await cycle(world)
-    assert counts.skipped == 2 and counts.failed == 3 and counts.pushed == 0
+    assert counts.skipped == 1 and counts.failed == 3 and counts.pushed == 0
     got = await states(world)
-    assert got["1"] == ("skipped", "skipped")
+    assert got["1"] == ("skipped", "waiting")  # unpaid: waits for payment (and keeps its stock reserved)
     assert got["2"] == ("skipped", "skipped")
     assert got["3"] == ("failed", "missing_sku")
     assert got["4"] == ("failed", "unmapped_shipping_method")
@@ -158,10 +158,12 @@ async def test_a_crash_after_create_before_bookkeeping_adopts_instead_of_duplica
     await cycle(world)
     # Simulate losing the bookkeeping of a create that reached FFN.
     await world.pool.execute(
-        "UPDATE snapshot SET state = 'pending', pushed_hash = NULL, remote_status = NULL"
+        "UPDATE snapshot SET state = 'pending', pushed_hash = NULL, remote_status = NULL,"
+        " claimed_by = 'dead-worker', claimed_until = $1",
+        world.clock.now() + timedelta(seconds=60),
     )
     assert (await cycle(world)).pushed == 0  # the dead worker's claim lease still holds the row
-    world.clock.advance(301)
+    world.clock.advance(61)
     assert (await cycle(world)).pushed == 1
     assert len(world.ffn.outbounds) == 1
     assert [w[0] for w in world.ffn.writes] == ["create_outbound", "create_outbound"]

@@ -3,11 +3,21 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from daemon.store import MerchantLease
+from daemon.store import MerchantLease, create_pool, migrate
+
+
+async def migrated(dsn: str) -> None:
+    """Taking a lease frees work claims in the snapshot table, so the schema must exist."""
+    pool = await create_pool(dsn)
+    try:
+        await migrate(pool)
+    finally:
+        await pool.close()
 
 
 @pytest.fixture
 async def leases(pg_dsn: str) -> AsyncIterator[tuple[MerchantLease, MerchantLease]]:
+    await migrated(pg_dsn)
     first, second = await MerchantLease.connect(pg_dsn), await MerchantLease.connect(pg_dsn)
     yield first, second
     await first.close()

@@ -1,7 +1,9 @@
 from daemon.wiring.ownership import Ownership
+from tests.daemon.store.test_lease import migrated
 
 
 async def test_one_instance_owns_a_merchant_and_another_takes_over_when_it_stops(pg_dsn: str) -> None:
+    await migrated(pg_dsn)
     first, second = Ownership(pg_dsn), Ownership(pg_dsn)
     try:
         assert await first.owns("acme")

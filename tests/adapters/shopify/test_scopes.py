@@ -1,0 +1,81 @@
+"""``ffn-sync check`` names the Shopify scopes the app lacks (``currentAppInstallation { accessScopes }``)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from adapters.shopify.channel import missing_scopes
+from adapters.shopify.sandbox import create_app
+from adapters.shopify.sandbox.queries import DEFAULT_SCOPES
+from daemon.cli import main
+from daemon.cli.exitcodes import ExitCode
+from tests.adapters.shopify.conftest import Shop
+from tests.e2e.stack import ENV, merchant_toml
+
+
+async def test_every_needed_scope_granted_means_nothing_missing(shop: Shop) -> None:
+    channel = shop.channel()
+    try:
+        assert await channel.verify_access() == []
+    finally:
+        await channel.aclose()
+
+
+def test_each_missing_scope_is_named_with_what_it_is_for() -> None:
+    granted = set(DEFAULT_SCOPES) - {"write_inventory", "read_all_orders", "read_merchant_managed_fulfillment_orders",
+                                     "write_merchant_managed_fulfillment_orders"}  # fmt: skip
+    problems = missing_scopes(granted)
+    assert any(p.startswith("missing scope write_inventory: needed to write stock levels") for p in problems)
+    assert any(
+        "read_merchant_managed_fulfillment_orders" in p and "no fulfillment orders" in p for p in problems
+    )
+    assert any(p.startswith("warning: missing scope read_all_orders") and "60 days" in p for p in problems)
+    # A write scope includes its read scope.
+    assert missing_scopes({*DEFAULT_SCOPES} - {"read_orders"}) == []
+
+
+@pytest.fixture
+def limited_shopify() -> Iterator[str]:
+    """A Shopify sandbox in its own thread (``main`` runs its own event loop), missing two scopes."""
+    loop = asyncio.new_event_loop()
+    app = create_app(access_scopes=tuple(set(DEFAULT_SCOPES) - {"write_inventory", "read_all_orders"}))
+    runner = web.AppRunner(app, access_log=None)
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = runner.addresses[0][1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+
+def test_check_names_missing_scopes_and_exits_78(
+    tmp_path: Path,
+    limited_shopify: str,
+    monkeypatch: pytest.MonkeyPatch,
+    restore_logging: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for key, value in {**ENV, "E2E_DSN": "postgresql://unused@127.0.0.1:1/x"}.items():
+        monkeypatch.setenv(key, value)
+    (tmp_path / "acme.toml").write_text(
+        merchant_toml(limited_shopify, [("shopify-main", "shopify", limited_shopify)],
+                      state_dir=tmp_path / "state", dsn_env="E2E_DSN")
+    )  # fmt: skip
+    assert main(["check", "--config", str(tmp_path)]) == ExitCode.CONFIG
+    out = capsys.readouterr().out
+    assert "acme/shopify-main  access FAILED" in out
+    assert "missing scope write_inventory" in out
+    assert "warning: missing scope read_all_orders" in out

@@ -1,0 +1,106 @@
+"""Claims: one row per shop order in flight, whatever the flow, batch or process; short claims
+extended while the work runs, given back on a stop, freed by the next lease holder."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from daemon.engine import push
+from daemon.engine.cycle import CycleCounts
+from daemon.engine.snapshot import ENTITY_FSTATUS, ENTITY_SHIPMENT, Claimed, Pulled, Snapshot
+from daemon.store import MerchantLease
+from tests.daemon.engine.conftest import World
+
+
+async def queue(world: World, entity: str, rows: list[tuple[str, str]]) -> None:
+    """(external id, order id) rows for the shop channel, due now."""
+    pulled = [
+        Pulled(ext, {"order_id": order, "number": f"#{order}"}, ext, f"#{order}") for ext, order in rows
+    ]
+    async with world.pool.acquire() as conn:
+        await world.ctx.snapshot.upsert(conn, "shop", entity, pulled, now=world.clock.now())
+
+
+async def claim(world: World, entity: str, snapshot: Snapshot | None = None) -> list[Claimed]:
+    return await (snapshot or world.ctx.snapshot).claim(["shop"], entity, now=world.clock.now(), limit=100)
+
+
+async def test_one_row_per_order_in_flight_across_flows(world: World) -> None:
+    await queue(world, ENTITY_SHIPMENT, [("S1", "1"), ("S2", "1"), ("S3", "2")])
+    await queue(world, ENTITY_FSTATUS, [("O1:Canceled", "1"), ("O3:Canceled", "3")])
+
+    shipments = await claim(world, ENTITY_SHIPMENT)
+    assert sorted(c.external_id for c in shipments) == ["S1", "S3"]
+    # Order 1 has a shipment in flight: its status waits, order 3's does not.
+    assert [c.external_id for c in await claim(world, ENTITY_FSTATUS)] == ["O3:Canceled"]
+    assert await claim(world, ENTITY_SHIPMENT) == []
+
+    await world.ctx.snapshot.done(next(c for c in shipments if c.external_id == "S1"), now=world.clock.now())
+    assert [c.external_id for c in await claim(world, ENTITY_SHIPMENT)] == ["S2"]
+
+
+async def test_concurrent_claimers_never_take_two_rows_of_one_order(world: World) -> None:
+    await queue(world, ENTITY_SHIPMENT, [(f"S{n}-{k}", str(n)) for n in range(20) for k in range(3)])
+    other_process = Snapshot(world.pool, "acme")
+    batches = await asyncio.gather(
+        *(claim(world, ENTITY_SHIPMENT, other_process if i % 2 else None) for i in range(8))
+    )
+    per_order = Counter(c.payload["order_id"] for batch in batches for c in batch)
+    assert per_order == Counter({str(n): 1 for n in range(20)})
+
+
+async def test_a_new_lease_holder_frees_claims_left_by_a_killed_one(world: World, pg_dsn: str) -> None:
+    await queue(world, ENTITY_SHIPMENT, [("S1", "1"), ("S2", "2")])
+    assert len(await claim(world, ENTITY_SHIPMENT)) == 2  # then the process dies
+    assert await claim(world, ENTITY_SHIPMENT) == []
+    lease = await MerchantLease.connect(pg_dsn)
+    try:
+        assert await lease.acquire(["acme"]) == {"acme"}
+    finally:
+        await lease.close()
+    assert len(await claim(world, ENTITY_SHIPMENT)) == 2  # at once, not after the claim lease
+
+
+async def test_a_cancelled_drain_gives_its_claims_back_without_counting_an_attempt(world: World) -> None:
+    await queue(world, ENTITY_SHIPMENT, [("S1", "1"), ("S2", "2")])
+    started = asyncio.Event()
+
+    async def hang(item: Claimed) -> str:
+        started.set()
+        await asyncio.Event().wait()
+        return "pushed"
+
+    task = asyncio.create_task(
+        push.drain(world.ctx, channels=["shop"], entity=ENTITY_SHIPMENT, handler=hang, counts=CycleCounts())
+    )
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    rows = await world.pool.fetch("SELECT claimed_until, attempts FROM snapshot ORDER BY external_id")
+    assert [(r["claimed_until"], r["attempts"]) for r in rows] == [(None, 0), (None, 0)]
+    assert len(await claim(world, ENTITY_SHIPMENT)) == 2
+
+
+async def test_claims_are_extended_while_the_work_runs(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(push, "CLAIM_LEASE_S", 0.3)
+    await queue(world, ENTITY_SHIPMENT, [("S1", "1"), ("S2", "1")])
+    seen: list[list[Claimed]] = []
+
+    async def slow(item: Claimed) -> str:
+        for _ in range(3):  # far longer than the lease, in the clock's terms
+            world.clock.advance(60)
+            await asyncio.sleep(0.25)
+            seen.append(await claim(world, ENTITY_SHIPMENT))
+        await world.ctx.snapshot.done(item, now=world.clock.now())
+        return "pushed"
+
+    counts = CycleCounts()
+    await push.drain(
+        world.ctx, channels=["shop"], entity=ENTITY_SHIPMENT, handler=slow, counts=counts, max_rounds=1
+    )
+    assert seen == [[], [], []]  # the other row of the order never started while the first ran
+    assert counts.pushed == 1
