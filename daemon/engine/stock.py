@@ -118,7 +118,7 @@ async def push_to_shop(ctx: MerchantContext, settings: ChannelSettings, counts: 
         except TimeoutError:
             raise RetryableError(f"re-reading the new orders of {name} took over {deadline:g}s") from None
         if unread:
-            raise RetryableError(f"stock not written to {name}: its new orders could not be re-read")
+            return  # counted and logged by the re-read; the next pass writes, with the orders
         rows = await _changed(ctx, name, settings.stock_buffer)
     for start in range(0, len(rows), STOCK_PAGE):
         page = rows[start : start + STOCK_PAGE]
