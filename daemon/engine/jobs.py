@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from daemon.engine.context import FFN_CHANNEL, MerchantContext
 from daemon.engine.cycle import CycleCounts, run_cycle
-from daemon.engine.flows import orders, products, reconcile, shipments, status, stock
+from daemon.engine.flows import orders, products, purge, reconcile, shipments, status, stock
 from daemon.runtime import JobSpec
 
 
@@ -22,6 +22,7 @@ class Intervals:
     status: float = 120.0
     stock: float = 60.0
     reconcile: float = 3600.0
+    purge: float = 6 * 3600.0
 
 
 def merchant_jobs(ctx: MerchantContext, intervals: Intervals) -> list[JobSpec]:
@@ -60,6 +61,7 @@ def merchant_jobs(ctx: MerchantContext, intervals: Intervals) -> list[JobSpec]:
     job(FFN_CHANNEL, "status", intervals.status, lambda counts: status.run(ctx, counts))
     job(FFN_CHANNEL, "stock", intervals.stock, lambda counts: stock.pull(ctx, counts))
     job(FFN_CHANNEL, "reconcile", intervals.reconcile, lambda counts: reconcile.run(ctx, counts))
+    job(FFN_CHANNEL, "purge", intervals.purge, lambda counts: purge.run(ctx, counts))
     return jobs
 
 

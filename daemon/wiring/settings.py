@@ -37,6 +37,7 @@ def merchant_settings(merchant: MerchantConfig) -> MerchantSettings:
         warehouse_id=merchant.warehouse_id,
         channels=tuple(channel_settings(c) for c in merchant.enabled_channels),
         product_master=merchant.product_master,
+        personal_data_days=merchant.personal_data_days,
         ffn_cursor=CursorSettings(overlap_s=merchant.ffn.cursor.overlap_s, lag_s=merchant.ffn.cursor.lag_s),
     )
 
