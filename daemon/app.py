@@ -208,7 +208,9 @@ class Daemon:
             logger.error("new configuration rejected, keeping the running one: {}", _one_line(problems))
             return runtime
         if config_fingerprint(new) == config_fingerprint(self.config):
+            # Something outside the file was fixed (a shop's permissions, a credential file): try again now.
             logger.info("configuration unchanged")
+            self.scheduler.wake()
             return runtime
         for change in describe_changes(self.config, new):
             logger.info("config change: {}", change)

@@ -218,14 +218,17 @@ class SyncScheduler:
         )
         self._scheduler.resume()
 
-    def wake(self, merchant: str, *, flows: Iterable[str] | None = None) -> list[str]:
-        """Run the merchant's backing-off jobs (of ``flows``, default all) now; returns their names."""
+    def wake(self, merchant: str | None = None, *, flows: Iterable[str] | None = None) -> list[str]:
+        """Run the backing-off jobs of ``merchant`` (default every merchant; of ``flows``, default all) now;
+        returns their names."""
         wanted = None if flows is None else set(flows)
         woken: list[str] = []
         now = datetime.now(UTC)
         for name, runner in self.runners.items():
             spec = runner.spec
-            if spec.merchant != merchant or (wanted is not None and spec.flow not in wanted):
+            if merchant is not None and spec.merchant != merchant:
+                continue
+            if wanted is not None and spec.flow not in wanted:
                 continue
             if runner.wake():
                 woken.append(name)
@@ -233,7 +236,7 @@ class SyncScheduler:
                 if job is not None:
                     job.modify(next_run_time=now)
         if woken:
-            logger.info("woke {} job(s) of merchant {} from their backoff", len(woken), merchant)
+            logger.info("{} job(s) stop backing off and run now: {}", len(woken), ", ".join(woken))
         return woken
 
     async def stop(self, grace_s: float) -> int:
