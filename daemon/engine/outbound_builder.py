@@ -1,7 +1,8 @@
 """Shop order → FFN outbound. Pure; every refusal names the order and what to fix.
 
 Hygiene at this boundary: the country becomes ISO 3166-1 alpha-2 (or the order is refused), a line to ship
-with a quantity ≤ 0 refuses the order (it is parked with the reason, not silently shortened)."""
+with a negative quantity refuses the order (it is parked with the reason, not silently shortened); a line at
+0 was removed or fully refunded in the shop and is left out."""
 
 from __future__ import annotations
 
@@ -41,9 +42,9 @@ def build_outbound(
     number = merchant_outbound_number(channel.order_prefix, order.number)
     items: list[OutboundItem] = []
     for position, line in enumerate(order.lines, start=1):
-        if not line.requires_shipping:
-            continue
-        if line.quantity <= 0:
+        if not line.requires_shipping or line.quantity == 0:
+            continue  # 0: removed from the order or fully refunded in the shop
+        if line.quantity < 0:
             raise OrderRefused(
                 REASON_QUANTITY,
                 f"order {number}: line {position} ({line.name!r}, SKU {line.sku!r}) has quantity {line.quantity}; "
