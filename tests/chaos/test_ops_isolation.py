@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from loguru import logger
@@ -15,7 +17,7 @@ from daemon.scheduler import JobRunner, SyncScheduler
 from daemon.wiring import build_runtime
 from tests.chaos.ops_world import blackhole, write_merchant
 from tests.e2e.stack import PLUS, stack
-from tests.e2e.world import seed_catalogue
+from tests.e2e.world import new_order, outbounds, ref, seed_catalogue, shop_order
 
 SHOP_STOCK_S = 3.0
 
@@ -99,3 +101,60 @@ async def test_stock_writes_to_a_shop_with_revoked_credentials_back_off(tmp_path
         stock_job = next(r for r in runners if r.spec.channel == "shopify-main")
         assert stock_job.backoff_until is not None and stock_job.consecutive_failures >= 3
         assert len([e for e in errors if "credentials" in e]) == 1, errors
+
+
+@pytest.mark.timeout(150)
+async def test_a_hung_shop_does_not_hold_up_the_shipments_of_the_others(tmp_path: Path, pg_dsn: str) -> None:
+    rng = random.Random(5)
+    async with blackhole() as hung, stack(tmp_path, pg_dsn, ["shopify", "shopware"], shop_knobs=PLUS) as s:
+        healthy, doomed = s.shops["shopify-main"], s.shops["shopware-main"]
+        for shop in (healthy, doomed):
+            await seed_catalogue(s, shop)
+        await s.settle(1)
+        await new_order(s, doomed, rng)
+        await s.settle(2)
+        (doomed_outbound,) = await outbounds(s)
+        order = await new_order(s, healthy, rng)
+        await s.settle(2)
+        (healthy_outbound,) = [
+            o for o in await outbounds(s) if o["outboundId"] != doomed_outbound["outboundId"]
+        ]
+        # The shopware shop now accepts connections and never answers.
+        write_merchant(
+            s.config_path,
+            s.ffn.url,
+            [("shopify-main", "shopify", healthy.url), ("shopware-main", "shopware", hung.url)],
+            product_master="shopify-main",
+            write_deadline_s=3,
+        )
+        await s.runtime.aclose()
+        s.runtime = await build_runtime(load_config(s.config_path, environ=s.env), s.db)
+        scheduler = SyncScheduler()
+        scheduler.start(s.runtime.jobs)
+        try:
+            await s.control(s.ffn, "POST", f"outbounds/{doomed_outbound['outboundId']}/ship", {"packages": 1})
+            # Its fulfilment is pulled and handed to the hung shop: the shipments cycle is in that call now.
+            assert await _wait_for(20, _shipment_pulled(s, "shopware-main")) is not None
+            await asyncio.sleep(1)
+            await s.control(
+                s.ffn, "POST", f"outbounds/{healthy_outbound['outboundId']}/ship", {"packages": 1}
+            )
+
+            async def fulfilled() -> bool:
+                return bool((await shop_order(s, healthy, ref(order)))["fulfillments"])
+
+            took = await _wait_for(40, fulfilled)
+            # One write deadline for the hung shop at most, plus a cycle or two of the shipments flow.
+            assert took is not None and took <= 8, f"the healthy shop's fulfilment took {took}s"
+        finally:
+            await scheduler.stop(1)
+
+
+def _shipment_pulled(s: Any, channel: str) -> Any:
+    async def check() -> bool:
+        count = await s.db.pool.fetchval(
+            "SELECT count(*) FROM snapshot WHERE entity = 'shipment' AND channel = $1", channel
+        )
+        return bool(count)
+
+    return check
