@@ -8,9 +8,12 @@ from datetime import UTC, datetime
 import pytest
 
 from daemon.clock import FakeClock
+from daemon.engine.cycle import CycleCounts
+from daemon.engine.flows import shipments
 from daemon.engine.guard import ChannelUnavailable, GuardedChannel
 from daemon.errors import AuthError, RecordError, RetryableError
-from daemon.model import FulfillerStatus, OrderRef, OutboundStatus, ShopStock
+from daemon.model import FulfillerStatus, OrderRef, OutboundStatus, Shipment, ShopStock
+from tests.daemon.engine.conftest import World
 from tests.daemon.engine.fakes import FakeShop
 
 
@@ -83,3 +86,32 @@ async def test_stock_writes_keep_fatal_errors_fatal_and_a_bad_record_does_not_tr
         with pytest.raises(RecordError):
             await record.apply_order_status(OrderRef("1", "#1"), STATUS, cancel_in_shop=False)
     assert not record.breaker.is_open
+
+
+async def test_shipments_wait_for_a_shop_with_revoked_credentials_without_spending_attempts(
+    world: World,
+) -> None:
+    from tests.daemon.engine.test_ffn_to_shop_flows import export, shipment
+
+    await export(world, 1)
+    shop = world.shop
+    refusing = {"on": True}
+    original = shop.apply_shipment
+
+    async def apply(order: OrderRef, s: Shipment) -> None:
+        if refusing["on"]:
+            raise AuthError("credentials rejected", upstream="fake", status=401)
+        await original(order, s)
+
+    shop.apply_shipment = apply  # type: ignore[method-assign]
+    world.ctx.channels = {"shop": GuardedChannel("shop", shop, clock=world.clock)}
+    world.ffn.shipments.append(shipment(world, "N1", [("JFSKU000001", 2)], ("T-1",)))
+    for _ in range(world.ctx.settings.max_attempts + 4):  # far more cycles than attempts allowed
+        await shipments.run(world.ctx, CycleCounts())  # the job itself does not fail
+        world.clock.advance(3600)
+    row = await world.pool.fetchrow("SELECT state, attempts FROM snapshot WHERE entity = 'shipment'")
+    assert (row["state"], row["attempts"]) == ("pending", 0)  # no dead letter, no attempt spent
+    refusing["on"] = False
+    world.clock.advance(3600)
+    await shipments.run(world.ctx, CycleCounts())
+    assert [s.shipment_id for _, s in shop.fulfilments] == ["N1"]
