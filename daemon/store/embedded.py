@@ -20,6 +20,8 @@ from typing import Any
 import asyncpg
 from loguru import logger
 
+from daemon.secrets import register
+
 DATABASE_NAME = "ffn_sync"
 SECRET_FILE = "pg_password"
 SUPERUSER = "postgres"
@@ -57,6 +59,7 @@ class EmbeddedPostgres:
             _forget_dead_handles(self.pgdata)
             self._server = get_server(self.pgdata, cleanup_mode="stop")
             self._secret = _load_or_create_secret(self.state_dir / SECRET_FILE)
+            register(self._secret)  # masked wherever a message might quote the DSN
             self._require_passwords()
             _private_dir(self.state_dir)  # the library opens the parents up for its system user
             logger.info("embedded postgres running in {}", self.pgdata)

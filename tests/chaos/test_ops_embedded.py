@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from loguru import logger
 
 from daemon.store import open_database
 from tests.chaos.ops_world import server_dir
@@ -23,6 +24,17 @@ async def test_embedded_postgres_requires_the_generated_password_and_keeps_it_pr
 
 
 async def _check_embedded(state_dir: Path) -> None:
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="DEBUG", format="{message}")
+    try:
+        await _check_server(state_dir)
+    finally:
+        logger.remove(sink)
+    secret = (state_dir / "pg_password").read_text().strip()
+    assert lines and not [line for line in lines if secret in line]
+
+
+async def _check_server(state_dir: Path) -> None:
     async with open_database(None, state_dir, pool_min=1, pool_max=2) as db:
         assert await db.pool.fetchval("select 1") == 1  # the daemon itself logs in with the secret
         secret_file = state_dir / "pg_password"
