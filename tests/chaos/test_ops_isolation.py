@@ -61,6 +61,7 @@ async def test_a_shop_that_never_answers_delays_only_itself(tmp_path: Path, pg_d
                 await s.control(s.ffn, "PUT", "stock/MUG", {"level": level})
                 took = await _wait_for(30, lambda level=level: shop_has("MUG", level))
                 assert took is not None and took <= 2 * SHOP_STOCK_S, f"MUG={level} took {took}s"
+                print(f"healthy shop has MUG={level} after {took:.1f}s (limit {2 * SHOP_STOCK_S:g}s)")
             assert hung.connections > 0  # the hung shop was really asked, and really hung
         finally:
             await scheduler.stop(1)
@@ -146,6 +147,7 @@ async def test_a_hung_shop_does_not_hold_up_the_shipments_of_the_others(tmp_path
             took = await _wait_for(40, fulfilled)
             # One write deadline for the hung shop at most, plus a cycle or two of the shipments flow.
             assert took is not None and took <= 8, f"the healthy shop's fulfilment took {took}s"
+            print(f"healthy shop fulfilled after {took:.1f}s while the other shop hangs")
         finally:
             await scheduler.stop(1)
 
