@@ -24,6 +24,7 @@ from daemon.runtime import Runtime, RuntimeFactory, bind_health, default_runtime
 from daemon.scheduler import SyncScheduler, run_all_once
 from daemon.sdnotify import Notifier
 from daemon.secrets import Secret
+from daemon.store.wake import listen_for_wakes
 
 if TYPE_CHECKING:
     from daemon.config import AppConfig
@@ -170,6 +171,7 @@ class Daemon:
 
     async def _serve(self, db: Database, runtime: Runtime) -> Runtime:
         watchdog = asyncio.create_task(self.notifier.watchdog_loop(), name="sd-watchdog")
+        wakes = asyncio.create_task(listen_for_wakes(db.dsn, self._on_login), name="ffn-login-wakes")
         try:
             while not self._stop.is_set():
                 await _wait_any(self._stop, self._reload)
@@ -179,9 +181,14 @@ class Daemon:
             logger.info("stop requested, shutting down (grace {:.0f}s)", self.grace_s)
             return runtime
         finally:
-            watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watchdog
+            for task in (watchdog, wakes):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    def _on_login(self, merchant_id: str) -> None:
+        logger.info("new FFN consent stored for merchant {}; its flows retry now", merchant_id)
+        self.scheduler.wake(merchant_id)
 
     async def _reload_config(self, db: Database, runtime: Runtime) -> Runtime:
         self.notifier.send(
@@ -201,7 +208,9 @@ class Daemon:
             logger.error("new configuration rejected, keeping the running one: {}", _one_line(problems))
             return runtime
         if config_fingerprint(new) == config_fingerprint(self.config):
+            # Something outside the file was fixed (a shop's permissions, a credential file): try again now.
             logger.info("configuration unchanged")
+            self.scheduler.wake()
             return runtime
         for change in describe_changes(self.config, new):
             logger.info("config change: {}", change)
@@ -213,9 +222,10 @@ class Daemon:
         except Exception as exc:
             logger.opt(exception=exc).error("could not build the new configuration, keeping the running one")
             return runtime
-        await self.scheduler.replace_jobs(new_runtime.jobs, self.grace_s)
+        # The old set is cancelled, awaited and its clients closed before the new set runs: nothing of the
+        # old configuration (URLs, credentials) reaches an upstream once the reload has completed.
+        await self.scheduler.replace_jobs(new_runtime.jobs, self.grace_s, retire=runtime.aclose)
         bind_health(new_runtime, self.scheduler.health)
-        await runtime.aclose()
         self.config = _keep_process_sections(new, self.config)
         if self.on_logging_change is not None:
             self.on_logging_change(self.config)

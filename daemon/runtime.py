@@ -33,6 +33,7 @@ class JobSpec:
     flow: str
     interval_s: float
     run: Callable[[], Awaitable[None]]
+    phase: int = 0  # `once` runs every job of phase 0 before any of phase 1 (e.g. reads before writes)
 
     @property
     def name(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from daemon.secrets import redact
 
 MAX_JITTER_S = 5.0
 FIRST_RUN_SPREAD_S = 2.0
+CANCEL_WAIT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,17 @@ class JobRunner:
         self.running = False
 
     def adopt(self, previous: JobRunner) -> None:
-        """Keep the record of the same job across a config reload."""
+        """Keep the record of the same job across a config reload, but not its backoff: the operator
+        reloads because something was fixed, so the job tries again at once."""
         for attr in _CARRIED_OVER:
             setattr(self, attr, getattr(previous, attr))
+        self.backoff_until = None
+
+    def wake(self) -> bool:
+        """Forget the backoff (something was fixed); True when the job was backing off."""
+        waiting = self.backoff_until is not None
+        self.backoff_until = None
+        return waiting
 
     async def __call__(self) -> bool:
         """Run unless backing off; True on success. Never raises except on cancellation."""
@@ -184,11 +193,21 @@ class SyncScheduler:
         self._scheduler.start()
         self._add_jobs(jobs)
 
-    async def replace_jobs(self, jobs: Sequence[JobSpec], grace_s: float) -> None:
-        """Swap the job set (config reload): drain running cycles, keep the record of surviving jobs."""
+    async def replace_jobs(
+        self,
+        jobs: Sequence[JobSpec],
+        grace_s: float,
+        *,
+        retire: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Swap the job set (config reload): drain running cycles (cancelling what outlives ``grace_s``),
+        ``retire`` the old set (close its clients), then start the new set with the record of surviving jobs.
+        """
         self._scheduler.pause()
         await self._drain(grace_s)
         self._scheduler.remove_all_jobs()
+        if retire is not None:
+            await retire()
         previous = self.runners
         self.runners = {}
         self._add_jobs(jobs, previous)
@@ -198,6 +217,27 @@ class SyncScheduler:
             self._retired[1] + sum(r.runs_failed for r in dropped),
         )
         self._scheduler.resume()
+
+    def wake(self, merchant: str | None = None, *, flows: Iterable[str] | None = None) -> list[str]:
+        """Run the backing-off jobs of ``merchant`` (default every merchant; of ``flows``, default all) now;
+        returns their names."""
+        wanted = None if flows is None else set(flows)
+        woken: list[str] = []
+        now = datetime.now(UTC)
+        for name, runner in self.runners.items():
+            spec = runner.spec
+            if merchant is not None and spec.merchant != merchant:
+                continue
+            if wanted is not None and spec.flow not in wanted:
+                continue
+            if runner.wake():
+                woken.append(name)
+                job = self._scheduler.get_job(name)
+                if job is not None:
+                    job.modify(next_run_time=now)
+        if woken:
+            logger.info("{} job(s) stop backing off and run now: {}", len(woken), ", ".join(woken))
+        return woken
 
     async def stop(self, grace_s: float) -> int:
         """Stop scheduling, wait up to ``grace_s`` for running cycles, cancel the rest; returns cancelled."""
@@ -267,21 +307,29 @@ class SyncScheduler:
         for task in still_running:
             task.cancel()
         if still_running:
-            await asyncio.wait(still_running, timeout=5)
+            # Awaited to the end: nothing of the old job set may still be talking to an upstream when
+            # the caller goes on to close its clients or start the new set.
+            _, refusing = await asyncio.wait(still_running, timeout=CANCEL_WAIT_S)
             logger.warning("cancelled {} job(s) still running after {:.0f}s", len(still_running), grace_s)
+            if refusing:
+                logger.error("{} cancelled job(s) did not stop within {:.0f}s", len(refusing), CANCEL_WAIT_S)
         return len(still_running)
 
 
 async def run_all_once(jobs: Iterable[JobSpec], *, clock: Clock = SYSTEM_CLOCK) -> bool:
-    """Run every job once (``ffn-sync once``): channels in parallel, flows of one channel in order."""
-    lanes: dict[tuple[str, str | None], list[JobRunner]] = defaultdict(list)
+    """Run every job once (``ffn-sync once``): phase by phase; within a phase channels in parallel,
+    flows of one channel in order."""
     policy = BackoffPolicy(threshold=1_000_000)  # a single pass never backs off
+    phases: dict[int, dict[tuple[str, str | None], list[JobRunner]]] = defaultdict(lambda: defaultdict(list))
     for spec in jobs:
-        lanes[(spec.merchant, spec.channel)].append(JobRunner(spec, policy=policy, clock=clock))
+        phases[spec.phase][(spec.merchant, spec.channel)].append(JobRunner(spec, policy=policy, clock=clock))
 
     async def run_lane(runners: list[JobRunner]) -> bool:
         results = [await runner() for runner in runners]
         return all(results)
 
-    outcomes = await asyncio.gather(*(run_lane(r) for r in lanes.values()))
-    return all(outcomes)
+    ok = True
+    for phase in sorted(phases):
+        outcomes = await asyncio.gather(*(run_lane(r) for r in phases[phase].values()))
+        ok = all(outcomes) and ok
+    return ok

@@ -20,6 +20,7 @@ async def _login(args: argparse.Namespace) -> int:
     from adapters.ffn import authorize_url, exchange_code
     from daemon.app import open_store
     from daemon.store.tokens import PgTokenStore
+    from daemon.store.wake import announce_login
 
     config = load_app_config(args)
     merchants = [m for m in config.merchants if args.merchant in (None, m.id)]
@@ -47,6 +48,7 @@ async def _login(args: argparse.Namespace) -> int:
             ffn.redirect_uri,
             PgTokenStore(db.pool, merchant.id),
         )
+        await announce_login(db.pool, merchant.id)  # a running daemon retries this merchant's flows now
     print(
         f"tokens stored for merchant {merchant.id}; access valid until {tokens.expires_at:%Y-%m-%d %H:%M %Z}"
     )

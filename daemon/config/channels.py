@@ -93,6 +93,9 @@ class ChannelConfig(Section):
     stock_buffer: Annotated[Int, Field(ge=0)] = 0
     """Subtracted from every stock level written to this shop (never below 0)."""
     base_url: HttpUrl
+    write_deadline_s: Annotated[Seconds, Field(le=3600)] = 90.0
+    """One write to this shop (a stock page, a fulfilment, a status) is abandoned after this long; after
+    3 failures in a row writes to this shop pause (60 s, doubling up to 15 min) while the others go on."""
     intervals: ChannelIntervals = ChannelIntervals()
     cursor: CursorConfig = CursorConfig()
     orders: OrderRules

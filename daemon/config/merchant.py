@@ -11,7 +11,7 @@ from daemon.config.channels import AnyChannelConfig, ChannelName, ShopChannelCon
 from daemon.config.ffn import FfnConfig
 from daemon.config.fingerprint import fingerprint_of
 from daemon.config.process import DaemonConfig, DatabaseConfig, LoggingConfig, MetricsConfig
-from daemon.config.types import Section, matching
+from daemon.config.types import Int, Section, matching
 
 _FOUR_ALNUM = r"[A-Za-z0-9]{4}"
 
@@ -31,6 +31,8 @@ class MerchantSection(Section):
     ]
     product_master: ChannelName | None = None
     """The channel whose products are sent to FFN; absent -> no products flow."""
+    personal_data_days: Annotated[Int, Field(ge=1, le=3650)] = 90
+    """Days after an order is closed (shipped, cancelled, not exported) until its personal data is removed."""
 
 
 class MerchantFile(Section):

@@ -1,4 +1,4 @@
-"""Match an FFN shipping notification (jfsku lines) to the shop order's lines. Pure."""
+"""Match an FFN shipping notification (jfsku lines) to the shop order's lines; trackings made safe for shops."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal
 
+from loguru import logger
+
+from daemon.engine.hygiene import clean_shipment
 from daemon.errors import RecordError
 from daemon.model import Shipment, ShipmentLine, ShopOrder
 
@@ -41,4 +44,12 @@ def match_shipment(shipment: Shipment, order: ShopOrder, sku_by_jfsku: Mapping[s
             remaining[line.line_id] -= take
             quantity -= take
             matched.append(replace(item, sku=sku, line_id=line.line_id, quantity=take))
-    return replace(shipment, lines=tuple(matched))
+    cleaned, dropped = clean_shipment(replace(shipment, lines=tuple(matched)))
+    for what in dropped:
+        logger.warning(
+            "shipment {} of order {}: {} dropped",
+            shipment.shipment_id,
+            shipment.merchant_outbound_number,
+            what,
+        )
+    return cleaned

@@ -1,4 +1,8 @@
-"""Shop order → FFN outbound. Pure; every refusal names the order and what to fix."""
+"""Shop order → FFN outbound. Pure; every refusal names the order and what to fix.
+
+Hygiene at this boundary: the country becomes ISO 3166-1 alpha-2 (or the order is refused), a line to ship
+with a negative quantity refuses the order (it is parked with the reason, not silently shortened); a line at
+0 was removed or fully refunded in the shop and is left out."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal
 
+from daemon.engine.hygiene import UnknownCountry, country_code
 from daemon.engine.settings import ChannelSettings
 from daemon.errors import RecordError
 from daemon.ids import merchant_outbound_number, outbound_id
@@ -15,6 +20,9 @@ REASON_MISSING_SKU = "missing_sku"
 REASON_UNKNOWN_SKU = "unknown_sku"
 REASON_SHIPPING_METHOD = "unmapped_shipping_method"
 REASON_ADDRESS = "incomplete_address"
+REASON_COUNTRY = "unknown_country"
+REASON_QUANTITY = "invalid_quantity"
+ITEM_NAME_LIMIT = 255
 
 
 class OrderRefused(RecordError):
@@ -34,8 +42,14 @@ def build_outbound(
     number = merchant_outbound_number(channel.order_prefix, order.number)
     items: list[OutboundItem] = []
     for position, line in enumerate(order.lines, start=1):
-        if not line.requires_shipping or line.quantity <= 0:
-            continue
+        if not line.requires_shipping or line.quantity == 0:
+            continue  # 0: removed from the order or fully refunded in the shop
+        if line.quantity < 0:
+            raise OrderRefused(
+                REASON_QUANTITY,
+                f"order {number}: line {position} ({line.name!r}, SKU {line.sku!r}) has quantity {line.quantity}; "
+                "fix the order in the shop (remove the line or correct the quantity), then retry",
+            )
         if not line.sku:
             raise OrderRefused(
                 REASON_MISSING_SKU,
@@ -53,7 +67,7 @@ def build_outbound(
                 outbound_item_id=str(position),
                 jfsku=jfsku,
                 merchant_sku=line.sku,
-                name=line.name[:255],
+                name=line.name[:ITEM_NAME_LIMIT],
                 quantity=Decimal(line.quantity),
                 unit_price=line.unit_price,
             )
@@ -74,6 +88,13 @@ def build_outbound(
         )
     if not (address.last_name or address.company):
         raise OrderRefused(REASON_ADDRESS, f"order {number}: shipping address needs a last name or a company")
+    try:
+        address = replace(address, country_code=country_code(address.country_code))
+    except UnknownCountry as exc:
+        raise OrderRefused(
+            REASON_COUNTRY,
+            f"order {number}: shipping address: {exc}; set the country in the shop, then retry",
+        ) from None
     if address.email is None and order.email:
         address = replace(address, email=order.email, phone=address.phone or order.phone)
     return Outbound(

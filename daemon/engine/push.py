@@ -13,6 +13,7 @@ from loguru import logger
 
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
+from daemon.engine.guard import ChannelUnavailable
 from daemon.engine.snapshot import Claimed
 from daemon.errors import ChannelFatalError, RecordError, RetryableError, SyncError
 from daemon.secrets import redact
@@ -127,6 +128,14 @@ async def _handle(ctx: MerchantContext, item: Claimed, handler: Handler, counts:
             return
         except ChannelFatalError:
             raise
+        except ChannelUnavailable as exc:
+            # The shop is paused by its circuit breaker (down, hung, credentials rejected): the record waits
+            # for it without spending an attempt, so a long outage parks nothing. The breaker logs the cause.
+            wait = exc.retry_after or ctx.settings.retry_base_s
+            await ctx.snapshot.postpone(item, ctx.clock.now() + timedelta(seconds=wait), redact(str(exc)))
+            counts.retried += 1
+            logger.debug("{} {} waits {:.0f}s for shop {}", item.entity, label, wait, item.channel)
+            return
         except (RetryableError, Exception) as exc:
             # Anything unexpected (a bug, a payload no mapping foresaw) stays with this one record: it is
             # retried like a transient error and parked as internal_error once the attempts run out.

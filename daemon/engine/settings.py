@@ -55,6 +55,7 @@ class MerchantSettings:
     product_master: str | None = None
     ffn_cursor: CursorSettings = field(default_factory=lambda: CursorSettings(overlap_s=120.0, lag_s=10.0))
     reconcile_days: int = 7
+    personal_data_days: int = 90  # after an order closed, its names, addresses, e-mail, phone are removed
     push_batch: int = 200
     push_concurrency: int = 8
     max_attempts: int = 8

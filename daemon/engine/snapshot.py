@@ -243,6 +243,12 @@ class Snapshot:
     async def retry_later(self, item: Claimed, until: datetime, error: str) -> None:
         await self._set(item, "next_attempt_at = $5, last_error = $6", until, error)
 
+    async def postpone(self, item: Claimed, until: datetime, error: str) -> None:
+        """Due again at ``until`` without counting this attempt: the record was not tried (its shop is paused)."""
+        await self._set(
+            item, "next_attempt_at = $5, last_error = $6, attempts = greatest(attempts - 1, 0)", until, error
+        )
+
     async def park(self, item: Claimed, reason_code: str, message: str) -> None:
         """A dead letter: stays until the source changes or an operator retries it."""
         await self._set(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -12,10 +13,10 @@ from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.pull import shop_moved
 from daemon.engine.reservations import CHANGED_TARGETS, reread_changed_orders
+from daemon.engine.settings import ChannelSettings
 from daemon.engine.skus import remember
-from daemon.errors import ChannelFatalError, SyncError
+from daemon.errors import RetryableError, SyncError
 from daemon.model import ItemFailure, ItemResult, ShopStock, StockLevel
-from daemon.secrets import redact
 
 _UPSERT_LEVELS = """
 INSERT INTO ffn_stock AS f (merchant_id, jfsku, sku, available, reserved, blocked, version, updated_at)
@@ -44,6 +45,7 @@ ON CONFLICT (merchant_id, channel, sku) DO UPDATE SET quantity = excluded.quanti
 # Failures that are the shop's choice, not trouble: settled, and reported once a day at INFO.
 NOT_SOLD_HERE = frozenset({ItemFailure.UNKNOWN_SKU, ItemFailure.NOT_MANAGED})
 REPORT_EVERY = timedelta(days=1)
+REREAD_DEADLINE_S = 90.0  # re-reading a shop's newest orders before its stock write
 
 
 async def store_levels(
@@ -74,37 +76,59 @@ async def store_levels(
     return len(rows)
 
 
-async def push_to_shops(ctx: MerchantContext, counts: CycleCounts) -> None:
-    """Write every changed target quantity to every shop, batched by the adapter.
+STOCK_PAGE = 250  # SKUs per write call: each page is settled before the next, under its own deadline
 
-    Shops without compare-and-swap writes get their orders re-read first (once per pass, only when
-    something is to be written), so an order placed since the last orders pull is not overwritten.
-    A shop that refuses the write itself (``ChannelFatalError``: the client's document, scopes, location)
-    fails the flow after the other shops were written, so it shows in ``status`` and ``/healthz``.
+
+async def push_to_shops(ctx: MerchantContext, counts: CycleCounts) -> None:
+    """Every shop in turn (in-process callers); the daemon runs ``push_to_shop`` as one job per shop.
+
+    A shop that fails does not keep stock from the others; the first failure is raised at the end.
     """
-    channels = [c for c in ctx.settings.channels if c.name in ctx.channels]
-    due = {c.name: await _changed(ctx, c.name, c.stock_buffer) for c in channels}
-    if not any(due.values()):
+    first: SyncError | None = None
+    for settings in ctx.settings.channels:
+        try:
+            await push_to_shop(ctx, settings, counts)
+        except SyncError as exc:
+            first = first or exc
+    if first is not None:
+        raise first
+
+
+async def push_to_shop(ctx: MerchantContext, settings: ChannelSettings, counts: CycleCounts) -> None:
+    """Write every changed target quantity to one shop, a page at a time.
+
+    A shop without compare-and-swap writes gets its orders re-read first (only when something is to be
+    written), so an order placed there since the last orders pull is not overwritten; orders of the other
+    shops are read by their own orders flows (a hung shop must not hold up this one's stock).
+    A shop that fails as a whole (down, hung, credentials revoked, the write refused) raises: this shop's
+    job fails and backs off, the other shops' jobs are not affected. Pages already written stay settled.
+    """
+    name = settings.name
+    shop = ctx.channels.get(name)
+    if shop is None:
         return
-    plain = [name for name, rows in due.items() if rows and not ctx.channels[name].stock_cas]
-    unread = (
-        await reread_changed_orders(
-            ctx, [c.name for c in channels if not ctx.channels[c.name].stock_cas], counts
-        )
-        if plain
-        else set()
-    )
-    fatal: ChannelFatalError | None = None
-    for settings in channels:
-        name = settings.name
-        if name in unread:
-            continue
-        rows = await _changed(ctx, name, settings.stock_buffer) if plain else due[name]
-        if not rows:
-            continue
-        cas = ctx.channels[name].stock_cas
-        refused, conflicts = await _write(ctx, name, rows, counts, retry_transient=cas)
-        if conflicts and refused is None:
+    rows = await _changed(ctx, name, settings.stock_buffer)
+    if not rows:
+        return
+    cas = shop.stock_cas
+    if not cas:
+        deadline = float(getattr(shop, "deadline_s", REREAD_DEADLINE_S))
+        try:
+            async with asyncio.timeout(deadline):
+                unread = await reread_changed_orders(ctx, [name], counts)
+        except TimeoutError:
+            raise RetryableError(f"re-reading the new orders of {name} took over {deadline:g}s") from None
+        if unread:
+            return  # counted and logged by the re-read; the next pass writes, with the orders
+        rows = await _changed(ctx, name, settings.stock_buffer)
+    for start in range(0, len(rows), STOCK_PAGE):
+        page = rows[start : start + STOCK_PAGE]
+        try:
+            conflicts = await _write(ctx, name, page, counts, retry_transient=cas)
+        except SyncError:
+            counts.failed += len(rows) - start - len(page)  # the pages not tried
+            raise
+        if conflicts:
             # A compare-and-swap shop refused values over quantities that moved since it last looked (a
             # sale): read its new orders so they count, recompute, and write those SKUs once more.
             if name not in await reread_changed_orders(ctx, [name], counts):
@@ -112,10 +136,7 @@ async def push_to_shops(ctx: MerchantContext, counts: CycleCounts) -> None:
                 await shop_moved(ctx.pool, ctx.merchant_id, name, sorted(conflicts))
                 again = [r for r in await _changed(ctx, name, settings.stock_buffer) if r["sku"] in conflicts]
                 if again:
-                    refused, _ = await _write(ctx, name, again, counts, retry_transient=False)
-        fatal = fatal or refused
-    if fatal is not None:
-        raise fatal
+                    await _write(ctx, name, again, counts, retry_transient=False)
 
 
 async def _changed(ctx: MerchantContext, channel: str, buffer: int) -> list[asyncpg.Record]:
@@ -124,19 +145,15 @@ async def _changed(ctx: MerchantContext, channel: str, buffer: int) -> list[asyn
 
 async def _write(
     ctx: MerchantContext, name: str, rows: list[asyncpg.Record], counts: CycleCounts, *, retry_transient: bool
-) -> tuple[ChannelFatalError | None, set[str]]:
-    """Write one shop's changed targets: (a channel-fatal refusal for the caller to raise, the SKUs that
-    failed transiently and are left to the caller's retry when ``retry_transient``)."""
+) -> set[str]:
+    """Write one page of a shop's changed targets; returns the SKUs that failed transiently and are left to
+    the caller's retry when ``retry_transient``. The shop failing as a whole raises (its job reports it)."""
     wanted = [ShopStock(sku=row["sku"], quantity=row["quantity"]) for row in rows]
     try:
         results = await ctx.channels[name].set_stock(wanted)
-    except SyncError as exc:
-        # One shop being down must not keep stock from the others; it is compared again next cycle.
+    except SyncError:
         counts.failed += len(wanted)
-        if isinstance(exc, ChannelFatalError):
-            return exc, set()  # the flow fails with it and logs it once
-        logger.error("stock for {} SKUs not written to {}: {}", len(wanted), name, redact(str(exc)))
-        return None, set()
+        raise
     quantity = {s.sku: s.quantity for s in wanted}
     known = {row["sku"]: row for row in rows}
     now = ctx.clock.now()
@@ -185,4 +202,4 @@ async def _write(
             [s[1] for s in settled],
             [s[2] for s in settled],
         )
-    return None, retry
+    return retry

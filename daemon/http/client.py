@@ -28,6 +28,10 @@ DEFAULT_OK = (200, 201, 202, 204)
 USER_AGENT = "ffn-sync"
 
 
+class ClientClosed(ChannelFatalError):
+    """A request on a closed client: never retried, never sent."""
+
+
 @dataclass(slots=True)
 class _Call:
     """One logical request across its attempts."""
@@ -82,6 +86,7 @@ class HttpClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session = session
         self._owns_session = session is None
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"HttpClient(upstream={self.upstream!r}, base_url={safe_url(self.base_url)!r})"
@@ -93,12 +98,21 @@ class HttpClient:
         await self.aclose()
 
     def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:  # closed while this request waited for the limiter or its token
+            raise ClientClosed("client closed while the request waited; not sent", upstream=self.upstream)
         if self._session is None or (self._owns_session and self._session.closed):
             self._session = aiohttp.ClientSession(timeout=self._timeout)
             self._owns_session = True
         return self._session
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def aclose(self) -> None:
+        """Close for good: a request still running elsewhere (a retry, a detached lookup) fails instead of
+        opening a new session, so nothing of a replaced configuration reaches its upstream any more."""
+        self._closed = True
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
 
@@ -164,6 +178,11 @@ class HttpClient:
         raise self._error_for(call, response)
 
     async def _send(self, call: _Call) -> Response:
+        if self._closed:
+            raise ClientClosed(
+                f"client closed (configuration replaced or shutting down): {call.method} {call.target} not sent",
+                upstream=self.upstream,
+            )
         headers = dict(call.headers)
         auth_params: dict[str, str] = {}
         if isinstance(self.auth, RequestSigner):

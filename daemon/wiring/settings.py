@@ -37,6 +37,7 @@ def merchant_settings(merchant: MerchantConfig) -> MerchantSettings:
         warehouse_id=merchant.warehouse_id,
         channels=tuple(channel_settings(c) for c in merchant.enabled_channels),
         product_master=merchant.product_master,
+        personal_data_days=merchant.personal_data_days,
         ffn_cursor=CursorSettings(overlap_s=merchant.ffn.cursor.overlap_s, lag_s=merchant.ffn.cursor.lag_s),
     )
 
@@ -46,6 +47,7 @@ def intervals(merchant: MerchantConfig) -> Intervals:
     master = merchant.product_master_channel
     return Intervals(
         orders={c.name: c.intervals.orders for c in merchant.enabled_channels},
+        shop_stock={c.name: c.intervals.stock for c in merchant.enabled_channels},
         products=master.intervals.products if master else 300.0,
         shipments=ffn.shipments,
         status=ffn.status,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from loguru import logger
 
@@ -13,6 +14,7 @@ from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows.orders import order_row
 from daemon.engine.flows.stock import reconcile_stock
 from daemon.engine.pull import store_rows
+from daemon.engine.settings import ChannelSettings
 from daemon.engine.snapshot import ENTITY_ORDER, Pulled
 from daemon.errors import SyncError
 from daemon.model import ShopOrder, UnreadableOrder, Window
@@ -24,38 +26,18 @@ WHERE merchant_id = $1 AND entity = 'order' AND remote_status IS NULL AND state 
   AND source_created_at < $2 AND NOT (payload->>'cancelled')::boolean
 ORDER BY source_created_at LIMIT 50
 """
+REREAD_DEADLINE_S = 600.0  # a week of orders of one shop; a shop slower than this is treated as down
 
 
 async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
     now = ctx.clock.now()
-    for settings in ctx.settings.channels:
-        shop = ctx.channels.get(settings.name)
-        if shop is None:
-            continue
-        window = Window(
-            now - timedelta(days=ctx.settings.reconcile_days), now - timedelta(seconds=settings.cursor.lag_s)
-        )
-        try:
-            missed = await _reread_orders(ctx, settings.name, shop.changed_orders(window), counts)
-        except SyncError as exc:
-            counts.failed += 1
-            logger.error("reconcile could not re-read orders of {}: {}", settings.name, redact(str(exc)))
-            continue
-        if missed:
-            # Changed before the cursor passed them, yet not in the snapshot: polling missed these.
-            logger.warning(
-                "reconcile found {} orders of {} that polling had missed (now queued): {}",
-                len(missed),
-                settings.name,
-                ", ".join(missed[:10]),
-            )
-    # Stock last, so orders found above already hold their units.
-    orders_changed = counts.changed
+    # FFN's full stock first: it does not depend on any shop, so a hung shop cannot hold it up.
+    before = counts.changed
     await reconcile_stock(ctx, counts)
-    if counts.changed > orders_changed:
-        logger.info(
-            "reconcile: {} stock levels differed from the delta feed", counts.changed - orders_changed
-        )
+    if counts.changed > before:
+        logger.info("reconcile: {} stock levels differed from the delta feed", counts.changed - before)
+    # Shops are re-read side by side, each under its own deadline: one hung shop delays only itself.
+    await asyncio.gather(*(_reconcile_shop(ctx, settings, now, counts) for settings in ctx.settings.channels))
     await history.prune(ctx.pool, ctx.merchant_id, now)
     # Orders older than an hour that still have no outbound deserve an operator's look.
     stale = await ctx.pool.fetch(_MISSING, ctx.merchant_id, now - timedelta(hours=1))
@@ -63,6 +45,40 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
         shown = ", ".join(f"{r['channel']}:{r['label']}" for r in stale[:10])
         logger.warning(
             "{} orders older than 1 h are not in FFN yet (see `ffn-sync failed`): {}", len(stale), shown
+        )
+
+
+async def _reconcile_shop(
+    ctx: MerchantContext, settings: ChannelSettings, now: datetime, counts: CycleCounts
+) -> None:
+    shop = ctx.channels.get(settings.name)
+    if shop is None:
+        return
+    window = Window(
+        now - timedelta(days=ctx.settings.reconcile_days), now - timedelta(seconds=settings.cursor.lag_s)
+    )
+    try:
+        async with asyncio.timeout(REREAD_DEADLINE_S):
+            missed = await _reread_orders(ctx, settings.name, shop.changed_orders(window), counts)
+    except TimeoutError:
+        counts.failed += 1
+        logger.error(
+            "reconcile could not re-read orders of {}: no result within {:.0f}s",
+            settings.name,
+            REREAD_DEADLINE_S,
+        )
+        return
+    except SyncError as exc:
+        counts.failed += 1
+        logger.error("reconcile could not re-read orders of {}: {}", settings.name, redact(str(exc)))
+        return
+    if missed:
+        # Changed before the cursor passed them, yet not in the snapshot: polling missed these.
+        logger.warning(
+            "reconcile found {} orders of {} that polling had missed (now queued): {}",
+            len(missed),
+            settings.name,
+            ", ".join(missed[:10]),
         )
 
 

@@ -135,7 +135,7 @@ def test_empty_channel_list_and_missing_sections(tmp_path: Path) -> None:
     assert (
         "a.toml",
         "merchant.channels",
-        "unknown key (allowed here: id, ffn_merchant_id, warehouse_id, fulfiller_id, product_master)",
+        "unknown key (allowed here: id, ffn_merchant_id, warehouse_id, fulfiller_id, product_master, personal_data_days)",
     ) in problems
     assert ("a.toml", "ffn", "required") in problems
     assert ("a.toml", "channels", "required") in problems

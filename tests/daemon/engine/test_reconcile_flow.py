@@ -8,7 +8,7 @@ import pytest
 from loguru import logger
 
 from daemon.engine.cycle import CycleCounts
-from daemon.engine.flows import orders, reconcile
+from daemon.engine.flows import orders, reconcile, stock
 from daemon.model import StockLevel
 from tests.daemon.engine.conftest import World
 
@@ -41,6 +41,9 @@ async def test_reconcile_queues_an_order_polling_missed_and_resets_stock(
     counts = CycleCounts()
     await reconcile.run(world.ctx, counts)
     assert any("polling had missed" in line and "#42" in line for line in warnings)
+    # Reconcile stores FFN's full stock; the shop's own stock job writes it (one writer per shop).
+    assert world.shop.stock == {}
+    await stock.push(world.ctx, world.ctx.settings.channel("shop"), CycleCounts())
     assert world.shop.stock == {"SKU-1": 9 - 2}  # full stock, minus the order not yet in FFN
 
     await orders.run(world.ctx, world.ctx.settings.channel("shop"), CycleCounts())

@@ -1,0 +1,61 @@
+"""The embedded Postgres trusts nobody: scram passwords, a 0600 secret, private directories."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import asyncpg
+import pytest
+from loguru import logger
+
+from daemon.store import open_database
+from tests.chaos.ops_world import server_dir
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def test_embedded_postgres_requires_the_generated_password_and_keeps_it_private() -> None:
+    with server_dir() as root:
+        await _check_embedded(root / "state")
+
+
+async def _check_embedded(state_dir: Path) -> None:
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="DEBUG", format="{message}")
+    try:
+        await _check_server(state_dir)
+    finally:
+        logger.remove(sink)
+    secret = (state_dir / "pg_password").read_text().strip()
+    assert lines and not [line for line in lines if secret in line]
+
+
+async def _check_server(state_dir: Path) -> None:
+    async with open_database(None, state_dir, pool_min=1, pool_max=2) as db:
+        assert await db.pool.fetchval("select 1") == 1  # the daemon itself logs in with the secret
+        secret_file = state_dir / "pg_password"
+        secret = secret_file.read_text().strip()
+        assert len(secret) >= 32 and secret in db.dsn and secret not in repr(db)
+        assert _mode(secret_file) == 0o600
+        assert _mode(state_dir / "pgdata") == 0o700
+        # Nobody but the owner may enter state_dir; as root, the server's own group may pass through.
+        assert _mode(state_dir) == (0o710 if os.geteuid() == 0 else 0o700)  # root: group root only
+        hba = (state_dir / "pgdata" / "pg_hba.conf").read_text()
+        assert "trust" not in hba.replace("# Written", "") and "scram-sha-256" in hba
+        wrong = db.dsn.replace(secret, "guessed")
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(wrong, timeout=10)
+        without = db.dsn.replace(f":{secret}@", ":@")
+        with pytest.raises((asyncpg.InvalidPasswordError, asyncpg.ClientConfigurationError)):
+            await asyncpg.connect(without, timeout=10)
+        method = await db.pool.fetchval("select rolpassword from pg_authid where rolname = 'postgres'")
+        assert method.startswith("SCRAM-SHA-256$")
+
+    # A second start reuses the secret and the server's data.
+    async with open_database(None, state_dir) as db:
+        assert secret in db.dsn
+        assert await db.pool.fetchval("select current_database()") == "ffn_sync"
