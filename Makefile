@@ -15,7 +15,8 @@ test: $(STAMP)
 	$(BIN)/ruff format --check daemon adapters tests bench
 	$(BIN)/ruff check daemon adapters tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	# Three workers on two cores: most of the suite's time is spent waiting on sandboxes and daemon processes.
+	$(BIN)/pytest -q -n 3
 
 demo: $(STAMP)
 	$(BIN)/ffn-sync demo $(ARGS)
