@@ -15,7 +15,7 @@ FORBIDDEN = re.compile(
         [
             re.escape("../" + SHELF),
             re.escape(SHELF + "/specs"),
-            r"""["']""" + SHELF + r"""["']""",  # a path built from parts: parents[n] / "shared" / …
+            r"""["']""" + SHELF + r"""["']""",  # a path built from parts: parents[n] / "<shelf>" / …
             r"(?<![\w.-])/" + "work/",
             r"(?<![\w.-])/" + "home/",
             r"(?<![\w.-])/" + "root/",
@@ -45,7 +45,7 @@ def test_no_tracked_file_points_outside_the_repository() -> None:
             if FORBIDDEN.search(line):
                 offenders.append(f"{path.relative_to(REPO)}:{number}: {line.strip()[:120]}")
     assert not offenders, (
-        "files that read from outside the repository (a fresh clone has neither ../shared nor a developer's "
+        "files that read from outside the repository (a fresh clone has neither the reference shelf nor a developer's "
         "directories); vendor the file under specs/ and read it with tests/spec_files.py:\n"
         + "\n".join(offenders)
     )
