@@ -32,10 +32,21 @@ from daemon.model import (
 )
 from daemon.secrets import Secret
 
-# Every status: "any" is every registered one but the trash (WP_Query), so the trash is named too.
+# Every status: "any" is every registered one but the trash (WP_Query), so the trash is read too.
 # Refunded, failed and trashed orders must be seen, or an exported one would still ship.
 DEFAULT_STATUSES = ("any", "trash")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def status_queries(statuses: Sequence[str]) -> list[str]:
+    """The ``status`` values to list orders with, one request each.
+
+    WooCommerce's orders controller (``prepare_objects_query``) stops at ``any`` and replaces every
+    status named with it, so ``any,trash`` lists no trash: ``any`` and the trash are two reads.
+    """
+    if "any" not in statuses:
+        return [",".join(statuses)]
+    return ["any"] + (["trash"] if "trash" in statuses else [])
 
 
 class WooCommerceChannel:
@@ -109,20 +120,25 @@ class WooCommerceChannel:
 
     # pulls --------------------------------------------------------------------------------------------
     async def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
-        params: dict[str, Any] = {"status": ",".join(self.statuses)} if self.statuses else {}
         after, before = mapping.window_bounds(window)
-        pages = changed_pages(
-            self.http, f"{API}/orders", params, after=after, before=before, per_page=self.page_size
-        )
-        async for rows in pages:
-            await self.catalog.ensure_units(item for row in rows for item in row.get("line_items") or [])
-            for row in rows:
-                try:
-                    yield mapping.order_from_wc(row, self.catalog.virtual, await self._refunded(row))
-                except RecordError as exc:
-                    number = str(row.get("number") or row.get("id") or "") or None
-                    lines = mapping.readable_lines(row, self.catalog.virtual)
-                    yield UnreadableOrder(str(row.get("id")), number, exc.message, lines=lines)
+        for status in status_queries(self.statuses):
+            params: dict[str, Any] = {"status": status} if status else {}
+            pages = changed_pages(
+                self.http, f"{API}/orders", params, after=after, before=before, per_page=self.page_size
+            )
+            async for rows in pages:
+                async for order in self._orders_of(rows):
+                    yield order
+
+    async def _orders_of(self, rows: list[dict[str, Any]]) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        await self.catalog.ensure_units(item for row in rows for item in row.get("line_items") or [])
+        for row in rows:
+            try:
+                yield mapping.order_from_wc(row, self.catalog.virtual, await self._refunded(row))
+            except RecordError as exc:
+                number = str(row.get("number") or row.get("id") or "") or None
+                lines = mapping.readable_lines(row, self.catalog.virtual)
+                yield UnreadableOrder(str(row.get("id")), number, exc.message, lines=lines)
 
     async def _refunded(self, row: dict[str, Any]) -> dict[str, int]:
         """Units refunded per line: a refund is its own record and leaves the order's lines as they

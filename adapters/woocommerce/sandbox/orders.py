@@ -56,10 +56,11 @@ async def list_orders(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     try:
         paging = PageRequest(request)
-        statuses = set(list_param(request, "status")) or {"any"}
-        unknown = statuses - STATUSES - {"any", "trash"}
-        if unknown:
+        named = list_param(request, "status") or ["any"]
+        if set(named) - STATUSES - {"any", "trash"}:
             raise ValueError("status")
+        # As prepare_objects_query does: "any" replaces every status named with it, the trash included.
+        statuses = {"any"} if "any" in named else set(named)
         ids = modified_slice(request, state, state.orders_by_modified)
         rows = [state.orders[i] for i in ids] if ids is not None else None
         if rows is None:
@@ -76,8 +77,8 @@ async def list_orders(request: web.Request) -> web.Response:
         return invalid_param(str(exc), f"{exc} is not valid.")
     if "any" not in statuses:
         rows = [o for o in rows if o.status in statuses]
-    elif "trash" not in statuses:
-        # WP_Query's "any" leaves out statuses excluded from search (the trash) unless named as well.
+    else:
+        # WP_Query's "any" leaves out statuses excluded from search: the trash.
         rows = [o for o in rows if o.status != "trash"]
     here = origin(request)
     return paging.respond(rows, lambda o: trim_fields(request, order_json(state, o, here)))
