@@ -93,8 +93,12 @@ class CircuitBreaker:
     def failed(self, error: BaseException, *, reported: bool = False) -> None:
         """Count a failure; ``reported``: the caller's job already tells the operator (no second ERROR)."""
         self.failures += 1
-        self._trial = False
+        was_trial, self._trial = self._trial, False
         if self.failures < self.policy.threshold and self.open_until is None:
+            return
+        if self.open_until is not None and not was_trial:
+            # A call started before the breaker opened: the open period already accounts for it,
+            # only a failed trial may double the cool-down.
             return
         self.opened += 1
         cooldown = min(self.policy.max_cooldown_s, self.policy.cooldown_s * 2 ** (self.opened - 1))
@@ -108,6 +112,10 @@ class CircuitBreaker:
             self.failures,
             redact(str(error)),
         )
+
+    def trial_abandoned(self) -> None:
+        """The call was cancelled before the shop answered: let the next call be the trial."""
+        self._trial = False
 
     def reset(self) -> None:
         self.failures = 0
@@ -168,6 +176,14 @@ class GuardedChannel:
             raise ChannelUnavailable(str(exc), upstream=self.name, retry_after=exc.retry_after) from exc
         except RetryableError as exc:
             self.breaker.failed(exc, reported=not isolate_fatal)
+            raise
+        except Exception as exc:
+            # An unexpected error (a bug, an unparsable answer) is still a failed call; left uncounted
+            # during a trial it would keep the breaker half-open, every write paused, for good.
+            self.breaker.failed(exc, reported=not isolate_fatal)
+            raise
+        except BaseException:
+            self.breaker.trial_abandoned()
             raise
         self.breaker.succeeded()
         return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -12,7 +13,7 @@ from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import shipments
 from daemon.engine.guard import ChannelUnavailable, GuardedChannel
 from daemon.errors import AuthError, RecordError, RetryableError
-from daemon.model import FulfillerStatus, OrderRef, OutboundStatus, Shipment, ShopStock
+from daemon.model import FulfillerStatus, ItemResult, OrderRef, OutboundStatus, Shipment, ShopStock
 from tests.daemon.engine.conftest import World
 from tests.daemon.engine.fakes import FakeShop
 
@@ -115,3 +116,73 @@ async def test_shipments_wait_for_a_shop_with_revoked_credentials_without_spendi
     world.clock.advance(3600)
     await shipments.run(world.ctx, CycleCounts())
     assert [s.shipment_id for _, s in shop.fulfilments] == ["N1"]
+
+
+class SwitchableShop(FakeShop):
+    """A shop whose stock write fails the way ``mode`` says: retryable, a bug, hung, or not at all."""
+
+    mode = "retry"
+
+    async def set_stock(self, levels: Sequence[ShopStock]) -> list[ItemResult]:
+        if self.mode == "retry":
+            raise RetryableError("shop down", upstream="switch")
+        if self.mode == "bug":
+            raise ValueError("maintenance page instead of JSON")
+        if self.mode == "hang":
+            await asyncio.sleep(3600)
+        return []
+
+
+async def _open(guarded: GuardedChannel) -> None:
+    for _ in range(guarded.breaker.policy.threshold):
+        with pytest.raises(RetryableError):
+            await guarded.set_stock([])
+    assert guarded.breaker.is_open
+
+
+async def test_an_unexpected_error_during_the_trial_does_not_leave_writes_paused_for_good() -> None:
+    clock = FakeClock(datetime(2026, 1, 1, tzinfo=UTC))
+    shop = SwitchableShop()
+    guarded = GuardedChannel("switch", shop, deadline_s=1, clock=clock)
+    await _open(guarded)
+    clock.advance(61)
+    shop.mode = "bug"
+    with pytest.raises(ValueError):
+        await guarded.set_stock([])
+    assert guarded.breaker.is_open  # the failed trial counts: open again, cool-down doubled
+    shop.mode = "ok"
+    clock.advance(121)
+    assert await guarded.set_stock([]) == []
+    assert not guarded.breaker.is_open and guarded.breaker.failures == 0
+
+
+async def test_a_cancelled_trial_lets_the_next_call_try_again() -> None:
+    clock = FakeClock(datetime(2026, 1, 1, tzinfo=UTC))
+    shop = SwitchableShop()
+    guarded = GuardedChannel("switch", shop, deadline_s=60, clock=clock)
+    await _open(guarded)
+    clock.advance(61)
+    shop.mode = "hang"
+    trial = asyncio.create_task(guarded.set_stock([]))
+    await asyncio.sleep(0)
+    trial.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await trial
+    shop.mode = "ok"
+    assert await guarded.set_stock([]) == []
+    assert not guarded.breaker.is_open
+
+
+async def test_a_burst_of_parallel_timeouts_opens_the_breaker_once_for_the_first_cool_down() -> None:
+    clock = FakeClock(datetime(2026, 1, 1, tzinfo=UTC))
+    shop = HungShop()
+    guarded = GuardedChannel("hung", shop, deadline_s=0.05, clock=clock)
+
+    async def one() -> None:
+        with pytest.raises(RetryableError):
+            await guarded.apply_order_status(OrderRef("1", "#1"), STATUS, cancel_in_shop=False)
+
+    await asyncio.gather(*(one() for _ in range(8)))
+    assert guarded.breaker.opened == 1
+    assert guarded.breaker.open_until is not None
+    assert (guarded.breaker.open_until - clock.now()).total_seconds() == 60
