@@ -15,7 +15,7 @@ import orjson
 from loguru import logger
 
 from daemon.store.embedded import EmbeddedPostgres, start_embedded, stop_embedded
-from daemon.store.startup import classify
+from daemon.store.startup import LIBPQ_KEYS, classify, split_query
 
 APPLICATION_NAME = "ffn-sync"
 POOL_CLOSE_GRACE_S = 10.0
@@ -23,12 +23,8 @@ POOL_CLOSE_GRACE_S = 10.0
 _JSONB_VERSION = b"\x01"
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
-_LIBPQ_KEYS = (
-    "host|hostaddr|port|dbname|user|passfile|options|application_name|connect_timeout|sslmode|sslcert"
-    "|sslkey|sslrootcert|sslpassword|target_session_attrs|krbsrvname|gsslib|service|server_settings"
-)
 # A query password runs until the next known parameter (an unencoded '&' inside it stays masked).
-_QUERY_PASSWORD = re.compile(rf"(?P<head>[?&]password=).*?(?=&(?:{_LIBPQ_KEYS})=|$)", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(rf"(?P<head>[?&]password=).*?(?=&(?:{LIBPQ_KEYS})=|$)", re.IGNORECASE)
 
 
 def safe_dsn(dsn: str) -> str:
@@ -40,10 +36,13 @@ def safe_dsn(dsn: str) -> str:
     scheme = _SCHEME.match(dsn)
     masked = dsn
     if scheme is not None:
-        rest = dsn[scheme.end() :]
-        userinfo, at, hostpart = rest.rpartition("@")
+        authority, query = split_query(dsn[scheme.end() :])
+        userinfo, at, location = authority.rpartition("@")
         if at and ":" in userinfo:
-            masked = f"{scheme.group(0)}{userinfo.split(':', 1)[0]}:***@{hostpart}"
+            location = f"{userinfo.split(':', 1)[0]}:***@{location}"
+        elif at:
+            location = f"{userinfo}@{location}"
+        masked = f"{scheme.group(0)}{location}" + (f"?{query}" if query else "")
     return _QUERY_PASSWORD.sub(lambda m: f"{m['head']}***", masked)
 
 

@@ -8,6 +8,7 @@ ourselves (user, host, port, database) are shown.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote
 
@@ -16,6 +17,13 @@ import asyncpg
 EXIT_UNAVAILABLE = 69  # sysexits EX_UNAVAILABLE (daemon.cli.exitcodes.ExitCode.UNAVAILABLE)
 EXIT_CONFIG = 78  # sysexits EX_CONFIG (daemon.cli.exitcodes.ExitCode.CONFIG)
 _SCHEMES = ("postgresql://", "postgres://")
+LIBPQ_KEYS = (
+    "host|hostaddr|port|dbname|user|password|passfile|options|application_name|connect_timeout|sslmode"
+    "|sslcert|sslkey|sslrootcert|sslpassword|target_session_attrs|krbsrvname|gsslib|service|server_settings"
+)
+# The query starts at the first '?' followed by a parameter we know: an unencoded '?' inside a password
+# is not one, and an '@' inside a query password must not be taken for the end of the user info.
+_QUERY_START = re.compile(rf"\?(?=(?:{LIBPQ_KEYS})=)", re.IGNORECASE)
 
 
 class DatabaseStartupError(Exception):
@@ -46,12 +54,11 @@ def dsn_target(dsn: str) -> DsnTarget | None:
     scheme = next((s for s in _SCHEMES if dsn.lower().startswith(s)), None)
     if scheme is None:
         return None
-    rest = dsn[len(scheme) :]
-    userinfo, at, hostpart = rest.rpartition("@")
+    authority, query = split_query(dsn[len(scheme) :])
+    userinfo, at, location = authority.rpartition("@")
     if not at:
-        userinfo, hostpart = "", rest
+        userinfo, location = "", authority
     user = unquote(userinfo.split(":", 1)[0]) if userinfo else ""
-    location, _, query = hostpart.partition("?")
     netloc, _, path = location.partition("/")
     params = parse_qs(query)
     host, port = netloc, ""
@@ -67,6 +74,14 @@ def dsn_target(dsn: str) -> DsnTarget | None:
         return None
     database = unquote(path) or (params.get("dbname") or [user or "postgres"])[0]
     return DsnTarget(user=user or (params.get("user") or [""])[0], host=host, port=port, database=database)
+
+
+def split_query(rest: str) -> tuple[str, str]:
+    """The DSN after its scheme split into user info + location, and the query string (without '?')."""
+    match = _QUERY_START.search(rest)
+    if match is None:
+        return rest, ""
+    return rest[: match.start()], rest[match.end() :]
 
 
 def classify(exc: BaseException, dsn: str) -> DatabaseStartupError | None:

@@ -33,3 +33,22 @@ def test_dsn_target_and_safe_dsn_never_cut_a_password_at_its_first_special_chara
     )
     assert dsn_target("mysql://x:y@h/d") is None
     assert str(dsn_target("postgresql://u:p@/ffn_sync?host=/run/pg")) == "/run/pg:5432/ffn_sync"
+
+
+def test_an_at_sign_in_a_query_string_password_never_reaches_the_operator() -> None:
+    import asyncpg
+
+    from daemon.store.startup import classify
+
+    dsn = "postgresql://127.0.0.1:5433/ffn?user=ffn&password=S3cret@Pass"
+    target = dsn_target(dsn)
+    assert target is not None
+    assert (target.user, target.host, target.port, target.database) == ("ffn", "127.0.0.1", "5433", "ffn")
+    assert safe_dsn(dsn) == "postgresql://127.0.0.1:5433/ffn?user=ffn&password=***"
+    for exc in (ConnectionRefusedError(111, "Connection refused"), asyncpg.InvalidPasswordError("no")):
+        error = classify(exc, dsn)
+        assert error is not None and "127.0.0.1:5433" in str(error)
+        assert "S3cret" not in str(error) and "Pass" not in str(error)
+    userinfo_dsn = "postgresql://host/db?password=s3cr@x&user=sync"
+    error = classify(asyncpg.InvalidPasswordError("no"), userinfo_dsn)
+    assert error is not None and "s3cr" not in str(error) and "'sync'" in str(error)
