@@ -172,15 +172,24 @@ OWN_NOTE_PREFIX = "ffn-sync: "
 
 
 def shop_written_note(note: str | None) -> str | None:
-    """The note without the lines ffn-sync added (None when nothing else is left)."""
-    if not note or OWN_NOTE_PREFIX not in note:
-        return note
+    """The note without the lines ffn-sync added (None when nothing else is left).
+
+    Every note is normalised the same way (line breaks to "\\n", outer blanks stripped), whether or not
+    it holds one of our lines: appending our line must leave the result unchanged, or the outbound would
+    look edited (a note with "\\r\\n" or a trailing blank would otherwise differ before and after).
+    """
+    if note is None:
+        return None
     kept = [line for line in note.splitlines() if not line.startswith(OWN_NOTE_PREFIX)]
     return "\n".join(kept).strip() or None
 
 
 # Statuses in which the merchant may still PATCH or cancel an outbound.
 EDITABLE_OUTBOUND_STATUSES = frozenset({OutboundStatus.PREPARATION, OutboundStatus.PENDING})
+# Statuses no later step leaves: a shop edit can neither be sent nor applied by hand any more.
+FINAL_OUTBOUND_STATUSES = frozenset(
+    {OutboundStatus.SHIPPED, OutboundStatus.PARTIALLY_CANCELED, OutboundStatus.CANCELED}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,8 +51,9 @@ def woocommerce_error_factory(
             f"WooCommerce refused the API key ({text}); check the key and its read/write permission. "
             "WooCommerce reads keys from the Authorization header or the query only when PHP sees HTTPS (is_ssl()): behind a "
             "TLS-terminating proxy make WordPress trust X-Forwarded-Proto (wp-config.php: "
-            "$_SERVER['HTTPS'] = 'on' when HTTP_X_FORWARDED_PROTO is https) or set auth = 'oauth1' "
-            "(OAuth 1.0a needs no is_ssl()); if the host strips the Authorization header use auth = 'query'",
+            "$_SERVER['HTTPS'] = 'on' when HTTP_X_FORWARDED_PROTO is https); auth = 'oauth1' does not help "
+            "there, WooCommerce then checks the signature against the http:// address while we sign the "
+            "https:// one. If the host strips the Authorization header use auth = 'query'",
             upstream=upstream,
             status=status,
             vendor_code=code,

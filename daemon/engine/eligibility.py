@@ -47,6 +47,9 @@ FINISHED_STATUSES: dict[str, frozenset[str]] = {
     "shopware": frozenset({"completed"}),
     "shopify": frozenset({"FULFILLED", "RESTOCKED"}),
 }
+# Not an order yet: WooCommerce's block checkout keeps a draft while the customer types and deletes it when
+# abandoned (its own stock hold counts only unexpired drafts), so a draft must not reserve stock for good.
+DRAFT_STATUSES: dict[str, frozenset[str]] = {"woocommerce": frozenset({"checkout-draft"})}
 
 
 def decide(order: ShopOrder, rules: EligibilityRules, now: datetime, kind: str = "") -> GateDecision:
@@ -54,6 +57,8 @@ def decide(order: ShopOrder, rules: EligibilityRules, now: datetime, kind: str =
         return Never("cancelled in the shop")
     if order.test:
         return Never("a test order")
+    if order.shop_status in DRAFT_STATUSES.get(kind, ()):
+        return Never("a checkout draft, not an order yet (decided again when the customer completes it)")
     if rules.import_since and order.created_at < rules.import_since:
         return Never(
             f"created {order.created_at:%Y-%m-%d %H:%M} before import_since {rules.import_since:%Y-%m-%d}"

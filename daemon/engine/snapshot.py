@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+from loguru import logger
+
+from daemon.store.db import INSTANCE_ID
 
 ENTITY_PRODUCT = "product"
 ENTITY_ORDER = "order"
@@ -113,8 +113,6 @@ FROM {_KEYS}
 WHERE s.merchant_id = $1 AND s.claimed_by = $2
   AND s.channel = k.channel AND s.entity = k.entity AND s.external_id = k.external_id
 """
-# Identifies this process's claims (released on a graceful stop, extended while the work runs).
-INSTANCE_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class Snapshot:
@@ -178,16 +176,27 @@ class Snapshot:
             await self.pool.execute(_EXTEND, self.merchant_id, INSTANCE_ID, *_keys(items), until)
 
     async def _set(self, item: Claimed, sql_set: str, *args: Any) -> None:
-        # Every outcome ends the claim.
-        await self.pool.execute(
+        # Every outcome ends the claim, but only our own: once another instance has taken the row over
+        # (our claim ran out while we were cut off), a late outcome must neither overwrite its work nor
+        # free its claim, or a second row of the order could go in flight.
+        result = await self.pool.execute(
             f"UPDATE snapshot SET {sql_set}, claimed_by = NULL, claimed_until = NULL, updated_at = now() "
-            "WHERE merchant_id = $1 AND channel = $2 AND entity = $3 AND external_id = $4",
+            "WHERE merchant_id = $1 AND channel = $2 AND entity = $3 AND external_id = $4"
+            f" AND claimed_by = ${len(args) + 5}",
             self.merchant_id,
             item.channel,
             item.entity,
             item.external_id,
             *args,
+            INSTANCE_ID,
         )
+        if result.split()[-1] == "0":
+            logger.warning(
+                "{} {} of {}: outcome dropped, another instance has taken the record over",
+                item.entity,
+                item.label or item.external_id,
+                item.channel,
+            )
 
     async def done(
         self,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import socket
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,6 +21,12 @@ from daemon.store.embedded import EmbeddedPostgres, start_embedded, stop_embedde
 from daemon.store.startup import LIBPQ_KEYS, classify, split_query
 
 APPLICATION_NAME = "ffn-sync"
+# Identifies this process: its work claims (snapshot.claimed_by) end in INSTANCE_TOKEN, and so does the
+# application_name of each of its connections, so another instance can tell whether the claimer still runs.
+INSTANCE_TOKEN = uuid.uuid4().hex[:12]
+INSTANCE_ID = f"{socket.gethostname()}:{os.getpid()}:{INSTANCE_TOKEN}"
+POOL_APPLICATION_NAME = f"{APPLICATION_NAME} {INSTANCE_TOKEN}"
+LEASE_APPLICATION_NAME = f"{APPLICATION_NAME} lease {INSTANCE_TOKEN}"
 POOL_CLOSE_GRACE_S = 10.0
 # jsonb's binary wire format is the JSON text prefixed with a format version byte.
 _JSONB_VERSION = b"\x01"
@@ -85,7 +94,7 @@ async def create_pool(
         init=_init_connection,
         statement_cache_size=statement_cache_size,
         max_inactive_connection_lifetime=300.0,
-        server_settings={"application_name": APPLICATION_NAME},
+        server_settings={"application_name": POOL_APPLICATION_NAME},
     )
     if pool is None:  # only when awaited in a non-standard way; keeps the type honest
         raise RuntimeError(f"could not create a pool for {safe_dsn(dsn)}")

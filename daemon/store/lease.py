@@ -10,7 +10,8 @@ Ownership is only as fresh as the last round trip: after the connection drops th
 until ``is_alive()`` turns false, so the work itself must stay idempotent (it is: deterministic ids and
 ``FOR UPDATE SKIP LOCKED`` claims). Call ``heartbeat()`` before each cycle.
 
-Taking a merchant frees the work claims (snapshot rows in flight) an earlier holder left behind.
+Taking a merchant frees the work claims (snapshot rows in flight) of earlier holders that have no
+connection left; claims of this process and of instances still connected run out on their own.
 
 ``hashtext`` is 32 bits: two merchant ids may share a key; then one instance simply owns both.
 """
@@ -25,7 +26,7 @@ from typing import Self
 import asyncpg
 from loguru import logger
 
-from daemon.store.db import APPLICATION_NAME
+from daemon.store.db import APPLICATION_NAME, INSTANCE_ID, LEASE_APPLICATION_NAME
 
 LEASE_KEY_PREFIX = "ffn-sync:merchant:"
 HEARTBEAT_TIMEOUT_S = 5.0
@@ -34,10 +35,19 @@ _TRY_LOCK = """
 select id from unnest($1::text[]) as id
 where pg_try_advisory_lock(hashtext($2 || id))
 """
-RELEASE_ORPHANED_CLAIMS = (
-    "UPDATE snapshot SET claimed_by = NULL, claimed_until = NULL"
-    " WHERE merchant_id = ANY($1::text[]) AND claimed_until IS NOT NULL"
-)
+# Claims are orphaned when their instance has no connection left (see db.INSTANCE_TOKEN). Our own
+# claims never are: a new lease of this process (the old lease connection dropped) finds its own work
+# still running. A claimer cut off from the lease but still connected keeps its claims until they run out.
+RELEASE_ORPHANED_CLAIMS = """
+UPDATE snapshot AS s SET claimed_by = NULL, claimed_until = NULL
+WHERE s.merchant_id = ANY($1::text[]) AND s.claimed_until IS NOT NULL
+  AND s.claimed_by IS DISTINCT FROM $2
+  AND NOT EXISTS (
+      SELECT 1 FROM pg_stat_activity a
+      WHERE a.application_name LIKE $3 || ' %'
+        AND s.claimed_by LIKE '%:' || substring(a.application_name from '[^ ]+$')
+  )
+"""
 _UNLOCK = "select pg_advisory_unlock(hashtext($2 || id)) from unnest($1::text[]) as id"
 
 
@@ -53,7 +63,7 @@ class MerchantLease:
 
     @classmethod
     async def connect(cls, dsn: str) -> Self:
-        conn = await asyncpg.connect(dsn, server_settings={"application_name": f"{APPLICATION_NAME} lease"})
+        conn = await asyncpg.connect(dsn, server_settings={"application_name": LEASE_APPLICATION_NAME})
         return cls(conn)
 
     @property
@@ -88,10 +98,12 @@ class MerchantLease:
             return wanted & self._owned
 
     async def _release_orphaned_claims(self, merchant_ids: list[str]) -> int:
-        # Only the lease holder works on a merchant's rows, so every claim found now was left by a
-        # stopped or killed holder: free it at once instead of waiting for its lease to run out.
+        # Only the lease holder starts work on a merchant's rows, so a claim of an instance with no
+        # connection left was stranded by a killed holder: free it at once instead of letting it run out.
         try:
-            result = await self._conn.execute(RELEASE_ORPHANED_CLAIMS, merchant_ids)
+            result = await self._conn.execute(
+                RELEASE_ORPHANED_CLAIMS, merchant_ids, INSTANCE_ID, APPLICATION_NAME
+            )
         except BaseException:
             self._mark_lost_if_closed()
             raise

@@ -20,11 +20,22 @@ def _clean(value: str | None, limit: int = TEXT_MAX) -> str | None:
     return truncate(value, limit) or None
 
 
+def utf16_length(value: str) -> int:
+    """The length FFN checks: .NET strings count UTF-16 code units, so an emoji counts twice."""
+    return len(value.encode("utf-16-le")) // 2
+
+
 def truncate(value: str | None, limit: int) -> str | None:
-    """At most ``limit`` characters; a cut text ends in '…' so the reader sees it was cut."""
-    if value is None or len(value) <= limit:
+    """At most ``limit`` UTF-16 units; a cut text ends in '…' so the reader sees it was cut."""
+    if value is None or utf16_length(value) <= limit:
         return value
-    return value[: limit - 1] + "…"
+    kept, used = [], 1  # the ellipsis is one unit
+    for char in value:
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
 
 
 def address_body(address: Address, order_label: str) -> dict[str, Any]:

@@ -103,8 +103,10 @@ def _check(path: str, value: Any, rule: Rule) -> None:
         return
     if not isinstance(value, str):
         raise _invalid(path, "must be a string")
-    if len(value) > rule.get("maxLength", len(value)):
-        raise _invalid(path, f"must be at most {rule['maxLength']} characters long (got {len(value)})")
+    # .NET counts string lengths in UTF-16 code units: a character beyond the BMP (an emoji) counts twice.
+    length = len(value.encode("utf-16-le")) // 2
+    if length > rule.get("maxLength", length):
+        raise _invalid(path, f"must be at most {rule['maxLength']} characters long (got {length})")
     if len(value) < rule.get("minLength", 0):
         raise _invalid(path, f"must be at least {rule['minLength']} characters long")
     # .NET's '.' stops at a line feed: '^.*$' means one line.

@@ -22,6 +22,7 @@ from daemon.errors import ManualActionNeeded, RecordError
 from daemon.ids import merchant_outbound_number
 from daemon.model import (
     EDITABLE_OUTBOUND_STATUSES,
+    FINAL_OUTBOUND_STATUSES,
     Outbound,
     OutboundStatus,
     ShopOrder,
@@ -169,13 +170,15 @@ async def _update(
                 ctx, item.channel, item, history.UPDATED, f"manual action cleared: outbound is {status}"
             )
             return "skipped"
-    if status == OutboundStatus.CANCELED.value:
-        # Nothing can change a cancelled outbound; a PATCH would only earn a 403 and a false dead letter.
+    if status in FINAL_OUTBOUND_STATUSES:
+        # Nothing can change a shipped or cancelled outbound, not even by hand; a PATCH would only earn
+        # a 403 and a false manual_action dead letter.
         await ctx.snapshot.done(item, now=now)
         logger.info(
-            "order {} changed in the shop; outbound {} is cancelled, nothing to update",
+            "order {} changed in the shop; outbound {} is {}, nothing to update",
             number,
             item.remote_id,
+            status,
         )
         return "skipped"
     try:

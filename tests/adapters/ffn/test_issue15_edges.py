@@ -84,6 +84,10 @@ async def test_the_sandbox_refuses_what_the_spec_refuses_with_its_validation_bod
                 assert body["errorCode"] == example["errorCode"], key
                 assert {k.lower() for k in body} == {k.lower() for k in example}, key
                 assert body["errorMessages"][0]["message"].startswith("Model validation failed"), key
+        # .NET counts UTF-16 units: 2,049 emoji are 4,098 units, over the 4,096 limit.
+        emoji_note = {**good, "externalNote": "🎉" * 2049}
+        async with http.post(f"{sandbox.api}/v1/merchant/outbounds", json=emoji_note) as answer:
+            assert answer.status == 400
         async with http.patch(
             f"{sandbox.api}/v1/merchant/products/{jfsku}", json={"originCountry": "DEU"}
         ) as answer:

@@ -160,3 +160,13 @@ def test_free_texts_are_cut_to_the_specs_limits() -> None:
     assert len(body["externalNote"]) == 4096 and body["externalNote"].endswith("…")
     assert len(body["shippingAddress"]["street"]) == 255
     assert body["shippingAddress"]["country"] == "DE"
+
+
+def test_limits_count_utf16_units_as_net_does() -> None:
+    from adapters.ffn.mapping.outbounds import truncate, utf16_length
+
+    note = "Danke 🎉 " * 600  # 4,800 characters, 5,400 UTF-16 units: an emoji counts twice in .NET
+    cut = truncate(note, 4096)
+    assert cut is not None and utf16_length(cut) <= 4096 and cut.endswith("…")
+    assert utf16_length(cut) >= 4095  # cut at a character boundary, never inside a surrogate pair
+    assert truncate("🎉" * 2048, 4096) == "🎉" * 2048  # exactly at the limit: unchanged

@@ -48,6 +48,12 @@ ORDER = ShopOrder(
             "no lines the warehouse ships",
         ),
         ({"shop_status": "completed"}, replace(RULES, statuses=frozenset({"processing"})), Never, "finished"),
+        (
+            {"shop_status": "checkout-draft", "payment_state": PaymentState.PENDING},
+            replace(RULES, statuses=frozenset({"processing"})),
+            Never,
+            "checkout draft",
+        ),
     ],
 )
 def test_each_order_gets_one_typed_decision_with_its_reason(

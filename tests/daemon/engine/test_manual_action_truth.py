@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
+
 from daemon.engine.reports import retry
 from daemon.ids import outbound_id
 from daemon.model import OWN_NOTE_PREFIX, Outbound, OutboundStatus, shop_written_note
@@ -105,6 +107,31 @@ async def test_retry_of_a_manual_action_patches_when_ffn_allows_it_again(world: 
     assert (await cycle(world)).pushed == 1
     assert world.ffn.outbounds[oid].external_note == "leave at the door"
     assert (await states(world))["1"] == ("synced", None)
+
+
+@pytest.mark.parametrize("status", [OutboundStatus.PARTIALLY_CANCELED, OutboundStatus.SHIPPED])
+async def test_a_shop_edit_of_a_finished_outbound_is_not_sent(world: World, status: OutboundStatus) -> None:
+    order = world.order(1)
+    await cycle(world)
+    oid = outbound_id("MERC", "shop", "1")
+    world.ffn.statuses[oid] = status
+    await world.ctx.snapshot.set_remote_status("order", oid, status.value)
+    world.clock.advance(30)
+    world.shop.put(replace(order, note="new note", updated_at=world.clock.now() - timedelta(seconds=10)))
+    world.clock.advance(30)
+    assert (await cycle(world)).failed == 0
+    assert [w[0] for w in world.ffn.writes] == ["create_outbound"]
+    assert (await states(world))["1"] == ("synced", None)
+
+
+@pytest.mark.parametrize(
+    "note", ["ring twice", "ring twice ", "ring\r\ntwice", "ring\r\ntwice\r\n", "\nring twice", " ", ""]
+)
+def test_our_line_appended_to_any_note_leaves_the_shop_written_note_unchanged(note: str) -> None:
+    own = f"{OWN_NOTE_PREFIX}the fulfiller partially cancelled outbound X (damaged)"
+    appended = f"{note}\n{own}" if note else own  # as the Shopify write-back appends it
+    assert shop_written_note(appended) == shop_written_note(note)
+    assert shop_written_note(f"{note}\r\n{own}") == shop_written_note(note)
 
 
 def test_only_lines_ffn_sync_wrote_leave_the_note() -> None:

@@ -1,11 +1,13 @@
 """Claims: one row per shop order in flight, whatever the flow, batch or process; short claims
-extended while the work runs, given back on a stop, freed by the next lease holder."""
+extended while the work runs, given back on a stop, freed by the next lease holder only when their
+instance has no connection left, and never cleared by a late outcome of an earlier claimer."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
 
+import asyncpg
 import pytest
 
 from daemon.engine import push
@@ -13,6 +15,8 @@ from daemon.engine.cycle import CycleCounts
 from daemon.engine.snapshot import ENTITY_FSTATUS, ENTITY_SHIPMENT, Claimed, Pulled, Snapshot
 from daemon.store import MerchantLease
 from tests.daemon.engine.conftest import World
+
+DEAD_TOKEN = "deadbeef0000"  # an instance with no connection left
 
 
 async def queue(world: World, entity: str, rows: list[tuple[str, str]]) -> None:
@@ -54,7 +58,8 @@ async def test_concurrent_claimers_never_take_two_rows_of_one_order(world: World
 
 async def test_a_new_lease_holder_frees_claims_left_by_a_killed_one(world: World, pg_dsn: str) -> None:
     await queue(world, ENTITY_SHIPMENT, [("S1", "1"), ("S2", "2")])
-    assert len(await claim(world, ENTITY_SHIPMENT)) == 2  # then the process dies
+    assert len(await claim(world, ENTITY_SHIPMENT)) == 2
+    await world.pool.execute("UPDATE snapshot SET claimed_by = $1", f"dead-host:1:{DEAD_TOKEN}")  # it died
     assert await claim(world, ENTITY_SHIPMENT) == []
     lease = await MerchantLease.connect(pg_dsn)
     try:
@@ -62,6 +67,62 @@ async def test_a_new_lease_holder_frees_claims_left_by_a_killed_one(world: World
     finally:
         await lease.close()
     assert len(await claim(world, ENTITY_SHIPMENT)) == 2  # at once, not after the claim lease
+
+
+async def test_a_new_lease_of_this_process_leaves_its_running_work_claimed(world: World, pg_dsn: str) -> None:
+    await queue(world, ENTITY_SHIPMENT, [("S1", "1")])
+    await queue(world, ENTITY_FSTATUS, [("O1:Shipped", "1")])
+    in_flight, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(item: Claimed) -> str:
+        in_flight.set()
+        await release.wait()
+        await world.ctx.snapshot.done(item, now=world.clock.now())
+        return "pushed"
+
+    task = asyncio.create_task(
+        push.drain(world.ctx, channels=["shop"], entity=ENTITY_SHIPMENT, handler=slow, counts=CycleCounts())
+    )
+    await in_flight.wait()
+    # The lease connection dropped; Ownership opens a new one while this process's work still runs.
+    lease = await MerchantLease.connect(pg_dsn)
+    try:
+        assert await lease.acquire(["acme"]) == {"acme"}
+        assert await claim(world, ENTITY_FSTATUS) == []  # S1 of order 1 is still in flight
+    finally:
+        release.set()
+        await task
+        await lease.close()
+    assert [c.external_id for c in await claim(world, ENTITY_FSTATUS)] == ["O1:Shipped"]
+
+
+async def test_a_new_lease_holder_leaves_the_claims_of_an_instance_still_connected(
+    world: World, pg_dsn: str
+) -> None:
+    await queue(world, ENTITY_SHIPMENT, [("S1", "1")])
+    assert len(await claim(world, ENTITY_SHIPMENT)) == 1
+    token = "0123456789ab"  # an instance cut off from its lease whose pool still works on S1
+    await world.pool.execute("UPDATE snapshot SET claimed_by = $1", f"other-host:7:{token}")
+    still_running = await asyncpg.connect(pg_dsn, server_settings={"application_name": f"ffn-sync {token}"})
+    lease = await MerchantLease.connect(pg_dsn)
+    try:
+        assert await lease.acquire(["acme"]) == {"acme"}
+        assert await claim(world, ENTITY_SHIPMENT) == []  # its claim runs out on its own
+    finally:
+        await lease.close()
+        await still_running.close()
+
+
+async def test_a_late_outcome_leaves_the_claim_of_the_instance_that_took_the_row_over(world: World) -> None:
+    await queue(world, ENTITY_SHIPMENT, [("S1", "1")])
+    await queue(world, ENTITY_FSTATUS, [("O1:Shipped", "1")])
+    [mine] = await claim(world, ENTITY_SHIPMENT)
+    # Our claim ran out while we were cut off; another instance claimed S1 and works on it.
+    await world.pool.execute("UPDATE snapshot SET claimed_by = 'other-host:7:0123456789ab'")
+    await world.ctx.snapshot.retry_later(mine, world.clock.now(), "finished late")
+    row = await world.pool.fetchrow("SELECT claimed_by, last_error FROM snapshot WHERE external_id = 'S1'")
+    assert (row["claimed_by"], row["last_error"]) == ("other-host:7:0123456789ab", None)
+    assert await claim(world, ENTITY_FSTATUS) == []  # S1 is still in flight elsewhere
 
 
 async def test_a_cancelled_drain_gives_its_claims_back_without_counting_an_attempt(world: World) -> None:
