@@ -21,7 +21,8 @@ from daemon.model import Shipment, Tracking
 # Shopware's varchar fields), and URLs get the limit browsers and proxies agree on.
 SHOP_TRACKING_LIMITS = {"number": 255, "carrier": 255, "url": 2048}
 # ISO 3166-1 reserves these exceptionally; shops still send them.
-_EXCEPTIONAL = {"UK": "GB", "EL": "GR"}
+# UK and EL are EU usage for GB and GR; XK (Kosovo) is user-assigned in ISO 3166 but what shops send.
+_EXCEPTIONAL = {"UK": "GB", "EL": "GR", "XK": "XK"}
 
 
 class UnknownCountry(ValueError):

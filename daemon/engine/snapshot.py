@@ -67,6 +67,8 @@ SET payload = excluded.payload,
     attempts = 0,
     reason_code = NULL,
     last_error = NULL,
+    -- a new pull brings personal data back: the purge must see it again (closed_at is kept)
+    personal_data_purged_at = NULL,
     updated_at = now()
 WHERE s.pulled_hash IS DISTINCT FROM excluded.pulled_hash
 RETURNING external_id

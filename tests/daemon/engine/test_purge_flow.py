@@ -86,3 +86,20 @@ async def test_personal_data_is_purged_days_after_the_order_closed_keeping_ids_h
     writes = len(world.ffn.writes)
     await orders.run(world.ctx, world.ctx.settings.channel("shop"), CycleCounts())
     assert (await _row(world, "1"))["payload"] == payload and len(world.ffn.writes) == writes
+
+
+async def test_an_order_changed_in_the_shop_after_the_purge_is_purged_again(world: World) -> None:
+    world.ctx.settings = replace(world.ctx.settings, personal_data_days=90)
+    world.order(1, shipping_address=PERSON, email="erika@example.org", phone="+49 221 1", note="ring twice")
+    await orders.run(world.ctx, world.ctx.settings.channel("shop"), CycleCounts())
+    await world.pool.execute("UPDATE snapshot SET remote_status = 'Shipped' WHERE entity = 'order'")
+    await purge.run(world.ctx, CycleCounts())
+    world.clock.advance(timedelta(days=91).total_seconds())
+    await purge.run(world.ctx, CycleCounts())
+    assert (await _row(world, "1"))["payload"]["email"] is None
+    # Months later the merchant edits the order (a note, a refund): it is pulled again, in full.
+    world.order(1, shipping_address=PERSON, email="erika@example.org", phone="+49 221 1", note="refunded")
+    await orders.run(world.ctx, world.ctx.settings.channel("shop"), CycleCounts())
+    assert (await _row(world, "1"))["payload"]["email"] == "erika@example.org"
+    await purge.run(world.ctx, CycleCounts())  # closed long enough already: purged on the next run
+    assert (await _row(world, "1"))["payload"]["email"] is None
