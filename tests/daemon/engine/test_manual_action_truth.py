@@ -15,6 +15,19 @@ from tests.daemon.engine.conftest import World
 from tests.daemon.engine.test_orders_flow import cycle, states
 
 
+async def _edit_in_shop_while_ffn_says(world: World, status: OutboundStatus, note: str) -> str:
+    """Export order 1, let FFN move its outbound to ``status``, then edit the order in the shop."""
+    order = world.order(1)
+    await cycle(world)
+    oid = outbound_id("MERC", "shop", "1")
+    world.ffn.statuses[oid] = status
+    await world.ctx.snapshot.set_remote_status("order", oid, status.value)
+    world.clock.advance(30)
+    world.shop.put(replace(order, note=note, updated_at=world.clock.now() - timedelta(seconds=10)))
+    world.clock.advance(30)
+    return oid
+
+
 async def test_an_outbound_adopted_by_the_status_flow_is_not_patched_once_it_ships(world: World) -> None:
     world.order(1)
     oid = outbound_id("MERC", "shop", "1")
@@ -52,30 +65,8 @@ async def test_our_note_about_a_fulfiller_cancel_is_no_shop_edit(world: World) -
     assert (await states(world))["1"] == ("synced", None)
 
 
-async def test_a_shop_edit_of_a_cancelled_outbound_is_not_sent(world: World) -> None:
-    order = world.order(1)
-    await cycle(world)
-    oid = outbound_id("MERC", "shop", "1")
-    world.ffn.statuses[oid] = OutboundStatus.CANCELED
-    await world.ctx.snapshot.set_remote_status("order", oid, OutboundStatus.CANCELED.value)
-    world.clock.advance(30)
-    edited = replace(order, note="new note", updated_at=world.clock.now() - timedelta(seconds=10))
-    world.shop.put(edited)
-    world.clock.advance(30)
-    assert (await cycle(world)).failed == 0
-    assert [w[0] for w in world.ffn.writes] == ["create_outbound"]
-
-
 async def test_retry_of_a_manual_action_clears_it_when_ffn_has_moved_on(world: World) -> None:
-    order = world.order(1)
-    await cycle(world)
-    oid = outbound_id("MERC", "shop", "1")
-    world.ffn.statuses[oid] = OutboundStatus.LOCKED
-    await world.ctx.snapshot.set_remote_status("order", oid, OutboundStatus.LOCKED.value)
-    world.clock.advance(30)
-    edited = replace(order, note="leave at the door", updated_at=world.clock.now() - timedelta(seconds=10))
-    world.shop.put(edited)
-    world.clock.advance(30)
+    oid = await _edit_in_shop_while_ffn_says(world, OutboundStatus.LOCKED, "leave at the door")
     assert (await cycle(world)).failed == 1
     assert (await states(world))["1"] == ("failed", "manual_action")
 
@@ -91,16 +82,7 @@ async def test_retry_of_a_manual_action_clears_it_when_ffn_has_moved_on(world: W
 
 
 async def test_retry_of_a_manual_action_patches_when_ffn_allows_it_again(world: World) -> None:
-    order = world.order(1)
-    await cycle(world)
-    oid = outbound_id("MERC", "shop", "1")
-    world.ffn.statuses[oid] = OutboundStatus.LOCKED
-    await world.ctx.snapshot.set_remote_status("order", oid, OutboundStatus.LOCKED.value)
-    world.clock.advance(30)
-    world.shop.put(
-        replace(order, note="leave at the door", updated_at=world.clock.now() - timedelta(seconds=10))
-    )
-    world.clock.advance(30)
+    oid = await _edit_in_shop_while_ffn_says(world, OutboundStatus.LOCKED, "leave at the door")
     await cycle(world)
     world.ffn.statuses[oid] = OutboundStatus.PENDING  # the fulfiller put it back
     await retry(world.pool, merchant="acme", key="#1", now=world.clock.now())
@@ -109,16 +91,11 @@ async def test_retry_of_a_manual_action_patches_when_ffn_allows_it_again(world: 
     assert (await states(world))["1"] == ("synced", None)
 
 
-@pytest.mark.parametrize("status", [OutboundStatus.PARTIALLY_CANCELED, OutboundStatus.SHIPPED])
+@pytest.mark.parametrize(
+    "status", [OutboundStatus.CANCELED, OutboundStatus.PARTIALLY_CANCELED, OutboundStatus.SHIPPED]
+)
 async def test_a_shop_edit_of_a_finished_outbound_is_not_sent(world: World, status: OutboundStatus) -> None:
-    order = world.order(1)
-    await cycle(world)
-    oid = outbound_id("MERC", "shop", "1")
-    world.ffn.statuses[oid] = status
-    await world.ctx.snapshot.set_remote_status("order", oid, status.value)
-    world.clock.advance(30)
-    world.shop.put(replace(order, note="new note", updated_at=world.clock.now() - timedelta(seconds=10)))
-    world.clock.advance(30)
+    await _edit_in_shop_while_ffn_says(world, status, "new note")
     assert (await cycle(world)).failed == 0
     assert [w[0] for w in world.ffn.writes] == ["create_outbound"]
     assert (await states(world))["1"] == ("synced", None)
