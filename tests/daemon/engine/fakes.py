@@ -1,6 +1,8 @@
 """In-memory stand-ins for the adapters, so flow logic is tested on a real Postgres in milliseconds.
 
-The real adapters are proven against their sandboxes in tests/adapters and end to end in tests/e2e.
+The real adapters are proven against their sandboxes in tests/adapters and end to end in tests/e2e;
+``FakeShop`` runs the same contract suite as they do (tests/contracts), so what the engine tests rely on
+is what a real shop does.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from daemon.errors import ManualActionNeeded
+from daemon.errors import ManualActionNeeded, RecordError, SyncError
 from daemon.model import (
     EDITABLE_OUTBOUND_STATUSES,
     FulfillerStatus,
@@ -98,53 +100,93 @@ class FakeFulfiller:
         return None
 
 
+# Fulfiller statuses a shop reflects on its order (note, tag, and a real cancel when asked).
+REFLECTED_STATUSES = frozenset({OutboundStatus.CANCELED, OutboundStatus.PARTIALLY_CANCELED})
+
+
 @dataclass
 class FakeShop:
     kind: str = "fake"
     stock_cas: bool = False
     orders: dict[str, ShopOrder] = field(default_factory=dict)
     products: list[ShopProduct] = field(default_factory=list)
-    fulfilments: list[tuple[str, Shipment]] = field(default_factory=list)
-    statuses: list[tuple[str, FulfillerStatus, bool]] = field(default_factory=list)
+    fulfilments: list[tuple[str, Shipment]] = field(default_factory=list)  # applied, each shipment once
+    statuses: list[tuple[str, FulfillerStatus, bool]] = field(default_factory=list)  # reflected, each once
     stock: dict[str, int] = field(default_factory=dict)
     stock_writes: list[list[ShopStock]] = field(default_factory=list)
     known_skus: set[str] | None = None
+    unmanaged_skus: set[str] = field(default_factory=set)  # the shop keeps no stock for these
     unreadable: list[UnreadableOrder] = field(default_factory=list)
+    # Raised by every call while set: a shop that cannot be reached now, or that rejects the credentials.
+    failure: SyncError | None = None
 
     def put(self, order: ShopOrder) -> None:
         self.orders[order.order_id] = order
 
+    def _reach(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
     async def changed_products(self, window: Window) -> AsyncIterator[ShopProduct]:
-        for p in self.products:
+        self._reach()
+        for p in sorted(self.products, key=lambda p: p.updated_at or window.start):
             if _in(window, p.updated_at):
                 yield p
 
     async def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
-        for bad in self.unreadable:
-            if _in(window, bad.updated_at):
-                yield bad
-        for o in sorted(self.orders.values(), key=lambda o: o.updated_at):
+        self._reach()
+        everything: list[ShopOrder | UnreadableOrder] = [*self.orders.values(), *self.unreadable]
+        for o in sorted(everything, key=lambda o: o.updated_at or window.start):
             if _in(window, o.updated_at):
                 yield o
 
-    async def get_order(self, order_id: str) -> ShopOrder | None:
-        return self.orders.get(order_id)
+    async def get_order(self, order_id: str) -> ShopOrder | UnreadableOrder | None:
+        self._reach()
+        unreadable = next((u for u in self.unreadable if u.order_id == order_id), None)
+        return self.orders.get(order_id, unreadable)
+
+    def _existing(self, order: OrderRef) -> ShopOrder | UnreadableOrder:
+        found = self.orders.get(order.order_id) or next(
+            (u for u in self.unreadable if u.order_id == order.order_id), None
+        )
+        if found is None:
+            raise RecordError(f"order {order.number} no longer exists in the shop", upstream=self.kind)
+        return found
 
     async def apply_shipment(self, order: OrderRef, shipment: Shipment) -> None:
+        self._reach()
+        existing = self._existing(order)
+        if any(o == order.order_id and s.shipment_id == shipment.shipment_id for o, s in self.fulfilments):
+            return
+        if isinstance(existing, ShopOrder) and existing.cancelled:
+            raise ManualActionNeeded(f"order {order.number} is cancelled in the shop", upstream=self.kind)
         self.fulfilments.append((order.order_id, shipment))
 
     async def apply_order_status(
         self, order: OrderRef, status: FulfillerStatus, *, cancel_in_shop: bool
     ) -> None:
+        self._reach()
+        existing = self._existing(order)
+        if status.status not in REFLECTED_STATUSES:
+            return
+        if any(o == order.order_id and s == status and c == cancel_in_shop for o, s, c in self.statuses):
+            return
         self.statuses.append((order.order_id, status, cancel_in_shop))
+        if cancel_in_shop and status.status is OutboundStatus.CANCELED and isinstance(existing, ShopOrder):
+            self.orders[order.order_id] = replace(existing, cancelled=True)
 
     async def set_stock(self, levels: Sequence[ShopStock]) -> list[ItemResult]:
+        self._reach()
         self.stock_writes.append(list(levels))
         results = []
         for level in levels:
             if self.known_skus is not None and level.sku not in self.known_skus:
                 results.append(
                     ItemResult.failed(level.sku, ItemFailure.UNKNOWN_SKU, f"no such SKU {level.sku}")
+                )
+            elif level.sku in self.unmanaged_skus:
+                results.append(
+                    ItemResult.failed(level.sku, ItemFailure.NOT_MANAGED, f"no stock kept for {level.sku}")
                 )
             else:
                 self.stock[level.sku] = level.quantity
