@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
+from daemon.clock import Clock
 from daemon.errors import ManualActionNeeded, RecordError, SyncError
 from daemon.model import (
     EDITABLE_OUTBOUND_STATUSES,
@@ -20,6 +21,7 @@ from daemon.model import (
     ItemResult,
     OrderRef,
     Outbound,
+    OutboundLineState,
     OutboundStatus,
     Shipment,
     ShopOrder,
@@ -43,58 +45,115 @@ class FakeFulfiller:
     shipments: list[Shipment] = field(default_factory=list)
     changes: list[FulfillerStatus] = field(default_factory=list)
     stock: list[StockLevel] = field(default_factory=list)
-    writes: list[tuple[str, str]] = field(default_factory=list)
+    writes: list[tuple[str, str]] = field(default_factory=list)  # every write call, in order
+    # With a clock, the fake's own writes show in ``outbound_changes`` as FFN's do; without one the
+    # feeds hold only what a test puts there.
+    clock: Clock | None = None
+    failure: SyncError | None = None  # raised by every call while set (FFN unreachable, consent revoked)
+
+    def _reach(self) -> None:
+        if self.failure is not None:
+            raise self.failure
+
+    def _changed(self, outbound_id: str) -> None:
+        if self.clock is not None:
+            status = self._status(outbound_id)
+            self.changes.append(replace(status, updated_at=self.clock.now()))
+
+    def _status(self, outbound_id: str) -> FulfillerStatus:
+        o = self.outbounds[outbound_id]
+        lines = tuple(
+            OutboundLineState(i.outbound_item_id, i.jfsku, i.merchant_sku, i.quantity, i.quantity)
+            for i in o.items
+        )
+        return FulfillerStatus(
+            outbound_id, o.merchant_outbound_number, self.statuses[outbound_id], lines=lines
+        )
 
     async def upsert_product(self, product: ShopProduct) -> str:
+        self._reach()
         self.writes.append(("upsert_product", product.sku))
         self.products[product.sku] = product
-        return "J" + product.sku.upper().rjust(10, "0")[-10:]
+        return self._jfsku(product.sku)
+
+    @staticmethod
+    def _jfsku(sku: str) -> str:
+        return "J" + sku.upper().rjust(10, "0")[-10:]
 
     async def create_outbound(self, outbound: Outbound) -> str:
+        self._reach()
         self.writes.append(("create_outbound", outbound.outbound_id))
-        if outbound.outbound_id not in self.outbounds:
-            self.outbounds[outbound.outbound_id] = outbound
-            self.statuses[outbound.outbound_id] = OutboundStatus.PENDING
+        if outbound.outbound_id in self.outbounds:
+            return outbound.outbound_id
+        same_order = next(
+            (
+                oid
+                for oid, o in self.outbounds.items()
+                if o.merchant_outbound_number == outbound.merchant_outbound_number
+                and self.statuses[oid] is not OutboundStatus.CANCELED
+            ),
+            None,
+        )
+        if same_order is not None:  # FFN refuses a second active outbound of one order: adopted
+            return same_order
+        self.outbounds[outbound.outbound_id] = outbound
+        self.statuses[outbound.outbound_id] = OutboundStatus.PENDING
+        self._changed(outbound.outbound_id)
         return outbound.outbound_id
 
     async def get_outbound(self, outbound_id: str) -> FulfillerStatus | None:
+        self._reach()
         if outbound_id not in self.outbounds:
             return None
-        o = self.outbounds[outbound_id]
-        return FulfillerStatus(outbound_id, o.merchant_outbound_number, self.statuses[outbound_id])
+        return self._status(outbound_id)
 
     async def update_outbound(self, outbound: Outbound) -> None:
+        self._reach()
         self.writes.append(("update_outbound", outbound.outbound_id))
         if self.statuses[outbound.outbound_id] not in EDITABLE_OUTBOUND_STATUSES:
             raise ManualActionNeeded("update forbidden", vendor_code="Outbounds_OutboundUpdateForbidden")
         self.outbounds[outbound.outbound_id] = outbound
+        self._changed(outbound.outbound_id)
 
     async def cancel_outbound(self, outbound_id: str, reason: str) -> None:
+        self._reach()
         self.writes.append(("cancel_outbound", outbound_id))
+        if self.statuses[outbound_id] is OutboundStatus.CANCELED:
+            return  # repeated after a lost answer
         if self.statuses[outbound_id] not in EDITABLE_OUTBOUND_STATUSES:
             raise ManualActionNeeded(
                 "status change forbidden", vendor_code="Outbounds_OutboundStatusChangeForbidden"
             )
         self.statuses[outbound_id] = OutboundStatus.CANCELED
+        self._changed(outbound_id)
 
     async def shipping_notifications(self, window: Window) -> AsyncIterator[Shipment]:
+        self._reach()
         for s in self.shipments:
             if _in(window, s.updated_at):
                 yield s
 
     async def outbound_changes(self, window: Window) -> AsyncIterator[FulfillerStatus]:
+        self._reach()
         for c in self.changes:
             if _in(window, c.updated_at):
                 yield c
 
     async def stock_changes(self, window: Window) -> AsyncIterator[StockLevel]:
+        self._reach()
         for level in self.stock:
             if _in(window, level.updated_at):
                 yield level
 
     async def stock_complete(self) -> AsyncIterator[StockLevel]:
-        for level in self.stock:
+        self._reach()
+        latest = {level.jfsku: level for level in self.stock}  # one level per product, the last set
+        for level in latest.values():
             yield level
+        for sku in self.products:  # FFN lists every product, those without stock at 0
+            jfsku = self._jfsku(sku)
+            if jfsku not in latest:
+                yield StockLevel(jfsku, sku, Decimal(0))
 
     async def aclose(self) -> None:
         return None
