@@ -66,6 +66,7 @@ async def test_changed_orders_are_those_changed_in_the_window_in_any_status(shop
     cancelled = await shop.order([("A", 1)])
     await shop.cancel(cancelled)
     shop.clock.advance(10)
+    edited_at = shop.clock.now()
     await shop.edit(edited_later)
     shop.clock.advance(10)
     await shop.order([("A", 1)])  # at the window's end: the next window's
@@ -73,6 +74,7 @@ async def test_changed_orders_are_those_changed_in_the_window_in_any_status(shop
     shop.clock.advance(60)
 
     orders = {o.order_id: o for o in await pull(shop.channel(page_size=2), window)}
+    assert orders[edited_later.order_id].updated_at == edited_at
 
     assert set(orders) == {paid.order_id, unpaid.order_id, cancelled.order_id, edited_later.order_id}
     first, gone = orders[paid.order_id], orders[cancelled.order_id]

@@ -53,6 +53,8 @@ class ShopDriver(ABC):
     clock: FakeClock = field(default_factory=lambda: FakeClock(START))
     # Shopware 6.6 has no internal comment: the fulfiller's note rides only on the cancel transition.
     keeps_notes: bool = True
+    # How the adapter words "this order is gone" for the operator (the engine decides on the type only).
+    gone_wording: str = "no longer exists"
 
     @property
     def over_http(self) -> bool:

@@ -25,6 +25,8 @@ ADDRESS = {"first_name": "Erika", "last_name": "Mustermann", "street": "Hauptstr
 
 @dataclass
 class ShopifyDriver(SandboxDriver):
+    gone_wording: str = "not found in Shopify"
+
     def create_app(self) -> web.Application:
         return create_app(clock=self.clock)
 
