@@ -194,12 +194,12 @@ async def test_an_order_that_cannot_be_read_now_is_an_error_never_none_or_nothin
     shop.clock.advance(60)
     channel = shop.channel()
     window = Window(start, shop.clock.now())
-    shop.fail_reads(503)
+    shop.fail_every_call(503)
 
     with pytest.raises(RetryableError):
         await channel.get_order(ref.order_id)
     with pytest.raises(RetryableError):
         await pull(channel, window)
 
-    shop.fail_reads(0)
+    shop.fail_every_call(0)
     assert [o.order_id for o in await pull(channel, window)] == [ref.order_id]

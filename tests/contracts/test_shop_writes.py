@@ -235,12 +235,12 @@ async def test_server_errors_are_retried_then_raised_as_retryable(shop: ShopDriv
     if shop.over_http:
         shop.wire.fail_next(503)  # type: ignore[attr-defined]
         assert isinstance(await channel.get_order(ref.order_id), ShopOrder)  # one blip is retried
-    shop.fail_reads(503)
+    shop.fail_every_call(503)
     with pytest.raises(RetryableError):
         await channel.apply_shipment(ref, parcel("S-1", order, {"A": 2}, "T-1", OutboundStatus.SHIPPED))
     with pytest.raises(RetryableError):
         await channel.set_stock([ShopStock("A", 1)])
-    shop.fail_reads(0)
+    shop.fail_every_call(0)
     assert (await shop.shipped(ref)).trackings == ()
 
 

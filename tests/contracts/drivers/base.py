@@ -98,7 +98,7 @@ class ShopDriver(ABC):
         """The order is gone for good."""
 
     @abstractmethod
-    def fail_reads(self, status: int) -> None:
+    def fail_every_call(self, status: int) -> None:
         """Every vendor answer from now on is ``status`` (``0``: answer normally again)."""
 
     @abstractmethod
@@ -178,7 +178,7 @@ class SandboxDriver(ShopDriver):
     def vendor_traffic(self) -> list[LoggedExchange]:
         return self.kit.log.entries()
 
-    def fail_reads(self, status: int) -> None:
+    def fail_every_call(self, status: int) -> None:
         if status:
             self.wire.fail_always(status)
         else:

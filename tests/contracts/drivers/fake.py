@@ -90,7 +90,7 @@ class FakeDriver(ShopDriver):
     async def delete(self, ref: OrderRef) -> None:
         del self.shop.orders[ref.order_id]
 
-    def fail_reads(self, status: int) -> None:
+    def fail_every_call(self, status: int) -> None:
         self.shop.failure = (
             RetryableError("shop unavailable", upstream="fake", status=status) if status else None
         )

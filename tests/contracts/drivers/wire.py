@@ -63,11 +63,9 @@ class Wire:
         if self.garbled:
             cut = web.Response(body=b'{"data": {"orders": [{"id": ', content_type="application/json")
             return self._mark(cut)
-        if self.rewrites and isinstance(response, web.Response) and response.body:
-            body = response.body
-            raw = body if isinstance(body, bytes) else bytes(body._value)  # type: ignore[union-attr]
+        if self.rewrites and isinstance(response, web.Response) and isinstance(response.body, bytes):
             try:
-                data = orjson.loads(raw)
+                data = orjson.loads(response.body)
             except orjson.JSONDecodeError:
                 return response
             for change in self.rewrites:
