@@ -12,10 +12,11 @@ from datetime import timedelta
 import pytest
 
 from adapters.base import ShopChannel
+from daemon.config.channels import CHANNEL_KINDS
 from daemon.errors import RetryableError
 from daemon.model import ShopOrder, UnreadableOrder, Window
 from tests.contracts.conftest import known_gap
-from tests.contracts.drivers import ShopDriver
+from tests.contracts.drivers import SHOP_DRIVERS, ShopDriver
 
 SHOPWARE_CREATION_ORDER = (
     "Shopware pages by autoIncrement (creation order, which keeps paging stable), so an older order "
@@ -203,3 +204,8 @@ async def test_an_order_that_cannot_be_read_now_is_an_error_never_none_or_nothin
 
     shop.fail_every_call(0)
     assert [o.order_id for o in await pull(channel, window)] == [ref.order_id]
+
+
+def test_every_shop_kind_the_config_accepts_runs_this_suite() -> None:
+    covered = {driver().kind for driver in SHOP_DRIVERS.values()}
+    assert set(CHANNEL_KINDS) <= covered, "add a driver to tests/contracts/drivers for the new shop kind"
