@@ -95,8 +95,9 @@ async def test_a_shipment_for_an_order_cancelled_in_the_shop_needs_a_human(
         shop,
         shopware_66=SHOPWARE_CANCELLED_DELIVERY,
         shopware_67=SHOPWARE_CANCELLED_DELIVERY,
-        woocommerce="WooCommerce ships a cancelled order (sets it completed) instead of raising "
-        "ManualActionNeeded: adapters/woocommerce/writeback.py does not look at the order's status",
+        woocommerce="WooCommerce posts the tracking to an order cancelled in the shop (its status stays "
+        "cancelled) instead of raising ManualActionNeeded: adapters/woocommerce/writeback.py apply_shipment "
+        "does not look at the order's status",
     )
     channel = shop.channel()
     ref, order = await placed(shop, channel)
