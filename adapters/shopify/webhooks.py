@@ -32,6 +32,7 @@ from daemon.webhooks.types import (
     Subscription,
     WebhookCredentials,
     WebhookFlow,
+    is_ours,
 )
 
 if TYPE_CHECKING:
@@ -154,7 +155,7 @@ class Webhooks:
         )
 
     async def list_webhooks(self, address_prefix: str) -> list[Subscription]:
-        return [s for s in await self._all() if s.address.startswith(address_prefix)]
+        return [s for s in await self._all() if is_ours(s.address, address_prefix)]
 
     async def _all(self) -> list[Subscription]:
         found: list[Subscription] = []

@@ -126,12 +126,15 @@ async def test_a_changed_address_is_updated_in_place(shop: Shop, hooks: Webhooks
 async def test_ours_no_longer_wanted_are_removed_and_others_are_left_alone(
     shop: Shop, hooks: Webhooks
 ) -> None:
-    other = "https://other-app.example.com/hooks"
-    status, answer = await shop.graphql(
-        "mutation { webhookSubscriptionCreate(topic: ORDERS_CREATE, webhookSubscription: "
-        f'{{uri: "{other}"}}) {{ webhookSubscription {{ id }} userErrors {{ message }} }} }}'
-    )
-    assert status == 200 and answer["data"]["webhookSubscriptionCreate"]["userErrors"] == []
+    other_app = "https://other-app.example.com/hooks"
+    sibling_channel = f"{PREFIX}-2"  # shares our prefix as a string, not as a path
+    for uri in (other_app, sibling_channel):
+        status, answer = await shop.graphql(
+            "mutation($s: WebhookSubscriptionInput!) { webhookSubscriptionCreate(topic: PRODUCTS_UPDATE, "
+            "webhookSubscription: $s) { userErrors { message } } }",
+            {"s": {"uri": uri}},
+        )
+        assert status == 200 and answer["data"]["webhookSubscriptionCreate"]["userErrors"] == []
     await hooks.register(PREFIX, hooks.topics(ALL_FLOWS), CREDENTIALS, address_prefix=PREFIX)
 
     report = await hooks.register(
@@ -141,8 +144,9 @@ async def test_ours_no_longer_wanted_are_removed_and_others_are_left_alone(
     assert sorted(report.removed) == ["products/create", "products/update"]
     listing = shop.sandbox.webhooks.listing()
     assert sorted((s["topic"], s["uri"]) for s in listing) == sorted(
-        [("ORDERS_CREATE", other)] + [(t, PREFIX) for t in ("ORDERS_CREATE", "ORDERS_UPDATED",
-         "ORDERS_CANCELLED", "FULFILLMENT_ORDERS_HOLD_RELEASED")]
+        [("PRODUCTS_UPDATE", other_app), ("PRODUCTS_UPDATE", sibling_channel)]
+        + [(t, PREFIX) for t in ("ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED",
+           "FULFILLMENT_ORDERS_HOLD_RELEASED")]
     )  # fmt: skip
     assert [s.address for s in await hooks.list_webhooks(PREFIX)] == [PREFIX] * 4
 
