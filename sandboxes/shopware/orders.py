@@ -227,6 +227,9 @@ def create_order(world: World, body: dict[str, Any]) -> Row:
     store.insert("order", order)
     for tag in body.get("tags") or []:
         store.link("order_tag", order_id, world.tag(str(tag))["id"])
+    world.event("checkout.order.placed", order)
+    if body.get("paid", True):
+        world.event("state_enter.order_transaction.state.paid", order)
     return order
 
 
@@ -260,6 +263,7 @@ def change_order(world: World, order: Row, body: dict[str, Any]) -> None:
                 states.apply(store, states.TRANSACTION, transaction, "paid")
                 # The trap from the API notes: a payment change leaves order.updatedAt alone.
                 transaction["updatedAt"] = now
+                world.event("state_enter.order_transaction.state.paid", order)
 
 
 def cancel_order(world: World, order: Row) -> None:
@@ -268,6 +272,7 @@ def cancel_order(world: World, order: Row) -> None:
     states.apply(world.store, states.ORDER, order, "cancel")
     order["updatedAt"] = world.now()
     restore_stock(world, order)
+    world.event("state_enter.order.state.cancelled", order)
 
 
 def restore_stock(world: World, order: Row) -> None:
