@@ -36,7 +36,7 @@ from daemon.webhooks.types import (
 )
 
 if TYPE_CHECKING:
-    from adapters.shopify.channel import ShopifyChannel
+    from adapters.shopify import ShopifyChannel
 
 # The delivery's X-Shopify-Topic -> (the WebhookSubscriptionTopic value, the flow it nudges).
 TOPICS: dict[str, tuple[str, WebhookFlow]] = {

@@ -35,7 +35,7 @@ from daemon.webhooks.types import (
 )
 
 if TYPE_CHECKING:
-    from adapters.shopware.channel import ShopwareChannel
+    from adapters.shopware import ShopwareChannel
 
 TOPICS: dict[str, WebhookFlow] = {
     "checkout.order.placed": WebhookFlow.ORDERS,

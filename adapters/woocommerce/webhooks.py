@@ -39,7 +39,7 @@ from daemon.webhooks.types import (
 )
 
 if TYPE_CHECKING:
-    from adapters.woocommerce.client import WooCommerceChannel
+    from adapters.woocommerce import WooCommerceChannel
 
 TOPICS: dict[str, WebhookFlow] = {
     "order.created": WebhookFlow.ORDERS,
