@@ -104,7 +104,10 @@ def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 class Webhooks:
-    """``WebhookSupport`` for Shopify, over the channel's GraphQL transport (its cost pacing included)."""
+    """``WebhookSupport`` for Shopify, over the channel's GraphQL transport (its cost pacing included).
+
+    Each change is a DEBUG line with the shop's id; the daemon logs the pass's summary (RegistrationReport).
+    """
 
     def __init__(self, channel: ShopifyChannel) -> None:
         self.transport = channel.transport
@@ -213,7 +216,7 @@ class Webhooks:
         result = data.get("webhookSubscriptionCreate") or {}
         raise_user_errors(result.get("userErrors"), f"webhookSubscriptionCreate {topic}")
         sub = _subscription(result["webhookSubscription"])
-        logger.info(f"shopify webhook {topic} subscribed ({sub.remote_id})")
+        logger.debug(f"shopify webhook {topic} subscribed ({sub.remote_id})")
         return sub
 
     async def _update(self, sub: Subscription, address: str) -> Subscription:
@@ -222,14 +225,14 @@ class Webhooks:
         )
         result = data.get("webhookSubscriptionUpdate") or {}
         raise_user_errors(result.get("userErrors"), f"webhookSubscriptionUpdate {sub.topic}")
-        logger.info(f"shopify webhook {sub.topic} ({sub.remote_id}) moved to the configured address")
+        logger.debug(f"shopify webhook {sub.topic} ({sub.remote_id}) moved to the configured address")
         return _subscription(result["webhookSubscription"])
 
     async def _delete(self, sub: Subscription) -> None:
         data = await self.transport.mutate(DELETE_SUBSCRIPTION, {"id": sub.remote_id})
         result = data.get("webhookSubscriptionDelete") or {}
         raise_user_errors(result.get("userErrors"), f"webhookSubscriptionDelete {sub.topic}")
-        logger.info(f"shopify webhook {sub.topic} ({sub.remote_id}) removed: no longer configured")
+        logger.debug(f"shopify webhook {sub.topic} ({sub.remote_id}) removed: no longer configured")
 
 
 def _subscription(node: dict[str, Any]) -> Subscription:

@@ -73,7 +73,10 @@ def _name(event: str, address_prefix: str) -> str:
 
 
 class Webhooks:
-    """``WebhookSupport`` for Shopware over the channel's Admin API client (its token and limits)."""
+    """``WebhookSupport`` for Shopware over the channel's Admin API client (its token and limits).
+
+    Each change is a DEBUG line with the shop's id; the daemon logs the pass's summary (RegistrationReport).
+    """
 
     def __init__(self, channel: ShopwareChannel) -> None:
         self.api = channel.api
@@ -178,7 +181,7 @@ class Webhooks:
                 else keep.subscription()
             )
             if "url" in changes:
-                logger.info(f"shopware webhook {topic} ({keep.id}) moved to the configured address")
+                logger.debug(f"shopware webhook {topic} ({keep.id}) moved to the configured address")
         for hook in ours:
             if hook.event not in topics:
                 await self._delete(hook)
@@ -201,12 +204,12 @@ class Webhooks:
             "onlyLiveVersion": True,
         }
         hook = _hook(await self.api.create("webhook", body))
-        logger.info(f"shopware webhook {topic} created ({hook.id})")
+        logger.debug(f"shopware webhook {topic} created ({hook.id})")
         return hook.subscription()
 
     async def _delete(self, hook: _Hook) -> None:
         await self.http.request("DELETE", f"webhook/{hook.id}", idempotent=True, ok=(204, 404))
-        logger.info(f"shopware webhook {hook.event} ({hook.id}) removed: no longer configured")
+        logger.debug(f"shopware webhook {hook.event} ({hook.id}) removed: no longer configured")
 
 
 def _resource_id(payload: Any) -> str | None:

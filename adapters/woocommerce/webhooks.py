@@ -82,7 +82,10 @@ def _hook(row: dict[str, Any]) -> _Hook:
 
 
 class Webhooks:
-    """``WebhookSupport`` for WooCommerce over the channel's HTTP client (its auth and rate limit)."""
+    """``WebhookSupport`` for WooCommerce over the channel's HTTP client (its auth and rate limit).
+
+    Each change is a DEBUG line with the shop's id; the daemon logs the pass's summary (RegistrationReport).
+    """
 
     def __init__(self, channel: WooCommerceChannel) -> None:
         self.http = channel.http
@@ -208,7 +211,7 @@ class Webhooks:
         body = {"name": f"ffn-sync {topic}", "topic": topic, "delivery_url": address, "secret": secret}
         response = await self.http.request("POST", PATH, json=body)
         hook = _hook(decode(response, dict, f"POST {PATH} {topic}"))
-        logger.info(f"woocommerce webhook {topic} created ({hook.id})")
+        logger.debug(f"woocommerce webhook {topic} created ({hook.id})")
         return hook.subscription()
 
     async def _update(self, hook: _Hook, changes: dict[str, Any]) -> Subscription:
@@ -216,11 +219,11 @@ class Webhooks:
         response = await self.http.request("PUT", path, json=changes, idempotent=True)
         updated = _hook(decode(response, dict, f"PUT {path}"))
         what = ", ".join(sorted(changes))
-        logger.info(f"woocommerce webhook {hook.topic} ({hook.id}): {what} set")
+        logger.debug(f"woocommerce webhook {hook.topic} ({hook.id}): {what} set")
         return updated.subscription()
 
     async def _delete(self, hook: _Hook) -> None:
         path = f"{PATH}/{hook.id}"
         # Webhooks cannot be trashed: without force=true WooCommerce answers 501.
         await self.http.request("DELETE", path, params={"force": "true"}, idempotent=True, ok=(200, 404))
-        logger.info(f"woocommerce webhook {hook.topic} ({hook.id}) removed: no longer configured")
+        logger.debug(f"woocommerce webhook {hook.topic} ({hook.id}) removed: no longer configured")
