@@ -55,8 +55,8 @@ def _write(shop: Shop, entity: str, row: Row, body: dict[str, Any]) -> None:
         if entity == "product" and key == "stock":
             row["availableStock"] = value
     row["updatedAt"] = shop.world.now()
-    if entity == "product":
-        shop.world.event("product.written", row, [*body, "updatedAt"])
+    if entity in ("product", "order"):
+        shop.world.event(f"{entity}.written", row, [*body, "updatedAt"])
 
 
 def _detail_or_empty(request: web.Request, shop: Shop, entity: str, row: Row) -> web.Response:
@@ -123,6 +123,8 @@ async def transition(request: web.Request) -> web.Response:
     if entity == "order" and action == "cancel":
         restore_stock(shop.world, row)
     order = row if entity == "order" else shop.store.get("order", row.get("orderId"))
+    if entity == "order":
+        shop.world.event("order.written", row, ["stateId", "updatedAt"])
     if order is not None:
         shop.world.event(f"state_enter.{entity}.state.{state['technicalName']}", order)
     shop.history.append(

@@ -7,6 +7,7 @@ Shopware sends every non-app webhook.
 
 Events: ``checkout.order.placed`` (a new order), ``state_enter.<machine>.state.<state>`` on every state
 change (``state_enter.order_transaction.state.paid`` when paid, ``state_enter.order.state.cancelled``),
+``order.written`` (placed, edited, PATCHed, its state changed: our own writes echo),
 ``product.written`` (created, changed through the control API, PATCH or ``_action/sync``). Body
 ``{"data": {"payload": …, "event": name}, "source": {"url", "eventId"}, "timestamp"}``: a business
 event's payload is ``{"order": {…}}``, a written event's a list of ``{entity, operation, primaryKey,

@@ -145,3 +145,19 @@ async def test_the_webhook_entity_api(sandbox: Sandbox, receiver: Receiver) -> N
     assert (await _admin(sandbox, "DELETE", f"webhook/{'a' * 32}"))[0] == 404
     # The refused requests are invalid on purpose; everything the sandbox accepted matches the spec.
     assert_traffic_valid(sandbox.version, [e for e in sandbox.kit.log.entries() if e.status < 400])
+
+
+async def test_order_changes_are_written_events(sandbox: Sandbox, receiver: Receiver) -> None:
+    _subscribe(sandbox, receiver, "order.written")
+    await sandbox.product("A")
+    order = await sandbox.order(("A", 1), paid=False)
+    await sandbox.control("PATCH", f"orders/{order['id']}", {"note": "ring twice"})
+    await sandbox.control("PATCH", f"orders/{order['id']}", {"paid": True})  # the transaction, not the order
+    await sandbox.control("POST", f"orders/{order['id']}/cancel")
+    await outbox(sandbox).settle()
+
+    written = [orjson.loads(r.body)["data"]["payload"][0] for r in receiver.received]
+    assert [(w["operation"], w["primaryKey"]) for w in written] == [("insert", order["id"])] + [
+        ("update", order["id"])
+    ] * 2
+    assert "customerComment" in written[1]["updatedFields"] and "stateId" in written[2]["updatedFields"]
