@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import itertools
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -34,6 +35,7 @@ from aiohttp import web
 from daemon.clock import Clock
 from sandboxes.kit.kit import json_response
 
+MAX_LOGGED_ATTEMPTS = 100_000
 # (body, forged) -> headers: the vendor signs; ``forged`` asks for a signature made with a wrong key.
 Signer = Callable[[bytes, bool], dict[str, str]]
 # (delivery, succeeded) -> the delay before the next attempt, or None when the delivery is finished.
@@ -142,7 +144,7 @@ class Deliveries:
         self.succeeded = succeeded
         self.on_outcome: OutcomeHandler = lambda _delivery, _ok: None
         self.dropped: list[tuple[str, str]] = []  # (subscription id, topic) of deliveries lost on purpose
-        self.attempts: list[Attempt] = []
+        self.attempts: deque[Attempt] = deque(maxlen=MAX_LOGGED_ATTEMPTS)  # bounded like the request log
         self._rng = random.Random(defaults.seed)
         self._seq = itertools.count(1)
         self._queue: list[Outgoing] = []
