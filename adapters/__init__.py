@@ -1,1 +1,1 @@
-"""One package per external system; see adapters/base.py for the contracts."""
+"""One package per external system; the contracts they implement are in daemon/ports.py."""

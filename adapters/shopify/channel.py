@@ -19,17 +19,8 @@ from adapters.shopify.stock import InventoryItems, StockWriter
 from adapters.shopify.transport import DEFAULT_API_VERSION, GraphQLTransport, raise_user_errors
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import ChannelFatalError, ManualActionNeeded, RecordError
-from daemon.model import (
-    FulfillerStatus,
-    ItemResult,
-    OrderRef,
-    Shipment,
-    ShopOrder,
-    ShopProduct,
-    ShopStock,
-    UnreadableOrder,
-    Window,
-)
+from daemon.model import FulfillerStatus, OrderRef, Shipment, ShopOrder, ShopProduct, ShopStock, Window
+from daemon.ports import ItemResult, UnreadableOrder
 from daemon.secrets import Secret
 
 MAX_PAGE_SIZE = 250

@@ -15,7 +15,8 @@ from adapters.shopify.gate import is_waiting, location_query, location_share, no
 from adapters.shopify.mapping import MappingError, map_order, parse_time, shopify_time
 from adapters.shopify.state import ShopifyState
 from adapters.shopify.transport import CostExceedsBucket, GraphQLTransport, Operation
-from daemon.model import ShopOrder, UnreadableOrder, Window
+from daemon.model import ShopOrder, Window
+from daemon.ports import UnreadableOrder
 
 
 def window_query(window: Window) -> tuple[str, datetime, datetime]:

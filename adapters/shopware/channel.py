@@ -18,17 +18,8 @@ from adapters.shopware.stock import StockWriter
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import RecordError
 from daemon.http import HttpClient, TokenBucket
-from daemon.model import (
-    FulfillerStatus,
-    ItemResult,
-    OrderRef,
-    Shipment,
-    ShopOrder,
-    ShopProduct,
-    ShopStock,
-    UnreadableOrder,
-    Window,
-)
+from daemon.model import FulfillerStatus, OrderRef, Shipment, ShopOrder, ShopProduct, ShopStock, Window
+from daemon.ports import ItemResult, UnreadableOrder
 from daemon.secrets import Secret
 
 UPSTREAM = "shopware"

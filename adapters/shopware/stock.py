@@ -15,7 +15,8 @@ from loguru import logger
 from adapters.shopware import criteria
 from adapters.shopware.api import ShopwareApi
 from daemon.errors import RecordError
-from daemon.model import ItemFailure, ItemResult, ShopStock
+from daemon.model import ShopStock
+from daemon.ports import ItemFailure, ItemResult
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,17 +19,8 @@ from adapters.woocommerce.writeback import OrderWriter, TrackingMode
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import AuthError, ChannelFatalError, ConfigError, RecordError
 from daemon.http import HttpClient, RateLimiter, TokenBucket
-from daemon.model import (
-    FulfillerStatus,
-    ItemResult,
-    OrderRef,
-    Shipment,
-    ShopOrder,
-    ShopProduct,
-    ShopStock,
-    UnreadableOrder,
-    Window,
-)
+from daemon.model import FulfillerStatus, OrderRef, Shipment, ShopOrder, ShopProduct, ShopStock, Window
+from daemon.ports import ItemResult, UnreadableOrder
 from daemon.secrets import Secret
 
 # Every status: "any" is every registered one but the trash (WP_Query), so the trash is read too.

@@ -14,8 +14,6 @@ from daemon.errors import ManualActionNeeded
 from daemon.model import (
     EDITABLE_OUTBOUND_STATUSES,
     FulfillerStatus,
-    ItemFailure,
-    ItemResult,
     OrderRef,
     Outbound,
     OutboundStatus,
@@ -24,9 +22,9 @@ from daemon.model import (
     ShopProduct,
     ShopStock,
     StockLevel,
-    UnreadableOrder,
     Window,
 )
+from daemon.ports import ItemFailure, ItemResult, UnreadableOrder
 
 
 def _in(window: Window, at: datetime | None) -> bool:
@@ -127,7 +125,7 @@ class FakeShop:
             if _in(window, o.updated_at):
                 yield o
 
-    async def get_order(self, order_id: str) -> ShopOrder | None:
+    async def get_order(self, order_id: str) -> ShopOrder | UnreadableOrder | None:
         return self.orders.get(order_id)
 
     async def apply_shipment(self, order: OrderRef, shipment: Shipment) -> None:
