@@ -98,7 +98,7 @@ class ShopifyChannel:
         async for order in self._orders.changed(window):
             yield order
 
-    async def get_order(self, order_id: str) -> ShopOrder | None:
+    async def get_order(self, order_id: str) -> ShopOrder | UnreadableOrder | None:
         await self._fulfilment_orders_visible()
         return await self._orders.get(order_id)
 

@@ -13,13 +13,20 @@ from adapters.shopware import criteria, writeback
 from adapters.shopware.api import JSON_API_OFF, ShopwareApi
 from adapters.shopware.auth import IntegrationAuth
 from adapters.shopware.errors import shopware_error_factory
-from adapters.shopware.mapping import DEFAULT_CURRENCY_ID, is_sellable, map_order, map_product, readable_lines
+from adapters.shopware.mapping import (
+    DEFAULT_CURRENCY_ID,
+    is_sellable,
+    map_order,
+    map_product,
+    parse_time,
+    readable_lines,
+)
 from adapters.shopware.stock import StockWriter
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import RecordError
 from daemon.http import HttpClient, TokenBucket
 from daemon.model import FulfillerStatus, OrderRef, Shipment, ShopOrder, ShopProduct, ShopStock, Window
-from daemon.ports import ItemResult, UnreadableOrder
+from daemon.ports import MAPPING_ERRORS, ItemResult, UnreadableOrder
 from daemon.secrets import Secret
 
 UPSTREAM = "shopware"
@@ -74,14 +81,7 @@ class ShopwareChannel:
                 "order", criteria.changed_orders(window, after=after, limit=self.page_size)
             )
             for raw in page:
-                try:
-                    yield map_order(raw)
-                except (RecordError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
-                    # A payload the mapping refused or did not foresee: park this order, keep reading the rest.
-                    number = str(raw.get("orderNumber") or "") or None
-                    detail = exc.message if isinstance(exc, RecordError) else f"{type(exc).__name__}: {exc}"
-                    reason = f"cannot be read: {detail}"
-                    yield UnreadableOrder(str(raw.get("id")), number, reason, lines=readable_lines(raw))
+                yield _order(raw)
             if len(page) < self.page_size:
                 return
             after = _last_auto_increment(page, "order")
@@ -126,9 +126,9 @@ class ShopwareChannel:
         self.stock.remember(product.sku, product.external_id)
         return product
 
-    async def get_order(self, order_id: str) -> ShopOrder | None:
+    async def get_order(self, order_id: str) -> ShopOrder | UnreadableOrder | None:
         found = await self.api.search("order", criteria.one_order(order_id))
-        return map_order(found[0]) if found else None
+        return _order(found[0]) if found else None
 
     async def apply_shipment(self, order: OrderRef, shipment: Shipment) -> None:
         await writeback.apply_shipment(self.api, order, shipment, send_mail=self.notify_customer)
@@ -171,6 +171,18 @@ class ShopwareChannel:
             found = await self.api.search("currency", criteria.currency(DEFAULT_CURRENCY_ID))
             self._currency = str(found[0].get("isoCode")) if found else ""
         return self._currency or None
+
+
+def _order(raw: dict[str, Any]) -> ShopOrder | UnreadableOrder:
+    try:
+        return map_order(raw)
+    except MAPPING_ERRORS as exc:
+        # A payload the mapping refused or did not foresee: this order is parked, the rest go on.
+        number = str(raw.get("orderNumber") or "") or None
+        updated = parse_time(raw.get("updatedAt")) or parse_time(raw.get("createdAt"))
+        return UnreadableOrder.of(
+            str(raw.get("id")), number, exc, updated_at=updated, lines=readable_lines(raw)
+        )
 
 
 def _last_auto_increment(page: list[dict[str, Any]], entity: str) -> int:
