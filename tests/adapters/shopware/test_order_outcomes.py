@@ -4,7 +4,6 @@ cannot be read now → a typed error, never None."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from adapters.shopware import ShopwareChannel
