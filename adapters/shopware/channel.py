@@ -9,8 +9,7 @@ from typing import Any
 import aiohttp
 from loguru import logger
 
-from adapters.shopware import criteria, writeback
-from adapters.shopware.api import JSON_API_OFF, ShopwareApi
+from adapters.shopware import queries, writeback
 from adapters.shopware.auth import IntegrationAuth
 from adapters.shopware.errors import shopware_error_factory
 from adapters.shopware.mapping import (
@@ -22,6 +21,7 @@ from adapters.shopware.mapping import (
     readable_lines,
 )
 from adapters.shopware.stock import StockWriter
+from adapters.shopware.transport import JSON_API_OFF, ShopwareApi
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import RecordError
 from daemon.http import HttpClient, TokenBucket
@@ -78,7 +78,7 @@ class ShopwareChannel:
         after: int | None = None
         while True:
             page = await self.api.search(
-                "order", criteria.changed_orders(window, after=after, limit=self.page_size)
+                "order", queries.changed_orders(window, after=after, limit=self.page_size)
             )
             for raw in page:
                 yield _order(raw)
@@ -91,7 +91,7 @@ class ShopwareChannel:
         after: int | None = None
         while True:
             page = await self.api.search(
-                "product", criteria.changed_products(window, after=after, limit=self.page_size), inherit=True
+                "product", queries.changed_products(window, after=after, limit=self.page_size), inherit=True
             )
             seen = {str(raw.get("id")) for raw in page}
             for raw in page:
@@ -111,7 +111,7 @@ class ShopwareChannel:
         after: int | None = None
         while True:
             page = await self.api.search(
-                "product", criteria.children_of(parents, after=after, limit=self.page_size), inherit=True
+                "product", queries.children_of(parents, after=after, limit=self.page_size), inherit=True
             )
             for raw in page:
                 if str(raw.get("id")) not in seen and is_sellable(raw):
@@ -127,7 +127,7 @@ class ShopwareChannel:
         return product
 
     async def get_order(self, order_id: str) -> ShopOrder | UnreadableOrder | None:
-        found = await self.api.search("order", criteria.one_order(order_id))
+        found = await self.api.search("order", queries.one_order(order_id))
         return _order(found[0]) if found else None
 
     async def apply_shipment(self, order: OrderRef, shipment: Shipment) -> None:
@@ -157,7 +157,7 @@ class ShopwareChannel:
 
     async def _status_tag_id(self) -> str:
         if self._tag_id is None:
-            found = await self.api.search("tag", criteria.tag_by_name(self.status_tag))
+            found = await self.api.search("tag", queries.tag_by_name(self.status_tag))
             if found:
                 self._tag_id = str(found[0]["id"])
             else:
@@ -168,7 +168,7 @@ class ShopwareChannel:
 
     async def _default_currency(self) -> str | None:
         if self._currency is None:
-            found = await self.api.search("currency", criteria.currency(DEFAULT_CURRENCY_ID))
+            found = await self.api.search("currency", queries.currency(DEFAULT_CURRENCY_ID))
             self._currency = str(found[0].get("isoCode")) if found else ""
         return self._currency or None
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import adapters.shopify.orders
+import adapters.shopify.read
 from adapters.shopify.mapping import MappingError
 from daemon.errors import RetryableError
 from daemon.model import Window
@@ -25,14 +25,14 @@ async def test_an_unmappable_order_is_unreadable_in_the_pull_and_in_get_order(
     bad = await shop.order([{"sku": "A1", "qty": 2}])
     # The sandbox answers only schema-valid orders, so the payload the mapping cannot take (no currency,
     # which a schema change could bring) is made on the way in.
-    real = adapters.shopify.orders.map_order
+    real = adapters.shopify.read.map_order
 
     def map_order(node: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         if node["id"] == bad["id"]:
             raise MappingError(f"order {node['id']}: currencyCode is missing")
         return real(node, *args, **kwargs)
 
-    monkeypatch.setattr(adapters.shopify.orders, "map_order", map_order)
+    monkeypatch.setattr(adapters.shopify.read, "map_order", map_order)
     channel = shop.channel()
     try:
         pulled = [o async for o in channel.changed_orders(Window(START, START + timedelta(hours=1)))]
