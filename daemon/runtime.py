@@ -45,6 +45,11 @@ class JobSpec:
 class Runtime(Protocol):
     jobs: Sequence[JobSpec]
 
+    async def retry_now(self, merchant: str | None = None) -> None:
+        """Something was fixed (a reload, a new FFN consent): what waits on a past failure of ``merchant``
+        (default: every merchant) — paused shops, postponed and backing-off records — tries again now."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -70,6 +75,9 @@ class EmptyRuntime:
     def __init__(self) -> None:
         self.jobs: Sequence[JobSpec] = ()
         self.closed = False
+
+    async def retry_now(self, merchant: str | None = None) -> None:
+        return None
 
     async def aclose(self) -> None:
         self.closed = True
