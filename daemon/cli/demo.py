@@ -8,7 +8,6 @@ from pathlib import Path
 
 from loguru import logger
 
-from daemon.cli.checkout import SandboxesMissing, import_from_checkout
 from daemon.cli.exitcodes import ExitCode
 from daemon.cli.registry import Command
 
@@ -51,8 +50,10 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from daemon.wiring.checkout import SandboxesMissing, demo_package
+
     try:
-        demo = import_from_checkout("sandboxes.demo")
+        demo = demo_package()
     except SandboxesMissing as exc:
         logger.error("demo: {}", exc)
         return ExitCode.UNAVAILABLE

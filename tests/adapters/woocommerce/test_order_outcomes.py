@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.woocommerce.sandbox.state import STATE_KEY
 from daemon.clock import FakeClock
 from daemon.errors import RetryableError
 from daemon.model import ShopOrder, Window
 from daemon.ports import UnreadableOrder
+from sandboxes.woocommerce.state import STATE_KEY
 from tests.adapters.woocommerce.conftest import ChannelFactory, Shop
 
 
