@@ -126,7 +126,9 @@ class FakeShop:
                 yield o
 
     async def get_order(self, order_id: str) -> ShopOrder | UnreadableOrder | None:
-        return self.orders.get(order_id)
+        if order_id in self.orders:
+            return self.orders[order_id]
+        return next((bad for bad in self.unreadable if bad.order_id == order_id), None)
 
     async def apply_shipment(self, order: OrderRef, shipment: Shipment) -> None:
         self.fulfilments.append((order.order_id, shipment))
