@@ -91,8 +91,13 @@ class UnreadableOrder:
         lines: tuple[OrderLine, ...] = (),
     ) -> UnreadableOrder:
         """The one way adapters report an order they cannot map (same wording for every shop)."""
-        detail = error.message if isinstance(error, SyncError) else f"{type(error).__name__}: {error}"
-        return cls(order_id, number or None, f"cannot be read: {detail}", updated_at, lines)
+        return cls(order_id, number or None, unreadable_reason(error), updated_at, lines)
+
+
+def unreadable_reason(error: BaseException) -> str:
+    """Why a record cannot be mapped, worded the same by every adapter (orders and products)."""
+    detail = error.message if isinstance(error, SyncError) else f"{type(error).__name__}: {error}"
+    return f"cannot be read: {detail}"
 
 
 class ItemFailure(StrEnum):
@@ -132,7 +137,8 @@ class ShopChannel(Protocol):
     def changed_products(self, window: Window) -> AsyncIterator[ShopProduct]:
         """Sellable units created or changed in the window, oldest change first.
 
-        A unit that cannot be synced (no SKU, a payload the mapping refuses) is logged and left out.
+        A unit that cannot be synced (no SKU, digital) is left out; one whose payload cannot be mapped is
+        left out with an ERROR line naming it and ``unreadable_reason``, and the pull goes on with the rest.
         Raises ``RetryableError`` / ``ChannelFatalError`` when the pages cannot be read.
         """
         ...

@@ -17,7 +17,7 @@ from adapters.shopify.writeback import OrderStatusWriter, ShipmentWriter
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import ChannelFatalError
 from daemon.model import FulfillerStatus, OrderRef, Shipment, ShopOrder, ShopProduct, ShopStock, Window
-from daemon.ports import ItemResult, UnreadableOrder
+from daemon.ports import MAPPING_ERRORS, ItemResult, UnreadableOrder, unreadable_reason
 from daemon.secrets import Secret
 
 MAX_PAGE_SIZE = 250
@@ -132,7 +132,14 @@ class ShopifyChannel:
                 if reason is not None:
                     logger.info(f"shopify variant {node.get('id')} sku={node.get('sku')!r} skipped: {reason}")
                     continue
-                product = map_variant(node, currency)
+                try:
+                    product = map_variant(node, currency)
+                except MAPPING_ERRORS as exc:
+                    logger.error(
+                        f"shopify variant {node.get('id')} sku={node.get('sku')!r} left out: "
+                        f"{unreadable_reason(exc)}"
+                    )
+                    continue
                 if product.stock_ref:
                     self._items.remember(product.sku, product.stock_ref)
                 yield product

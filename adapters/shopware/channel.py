@@ -26,7 +26,7 @@ from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import RecordError
 from daemon.http import HttpClient, TokenBucket
 from daemon.model import FulfillerStatus, OrderRef, Shipment, ShopOrder, ShopProduct, ShopStock, Window
-from daemon.ports import MAPPING_ERRORS, ItemResult, UnreadableOrder
+from daemon.ports import MAPPING_ERRORS, ItemResult, UnreadableOrder, unreadable_reason
 from daemon.secrets import Secret
 
 UPSTREAM = "shopware"
@@ -96,7 +96,8 @@ class ShopwareChannel:
             seen = {str(raw.get("id")) for raw in page}
             for raw in page:
                 if is_sellable(raw):
-                    yield self._product(raw, currency)
+                    if (product := self._product(raw, currency)) is not None:
+                        yield product
             parents = [str(raw["id"]) for raw in page if (raw.get("childCount") or 0) and raw.get("id")]
             if parents:
                 async for child in self._children(parents, seen, currency):
@@ -116,13 +117,21 @@ class ShopwareChannel:
             for raw in page:
                 if str(raw.get("id")) not in seen and is_sellable(raw):
                     seen.add(str(raw.get("id")))
-                    yield self._product(raw, currency)
+                    if (product := self._product(raw, currency)) is not None:
+                        yield product
             if len(page) < self.page_size:
                 return
             after = _last_auto_increment(page, "product")
 
-    def _product(self, raw: dict[str, Any], currency: str | None) -> ShopProduct:
-        product = map_product(raw, currency)
+    def _product(self, raw: dict[str, Any], currency: str | None) -> ShopProduct | None:
+        try:
+            product = map_product(raw, currency)
+        except MAPPING_ERRORS as exc:
+            number = raw.get("productNumber")
+            logger.error(
+                f"shopware product {raw.get('id')} sku={number!r} left out: {unreadable_reason(exc)}"
+            )
+            return None
         self.stock.remember(product.sku, product.external_id)
         return product
 

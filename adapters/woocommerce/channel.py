@@ -20,7 +20,7 @@ from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import AuthError, ChannelFatalError, ConfigError, RecordError
 from daemon.http import HttpClient, RateLimiter, TokenBucket
 from daemon.model import FulfillerStatus, OrderRef, Shipment, ShopOrder, ShopProduct, ShopStock, Window
-from daemon.ports import MAPPING_ERRORS, ItemResult, UnreadableOrder
+from daemon.ports import MAPPING_ERRORS, ItemResult, UnreadableOrder, unreadable_reason
 from daemon.secrets import Secret
 
 # Every status: "any" is every registered one but the trash (WP_Query), so the trash is read too.
@@ -231,8 +231,12 @@ class WooCommerceChannel:
                 weight_unit=self.weight_unit or "kg",
                 dimension_unit=self.dimension_unit or "cm",
             )
-        except RecordError as exc:
-            logger.error(f"skipped: {exc}")
+        except MAPPING_ERRORS as exc:
+            owner = f" of product {parent.get('id')}" if parent is not None else ""
+            logger.error(
+                f"woocommerce product {row.get('id')}{owner} sku={row.get('sku')!r} left out: "
+                f"{unreadable_reason(exc)}"
+            )
             return None
         if product is None and not row.get("virtual") and not str(row.get("sku") or "").strip():
             owner = f" of product {parent.get('id')}" if parent is not None else ""

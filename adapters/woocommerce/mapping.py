@@ -307,7 +307,7 @@ def product_from_wc(
             updated_at=parse_gmt(data.get("date_modified_gmt")),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise RecordError(f"WooCommerce product {data.get('id', '?')} cannot be read: {exc!s}") from None
+        raise RecordError(f"WooCommerce product {data.get('id', '?')}: {exc!s}") from None
 
 
 # write-back --------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""The one way every shop reports an order (daemon/ports.py), here for Shopify against its sandbox:
-mapped → ShopOrder; exists but unmappable → UnreadableOrder (pull and get_order alike); gone → None;
-cannot be read now → a typed error, never None."""
+"""The one way every shop reports what it reads (daemon/ports.py), here for Shopify against its sandbox:
+an order that maps → ShopOrder; exists but cannot be mapped → UnreadableOrder (pull and get_order alike);
+gone → None; cannot be read now → a typed error, never None. A product that cannot be mapped is left out
+with one ERROR line in the shared wording, and the pull goes on."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from loguru import logger
 
+import adapters.shopify.channel
 import adapters.shopify.read
 from adapters.shopify.mapping import MappingError
 from daemon.errors import RetryableError
@@ -57,3 +60,30 @@ async def test_a_missing_order_is_none_and_an_unavailable_shop_an_error(shop: Sh
             await channel.get_order("gid://shopify/Order/999")
     finally:
         await channel.aclose()
+
+
+async def test_an_unmappable_variant_is_left_out_with_its_reason_and_the_pull_goes_on(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for sku in ("A1", "B1", "C1"):
+        await shop.product(sku)
+    real = adapters.shopify.channel.map_variant
+
+    def map_variant(node: dict[str, Any], currency: str | None) -> Any:
+        if node.get("sku") == "B1":
+            raise MappingError(f"variant {node['id']} price is not a number: 'n/a'")
+        return real(node, currency)
+
+    monkeypatch.setattr(adapters.shopify.channel, "map_variant", map_variant)
+    channel = shop.channel()
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message)), level="ERROR")
+    try:
+        pulled = [p.sku async for p in channel.changed_products(Window(START, START + timedelta(hours=1)))]
+    finally:
+        logger.remove(sink)
+        await channel.aclose()
+
+    assert pulled == ["A1", "C1"]  # it used to stop the whole pull at B1
+    assert len(lines) == 1 and "shopify variant" in lines[0]
+    assert "sku='B1' left out: cannot be read: variant" in lines[0]
