@@ -1,6 +1,7 @@
 """Import direction, read from the source (AST): the engine owns its ports, adapters plug into them.
 
-- ``daemon`` imports ``adapters`` and ``sandboxes`` only in ``daemon/wiring`` (the app's composition);
+- ``daemon`` imports ``adapters`` only in ``daemon/wiring`` (the app's composition), and ``sandboxes`` only
+  through ``daemon.cli.checkout.import_from_checkout`` (see ``CHECKOUT_LOADER``);
 - ``adapters`` import the public core only: never the engine, the store, the CLI, the app, the wiring, nor
   the sandboxes;
 - product code (``daemon``, ``adapters``) never imports ``tests`` or ``bench``;
@@ -25,6 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 PRODUCT_PACKAGES = ("daemon", "adapters")
 # Calls whose first argument names a module they import.
 DYNAMIC_IMPORTERS = frozenset({"import_module", "import_from_checkout", "find_spec", "__import__"})
+# The one door from the product to the sandboxes, on purpose. The sandboxes ship with a source checkout,
+# never with the wheel, yet `ffn-sync sandbox` and `ffn-sync demo` must run them from a clone: so the CLI
+# names them to this loader at run time, which finds them on the import path or in the checkout the package
+# was installed from, and answers "not installed, clone the repository" (SandboxesMissing) instead of an
+# ImportError on a wheel install. A static import, or importlib.import_module("sandboxes…") anywhere in the
+# product, would make the installed package depend on code it does not carry: still a violation.
+CHECKOUT_LOADER = "import_from_checkout"
 # The one cycle known when this test was written; the flows work of issue 16 removes it (runtime.py imports
 # scheduler.JobHealth, scheduler.py imports runtime.JobSpec). Remove this entry with the cycle.
 KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset({frozenset({"daemon.runtime", "daemon.scheduler"})})
@@ -43,6 +51,7 @@ class Import:
     importer: Source
     target: str  # dotted name of what is imported (for ``from a import b``: ``a.b``, and ``a`` itself)
     line: int
+    via: str | None = None  # the function a dynamic import names its module to; None: an import statement
 
     def __str__(self) -> str:
         return f"{self.importer.path}:{self.line}: {self.importer.module} imports {self.target}"
@@ -53,6 +62,7 @@ class Rule:
     name: str
     applies_to: Callable[[str], bool]
     forbidden: Callable[[str], bool]
+    allowed: Callable[[Import], bool] = lambda _: False  # a sanctioned exception to ``forbidden``
 
 
 def _within(name: str, *packages: str) -> bool:
@@ -61,9 +71,15 @@ def _within(name: str, *packages: str) -> bool:
 
 RULES = (
     Rule(
-        "daemon imports adapters and sandboxes only in daemon.wiring",
+        "daemon imports adapters only in daemon.wiring",
         lambda m: _within(m, "daemon") and not _within(m, "daemon.wiring"),
-        lambda t: _within(t, "adapters", "sandboxes"),
+        lambda t: _within(t, "adapters"),
+    ),
+    Rule(
+        "daemon loads sandboxes only through the checkout loader",
+        lambda m: _within(m, "daemon"),
+        lambda t: _within(t, "sandboxes"),
+        lambda imported: imported.via == CHECKOUT_LOADER,
     ),
     Rule(
         "adapters import only the public core",
@@ -110,7 +126,7 @@ def imports(source: Source) -> Iterator[Import]:
         elif isinstance(node, ast.Call) and _callee(node.func) in DYNAMIC_IMPORTERS and node.args:
             named = _literal_module(node.args[0])
             if named:
-                yield Import(source, named, node.lineno)
+                yield Import(source, named, node.lineno, _callee(node.func))
 
 
 def _absolute(source: Source, module: str | None, level: int) -> str:
@@ -147,7 +163,11 @@ def violations(sources: Iterable[Source]) -> list[str]:
     for source in sources:
         for imported in imports(source):
             for rule in RULES:
-                if rule.applies_to(source.module) and rule.forbidden(imported.target):
+                if (
+                    rule.applies_to(source.module)
+                    and rule.forbidden(imported.target)
+                    and not rule.allowed(imported)
+                ):
                     key = (source.path, imported.line, rule.name)
                     if key not in found or len(imported.target) < len(found[key].target):
                         found[key] = imported
@@ -215,13 +235,13 @@ def test_daemon_has_no_import_cycles_but_the_known_one() -> None:
     assert unexpected == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="daemon.runtime ⇄ daemon.scheduler import each other; issue 16 (flows) removes the circle: "
-    "then this passes, and KNOWN_CYCLES and this marker go",
-)
 def test_daemon_has_no_import_cycles_at_all() -> None:
-    assert import_cycles(product_sources()) == []
+    cycles = import_cycles(product_sources())
+    known = [" ⇄ ".join(c) for c in cycles if frozenset(c) in KNOWN_CYCLES]
+    if known:
+        # Not strict on purpose: the branch that removes the circle passes here without touching this file.
+        pytest.xfail(f"{', '.join(known)} import each other; issue 16 (flows) removes the circle")
+    assert cycles == []
 
 
 # the rules catch what they must ---------------------------------------------------------------------------
@@ -238,11 +258,9 @@ def test_daemon_has_no_import_cycles_at_all() -> None:
             "adapters",
         ),
         ("daemon.cli.demo", "import importlib\nimportlib.import_module('sandboxes.demo')", "sandboxes.demo"),
-        (
-            "daemon.cli.sandbox",
-            "def f(kind):\n    return import_from_checkout(f'sandboxes.{kind}')",
-            "sandboxes",
-        ),
+        ("daemon.cli.sandbox", "def f(kind):\n    return __import__(f'sandboxes.{kind}')", "sandboxes"),
+        ("daemon.wiring.build", "from sandboxes.kit import serve", "sandboxes.kit"),
+        ("daemon.cli.demo", "from sandboxes import demo", "sandboxes"),
         ("adapters.shopify.channel", "from daemon.engine.guard import GuardedChannel", "daemon.engine.guard"),
         ("adapters.ffn.auth", "from daemon.store.tokens import PgTokenStore", "daemon.store.tokens"),
         ("adapters.woocommerce.channel", "from daemon import wiring", "daemon.wiring"),
@@ -260,7 +278,15 @@ def test_a_forbidden_import_is_reported(module: str, text: str, expected: str) -
     ("module", "text"),
     [
         ("daemon.wiring.clients", "from adapters.shopify import ShopifyChannel"),
-        ("daemon.wiring.checkout", "import importlib\nimportlib.import_module('sandboxes.kit')"),
+        (
+            "daemon.cli.sandbox",
+            "from daemon.cli.checkout import import_from_checkout\n"
+            "def f(kind):\n    return import_from_checkout(f'sandboxes.{kind}')",
+        ),
+        (
+            "daemon.cli.demo",
+            "from daemon.cli import checkout\ncheckout.import_from_checkout('sandboxes.demo')",
+        ),
         ("daemon.engine.guard", "from daemon.ports import ShopChannel"),
         (
             "adapters.shopify.channel",

@@ -1,4 +1,4 @@
-"""WooCommerce (REST API v3) shop channel: client, pure mapping and a sandbox."""
+"""WooCommerce (REST API v3): the ShopChannel (``channel.py``), its paging and write-back, pure mapping."""
 
 from adapters.woocommerce.channel import WooCommerceChannel
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from loguru import logger
 
+from daemon.cli.checkout import SandboxesMissing, import_from_checkout
 from daemon.cli.exitcodes import ExitCode
 from daemon.cli.registry import Command
 
@@ -50,10 +51,8 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from daemon.wiring.checkout import SandboxesMissing, demo_package
-
     try:
-        demo = demo_package()
+        demo = import_from_checkout("sandboxes.demo")
     except SandboxesMissing as exc:
         logger.error("demo: {}", exc)
         return ExitCode.UNAVAILABLE

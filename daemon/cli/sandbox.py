@@ -6,6 +6,7 @@ import argparse
 
 from loguru import logger
 
+from daemon.cli.checkout import SandboxesMissing, import_from_checkout
 from daemon.cli.exitcodes import ExitCode
 from daemon.cli.registry import Command
 
@@ -19,16 +20,14 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from daemon.wiring.checkout import SandboxesMissing, sandbox_kit, sandbox_package
-
     kind = args.kind.lower()
     if kind not in SANDBOX_KINDS:
         logger.error("unknown sandbox kind {!r}; choose one of: {}", args.kind, ", ".join(SANDBOX_KINDS))
         return ExitCode.USAGE
     module_name = f"sandboxes.{kind}"
     try:
-        module = sandbox_package(kind)
-        kit = sandbox_kit()
+        module = import_from_checkout(module_name)
+        kit = import_from_checkout("sandboxes.kit")
     except SandboxesMissing as exc:
         logger.error("{}", exc)
         return ExitCode.USAGE

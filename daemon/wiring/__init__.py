@@ -1,7 +1,7 @@
 """The app wiring: config + database → adapters, engine contexts and scheduled jobs.
 
-The only part of ``daemon`` that imports ``adapters`` (``clients``, ``login``) or loads ``sandboxes``
-from a checkout (``checkout``); tests/test_architecture.py enforces it.
+The only part of ``daemon`` that imports ``adapters`` (``clients``, ``login``); tests/test_architecture.py
+enforces it.
 """
 
 from daemon.wiring.build import MerchantRuntime, build_runtime

@@ -51,18 +51,3 @@ def _importable() -> bool:
             raise
         return False
     return True
-
-
-def demo_package() -> ModuleType:
-    """``sandboxes.demo``: the demo world and its orchestrator."""
-    return import_from_checkout(f"{PACKAGE}.demo")
-
-
-def sandbox_package(kind: str) -> ModuleType:
-    """``sandboxes.<kind>``: one vendor sandbox (its ``create_app``)."""
-    return import_from_checkout(f"{PACKAGE}.{kind}")
-
-
-def sandbox_kit() -> ModuleType:
-    """``sandboxes.kit``: what serves a sandbox (``serve``)."""
-    return import_from_checkout(f"{PACKAGE}.kit")
