@@ -8,7 +8,6 @@ from datetime import datetime
 
 from loguru import logger
 
-from adapters.base import Fulfiller, ShopChannel
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.config import AppConfig, MerchantConfig
 from daemon.engine.context import MerchantContext
@@ -17,6 +16,7 @@ from daemon.engine.jobs import merchant_jobs
 from daemon.engine.observer import NullObserver, Observer
 from daemon.http import HttpClient
 from daemon.monitor import MetricsObserver, attach_http_metrics
+from daemon.ports import Fulfiller, ShopChannel
 from daemon.runtime import JobSpec
 from daemon.store import Database
 from daemon.wiring.clients import build_channel, build_fulfiller

@@ -1,4 +1,4 @@
-"""The Fulfiller contract (adapters/base.py), for the FFN adapter against sandboxes/ffn (all its traffic
+"""The Fulfiller contract (daemon/ports.py), for the FFN adapter against sandboxes/ffn (all its traffic
 validated against the FFN OpenAPI) and for the engine's fake. A new fulfiller adapter gets all of it by
 adding its driver to tests/contracts/drivers/fulfillers.py."""
 
@@ -11,9 +11,9 @@ from typing import TypeVar
 
 import pytest
 
-from adapters.base import Fulfiller
 from daemon.errors import AuthError, ManualActionNeeded, RetryableError, SyncError
 from daemon.model import OutboundStatus, Window
+from daemon.ports import Fulfiller
 from sandboxes.ffn.oauth import CLIENT_SECRET
 from tests.adapters.ffn.conftest import outbound, product
 from tests.contracts.drivers.fulfillers import FULFILLER_DRIVERS, FfnDriver, FulfillerDriver

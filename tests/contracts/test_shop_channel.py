@@ -1,4 +1,4 @@
-"""The ShopChannel contract (adapters/base.py), once for every shop adapter against its sandbox and for
+"""The ShopChannel contract (daemon/ports.py), once for every shop adapter against its sandbox and for
 the engine's fake. A new adapter gets all of it by adding its driver to tests/contracts/drivers.
 
 Reads: windows, order of results, paging, every status, unreadable and missing orders, typed errors.
@@ -11,10 +11,10 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.base import ShopChannel
 from daemon.config.channels import CHANNEL_KINDS
 from daemon.errors import RetryableError
-from daemon.model import ShopOrder, UnreadableOrder, Window
+from daemon.model import ShopOrder, Window
+from daemon.ports import ShopChannel, UnreadableOrder
 from tests.contracts.conftest import known_gap
 from tests.contracts.drivers import SHOP_DRIVERS, ShopDriver
 
@@ -109,17 +109,7 @@ async def test_changed_orders_come_oldest_change_first_across_pages(
     assert changed == sorted(at for at in changed if at is not None)
 
 
-async def test_an_unreadable_order_is_yielded_with_its_reason_and_the_pull_goes_on(
-    shop: ShopDriver, request: pytest.FixtureRequest
-) -> None:
-    known_gap(
-        request,
-        shop,
-        shopify="ports (issue 16): UnreadableOrder.of gives every shop the same reason and readable lines",
-        shopware_66="ports (issue 16): UnreadableOrder.of, one reason wording for every shop",
-        shopware_67="ports (issue 16): UnreadableOrder.of, one reason wording for every shop",
-        woocommerce="ports (issue 16): UnreadableOrder.of, one reason wording for every shop",
-    )
+async def test_an_unreadable_order_is_yielded_with_its_reason_and_the_pull_goes_on(shop: ShopDriver) -> None:
     await shop.product("A")
     start = shop.clock.now()
     before = await shop.order([("A", 1)])
@@ -164,17 +154,7 @@ async def test_get_order_of_a_deleted_order_is_none(shop: ShopDriver) -> None:
     assert await channel.get_order(ref.order_id) is None
 
 
-async def test_get_order_of_an_unreadable_order_reports_it_as_the_pull_does(
-    shop: ShopDriver, request: pytest.FixtureRequest
-) -> None:
-    known_gap(
-        request,
-        shop,
-        shopify="ports (issue 16): Shopify's get_order answers None (as if deleted) for an unmappable order",
-        shopware_66="ports (issue 16): Shopware's get_order raises RecordError for an unmappable order",
-        shopware_67="ports (issue 16): Shopware's get_order raises RecordError for an unmappable order",
-        woocommerce="ports (issue 16): WooCommerce's get_order raises RecordError for an unmappable order",
-    )
+async def test_get_order_of_an_unreadable_order_reports_it_as_the_pull_does(shop: ShopDriver) -> None:
     await shop.product("A")
     start = shop.clock.now()
     ref = await shop.order([("A", 2)])

@@ -7,11 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.base import ShopChannel
 from daemon.errors import AuthError, ManualActionNeeded, RecordError, RetryableError, SyncError
 from daemon.model import (
     FulfillerStatus,
-    ItemFailure,
     OrderRef,
     OutboundStatus,
     Shipment,
@@ -21,6 +19,7 @@ from daemon.model import (
     Tracking,
     Window,
 )
+from daemon.ports import ItemFailure, ShopChannel
 from tests.contracts.conftest import known_gap
 from tests.contracts.drivers import Shipped, ShopDriver
 from tests.contracts.drivers.base import STATUS_TAG

@@ -19,9 +19,9 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from adapters.base import ShopChannel
 from daemon.clock import FakeClock
-from daemon.model import ItemFailure, OrderRef, ShopStock
+from daemon.model import OrderRef, ShopStock
+from daemon.ports import ItemFailure, ShopChannel
 from sandboxes.demo.shops import SHOPS
 from sandboxes.kit.kit import KIT_KEY, SandboxKit
 from sandboxes.kit.requestlog import LoggedExchange

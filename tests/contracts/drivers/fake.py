@@ -8,18 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from adapters.base import ShopChannel
 from daemon.errors import AuthError, RetryableError
-from daemon.model import (
-    ItemFailure,
-    OrderLine,
-    OrderRef,
-    PaymentState,
-    ShopOrder,
-    ShopProduct,
-    ShopStock,
-    UnreadableOrder,
-)
+from daemon.model import OrderLine, OrderRef, PaymentState, ShopOrder, ShopProduct, ShopStock
+from daemon.ports import ItemFailure, ShopChannel, UnreadableOrder
 from tests.contracts.drivers.base import STATUS_TAG, OrderState, Shipped, ShopDriver
 from tests.daemon.engine.fakes import FakeShop
 

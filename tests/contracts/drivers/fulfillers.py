@@ -12,12 +12,12 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from adapters.base import Fulfiller
 from adapters.ffn import FfnAuth, FfnClient, exchange_code
 from daemon.clock import FakeClock
 from daemon.errors import AuthError, RetryableError
 from daemon.model import OutboundStatus, Shipment, ShipmentLine, StockLevel, Tracking
 from daemon.oauth import TokenSet
+from daemon.ports import Fulfiller
 from daemon.secrets import Secret
 from sandboxes.ffn import OAUTH_KEY, WORLD_KEY, create_app
 from sandboxes.ffn.oauth import AUTH_CODE, CLIENT_ID, CLIENT_SECRET, OAuthServer

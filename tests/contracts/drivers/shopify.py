@@ -10,9 +10,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from adapters.base import ShopChannel
 from adapters.shopify import ShopifyChannel
-from daemon.model import ItemFailure, OrderRef, ShopStock
+from daemon.model import OrderRef, ShopStock
+from daemon.ports import ItemFailure, ShopChannel
 from daemon.secrets import Secret
 from sandboxes.shopify import SANDBOX_KEY, TEST_TOKEN, create_app
 from sandboxes.shopify.world import parse_gid

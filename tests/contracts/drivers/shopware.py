@@ -9,9 +9,9 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.base import ShopChannel
 from adapters.shopware import ShopwareChannel
-from daemon.model import ItemFailure, OrderRef, ShopStock
+from daemon.model import OrderRef, ShopStock
+from daemon.ports import ItemFailure, ShopChannel
 from daemon.secrets import Secret
 from sandboxes.kit.requestlog import LoggedExchange
 from sandboxes.shopware import CLIENT_ID, CLIENT_SECRET, SHOP_KEY, Shop, create_app

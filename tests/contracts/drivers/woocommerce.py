@@ -9,9 +9,9 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.base import ShopChannel
 from adapters.woocommerce import WooCommerceChannel
-from daemon.model import ItemFailure, OrderRef, ShopStock
+from daemon.model import OrderRef, ShopStock
+from daemon.ports import ItemFailure, ShopChannel
 from daemon.secrets import Secret
 from sandboxes.woocommerce import create_app
 from sandboxes.woocommerce.state import STATE_KEY, ShopState

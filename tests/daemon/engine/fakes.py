@@ -17,8 +17,6 @@ from daemon.errors import ManualActionNeeded, RecordError, SyncError
 from daemon.model import (
     EDITABLE_OUTBOUND_STATUSES,
     FulfillerStatus,
-    ItemFailure,
-    ItemResult,
     OrderRef,
     Outbound,
     OutboundLineState,
@@ -28,9 +26,9 @@ from daemon.model import (
     ShopProduct,
     ShopStock,
     StockLevel,
-    UnreadableOrder,
     Window,
 )
+from daemon.ports import ItemFailure, ItemResult, UnreadableOrder
 
 
 def _in(window: Window, at: datetime | None) -> bool:

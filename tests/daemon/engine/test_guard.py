@@ -16,7 +16,6 @@ from daemon.engine.guard import ChannelUnavailable, GuardedChannel
 from daemon.errors import AuthError, RecordError, RetryableError
 from daemon.model import (
     FulfillerStatus,
-    ItemResult,
     OrderRef,
     OutboundStatus,
     PaymentState,
@@ -24,6 +23,7 @@ from daemon.model import (
     ShopOrder,
     ShopStock,
 )
+from daemon.ports import ItemResult
 from tests.daemon.engine.conftest import World
 from tests.daemon.engine.fakes import FakeShop
 
