@@ -117,7 +117,7 @@ async def test_an_unreadable_order_is_yielded_with_its_reason_and_the_pull_goes_
     broken = await shop.order([("A", 2)])
     shop.clock.advance(10)
     after = await shop.order([("A", 3)])
-    await shop.make_unreadable(broken)
+    reason = await shop.make_unreadable(broken)
     shop.clock.advance(60)
 
     orders = await pull(shop.channel(), Window(start, shop.clock.now()))
@@ -127,7 +127,7 @@ async def test_an_unreadable_order_is_yielded_with_its_reason_and_the_pull_goes_
     unreadable = orders[1]
     assert isinstance(unreadable, UnreadableOrder)
     assert unreadable.number == broken.number and unreadable.updated_at is not None
-    assert unreadable.reason.startswith("cannot be read: ")
+    assert unreadable.reason == reason
     assert lines_of(unreadable) == [("A", 2)]  # their stock stays reserved while the order is parked
 
 
@@ -158,13 +158,13 @@ async def test_get_order_of_an_unreadable_order_reports_it_as_the_pull_does(shop
     await shop.product("A")
     start = shop.clock.now()
     ref = await shop.order([("A", 2)])
-    await shop.make_unreadable(ref)
+    reason = await shop.make_unreadable(ref)
     shop.clock.advance(60)
     channel = shop.channel()
 
     got = await channel.get_order(ref.order_id)
 
-    assert isinstance(got, UnreadableOrder) and got.reason.startswith("cannot be read: ")
+    assert isinstance(got, UnreadableOrder) and got.reason == reason
     assert [got] == await pull(channel, Window(start, shop.clock.now()))
 
 

@@ -90,8 +90,9 @@ class ShopDriver(ABC):
         """The merchant cancels the order in the shop."""
 
     @abstractmethod
-    async def make_unreadable(self, ref: OrderRef) -> None:
-        """The order stays but can no longer be mapped (its readable lines stay readable)."""
+    async def make_unreadable(self, ref: OrderRef) -> str:
+        """The order stays but can no longer be mapped (its readable lines stay readable); returns the
+        reason the adapter must give (``UnreadableOrder.of`` wording, the mapping's own detail)."""
 
     @abstractmethod
     async def delete(self, ref: OrderRef) -> None:

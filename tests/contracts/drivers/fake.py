@@ -71,12 +71,13 @@ class FakeDriver(ShopDriver):
         order = self.shop.orders[ref.order_id]
         self.shop.put(replace(order, cancelled=True, updated_at=self.clock.now()))
 
-    async def make_unreadable(self, ref: OrderRef) -> None:
+    async def make_unreadable(self, ref: OrderRef) -> str:
         order = self.shop.orders.pop(ref.order_id)
         reason = f"cannot be read: order {ref.number}: the currency is missing"
         self.shop.unreadable.append(
             UnreadableOrder(ref.order_id, ref.number, reason, order.updated_at, order.lines)
         )
+        return reason
 
     async def delete(self, ref: OrderRef) -> None:
         del self.shop.orders[ref.order_id]

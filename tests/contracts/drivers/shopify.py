@@ -71,7 +71,7 @@ class ShopifyDriver(SandboxDriver):
     async def cancel(self, ref: OrderRef) -> None:
         await self.control("POST", f"{self._path(ref)}/cancel", {})
 
-    async def make_unreadable(self, ref: OrderRef) -> None:
+    async def make_unreadable(self, ref: OrderRef) -> str:
         # The sandbox answers only schema-valid orders; a payload without its currency (what a schema
         # change could bring) is made on the wire.
         def drop_currency(node: dict[str, Any]) -> None:
@@ -82,6 +82,7 @@ class ShopifyDriver(SandboxDriver):
                         node[key] = None
 
         self.wire.rewrite(lambda data: walk(data, drop_currency))
+        return f"cannot be read: order {ref.order_id}: currencyCode is missing"
 
     async def delete(self, ref: OrderRef) -> None:
         assert self.app is not None

@@ -69,11 +69,12 @@ class ShopwareDriver(SandboxDriver):
     async def cancel(self, ref: OrderRef) -> None:
         await self.control("POST", f"orders/{ref.order_id}/cancel")
 
-    async def make_unreadable(self, ref: OrderRef) -> None:
+    async def make_unreadable(self, ref: OrderRef) -> str:
         # The currency the order points at is gone (deleted by a plugin): the association comes back empty.
         row = self.shop.store.get("order", ref.order_id)
         assert row is not None
         row["currencyId"] = "f" * 32
+        return f"cannot be read: order {ref.number}: the currency association is missing (isoCode)"
 
     async def delete(self, ref: OrderRef) -> None:
         del self.shop.store.tables["order"][ref.order_id]

@@ -68,9 +68,10 @@ class WooCommerceDriver(SandboxDriver):
     async def cancel(self, ref: OrderRef) -> None:
         await self.control("POST", f"orders/{ref.order_id}/cancel")
 
-    async def make_unreadable(self, ref: OrderRef) -> None:
+    async def make_unreadable(self, ref: OrderRef) -> str:
         # An order whose creation date a plugin or an import left empty.
-        self.state.orders[int(ref.order_id)].created = None
+        self.state.orders[int(ref.order_id)].created = None  # type: ignore[assignment]
+        return f"cannot be read: WooCommerce order {ref.order_id}: date_created_gmt is empty"
 
     async def delete(self, ref: OrderRef) -> None:
         # The control API only trashes (a trashed order is still listed, as cancelled); this is
