@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -150,7 +149,7 @@ async def run_demo(options: DemoOptions) -> DemoSummary:
         timing=options.timing,
         work_dir=options.work_dir,
         keep=options.keep,
-        metrics=importlib.util.find_spec("daemon.monitor") is not None,
+        metrics=True,
     )
     async with staged(stage_options) as stage:
         await seed_catalogue(stage.shops, catalogue(options.catalogue_size))

@@ -8,7 +8,6 @@ after the daemon stopped, and the benchmark can start the daemon as often as it 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -25,8 +24,6 @@ from daemon.demo.errors import DemoError, DemoUsageError
 from daemon.demo.merchant_config import ENV_PREFIX, MERCHANT_ID, Endpoints, Timing, render_config, secret_env
 from daemon.demo.ports import free_port
 from daemon.demo.sandboxes import FULFILLER_KIND, SandboxProcess, available_shop_kinds, running_sandboxes
-
-WIRING_MODULE = "daemon.wiring"
 
 
 @dataclass(frozen=True)
@@ -53,14 +50,6 @@ class Stage:
     env: dict[str, str]
     metrics_port: int | None
     session: aiohttp.ClientSession
-
-
-def require_wiring() -> None:
-    if importlib.util.find_spec(WIRING_MODULE) is None:
-        raise DemoError(
-            f"{WIRING_MODULE} is not part of this build, so the daemon would run without any sync job; "
-            "the demo needs the engine wiring (build_runtime)"
-        )
 
 
 def resolve_shops(wanted: Sequence[str] | None) -> list[str]:
@@ -122,7 +111,6 @@ async def _database(state_dir: Path) -> AsyncIterator[tuple[asyncpg.Pool, str]]:
 
 @contextlib.asynccontextmanager
 async def staged(options: StageOptions) -> AsyncIterator[Stage]:
-    require_wiring()
     shop_kinds = resolve_shops(options.shops)
     async with (
         _work_dir(options) as work_dir,

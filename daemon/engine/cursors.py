@@ -74,15 +74,3 @@ class Cursors:
             flow,
             position,
         )
-
-    async def rewind(self, channel: str | None, flow: str | None, position: datetime) -> int:
-        """For resync: move matching cursors back (never forward)."""
-        result = await self.pool.execute(
-            "UPDATE cursors SET position = least(position, $4), updated_at = now() WHERE merchant_id = $1"
-            " AND ($2::text IS NULL OR channel = $2) AND ($3::text IS NULL OR flow = $3)",
-            self.merchant_id,
-            channel,
-            flow,
-            position,
-        )
-        return int(result.split()[-1])

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from daemon.engine.context import FFN_CHANNEL, MerchantContext
 from daemon.engine.cycle import CycleCounts, run_cycle
 from daemon.engine.flows import orders, products, purge, reconcile, shipments, status, stock
-from daemon.runtime import JobSpec
+from daemon.scheduler import JobSpec
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from daemon.engine.jobs import merchant_jobs
 from daemon.engine.observer import NullObserver, Observer
 from daemon.http import HttpClient
 from daemon.monitor import MetricsObserver, attach_http_metrics
-from daemon.runtime import JobSpec
+from daemon.scheduler import JobSpec
 from daemon.store import Database
 from daemon.wiring.clients import build_channel, build_fulfiller
 from daemon.wiring.ownership import Ownership
