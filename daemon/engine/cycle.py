@@ -12,6 +12,7 @@ from loguru import logger
 from daemon.engine.context import MerchantContext
 from daemon.errors import AuthError, ChannelFatalError, RetryableError
 from daemon.secrets import redact
+from daemon.store.progress import record_cycle
 
 
 @dataclass
@@ -33,21 +34,6 @@ class CycleCounts:
 
 
 FlowBody = Callable[[CycleCounts], Awaitable[None]]
-
-_HEALTH_UPSERT = """
-INSERT INTO flow_health AS h (merchant_id, channel, flow, interval_s, last_run_at, last_success_at, last_error,
-                              consecutive_failures, last_counts, last_duration_s)
-VALUES ($1, $2, $3, $4, $5::timestamptz, CASE WHEN $6::boolean THEN $5::timestamptz END, $7, CASE WHEN $6::boolean THEN 0 ELSE 1 END, $8, $9)
-ON CONFLICT (merchant_id, channel, flow) DO UPDATE SET
-    interval_s = excluded.interval_s,
-    last_run_at = excluded.last_run_at,
-    last_success_at = coalesce(excluded.last_success_at, h.last_success_at),
-    last_error = excluded.last_error,
-    consecutive_failures = CASE WHEN $6::boolean THEN 0 ELSE h.consecutive_failures + 1 END,
-    last_counts = excluded.last_counts,
-    last_duration_s = excluded.last_duration_s
-RETURNING consecutive_failures
-"""
 
 
 async def run_cycle(
@@ -75,17 +61,17 @@ async def run_cycle(
         duration = time.perf_counter() - started
         ok = error is None and counts.failed == 0
         message = None if error is None else redact(str(error))
-        failures_in_a_row = await ctx.pool.fetchval(
-            _HEALTH_UPSERT,
+        failures_in_a_row = await record_cycle(
+            ctx.pool,
             ctx.merchant_id,
             channel,
             flow,
-            interval_s,
-            ctx.clock.now(),
-            error is None,
-            message,
-            {k: v for k, v in asdict(counts).items() if v is not None},
-            duration,
+            interval_s=interval_s,
+            at=ctx.clock.now(),
+            ok=error is None,
+            error=message,
+            counts={k: v for k, v in asdict(counts).items() if v is not None},
+            duration_s=duration,
         )
         ctx.observer.cycle_finished(
             ctx.merchant_id,

@@ -11,9 +11,11 @@ from daemon.engine import history
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.settings import CursorSettings
-from daemon.engine.snapshot import ENTITY_ORDER, Pulled
 from daemon.engine.windows import due_windows
 from daemon.model import Window
+from daemon.store.history import insert_events
+from daemon.store.snapshot import ENTITY_ORDER, Pulled, order_payloads
+from daemon.store.stock import forget_written
 
 T = TypeVar("T")
 PAGE_ROWS = 250
@@ -91,21 +93,23 @@ async def store_rows(
     """Upsert pulled rows; orders that changed get a ``pulled`` event (``ffn-sync trace``)."""
     now = ctx.clock.now()
     if entity != ENTITY_ORDER:
-        return await ctx.snapshot.upsert_changed(conn, channel, entity, rows, now=now)
+        return await ctx.snapshot.upsert(conn, channel, entity, rows, now=now)
     shop = ctx.channels.get(channel)
     # Without compare-and-swap writes, the shop's own stock moves (checkout, payment, cancel) go unseen.
     watch = shop is not None and not shop.stock_cas and bool(rows)
     before = await _stock_fingerprints(conn, ctx.merchant_id, channel, rows) if watch else {}
-    changed = await ctx.snapshot.upsert_changed(conn, channel, entity, rows, now=now)
+    changed = await ctx.snapshot.upsert(conn, channel, entity, rows, now=now)
     if not changed:
         return changed
     payloads = {row.external_id: row.payload for row in rows}
     events = [(order_id, history.PULLED, history.describe_pull(payloads[order_id])) for order_id in changed]
-    await history.record(conn, ctx.merchant_id, channel, events, at=now)
+    await insert_events(conn, ctx.merchant_id, channel, events, at=now)
     if watch:
         moved = [o for o in changed if before.get(o) != stock_fingerprint(payloads[o])]
         skus = {line.get("sku") for order_id in moved for line in payloads[order_id].get("lines") or []}
-        await shop_moved(conn, ctx.merchant_id, channel, sorted(s for s in skus if s))
+        # A shop moves its own stock when an order is placed, paid or cancelled, so what we last wrote there
+        # is no longer what it shows: forget it, and the next stock pass writes the target even if unchanged.
+        await forget_written(conn, ctx.merchant_id, channel, sorted(s for s in skus if s))
     return changed
 
 
@@ -118,26 +122,5 @@ def stock_fingerprint(payload: dict[str, Any]) -> tuple[Any, ...]:
 async def _stock_fingerprints(
     conn: asyncpg.Connection, merchant_id: str, channel: str, rows: list[Pulled]
 ) -> dict[str, tuple[Any, ...]]:
-    known = await conn.fetch(
-        "SELECT external_id, payload FROM snapshot WHERE merchant_id = $1 AND channel = $2 AND entity = $3"
-        " AND external_id = ANY($4::text[])",
-        merchant_id,
-        channel,
-        ENTITY_ORDER,
-        [row.external_id for row in rows],
-    )
-    return {row["external_id"]: stock_fingerprint(row["payload"]) for row in known}
-
-
-async def shop_moved(
-    conn: asyncpg.Connection | asyncpg.Pool, merchant_id: str, channel: str, skus: list[str]
-) -> None:
-    """A shop moves its own stock when an order is placed, paid or cancelled, so what we last wrote there
-    is no longer what it shows: forget it, and the next stock pass writes the target even if unchanged."""
-    if skus:
-        await conn.execute(
-            "DELETE FROM shop_stock WHERE merchant_id = $1 AND channel = $2 AND sku = ANY($3::text[])",
-            merchant_id,
-            channel,
-            skus,
-        )
+    known = await order_payloads(conn, merchant_id, channel, [row.external_id for row in rows])
+    return {order_id: stock_fingerprint(payload) for order_id, payload in known.items()}

@@ -14,9 +14,9 @@ from loguru import logger
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.guard import ChannelUnavailable
-from daemon.engine.snapshot import Claimed
 from daemon.errors import ChannelFatalError, RecordError, RetryableError, SyncError
 from daemon.secrets import redact
+from daemon.store.snapshot import Claimed
 
 Handler = Callable[[Claimed], Awaitable[str]]  # returns "pushed" | "skipped" | "waiting" | "failed"
 

@@ -19,6 +19,7 @@ from daemon.http import HttpClient
 from daemon.monitor import MetricsObserver, attach_http_metrics
 from daemon.scheduler import JobSpec
 from daemon.store import Database
+from daemon.store.snapshot import parked_since
 from daemon.wiring.clients import build_channel, build_fulfiller
 from daemon.wiring.ownership import Ownership
 from daemon.wiring.settings import intervals, merchant_settings
@@ -34,12 +35,7 @@ class MerchantRuntime:
         """Records of these merchants that became dead letters since ``since``."""
         if not self.contexts:
             return 0
-        count: int = await self.contexts[0].pool.fetchval(
-            "SELECT count(*) FROM snapshot WHERE state = 'failed' AND updated_at >= $1 AND merchant_id = ANY($2)",
-            since,
-            [ctx.merchant_id for ctx in self.contexts],
-        )
-        return count
+        return await parked_since(self.contexts[0].pool, [ctx.merchant_id for ctx in self.contexts], since)
 
     async def aclose(self) -> None:
         if self.ownership is not None:

@@ -17,7 +17,6 @@ from daemon.engine.pull import pull_window
 from daemon.engine.push import drain
 from daemon.engine.settings import ChannelSettings
 from daemon.engine.skus import JfskuCache
-from daemon.engine.snapshot import ENTITY_ORDER, Claimed, Pulled
 from daemon.errors import ManualActionNeeded, RecordError
 from daemon.ids import merchant_outbound_number
 from daemon.model import (
@@ -30,6 +29,7 @@ from daemon.model import (
     shop_written_note,
 )
 from daemon.secrets import redact
+from daemon.store.snapshot import ENTITY_ORDER, Claimed, Pulled
 
 REASON_MANUAL = "manual_action"
 
@@ -69,7 +69,7 @@ async def run(ctx: MerchantContext, channel: ChannelSettings, counts: CycleCount
 
 
 async def push(ctx: MerchantContext, channel: ChannelSettings, counts: CycleCounts) -> None:
-    skus = JfskuCache(ctx)
+    skus = JfskuCache(ctx.pool, ctx.merchant_id)
 
     async def handle(item: Claimed) -> str:
         try:

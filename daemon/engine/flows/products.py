@@ -11,9 +11,9 @@ from daemon.engine.outbound_builder import REASON_UNKNOWN_SKU
 from daemon.engine.pull import pull_window
 from daemon.engine.push import drain
 from daemon.engine.settings import ChannelSettings
-from daemon.engine.skus import remember
-from daemon.engine.snapshot import ENTITY_PRODUCT, Claimed, Pulled
 from daemon.model import ShopProduct
+from daemon.store.skus import remember
+from daemon.store.snapshot import ENTITY_PRODUCT, Claimed, Pulled
 
 
 def product_row(product: ShopProduct, channel: str) -> tuple[str, Pulled]:

@@ -15,17 +15,11 @@ from daemon.engine.flows.orders import order_row
 from daemon.engine.flows.stock import reconcile_stock
 from daemon.engine.pull import store_rows
 from daemon.engine.settings import ChannelSettings
-from daemon.engine.snapshot import ENTITY_ORDER, Pulled
 from daemon.errors import SyncError
 from daemon.model import ShopOrder, UnreadableOrder, Window
 from daemon.secrets import redact
+from daemon.store.snapshot import ENTITY_ORDER, Pulled, orders_not_in_ffn
 
-_MISSING = """
-SELECT channel, label FROM snapshot
-WHERE merchant_id = $1 AND entity = 'order' AND remote_status IS NULL AND state IN ('pending', 'failed')
-  AND source_created_at < $2 AND NOT (payload->>'cancelled')::boolean
-ORDER BY source_created_at LIMIT 50
-"""
 REREAD_DEADLINE_S = 600.0  # a week of orders of one shop; a shop slower than this is treated as down
 
 
@@ -40,9 +34,9 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
     await asyncio.gather(*(_reconcile_shop(ctx, settings, now, counts) for settings in ctx.settings.channels))
     await history.prune(ctx.pool, ctx.merchant_id, now)
     # Orders older than an hour that still have no outbound deserve an operator's look.
-    stale = await ctx.pool.fetch(_MISSING, ctx.merchant_id, now - timedelta(hours=1))
+    stale = await orders_not_in_ffn(ctx.pool, ctx.merchant_id, now - timedelta(hours=1))
     if stale:
-        shown = ", ".join(f"{r['channel']}:{r['label']}" for r in stale[:10])
+        shown = ", ".join(f"{channel}:{label}" for channel, label in stale[:10])
         logger.warning(
             "{} orders older than 1 h are not in FFN yet (see `ffn-sync failed`): {}", len(stale), shown
         )

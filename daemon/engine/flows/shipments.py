@@ -12,9 +12,9 @@ from daemon.engine.cycle import CycleCounts
 from daemon.engine.matching import match_shipment
 from daemon.engine.pull import pull_window
 from daemon.engine.push import drain
-from daemon.engine.skus import sku_map_by_jfsku
-from daemon.engine.snapshot import ENTITY_ORDER, ENTITY_SHIPMENT, Claimed, OrderLocation, Pulled
 from daemon.model import OrderRef, Shipment, ShopOrder, Window
+from daemon.store.skus import skus_of
+from daemon.store.snapshot import ENTITY_SHIPMENT, Claimed, OrderLocation, Pulled, order_payloads
 
 
 async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
@@ -59,16 +59,10 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
     async def handle(item: Claimed) -> str:
         shipment = from_payload(Shipment, item.payload["shipment"])
         order_id = item.payload["order_id"]
-        order_row = await ctx.pool.fetchrow(
-            "SELECT payload FROM snapshot WHERE merchant_id = $1 AND channel = $2 AND entity = $3 AND external_id = $4",
-            ctx.merchant_id,
-            item.channel,
-            ENTITY_ORDER,
-            order_id,
-        )
-        order = from_payload(ShopOrder, order_row["payload"])
+        payloads = await order_payloads(ctx.pool, ctx.merchant_id, item.channel, [order_id])
+        order = from_payload(ShopOrder, payloads[order_id])
         jfskus = [line.jfsku for line in shipment.lines if line.jfsku]
-        matched = match_shipment(shipment, order, await sku_map_by_jfsku(ctx, jfskus))
+        matched = match_shipment(shipment, order, await skus_of(ctx.pool, ctx.merchant_id, jfskus))
         await ctx.channels[item.channel].apply_shipment(OrderRef(order.order_id, order.number), matched)
         await ctx.snapshot.done(item, now=ctx.clock.now())
         tracking = ", ".join(t.number for t in matched.trackings if t.number) or "no tracking"

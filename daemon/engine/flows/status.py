@@ -12,8 +12,8 @@ from daemon.engine.context import FFN_CHANNEL, MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.pull import pull_window
 from daemon.engine.push import drain
-from daemon.engine.snapshot import ENTITY_FSTATUS, ENTITY_ORDER, Claimed, OrderLocation, Pulled
 from daemon.model import FulfillerStatus, OrderRef, OutboundStatus, Window
+from daemon.store.snapshot import ENTITY_FSTATUS, ENTITY_ORDER, Claimed, OrderLocation, Pulled
 
 SHOP_RELEVANT = frozenset({OutboundStatus.CANCELED, OutboundStatus.PARTIALLY_CANCELED})
 

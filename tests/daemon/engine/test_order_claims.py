@@ -12,7 +12,7 @@ import pytest
 
 from daemon.engine import push
 from daemon.engine.cycle import CycleCounts
-from daemon.engine.snapshot import ENTITY_FSTATUS, ENTITY_SHIPMENT, Claimed, Pulled, Snapshot
+from daemon.store.snapshot import ENTITY_FSTATUS, ENTITY_SHIPMENT, Claimed, Pulled, Snapshot
 from daemon.store import MerchantLease
 from tests.daemon.engine.conftest import World
 
