@@ -12,8 +12,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/ruff format --check daemon adapters tests bench
-	$(BIN)/ruff check daemon adapters tests bench
+	$(BIN)/ruff format --check daemon adapters sandboxes tests bench
+	$(BIN)/ruff check daemon adapters sandboxes tests bench
 	$(BIN)/mypy
 	# Three workers on two cores: most of the suite's time is spent waiting on sandboxes and daemon processes.
 	$(BIN)/pytest -q -n 3
@@ -25,8 +25,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
 
 fmt: $(STAMP)
-	$(BIN)/ruff format daemon adapters tests bench
-	$(BIN)/ruff check --fix daemon adapters tests bench
+	$(BIN)/ruff format daemon adapters sandboxes tests bench
+	$(BIN)/ruff check --fix daemon adapters sandboxes tests bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

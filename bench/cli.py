@@ -18,7 +18,7 @@ from bench.machine import facts
 from bench.report import Table
 from bench.scenarios import SCENARIOS, common
 from bench.sizes import SIZES
-from daemon.demo.errors import DemoError
+from sandboxes.demo.errors import DemoError
 
 ORDER = ("throughput", "idle", "latency", "ratelimit", "memory")
 RESULTS = Path(__file__).with_name("RESULTS.md")

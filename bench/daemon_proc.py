@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from daemon.demo.errors import DemoError
-from daemon.demo.stage import Stage
+from sandboxes.demo.errors import DemoError
+from sandboxes.demo.stage import Stage
 
 DEFAULT_TIMEOUT_S = 1800.0
 PROFILE = False  # `python -m bench --profile`: every daemon run under cProfile, stats next to its log

@@ -8,9 +8,9 @@ import random
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from daemon.demo.control import Control
-from daemon.demo.stage import Stage
-from daemon.demo.world import CreatedOrder, Product, catalogue, create_order
+from sandboxes.demo.control import Control
+from sandboxes.demo.stage import Stage
+from sandboxes.demo.world import CreatedOrder, Product, catalogue, create_order
 
 T = TypeVar("T")
 CONCURRENCY = 32

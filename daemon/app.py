@@ -20,10 +20,10 @@ from loguru import logger
 
 from daemon.errors import ConfigError
 from daemon.monitor import PostgresHealth, scheduled_flows, start_monitor
-from daemon.runtime import Runtime, RuntimeFactory
+from daemon.runtime import EmptyRuntime, Runtime, RuntimeFactory
 from daemon.scheduler import SyncScheduler, run_all_once
 from daemon.sdnotify import Notifier
-from daemon.secrets import Secret
+from daemon.secrets import Secret, redact
 from daemon.store.wake import listen_for_wakes
 
 if TYPE_CHECKING:
@@ -117,6 +117,8 @@ class Daemon:
         self.scheduler = SyncScheduler()
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
+        self._runtime: Runtime = EmptyRuntime()
+        self._retries: set[asyncio.Task[None]] = set()
         self._started = time.monotonic()
 
     @property
@@ -169,24 +171,35 @@ class Daemon:
 
     async def _serve(self, db: Database, runtime: Runtime) -> Runtime:
         watchdog = asyncio.create_task(self.notifier.watchdog_loop(), name="sd-watchdog")
+        self._runtime = runtime
         wakes = asyncio.create_task(listen_for_wakes(db.dsn, self._on_login), name="ffn-login-wakes")
         try:
             while not self._stop.is_set():
                 await _wait_any(self._stop, self._reload)
                 if self._reload.is_set() and not self._stop.is_set():
                     self._reload.clear()
-                    runtime = await self._reload_config(db, runtime)
+                    runtime = self._runtime = await self._reload_config(db, runtime)
             logger.info("stop requested, shutting down (grace {:.0f}s)", self.grace_s)
             return runtime
         finally:
-            for task in (watchdog, wakes):
+            for task in (watchdog, wakes, *self._retries):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
     def _on_login(self, merchant_id: str) -> None:
         logger.info("new FFN consent stored for merchant {}; its flows retry now", merchant_id)
-        self.scheduler.wake(merchant_id)
+        task = asyncio.create_task(self._retry_now(self._runtime, merchant_id), name="ffn-login-retry")
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
+
+    async def _retry_now(self, runtime: Runtime, merchant: str | None = None) -> None:
+        """Something was fixed: paused shops and waiting records first, then the backing-off jobs run now."""
+        try:
+            await runtime.retry_now(merchant)
+        except Exception as exc:  # the jobs still wake; the records follow at their own time
+            logger.warning("could not make waiting records due now: {}", redact(str(exc)))
+        self.scheduler.wake(merchant)
 
     async def _reload_config(self, db: Database, runtime: Runtime) -> Runtime:
         self.notifier.send(
@@ -208,7 +221,7 @@ class Daemon:
         if config_fingerprint(new) == config_fingerprint(self.config):
             # Something outside the file was fixed (a shop's permissions, a credential file): try again now.
             logger.info("configuration unchanged")
-            self.scheduler.wake()
+            await self._retry_now(runtime)
             return runtime
         for change in describe_changes(self.config, new):
             logger.info("config change: {}", change)
@@ -223,6 +236,7 @@ class Daemon:
         # The old set is cancelled, awaited and its clients closed before the new set runs: nothing of the
         # old configuration (URLs, credentials) reaches an upstream once the reload has completed.
         await self.scheduler.replace_jobs(new_runtime.jobs, self.grace_s, retire=runtime.aclose)
+        await self._retry_now(new_runtime)
         self.config = _keep_process_sections(new, self.config)
         if self.on_logging_change is not None:
             self.on_logging_change(self.config)

@@ -26,6 +26,11 @@ class Runtime(Protocol):
         """Records that became dead letters since ``since`` (``once`` fails on them)."""
         ...
 
+    async def retry_now(self, merchant: str | None = None) -> None:
+        """Something was fixed (a reload, a new FFN consent): what waits on a past failure of ``merchant``
+        (default: every merchant) — paused shops, postponed and backing-off records — tries again now."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -41,6 +46,9 @@ class EmptyRuntime:
 
     async def parked_since(self, since: datetime) -> int:
         return 0
+
+    async def retry_now(self, merchant: str | None = None) -> None:
+        return None
 
     async def aclose(self) -> None:
         self.closed = True

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 from bench.daemon_proc import ProcessCost, run_once
 from bench.world import book_stock, new_world
-from daemon.demo.errors import DemoError
-from daemon.demo.merchant_config import Timing
-from daemon.demo.stage import Stage, StageOptions
-from daemon.demo.world import Product
+from sandboxes.demo.errors import DemoError
+from sandboxes.demo.merchant_config import Timing
+from sandboxes.demo.stage import Stage, StageOptions
+from sandboxes.demo.world import Product
 
 # `once` ignores intervals; no lag, so orders placed a moment ago are in the window.
 ONCE_TIMING = Timing(

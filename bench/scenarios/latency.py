@@ -19,13 +19,13 @@ from bench.report import Table, verdict
 from bench.scenarios.common import bench_stage, warm_world
 from bench.sizes import Size
 from bench.world import book_stock, seed_products
-from daemon.demo.control import Control
-from daemon.demo.errors import DemoError
-from daemon.demo.merchant_config import MERCHANT_ID, Timing
-from daemon.demo.shops import SHOPS
-from daemon.demo.stage import Stage, staged
-from daemon.demo.stats import percentile
-from daemon.demo.world import CreatedOrder, Product, catalogue, order_stream
+from sandboxes.demo.control import Control
+from sandboxes.demo.errors import DemoError
+from sandboxes.demo.merchant_config import MERCHANT_ID, Timing
+from sandboxes.demo.shops import SHOPS
+from sandboxes.demo.stage import Stage, staged
+from sandboxes.demo.stats import percentile
+from sandboxes.demo.world import CreatedOrder, Product, catalogue, order_stream
 
 CATALOGUE = 30
 PROBES = 3
@@ -109,7 +109,7 @@ async def _measure(stage: Stage, size: Size, interval: float) -> Table:
 
 
 async def _wait_products_in_ffn(ffn: Control, products: Sequence[Product], timeout_s: float) -> None:
-    from daemon.demo.world import wait_for_ffn_products
+    from sandboxes.demo.world import wait_for_ffn_products
 
     await wait_for_ffn_products(ffn, [p.sku for p in products], timeout_s)
 

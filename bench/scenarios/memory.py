@@ -9,8 +9,8 @@ from bench.report import Table, verdict
 from bench.scenarios.common import LAG_RETRY_S, THROUGHPUT_SHOP, bench_stage, products_in_ffn
 from bench.sizes import Size
 from bench.world import book_stock, place_orders, seed_products, synced_orders
-from daemon.demo.stage import Stage, staged
-from daemon.demo.world import catalogue
+from sandboxes.demo.stage import Stage, staged
+from sandboxes.demo.world import catalogue
 
 FLAT_GROWTH = 1.25  # 10 × the data may cost at most this factor in peak RSS
 

@@ -17,9 +17,9 @@ from bench.report import Table, verdict
 from bench.scenarios.common import LAG_RETRY_S, bench_stage, warm_world
 from bench.sizes import Size
 from bench.world import place_orders, synced_orders
-from daemon.demo.control import Control
-from daemon.demo.errors import DemoError
-from daemon.demo.stage import staged
+from sandboxes.demo.control import Control
+from sandboxes.demo.errors import DemoError
+from sandboxes.demo.stage import staged
 
 SHOP = "shopify"
 CATALOGUE = 30

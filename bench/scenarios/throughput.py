@@ -14,8 +14,8 @@ from bench.report import Table, verdict
 from bench.scenarios.common import LAG_RETRY_S, THROUGHPUT_SHOP, bench_stage, warm_world
 from bench.sizes import Size
 from bench.world import forget_cursors, log_position, place_orders, synced_orders, traffic
-from daemon.demo.shops import SHOPS, ffn_is_read, ffn_is_write
-from daemon.demo.stage import Stage, staged
+from sandboxes.demo.shops import SHOPS, ffn_is_read, ffn_is_write
+from sandboxes.demo.stage import Stage, staged
 
 CATALOGUE = 50
 WOO_PAGE_SIZE = 100  # per_page the WooCommerce channel asks for

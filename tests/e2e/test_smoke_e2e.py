@@ -12,7 +12,6 @@ ADDRESS = {"first_name": "Erika", "last_name": "Mustermann", "street": "Hauptstr
 
 @pytest.mark.parametrize("kind", ["woocommerce", "shopware", "shopify"])
 async def test_orders_shipments_and_stock_flow_end_to_end(kind: str, tmp_path: Path, pg_dsn: str) -> None:
-    pytest.importorskip(f"adapters.{kind}.sandbox")
     async with stack(tmp_path, pg_dsn, [kind]) as s:
         shop = s.shops[f"{kind}-main"]
         for sku in ("TSHIRT-M", "MUG"):

@@ -187,7 +187,7 @@ async def test_exporting_an_order_never_hands_its_units_out_while_ffn_stock_trai
 async def test_an_order_ffn_sync_cannot_read_keeps_the_lines_it_could_read_reserved(
     tmp_path: Path, pg_dsn: str
 ) -> None:
-    from adapters.shopware.sandbox import SHOP_KEY
+    from sandboxes.shopware import SHOP_KEY
 
     async with stack(tmp_path, pg_dsn, ["shopware"]) as s:
         shop = s.shops["shopware-main"]

@@ -18,16 +18,16 @@ from aiohttp.test_utils import TestServer
 from loguru import logger
 
 from adapters.ffn import FfnAuth, FfnClient, exchange_code
-from adapters.ffn.sandbox import OAUTH_KEY, WORLD_KEY, create_app
-from adapters.ffn.sandbox.oauth import AUTH_CODE, CLIENT_ID, CLIENT_SECRET, OAuthServer
-from adapters.ffn.sandbox.world import WAREHOUSE_ID, World
-from adapters.sandboxkit import LoggedExchange, SandboxKit
-from adapters.sandboxkit.kit import KIT_KEY
 from daemon.clock import FakeClock
 from daemon.model import Address, Outbound, OutboundItem, ShopProduct
 from daemon.secrets import Secret
 from daemon.store.migrations import migrate
 from daemon.store.tokens import PgTokenStore
+from sandboxes.ffn import OAUTH_KEY, WORLD_KEY, create_app
+from sandboxes.ffn.oauth import AUTH_CODE, CLIENT_ID, CLIENT_SECRET, OAuthServer
+from sandboxes.ffn.world import WAREHOUSE_ID, World
+from sandboxes.kit import LoggedExchange, SandboxKit
+from sandboxes.kit.kit import KIT_KEY
 from tests.adapters.ffn.spec import validate_exchanges
 from tests.conftest import _with_database
 

@@ -22,7 +22,7 @@ from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from adapters.sandboxkit import LoggedExchange
+from sandboxes.kit import LoggedExchange
 from tests.spec_files import spec_bytes
 
 SPEC_FILE = "jtl-ffn/JTL_OPENAPI.json.gz"

@@ -9,11 +9,11 @@ import pytest
 
 from adapters.base import TokenSet
 from adapters.ffn import FfnAuth, authorize_url, exchange_code
-from adapters.ffn.sandbox.oauth import CLIENT_ID, CLIENT_SECRET
 from daemon.clock import FakeClock
 from daemon.errors import AuthError, RetryableError
 from daemon.secrets import Secret
 from daemon.store.tokens import PgTokenStore
+from sandboxes.ffn.oauth import CLIENT_ID, CLIENT_SECRET
 from tests.adapters.ffn.conftest import ClientFactory, Sandbox
 
 

@@ -14,10 +14,10 @@ import orjson
 import pytest
 
 from adapters.ffn.auth import oauth_error_factory
-from adapters.ffn.sandbox.model_validation import NESTED, RULES
 from daemon.clock import FakeClock
 from daemon.errors import AuthError, ChannelFatalError
 from daemon.model import Window
+from sandboxes.ffn.model_validation import NESTED, RULES
 from tests.adapters.ffn.conftest import ClientFactory, Sandbox, SeedStock, outbound, product
 from tests.adapters.ffn.spec import spec_dict
 

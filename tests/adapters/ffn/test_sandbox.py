@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 
 from adapters.ffn import FfnClient
-from adapters.ffn.sandbox.autopilot import Autopilot
 from daemon.clock import FakeClock
+from sandboxes.ffn.autopilot import Autopilot
 from tests.adapters.ffn.conftest import Sandbox, SeedStock, outbound, product
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from adapters.sandboxkit import LoggedExchange
+from sandboxes.kit import LoggedExchange
 from tests.adapters.ffn.spec import validate_exchanges
 
 

@@ -11,12 +11,12 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from adapters.sandboxkit.kit import KIT_KEY
-from adapters.sandboxkit.requestlog import LoggedExchange
 from adapters.shopify import ShopifyChannel
-from adapters.shopify.sandbox import SANDBOX_KEY, TEST_TOKEN, ShopifySandbox, create_app
 from daemon.clock import FakeClock
 from daemon.secrets import Secret
+from sandboxes.kit.kit import KIT_KEY
+from sandboxes.kit.requestlog import LoggedExchange
+from sandboxes.shopify import SANDBOX_KEY, TEST_TOKEN, ShopifySandbox, create_app
 
 START = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ import graphql
 import pytest
 
 from adapters.shopify import queries
-from adapters.shopify.sandbox.cost import CostContext
-from adapters.shopify.sandbox.endpoint import load_schema
 from adapters.shopify.transport import Operation
+from sandboxes.shopify.cost import CostContext
+from sandboxes.shopify.endpoint import load_schema
 from tests.adapters.shopify.real_schema import SCHEMA_VERSIONS, full_schema
 
 

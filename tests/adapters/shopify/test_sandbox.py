@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.shopify.sandbox.search import parse
+from sandboxes.shopify.search import parse
 from tests.adapters.shopify.conftest import Shop
 
 ORDERS_Q = "query($q: String, $after: String) { orders(first: 2, after: $after, query: $q, sortKey: UPDATED_AT) { pageInfo { hasNextPage endCursor } nodes { name } } }"

@@ -11,10 +11,10 @@ import pytest
 from aiohttp import web
 
 from adapters.shopify.channel import missing_scopes
-from adapters.shopify.sandbox import create_app
-from adapters.shopify.sandbox.queries import DEFAULT_SCOPES
 from daemon.cli import main
 from daemon.cli.exitcodes import ExitCode
+from sandboxes.shopify import create_app
+from sandboxes.shopify.queries import DEFAULT_SCOPES
 from tests.adapters.shopify.conftest import Shop
 from tests.e2e.stack import ENV, merchant_toml
 
@@ -87,9 +87,9 @@ async def test_orders_are_not_read_without_a_fulfillment_order_scope() -> None:
     from aiohttp.test_utils import TestServer
 
     from adapters.shopify import ShopifyChannel
-    from adapters.shopify.sandbox import SANDBOX_KEY, TEST_TOKEN
     from daemon.errors import ChannelFatalError
     from daemon.secrets import Secret
+    from sandboxes.shopify import SANDBOX_KEY, TEST_TOKEN
 
     blind = set(DEFAULT_SCOPES) - {
         "read_merchant_managed_fulfillment_orders",

@@ -12,12 +12,12 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from adapters.shopify.sandbox import SANDBOX_KEY, create_app
-from adapters.shopify.sandbox.control import Control
 from adapters.shopify.throttle import CostBucket
 from daemon.clock import FakeClock
 from daemon.http import Response
 from daemon.model import Window
+from sandboxes.shopify import SANDBOX_KEY, create_app
+from sandboxes.shopify.control import Control
 from tests.adapters.shopify.conftest import START, Shop
 
 

@@ -11,11 +11,11 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from adapters.sandboxkit.kit import KIT_KEY, SandboxKit
 from adapters.shopware import ShopwareChannel
-from adapters.shopware.sandbox import CLIENT_ID, CLIENT_SECRET, SHOP_KEY, Shop, create_app
 from daemon.clock import FakeClock
 from daemon.secrets import Secret
+from sandboxes.kit.kit import KIT_KEY, SandboxKit
+from sandboxes.shopware import CLIENT_ID, CLIENT_SECRET, SHOP_KEY, Shop, create_app
 from tests.adapters.shopware.spec_check import assert_traffic_valid
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

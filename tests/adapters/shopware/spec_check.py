@@ -29,7 +29,7 @@ from openapi_core.testing import MockRequest, MockResponse
 from openapi_core.validation.request.exceptions import InvalidRequestBody, SecurityValidationError
 from openapi_schema_validator import OAS30Validator, OAS31Validator
 
-from adapters.sandboxkit import LoggedExchange
+from sandboxes.kit import LoggedExchange
 from tests.spec_files import spec_bytes
 
 SPEC_FILES = {"6.6": "shopware6/adminapi-6.6.10.13.json.gz", "6.7": "shopware6/adminapi-6.7.9.1.json.gz"}

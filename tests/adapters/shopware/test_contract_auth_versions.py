@@ -7,11 +7,11 @@ import asyncio
 import pytest
 
 from adapters.shopware import ShopwareChannel
-from adapters.shopware.sandbox import CLIENT_ID
 from daemon.clock import FakeClock
 from daemon.errors import AuthError, RecordError, RetryableError
 from daemon.model import FulfillerStatus, OrderRef, OutboundStatus
 from daemon.secrets import Secret
+from sandboxes.shopware import CLIENT_ID
 from tests.adapters.shopware.conftest import Sandbox
 from tests.adapters.shopware.spec_check import assert_traffic_valid
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from adapters.sandboxkit import LoggedExchange
-from adapters.shopware.sandbox import CLIENT_ID, CLIENT_SECRET, create_app
+from sandboxes.kit import LoggedExchange
+from sandboxes.shopware import CLIENT_ID, CLIENT_SECRET, create_app
 from tests.adapters.shopware.conftest import Sandbox
 from tests.adapters.shopware.spec_check import assert_traffic_valid, spec_check
 

@@ -14,12 +14,12 @@ import yarl
 from aiohttp.test_utils import TestServer
 from woocommerce.oauth import OAuth
 
-from adapters.sandboxkit.kit import KIT_KEY
-from adapters.sandboxkit.requestlog import LoggedExchange
 from adapters.woocommerce import WooCommerceChannel
-from adapters.woocommerce.sandbox import create_app
 from daemon.clock import FakeClock
 from daemon.secrets import Secret
+from sandboxes.kit.kit import KIT_KEY
+from sandboxes.kit.requestlog import LoggedExchange
+from sandboxes.woocommerce import create_app
 from tests.spec_files import spec_bytes
 
 SANDBOX_BASIC = "Basic " + base64.b64encode(b"ck_sandbox:cs_sandbox").decode()

@@ -11,12 +11,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from adapters.sandboxkit import SandboxKit, make_app
 from daemon.clock import FakeClock
 from daemon.config import MetricsConfig
 from daemon.engine.reports import FlowStatus
 from daemon.http import HttpClient, TokenBucket
 from daemon.monitor import MetricsObserver, SyncMetrics, attach_http_metrics, start_monitor
+from sandboxes.kit import SandboxKit, make_app
 from tests.daemon.monitor.conftest import free_port, parse_scrape, total, value
 
 

@@ -1,0 +1,122 @@
+"""Vendor sandboxes as separate processes (``ffn-sync sandbox KIND --port N``) on free loopback ports.
+
+Separate processes keep the daemon's event loop, CPU time and memory its own, which is what the
+benchmark measures. Each process gets its own session so a Ctrl-C in the terminal reaches only the
+demo, which then stops the sandboxes itself after printing its summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from sandboxes.demo.errors import DemoError
+from sandboxes.demo.ports import free_port
+
+SHOP_KINDS = ("shopify", "shopware", "woocommerce")
+FULFILLER_KIND = "ffn"
+READY_TIMEOUT_S = 30.0
+STOP_GRACE_S = 5.0
+_START_ATTEMPTS = 3  # a port handed out by the kernel can be taken before the sandbox binds it
+
+
+@dataclass
+class SandboxProcess:
+    kind: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(STOP_GRACE_S)
+
+
+def _spawn(kind: str, port: int, log_path: Path) -> SandboxProcess:
+    command = [sys.executable, "-m", "daemon", "sandbox", kind, "--port", str(port), "--log-level", "WARNING"]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return SandboxProcess(kind, port, process, log_path)
+
+
+async def _wait_ready(sandbox: SandboxProcess, session: aiohttp.ClientSession) -> bool:
+    """True once the control API answers; False if the process died first."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    url = f"{sandbox.base_url}/_sandbox/requests?since=999999999"
+    while time.monotonic() < deadline:
+        if sandbox.process.poll() is not None:
+            return False
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+            async with session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
+                if response.status == 200:
+                    return True
+        await asyncio.sleep(0.1)
+    sandbox.stop()
+    raise DemoError(
+        f"the {sandbox.kind} sandbox did not answer on {sandbox.base_url} within {READY_TIMEOUT_S:.0f} s; "
+        f"its output ({sandbox.log_path}):\n{sandbox.log_tail()}"
+    )
+
+
+async def start_sandbox(kind: str, log_dir: Path, session: aiohttp.ClientSession) -> SandboxProcess:
+    log_path = log_dir / f"sandbox-{kind}.log"
+    for _ in range(_START_ATTEMPTS):
+        sandbox = _spawn(kind, free_port(), log_path)
+        if await _wait_ready(sandbox, session):
+            return sandbox
+    raise DemoError(
+        f"the {kind} sandbox exited during start-up (exit code {sandbox.process.returncode}); "
+        f"its output ({log_path}):\n{sandbox.log_tail()}"
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_sandboxes(
+    kinds: Sequence[str], log_dir: Path, session: aiohttp.ClientSession
+) -> AsyncIterator[dict[str, SandboxProcess]]:
+    """Start every kind (in parallel); stop them all on exit, whatever happened."""
+    started: dict[str, SandboxProcess] = {}
+
+    async def start(kind: str) -> None:
+        started[kind] = await start_sandbox(kind, log_dir, session)
+
+    try:
+        results = await asyncio.gather(*(start(kind) for kind in kinds), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        yield {kind: started[kind] for kind in kinds}
+    finally:
+        for sandbox in started.values():
+            sandbox.stop()

@@ -1,0 +1,157 @@
+"""``POST /admin/api/{version}/graphql.json``: auth, parse, validate, cost, bucket, execute — Shopify's order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+from graphql import (
+    ExecutionResult,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    execute,
+    parse,
+    validate,
+)
+
+from sandboxes.kit.kit import json_response
+from sandboxes.shopify.cost import CostContext, LeakyBucket
+from sandboxes.shopify.mutations import MutationRoot
+from sandboxes.shopify.queries import QueryRoot
+from sandboxes.shopify.versions import SUPPORTED_VERSIONS, answering_version, schema_for
+from sandboxes.shopify.world import World
+
+MAX_QUERY_COST = 1000
+INVALID_TOKEN_BODY = {
+    "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
+}
+RATE_LIMIT_DOCS = "https://shopify.dev/api/usage/rate-limits"
+
+
+def load_schema(version: str = SUPPORTED_VERSIONS[-1]) -> GraphQLSchema:
+    """The schema a version executes against (2026-01, or the derived 2026-04 one for later versions)."""
+    return schema_for(version)
+
+
+class GraphQLEndpoint:
+    def __init__(
+        self,
+        world: World,
+        bucket: LeakyBucket,
+        *,
+        token: str,
+        max_query_cost: int = MAX_QUERY_COST,
+        supported_versions: tuple[str, ...] = SUPPORTED_VERSIONS,
+        access_scopes: tuple[str, ...] | None = None,
+    ) -> None:
+        self.world = world
+        self.bucket = bucket
+        self.token = token
+        self.max_query_cost = max_query_cost
+        self.supported_versions = supported_versions
+        self.access_scopes = access_scopes
+        self.query_root = QueryRoot(world)
+        self.mutation_root = MutationRoot(world)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        version = answering_version(request.match_info["version"], self.supported_versions)
+        headers = {"X-Shopify-API-Version": version}
+        if request.headers.get("X-Shopify-Access-Token") != self.token:
+            return json_response(INVALID_TOKEN_BODY, status=401, headers=headers)
+        try:
+            body = orjson.loads(await request.read())
+            text = body["query"]
+            if not isinstance(text, str):
+                raise TypeError("query must be a string")
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return json_response({"errors": {"query": "Required parameter missing or invalid"}}, 400, headers)
+        variables = body.get("variables") or {}
+        answer = self.run(text, variables, body.get("operationName"), version=version)
+        return json_response(answer, headers=headers)
+
+    def run(
+        self,
+        text: str,
+        variables: dict[str, Any],
+        operation_name: str | None = None,
+        *,
+        version: str = SUPPORTED_VERSIONS[-1],
+    ) -> dict[str, Any]:
+        schema = load_schema(version)
+        try:
+            document = parse(text)
+        except GraphQLError as exc:
+            return {"errors": [exc.formatted]}
+        problems = validate(schema, document)
+        if problems:
+            return {"errors": [p.formatted for p in problems]}
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        chosen = [
+            o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)
+        ]
+        if len(chosen) != 1:
+            return {
+                "errors": [{"message": "An operation name is required when sending multiple operations."}]
+            }
+        op = chosen[0]
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        costs = CostContext(schema, fragments, variables)
+        requested = costs.operation_cost(op)
+        if requested > self.max_query_cost:
+            return {
+                "errors": [
+                    {
+                        "message": f"Query cost is {requested}, which exceeds the single query max cost limit "
+                        f"({self.max_query_cost}).",
+                        "extensions": {
+                            "code": "MAX_COST_EXCEEDED",
+                            "cost": requested,
+                            "maxCost": self.max_query_cost,
+                        },
+                    }
+                ],
+                "extensions": self._cost(requested, None),
+            }
+        if not self.bucket.try_reserve(requested):
+            return {
+                "errors": [
+                    {
+                        "message": "Throttled",
+                        "extensions": {"code": "THROTTLED", "documentation": RATE_LIMIT_DOCS},
+                    }
+                ],
+                "extensions": self._cost(requested, None),
+            }
+        context: dict[str, Any] = {"version": version, "access_scopes": self.access_scopes}
+        is_mutation = op.operation.value == "mutation"
+        result = execute(
+            schema,
+            document,
+            root_value=self.mutation_root if is_mutation else self.query_root,
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+        )
+        assert isinstance(result, ExecutionResult)
+        actual = requested if is_mutation else costs.operation_cost(op, result.data or {})
+        self.bucket.settle(requested, actual)
+        answer: dict[str, Any] = {}
+        if result.errors:
+            answer["errors"] = [e.formatted for e in result.errors]
+        answer["data"] = result.data
+        answer["extensions"] = self._cost(requested, actual)
+        if context.get("search"):
+            answer["extensions"]["search"] = context["search"]
+        return answer
+
+    def _cost(self, requested: int, actual: int | None) -> dict[str, Any]:
+        return {
+            "cost": {
+                "requestedQueryCost": requested,
+                "actualQueryCost": actual,
+                "throttleStatus": self.bucket.status(),
+            }
+        }
