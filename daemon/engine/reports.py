@@ -7,12 +7,9 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from daemon.engine.flows.registry import FFN_FLOWS, FLOW_OF_ENTITY
 from daemon.store.progress import flow_health, rewind_cursors
 from daemon.store.reports import backlog, dead_letter_rows, requeue_dead_letters
-
-# Shipments and fulfiller status changes are queued per shop channel but pulled by FFN-side flows.
-FLOW_OF_ENTITY = {"order": "orders", "product": "products", "shipment": "shipments", "fstatus": "status"}
-FFN_FLOWS = frozenset({"shipments", "status"})
 
 
 @dataclass(frozen=True, slots=True)

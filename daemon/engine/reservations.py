@@ -22,8 +22,8 @@ from loguru import logger
 
 from daemon.engine.context import MerchantContext
 from daemon.engine.cursors import TAIL_OVERLAP_S
-from daemon.engine.cycle import CycleCounts
-from daemon.engine.flows.orders import order_row
+from daemon.engine.flow import CycleCounts
+from daemon.engine.flows.orders import ORDERS, order_row
 from daemon.engine.pull import store_rows
 from daemon.errors import SyncError
 from daemon.model import Window
@@ -43,7 +43,7 @@ async def reread_changed_orders(
     unread: set[str] = set()
     for name in channels:
         shop = ctx.channels.get(name)
-        since = await ctx.cursors.get(name, "orders")
+        since = await ctx.cursors.get(name, ORDERS.name)
         if shop is None or since is None:
             continue  # never pulled: the orders flow's first window is the read
         now = ctx.clock.now()
@@ -57,7 +57,7 @@ async def reread_changed_orders(
             orders = shop.changed_orders(window)
             try:
                 async for order in orders:
-                    rows.append(order_row(order, name)[1])
+                    rows.append(order_row(order))
                     if len(rows) >= REREAD_LIMIT:
                         logger.debug(
                             "re-read of {} stopped at {} orders: the orders flow is behind", name, len(rows)

@@ -25,9 +25,13 @@ REREAD_DEADLINE_S = 90.0  # re-reading a shop's newest orders before its stock w
 
 
 async def store_levels(
-    ctx: MerchantContext, levels: Iterable[StockLevel], *, authoritative: bool = False
+    ctx: MerchantContext,
+    conn: asyncpg.Connection,
+    levels: Iterable[StockLevel],
+    *,
+    authoritative: bool = False,
 ) -> int:
-    """Record FFN levels (newest version wins unless ``authoritative``); returns how many changed."""
+    """Record FFN levels (newest version wins unless ``authoritative``) on ``conn``; returns how many changed."""
     latest: dict[str, StockLevel] = {}
     for level in levels:
         known = latest.get(level.jfsku)
@@ -36,7 +40,7 @@ async def store_levels(
     if not latest:
         return 0
     values = list(latest.values())
-    async with ctx.pool.acquire() as conn, conn.transaction():
+    async with conn.transaction():
         await remember(conn, ctx.merchant_id, [(v.merchant_sku, v.jfsku) for v in values if v.merchant_sku])
         return await stock_store.store_levels(conn, ctx.merchant_id, values, authoritative=authoritative)
 

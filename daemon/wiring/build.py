@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 
 from loguru import logger
 
@@ -118,8 +119,9 @@ async def build_runtime(
 
 
 def _owned_only(job: JobSpec, ownership: Ownership) -> JobSpec:
-    async def run() -> None:
-        if await ownership.owns(job.merchant):
-            await job.run()
+    return replace(job, run=partial(_run_if_owned, ownership, job))
 
-    return replace(job, run=run)
+
+async def _run_if_owned(ownership: Ownership, job: JobSpec) -> None:
+    if await ownership.owns(job.merchant):
+        await job.run()

@@ -14,11 +14,16 @@ from datetime import timedelta
 from loguru import logger
 
 from daemon.engine.context import MerchantContext
-from daemon.engine.cycle import CycleCounts
+from daemon.engine.flow import AnyFlow, Cycle, CycleCounts, Flow, Scope
 from daemon.store.purge import purge_closed_orders
 
 
 async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
+    await purge(Cycle(ctx, None, counts))
+
+
+async def purge(cycle: Cycle) -> None:
+    ctx, counts = cycle.ctx, cycle.counts
     now = ctx.clock.now()
     days = ctx.settings.personal_data_days
     purged = await purge_closed_orders(
@@ -27,3 +32,6 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
     counts.changed += purged
     if purged:
         logger.info("removed personal data from {} order(s) closed more than {} days ago", purged, days)
+
+
+PURGE: AnyFlow = Flow(name="purge", scope=Scope.MERCHANT, body=purge)

@@ -11,9 +11,10 @@ from loguru import logger
 from daemon.engine import history
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
-from daemon.engine.flows.orders import order_row
+from daemon.engine.flow import AnyFlow, Cycle, Flow, Scope
+from daemon.engine.flows.orders import ORDERS, order_row
 from daemon.engine.flows.stock import reconcile_stock
-from daemon.engine.pull import store_rows
+from daemon.engine.pull import pages, store_rows
 from daemon.engine.settings import ChannelSettings
 from daemon.errors import SyncError
 from daemon.model import ShopOrder, UnreadableOrder, Window
@@ -21,9 +22,15 @@ from daemon.secrets import redact
 from daemon.store.snapshot import ENTITY_ORDER, Pulled, orders_not_in_ffn
 
 REREAD_DEADLINE_S = 600.0  # a week of orders of one shop; a shop slower than this is treated as down
+REREAD_PAGE = 500
 
 
 async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
+    await reconcile(Cycle(ctx, None, counts))
+
+
+async def reconcile(cycle: Cycle) -> None:
+    ctx, counts = cycle.ctx, cycle.counts
     now = ctx.clock.now()
     # FFN's full stock first: it does not depend on any shop, so a hung shop cannot hold it up.
     before = counts.changed
@@ -40,6 +47,9 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
         logger.warning(
             "{} orders older than 1 h are not in FFN yet (see `ffn-sync failed`): {}", len(stale), shown
         )
+
+
+RECONCILE: AnyFlow = Flow(name="reconcile", scope=Scope.MERCHANT, body=reconcile)
 
 
 async def _reconcile_shop(
@@ -83,26 +93,16 @@ async def _reread_orders(
     counts: CycleCounts,
 ) -> list[str]:
     """Upsert the re-read orders; returns the numbers of those the orders cursor had already passed."""
-    cursor = await ctx.cursors.get(channel, "orders")
-    page: list[ShopOrder | UnreadableOrder] = []
+    cursor = await ctx.cursors.get(channel, ORDERS.name)
     missed: list[str] = []
-
-    async def flush() -> None:
-        changed = set(await _store(ctx, channel, [order_row(o, channel)[1] for o in page]))
+    async for page in pages(orders, REREAD_PAGE, counts):
+        changed = set(await _store(ctx, channel, [order_row(o) for o in page.records]))
         counts.changed += len(changed)
         missed.extend(
             o.number or o.order_id
-            for o in page
+            for o in page.records
             if o.order_id in changed and cursor and o.updated_at and o.updated_at < cursor
         )
-        page.clear()
-
-    async for order in orders:
-        counts.pulled += 1
-        page.append(order)
-        if len(page) >= 500:
-            await flush()
-    await flush()
     return missed
 
 
