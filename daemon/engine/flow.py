@@ -67,7 +67,7 @@ class Cycle:
     ctx: MerchantContext
     channel: ChannelSettings | None  # the shop channel of a channel-scoped flow
     counts: CycleCounts
-    skus: JfskuCache = field(init=False)  # SKU → jfsku, each looked up once per cycle
+    skus: JfskuCache = field(init=False)  # SKU → jfsku, each looked up once per push pass (push.py)
     learnt: int = 0  # SKU ⇄ jfsku pairs this cycle added or changed (products)
     located: dict[str, OrderLocation | None] = field(
         default_factory=dict

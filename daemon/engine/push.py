@@ -16,6 +16,7 @@ from daemon.engine import history
 from daemon.engine.context import MerchantContext
 from daemon.engine.flow import FAILED, PUSHED, SKIPPED, AnyFlow, Cycle, CycleCounts
 from daemon.engine.guard import ChannelUnavailable
+from daemon.engine.skus import JfskuCache
 from daemon.errors import ChannelFatalError, RecordError, RetryableError, SyncError
 from daemon.secrets import redact
 from daemon.store.snapshot import Claimed
@@ -41,6 +42,9 @@ async def push(flow: AnyFlow, cycle: Cycle) -> None:
     if flow.handler is None or flow.entity is None:
         return
     ctx = cycle.ctx
+    # A SKU is looked up once per pass, not once per order, and again in the next pass: products learnt
+    # meanwhile (the products job runs alongside) count at once.
+    cycle.skus = JfskuCache(ctx.pool, ctx.merchant_id)
     async with history.batched(ctx.pool, ctx.merchant_id):
         await drain(
             ctx,
