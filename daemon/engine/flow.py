@@ -1,14 +1,15 @@
-"""What a flow is. Every flow is declared once, as a ``Flow`` record in ``daemon.engine.flows.FLOWS``; the
-jobs, reports, ``status``, ``resync`` and ``trace`` read names and properties from that list.
+"""What a flow is. Every flow is declared once, as a ``Flow`` record listed in
+``daemon.engine.flows.registry.FLOWS``; the jobs, the reports (``status``, ``failed``) and ``resync`` read
+names and properties from that list.
 
 A queue flow is read and written by the generic cycle (``daemon.engine.cycle.sync``):
 
     for each delta window after the cursor:    source(cycle, window) → records      (pull.py)
-        page by page:                          rows(cycle, record) → snapshot rows
+        page by page:                          rows(cycle, record) → snapshot rows  (or ``store``: its own table)
         the window's last page and the cursor move in one transaction
     claim the due rows of ``entity``:          handler(cycle, row) → outcome        (push.py)
 
-Flows that are not "pull into the queue, push from it" (the stock levels, reconcile, purge) give a ``body``
+Flows that are not "pull, then push from the queue" (a shop's stock write, reconcile, purge) give a ``body``
 instead. Handlers are module-level functions of the flow's module; what one cycle shares between them (the
 merchant's context, the channel, the counts, a SKU lookup) is the ``Cycle`` they are given.
 """
