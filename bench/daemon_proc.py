@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandboxes.demo.errors import DemoError
-from sandboxes.demo.stage import Stage
+from sandboxes.world.errors import WorldError
+from sandboxes.world.stage import Stage
 
 DEFAULT_TIMEOUT_S = 1800.0
 PROFILE = False  # `python -m bench --profile`: every daemon run under cProfile, stats next to its log
@@ -71,7 +71,7 @@ class DaemonProcess:
             _, status, usage = await asyncio.wait_for(asyncio.to_thread(os.wait4, pid, 0), timeout_s)
         except TimeoutError:
             self.process.kill()
-            raise DemoError(f"the daemon ran longer than {timeout_s:.0f} s; log {self.log_path}") from None
+            raise WorldError(f"the daemon ran longer than {timeout_s:.0f} s; log {self.log_path}") from None
         wall = time.monotonic() - self.started
         code = os.waitstatus_to_exitcode(status)
         self.process.returncode = code  # reaped by wait4; keep Popen from waiting again
@@ -83,7 +83,7 @@ async def run_once(stage: Stage, log_name: str, *, require_ok: bool = True) -> P
     proc = DaemonProcess(stage, "once", log_name)
     cost = await proc.finish()
     if require_ok and cost.exit_code != 0:
-        raise DemoError(
+        raise WorldError(
             f"`ffn-sync once` exited {cost.exit_code} ({log_name}); log {proc.log_path}:\n{proc.log_tail()}"
         )
     return cost

@@ -21,7 +21,7 @@ from daemon.config import AppConfig, load_config
 from daemon.scheduler import run_all_once
 from daemon.store import Database, open_database
 from daemon.store.migrations import migrate
-from sandboxes.demo.shops import SHOPS, ffn_is_write
+from sandboxes.world.shops import SHOPS, ffn_is_write
 
 SHOP_CREDENTIALS = {
     "shopify": {"access_token": "env:E2E_SHOPIFY_TOKEN", "location_id": "gid://shopify/Location/1000001"},
