@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from sandboxes.world.running import start_in_process
 from tests.chaos.ops_world import write_merchant
-from tests.e2e.stack import stack, start_sandbox
+from tests.e2e.stack import stack
 from tests.e2e.world import seed_catalogue
 
 
@@ -33,7 +34,7 @@ async def test_after_sighup_completes_no_request_reaches_the_old_url(tmp_path: P
         await s.settle(1)  # the products reach FFN
         for sku, level in (("MUG", 10), ("CAP", 4), ("POSTER", 3), ("TSHIRT-S", 2), ("TSHIRT-M", 1)):
             await s.control(s.ffn, "PUT", f"stock/{sku}", {"level": level})
-        new = await start_sandbox("woocommerce")
+        new = await start_in_process("woocommerce")
         log = tmp_path / "daemon.log"
         proc = None
         try:

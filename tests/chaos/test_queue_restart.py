@@ -5,6 +5,7 @@ interval + 5 s of the restart (the claims used to strand rows for 300 s)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import random
 import signal
@@ -62,8 +63,7 @@ async def placed_orders(s: Stack) -> None:
 
 def with_short_grace(s: Stack) -> None:
     # A short grace makes the stop cancel cycles in the middle of their batches: the case to prove.
-    text = s.config_path.read_text()
-    s.config_path.write_text(text.replace("[daemon]\n", "[daemon]\nshutdown_grace_s = 0.5\n", 1))
+    s.stage.rewrite_config(dataclasses.replace(s.stage.merchant, shutdown_grace_s=0.5))
 
 
 async def dead_letters(s: Stack) -> list[object]:

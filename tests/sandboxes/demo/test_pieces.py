@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from daemon.config import load_config
-from sandboxes.world.merchant import Channel, MerchantFile, Timing, secret_env
-from sandboxes.world.shops import SHOPS, ffn_is_write
 from sandboxes.demo.stats import percentile
 from sandboxes.demo.summary import DemoSummary, ShopRow
 from sandboxes.world.catalogue import catalogue
+from sandboxes.world.merchant import Channel, MerchantFile, Timing, secret_env
+from sandboxes.world.shops import SHOPS, ffn_is_write
 
 KINDS = ("shopify", "shopware", "woocommerce")
 
