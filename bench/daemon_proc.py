@@ -10,7 +10,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +38,7 @@ class DaemonProcess:
 
     def __init__(self, stage: Stage, command: str, log_name: str) -> None:
         self.log_path = stage.work_dir / f"{log_name}.log"
-        env = {**os.environ, **stage.env}
-        argv = [sys.executable, "-m", "daemon", command, "--config", str(stage.config_path)]
+        argv = stage.daemon_argv(command)
         if PROFILE:
             self.profile_path: Path | None = stage.work_dir / f"{log_name}.prof"
             argv[1:1] = ["-m", "cProfile", "-o", str(self.profile_path)]
@@ -48,7 +46,7 @@ class DaemonProcess:
             self.profile_path = None
         with Path(self.log_path).open("ab") as log:
             self.process = subprocess.Popen(
-                argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                argv, env=stage.daemon_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
             )
         self.started = time.monotonic()
 

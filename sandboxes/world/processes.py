@@ -20,8 +20,6 @@ import aiohttp
 from sandboxes.world.errors import WorldError
 from sandboxes.world.ports import free_port
 
-SHOP_KINDS = ("shopify", "shopware", "woocommerce")
-FULFILLER_KIND = "ffn"
 READY_TIMEOUT_S = 30.0
 STOP_GRACE_S = 5.0
 _START_ATTEMPTS = 3  # a port handed out by the kernel can be taken before the sandbox binds it

@@ -144,6 +144,10 @@ SHOPS: dict[str, ShopKind] = {
 }
 
 
+SHOP_KINDS = tuple(SHOPS)
+FULFILLER_KIND = "ffn"
+
+
 def ffn_is_write(entry: LogEntry) -> bool:
     return _method(entry) != "GET" and _path(entry) != "/token"
 

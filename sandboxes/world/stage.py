@@ -8,9 +8,12 @@ the daemon stopped, and the benchmark can start the daemon as often as it likes.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
+import os
 import shutil
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,9 +30,8 @@ from sandboxes.world.control import Control
 from sandboxes.world.errors import WorldUsageError
 from sandboxes.world.merchant import Channel, MerchantFile, secret_env
 from sandboxes.world.ports import free_port
-from sandboxes.world.processes import FULFILLER_KIND, SHOP_KINDS
 from sandboxes.world.running import Knobs, Sandbox, running_sandboxes
-from sandboxes.world.shops import SHOPS
+from sandboxes.world.shops import FULFILLER_KIND, SHOP_KINDS, SHOPS
 
 if TYPE_CHECKING:
     from daemon.store import Database
@@ -78,6 +80,24 @@ class Stage:
 
     def load_config(self) -> AppConfig:
         return load_config(self.config_path, environ=self.env)
+
+    def daemon_argv(self, command: str = "run") -> list[str]:
+        """``ffn-sync COMMAND`` on this stage's config, as its own process."""
+        return [sys.executable, "-m", "daemon", command, "--config", str(self.config_path)]
+
+    def daemon_env(self) -> dict[str, str]:
+        return {**os.environ, **self.env}
+
+    async def spawn_daemon(self, log_path: Path, command: str = "run") -> asyncio.subprocess.Process:
+        """The daemon as its own process, its output appended to ``log_path``."""
+        with log_path.open("ab") as log:
+            return await asyncio.create_subprocess_exec(
+                *self.daemon_argv(command),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=self.daemon_env(),
+            )
 
     def rewrite_config(self, merchant: MerchantFile) -> None:
         """Write another merchant file over the config, as an operator edits it."""

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -44,11 +42,7 @@ async def test_after_sighup_completes_no_request_reaches_the_old_url(tmp_path: P
             shops = [("woocommerce-main", "woocommerce", old.url)]
             write_merchant(s.config_path, s.ffn.url, shops, product_master="woocommerce-main", grace_s=1)
             await s.runtime.aclose()  # the daemon below must own the merchant
-            with log.open("ab") as out:
-                proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "daemon", "run", "--config", str(s.config_path),
-                    stdout=out, stderr=out, env={**os.environ, **s.env},
-                )  # fmt: skip
+            proc = await s.stage.spawn_daemon(log)
 
             async def old_is_busy() -> bool:
                 return len([r for r in await s.requests(old) if r["injected"]]) >= 8

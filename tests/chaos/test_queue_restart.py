@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import random
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,11 +25,7 @@ RECOVERY_S = ORDERS_INTERVAL_S + 5.0
 
 
 async def spawn_daemon(s: Stack, log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "daemon", "run", "--config", str(s.config_path),
-            stdout=out, stderr=out, env={**os.environ, **s.env},
-        )  # fmt: skip
+    return await s.stage.spawn_daemon(log)
 
 
 async def stop_daemon(proc: asyncio.subprocess.Process, sig: signal.Signals = signal.SIGTERM) -> int:

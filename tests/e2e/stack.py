@@ -18,15 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import orjson
 
 from daemon.config import AppConfig
 from daemon.scheduler import run_all_once
 from daemon.store import Database
+from sandboxes.world.control import Control
 from sandboxes.world.merchant import Channel, MerchantFile, Timing, secret_env
-from sandboxes.world.processes import SHOP_KINDS
 from sandboxes.world.running import InProcessSandbox
-from sandboxes.world.shops import SHOPS, ffn_is_write
+from sandboxes.world.shops import SHOP_KINDS, SHOPS, ffn_is_write
 from sandboxes.world.stage import Stage, StageOptions, staged
 
 # A Shopify Plus bucket (10x the standard plan) keeps big worlds short; the standard plan's pacing is
@@ -74,11 +73,10 @@ class Stack:
     marks: dict[str, int] = field(default_factory=dict)
 
     async def control(self, sandbox: InProcessSandbox, method: str, path: str, json: Any = None) -> Any:
-        async with self.http.request(method, f"{sandbox.url}/_sandbox/{path.lstrip('/')}", json=json) as resp:
-            raw = await resp.read()
-            assert resp.status < 300, f"{method} {path} -> {resp.status}: {raw[:500]!r}"
-            body = orjson.loads(raw) if raw.strip() else None
-            return body
+        """A call of the sandbox's control API; any answer but 2xx fails the test, naming the call."""
+        return await Control(self.http, sandbox.url, sandbox.kind).call(
+            method, path, json, ok=range(200, 300)
+        )
 
     def clock_now(self) -> datetime:
         return datetime.now(UTC)
