@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from daemon.engine.context import MerchantContext
 from daemon.engine.cursors import next_window
-from daemon.engine.cycle import CycleCounts
+from daemon.engine.flow import CycleCounts
 from daemon.engine.settings import CursorSettings
 from daemon.model import Window
 

@@ -14,7 +14,8 @@ import orjson
 import pytest
 from loguru import logger
 
-from daemon.model import ShopOrder, ShopStock, UnreadableOrder, Window
+from daemon.model import ShopOrder, ShopStock, Window
+from daemon.ports import UnreadableOrder
 from daemon.scheduler import run_all_once
 from sandboxes.world.running import InProcessSandbox
 from tests.e2e.stack import Stack, stack
