@@ -22,9 +22,9 @@ from aiohttp.test_utils import TestServer
 from daemon.clock import FakeClock
 from daemon.model import OrderRef, ShopStock
 from daemon.ports import ItemFailure, ShopChannel
-from sandboxes.demo.shops import SHOPS
 from sandboxes.kit.kit import KIT_KEY, SandboxKit
 from sandboxes.kit.requestlog import LoggedExchange
+from sandboxes.world.shops import SHOPS
 from tests.contracts.drivers.wire import TAMPERED, Wire
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
