@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 ConfigLoader = Callable[[Path], "AppConfig"]
 # Sections that belong to the process, not to a merchant: a reload cannot swap them under a running pool.
-PROCESS_SECTIONS = ("database", "daemon", "metrics")
+PROCESS_SECTIONS = ("database", "daemon", "metrics", "webhooks")
 _NOT_SETTINGS = {"channels", "source"}
 
 
