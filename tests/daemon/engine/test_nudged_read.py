@@ -1,0 +1,85 @@
+"""A webhook-nudged orders run reads past the cursor lag (the order placed a second ago goes out now), while
+the cursor itself keeps its lag; a nudge is taken once per burst and reports its trigger-to-run delay."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from daemon.clock import FakeClock
+from daemon.engine.cursors import fresh_window
+from daemon.engine.cycle import CycleCounts
+from daemon.engine.flows import orders
+from daemon.engine.nudges import Nudges
+from daemon.ids import outbound_id
+from tests.daemon.engine.conftest import World
+
+
+async def cycle(world: World) -> CycleCounts:
+    counts = CycleCounts()
+    await orders.run(world.ctx, world.ctx.settings.channel("shop"), counts)
+    return counts
+
+
+async def cursor(world: World) -> datetime:
+    position = await world.ctx.cursors.get("shop", "orders")
+    assert position is not None
+    return position
+
+
+async def test_a_nudged_run_exports_an_order_inside_the_lag_and_the_cursor_keeps_its_lag(
+    world: World,
+) -> None:
+    await cycle(world)  # the first run sets the cursor
+    world.clock.advance(30)
+    now = world.clock.now()
+    world.order(7, created_at=now - timedelta(seconds=1), updated_at=now - timedelta(seconds=1))
+
+    await cycle(world)  # polling alone: the 5 s lag hides it
+    assert world.ffn.outbounds == {}
+
+    world.ctx.nudges.request("shop", "orders")
+    counts = await cycle(world)
+
+    assert list(world.ffn.outbounds) == [outbound_id("MERC", "shop", "7")]
+    assert counts.pushed == 1
+    assert await cursor(world) == (now - timedelta(seconds=5)).replace(microsecond=0)
+
+    world.clock.advance(60)  # the next ordinary run reads it again below the lag: nothing twice
+    again = await cycle(world)
+    assert (again.changed, again.pushed) == (0, 0)
+    assert len(world.ffn.writes) == 1
+
+
+async def test_a_nudge_is_taken_once(world: World) -> None:
+    await cycle(world)
+    world.ctx.nudges.request("shop", "orders")
+    world.ctx.nudges.request("shop", "orders")
+    await cycle(world)
+    assert not world.ctx.nudges.pending("shop", "orders")
+    world.clock.advance(10)
+    now = world.clock.now()
+    world.order(8, created_at=now, updated_at=now)
+    await cycle(world)  # not nudged again: waits for the lag like any poll
+    assert world.ffn.outbounds == {}
+
+
+def test_the_delay_from_first_request_to_the_run_is_reported() -> None:
+    clock = FakeClock(datetime(2026, 5, 4, 10, 0, tzinfo=UTC))
+    seen: list[tuple[str, str, float]] = []
+    nudges = Nudges(clock=clock, on_taken=lambda channel, flow, delay: seen.append((channel, flow, delay)))
+    nudges.request("shop", "orders")
+    clock.advance(0.25)
+    nudges.request("shop", "orders")  # the burst's first request counts
+    clock.advance(0.25)
+    assert nudges.take("shop", "orders")
+    assert not nudges.take("shop", "orders")
+    assert not nudges.take("shop", "products")
+    assert seen == [("shop", "orders", 0.5)]
+
+
+def test_fresh_window_covers_now_in_whole_seconds_from_the_cursor() -> None:
+    position = datetime(2026, 5, 4, 10, 0, 0, tzinfo=UTC)
+    now = datetime(2026, 5, 4, 10, 0, 5, 400_000, tzinfo=UTC)
+    window = fresh_window(position, now)
+    assert window.start == position - timedelta(seconds=1)
+    assert window.end == datetime(2026, 5, 4, 10, 0, 6, tzinfo=UTC)
