@@ -25,6 +25,7 @@ from daemon.scheduler import SyncScheduler, run_all_once
 from daemon.sdnotify import Notifier
 from daemon.secrets import Secret, redact
 from daemon.store.wake import listen_for_wakes
+from daemon.webhooks.service import WebhookService, webhooks_of
 
 if TYPE_CHECKING:
     from daemon.config import AppConfig
@@ -120,6 +121,7 @@ class Daemon:
         self._reload = asyncio.Event()
         self._runtime: Runtime = EmptyRuntime()
         self._retries: set[asyncio.Task[None]] = set()
+        self._hooks: WebhookService | None = None
         self._started = time.monotonic()
 
     @property
@@ -147,6 +149,7 @@ class Daemon:
                 async with open_store(self.config) as db:
                     runtime = await self.factory(self.config, db)
                     monitor = None
+                    hooks: WebhookService | None = None
                     try:
                         self.scheduler.start(runtime.jobs)
                         bind_health(runtime, self.scheduler.health)
@@ -154,6 +157,9 @@ class Daemon:
                             self.config.metrics,
                             PostgresHealth(db.pool, flows=lambda: scheduled_flows(self.scheduler)),
                         )
+                        hooks = WebhookService(self.config.webhooks, db.pool, trigger=self.scheduler.trigger)
+                        self._hooks = hooks
+                        await hooks.apply(webhooks_of(runtime))  # registration runs in the background
                         started = True
                         merchants = len(self.config.merchants)
                         status = f"running {len(runtime.jobs)} job(s) for {merchants} merchant(s)"
@@ -162,6 +168,8 @@ class Daemon:
                         runtime = await self._serve(db, runtime)
                     finally:
                         self.notifier.stopping("stopping")
+                        if hooks is not None:  # no trigger reaches the scheduler once it stops
+                            await hooks.aclose()
                         if monitor is not None:
                             await monitor.aclose()
                         cancelled = await self.scheduler.stop(self.grace_s)
@@ -239,6 +247,11 @@ class Daemon:
         # old configuration (URLs, credentials) reaches an upstream once the reload has completed.
         await self.scheduler.replace_jobs(new_runtime.jobs, self.grace_s, retire=runtime.aclose)
         bind_health(new_runtime, self.scheduler.health)
+        if self._hooks is not None:
+            try:
+                await self._hooks.apply(webhooks_of(new_runtime))
+            except Exception as exc:  # e.g. the port is taken: the flows still poll
+                logger.error("webhooks not served after the reload: {}", redact(str(exc)))
         await self._retry_now(new_runtime)
         self.config = _keep_process_sections(new, self.config)
         if self.on_logging_change is not None:
