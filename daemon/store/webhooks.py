@@ -71,8 +71,9 @@ async def record_registration(
     await pool.execute(
         "INSERT INTO webhook_registrations AS r (merchant_id, channel, kind, state, topics, subscriptions,"
         " last_error, last_registered_at, address_prefix, updated_at)"
-        " VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '[]'), $7, CASE WHEN $7::text IS NULL THEN $8 END,"
-        " $9, $8)"
+        " VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '[]'), $7,"
+        " CASE WHEN $7::text IS NULL THEN $8::timestamptz END,"
+        " $9, $8::timestamptz)"
         " ON CONFLICT (merchant_id, channel) DO UPDATE SET kind = excluded.kind, state = excluded.state,"
         " topics = excluded.topics, subscriptions = coalesce($6::jsonb, r.subscriptions),"
         " last_error = excluded.last_error,"
