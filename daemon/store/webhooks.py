@@ -32,6 +32,7 @@ class Registration:
     last_registered_at: datetime | None
     last_delivery_at: datetime | None
     address_prefix: str | None
+    registered_since: datetime | None
 
 
 _CREDENTIAL = """
@@ -70,15 +71,17 @@ async def record_registration(
     a failed one keeps the last known subscriptions and prefix (it learnt nothing new)."""
     await pool.execute(
         "INSERT INTO webhook_registrations AS r (merchant_id, channel, kind, state, topics, subscriptions,"
-        " last_error, last_registered_at, address_prefix, updated_at)"
+        " last_error, last_registered_at, address_prefix, registered_since, updated_at)"
         " VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '[]'), $7,"
         " CASE WHEN $7::text IS NULL THEN $8::timestamptz END,"
-        " $9, $8::timestamptz)"
+        " $9, CASE WHEN $4 = 'registered' THEN $8::timestamptz END, $8::timestamptz)"
         " ON CONFLICT (merchant_id, channel) DO UPDATE SET kind = excluded.kind, state = excluded.state,"
         " topics = excluded.topics, subscriptions = coalesce($6::jsonb, r.subscriptions),"
         " last_error = excluded.last_error,"
         " last_registered_at = coalesce(excluded.last_registered_at, r.last_registered_at),"
         " address_prefix = CASE WHEN $7::text IS NULL THEN $9 ELSE r.address_prefix END,"
+        " registered_since = CASE WHEN excluded.state <> 'registered' THEN NULL"
+        " WHEN r.state = 'registered' THEN coalesce(r.registered_since, $8) ELSE $8 END,"
         " updated_at = excluded.updated_at",
         merchant_id,
         channel,
@@ -107,7 +110,7 @@ async def registrations(
 ) -> list[Registration]:
     rows = await pool.fetch(
         "SELECT merchant_id, channel, kind, state, topics, subscriptions, last_error, last_registered_at,"
-        " last_delivery_at, address_prefix FROM webhook_registrations"
+        " last_delivery_at, address_prefix, registered_since FROM webhook_registrations"
         " WHERE ($1::text IS NULL OR merchant_id = $1) AND ($2::text IS NULL OR channel = $2)"
         " ORDER BY merchant_id, channel",
         merchant_id,
@@ -125,6 +128,7 @@ async def registrations(
             last_registered_at=row["last_registered_at"],
             last_delivery_at=row["last_delivery_at"],
             address_prefix=row["address_prefix"],
+            registered_since=row["registered_since"],
         )
         for row in rows
     ]

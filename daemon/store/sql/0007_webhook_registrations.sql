@@ -16,6 +16,8 @@ CREATE TABLE webhook_registrations (
     subscriptions      jsonb       NOT NULL DEFAULT '[]',
     last_error         text,
     last_registered_at timestamptz,
+    -- Since when it has been registered without interruption: "silent" counts from here until a delivery.
+    registered_since   timestamptz,
     last_delivery_at   timestamptz,
     -- "<public_url>/webhooks/<merchant>/<channel>" at the last registration: ours at the shop start with it
     -- (a changed public_url removes those under the old one first). Never the token.
