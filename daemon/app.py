@@ -238,6 +238,9 @@ class Daemon:
         for section in PROCESS_SECTIONS:
             if getattr(new, section) != getattr(self.config, section):
                 logger.warning("[{}] changed: takes effect after a restart", section)
+        # The runtime is built with the running process sections: e.g. webhooks keep being registered at
+        # the address the receiver still serves until the restart.
+        new = _keep_process_sections(new, self.config)
         try:
             new_runtime = await self.factory(new, db)
         except Exception as exc:
@@ -253,7 +256,7 @@ class Daemon:
             except Exception as exc:  # e.g. the port is taken: the flows still poll
                 logger.error("webhooks not served after the reload: {}", redact(str(exc)))
         await self._retry_now(new_runtime)
-        self.config = _keep_process_sections(new, self.config)
+        self.config = new
         if self.on_logging_change is not None:
             self.on_logging_change(self.config)
         logger.info("configuration reloaded: {} job(s) scheduled", len(new_runtime.jobs))
