@@ -198,6 +198,18 @@ async def test_a_flow_the_channel_does_not_run_is_answered_without_a_trigger(hoo
     assert harness.triggered == [] and harness.nudged == []
 
 
+async def test_a_vendor_test_call_is_answered_without_a_trigger_or_health(hooks: Any) -> None:
+    harness, client = hooks
+    assert (
+        await client.post("/webhooks/acme/shop", data=b"webhook_id=7", headers={"X-Test-Ping": "1"})
+    ).status == 200
+    assert harness.triggered == []
+    assert (
+        harness.sample("ffn_sync_webhook_last_delivery_timestamp_seconds", merchant="acme", channel="shop")
+        == 0
+    )
+
+
 def test_forwarded_for_counts_only_behind_a_trusted_proxy() -> None:
     import ipaddress
 
