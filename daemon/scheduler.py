@@ -213,14 +213,16 @@ class SyncScheduler:
         """
         self._scheduler.pause()
         self._swapping = True
-        await self._drain(grace_s)
-        self._scheduler.remove_all_jobs()
-        if retire is not None:
-            await retire()
-        previous = self.runners
-        self.runners = {}
-        self._add_jobs(jobs, previous)
-        self._swapping = False
+        try:
+            await self._drain(grace_s)
+            self._scheduler.remove_all_jobs()
+            if retire is not None:
+                await retire()
+            previous = self.runners
+            self.runners = {}
+            self._add_jobs(jobs, previous)
+        finally:
+            self._swapping = False
         dropped = [r for name, r in previous.items() if name not in self.runners]
         self._retired = (
             self._retired[0] + sum(r.runs_ok for r in dropped),

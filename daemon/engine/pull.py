@@ -12,7 +12,7 @@ from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.settings import CursorSettings
 from daemon.engine.snapshot import ENTITY_ORDER, Pulled
-from daemon.engine.windows import FreshWindow, due_windows
+from daemon.engine.windows import cursor_end, due_windows
 from daemon.model import Window
 
 T = TypeVar("T")
@@ -70,8 +70,8 @@ async def _pull_one(
                 await after_page()
     async with ctx.pool.acquire() as conn, conn.transaction():
         counts.changed += await _store(ctx, conn, entity, page)
-        if not isinstance(window, FreshWindow):  # read past the lag: the cursor keeps it
-            await ctx.cursors.advance(conn, channel, flow, window.end)
+        if (end := cursor_end(window)) is not None:  # a nudged read past the lag: the cursor keeps it
+            await ctx.cursors.advance(conn, channel, flow, end)
 
 
 async def _store(

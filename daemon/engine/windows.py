@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 
 from daemon.engine.context import MerchantContext
 from daemon.engine.cursors import fresh_window, next_window
@@ -11,21 +13,28 @@ from daemon.engine.settings import CursorSettings
 from daemon.model import Window
 
 
+@dataclass(frozen=True, slots=True)
 class FreshWindow(Window):
-    """The last window of a nudged run: read up to now, but the cursor does not move to its end."""
+    """A nudged run's window: it reads up to now, but the cursor moves only to ``settled`` (where a poll's
+    window would have ended, ``now − lag``; None: it stays), so a record committed late below the lag is
+    still read by a later run."""
 
-    __slots__ = ()
+    settled: datetime | None = None
+
+
+def cursor_end(window: Window) -> datetime | None:
+    """Where the cursor may move once the window's records are stored (None: nowhere)."""
+    return window.settled if isinstance(window, FreshWindow) else window.end
 
 
 async def due_windows(
     ctx: MerchantContext, channel: str, flow: str, settings: CursorSettings, counts: CycleCounts
 ) -> AsyncIterator[Window]:
-    """Windows up to where this cycle began, oldest first; after them, when a webhook nudged this flow,
-    one ``FreshWindow`` up to now.
+    """Windows up to where this cycle began, oldest first. When a webhook nudged this flow, the last one is
+    a ``FreshWindow`` reaching up to now (one read, not a poll's window plus another past the lag).
 
-    The caller stores each window's records and moves the cursor to ``window.end`` in the same
-    transaction before asking for the next one (except for a ``FreshWindow``); the cursor lag is
-    reported after each window.
+    The caller stores each window's records and moves the cursor to ``cursor_end(window)`` in the same
+    transaction before asking for the next one; the cursor lag is reported after each window.
     """
     # Taken before reading: a delivery that arrives while this run reads nudges the next run.
     nudged = ctx.nudges.take(channel, flow)
@@ -35,10 +44,14 @@ async def due_windows(
     while (window := next_window(position, now, settings, overlap_s=overlap)) is not None:
         if position is not None and window.end <= position:
             break
+        following = next_window(window.end, now, settings, overlap_s=overlap)
+        if nudged and (following is None or following.end <= window.end):
+            nudged = False
+            window = FreshWindow(window.start, fresh_window(window.end, ctx.clock.now()).end, window.end)
         yield window
-        counts.lag_s = (ctx.clock.now() - window.end).total_seconds()
+        position = cursor_end(window) or window.end
+        counts.lag_s = (ctx.clock.now() - position).total_seconds()
         ctx.observer.cursor_lag(ctx.merchant_id, channel, flow, counts.lag_s)
-        position = window.end
-    if nudged and position is not None:
+    if nudged and position is not None:  # the lag left nothing due: read only past it
         fresh = fresh_window(position, ctx.clock.now())
-        yield FreshWindow(start=fresh.start, end=fresh.end)
+        yield FreshWindow(fresh.start, fresh.end, None)

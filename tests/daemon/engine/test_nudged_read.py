@@ -3,6 +3,7 @@ the cursor itself keeps its lag; a nudge is taken once per burst and reports its
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from daemon.clock import FakeClock
@@ -11,6 +12,7 @@ from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import orders
 from daemon.engine.nudges import Nudges
 from daemon.ids import outbound_id
+from daemon.model import ShopOrder, UnreadableOrder, Window
 from tests.daemon.engine.conftest import World
 
 
@@ -83,3 +85,21 @@ def test_fresh_window_covers_now_in_whole_seconds_from_the_cursor() -> None:
     window = fresh_window(position, now)
     assert window.start == position - timedelta(seconds=1)
     assert window.end == datetime(2026, 5, 4, 10, 0, 6, tzinfo=UTC)
+
+
+async def test_a_nudged_run_reads_once_from_the_cursor_up_to_now(world: World) -> None:
+    await cycle(world)
+    world.clock.advance(30)
+    reads: list[Window] = []
+    read = world.shop.changed_orders
+
+    def spy(window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        reads.append(window)
+        return read(window)
+
+    world.shop.changed_orders = spy  # type: ignore[method-assign]
+    world.ctx.nudges.request("shop", "orders")
+    counts = await cycle(world)
+    (window,) = reads  # one query, not a poll's window plus one past the lag (Shopify pays per query)
+    assert window.end > world.clock.now()
+    assert counts.lag_s == 5.0
