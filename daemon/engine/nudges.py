@@ -21,6 +21,7 @@ class Nudges:
         self.clock = clock
         self.on_taken = on_taken
         self._since: dict[tuple[str, str], datetime] = {}
+        self._read_until: dict[tuple[str, str], datetime] = {}
 
     def request(self, channel: str, flow: str) -> None:
         """Ask the next run of ``flow`` on ``channel`` to read up to now (the first request's time counts)."""
@@ -37,3 +38,11 @@ class Nudges:
 
     def pending(self, channel: str, flow: str) -> bool:
         return (channel, flow) in self._since
+
+    def read_until(self, channel: str, flow: str) -> datetime | None:
+        """Where the last nudged read past the lag ended: the next one starts there, not at the cursor
+        (what lies between is read again by the runs that move the cursor over it)."""
+        return self._read_until.get((channel, flow))
+
+    def note_read(self, channel: str, flow: str, end: datetime) -> None:
+        self._read_until[(channel, flow)] = end

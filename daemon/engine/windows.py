@@ -30,14 +30,15 @@ def cursor_end(window: Window) -> datetime | None:
 async def due_windows(
     ctx: MerchantContext, channel: str, flow: str, settings: CursorSettings, counts: CycleCounts
 ) -> AsyncIterator[Window]:
-    """Windows up to where this cycle began, oldest first. When a webhook nudged this flow, the last one is
-    a ``FreshWindow`` reaching up to now (one read, not a poll's window plus another past the lag).
+    """Windows up to where this cycle began, oldest first; when a webhook nudged this flow, also up to now
+    (a ``FreshWindow``), in one read with the last due window where they meet.
 
     The caller stores each window's records and moves the cursor to ``cursor_end(window)`` in the same
     transaction before asking for the next one; the cursor lag is reported after each window.
     """
     # Taken before reading: a delivery that arrives while this run reads nudges the next run.
     nudged = ctx.nudges.take(channel, flow)
+    read_until = ctx.nudges.read_until(channel, flow) if nudged else None
     position = await ctx.cursors.get(channel, flow)
     now = ctx.clock.now()  # fixed for the cycle: the catch-up ends where this cycle began
     overlap = ctx.overlaps.overlap_s(channel, flow, now, settings)
@@ -45,13 +46,23 @@ async def due_windows(
         if position is not None and window.end <= position:
             break
         following = next_window(window.end, now, settings, overlap_s=overlap)
-        if nudged and (following is None or following.end <= window.end):
+        last = following is None or following.end <= window.end
+        if nudged and last and (read_until is None or read_until <= window.end):
+            # Nothing read past the lag since this window's end: one read up to now.
             nudged = False
-            window = FreshWindow(window.start, fresh_window(window.end, ctx.clock.now()).end, window.end)
+            window = FreshWindow(window.start, _fresh_end(ctx), window.end)
+            ctx.nudges.note_read(channel, flow, window.end)
         yield window
         position = cursor_end(window) or window.end
         counts.lag_s = (ctx.clock.now() - position).total_seconds()
         ctx.observer.cursor_lag(ctx.merchant_id, channel, flow, counts.lag_s)
-    if nudged and position is not None:  # the lag left nothing due: read only past it
-        fresh = fresh_window(position, ctx.clock.now())
+    if nudged and position is not None:
+        # Only what is new since the last read past the lag (or the lag left nothing due).
+        fresh = fresh_window(max(position, read_until or position), ctx.clock.now())
+        ctx.nudges.note_read(channel, flow, fresh.end)
         yield FreshWindow(fresh.start, fresh.end, None)
+
+
+def _fresh_end(ctx: MerchantContext) -> datetime:
+    now = ctx.clock.now()
+    return fresh_window(now, now).end

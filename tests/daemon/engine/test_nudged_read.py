@@ -103,3 +103,37 @@ async def test_a_nudged_run_reads_once_from_the_cursor_up_to_now(world: World) -
     (window,) = reads  # one query, not a poll's window plus one past the lag (Shopify pays per query)
     assert window.end > world.clock.now()
     assert counts.lag_s == 5.0
+
+
+async def test_nudged_runs_in_a_burst_read_only_what_is_new_and_the_poll_still_catches_late_commits(
+    world: World,
+) -> None:
+    await cycle(world)
+    world.clock.advance(30)
+    reads: list[Window] = []
+    read = world.shop.changed_orders
+
+    def spy(window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        reads.append(window)
+        return read(window)
+
+    world.shop.changed_orders = spy  # type: ignore[method-assign]
+    world.ctx.nudges.request("shop", "orders")
+    await cycle(world)
+    first_read_end = reads[-1].end
+
+    world.clock.advance(1)
+    now = world.clock.now()
+    # Committed late: stamped 2 s ago, so inside what the last nudged read already covered.
+    world.order(9, created_at=now - timedelta(seconds=2), updated_at=now - timedelta(seconds=2))
+    world.ctx.nudges.request("shop", "orders")
+    reads.clear()
+    await cycle(world)
+    due, fresh = reads  # the window crossing the lag since the last run, then only what is new
+    assert due.end == (now - timedelta(seconds=5)).replace(microsecond=0)
+    assert fresh.start == first_read_end - timedelta(seconds=1) and fresh.end > now
+    assert world.ffn.outbounds == {}
+
+    world.clock.advance(10)  # the next run that moves the cursor over it reads it
+    await cycle(world)
+    assert list(world.ffn.outbounds) == [outbound_id("MERC", "shop", "9")]
