@@ -116,3 +116,26 @@ async def test_a_delivery_runs_the_job_now_and_registration_happens_in_the_backg
     assert {address for address, _, _ in factory.support.calls} == {
         f"http://127.0.0.1:{port}/webhooks/acme/shop-main"
     }
+
+
+async def test_a_taken_port_refuses_to_start_and_says_which(
+    tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daemon.app import Daemon
+    from daemon.config import load_config
+    from daemon.webhooks.service import WebhookListenError
+
+    for key, value in {**SECRETS, "FFN_SYNC_TEST_DSN": pg_dsn}.items():
+        monkeypatch.setenv(key, value)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        path = tmp_path / "acme.toml"
+        path.write_text(config_text(tmp_path / "state", port))
+        daemon = Daemon(path, load_config(path), factory=HookedFactory(), notifier=Notifier({}))
+        with pytest.raises(
+            WebhookListenError, match=f"cannot listen on 127.0.0.1:{port} for webhooks"
+        ) as caught:
+            await daemon.run()
+    assert caught.value.exit_code == 78
