@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import asyncpg
 from loguru import logger
 
-from adapters.base import ShopChannel
 from daemon.config import AppConfig, MerchantConfig
 from daemon.config.channels import ShopChannelConfig
 from daemon.engine.context import MerchantContext
@@ -25,8 +24,9 @@ from daemon.webhooks.service import WebhookSet
 from daemon.webhooks.types import WebhookCredentials, WebhookFlow, WebhookSupport
 
 
-def load_support(kind: str, shop: ShopChannel) -> WebhookSupport | None:
-    """The adapter's ``Webhooks(channel)``; None when this build has no webhooks for the kind."""
+def load_support(kind: str, shop: object) -> WebhookSupport | None:
+    """The adapter's ``Webhooks(channel)`` for the adapter's channel object (not its write guard); None
+    when this build has no webhooks for the kind."""
     try:
         module = importlib.import_module(f"adapters.{kind}.webhooks")
     except ModuleNotFoundError:
