@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from typing import Protocol
 
 import asyncpg
 from loguru import logger
@@ -16,12 +17,24 @@ from loguru import logger
 from daemon.config import AppConfig, MerchantConfig
 from daemon.config.channels import ShopChannelConfig
 from daemon.engine.context import MerchantContext
-from daemon.runtime import JobSpec
 from daemon.store.webhooks import channel_credential
 from daemon.webhooks.endpoint import Endpoint, Nudge
 from daemon.webhooks.registration import Target
 from daemon.webhooks.service import WebhookSet
 from daemon.webhooks.types import WebhookCredentials, WebhookFlow, WebhookSupport
+
+
+class ScheduledJob(Protocol):
+    """What of a scheduled job names it (``daemon`` JobSpec)."""
+
+    @property
+    def merchant(self) -> str: ...
+    @property
+    def channel(self) -> str | None: ...
+    @property
+    def flow(self) -> str: ...
+    @property
+    def name(self) -> str: ...
 
 
 def load_support(kind: str, shop: object) -> WebhookSupport | None:
@@ -54,7 +67,7 @@ def _flows(merchant: MerchantConfig, channel: ShopChannelConfig) -> frozenset[We
     return frozenset({WebhookFlow.ORDERS})
 
 
-def _nudge(ctx: MerchantContext, channel: str, jobs: Sequence[JobSpec]) -> Nudge:
+def _nudge(ctx: MerchantContext, channel: str, jobs: Sequence[ScheduledJob]) -> Nudge:
     names = {job.flow: job.name for job in jobs if job.merchant == ctx.merchant_id and job.channel == channel}
 
     def nudge(flow: WebhookFlow) -> str | None:
@@ -67,7 +80,7 @@ def _nudge(ctx: MerchantContext, channel: str, jobs: Sequence[JobSpec]) -> Nudge
 
 
 async def webhook_set(
-    config: AppConfig, pool: asyncpg.Pool, contexts: Sequence[MerchantContext], jobs: Sequence[JobSpec]
+    config: AppConfig, pool: asyncpg.Pool, contexts: Sequence[MerchantContext], jobs: Sequence[ScheduledJob]
 ) -> WebhookSet:
     public_url = config.webhooks.public_url
     by_merchant = {ctx.merchant_id: ctx for ctx in contexts}
