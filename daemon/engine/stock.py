@@ -16,7 +16,8 @@ from daemon.engine.reservations import CHANGED_TARGETS, reread_changed_orders
 from daemon.engine.settings import ChannelSettings
 from daemon.engine.skus import remember
 from daemon.errors import RetryableError, SyncError
-from daemon.model import ItemFailure, ItemResult, ShopStock, StockLevel
+from daemon.model import ShopStock, StockLevel
+from daemon.ports import ItemFailure, ItemResult
 
 _UPSERT_LEVELS = """
 INSERT INTO ffn_stock AS f (merchant_id, jfsku, sku, available, reserved, blocked, version, updated_at)

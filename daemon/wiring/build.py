@@ -8,7 +8,6 @@ from datetime import datetime
 
 from loguru import logger
 
-from adapters.base import Fulfiller, ShopChannel
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.config import AppConfig, MerchantConfig
 from daemon.engine.context import MerchantContext
@@ -18,6 +17,7 @@ from daemon.engine.nudges import Nudges
 from daemon.engine.observer import NullObserver, Observer
 from daemon.http import HttpClient
 from daemon.monitor import MetricsObserver, attach_http_metrics, default_metrics
+from daemon.ports import Fulfiller, ShopChannel
 from daemon.runtime import JobSpec
 from daemon.store import Database
 from daemon.webhooks.service import WebhookSet

@@ -14,7 +14,8 @@ import orjson
 import pytest
 from loguru import logger
 
-from daemon.model import ShopOrder, ShopStock, UnreadableOrder, Window
+from daemon.model import ShopOrder, ShopStock, Window
+from daemon.ports import UnreadableOrder
 from daemon.scheduler import run_all_once
 from tests.e2e.stack import Sandbox, Stack, stack
 from tests.e2e.world import ADDRESS, ref, seed_catalogue

@@ -26,9 +26,9 @@ from daemon.model import (
     Outbound,
     OutboundStatus,
     ShopOrder,
-    UnreadableOrder,
     shop_written_note,
 )
+from daemon.ports import UnreadableOrder
 from daemon.secrets import redact
 
 REASON_MANUAL = "manual_action"

@@ -17,7 +17,8 @@ from daemon.engine.pull import store_rows
 from daemon.engine.settings import ChannelSettings
 from daemon.engine.snapshot import ENTITY_ORDER, Pulled
 from daemon.errors import SyncError
-from daemon.model import ShopOrder, UnreadableOrder, Window
+from daemon.model import ShopOrder, Window
+from daemon.ports import UnreadableOrder
 from daemon.secrets import redact
 
 _MISSING = """

@@ -12,7 +12,8 @@ from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import orders
 from daemon.engine.nudges import Nudges
 from daemon.ids import outbound_id
-from daemon.model import ShopOrder, UnreadableOrder, Window
+from daemon.model import ShopOrder, Window
+from daemon.ports import UnreadableOrder
 from tests.daemon.engine.conftest import World
 
 
