@@ -20,7 +20,7 @@ from loguru import logger
 
 from daemon.errors import ConfigError
 from daemon.monitor import PostgresHealth, scheduled_flows, start_monitor
-from daemon.runtime import EmptyRuntime, Runtime, RuntimeFactory, bind_health, default_runtime_factory
+from daemon.runtime import EmptyRuntime, Runtime, RuntimeFactory
 from daemon.scheduler import SyncScheduler, run_all_once
 from daemon.sdnotify import Notifier
 from daemon.secrets import Secret, redact
@@ -68,17 +68,16 @@ async def open_store(config: AppConfig) -> AsyncIterator[Database]:
         yield db
 
 
-async def run_once(config: AppConfig, factory: RuntimeFactory | None = None) -> bool:
+async def run_once(config: AppConfig, factory: RuntimeFactory) -> bool:
     """Every job of the config once; True when all succeeded."""
     async with open_store(config) as db:
-        runtime = await (factory or default_runtime_factory())(config, db)
+        runtime = await factory(config, db)
         started = datetime.now(UTC)
         try:
             ok = await run_all_once(runtime.jobs)
             # Records parked during the pass (dead letters) are failures too, even though every
             # cycle itself completed.
-            parked_since = getattr(runtime, "parked_since", None)
-            if parked_since is not None and await parked_since(started):
+            if await runtime.parked_since(started):
                 ok = False
         finally:
             await runtime.aclose()
@@ -105,14 +104,14 @@ class Daemon:
         config_path: Path,
         config: AppConfig,
         *,
-        factory: RuntimeFactory | None = None,
+        factory: RuntimeFactory,
         load: ConfigLoader = _load_config,
         notifier: Notifier | None = None,
         on_logging_change: Callable[[AppConfig], None] | None = None,
     ) -> None:
         self.config_path = config_path
         self.config = config
-        self.factory = factory or default_runtime_factory()
+        self.factory = factory
         self.load = load
         self.notifier = notifier or Notifier()
         self.on_logging_change = on_logging_change
@@ -152,7 +151,6 @@ class Daemon:
                     hooks: WebhookService | None = None
                     try:
                         self.scheduler.start(runtime.jobs)
-                        bind_health(runtime, self.scheduler.health)
                         monitor = await start_monitor(
                             self.config.metrics,
                             PostgresHealth(db.pool, flows=lambda: scheduled_flows(self.scheduler)),
@@ -249,7 +247,6 @@ class Daemon:
         # The old set is cancelled, awaited and its clients closed before the new set runs: nothing of the
         # old configuration (URLs, credentials) reaches an upstream once the reload has completed.
         await self.scheduler.replace_jobs(new_runtime.jobs, self.grace_s, retire=runtime.aclose)
-        bind_health(new_runtime, self.scheduler.health)
         if self._hooks is not None:
             try:
                 await self._hooks.apply(webhooks_of(new_runtime))

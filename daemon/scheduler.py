@@ -23,12 +23,29 @@ from apscheduler.triggers.interval import IntervalTrigger
 from loguru import logger
 
 from daemon.clock import SYSTEM_CLOCK, Clock
-from daemon.runtime import JobSpec
 from daemon.secrets import redact
 
 MAX_JITTER_S = 5.0
 FIRST_RUN_SPREAD_S = 2.0
 CANCEL_WAIT_S = 30.0
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One scheduled unit of work: a flow of one merchant (and channel, for shop-side flows)."""
+
+    merchant: str
+    channel: str | None
+    flow: str
+    interval_s: float
+    run: Callable[[], Awaitable[None]]
+    phase: int = 0  # `once` runs every job of phase 0 before any of phase 1 (e.g. reads before writes)
+
+    @property
+    def name(self) -> str:
+        # Merchant-level flows (FFN shipments, reconcile) have no channel; "-" keeps the shape stable
+        # for log filters and metric labels.
+        return f"{self.merchant}/{self.channel or '-'}/{self.flow}"
 
 
 @dataclass(frozen=True)

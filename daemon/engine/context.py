@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from daemon.clock import SYSTEM_CLOCK, Clock
-from daemon.engine.cursors import Cursors, OverlapSchedule
+from daemon.engine.cursors import OverlapSchedule
 from daemon.engine.nudges import Nudges
 from daemon.engine.observer import NullObserver, Observer
 from daemon.engine.settings import MerchantSettings
-from daemon.engine.snapshot import Snapshot
 from daemon.ports import Fulfiller, ShopChannel
+from daemon.store.progress import Cursors
+from daemon.store.snapshot import Snapshot
 
 FFN_CHANNEL = "ffn"  # the cursor/health key of merchant-level flows that read FFN feeds
 

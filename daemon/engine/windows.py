@@ -8,7 +8,7 @@ from datetime import datetime
 
 from daemon.engine.context import MerchantContext
 from daemon.engine.cursors import fresh_window, next_window
-from daemon.engine.cycle import CycleCounts
+from daemon.engine.flow import CycleCounts
 from daemon.engine.settings import CursorSettings
 from daemon.model import Window
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 
 from loguru import logger
 
@@ -18,8 +19,9 @@ from daemon.engine.observer import NullObserver, Observer
 from daemon.http import HttpClient
 from daemon.monitor import MetricsObserver, attach_http_metrics, default_metrics
 from daemon.ports import Fulfiller, ShopChannel
-from daemon.runtime import JobSpec
+from daemon.scheduler import JobSpec
 from daemon.store import Database
+from daemon.store.snapshot import parked_since
 from daemon.webhooks.service import WebhookSet
 from daemon.wiring.clients import build_channel, build_fulfiller
 from daemon.wiring.ownership import Ownership
@@ -38,12 +40,7 @@ class MerchantRuntime:
         """Records of these merchants that became dead letters since ``since``."""
         if not self.contexts:
             return 0
-        count: int = await self.contexts[0].pool.fetchval(
-            "SELECT count(*) FROM snapshot WHERE state = 'failed' AND updated_at >= $1 AND merchant_id = ANY($2)",
-            since,
-            [ctx.merchant_id for ctx in self.contexts],
-        )
-        return count
+        return await parked_since(self.contexts[0].pool, [ctx.merchant_id for ctx in self.contexts], since)
 
     async def retry_now(self, merchant: str | None = None) -> None:
         for ctx in self.contexts:
@@ -132,8 +129,9 @@ async def build_runtime(
 
 
 def _owned_only(job: JobSpec, ownership: Ownership) -> JobSpec:
-    async def run() -> None:
-        if await ownership.owns(job.merchant):
-            await job.run()
+    return replace(job, run=partial(_run_if_owned, ownership, job))
 
-    return replace(job, run=run)
+
+async def _run_if_owned(ownership: Ownership, job: JobSpec) -> None:
+    if await ownership.owns(job.merchant):
+        await job.run()
