@@ -33,9 +33,6 @@ DYNAMIC_IMPORTERS = frozenset({"import_module", "import_from_checkout", "find_sp
 # ImportError on a wheel install. A static import, or importlib.import_module("sandboxes…") anywhere in the
 # product, would make the installed package depend on code it does not carry: still a violation.
 CHECKOUT_LOADER = "import_from_checkout"
-# The one cycle known when this test was written; the flows work of issue 16 removes it (runtime.py imports
-# scheduler.JobHealth, scheduler.py imports runtime.JobSpec). Remove this entry with the cycle.
-KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset({frozenset({"daemon.runtime", "daemon.scheduler"})})
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,18 +227,8 @@ def test_the_product_keeps_the_import_direction() -> None:
     assert violations(sources) == []
 
 
-def test_daemon_has_no_import_cycles_but_the_known_one() -> None:
-    unexpected = [c for c in import_cycles(product_sources()) if frozenset(c) not in KNOWN_CYCLES]
-    assert unexpected == []
-
-
-def test_daemon_has_no_import_cycles_at_all() -> None:
-    cycles = import_cycles(product_sources())
-    known = [" ⇄ ".join(c) for c in cycles if frozenset(c) in KNOWN_CYCLES]
-    if known:
-        # Not strict on purpose: the branch that removes the circle passes here without touching this file.
-        pytest.xfail(f"{', '.join(known)} import each other; issue 16 (flows) removes the circle")
-    assert cycles == []
+def test_daemon_has_no_import_cycles() -> None:
+    assert import_cycles(product_sources()) == []
 
 
 # the rules catch what they must ---------------------------------------------------------------------------
