@@ -30,7 +30,11 @@ from daemon.store import open_database
 from daemon.store.migrations import migrate
 from daemon.wiring import build_runtime
 from sandboxes.shopify.webhooks import TEST_APP_SECRET
-from tests.e2e.stack import ENV, SHOP_CREDENTIALS, Sandbox, _toml_value, start_sandbox
+from sandboxes.world.merchant import FFN_CLIENT_ID, REDIRECT_URI
+from sandboxes.world.running import InProcessSandbox as Sandbox
+from sandboxes.world.running import start_in_process as start_sandbox
+from sandboxes.world.shops import SHOPS
+from tests.e2e.stack import ENV, ENV_PREFIX
 from tests.e2e.world import SKUS, by_number, new_order
 
 KINDS = ("shopify", "shopware", "woocommerce")
@@ -50,25 +54,25 @@ def config_text(ffn: Sandbox, shops: dict[str, Sandbox], state: Path, port: int)
         "[merchant]",
         'id = "acme"\nffn_merchant_id = "MERC"\nwarehouse_id = "FULF04XX-12345-0001"\nfulfiller_id = "FULF"',
         f'product_master = "{next(iter(shops))}"',
-        f"[daemon]\nstate_dir = {_toml_value(str(state))}",
+        f"[daemon]\nstate_dir = {orjson.dumps(str(state)).decode()}",
         '[database]\ndsn = "env:E2E_DSN"',
         "[metrics]\nenabled = false",
         f'[webhooks]\nport = {port}\npublic_url = "http://127.0.0.1:{port}"',
         "[ffn]",
         f'base_url = "{ffn.url}/api"\ntoken_url = "{ffn.url}/token"\nauthorize_url = "{ffn.url}/authorize"',
-        'client_id = "env:E2E_FFN_ID"\nclient_secret = "env:E2E_FFN_SECRET"',
+        f'redirect_uri = "{REDIRECT_URI}"\nclient_id = "{FFN_CLIENT_ID}"\nclient_secret = "env:{ENV_PREFIX}_FFN_SECRET"',
         "requests_per_second = 500.0\nmax_concurrency = 8\noversale = true",
     ]
     for name, shop in shops.items():
-        credentials = dict(SHOP_CREDENTIALS[shop.kind])
+        credentials = SHOPS[shop.kind].credentials(ENV_PREFIX)
         if shop.kind == "shopify":
-            credentials["webhook_secret"] = "env:E2E_SHOPIFY_APP_SECRET"
+            credentials = [*credentials, 'webhook_secret = "env:E2E_SHOPIFY_APP_SECRET"']
         lines += [
             "[[channels]]",
             f'name = "{name}"\nkind = "{shop.kind}"\norder_prefix = "{name[:2].upper()}-"\nbase_url = "{shop.url}"',
             "webhooks = true",
             "[channels.credentials]",
-            *(f"{k} = {_toml_value(v)}" for k, v in credentials.items()),
+            *credentials,
             f"[channels.intervals]\norders = {POLLING_S}",  # production default; cursor lag stays 5 s
             '[channels.orders]\nimport_since = 2020-01-01T00:00:00Z\npayment_states = ["paid"]',
             '[channels.shipping]\ndefault = "FULF0A0001"',
