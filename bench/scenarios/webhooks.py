@@ -19,13 +19,13 @@ from bench.report import Table, verdict
 from bench.scenarios.common import bench_stage, warm_world
 from bench.scenarios.latency import _order_latencies
 from bench.sizes import Size
-from sandboxes.demo.errors import DemoError
-from sandboxes.demo.merchant_config import Timing
-from sandboxes.demo.shops import SHOPS
-from sandboxes.demo.stage import Stage, staged
 from sandboxes.demo.stats import percentile
-from sandboxes.demo.world import CreatedOrder, Product, order_stream
 from sandboxes.shopify.webhooks import TEST_APP_SECRET
+from sandboxes.world.catalogue import CreatedOrder, Product, order_stream
+from sandboxes.world.errors import WorldError
+from sandboxes.world.merchant import Timing
+from sandboxes.world.shops import SHOPS
+from sandboxes.world.stage import Stage, staged
 
 CATALOGUE = 30
 POLLING_S = 60.0  # the production default for orders
@@ -173,7 +173,7 @@ async def _registered(stage: Stage, daemon: DaemonProcess, timeout_s: float = 30
         if all(h["subscriptions"] for h in hooks):
             return
         await asyncio.sleep(0.2)
-    raise DemoError(f"webhooks not registered at every shop within {timeout_s:.0f} s:\n{daemon.log_tail()}")
+    raise WorldError(f"webhooks not registered at every shop within {timeout_s:.0f} s:\n{daemon.log_tail()}")
 
 
 async def _exported(stage: Stage, created: list[CreatedOrder], timeout_s: float) -> None:
