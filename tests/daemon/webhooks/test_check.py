@@ -12,7 +12,7 @@ from daemon.webhooks.types import WebhookCredentials, WebhookFlow
 from daemon.wiring.clients import build_channel
 from daemon.wiring.webhooks import load_support
 from sandboxes.shopify import TEST_APP_SECRET, TEST_TOKEN
-from tests.e2e.stack import start_sandbox
+from sandboxes.world.running import start_in_process as start_sandbox
 
 CONFIG = """
 [merchant]
