@@ -25,6 +25,7 @@ from daemon.scheduler import SyncScheduler, run_all_once
 from daemon.sdnotify import Notifier
 from daemon.secrets import Secret, redact
 from daemon.store.wake import listen_for_wakes
+from daemon.webhooks.service import WebhookService, webhooks_of
 
 if TYPE_CHECKING:
     from daemon.config import AppConfig
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 ConfigLoader = Callable[[Path], "AppConfig"]
 # Sections that belong to the process, not to a merchant: a reload cannot swap them under a running pool.
-PROCESS_SECTIONS = ("database", "daemon", "metrics")
+PROCESS_SECTIONS = ("database", "daemon", "metrics", "webhooks")
 _NOT_SETTINGS = {"channels", "source"}
 
 
@@ -119,6 +120,7 @@ class Daemon:
         self._reload = asyncio.Event()
         self._runtime: Runtime = EmptyRuntime()
         self._retries: set[asyncio.Task[None]] = set()
+        self._hooks: WebhookService | None = None
         self._started = time.monotonic()
 
     @property
@@ -146,12 +148,16 @@ class Daemon:
                 async with open_store(self.config) as db:
                     runtime = await self.factory(self.config, db)
                     monitor = None
+                    hooks: WebhookService | None = None
                     try:
                         self.scheduler.start(runtime.jobs)
                         monitor = await start_monitor(
                             self.config.metrics,
                             PostgresHealth(db.pool, flows=lambda: scheduled_flows(self.scheduler)),
                         )
+                        hooks = WebhookService(self.config.webhooks, db.pool, trigger=self.scheduler.trigger)
+                        self._hooks = hooks
+                        await hooks.apply(webhooks_of(runtime))  # registration runs in the background
                         started = True
                         merchants = len(self.config.merchants)
                         status = f"running {len(runtime.jobs)} job(s) for {merchants} merchant(s)"
@@ -160,6 +166,8 @@ class Daemon:
                         runtime = await self._serve(db, runtime)
                     finally:
                         self.notifier.stopping("stopping")
+                        if hooks is not None:  # no trigger reaches the scheduler once it stops
+                            await hooks.aclose()
                         if monitor is not None:
                             await monitor.aclose()
                         cancelled = await self.scheduler.stop(self.grace_s)
@@ -228,6 +236,9 @@ class Daemon:
         for section in PROCESS_SECTIONS:
             if getattr(new, section) != getattr(self.config, section):
                 logger.warning("[{}] changed: takes effect after a restart", section)
+        # The runtime is built with the running process sections: e.g. webhooks keep being registered at
+        # the address the receiver still serves until the restart.
+        new = _keep_process_sections(new, self.config)
         try:
             new_runtime = await self.factory(new, db)
         except Exception as exc:
@@ -236,8 +247,13 @@ class Daemon:
         # The old set is cancelled, awaited and its clients closed before the new set runs: nothing of the
         # old configuration (URLs, credentials) reaches an upstream once the reload has completed.
         await self.scheduler.replace_jobs(new_runtime.jobs, self.grace_s, retire=runtime.aclose)
+        if self._hooks is not None:
+            try:
+                await self._hooks.apply(webhooks_of(new_runtime))
+            except Exception as exc:  # e.g. the port is taken: the flows still poll
+                logger.error("webhooks not served after the reload: {}", redact(str(exc)))
         await self._retry_now(new_runtime)
-        self.config = _keep_process_sections(new, self.config)
+        self.config = new
         if self.on_logging_change is not None:
             self.on_logging_change(self.config)
         logger.info("configuration reloaded: {} job(s) scheduled", len(new_runtime.jobs))

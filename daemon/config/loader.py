@@ -13,7 +13,12 @@ from loguru import logger
 from pydantic import ValidationError
 
 from daemon.config.app import AppConfig
-from daemon.config.checks import channel_problems, merchant_id_problems, process_section_problems
+from daemon.config.checks import (
+    channel_problems,
+    merchant_id_problems,
+    process_section_problems,
+    webhook_problems,
+)
 from daemon.config.merchant import MerchantConfig, MerchantFile
 from daemon.config.problems import ConfigErrors, ConfigProblem, dotted_key
 from daemon.config.process import PROCESS_SECTIONS
@@ -46,6 +51,7 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> AppC
             parsed.append((file, merchant_file))
     problems.extend(merchant_id_problems(raws))
     problems.extend(process_section_problems(sections))
+    problems.extend(webhook_problems(parsed, sections))
     if problems:
         raise ConfigErrors(problems)
     config = _assemble(parsed)

@@ -9,6 +9,7 @@ import asyncpg
 
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.engine.cursors import OverlapSchedule
+from daemon.engine.nudges import Nudges
 from daemon.engine.observer import NullObserver, Observer
 from daemon.engine.settings import MerchantSettings
 from daemon.ports import Fulfiller, ShopChannel
@@ -29,6 +30,7 @@ class MerchantContext:
     snapshot: Snapshot = field(init=False)
     cursors: Cursors = field(init=False)
     overlaps: OverlapSchedule = field(default_factory=OverlapSchedule)
+    nudges: Nudges = field(default_factory=Nudges)  # webhook deliveries: read up to now (engine.nudges)
 
     def __post_init__(self) -> None:
         self.snapshot = Snapshot(self.pool, self.settings.merchant_id)

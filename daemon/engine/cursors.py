@@ -27,6 +27,18 @@ def next_window(
     return Window(start=start, end=end)
 
 
+def fresh_window(position: datetime, now: datetime) -> Window:
+    """What a nudged run reads past the lag: from the cursor's own second to the end of now's second.
+
+    The cursor never moves to its end (the lag still guards against late commits): the next run reads this
+    range again, which costs nothing for unchanged records.
+    """
+    end = now.replace(microsecond=0) + timedelta(seconds=1)
+    return Window(
+        start=min(position - timedelta(seconds=TAIL_OVERLAP_S), end - timedelta(seconds=1)), end=end
+    )
+
+
 class OverlapSchedule:
     """When to re-read the full overlap: once per ``overlap_s`` (and first thing after a start).
 

@@ -12,7 +12,7 @@ from daemon.engine import history
 from daemon.engine.context import MerchantContext
 from daemon.engine.flow import Cycle, CycleCounts, Flow
 from daemon.engine.push import push
-from daemon.engine.windows import due_windows
+from daemon.engine.windows import cursor_end, due_windows
 from daemon.store.history import insert_events
 from daemon.store.snapshot import ENTITY_ORDER, Pulled, order_payloads
 from daemon.store.stock import forget_written
@@ -58,7 +58,8 @@ async def pull(flow: Flow[R], cycle: Cycle) -> None:
                 else:
                     async with conn.transaction():
                         counts.changed += await _store(flow, cycle, conn, page.records)
-                        await ctx.cursors.advance(conn, cycle.key, flow.name, window.end)
+                        if (end := cursor_end(window)) is not None:  # a nudged read past the lag
+                            await ctx.cursors.advance(conn, cycle.key, flow.name, end)
             if not page.last and flow.push_while_reading:
                 await push(flow, cycle)
 
