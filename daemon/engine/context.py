@@ -11,6 +11,7 @@ from adapters.base import Fulfiller, ShopChannel
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.engine.cursors import Cursors, OverlapSchedule
 from daemon.engine.observer import NullObserver, Observer
+from daemon.engine.quiet import QuietWrites
 from daemon.engine.settings import MerchantSettings
 from daemon.engine.snapshot import Snapshot
 
@@ -28,6 +29,7 @@ class MerchantContext:
     snapshot: Snapshot = field(init=False)
     cursors: Cursors = field(init=False)
     overlaps: OverlapSchedule = field(default_factory=OverlapSchedule)
+    quiet: QuietWrites = field(default_factory=QuietWrites)
 
     def __post_init__(self) -> None:
         self.snapshot = Snapshot(self.pool, self.settings.merchant_id)

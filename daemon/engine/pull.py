@@ -42,7 +42,7 @@ async def pull_window(
     """
     last: Window | None = None
     async for window in due_windows(ctx, channel, flow, settings, counts):
-        await _pull_one(ctx, channel, flow, entity, window, source, to_rows, counts, after_page)
+        await _pull_one(ctx, channel, flow, entity, window, source, to_rows, counts, after_page, settings)
         last = window
     return last
 
@@ -57,9 +57,12 @@ async def _pull_one(
     to_rows: Callable[[T], list[tuple[str, Pulled]]],
     counts: CycleCounts,
     after_page: Callable[[], Awaitable[None]] | None,
+    settings: CursorSettings,
 ) -> None:
     page: list[tuple[str, Pulled]] = []
+    empty = True
     async for record in source(window):
+        empty = False
         counts.pulled += 1
         page.extend(to_rows(record))
         if len(page) >= PAGE_ROWS:
@@ -68,9 +71,12 @@ async def _pull_one(
             page = []
             if after_page is not None:
                 await after_page()
+    if empty and ctx.quiet.cursor_may_stay(channel, flow, window.end, settings):
+        return
     async with ctx.pool.acquire() as conn, conn.transaction():
         counts.changed += await _store(ctx, conn, entity, page)
         await ctx.cursors.advance(conn, channel, flow, window.end)
+    ctx.quiet.cursor_moved(channel, flow, window.end)
 
 
 async def _store(

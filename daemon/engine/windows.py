@@ -17,9 +17,11 @@ async def due_windows(
     """Windows up to where this cycle began, oldest first.
 
     The caller stores each window's records and moves the cursor to ``window.end`` in the same
-    transaction before asking for the next one; the cursor lag is reported after each window.
+    transaction before asking for the next one (or leaves it where it is after an empty window while
+    ``ctx.quiet`` allows); the cursor lag is reported after each window.
     """
     position = await ctx.cursors.get(channel, flow)
+    ctx.quiet.cursor_read(channel, flow, position)
     now = ctx.clock.now()  # fixed for the cycle: the catch-up ends where this cycle began
     overlap = ctx.overlaps.overlap_s(channel, flow, now, settings)
     while (window := next_window(position, now, settings, overlap_s=overlap)) is not None:

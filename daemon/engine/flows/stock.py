@@ -25,10 +25,15 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
 
 
 async def pull(ctx: MerchantContext, counts: CycleCounts) -> None:
-    async for window in due_windows(ctx, FFN_CHANNEL, "stock", ctx.settings.ffn_cursor, counts):
+    settings = ctx.settings.ffn_cursor
+    async for window in due_windows(ctx, FFN_CHANNEL, "stock", settings, counts):
+        before = counts.pulled
         await _consume(ctx, ctx.fulfiller.stock_changes(window), counts, authoritative=False)
+        if counts.pulled == before and ctx.quiet.cursor_may_stay(FFN_CHANNEL, "stock", window.end, settings):
+            continue
         async with ctx.pool.acquire() as conn, conn.transaction():
             await ctx.cursors.advance(conn, FFN_CHANNEL, "stock", window.end)
+        ctx.quiet.cursor_moved(FFN_CHANNEL, "stock", window.end)
 
 
 async def push(ctx: MerchantContext, channel: ChannelSettings, counts: CycleCounts) -> None:
