@@ -52,6 +52,9 @@ class Delivery:
     # The order's or product's id in the shop, when the delivery names it: lets a triggered run look it up
     # directly instead of waiting for the cursor window. Only a hint.
     resource_id: str | None = None
+    # A vendor's test call, not an event (WooCommerce pings a new webhook with ``webhook_id=N``): the
+    # receiver answers 2xx and triggers nothing. Unsigned, so it must not count as a healthy delivery.
+    ping: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,3 +124,10 @@ class WebhookSupport(Protocol):
         or secret, re-enable ones the shop disabled, delete ours (under ``address_prefix``) no longer in
         ``topics``. Idempotent: a second call changes nothing."""
         ...
+
+
+def is_ours(address: str, address_prefix: str) -> bool:
+    """Whether a registered address belongs to a channel: the prefix itself or a path below it, so the
+    channel ``shop`` never claims the webhooks of its sibling ``shop2``."""
+    prefix = address_prefix.rstrip("/")
+    return address == prefix or address.startswith(prefix + "/")

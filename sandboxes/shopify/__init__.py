@@ -27,8 +27,9 @@ its fulfillment orders start ON_HOLD, ``scheduled``: bool; lines take a ``locati
 ``GET /_sandbox/orders/{id}``
 (``id`` is the order gid, URL-encoded, or its number), ``GET /_sandbox/stock`` (``{sku: available}`` at the default location; placing an order commits its
 quantities, a cancel gives them back), ``GET /_sandbox/cost``
-(bucket status and cost accounting), plus the shared ``/_sandbox/requests``, ``/_sandbox/faults``,
-``/_sandbox/reset``.
+(bucket status and cost accounting), ``GET/PUT /_sandbox/webhooks`` (subscriptions, delivery attempts,
+fault knobs: ``webhooks.py``), plus the shared ``/_sandbox/requests``, ``/_sandbox/faults``,
+``/_sandbox/reset``. Webhook deliveries are signed with ``app_secret`` (default ``TEST_APP_SECRET``).
 """
 
 from __future__ import annotations
@@ -41,10 +42,12 @@ from daemon.clock import SYSTEM_CLOCK, Clock
 from sandboxes.kit import make_app
 from sandboxes.kit.faults import Faults
 from sandboxes.kit.kit import json_response
+from sandboxes.kit.webhooks import Deliveries, add_routes
 from sandboxes.shopify.control import Control
 from sandboxes.shopify.cost import LeakyBucket
 from sandboxes.shopify.endpoint import MAX_QUERY_COST, GraphQLEndpoint
 from sandboxes.shopify.versions import SUPPORTED_VERSIONS
+from sandboxes.shopify.webhooks import DEFAULT_KNOBS, TEST_APP_SECRET, ShopifyWebhooks
 from sandboxes.shopify.world import World
 
 TEST_TOKEN = "shpat_sandbox"
@@ -53,10 +56,13 @@ TEST_TOKEN = "shpat_sandbox"
 class ShopifySandbox:
     """What tests reach into: the world, the bucket and the endpoint of one app."""
 
-    def __init__(self, world: World, bucket: LeakyBucket, endpoint: GraphQLEndpoint) -> None:
+    def __init__(
+        self, world: World, bucket: LeakyBucket, endpoint: GraphQLEndpoint, webhooks: ShopifyWebhooks
+    ) -> None:
         self.world = world
         self.bucket = bucket
         self.endpoint = endpoint
+        self.webhooks = webhooks
 
     @property
     def location_id(self) -> str:
@@ -88,11 +94,17 @@ def create_app(
     shop_name: str = "ffn-sync-sandbox",
     supported_versions: tuple[str, ...] = SUPPORTED_VERSIONS,
     access_scopes: tuple[str, ...] | None = None,
+    app_secret: str = TEST_APP_SECRET,
     **_unused: Any,
 ) -> web.Application:
     app, kit = make_app("shopify")
     bucket = LeakyBucket(clock, maximum=maximum_available, restore_rate=restore_rate)
     world = World(clock, currency=currency, shop_name=shop_name)
+    deliveries = Deliveries(clock, DEFAULT_KNOBS)
+    hooks = ShopifyWebhooks(
+        world, deliveries, app_secret=app_secret, shop_domain=f"{shop_name}.myshopify.com"
+    )
+    world.on_change = hooks.notify
     endpoint = GraphQLEndpoint(
         world,
         bucket,
@@ -101,19 +113,25 @@ def create_app(
         supported_versions=supported_versions,
         access_scopes=access_scopes,
     )
-    app[SANDBOX_KEY] = ShopifySandbox(world, bucket, endpoint)
+    # The subscription API lives beside the shop data; the roots resolve these fields by attribute.
+    endpoint.query_root.webhookSubscriptions = hooks.webhookSubscriptions  # type: ignore[attr-defined]
+    for name in ("webhookSubscriptionCreate", "webhookSubscriptionUpdate", "webhookSubscriptionDelete"):
+        setattr(endpoint.mutation_root, name, getattr(hooks, name))
+    app[SANDBOX_KEY] = ShopifySandbox(world, bucket, endpoint, hooks)
     kit.fault_response = _fault_response
     app.router.add_post("/admin/api/{version}/graphql.json", endpoint.handle)
     Control(world, bucket).routes(app)
+    add_routes(app, deliveries, hooks.listing)
 
     def reset() -> None:
         # Same objects, emptied: routes and tests keep their references.
-        fresh = World(clock, currency=currency, shop_name=shop_name)
+        fresh = World(clock, currency=currency, shop_name=shop_name, on_change=hooks.notify)
         world.__dict__.update(fresh.__dict__)
         bucket.reset()
+        hooks.reset()
 
     kit.reset_hooks.append(reset)
     return app
 
 
-__all__ = ["SANDBOX_KEY", "TEST_TOKEN", "ShopifySandbox", "create_app"]
+__all__ = ["SANDBOX_KEY", "TEST_APP_SECRET", "TEST_TOKEN", "ShopifySandbox", "create_app"]

@@ -56,6 +56,9 @@ def release(world: World, order: Order) -> None:
     now = world.now()
     for fo in order.fulfillment_orders:
         if fo.status in ("ON_HOLD", "SCHEDULED"):
+            held = fo.status == "ON_HOLD"
             fo.holds.clear()
             fo.fulfill_at = None
             fo.status, fo.updated_at = "OPEN", now
+            if held:
+                world.changed("FULFILLMENT_ORDERS_HOLD_RELEASED", fo)

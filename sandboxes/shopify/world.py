@@ -13,6 +13,7 @@ lowers a line gives the unfulfilled rest back to ``available``.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -190,8 +191,17 @@ class Location:
 class World:
     """All state of one sandbox shop. Ids are sequential per kind, as Shopify's are increasing."""
 
-    def __init__(self, clock: Clock, *, currency: str = "EUR", shop_name: str = "ffn-sync-sandbox") -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        currency: str = "EUR",
+        shop_name: str = "ffn-sync-sandbox",
+        on_change: Callable[[str, Any], None] | None = None,
+    ) -> None:
         self.clock = clock
+        # Called with a webhook topic (WebhookSubscriptionTopic value) and the changed record.
+        self.on_change = on_change
         self.currency = currency
         self.shop_name = shop_name
         self._ids = itertools.count(1_000_001)
@@ -211,6 +221,10 @@ class World:
 
     def next_id(self) -> int:
         return next(self._ids)
+
+    def changed(self, topic: str, record: Any) -> None:
+        if self.on_change is not None:
+            self.on_change(topic, record)
 
     def now(self) -> datetime:
         return self.clock.now().replace(microsecond=0)
@@ -246,6 +260,7 @@ class World:
             existing.updated_at = now
             product = self.products[existing.product_id]
             product.title, product.updated_at = name, now
+            self.changed("PRODUCTS_UPDATE", existing)
             return existing
         product = Product(self.next_id(), name, "ffn-sync", now, now)
         self.products[product.id] = product
@@ -265,6 +280,7 @@ class World:
         self.variants[variant.id] = variant
         for location in self.locations:  # stocked at every location (0 until set)
             self.inventory[(variant.inventory_item_id, location)] = 0
+        self.changed("PRODUCTS_CREATE", variant)
         return variant
 
     def stock_by_sku(self, location_id: int | None = None) -> dict[str, int]:
@@ -282,6 +298,7 @@ class World:
 
     def touch(self, order: Order) -> None:
         order.updated_at = self.now()
+        self.changed("ORDERS_UPDATED", order)
 
     def open_fulfillment_orders(self, order: Order) -> None:
         """(Re)build the fulfillment orders from the shippable quantities not yet fulfilled.
@@ -344,6 +361,7 @@ class World:
         now = self.now()
         order = Order(id=self.next_id(), number=next(self._numbers), created_at=now, updated_at=now, **fields)
         self.orders[order.id] = order
+        self.changed("ORDERS_CREATE", order)
         return order
 
     def fulfillment_order(self, fo_id: int) -> tuple[Order, FulfillmentOrder] | None:
@@ -365,3 +383,5 @@ class World:
             self.commit(order, li, -max(0, li.current_quantity - li.fulfilled))
         self.open_fulfillment_orders(order)  # closes what was open; nothing new for a cancelled order
         order.updated_at = now
+        self.changed("ORDERS_CANCELLED", order)
+        self.changed("ORDERS_UPDATED", order)

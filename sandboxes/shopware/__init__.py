@@ -11,7 +11,8 @@ Test credentials (an "integration" as created under Settings › System › Inte
 
 Admin API routes: ``POST /api/oauth/token``, ``GET /api/_info/version``, ``POST /api/search/{entity}``
 (Criteria: equals/equalsAny/contains/prefix/suffix/range/multi/not, ids, sort, page/limit,
-associations), ``GET|PATCH /api/{entity}/{id}``, ``POST /api/tag``,
+associations), ``GET|PATCH /api/{entity}/{id}``, ``POST /api/tag``, ``POST /api/webhook``,
+``DELETE /api/webhook/{id}`` (deliveries and their knobs: ``webhooks.py``),
 ``POST /api/_action/{order|order_delivery|order_transaction}/{id}/state/{transition}``,
 ``POST /api/_action/sync`` (product upserts). Every route needs ``Accept: application/json``.
 
@@ -20,7 +21,7 @@ parent_sku, digital}``, ``PATCH products/{sku}``, ``POST orders`` ``{lines:[{sku
 shipping_method, address:{first_name, last_name, company, street, extra_line, zip, city, state,
 country_code, email, phone}, tags, digital_lines, note}`` → ``{id, number}``, ``PATCH orders/{id}``
 ``{lines, address, note, paid}``, ``POST orders/{id}/cancel``, ``GET orders/{id}``, ``GET stock``,
-``POST tokens/expire``; plus the shared ``requests``, ``faults`` and ``reset``.
+``POST tokens/expire``, ``GET|PUT webhooks``; plus the shared ``requests``, ``faults`` and ``reset``.
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ from aiohttp import web
 
 from daemon.clock import SYSTEM_CLOCK, Clock
 from sandboxes.kit import make_app
+from sandboxes.kit.webhooks import Deliveries, add_routes
 from sandboxes.shopware import api_read, api_write, control
 from sandboxes.shopware.errors import fault_response
 from sandboxes.shopware.shop import FULL_VERSIONS, SHOP_KEY, Shop
 from sandboxes.shopware.tokens import TokenIssuer
+from sandboxes.shopware.webhooks import DEFAULT_KNOBS, ShopwareWebhooks
 
 CLIENT_ID = "SWIASANDBOXACCESSKEY00000001"
 CLIENT_SECRET = "sandbox-secret-access-key-0000000000000000000000"
@@ -63,12 +66,19 @@ def create_app(
     kit.faults.latency_ms = latency_ms
     shop = Shop(full, clock, TokenIssuer(client_id, client_secret, token_ttl_s, clock))
     app[SHOP_KEY] = shop
+    deliveries = Deliveries(clock, DEFAULT_KNOBS)
+    hooks = ShopwareWebhooks(shop, deliveries)
+    shop.on_event = shop.world.on_event = hooks.notify
+    shop.deliveries = deliveries
     kit.reset_hooks.append(shop.reset)
+    kit.reset_hooks.append(deliveries.reset)
+    add_routes(app, deliveries, hooks.listing)
 
     app.router.add_post("/api/oauth/token", api_read.token)
     app.router.add_get("/api/_info/version", api_read.version)
     app.router.add_post("/api/search/{entity}", api_read.search)
     app.router.add_post("/api/tag", api_write.create_tag)
+    hooks.add_routes(app)
     app.router.add_post("/api/_action/sync", api_write.sync)
     app.router.add_post("/api/_action/{entity}/{id}/state/{transition}", api_write.transition)
     app.router.add_get("/api/{entity}/{id}", api_read.detail)

@@ -23,6 +23,7 @@ WRITABLE: dict[str, set[str]] = {
     "order_delivery": {"trackingCodes", "customFields"},
     "order": {"tags", "customerComment", "internalComment", "customFields"},
     "product": {"stock", "active", "ean", "name", "customFields"},
+    "webhook": {"name", "eventName", "url", "active", "onlyLiveVersion"},
 }
 PRODUCT_REQUIRED_ON_CREATE = ("productNumber", "stock", "name", "taxId", "price")
 NOT_BLANK = "c1051bb4-d103-4f74-8988-acbcafc7fdc3"  # Symfony NotBlank, as Shopware reports it
@@ -54,6 +55,8 @@ def _write(shop: Shop, entity: str, row: Row, body: dict[str, Any]) -> None:
         if entity == "product" and key == "stock":
             row["availableStock"] = value
     row["updatedAt"] = shop.world.now()
+    if entity in ("product", "order"):
+        shop.world.event(f"{entity}.written", row, [*body, "updatedAt"])
 
 
 def _detail_or_empty(request: web.Request, shop: Shop, entity: str, row: Row) -> web.Response:
@@ -119,6 +122,11 @@ async def transition(request: web.Request) -> web.Response:
     row["updatedAt"] = shop.world.now()
     if entity == "order" and action == "cancel":
         restore_stock(shop.world, row)
+    order = row if entity == "order" else shop.store.get("order", row.get("orderId"))
+    if entity == "order":
+        shop.world.event("order.written", row, ["stateId", "updatedAt"])
+    if order is not None:
+        shop.world.event(f"state_enter.{entity}.state.{state['technicalName']}", order)
     shop.history.append(
         {
             "entity": entity,

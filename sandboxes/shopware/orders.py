@@ -227,6 +227,10 @@ def create_order(world: World, body: dict[str, Any]) -> Row:
     store.insert("order", order)
     for tag in body.get("tags") or []:
         store.link("order_tag", order_id, world.tag(str(tag))["id"])
+    world.event("order.written", order)
+    world.event("checkout.order.placed", order)
+    if body.get("paid", True):
+        world.event("state_enter.order_transaction.state.paid", order)
     return order
 
 
@@ -254,12 +258,17 @@ def change_order(world: World, order: Row, body: dict[str, Any]) -> None:
     if "note" in body:
         order["customerComment"] = body["note"]
         order["updatedAt"] = now
+    written = {"lines": "lineItems", "address": "deliveries", "note": "customerComment"}
+    edited = [field for key, field in written.items() if key in body]
+    if edited:
+        world.event("order.written", order, [*edited, "updatedAt"])
     if body.get("paid"):
         for transaction in store.rows("order_transaction"):
             if transaction["orderId"] == order["id"] and states.technical_name(store, transaction) != "paid":
                 states.apply(store, states.TRANSACTION, transaction, "paid")
                 # The trap from the API notes: a payment change leaves order.updatedAt alone.
                 transaction["updatedAt"] = now
+                world.event("state_enter.order_transaction.state.paid", order)
 
 
 def cancel_order(world: World, order: Row) -> None:
@@ -268,6 +277,8 @@ def cancel_order(world: World, order: Row) -> None:
     states.apply(world.store, states.ORDER, order, "cancel")
     order["updatedAt"] = world.now()
     restore_stock(world, order)
+    world.event("order.written", order, ["stateId", "updatedAt"])
+    world.event("state_enter.order.state.cancelled", order)
 
 
 def restore_stock(world: World, order: Row) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
 from daemon.clock import Clock
-from sandboxes.shopware.store import Store
+from sandboxes.kit.webhooks import Deliveries
+from sandboxes.shopware.store import Row, Store
 from sandboxes.shopware.tokens import TokenIssuer
 from sandboxes.shopware.world import World
 
@@ -23,6 +25,9 @@ class Shop:
     store: Store = field(init=False)
     world: World = field(init=False)
     history: list[dict[str, Any]] = field(default_factory=list)
+    # Kept across resets: the webhook deliveries listen to every world this shop gets.
+    on_event: Callable[[str, Row, list[str] | None], None] | None = None
+    deliveries: Deliveries | None = None  # the webhook outbox (``GET /_sandbox/webhooks``)
 
     def __post_init__(self) -> None:
         self.reset()
@@ -33,7 +38,7 @@ class Shop:
 
     def reset(self) -> None:
         self.store = Store(self.version)
-        self.world = World(self.store, self.clock, self.version)
+        self.world = World(self.store, self.clock, self.version, on_event=self.on_event)
         self.world.install_reference_data()
         self.history.clear()
         self.tokens.expire_all()

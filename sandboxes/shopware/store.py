@@ -77,6 +77,7 @@ ASSOCIATIONS: dict[str, dict[str, Assoc]] = {
     "shipping_method": {},
     "payment_method": {},
     "tag": {},
+    "webhook": {},
 }
 
 # URL spelling (``order-delivery``) to entity name (``order_delivery``) for the generic routes.

@@ -6,6 +6,7 @@ and write through ``Store``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -38,9 +39,15 @@ class World:
     version: str
     order_counter: int = 10000
     extras: dict[str, Any] = field(default_factory=dict)
+    # (event name, row, written fields or None for an insert): what webhooks are called for
+    on_event: Callable[[str, Row, list[str] | None], None] | None = None
 
     def now(self) -> str:
         return stamp(self.clock.now())
+
+    def event(self, name: str, row: Row, fields: list[str] | None = None) -> None:
+        if self.on_event is not None:
+            self.on_event(name, row, fields)
 
     # reference data ------------------------------------------------------------------------
     def install_reference_data(self) -> None:
@@ -178,7 +185,9 @@ class World:
             row["states"] = ["is-download"] if body.get("digital") else ["is-physical"]
         if parent is not None:
             parent["childCount"] = int(parent.get("childCount") or 0) + 1
-        return self.store.insert("product", row)
+        self.store.insert("product", row)
+        self.event("product.written", row)
+        return row
 
     def change_product(self, sku: str, body: dict[str, Any]) -> Row:
         row = self.product_by_sku(sku)
@@ -195,6 +204,7 @@ class World:
             else:
                 raise WorldError(f"unknown product field {key!r}; allowed: {sorted([*fields, 'price'])}")
         row["updatedAt"] = self.now()
+        self.event("product.written", row, [*(fields.get(k, k) for k in body), "updatedAt"])
         return row
 
     def stock(self) -> dict[str, int]:

@@ -21,7 +21,8 @@ parent_sku?, option?, virtual?, stock?}``, ``PATCH|DELETE products/{sku}``, ``PO
 ``{lines:[{sku, qty, price}], paid, shipping_method, address, tags, digital_lines}`` → ``{id, number}``,
 ``PATCH orders/{id}`` (``status`` runs WooCommerce's stock hooks), ``DELETE orders/{id}`` (trash),
 ``POST orders/{id}/refund`` ``{lines: [{sku, qty}], restock}``, ``PUT settings`` ``{weight_unit,
-dimension_unit}``, ``POST orders/{id}/cancel``, ``POST orders/{id}/touch`` (modified date bumped,
+dimension_unit}``, ``GET|PUT webhooks`` (subscriptions, delivery attempts, fault knobs:
+``webhooks.py``, which also serves ``/wc/v3/webhooks``), ``POST orders/{id}/cancel``, ``POST orders/{id}/touch`` (modified date bumped,
 content unchanged, as viewing in wp-admin does), ``GET orders/{id}`` (vendor JSON plus
 ``tracking_items`` and ``notes``), ``GET stock`` → ``{sku: qty}``; plus the kit's requests/faults/reset.
 Orders move managed stock as WooCommerce does (``sandbox/lifecycle.py``): taken on payment /
@@ -37,11 +38,14 @@ from aiohttp import web
 
 from daemon.clock import SYSTEM_CLOCK, Clock
 from sandboxes.kit import make_app
+from sandboxes.kit.webhooks import Deliveries, add_routes
 from sandboxes.woocommerce import control, orders, products, settings, tracking
 from sandboxes.woocommerce.auth import require_credentials
 from sandboxes.woocommerce.responses import HostFaults, no_route
 from sandboxes.woocommerce.state import SETTINGS_KEY, STATE_KEY, Settings, ShopState
+from sandboxes.woocommerce.webhooks import DEFAULT_KNOBS, WooWebhooks
 
+WEBHOOKS_KEY: web.AppKey[WooWebhooks] = web.AppKey("wc_webhooks", WooWebhooks)
 CONSUMER_KEY = "ck_sandbox"
 CONSUMER_SECRET = "cs_sandbox"
 _KNOBS = {
@@ -88,6 +92,13 @@ def create_app(
     )
     app[control.EAN_META_KEY] = str(knobs.get("ean_meta_key") or "")
     kit.reset_hooks.append(state.reset)
+    # WooCommerce counts 2xx, 301 and 302 as delivered (WC_Webhook::log_delivery).
+    deliveries = Deliveries(clock, DEFAULT_KNOBS, succeeded=lambda status: 200 <= status < 303)
+    hooks = WooWebhooks(state, deliveries)
+    app[WEBHOOKS_KEY] = hooks
+    kit.reset_hooks.append(hooks.reset)
+    add_routes(app, deliveries, hooks.listing)
+    hooks.add_routes(app)
     kit.fault_response = HostFaults(float(knobs.get("html_error_share", 0.5)), knobs.get("seed"))
     orders.add_routes(app)
     products.add_routes(app)
@@ -102,4 +113,4 @@ def create_app(
     return app
 
 
-__all__ = ["CONSUMER_KEY", "CONSUMER_SECRET", "create_app"]
+__all__ = ["CONSUMER_KEY", "CONSUMER_SECRET", "WEBHOOKS_KEY", "create_app"]

@@ -127,3 +127,4 @@ def trash(state: ShopState, order: Order) -> None:
     """``DELETE /orders/{id}`` without ``force``: status ``trash``; no stock hook runs."""
     order.status = "trash"
     state.touch_order(order)
+    state.changed("order.deleted", order.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -112,6 +113,12 @@ class ShopState:
         self.products_by_modified: list[tuple[datetime, int]] = []
         self._next_id = 100
         self.used_nonces: dict[str, int] = {}  # OAuth 1.0a nonce -> its timestamp (15 min window)
+        # Called with a webhook topic ("order.updated") and the resource's id on every change.
+        self.on_change: Callable[[str, int], None] | None = None
+
+    def changed(self, topic: str, resource_id: int) -> None:
+        if self.on_change is not None:
+            self.on_change(topic, resource_id)
 
     def reset(self) -> None:
         self.products.clear()
@@ -141,6 +148,7 @@ class ShopState:
         bisect.insort(self.products_by_modified, (product.modified, product.id))
         if product.sku:
             self._skus.setdefault(product.sku, product.id)
+        self.changed("product.created", product.id)
 
     def remove_product(self, product: Product) -> None:
         self.products.pop(product.id, None)
@@ -166,6 +174,7 @@ class ShopState:
         _unindex(self.products_by_modified, (product.modified, product.id))
         product.modified = self.now()
         bisect.insort(self.products_by_modified, (product.modified, product.id))
+        self.changed("product.updated", product.id)
 
     def add_meta(self, meta: list[dict[str, Any]], key: str, value: Any) -> None:
         meta.append({"id": self.new_id(), "key": key, "value": value})
@@ -187,11 +196,13 @@ class ShopState:
     def put_order(self, order: Order) -> None:
         self.orders[order.id] = order
         bisect.insort(self.orders_by_modified, (order.modified, order.id))
+        self.changed("order.created", order.id)
 
     def touch_order(self, order: Order) -> None:
         _unindex(self.orders_by_modified, (order.modified, order.id))
         order.modified = self.now()
         bisect.insort(self.orders_by_modified, (order.modified, order.id))
+        self.changed("order.updated", order.id)
 
     def order_meta(self, order: Order, key: str) -> Any:
         return next((m["value"] for m in order.meta if m["key"] == key), None)

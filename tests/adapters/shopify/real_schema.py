@@ -59,8 +59,18 @@ SUBSET: dict[str, list[str]] = {
         "job",
         "inventoryItems",
         "currentAppInstallation",
+        "webhookSubscriptions",
     ],
-    "Mutation": ["fulfillmentCreate", "inventorySetQuantities", "tagsAdd", "orderUpdate", "orderCancel"],
+    "Mutation": [
+        "fulfillmentCreate",
+        "inventorySetQuantities",
+        "tagsAdd",
+        "orderUpdate",
+        "orderCancel",
+        "webhookSubscriptionCreate",
+        "webhookSubscriptionUpdate",
+        "webhookSubscriptionDelete",
+    ],
     "Shop": ["id", "name", "currencyCode", "myshopifyDomain", "weightUnit"],
     "Job": ["id", "done"],
     "PageInfo": ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor"],
@@ -236,6 +246,22 @@ SUBSET: dict[str, list[str]] = {
     "OrderUpdatePayload": ["order", "userErrors"],
     "OrderCancelPayload": ["job", "orderCancelUserErrors"],
     "OrderCancelUserError": ["code", *_USER_ERROR],
+    "WebhookSubscription": [
+        "id",
+        "legacyResourceId",
+        "topic",
+        "uri",
+        "format",
+        "filter",
+        "includeFields",
+        "createdAt",
+        "updatedAt",
+    ],
+    "WebhookSubscriptionConnection": _CONNECTION,
+    "WebhookSubscriptionEdge": _EDGE,
+    "WebhookSubscriptionCreatePayload": ["webhookSubscription", "userErrors"],
+    "WebhookSubscriptionUpdatePayload": ["webhookSubscription", "userErrors"],
+    "WebhookSubscriptionDeletePayload": ["deletedWebhookSubscriptionId", "userErrors"],
 }
 INTERFACES: dict[str, list[str]] = {"Node": ["id"]}
 # Input objects and the fields kept; optional fields we never send are left out (stricter than Shopify).
@@ -260,6 +286,8 @@ INPUTS: dict[str, list[str]] = {
         "compareQuantity",
     ],
     "OrderInput": ["id", "email", "note", "tags"],
+    # callbackUrl is deprecated in 2026-01 ("Use `uri` instead"): left out, so a client using it is refused.
+    "WebhookSubscriptionInput": ["uri", "format", "includeFields", "filter"],
 }
 DIRECTIVES = ["idempotent"]
 ENUMS = [
@@ -280,6 +308,9 @@ ENUMS = [
     "CountryCode",
     "CurrencyCode",
     "ProductStatus",
+    "WebhookSubscriptionTopic",
+    "WebhookSubscriptionFormat",
+    "WebhookSubscriptionSortKeys",
 ]
 SCALARS = ["DateTime", "Decimal", "Money", "URL", "UnsignedInt64"]
 BUILTIN_SCALARS = {"String", "Int", "Float", "Boolean", "ID"}

@@ -1,0 +1,5 @@
+"""Fixtures shared by the shop adapters' tests."""
+
+from tests.sandboxes.webhook_receiver import receiver
+
+__all__ = ["receiver"]
