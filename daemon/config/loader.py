@@ -13,7 +13,12 @@ from loguru import logger
 from pydantic import ValidationError
 
 from daemon.config.app import AppConfig
-from daemon.config.checks import channel_problems, merchant_id_problems, process_section_problems
+from daemon.config.checks import (
+    channel_problems,
+    ineffective_keys,
+    merchant_id_problems,
+    process_section_problems,
+)
 from daemon.config.merchant import MerchantConfig, MerchantFile
 from daemon.config.problems import ConfigErrors, ConfigProblem, dotted_key
 from daemon.config.process import PROCESS_SECTIONS
@@ -48,6 +53,9 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> AppC
     problems.extend(process_section_problems(sections))
     if problems:
         raise ConfigErrors(problems)
+    for file, contents in raws:
+        for warning in ineffective_keys(contents, file):
+            logger.warning("config: {}", warning)
     config = _assemble(parsed)
     logger.debug("config: {} merchant(s) from {}", len(config.merchants), ", ".join(map(str, files)))
     return config
