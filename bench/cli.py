@@ -20,7 +20,7 @@ from bench.scenarios import SCENARIOS, common
 from bench.sizes import SIZES
 from sandboxes.demo.errors import DemoError
 
-ORDER = ("throughput", "idle", "latency", "ratelimit", "memory")
+ORDER = ("throughput", "idle", "latency", "ratelimit", "memory", "fleet")
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 

@@ -111,12 +111,14 @@ def render_config(
         f"overlap_s = {_num(timing.overlap_s)}",
         f"lag_s = {_num(timing.lag_s)}",
     ]
-    for kind, url in endpoints.shop_urls.items():
-        lines += _channel(kind, url, timing, env_prefix, since)
+    for index, (kind, url) in enumerate(endpoints.shop_urls.items()):
+        lines += _channel(kind, url, timing, env_prefix, since, master=index == 0)
     return "\n".join(lines) + "\n"
 
 
-def _channel(kind: str, url: str, timing: Timing, env_prefix: str, since: datetime) -> list[str]:
+def _channel(
+    kind: str, url: str, timing: Timing, env_prefix: str, since: datetime, *, master: bool
+) -> list[str]:
     shop = SHOPS[kind]
     return [
         "",
@@ -129,7 +131,8 @@ def _channel(kind: str, url: str, timing: Timing, env_prefix: str, since: dateti
         *shop.credentials(env_prefix),
         "[channels.intervals]",
         f"orders = {_num(timing.orders_s)}",
-        f"products = {_num(timing.products_s)}",
+        # products are read from the product master only; elsewhere the key would do nothing
+        *([f"products = {_num(timing.products_s)}"] if master else []),
         f"stock = {_num(timing.stock_s)}",
         "[channels.cursor]",
         f"overlap_s = {_num(timing.overlap_s)}",
