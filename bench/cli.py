@@ -18,9 +18,9 @@ from bench.machine import facts
 from bench.report import Table
 from bench.scenarios import SCENARIOS, common
 from bench.sizes import SIZES
-from sandboxes.demo.errors import DemoError
+from sandboxes.world.errors import WorldError
 
-ORDER = ("throughput", "idle", "latency", "ratelimit", "memory", "fleet")
+ORDER = ("throughput", "idle", "latency", "ratelimit", "memory", "webhooks", "fleet")
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
@@ -69,7 +69,7 @@ async def run_scenarios(size_name: str, wanted: Sequence[str]) -> list[Table]:
         logger.info("bench: scenario {} ({}) starting", "+".join(sorted(group)), size.name)
         try:
             tables += await runner(size, group)
-        except DemoError as exc:  # the other scenarios still run; the failure is in the output
+        except WorldError as exc:  # the other scenarios still run; the failure is in the output
             logger.error("bench: scenario {} failed: {}", "+".join(sorted(group)), exc)
             failed = Table(sorted(group)[0], f"FAILED: {exc}")
             failed.failed = True

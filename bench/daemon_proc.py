@@ -10,13 +10,12 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandboxes.demo.errors import DemoError
-from sandboxes.demo.stage import Stage
+from sandboxes.world.errors import WorldError
+from sandboxes.world.stage import Stage
 
 DEFAULT_TIMEOUT_S = 1800.0
 PROFILE = False  # `python -m bench --profile`: every daemon run under cProfile, stats next to its log
@@ -39,8 +38,7 @@ class DaemonProcess:
 
     def __init__(self, stage: Stage, command: str, log_name: str) -> None:
         self.log_path = stage.work_dir / f"{log_name}.log"
-        env = {**os.environ, **stage.env}
-        argv = [sys.executable, "-m", "daemon", command, "--config", str(stage.config_path)]
+        argv = stage.daemon_argv(command)
         if PROFILE:
             self.profile_path: Path | None = stage.work_dir / f"{log_name}.prof"
             argv[1:1] = ["-m", "cProfile", "-o", str(self.profile_path)]
@@ -48,7 +46,7 @@ class DaemonProcess:
             self.profile_path = None
         with Path(self.log_path).open("ab") as log:
             self.process = subprocess.Popen(
-                argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                argv, env=stage.daemon_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
             )
         self.started = time.monotonic()
 
@@ -71,7 +69,7 @@ class DaemonProcess:
             _, status, usage = await asyncio.wait_for(asyncio.to_thread(os.wait4, pid, 0), timeout_s)
         except TimeoutError:
             self.process.kill()
-            raise DemoError(f"the daemon ran longer than {timeout_s:.0f} s; log {self.log_path}") from None
+            raise WorldError(f"the daemon ran longer than {timeout_s:.0f} s; log {self.log_path}") from None
         wall = time.monotonic() - self.started
         code = os.waitstatus_to_exitcode(status)
         self.process.returncode = code  # reaped by wait4; keep Popen from waiting again
@@ -83,7 +81,7 @@ async def run_once(stage: Stage, log_name: str, *, require_ok: bool = True) -> P
     proc = DaemonProcess(stage, "once", log_name)
     cost = await proc.finish()
     if require_ok and cost.exit_code != 0:
-        raise DemoError(
+        raise WorldError(
             f"`ffn-sync once` exited {cost.exit_code} ({log_name}); log {proc.log_path}:\n{proc.log_tail()}"
         )
     return cost

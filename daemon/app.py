@@ -20,11 +20,12 @@ from loguru import logger
 
 from daemon.errors import ConfigError
 from daemon.monitor import PostgresHealth, scheduled_flows, start_monitor
-from daemon.runtime import EmptyRuntime, Runtime, RuntimeFactory, bind_health, default_runtime_factory
+from daemon.runtime import EmptyRuntime, Runtime, RuntimeFactory
 from daemon.scheduler import SyncScheduler, run_all_once
 from daemon.sdnotify import Notifier
 from daemon.secrets import Secret, redact
 from daemon.store.wake import listen_for_wakes
+from daemon.webhooks.service import WebhookService, webhooks_of
 
 if TYPE_CHECKING:
     from daemon.config import AppConfig
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 ConfigLoader = Callable[[Path], "AppConfig"]
 # Sections that belong to the process, not to a merchant: a reload cannot swap them under a running pool.
-PROCESS_SECTIONS = ("database", "daemon", "metrics")
+PROCESS_SECTIONS = ("database", "daemon", "metrics", "webhooks")
 _NOT_SETTINGS = {"channels", "source"}
 
 
@@ -67,17 +68,16 @@ async def open_store(config: AppConfig) -> AsyncIterator[Database]:
         yield db
 
 
-async def run_once(config: AppConfig, factory: RuntimeFactory | None = None) -> bool:
+async def run_once(config: AppConfig, factory: RuntimeFactory) -> bool:
     """Every job of the config once; True when all succeeded."""
     async with open_store(config) as db:
-        runtime = await (factory or default_runtime_factory())(config, db)
+        runtime = await factory(config, db)
         started = datetime.now(UTC)
         try:
             ok = await run_all_once(runtime.jobs)
             # Records parked during the pass (dead letters) are failures too, even though every
             # cycle itself completed.
-            parked_since = getattr(runtime, "parked_since", None)
-            if parked_since is not None and await parked_since(started):
+            if await runtime.parked_since(started):
                 ok = False
         finally:
             await runtime.aclose()
@@ -104,14 +104,14 @@ class Daemon:
         config_path: Path,
         config: AppConfig,
         *,
-        factory: RuntimeFactory | None = None,
+        factory: RuntimeFactory,
         load: ConfigLoader = _load_config,
         notifier: Notifier | None = None,
         on_logging_change: Callable[[AppConfig], None] | None = None,
     ) -> None:
         self.config_path = config_path
         self.config = config
-        self.factory = factory or default_runtime_factory()
+        self.factory = factory
         self.load = load
         self.notifier = notifier or Notifier()
         self.on_logging_change = on_logging_change
@@ -120,6 +120,7 @@ class Daemon:
         self._reload = asyncio.Event()
         self._runtime: Runtime = EmptyRuntime()
         self._retries: set[asyncio.Task[None]] = set()
+        self._hooks: WebhookService | None = None
         self._started = time.monotonic()
 
     @property
@@ -147,13 +148,16 @@ class Daemon:
                 async with open_store(self.config) as db:
                     runtime = await self.factory(self.config, db)
                     monitor = None
+                    hooks: WebhookService | None = None
                     try:
                         self.scheduler.start(runtime.jobs)
-                        bind_health(runtime, self.scheduler.health)
                         monitor = await start_monitor(
                             self.config.metrics,
                             PostgresHealth(db.pool, flows=lambda: scheduled_flows(self.scheduler)),
                         )
+                        hooks = WebhookService(self.config.webhooks, db.pool, trigger=self.scheduler.trigger)
+                        self._hooks = hooks
+                        await hooks.apply(webhooks_of(runtime))  # registration runs in the background
                         started = True
                         merchants = len(self.config.merchants)
                         status = f"running {len(runtime.jobs)} job(s) for {merchants} merchant(s)"
@@ -162,6 +166,8 @@ class Daemon:
                         runtime = await self._serve(db, runtime)
                     finally:
                         self.notifier.stopping("stopping")
+                        if hooks is not None:  # no trigger reaches the scheduler once it stops
+                            await hooks.aclose()
                         if monitor is not None:
                             await monitor.aclose()
                         cancelled = await self.scheduler.stop(self.grace_s)
@@ -230,6 +236,9 @@ class Daemon:
         for section in PROCESS_SECTIONS:
             if getattr(new, section) != getattr(self.config, section):
                 logger.warning("[{}] changed: takes effect after a restart", section)
+        # The runtime is built with the running process sections: e.g. webhooks keep being registered at
+        # the address the receiver still serves until the restart.
+        new = _keep_process_sections(new, self.config)
         try:
             new_runtime = await self.factory(new, db)
         except Exception as exc:
@@ -238,9 +247,13 @@ class Daemon:
         # The old set is cancelled, awaited and its clients closed before the new set runs: nothing of the
         # old configuration (URLs, credentials) reaches an upstream once the reload has completed.
         await self.scheduler.replace_jobs(new_runtime.jobs, self.grace_s, retire=runtime.aclose)
-        bind_health(new_runtime, self.scheduler.health)
+        if self._hooks is not None:
+            try:
+                await self._hooks.apply(webhooks_of(new_runtime))
+            except Exception as exc:  # e.g. the port is taken: the flows still poll
+                logger.error("webhooks not served after the reload: {}", redact(str(exc)))
         await self._retry_now(new_runtime)
-        self.config = _keep_process_sections(new, self.config)
+        self.config = new
         if self.on_logging_change is not None:
             self.on_logging_change(self.config)
         logger.info("configuration reloaded: {} job(s) scheduled", len(new_runtime.jobs))

@@ -103,21 +103,6 @@ class ShopOrder:
 
 
 @dataclass(frozen=True, slots=True)
-class UnreadableOrder:
-    """An order the adapter could not map: parked with the reason instead of stopping the pull.
-
-    ``lines`` are those the adapter could still read (SKU and quantity): they keep their stock reserved
-    while the order is parked.
-    """
-
-    order_id: str
-    number: str | None
-    reason: str
-    updated_at: datetime | None = None
-    lines: tuple[OrderLine, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class OrderRef:
     """What a shop adapter needs to write back to one order."""
 
@@ -264,28 +249,3 @@ class ShopStock:
     sku: str
     quantity: int
     stock_ref: str | None = None
-
-
-class ItemFailure(StrEnum):
-    """Why one item of a batch write failed; the engine acts on this, never on the error text."""
-
-    UNKNOWN_SKU = "unknown_sku"  # the shop sells nothing with this SKU: settled, reported once a day
-    NOT_MANAGED = "not_managed"  # the shop has it but keeps no stock for it here (e.g. a parent product)
-    REFUSED = "refused"  # the shop refused this value: sending it again unchanged will not help
-    TRANSIENT = "transient"  # may work next time (timeout, no answer, a compare-and-swap conflict)
-
-
-@dataclass(frozen=True, slots=True)
-class ItemResult:
-    key: str
-    ok: bool
-    error: str | None = None  # for the operator; never parsed
-    reason: ItemFailure | None = None  # set whenever ``ok`` is false (None there counts as TRANSIENT)
-
-    @classmethod
-    def written(cls, key: str) -> ItemResult:
-        return cls(key, True)
-
-    @classmethod
-    def failed(cls, key: str, reason: ItemFailure, error: str) -> ItemResult:
-        return cls(key, False, error, reason)

@@ -3,6 +3,9 @@
 Each job run is wrapped by a ``JobRunner``: flow context bound on every log line, exceptions logged once
 and counted, and a failure backoff — after ``BackoffPolicy.threshold`` consecutive failures the next run is
 pushed out exponentially (capped) and the normal interval returns with the first success.
+
+``trigger`` runs a job now (a shop webhook said its data changed), coalesced: never two runs of one job at
+once, and any number of triggers during a run make exactly one more run after it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from loguru import logger
 
 from daemon.clock import SYSTEM_CLOCK, Clock
-from daemon.runtime import JobSpec
 from daemon.secrets import redact
 
 MAX_JITTER_S = 5.0
@@ -39,6 +41,24 @@ def first_run_at(name: str, interval_s: float, now: datetime) -> datetime:
     phase = int.from_bytes(digest, "big") / 2**64 * interval_s
     wait = (phase - now.timestamp()) % interval_s
     return now + timedelta(seconds=wait)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One scheduled unit of work: a flow of one merchant (and channel, for shop-side flows)."""
+
+    merchant: str
+    channel: str | None
+    flow: str
+    interval_s: float
+    run: Callable[[], Awaitable[None]]
+    phase: int = 0  # `once` runs every job of phase 0 before any of phase 1 (e.g. reads before writes)
+
+    @property
+    def name(self) -> str:
+        # Merchant-level flows (FFN shipments, reconcile) have no channel; "-" keeps the shape stable
+        # for log filters and metric labels.
+        return f"{self.merchant}/{self.channel or '-'}/{self.flow}"
 
 
 @dataclass(frozen=True)
@@ -100,6 +120,10 @@ class JobRunner:
         self.runs_failed = 0
         self.backoff_until: datetime | None = None
         self.running = False
+        # Claimed by the scheduler for a run (set synchronously, before the run's task starts), and asked
+        # to run once more when that run ends (a trigger arrived meanwhile).
+        self.busy = False
+        self.run_again = False
 
     def adopt(self, previous: JobRunner) -> None:
         """Keep the record of the same job across a config reload, but not its backoff: the operator
@@ -193,6 +217,7 @@ class SyncScheduler:
         self._scheduler: Any = AsyncIOScheduler(timezone=UTC)
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._stopped = False
+        self._swapping = False  # a reload is replacing the job set: triggers wait for the new one
         self._retired = (0, 0)  # ok/failed runs of jobs dropped by a reload
 
     @property
@@ -217,13 +242,17 @@ class SyncScheduler:
         ``retire`` the old set (close its clients), then start the new set with the record of surviving jobs.
         """
         self._scheduler.pause()
-        await self._drain(grace_s)
-        self._scheduler.remove_all_jobs()
-        if retire is not None:
-            await retire()
-        previous = self.runners
-        self.runners = {}
-        self._add_jobs(jobs, previous)
+        self._swapping = True
+        try:
+            await self._drain(grace_s)
+            self._scheduler.remove_all_jobs()
+            if retire is not None:
+                await retire()
+            previous = self.runners
+            self.runners = {}
+            self._add_jobs(jobs, previous)
+        finally:
+            self._swapping = False
         dropped = [r for name, r in previous.items() if name not in self.runners]
         self._retired = (
             self._retired[0] + sum(r.runs_ok for r in dropped),
@@ -251,6 +280,24 @@ class SyncScheduler:
         if woken:
             logger.info("{} job(s) stop backing off and run now: {}", len(woken), ", ".join(woken))
         return woken
+
+    def trigger(self, name: str) -> bool:
+        """Run job ``name`` now; if it is running, once more right after. False when there is no such job
+        (or the scheduler is stopping or swapping its jobs: the new set's first runs come within seconds).
+
+        A backing-off job stays backed off: a trigger does not hammer a shop that keeps failing.
+        """
+        runner = self.runners.get(name)
+        if runner is None or self._stopped or self._swapping:
+            return False
+        if runner.busy:
+            runner.run_again = True
+            return True
+        runner.busy = True
+        task = asyncio.create_task(self._run_claimed(runner), name=f"triggered {name}")
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        return True
 
     async def stop(self, grace_s: float) -> int:
         """Stop scheduling, wait up to ``grace_s`` for running cycles, cancel the rest; returns cancelled."""
@@ -291,11 +338,28 @@ class SyncScheduler:
             )
 
     async def _run_scheduled(self, runner: JobRunner) -> None:
+        if runner.busy:
+            # A triggered run is reading the same data right now; this one would only repeat it.
+            return
+        runner.busy = True
+        await self._run_claimed(runner)
+
+    async def _run_claimed(self, runner: JobRunner) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
         try:
-            ok = await runner()
+            while True:
+                runner.run_again = False
+                ok = await runner()
+                current = self.runners.get(runner.spec.name) is runner
+                if not ok and runner.backoff_until is not None and not self._stopped:
+                    job = self._scheduler.get_job(runner.spec.name)
+                    if job is not None and current:
+                        job.modify(next_run_time=runner.backoff_until)
+                    return
+                if not (runner.run_again and current and not self._stopped and not self._swapping):
+                    return
         except asyncio.CancelledError:
             if not self._stopped:
                 raise
@@ -303,12 +367,10 @@ class SyncScheduler:
             # it as a job that raised (an ERROR with a traceback).
             return
         finally:
+            runner.busy = False
+            runner.run_again = False
             if task is not None:
                 self._in_flight.discard(task)
-        if not ok and runner.backoff_until is not None and not self._stopped:
-            job = self._scheduler.get_job(runner.spec.name)
-            if job is not None and self.runners.get(runner.spec.name) is runner:
-                job.modify(next_run_time=runner.backoff_until)
 
     async def _drain(self, grace_s: float) -> int:
         pending = {t for t in self._in_flight if not t.done()}

@@ -1,7 +1,7 @@
-"""JTL Fulfillment Network (Merchant API v1): client, pure mapping and sandbox."""
+"""JTL Fulfillment Network (Merchant API v1): the Fulfiller (``fulfiller.py``), its reads and writes, pure mapping."""
 
 from adapters.ffn.auth import FfnAuth
-from adapters.ffn.client import DEFAULT_BASE_URL, SANDBOX_BASE_URL, FfnClient
+from adapters.ffn.fulfiller import DEFAULT_BASE_URL, SANDBOX_BASE_URL, FfnClient
 from adapters.ffn.login import DEFAULT_AUTHORIZE_URL, DEFAULT_TOKEN_URL, authorize_url, exchange_code
 
 __all__ = [

@@ -23,11 +23,11 @@ import aiohttp
 import orjson
 from loguru import logger
 
-from adapters.base import TokenSet, TokenStore
 from adapters.ffn.errors import LOGIN_HINT
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import AuthError, RetryableError, SyncError
 from daemon.http import HttpClient
+from daemon.oauth import TokenSet, TokenStore
 from daemon.secrets import Secret, SecretSlot, register
 
 PROACTIVE_REFRESH_S = 60.0

@@ -6,10 +6,10 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 
-from adapters.base import TokenSet, TokenStore
 from adapters.ffn.auth import UPSTREAM, basic_auth, oauth_error_factory, request_tokens
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.http import HttpClient
+from daemon.oauth import TokenSet, TokenStore
 from daemon.secrets import Secret, register
 
 DEFAULT_AUTHORIZE_URL = "https://oauth2.api.jtl-software.com/authorize"

@@ -1,4 +1,4 @@
-"""Shopify shop channel over the Admin GraphQL API (client, pure mapping, sandbox)."""
+"""Shopify (Admin GraphQL API): the ShopChannel (``channel.py``), its reads and write-back, pure mapping."""
 
 from adapters.shopify.channel import ShopifyChannel
 

@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 import aiohttp
 from loguru import logger
 
 from adapters.shopify import queries
-from adapters.shopify.fulfil import already_applied, fulfillment_inputs, parse_state, plan
-from adapters.shopify.gate import location_query
 from adapters.shopify.mapping import map_variant, variant_skip_reason
-from adapters.shopify.orders import OrderReader, page_budget, sized_query, window_query
+from adapters.shopify.read import OrderReader, page_budget, sized_query, window_query
 from adapters.shopify.state import MemoryState, ShopifyState
-from adapters.shopify.status import OrderStatusWriter
 from adapters.shopify.stock import InventoryItems, StockWriter
-from adapters.shopify.transport import DEFAULT_API_VERSION, GraphQLTransport, raise_user_errors
+from adapters.shopify.transport import DEFAULT_API_VERSION, GraphQLTransport
+from adapters.shopify.writeback import OrderStatusWriter, ShipmentWriter
 from daemon.clock import SYSTEM_CLOCK, Clock
-from daemon.errors import ChannelFatalError, ManualActionNeeded, RecordError
-from daemon.model import (
-    FulfillerStatus,
-    ItemResult,
-    OrderRef,
-    Shipment,
-    ShopOrder,
-    ShopProduct,
-    ShopStock,
-    UnreadableOrder,
-    Window,
-)
+from daemon.errors import ChannelFatalError
+from daemon.model import FulfillerStatus, OrderRef, Shipment, ShopOrder, ShopProduct, ShopStock, Window
+from daemon.ports import MAPPING_ERRORS, ItemResult, UnreadableOrder, unreadable_reason
 from daemon.secrets import Secret
 
 MAX_PAGE_SIZE = 250
@@ -86,6 +74,7 @@ class ShopifyChannel:
         )
         self._items = InventoryItems(self.transport)
         self._stock = StockWriter(self.transport, self._items, location_id, self.state)
+        self._shipments = ShipmentWriter(self.transport, location_id, notify_customer=notify_customer)
         self._status = OrderStatusWriter(
             self.transport,
             clock=clock,
@@ -107,7 +96,7 @@ class ShopifyChannel:
         async for order in self._orders.changed(window):
             yield order
 
-    async def get_order(self, order_id: str) -> ShopOrder | None:
+    async def get_order(self, order_id: str) -> ShopOrder | UnreadableOrder | None:
         await self._fulfilment_orders_visible()
         return await self._orders.get(order_id)
 
@@ -143,7 +132,14 @@ class ShopifyChannel:
                 if reason is not None:
                     logger.info(f"shopify variant {node.get('id')} sku={node.get('sku')!r} skipped: {reason}")
                     continue
-                product = map_variant(node, currency)
+                try:
+                    product = map_variant(node, currency)
+                except MAPPING_ERRORS as exc:
+                    logger.error(
+                        f"shopify variant {node.get('id')} sku={node.get('sku')!r} left out: "
+                        f"{unreadable_reason(exc)}"
+                    )
+                    continue
                 if product.stock_ref:
                     self._items.remember(product.sku, product.stock_ref)
                 yield product
@@ -157,60 +153,7 @@ class ShopifyChannel:
     # writes -------------------------------------------------------------------------------------------
 
     async def apply_shipment(self, order: OrderRef, shipment: Shipment) -> None:
-        state = await self._fulfilment_state(order)
-        label = f"shipment {shipment.shipment_id} for order {state.name}"
-        if already_applied(state, shipment):
-            logger.info(f"shopify {label}: a fulfilment already carries its tracking; nothing to do")
-            return
-        if state.cancelled:
-            raise ManualActionNeeded(f"{label}: the order is cancelled in Shopify; fulfilment not recorded")
-        try:
-            allocation = plan(state, shipment)
-        except ValueError as exc:
-            raise RecordError(f"{label}: {exc}", upstream="shopify") from None
-        if allocation.empty:
-            if allocation.unmatched:
-                raise RecordError(
-                    f"{label}: lines {allocation.unmatched} are not open at the FFN location "
-                    f"{self.location_id} (fulfilled, moved to another location, or with another fulfillment "
-                    "service)",
-                    upstream="shopify",
-                )
-            if not shipment.trackings or not any(t.number for t in shipment.trackings):
-                logger.info(f"shopify {label}: nothing remains to fulfil; treated as applied")
-                return
-            raise ManualActionNeeded(
-                f"{label}: nothing remains to fulfil in Shopify (fulfilled there by hand?); "
-                f"tracking {[t.number for t in shipment.trackings]} not attached"
-            )
-        if allocation.unmatched or allocation.short or state.truncated:
-            logger.warning(
-                f"shopify {label}: fulfilling what matches; unmatched={allocation.unmatched} "
-                f"short={allocation.short} truncated={state.truncated}"
-            )
-        for payload in fulfillment_inputs(allocation, shipment, notify_customer=self.notify_customer):
-            data = await self.transport.mutate(queries.CREATE_FULFILLMENT, {"fulfillment": payload})
-            result = data.get("fulfillmentCreate") or {}
-            raise_user_errors(result.get("userErrors"), f"{label}: fulfillmentCreate")
-            created = result.get("fulfillment") or {}
-            logger.info(f"shopify {label}: fulfilment {created.get('name')} created ({created.get('id')})")
-
-    async def _fulfilment_state(self, order: OrderRef) -> Any:
-        after: str | None = None
-        fo_nodes: list[dict[str, Any]] = []
-        while True:
-            data = await self.transport.query(
-                queries.FULFILMENT_STATE,
-                {"id": order.order_id, "after": after, "foQuery": location_query(self.location_id)},
-            )
-            node = data.get("order")
-            if node is None:
-                raise RecordError(order_not_found(order), upstream="shopify")
-            fos = node["fulfillmentOrders"]
-            fo_nodes.extend(fos["nodes"])
-            if not fos["pageInfo"]["hasNextPage"]:
-                return parse_state(node, fo_nodes, self.location_id)
-            after = fos["pageInfo"]["endCursor"]
+        await self._shipments.apply(order, shipment)
 
     async def apply_order_status(
         self, order: OrderRef, status: FulfillerStatus, *, cancel_in_shop: bool
@@ -264,10 +207,3 @@ REQUIRED_SCOPES = (
 )
 FO_SCOPE_MISSING = "missing scope read_merchant_managed_fulfillment_orders"
 FULFILMENT_ORDER_SCOPES = ("read_merchant_managed_fulfillment_orders", "read_assigned_fulfillment_orders")
-
-
-def order_not_found(order: OrderRef) -> str:
-    return (
-        f"order {order.number} ({order.order_id}) not found in Shopify; an order older than 60 days is "
-        "invisible without the read_all_orders scope (grant it to the app), otherwise it was deleted"
-    )

@@ -9,7 +9,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from adapters.shopify.gate import LocationShare, shipped_quantity
+from daemon.errors import RecordError
 from daemon.model import Address, OrderLine, PaymentState, ShopOrder, ShopProduct
+from daemon.ports import MAPPING_ERRORS
 
 Node = Mapping[str, Any]
 
@@ -32,8 +34,9 @@ _KG_PER_UNIT = {
 }
 
 
-class MappingError(ValueError):
-    """A Shopify node lacks something the canonical record cannot do without."""
+class MappingError(RecordError, ValueError):
+    """A Shopify node lacks something the canonical record cannot do without (a ``ValueError`` too, as
+    callers catching a bad value expect)."""
 
 
 def parse_time(value: str | None, what: str) -> datetime:
@@ -107,6 +110,24 @@ def map_line(node: Node) -> OrderLine:
         requires_shipping=bool(node.get("requiresShipping", True)),
         variant_id=_text(variant.get("id")),
     )
+
+
+def readable_lines(
+    node: Node, extra_lines: Sequence[Node] = (), share: LocationShare | None = None
+) -> tuple[OrderLine, ...]:
+    """The lines that can still be read from an order that cannot be mapped as a whole (counted as far
+    as the FFN location carries them): they keep their stock reserved while the order is parked."""
+    lines = []
+    for line_node in [*((node.get("lineItems") or {}).get("nodes") or []), *extra_lines]:
+        try:
+            line = map_line(line_node)
+        except MAPPING_ERRORS:
+            continue
+        if share is not None and line.requires_shipping:
+            line = replace(line, quantity=shipped_quantity(line.line_id, line.quantity, share))
+        if line.quantity > 0:
+            lines.append(line)
+    return tuple(lines)
 
 
 def shipping_methods(nodes: Iterable[Node]) -> tuple[str, ...]:

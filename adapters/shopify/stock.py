@@ -15,7 +15,8 @@ from adapters.shopify import queries
 from adapters.shopify.state import ShopifyState
 from adapters.shopify.transport import GraphQLTransport
 from daemon.errors import ChannelFatalError
-from daemon.model import ItemFailure, ItemResult, ShopStock
+from daemon.model import ShopStock
+from daemon.ports import ItemFailure, ItemResult
 
 BATCH = 250  # Shopify caps array inputs at 250
 

@@ -1,4 +1,4 @@
-"""Shopware 6 Admin API adapter: client (``ShopwareChannel``), pure mapping, and a sandbox."""
+"""Shopware 6 (Admin API): the ShopChannel (``channel.py``), its transport and write-back, pure mapping."""
 
 from adapters.shopware.channel import ShopwareChannel
 

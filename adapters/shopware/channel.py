@@ -9,26 +9,24 @@ from typing import Any
 import aiohttp
 from loguru import logger
 
-from adapters.shopware import criteria, writeback
-from adapters.shopware.api import JSON_API_OFF, ShopwareApi
+from adapters.shopware import queries, writeback
 from adapters.shopware.auth import IntegrationAuth
 from adapters.shopware.errors import shopware_error_factory
-from adapters.shopware.mapping import DEFAULT_CURRENCY_ID, is_sellable, map_order, map_product, readable_lines
+from adapters.shopware.mapping import (
+    DEFAULT_CURRENCY_ID,
+    is_sellable,
+    map_order,
+    map_product,
+    parse_time,
+    readable_lines,
+)
 from adapters.shopware.stock import StockWriter
+from adapters.shopware.transport import JSON_API_OFF, ShopwareApi
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import RecordError
 from daemon.http import HttpClient, TokenBucket
-from daemon.model import (
-    FulfillerStatus,
-    ItemResult,
-    OrderRef,
-    Shipment,
-    ShopOrder,
-    ShopProduct,
-    ShopStock,
-    UnreadableOrder,
-    Window,
-)
+from daemon.model import FulfillerStatus, OrderRef, Shipment, ShopOrder, ShopProduct, ShopStock, Window
+from daemon.ports import MAPPING_ERRORS, ItemResult, UnreadableOrder, unreadable_reason
 from daemon.secrets import Secret
 
 UPSTREAM = "shopware"
@@ -80,17 +78,10 @@ class ShopwareChannel:
         after: int | None = None
         while True:
             page = await self.api.search(
-                "order", criteria.changed_orders(window, after=after, limit=self.page_size)
+                "order", queries.changed_orders(window, after=after, limit=self.page_size)
             )
             for raw in page:
-                try:
-                    yield map_order(raw)
-                except (RecordError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
-                    # A payload the mapping refused or did not foresee: park this order, keep reading the rest.
-                    number = str(raw.get("orderNumber") or "") or None
-                    detail = exc.message if isinstance(exc, RecordError) else f"{type(exc).__name__}: {exc}"
-                    reason = f"cannot be read: {detail}"
-                    yield UnreadableOrder(str(raw.get("id")), number, reason, lines=readable_lines(raw))
+                yield _order(raw)
             if len(page) < self.page_size:
                 return
             after = _last_auto_increment(page, "order")
@@ -100,12 +91,13 @@ class ShopwareChannel:
         after: int | None = None
         while True:
             page = await self.api.search(
-                "product", criteria.changed_products(window, after=after, limit=self.page_size), inherit=True
+                "product", queries.changed_products(window, after=after, limit=self.page_size), inherit=True
             )
             seen = {str(raw.get("id")) for raw in page}
             for raw in page:
                 if is_sellable(raw):
-                    yield self._product(raw, currency)
+                    if (product := self._product(raw, currency)) is not None:
+                        yield product
             parents = [str(raw["id"]) for raw in page if (raw.get("childCount") or 0) and raw.get("id")]
             if parents:
                 async for child in self._children(parents, seen, currency):
@@ -120,24 +112,32 @@ class ShopwareChannel:
         after: int | None = None
         while True:
             page = await self.api.search(
-                "product", criteria.children_of(parents, after=after, limit=self.page_size), inherit=True
+                "product", queries.children_of(parents, after=after, limit=self.page_size), inherit=True
             )
             for raw in page:
                 if str(raw.get("id")) not in seen and is_sellable(raw):
                     seen.add(str(raw.get("id")))
-                    yield self._product(raw, currency)
+                    if (product := self._product(raw, currency)) is not None:
+                        yield product
             if len(page) < self.page_size:
                 return
             after = _last_auto_increment(page, "product")
 
-    def _product(self, raw: dict[str, Any], currency: str | None) -> ShopProduct:
-        product = map_product(raw, currency)
+    def _product(self, raw: dict[str, Any], currency: str | None) -> ShopProduct | None:
+        try:
+            product = map_product(raw, currency)
+        except MAPPING_ERRORS as exc:
+            number = raw.get("productNumber")
+            logger.error(
+                f"shopware product {raw.get('id')} sku={number!r} left out: {unreadable_reason(exc)}"
+            )
+            return None
         self.stock.remember(product.sku, product.external_id)
         return product
 
-    async def get_order(self, order_id: str) -> ShopOrder | None:
-        found = await self.api.search("order", criteria.one_order(order_id))
-        return map_order(found[0]) if found else None
+    async def get_order(self, order_id: str) -> ShopOrder | UnreadableOrder | None:
+        found = await self.api.search("order", queries.one_order(order_id))
+        return _order(found[0]) if found else None
 
     async def apply_shipment(self, order: OrderRef, shipment: Shipment) -> None:
         await writeback.apply_shipment(self.api, order, shipment, send_mail=self.notify_customer)
@@ -166,7 +166,7 @@ class ShopwareChannel:
 
     async def _status_tag_id(self) -> str:
         if self._tag_id is None:
-            found = await self.api.search("tag", criteria.tag_by_name(self.status_tag))
+            found = await self.api.search("tag", queries.tag_by_name(self.status_tag))
             if found:
                 self._tag_id = str(found[0]["id"])
             else:
@@ -177,9 +177,21 @@ class ShopwareChannel:
 
     async def _default_currency(self) -> str | None:
         if self._currency is None:
-            found = await self.api.search("currency", criteria.currency(DEFAULT_CURRENCY_ID))
+            found = await self.api.search("currency", queries.currency(DEFAULT_CURRENCY_ID))
             self._currency = str(found[0].get("isoCode")) if found else ""
         return self._currency or None
+
+
+def _order(raw: dict[str, Any]) -> ShopOrder | UnreadableOrder:
+    try:
+        return map_order(raw)
+    except MAPPING_ERRORS as exc:
+        # A payload the mapping refused or did not foresee: this order is parked, the rest go on.
+        number = str(raw.get("orderNumber") or "") or None
+        updated = parse_time(raw.get("updatedAt")) or parse_time(raw.get("createdAt"))
+        return UnreadableOrder.of(
+            str(raw.get("id")), number, exc, updated_at=updated, lines=readable_lines(raw)
+        )
 
 
 def _last_auto_increment(page: list[dict[str, Any]], entity: str) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 
 from daemon.errors import RecordError
 from daemon.model import Address, OrderLine, PaymentState, ShopOrder, ShopProduct
+from daemon.ports import MAPPING_ERRORS
 
 Json = Mapping[str, Any]
 
@@ -180,7 +181,7 @@ def readable_lines(order: Json) -> tuple[OrderLine, ...]:
         if isinstance(item, dict) and item.get("type") == "product":
             try:
                 lines.append(map_line(item))
-            except (RecordError, KeyError, TypeError, ValueError, ArithmeticError):
+            except MAPPING_ERRORS:
                 continue
     return tuple(lines)
 

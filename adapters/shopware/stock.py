@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from loguru import logger
 
-from adapters.shopware import criteria
-from adapters.shopware.api import ShopwareApi
+from adapters.shopware import queries
+from adapters.shopware.transport import ShopwareApi
 from daemon.errors import RecordError
-from daemon.model import ItemFailure, ItemResult, ShopStock
+from daemon.model import ShopStock
+from daemon.ports import ItemFailure, ItemResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ class StockWriter:
         for start in range(0, len(missing), self._batch):
             chunk = missing[start : start + self._batch]
             # With inheritance a variant comes back complete (as the spec's Product describes it).
-            found = await self._api.search("product", criteria.products_by_number(chunk), inherit=True)
+            found = await self._api.search("product", queries.products_by_number(chunk), inherit=True)
             for row in found:
                 if isinstance(row.get("productNumber"), str) and isinstance(row.get("id"), str):
                     self.remember(row["productNumber"], row["id"], int(row.get("childCount") or 0))

@@ -7,10 +7,10 @@ from typing import Any
 
 from loguru import logger
 
-from adapters.shopware import criteria
-from adapters.shopware.api import ShopwareApi
+from adapters.shopware import queries
 from adapters.shopware.errors import ILLEGAL_TRANSITION
 from adapters.shopware.mapping import delivery_transition, merge_tracking_codes, primary_delivery, reached
+from adapters.shopware.transport import ShopwareApi
 from daemon.errors import ManualActionNeeded, RecordError
 from daemon.model import FulfillerStatus, OrderRef, OutboundStatus, Shipment
 
@@ -18,7 +18,7 @@ CANCEL_STATUSES = frozenset({OutboundStatus.CANCELED, OutboundStatus.PARTIALLY_C
 
 
 async def load_order(api: ShopwareApi, order: OrderRef) -> dict[str, Any]:
-    found = await api.search("order", criteria.one_order(order.order_id))
+    found = await api.search("order", queries.one_order(order.order_id))
     if not found:
         raise RecordError(f"order {order.number} ({order.order_id}) no longer exists in Shopware")
     return found[0]
@@ -87,7 +87,7 @@ async def transition_delivery(
         if exc.vendor_code != ILLEGAL_TRANSITION:
             raise
         # Someone (a merchant, an earlier attempt whose answer got lost) moved it meanwhile.
-        found = await api.search("order-delivery", criteria.delivery_state(delivery_id))
+        found = await api.search("order-delivery", queries.delivery_state(delivery_id))
         state = ((found[0] if found else {}).get("stateMachineState") or {}).get("technicalName")
         if reached(state, complete):
             logger.info(

@@ -1,5 +1,5 @@
-"""WooCommerce (REST API v3) shop channel: client, pure mapping and a sandbox."""
+"""WooCommerce (REST API v3): the ShopChannel (``channel.py``), its paging and write-back, pure mapping."""
 
-from adapters.woocommerce.client import WooCommerceChannel
+from adapters.woocommerce.channel import WooCommerceChannel
 
 __all__ = ["WooCommerceChannel"]

@@ -14,6 +14,7 @@ from typing import Any
 
 from daemon.errors import RecordError
 from daemon.model import Address, OrderLine, PaymentState, ShopOrder, ShopProduct, Window
+from daemon.ports import MAPPING_ERRORS
 
 TAGS_META_KEY = "ffn_tags"
 PAID_STATUSES = frozenset({"processing", "completed"})
@@ -156,7 +157,7 @@ def readable_lines(data: Mapping[str, Any], virtual_units: Container[int]) -> tu
     for item in data.get("line_items") or []:
         try:
             lines.append(order_line(item, virtual_units))
-        except (RecordError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError):
+        except MAPPING_ERRORS:
             continue
     return tuple(lines)
 
@@ -193,9 +194,7 @@ def order_from_wc(
     try:
         return _order_from_wc(data, virtual_units, refunded or {})
     except (KeyError, TypeError, ValueError) as exc:
-        raise RecordError(
-            f"WooCommerce order {order_id} cannot be read: {exc!s}", upstream="woocommerce"
-        ) from None
+        raise RecordError(f"WooCommerce order {order_id}: {exc!s}", upstream="woocommerce") from None
 
 
 def _order_from_wc(
@@ -308,7 +307,7 @@ def product_from_wc(
             updated_at=parse_gmt(data.get("date_modified_gmt")),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise RecordError(f"WooCommerce product {data.get('id', '?')} cannot be read: {exc!s}") from None
+        raise RecordError(f"WooCommerce product {data.get('id', '?')}: {exc!s}") from None
 
 
 # write-back --------------------------------------------------------------------------------------

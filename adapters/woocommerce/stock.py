@@ -13,7 +13,8 @@ from adapters.woocommerce.catalog import API, Catalog
 from adapters.woocommerce.errors import decode
 from daemon.errors import RecordError
 from daemon.http import HttpClient
-from daemon.model import ItemFailure, ItemResult, ShopStock
+from daemon.model import ShopStock
+from daemon.ports import ItemFailure, ItemResult
 
 BATCH_LIMIT = 100
 _INVALID_ID = ("woocommerce_rest_product_invalid_id", "woocommerce_rest_product_variation_invalid_id")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bench.report import Table
-from bench.scenarios import fleet, latency, memory, ratelimit, throughput
+from bench.scenarios import fleet, latency, memory, ratelimit, throughput, webhooks
 from bench.sizes import Size
 
 Scenario = Callable[[Size, set[str]], Awaitable[list[Table]]]
@@ -17,5 +17,6 @@ SCENARIOS: dict[str, Scenario] = {
     "latency": latency.run,
     "ratelimit": ratelimit.run,
     "memory": memory.run,
+    "webhooks": webhooks.run,
     "fleet": fleet.run,
 }

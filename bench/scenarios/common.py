@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import Sequence
 
 from bench.daemon_proc import ProcessCost, run_once
-from bench.world import book_stock, new_world
-from sandboxes.demo.errors import DemoError
-from sandboxes.demo.merchant_config import Timing
-from sandboxes.demo.stage import Stage, StageOptions
-from sandboxes.demo.world import Product
+from bench.probes import STOCK_LEVEL
+from sandboxes.world.catalogue import Product, book_stock, new_catalogue
+from sandboxes.world.errors import WorldError
+from sandboxes.world.merchant import MerchantFile, Timing
+from sandboxes.world.stage import Stage, StageOptions
 
 # `once` ignores intervals; no lag, so orders placed a moment ago are in the window.
 ONCE_TIMING = Timing(
@@ -29,9 +29,7 @@ def bench_stage(shops: Sequence[str] | None, timing: Timing = ONCE_TIMING) -> St
     # FFN pacing at its maximum: the sandboxes answer at once, so the daemon is the bottleneck.
     return StageOptions(
         shops=tuple(shops) if shops is not None else None,
-        timing=timing,
-        ffn_requests_per_second=1000.0,
-        ffn_max_concurrency=16,
+        merchant=MerchantFile(timing=timing, ffn_requests_per_second=1000.0, ffn_max_concurrency=16),
         keep=KEEP_WORK_DIRS,
     )
 
@@ -39,9 +37,9 @@ def bench_stage(shops: Sequence[str] | None, timing: Timing = ONCE_TIMING) -> St
 async def warm_world(stage: Stage, products: int, prefix: str = "BENCH") -> tuple[list[Product], ProcessCost]:
     """Catalogue in the shops → FFN (one ``once``), FFN stock booked; then a baseline ``once`` with nothing
     new, whose wall and CPU time (start-up, migrations check, empty polls) later runs subtract."""
-    items = await new_world(stage, products, prefix)
+    items = await new_catalogue(stage.shops.values(), products, prefix)
     await products_in_ffn(stage, items)
-    await book_stock(stage.ffn, [p.sku for p in items])
+    await book_stock(stage.ffn, [p.sku for p in items], STOCK_LEVEL)
     await run_once(stage, "warmup-stock")  # the booked stock reaches the shops
     baseline = await run_once(stage, "baseline")
     return items, baseline
@@ -60,6 +58,6 @@ async def products_in_ffn(stage: Stage, items: Sequence[Product], attempts: int 
     known = {p.get("merchantSku") for p in await stage.ffn.get("products")}
     if wanted <= known:
         return
-    raise DemoError(
+    raise WorldError(
         f"{len(wanted - known)} products did not reach FFN after {attempts} runs of `ffn-sync once`"
     )

@@ -18,14 +18,20 @@ from bench.daemon_proc import DaemonProcess
 from bench.report import Table, verdict
 from bench.scenarios.common import bench_stage, warm_world
 from bench.sizes import Size
-from bench.world import book_stock, seed_products
-from sandboxes.demo.control import Control
-from sandboxes.demo.errors import DemoError
-from sandboxes.demo.merchant_config import MERCHANT_ID, Timing
-from sandboxes.demo.shops import SHOPS
-from sandboxes.demo.stage import Stage, staged
 from sandboxes.demo.stats import percentile
-from sandboxes.demo.world import CreatedOrder, Product, catalogue, order_stream
+from sandboxes.world.catalogue import (
+    CreatedOrder,
+    Product,
+    book_stock,
+    catalogue,
+    order_stream,
+    seed_products,
+)
+from sandboxes.world.control import Control
+from sandboxes.world.errors import WorldError
+from sandboxes.world.merchant import MERCHANT_ID, Timing
+from sandboxes.world.shops import SHOPS
+from sandboxes.world.stage import Stage, staged
 
 CATALOGUE = 30
 PROBES = 3
@@ -65,7 +71,7 @@ async def _measure(stage: Stage, size: Size, interval: float) -> Table:
         await _wait_products_in_ffn(stage.ffn, probes, timeout_s=interval * 4 + 10)
         await book_stock(stage.ffn, [p.sku for p in probes], 100)
         if len(await _wait_stock(stage, probes, 100, timeout_s=interval * 4 + 10)) < len(stage.shops):
-            raise DemoError("the booked probe stock did not reach every shop: the stock flow is not working")
+            raise WorldError("the booked probe stock did not reach every shop: the stock flow is not working")
         until = time.monotonic() + size.latency_seconds
         await asyncio.gather(
             order_stream(stage.shops, products, size.latency_rate, until, created, announce=False),
@@ -109,7 +115,7 @@ async def _measure(stage: Stage, size: Size, interval: float) -> Table:
 
 
 async def _wait_products_in_ffn(ffn: Control, products: Sequence[Product], timeout_s: float) -> None:
-    from sandboxes.demo.world import wait_for_ffn_products
+    from sandboxes.world.catalogue import wait_for_ffn_products
 
     await wait_for_ffn_products(ffn, [p.sku for p in products], timeout_s)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from bench.daemon_proc import ProcessCost, run_once
+from bench.probes import STOCK_LEVEL, synced_orders
 from bench.report import Table, verdict
 from bench.scenarios.common import LAG_RETRY_S, THROUGHPUT_SHOP, bench_stage, products_in_ffn
 from bench.sizes import Size
-from bench.world import book_stock, place_orders, seed_products, synced_orders
-from sandboxes.demo.stage import Stage, staged
-from sandboxes.demo.world import catalogue
+from sandboxes.world.catalogue import book_stock, catalogue, place_orders, seed_products
+from sandboxes.world.stage import Stage, staged
 
 FLAT_GROWTH = 1.25  # 10 × the data may cost at most this factor in peak RSS
 
@@ -46,7 +46,7 @@ async def _grow(stage: Stage, count: int, prefix: str, start: int) -> list[Proce
     await asyncio.sleep(LAG_RETRY_S)
     products_run = await run_once(stage, f"memory-{prefix}-products")
     await products_in_ffn(stage, products)  # again only if a cursor lag left some out
-    await book_stock(stage.ffn, [p.sku for p in products])
+    await book_stock(stage.ffn, [p.sku for p in products], STOCK_LEVEL)
     await place_orders(shop, THROUGHPUT_SHOP, products, count, start=start)
     await asyncio.sleep(LAG_RETRY_S)
     orders_run = await run_once(stage, f"memory-{prefix}-orders")

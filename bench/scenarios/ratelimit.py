@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.daemon_proc import DaemonProcess
+from bench.probes import synced_orders
 from bench.report import Table, verdict
 from bench.scenarios.common import LAG_RETRY_S, bench_stage, warm_world
 from bench.sizes import Size
-from bench.world import place_orders, synced_orders
-from sandboxes.demo.control import Control
-from sandboxes.demo.errors import DemoError
-from sandboxes.demo.stage import staged
+from sandboxes.world.catalogue import place_orders
+from sandboxes.world.control import Control
+from sandboxes.world.errors import WorldError
+from sandboxes.world.stage import staged
 
 SHOP = "shopify"
 CATALOGUE = 30
@@ -61,7 +62,7 @@ async def run(size: Size, wanted: set[str]) -> list[Table]:
             samples.append(await _sample(shop))
         cost = await daemon.finish()
         if cost.exit_code != 0:
-            raise DemoError(f"`ffn-sync once` exited {cost.exit_code}; log {daemon.log_path}")
+            raise WorldError(f"`ffn-sync once` exited {cost.exit_code}; log {daemon.log_path}")
         samples.append(await _sample(shop))
         exported = await synced_orders(stage)
     return [_table(size, len(orders), exported, samples)]

@@ -10,12 +10,13 @@ from urllib.parse import parse_qs
 
 from bench.cpu import CpuMeter
 from bench.daemon_proc import run_once
+from bench.probes import forget_cursors, log_position, synced_orders, traffic
 from bench.report import Table, verdict
 from bench.scenarios.common import LAG_RETRY_S, THROUGHPUT_SHOP, bench_stage, warm_world
 from bench.sizes import Size
-from bench.world import forget_cursors, log_position, place_orders, synced_orders, traffic
-from sandboxes.demo.shops import SHOPS, ffn_is_read, ffn_is_write
-from sandboxes.demo.stage import Stage, staged
+from sandboxes.world.catalogue import place_orders
+from sandboxes.world.shops import SHOPS, ffn_is_read, ffn_is_write
+from sandboxes.world.stage import Stage, staged
 
 CATALOGUE = 50
 WOO_PAGE_SIZE = 100  # per_page the WooCommerce channel asks for

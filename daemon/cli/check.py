@@ -90,6 +90,50 @@ async def verify_access(config: Any) -> list[tuple[str, list[str]]]:
     return found
 
 
+async def verify_webhooks(config: Any) -> list[tuple[str, str]]:
+    """(merchant/channel, what the shop has of our webhooks) for each channel with webhooks on: ``run``
+    registers them in the background; this shows whether the shop has them now."""
+    from daemon.errors import SyncError
+    from daemon.webhooks.types import WebhookFlow
+    from daemon.wiring.clients import build_channel
+    from daemon.wiring.webhooks import load_support
+
+    found: list[tuple[str, str]] = []
+    public_url = config.webhooks.public_url
+    for merchant in config.merchants:
+        for channel in merchant.enabled_channels:
+            if not channel.webhooks.enabled or public_url is None:
+                continue
+            label = f"{merchant.id}/{channel.name}"
+            shop = build_channel(channel)
+            try:
+                support = load_support(channel.kind, shop)
+                if support is None:
+                    found.append((label, f"this build has no webhooks for {channel.kind}: polled only"))
+                    continue
+                flows = {WebhookFlow.ORDERS}
+                if merchant.product_master == channel.name:
+                    flows.add(WebhookFlow.PRODUCTS)
+                wanted = support.topics(flows)
+                try:
+                    subs = await support.list_webhooks(f"{public_url}/webhooks/{merchant.id}/{channel.name}")
+                except SyncError as exc:
+                    found.append((label, f"cannot list the shop's webhooks: {exc}"))
+                    continue
+            finally:
+                await shop.aclose()
+            active = {s.topic for s in subs if s.active}
+            missing = [t for t in wanted if t not in {s.topic for s in subs}]
+            inactive = [s.topic for s in subs if not s.active]
+            detail = f"{len(active & set(wanted))}/{len(wanted)} topics registered and active"
+            if missing:
+                detail += f"; missing: {', '.join(missing)}"
+            if inactive:
+                detail += f"; disabled by the shop: {', '.join(inactive)} (run re-enables them)"
+            found.append((label, detail))
+    return found
+
+
 def _check(args: argparse.Namespace) -> int:
     from daemon.secrets import redact
 
@@ -111,6 +155,9 @@ def _check(args: argparse.Namespace) -> int:
         print(redact(f"{label}  access {'FAILED' if failures else 'ok'}"))
         for problem in problems:
             print(redact(f"  {problem}"))
+    for label, detail in asyncio.run(verify_webhooks(config)):
+        # Informational: `run` registers (and re-enables) them in the background.
+        print(redact(f"{label}  webhooks: {detail}"))
     return ExitCode.OK if access_ok else ExitCode.CONFIG
 
 

@@ -17,10 +17,10 @@ from daemon.cli.registry import Command
 
 
 async def _login(args: argparse.Namespace) -> int:
-    from adapters.ffn import authorize_url, exchange_code
     from daemon.app import open_store
     from daemon.store.tokens import PgTokenStore
     from daemon.store.wake import announce_login
+    from daemon.wiring.login import authorize_url, exchange_code
 
     config = load_app_config(args)
     merchants = [m for m in config.merchants if args.merchant in (None, m.id)]

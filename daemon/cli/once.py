@@ -11,10 +11,11 @@ from daemon.cli.registry import Command
 
 
 def _once(args: argparse.Namespace) -> int:
+    from daemon import wiring
     from daemon.app import run_once
 
     config = load_app_config(args)
-    return ExitCode.OK if asyncio.run(run_once(config)) else ExitCode.SYNC_FAILED
+    return ExitCode.OK if asyncio.run(run_once(config, wiring.build_runtime)) else ExitCode.SYNC_FAILED
 
 
 COMMANDS = [

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from daemon.cli.common import load_app_config
 from daemon.cli.exitcodes import ExitCode
 from daemon.cli.registry import Command
+from daemon.engine.flows.registry import CURSOR_FLOWS
 
-PULL_FLOWS = ("orders", "products", "shipments", "status", "stock")
+PULL_FLOWS = CURSOR_FLOWS
 
 
 class ProgressBar:

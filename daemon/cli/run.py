@@ -11,10 +11,16 @@ from daemon.cli.registry import Command
 
 
 def _run(args: argparse.Namespace) -> int:
+    from daemon import wiring
     from daemon.app import Daemon
 
     config = load_app_config(args)
-    daemon = Daemon(args.config, config, on_logging_change=functools.partial(apply_logging_config, args))
+    daemon = Daemon(
+        args.config,
+        config,
+        factory=wiring.build_runtime,
+        on_logging_change=functools.partial(apply_logging_config, args),
+    )
     return asyncio.run(daemon.run())
 
 

@@ -42,12 +42,15 @@ def render_table(rows: list[list[str]]) -> str:
 
 async def _collect(args: argparse.Namespace) -> tuple[list[dict[str, object]], str]:
     from daemon.app import open_store
+    from daemon.cli.webhooks import webhook_table
     from daemon.engine.reports import flow_statuses
+    from daemon.webhooks.report import webhook_statuses
 
     config = load_app_config(args)
     now = datetime.now(UTC)
     async with open_store(config) as db:
         statuses = await flow_statuses(db.pool, now, args.merchant)
+        hooks = await webhook_statuses(config, db.pool, now, args.merchant)
     header = ["MERCHANT", "CHANNEL", "FLOW", "LAST SUCCESS", "LAG", "PENDING", "FAILED", "NEXT RUN", "STATE"]
     rows = [header]
     for s in statuses:
@@ -71,6 +74,8 @@ async def _collect(args: argparse.Namespace) -> tuple[list[dict[str, object]], s
             ]
         )
     table = render_table(rows) if statuses else "no flow has run yet"
+    if hooks:  # webhooks are only a trigger: their health never changes the exit code
+        table += "\n\nWEBHOOKS (ffn-sync webhooks)\n" + webhook_table(hooks, now)
     return [asdict(s) for s in statuses], table
 
 

@@ -8,6 +8,7 @@ from daemon.config.fingerprint import fingerprint_of
 from daemon.config.merchant import MerchantConfig
 from daemon.config.process import DaemonConfig, DatabaseConfig, LoggingConfig, MetricsConfig
 from daemon.config.types import Section
+from daemon.config.webhooks import WebhooksConfig
 
 
 class AppConfig(Section):
@@ -16,6 +17,7 @@ class AppConfig(Section):
     logging: LoggingConfig = LoggingConfig()
     metrics: MetricsConfig = MetricsConfig()
     daemon: DaemonConfig = DaemonConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
     sources: tuple[Path, ...] = ()
     """The files read, in load order."""
 

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, Field
 from daemon.config.credentials import ShopifyCredentials, ShopwareCredentials, WooCommerceCredentials
 from daemon.config.ffn import CursorConfig
 from daemon.config.types import Bool, HttpUrl, Int, Seconds, Section, ShippingMethodId, matching
+from daemon.config.webhooks import ChannelWebhooks, ChannelWebhooksTable
 from daemon.model import PaymentState
 
 ChannelName = Annotated[
@@ -102,6 +103,8 @@ class ChannelConfig(Section):
     shipping: ShippingRules = ShippingRules()
     fulfilment: FulfilmentOptions = FulfilmentOptions()
     status: StatusOptions = StatusOptions()
+    webhooks: ChannelWebhooks = ChannelWebhooksTable(enabled=False)
+    """Shop deliveries make this channel's flows run at once (``[webhooks]``); polling goes on as configured."""
 
     def shipping_method_for(self, titles: Sequence[str]) -> str | None:
         return self.shipping.method_for(titles)

@@ -7,8 +7,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from daemon.config.credentials import ShopifyCredentials
+from daemon.config.merchant import MerchantFile
 from daemon.config.problems import ConfigProblem
+from daemon.config.process import MetricsConfig
 from daemon.config.types import Section
+from daemon.config.webhooks import WebhooksConfig
 
 
 def channel_problems(raw: Mapping[str, Any], file: Path) -> list[ConfigProblem]:
@@ -96,4 +100,49 @@ def process_section_problems(
                 "process-wide sections must be identical in every file that has them"
             )
             problems.append(ConfigProblem(file, name, message))
+    return problems
+
+
+def webhook_problems(
+    parsed: Sequence[tuple[Path, MerchantFile]], sections: Sequence[tuple[Path, Mapping[str, Section]]]
+) -> list[ConfigProblem]:
+    """Channels with webhooks on need the receiver's public address and (Shopify) the signing secret."""
+    found = {name: (file, section) for file, by_name in sections for name, section in by_name.items()}
+    receiver = found.get("webhooks")
+    webhooks = receiver[1] if receiver is not None else None
+    problems = []
+    if receiver is not None and isinstance(webhooks, WebhooksConfig):
+        metrics = found["metrics"][1] if "metrics" in found else MetricsConfig()
+        if (
+            isinstance(metrics, MetricsConfig)
+            and metrics.enabled
+            and (metrics.host, metrics.port) == (webhooks.host, webhooks.port)
+        ):
+            message = f"{webhooks.host}:{webhooks.port} is also [metrics]' address: pick another port"
+            problems.append(ConfigProblem(receiver[0], "webhooks.port", message))
+    public_url = webhooks.public_url if isinstance(webhooks, WebhooksConfig) else None
+    for file, merchant_file in parsed:
+        for index, channel in enumerate(merchant_file.channels):
+            key = f"channels[{index}]"
+            credentials = channel.credentials
+            if isinstance(credentials, ShopifyCredentials):
+                if credentials.webhook_secret_previous and not credentials.webhook_secret:
+                    message = "only valid next to webhook_secret (the new secret during a rotation)"
+                    problems.append(
+                        ConfigProblem(file, f"{key}.credentials.webhook_secret_previous", message)
+                    )
+            if not (channel.enabled and channel.webhooks.enabled):
+                continue
+            if public_url is None:
+                message = (
+                    "webhooks are on, but [webhooks] public_url is not set: give the https:// address the "
+                    "shop reaches this process at (through the reverse proxy), or set webhooks = false"
+                )
+                problems.append(ConfigProblem(file, f"{key}.webhooks", message))
+            if isinstance(credentials, ShopifyCredentials) and credentials.webhook_secret is None:
+                message = (
+                    "required when webhooks are on: the app's client secret (API secret key), which Shopify "
+                    "signs deliveries with, as env:NAME or file:/path"
+                )
+                problems.append(ConfigProblem(file, f"{key}.credentials.webhook_secret", message))
     return problems

@@ -31,6 +31,11 @@ class ShopifyCredentials(Section):
         str, BeforeValidator(_location_gid), Field(pattern=r"^gid://shopify/Location/\d+$")
     ]
     """The location FFN stock is written to and fulfilments are created from."""
+    webhook_secret: SecretValue | None = None
+    """The app's client secret (API secret key): Shopify signs webhook deliveries with it. Required when the
+    channel has webhooks on."""
+    webhook_secret_previous: SecretValue | None = None
+    """During a rotation: the old client secret, accepted too (Shopify may sign with it for up to an hour)."""
 
 
 class ShopwareCredentials(Section):

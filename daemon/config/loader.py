@@ -18,6 +18,7 @@ from daemon.config.checks import (
     ineffective_keys,
     merchant_id_problems,
     process_section_problems,
+    webhook_problems,
 )
 from daemon.config.merchant import MerchantConfig, MerchantFile
 from daemon.config.problems import ConfigErrors, ConfigProblem, dotted_key
@@ -51,6 +52,7 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> AppC
             parsed.append((file, merchant_file))
     problems.extend(merchant_id_problems(raws))
     problems.extend(process_section_problems(sections))
+    problems.extend(webhook_problems(parsed, sections))
     if problems:
         raise ConfigErrors(problems)
     for file, contents in raws:

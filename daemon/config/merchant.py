@@ -12,6 +12,7 @@ from daemon.config.ffn import FfnConfig
 from daemon.config.fingerprint import fingerprint_of
 from daemon.config.process import DaemonConfig, DatabaseConfig, LoggingConfig, MetricsConfig
 from daemon.config.types import Int, Section, matching
+from daemon.config.webhooks import WebhooksConfig
 
 _FOUR_ALNUM = r"[A-Za-z0-9]{4}"
 
@@ -45,6 +46,7 @@ class MerchantFile(Section):
     database: DatabaseConfig | None = None
     logging: LoggingConfig | None = None
     metrics: MetricsConfig | None = None
+    webhooks: WebhooksConfig | None = None
 
 
 class MerchantConfig(MerchantSection):

@@ -9,6 +9,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from daemon.config.references import SecretValue
 from daemon.config.types import Bool, ConfigPath, Int, Seconds, Section
+from daemon.config.webhooks import WebhooksConfig
 
 DEFAULT_STATE_DIR = Path("/var/lib/ffn-sync")
 
@@ -51,4 +52,5 @@ PROCESS_SECTIONS: dict[str, type[Section]] = {
     "database": DatabaseConfig,
     "logging": LoggingConfig,
     "metrics": MetricsConfig,
+    "webhooks": WebhooksConfig,
 }

@@ -7,13 +7,15 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from adapters.base import Fulfiller, ShopChannel
 from daemon.clock import SYSTEM_CLOCK, Clock
-from daemon.engine.cursors import Cursors, OverlapSchedule
+from daemon.engine.cursors import OverlapSchedule
+from daemon.engine.nudges import Nudges
 from daemon.engine.observer import NullObserver, Observer
 from daemon.engine.quiet import QuietWrites
 from daemon.engine.settings import MerchantSettings
-from daemon.engine.snapshot import Snapshot
+from daemon.ports import Fulfiller, ShopChannel
+from daemon.store.progress import Cursors
+from daemon.store.snapshot import Snapshot
 
 FFN_CHANNEL = "ffn"  # the cursor/health key of merchant-level flows that read FFN feeds
 
@@ -30,6 +32,7 @@ class MerchantContext:
     cursors: Cursors = field(init=False)
     overlaps: OverlapSchedule = field(default_factory=OverlapSchedule)
     quiet: QuietWrites = field(default_factory=QuietWrites)
+    nudges: Nudges = field(default_factory=Nudges)  # webhook deliveries: read up to now (engine.nudges)
 
     def __post_init__(self) -> None:
         self.snapshot = Snapshot(self.pool, self.settings.merchant_id)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import asyncpg
-
 from daemon.engine.settings import CursorSettings
 from daemon.model import Window
 
@@ -29,6 +27,18 @@ def next_window(
     return Window(start=start, end=end)
 
 
+def fresh_window(position: datetime, now: datetime) -> Window:
+    """What a nudged run reads past the lag: from the cursor's own second to the end of now's second.
+
+    The cursor never moves to its end (the lag still guards against late commits): the next run reads this
+    range again, which costs nothing for unchanged records.
+    """
+    end = now.replace(microsecond=0) + timedelta(seconds=1)
+    return Window(
+        start=min(position - timedelta(seconds=TAIL_OVERLAP_S), end - timedelta(seconds=1)), end=end
+    )
+
+
 class OverlapSchedule:
     """When to re-read the full overlap: once per ``overlap_s`` (and first thing after a start).
 
@@ -47,42 +57,3 @@ class OverlapSchedule:
             self._last[(channel, flow)] = now
             return settings.overlap_s
         return min(TAIL_OVERLAP_S, settings.overlap_s)
-
-
-class Cursors:
-    def __init__(self, pool: asyncpg.Pool, merchant_id: str) -> None:
-        self.pool = pool
-        self.merchant_id = merchant_id
-
-    async def get(self, channel: str, flow: str) -> datetime | None:
-        position: datetime | None = await self.pool.fetchval(
-            "SELECT position FROM cursors WHERE merchant_id = $1 AND channel = $2 AND flow = $3",
-            self.merchant_id,
-            channel,
-            flow,
-        )
-        return position
-
-    async def advance(self, conn: asyncpg.Connection, channel: str, flow: str, position: datetime) -> None:
-        """Call inside the transaction that stored the window's last rows."""
-        await conn.execute(
-            "INSERT INTO cursors (merchant_id, channel, flow, position) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (merchant_id, channel, flow) DO UPDATE"
-            " SET position = greatest(cursors.position, excluded.position), updated_at = now()",
-            self.merchant_id,
-            channel,
-            flow,
-            position,
-        )
-
-    async def rewind(self, channel: str | None, flow: str | None, position: datetime) -> int:
-        """For resync: move matching cursors back (never forward)."""
-        result = await self.pool.execute(
-            "UPDATE cursors SET position = least(position, $4), updated_at = now() WHERE merchant_id = $1"
-            " AND ($2::text IS NULL OR channel = $2) AND ($3::text IS NULL OR flow = $3)",
-            self.merchant_id,
-            channel,
-            flow,
-            position,
-        )
-        return int(result.split()[-1])

@@ -1,57 +1,48 @@
-"""One run of one flow: counts, a summary line, health bookkeeping, error classification."""
+"""One run of one flow: ``sync`` reads and writes it (the generic cycle), ``run_cycle`` keeps the books
+around it (counts, a summary line, health, error classification)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
+from functools import partial
 
 from loguru import logger
 
-from daemon.engine.context import MerchantContext
+from daemon.engine.context import FFN_CHANNEL, MerchantContext
+from daemon.engine.flow import AnyFlow, Cycle, CycleCounts
+from daemon.engine.pull import pull
+from daemon.engine.push import push
+from daemon.engine.settings import ChannelSettings
 from daemon.errors import AuthError, ChannelFatalError, RetryableError
 from daemon.secrets import redact
+from daemon.store.progress import record_cycle
 
-
-@dataclass
-class CycleCounts:
-    pulled: int = 0
-    changed: int = 0
-    pushed: int = 0
-    skipped: int = 0
-    failed: int = 0
-    retried: int = 0
-    lag_s: float | None = None
-
-    def quiet(self) -> bool:
-        """Nothing read, written, skipped or failed: the cycle had nothing to report."""
-        return not (self.pulled or self.changed or self.pushed or self.skipped or self.failed or self.retried)
-
-    def summary(self) -> str:
-        lag = "-" if self.lag_s is None else f"{self.lag_s:.0f}s"
-        return (
-            f"pulled={self.pulled} changed={self.changed} pushed={self.pushed} skipped={self.skipped}"
-            f" failed={self.failed} retried={self.retried} lag={lag}"
-        )
-
+__all__ = ["CycleCounts", "FlowBody", "run_cycle", "run_flow", "sync"]
 
 FlowBody = Callable[[CycleCounts], Awaitable[None]]
 
-_HEALTH_UPSERT = """
-INSERT INTO flow_health AS h (merchant_id, channel, flow, interval_s, last_run_at, last_success_at, last_error,
-                              consecutive_failures, last_counts, last_duration_s)
-VALUES ($1, $2, $3, $4, $5::timestamptz, CASE WHEN $6::boolean THEN $5::timestamptz END, $7, CASE WHEN $6::boolean THEN 0 ELSE 1 END, $8, $9)
-ON CONFLICT (merchant_id, channel, flow) DO UPDATE SET
-    interval_s = excluded.interval_s,
-    last_run_at = excluded.last_run_at,
-    last_success_at = coalesce(excluded.last_success_at, h.last_success_at),
-    last_error = excluded.last_error,
-    consecutive_failures = CASE WHEN $6::boolean THEN 0 ELSE h.consecutive_failures + 1 END,
-    last_counts = excluded.last_counts,
-    last_duration_s = excluded.last_duration_s
-RETURNING consecutive_failures
-"""
+
+async def run_flow(
+    ctx: MerchantContext, flow: AnyFlow, channel: ChannelSettings | None, interval_s: float
+) -> None:
+    """One scheduled cycle of ``flow`` (for ``channel`` when it runs per shop), with its books kept."""
+    key = channel.name if channel is not None else FFN_CHANNEL
+    await run_cycle(ctx, key, flow.name, interval_s, partial(sync, ctx, flow, channel))
+
+
+async def sync(
+    ctx: MerchantContext, flow: AnyFlow, channel: ChannelSettings | None, counts: CycleCounts
+) -> None:
+    """The generic cycle: the flow's own body, or pull its windows into the queue, then push what is due."""
+    cycle = Cycle(ctx, channel, counts)
+    if flow.body is not None:
+        await flow.body(cycle)
+        return
+    await pull(flow, cycle)
+    await push(flow, cycle)
 
 
 async def run_cycle(
@@ -83,17 +74,17 @@ async def run_cycle(
         quiet = error is None and counts.quiet()
         failures_in_a_row = 0
         if not ctx.quiet.health_may_skip(channel, flow, interval_s, now, quiet):
-            failures_in_a_row = await ctx.pool.fetchval(
-                _HEALTH_UPSERT,
+            failures_in_a_row = await record_cycle(
+                ctx.pool,
                 ctx.merchant_id,
                 channel,
                 flow,
-                interval_s,
-                now,
-                error is None,
-                message,
-                {k: v for k, v in asdict(counts).items() if v is not None},
-                duration,
+                interval_s=interval_s,
+                at=now,
+                ok=error is None,
+                error=message,
+                counts={k: v for k, v in asdict(counts).items() if v is not None},
+                duration_s=duration,
             )
             ctx.quiet.health_written(channel, flow, interval_s, now, quiet)
         ctx.observer.cycle_finished(

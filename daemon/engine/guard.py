@@ -18,20 +18,10 @@ from typing import Any, TypeVar
 
 from loguru import logger
 
-from adapters.base import ShopChannel
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import ChannelFatalError, RecordError, RetryableError
-from daemon.model import (
-    FulfillerStatus,
-    ItemResult,
-    OrderRef,
-    Shipment,
-    ShopOrder,
-    ShopProduct,
-    ShopStock,
-    UnreadableOrder,
-    Window,
-)
+from daemon.model import FulfillerStatus, OrderRef, Shipment, ShopOrder, ShopProduct, ShopStock, Window
+from daemon.ports import ItemResult, ShopChannel, UnreadableOrder
 from daemon.secrets import redact
 
 T = TypeVar("T")
@@ -194,7 +184,7 @@ class GuardedChannel:
     def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
         return self.inner.changed_orders(window)
 
-    async def get_order(self, order_id: str) -> ShopOrder | None:
+    async def get_order(self, order_id: str) -> ShopOrder | UnreadableOrder | None:
         return await self.inner.get_order(order_id)
 
     async def apply_shipment(self, order: OrderRef, shipment: Shipment) -> None:

@@ -6,7 +6,7 @@ and what was done in FFN (export, edit, cancel). Shipments and FFN statuses are 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
@@ -14,6 +14,8 @@ from typing import Any
 
 import asyncpg
 from loguru import logger
+
+from daemon.store.history import DatedEvent, insert_dated_events, insert_events, prune_events
 
 PULLED = "pulled"
 GATE = "gate"
@@ -25,38 +27,14 @@ PARKED = "parked"
 
 RETENTION = timedelta(days=90)
 
-# An event equal to the order's previous one adds nothing: this keeps the table bounded by real changes.
-_INSERT = """
-INSERT INTO order_events (merchant_id, channel, order_id, at, kind, detail)
-SELECT $1, $2, u.order_id, $3, u.kind, u.detail
-FROM unnest($4::text[], $5::text[], $6::text[]) AS u(order_id, kind, detail)
-WHERE (SELECT ROW(e.kind, e.detail) FROM order_events e
-       WHERE e.merchant_id = $1 AND e.channel = $2 AND e.order_id = u.order_id
-       ORDER BY e.seq DESC LIMIT 1) IS DISTINCT FROM ROW(u.kind, u.detail)
-"""
-
-Event = tuple[str, str, str]  # (order id, kind, detail)
-
-_INSERT_MANY = """
-INSERT INTO order_events (merchant_id, channel, order_id, at, kind, detail)
-SELECT $1, u.channel, u.order_id, u.at, u.kind, u.detail
-FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[])
-     AS u(channel, order_id, at, kind, detail)
-WHERE (SELECT ROW(e.kind, e.detail) FROM order_events e
-       WHERE e.merchant_id = $1 AND e.channel = u.channel AND e.order_id = u.order_id
-       ORDER BY e.seq DESC LIMIT 1) IS DISTINCT FROM ROW(u.kind, u.detail)
-"""
-
 # Events of one push pass, written together at its end (one statement instead of one per order).
-_PENDING: ContextVar[list[tuple[str, str, datetime, str, str]] | None] = ContextVar(
-    "order_events", default=None
-)
+_PENDING: ContextVar[list[DatedEvent] | None] = ContextVar("order_events", default=None)
 
 
 @asynccontextmanager
 async def batched(pool: asyncpg.Pool, merchant_id: str) -> AsyncIterator[None]:
     """Collect the events noted inside (tasks started inside share the batch) and write them at the end."""
-    pending: list[tuple[str, str, datetime, str, str]] = []
+    pending: list[DatedEvent] = []
     token = _PENDING.set(pending)
     try:
         yield
@@ -64,9 +42,7 @@ async def batched(pool: asyncpg.Pool, merchant_id: str) -> AsyncIterator[None]:
         _PENDING.reset(token)
         if pending:
             try:
-                await pool.execute(
-                    _INSERT_MANY, merchant_id, *(list(column) for column in zip(*pending, strict=True))
-                )
+                await insert_dated_events(pool, merchant_id, pending)
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
                 # History is for the operator's eyes; losing it must not undo or fail the work it describes.
                 logger.warning("history of {} orders not recorded: {}", len(pending), exc)
@@ -80,29 +56,7 @@ async def note(
     if pending is not None:
         pending.append((channel, order_id, at, kind, detail))
     else:
-        await record(pool, merchant_id, channel, [(order_id, kind, detail)], at=at)
-
-
-async def record(
-    conn: asyncpg.Connection | asyncpg.Pool,
-    merchant_id: str,
-    channel: str,
-    events: Iterable[Event],
-    *,
-    at: datetime,
-) -> None:
-    rows = list(events)
-    if not rows:
-        return
-    await conn.execute(
-        _INSERT,
-        merchant_id,
-        channel,
-        at,
-        [r[0] for r in rows],
-        [r[1] for r in rows],
-        [r[2] for r in rows],
-    )
+        await insert_events(pool, merchant_id, channel, [(order_id, kind, detail)], at=at)
 
 
 def describe_pull(payload: dict[str, Any]) -> str:
@@ -133,7 +87,4 @@ def describe_lines(lines: Sequence[dict[str, Any]]) -> str:
 
 
 async def prune(pool: asyncpg.Pool, merchant_id: str, now: datetime) -> int:
-    result = await pool.execute(
-        "DELETE FROM order_events WHERE merchant_id = $1 AND at < $2", merchant_id, now - RETENTION
-    )
-    return int(result.split()[-1])
+    return await prune_events(pool, merchant_id, now - RETENTION)

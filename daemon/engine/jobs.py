@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from daemon.engine.context import FFN_CHANNEL, MerchantContext
-from daemon.engine.cycle import CycleCounts, run_cycle
-from daemon.engine.flows import orders, products, purge, reconcile, shipments, status, stock
-from daemon.runtime import JobSpec
+from daemon.engine.cycle import run_flow
+from daemon.engine.flow import AnyFlow, Scope
+from daemon.engine.flows.registry import FLOWS
+from daemon.engine.settings import ChannelSettings
+from daemon.scheduler import JobSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,48 +26,33 @@ class Intervals:
     reconcile: float = 3600.0
     purge: float = 6 * 3600.0
 
+    def of(self, flow: AnyFlow, channel: ChannelSettings | None) -> float:
+        if channel is None:
+            return float(getattr(self, flow.name))
+        if flow.name == "orders":
+            return self.orders.get(channel.name, 60.0)
+        if flow.name == "stock":
+            return self.shop_stock.get(channel.name, self.stock)
+        return float(getattr(self, flow.name))
+
 
 def merchant_jobs(ctx: MerchantContext, intervals: Intervals) -> list[JobSpec]:
     jobs: list[JobSpec] = []
 
-    def job(
-        channel: str,
-        flow: str,
-        interval_s: float,
-        body: Callable[[CycleCounts], Awaitable[None]],
-        *,
-        phase: int = 0,
-    ) -> None:
-        async def run() -> None:
-            await run_cycle(ctx, channel, flow, interval_s, body)
+    def job(flow: AnyFlow, channel: ChannelSettings | None) -> None:
+        interval_s = intervals.of(flow, channel)
+        key = channel.name if channel is not None else FFN_CHANNEL
+        run = partial(run_flow, ctx, flow, channel, interval_s)
+        jobs.append(JobSpec(ctx.merchant_id, key, flow.name, interval_s, run, phase=flow.phase))
 
-        jobs.append(JobSpec(ctx.merchant_id, channel, flow, interval_s, run, phase=phase))
-
+    # A channel's jobs in the order of FLOWS (``once`` runs them so), then the merchant's.
     for channel in ctx.settings.channels:
         if channel.name not in ctx.channels:
             continue
-        # Products first: `once` runs a channel's jobs in this order, and orders need the SKU map.
-        if ctx.settings.product_master == channel.name:
-            job(channel.name, "products", intervals.products, _bind(products.run, ctx, channel))
-        job(channel.name, "orders", intervals.orders.get(channel.name, 60.0), _bind(orders.run, ctx, channel))
-        # One stock writer per shop, so a hung or refusing shop holds up and backs off only itself;
-        # `once` runs it after the FFN stock pull and the orders (phase 1) so one pass writes the result.
-        job(
-            channel.name,
-            "stock",
-            intervals.shop_stock.get(channel.name, intervals.stock),
-            _bind(stock.push, ctx, channel),
-            phase=1,
-        )
-    job(FFN_CHANNEL, "shipments", intervals.shipments, lambda counts: shipments.run(ctx, counts))
-    job(FFN_CHANNEL, "status", intervals.status, lambda counts: status.run(ctx, counts))
-    job(FFN_CHANNEL, "stock", intervals.stock, lambda counts: stock.pull(ctx, counts))
-    job(FFN_CHANNEL, "reconcile", intervals.reconcile, lambda counts: reconcile.run(ctx, counts))
-    job(FFN_CHANNEL, "purge", intervals.purge, lambda counts: purge.run(ctx, counts))
+        for flow in FLOWS:
+            if flow.scope is Scope.CHANNEL and flow.runs_for(channel, ctx.settings.product_master):
+                job(flow, channel)
+    for flow in FLOWS:
+        if flow.scope is Scope.MERCHANT:
+            job(flow, None)
     return jobs
-
-
-def _bind(
-    flow: Callable[..., Awaitable[None]], ctx: MerchantContext, channel: object
-) -> Callable[[CycleCounts], Awaitable[None]]:
-    return lambda counts: flow(ctx, channel, counts)

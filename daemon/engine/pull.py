@@ -1,93 +1,91 @@
-"""Pull a delta window into the snapshot, and move the cursor with the window's last rows."""
+"""Read a flow's delta windows into the snapshot, and move the cursor with each window's last rows."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 
 from daemon.engine import history
 from daemon.engine.context import MerchantContext
-from daemon.engine.cycle import CycleCounts
-from daemon.engine.settings import CursorSettings
-from daemon.engine.snapshot import ENTITY_ORDER, Pulled
-from daemon.engine.windows import due_windows
-from daemon.model import Window
+from daemon.engine.flow import Cycle, CycleCounts, Flow
+from daemon.engine.push import push
+from daemon.engine.windows import cursor_end, due_windows
+from daemon.store.history import insert_events
+from daemon.store.snapshot import ENTITY_ORDER, Pulled, order_payloads
+from daemon.store.stock import forget_written
 
-T = TypeVar("T")
-PAGE_ROWS = 250
-
-
-async def pull_window(
-    ctx: MerchantContext,
-    *,
-    channel: str,
-    flow: str,
-    entity: str,
-    settings: CursorSettings,
-    source: Callable[[Window], AsyncIterator[T]],
-    to_rows: Callable[[T], list[tuple[str, Pulled]]],
-    counts: CycleCounts,
-    after_page: Callable[[], Awaitable[None]] | None = None,
-) -> Window | None:
-    """Stream the windows up to ``now − lag`` into the snapshot in pages; returns the last window.
-
-    ``to_rows`` maps one record to (snapshot channel, row) pairs; it may return none (not ours).
-    Pages are committed as they come (re-reading them after a crash costs nothing: unchanged hashes
-    write nothing); the cursor moves only in the transaction of a window's last page. A long
-    catch-up is cut into windows of ``max_window_s`` so progress survives an interruption.
-    ``after_page`` runs after each committed page, so a large backlog is pushed while it is still
-    being read (and a process that keeps dying mid-pull still makes progress).
-    """
-    last: Window | None = None
-    async for window in due_windows(ctx, channel, flow, settings, counts):
-        await _pull_one(ctx, channel, flow, entity, window, source, to_rows, counts, after_page, settings)
-        last = window
-    return last
+R = TypeVar("R")
 
 
-async def _pull_one(
-    ctx: MerchantContext,
-    channel: str,
-    flow: str,
-    entity: str,
-    window: Window,
-    source: Callable[[Window], AsyncIterator[T]],
-    to_rows: Callable[[T], list[tuple[str, Pulled]]],
-    counts: CycleCounts,
-    after_page: Callable[[], Awaitable[None]] | None,
-    settings: CursorSettings,
-) -> None:
-    page: list[tuple[str, Pulled]] = []
-    empty = True
-    async for record in source(window):
-        empty = False
+@dataclass(frozen=True, slots=True)
+class Page(Generic[R]):
+    records: list[R]
+    last: bool  # the source is exhausted: this page closes the window
+
+
+async def pages(records: AsyncIterator[R], size: int, counts: CycleCounts) -> AsyncIterator[Page[R]]:
+    """The one page loop of every reader: full pages as they fill, then the rest (possibly empty) as the last."""
+    page: list[R] = []
+    async for record in records:
         counts.pulled += 1
-        page.extend(to_rows(record))
-        if len(page) >= PAGE_ROWS:
-            async with ctx.pool.acquire() as conn:
-                counts.changed += await _store(ctx, conn, entity, page)
+        page.append(record)
+        if len(page) >= size:
+            yield Page(page, last=False)
             page = []
-            if after_page is not None:
-                await after_page()
-    if empty and ctx.quiet.cursor_may_stay(channel, flow, window.end, settings):
+    yield Page(page, last=True)
+
+
+async def pull(flow: Flow[R], cycle: Cycle) -> None:
+    """Stream the flow's windows up to ``now − lag`` into the snapshot (or its own table), page by page.
+
+    Pages are committed as they come (re-reading them after a crash costs nothing: unchanged hashes write
+    nothing); the cursor moves only in the transaction of a window's last page. A long catch-up is cut into
+    windows of ``max_window_s`` so progress survives an interruption. A flow that ``push_while_reading``
+    pushes after each page, so a large backlog is sent while it is still being read (and a process that keeps
+    dying mid-pull still makes progress).
+    """
+    ctx, counts = cycle.ctx, cycle.counts
+    if flow.source is None:
         return
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        counts.changed += await _store(ctx, conn, entity, page)
-        await ctx.cursors.advance(conn, channel, flow, window.end)
-    ctx.quiet.cursor_moved(channel, flow, window.end)
+    settings = flow.cursor_settings(cycle)
+    async for window in due_windows(ctx, cycle.key, flow.name, settings, counts):
+        pulled_before = counts.pulled
+        async for page in pages(flow.source(cycle, window), flow.page_size, counts):
+            end = cursor_end(window)
+            if (
+                page.last
+                and counts.pulled == pulled_before
+                and (end is None or ctx.quiet.cursor_may_stay(cycle.key, flow.name, end, settings))
+            ):
+                continue  # an empty window: nothing to store, the cursor may stay (daemon.engine.quiet)
+            async with ctx.pool.acquire() as conn:
+                if not page.last:
+                    counts.changed += await _store(flow, cycle, conn, page.records)
+                else:
+                    async with conn.transaction():
+                        counts.changed += await _store(flow, cycle, conn, page.records)
+                        if end is not None:  # None: a nudged read past the lag
+                            await ctx.cursors.advance(conn, cycle.key, flow.name, end)
+                            ctx.quiet.cursor_moved(cycle.key, flow.name, end)
+            if not page.last and flow.push_while_reading:
+                await push(flow, cycle)
 
 
-async def _store(
-    ctx: MerchantContext, conn: asyncpg.Connection, entity: str, page: list[tuple[str, Pulled]]
-) -> int:
+async def _store(flow: Flow[R], cycle: Cycle, conn: asyncpg.Connection, records: list[R]) -> int:
+    if flow.store is not None:
+        return await flow.store(cycle, conn, records)
+    if flow.rows is None or flow.entity is None:
+        raise TypeError(f"flow {flow.name} has a source but neither rows nor a store")
     by_channel: dict[str, list[Pulled]] = {}
-    for channel, row in page:
-        by_channel.setdefault(channel, []).append(row)
+    for record in records:
+        for channel, row in flow.rows(cycle, record):
+            by_channel.setdefault(channel, []).append(row)
     changed = 0
     for channel, rows in by_channel.items():
-        changed += len(await store_rows(ctx, conn, channel, entity, rows))
+        changed += len(await store_rows(cycle.ctx, conn, channel, flow.entity, rows))
     return changed
 
 
@@ -97,21 +95,23 @@ async def store_rows(
     """Upsert pulled rows; orders that changed get a ``pulled`` event (``ffn-sync trace``)."""
     now = ctx.clock.now()
     if entity != ENTITY_ORDER:
-        return await ctx.snapshot.upsert_changed(conn, channel, entity, rows, now=now)
+        return await ctx.snapshot.upsert(conn, channel, entity, rows, now=now)
     shop = ctx.channels.get(channel)
     # Without compare-and-swap writes, the shop's own stock moves (checkout, payment, cancel) go unseen.
     watch = shop is not None and not shop.stock_cas and bool(rows)
     before = await _stock_fingerprints(conn, ctx.merchant_id, channel, rows) if watch else {}
-    changed = await ctx.snapshot.upsert_changed(conn, channel, entity, rows, now=now)
+    changed = await ctx.snapshot.upsert(conn, channel, entity, rows, now=now)
     if not changed:
         return changed
     payloads = {row.external_id: row.payload for row in rows}
     events = [(order_id, history.PULLED, history.describe_pull(payloads[order_id])) for order_id in changed]
-    await history.record(conn, ctx.merchant_id, channel, events, at=now)
+    await insert_events(conn, ctx.merchant_id, channel, events, at=now)
     if watch:
         moved = [o for o in changed if before.get(o) != stock_fingerprint(payloads[o])]
         skus = {line.get("sku") for order_id in moved for line in payloads[order_id].get("lines") or []}
-        await shop_moved(conn, ctx.merchant_id, channel, sorted(s for s in skus if s))
+        # A shop moves its own stock when an order is placed, paid or cancelled, so what we last wrote there
+        # is no longer what it shows: forget it, and the next stock pass writes the target even if unchanged.
+        await forget_written(conn, ctx.merchant_id, channel, sorted(s for s in skus if s))
     return changed
 
 
@@ -124,26 +124,5 @@ def stock_fingerprint(payload: dict[str, Any]) -> tuple[Any, ...]:
 async def _stock_fingerprints(
     conn: asyncpg.Connection, merchant_id: str, channel: str, rows: list[Pulled]
 ) -> dict[str, tuple[Any, ...]]:
-    known = await conn.fetch(
-        "SELECT external_id, payload FROM snapshot WHERE merchant_id = $1 AND channel = $2 AND entity = $3"
-        " AND external_id = ANY($4::text[])",
-        merchant_id,
-        channel,
-        ENTITY_ORDER,
-        [row.external_id for row in rows],
-    )
-    return {row["external_id"]: stock_fingerprint(row["payload"]) for row in known}
-
-
-async def shop_moved(
-    conn: asyncpg.Connection | asyncpg.Pool, merchant_id: str, channel: str, skus: list[str]
-) -> None:
-    """A shop moves its own stock when an order is placed, paid or cancelled, so what we last wrote there
-    is no longer what it shows: forget it, and the next stock pass writes the target even if unchanged."""
-    if skus:
-        await conn.execute(
-            "DELETE FROM shop_stock WHERE merchant_id = $1 AND channel = $2 AND sku = ANY($3::text[])",
-            merchant_id,
-            channel,
-            skus,
-        )
+    known = await order_payloads(conn, merchant_id, channel, [row.external_id for row in rows])
+    return {order_id: stock_fingerprint(payload) for order_id, payload in known.items()}

@@ -1,4 +1,4 @@
-"""Drain claimed snapshot rows with bounded concurrency; classify each outcome once, here."""
+"""Send a flow's due snapshot rows: claimed with bounded concurrency, each outcome classified once, here."""
 
 from __future__ import annotations
 
@@ -7,18 +7,21 @@ import contextlib
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from functools import partial
 
 import asyncpg
 from loguru import logger
 
+from daemon.engine import history
 from daemon.engine.context import MerchantContext
-from daemon.engine.cycle import CycleCounts
+from daemon.engine.flow import FAILED, PUSHED, SKIPPED, AnyFlow, Cycle, CycleCounts
 from daemon.engine.guard import ChannelUnavailable
-from daemon.engine.snapshot import Claimed
+from daemon.engine.skus import JfskuCache
 from daemon.errors import ChannelFatalError, RecordError, RetryableError, SyncError
 from daemon.secrets import redact
+from daemon.store.snapshot import Claimed
 
-Handler = Callable[[Claimed], Awaitable[str]]  # returns "pushed" | "skipped" | "waiting" | "failed"
+ItemHandler = Callable[[Claimed], Awaitable[str]]  # returns PUSHED | SKIPPED | WAITING | FAILED
 
 RETRY_BASE_S = 30.0
 RETRY_MAX_S = 3600.0
@@ -34,12 +37,32 @@ def retry_delay_s(attempts: int, first_s: float = RETRY_BASE_S) -> float:
     return base * random.uniform(0.8, 1.2)
 
 
+async def push(flow: AnyFlow, cycle: Cycle) -> None:
+    """Send the flow's due rows, each through its handler; then the flow's ``after_push``."""
+    if flow.handler is None or flow.entity is None:
+        return
+    ctx = cycle.ctx
+    # A SKU is looked up once per pass, not once per order, and again in the next pass: products learnt
+    # meanwhile (the products job runs alongside) count at once.
+    cycle.skus = JfskuCache(ctx.pool, ctx.merchant_id)
+    async with history.batched(ctx.pool, ctx.merchant_id):
+        await drain(
+            ctx,
+            channels=flow.queues(cycle),
+            entity=flow.entity,
+            handler=partial(flow.handler, cycle),
+            counts=cycle.counts,
+        )
+    if flow.after_push is not None:
+        await flow.after_push(cycle)
+
+
 async def drain(
     ctx: MerchantContext,
     *,
     channels: Sequence[str],
     entity: str,
-    handler: Handler,
+    handler: ItemHandler,
     counts: CycleCounts,
     max_rounds: int = 1000,
 ) -> None:
@@ -54,7 +77,7 @@ async def drain(
 
 
 async def _drain_batch(
-    ctx: MerchantContext, batch: list[Claimed], handler: Handler, counts: CycleCounts
+    ctx: MerchantContext, batch: list[Claimed], handler: ItemHandler, counts: CycleCounts
 ) -> None:
     gate = asyncio.Semaphore(ctx.settings.push_concurrency)
     fatal: list[ChannelFatalError] = []
@@ -114,7 +137,7 @@ async def _release(ctx: MerchantContext, items: list[Claimed]) -> None:
         logger.warning("could not release {} claim(s): {}", len(items), exc)
 
 
-async def _handle(ctx: MerchantContext, item: Claimed, handler: Handler, counts: CycleCounts) -> None:
+async def _handle(ctx: MerchantContext, item: Claimed, handler: ItemHandler, counts: CycleCounts) -> None:
     label = item.label or item.external_id
     with logger.contextualize(record=label):
         try:
@@ -162,9 +185,9 @@ async def _handle(ctx: MerchantContext, item: Claimed, handler: Handler, counts:
                 "retry {} {} in {:.0f}s (attempt {}): {}", item.entity, label, delay, item.attempts, message
             )
             return
-        if outcome == "pushed":
+        if outcome == PUSHED:
             counts.pushed += 1
-        elif outcome == "skipped":
+        elif outcome == SKIPPED:
             counts.skipped += 1
-        elif outcome == "failed":
+        elif outcome == FAILED:
             counts.failed += 1

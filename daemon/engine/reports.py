@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-# Shipments and fulfiller status changes are queued per shop channel but pulled by FFN-side flows.
-FLOW_OF_ENTITY = {"order": "orders", "product": "products", "shipment": "shipments", "fstatus": "status"}
-FFN_FLOWS = frozenset({"shipments", "status"})
+from daemon.engine.flows.registry import FFN_FLOWS, FLOW_OF_ENTITY
+from daemon.store.progress import flow_health, rewind_cursors
+from daemon.store.reports import backlog, dead_letter_rows, requeue_dead_letters
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,20 +45,9 @@ STALL_INTERVALS = 3
 
 
 async def flow_statuses(pool: asyncpg.Pool, now: datetime, merchant: str | None = None) -> list[FlowStatus]:
-    health = await pool.fetch(
-        "SELECT h.*, c.position FROM flow_health h LEFT JOIN cursors c USING (merchant_id, channel, flow)"
-        " WHERE $1::text IS NULL OR h.merchant_id = $1 ORDER BY h.merchant_id, h.channel, h.flow",
-        merchant,
-    )
-    backlog = await pool.fetch(
-        "SELECT merchant_id, channel, entity, count(*) FILTER (WHERE state = 'pending') AS pending,"
-        " count(*) FILTER (WHERE state = 'failed') AS failed FROM snapshot"
-        " WHERE ($1::text IS NULL OR merchant_id = $1) AND state IN ('pending', 'failed')"
-        " GROUP BY 1, 2, 3",
-        merchant,
-    )
+    health = await flow_health(pool, merchant)
     counts: dict[tuple[str, str, str], list[int]] = {}
-    for row in backlog:
+    for row in await backlog(pool, merchant):
         flow = FLOW_OF_ENTITY.get(row["entity"], row["entity"])
         channel = "ffn" if flow in FFN_FLOWS else row["channel"]
         slot = counts.setdefault((row["merchant_id"], channel, flow), [0, 0])
@@ -92,14 +81,7 @@ async def flow_statuses(pool: asyncpg.Pool, now: datetime, merchant: str | None 
 
 
 async def dead_letters(pool: asyncpg.Pool, merchant: str | None = None, limit: int = 500) -> list[DeadLetter]:
-    rows = await pool.fetch(
-        "SELECT merchant_id AS merchant, channel, entity, external_id, label, reason_code, last_error, attempts,"
-        " updated_at FROM snapshot WHERE state = 'failed' AND ($1::text IS NULL OR merchant_id = $1)"
-        " ORDER BY updated_at DESC LIMIT $2",
-        merchant,
-        limit,
-    )
-    return [DeadLetter(**dict(row)) for row in rows]
+    return [DeadLetter(**dict(row)) for row in await dead_letter_rows(pool, merchant, limit)]
 
 
 async def retry(pool: asyncpg.Pool, *, merchant: str | None, key: str | None, now: datetime) -> int:
@@ -107,28 +89,11 @@ async def retry(pool: asyncpg.Pool, *, merchant: str | None, key: str | None, no
 
     ``reason_code`` stays on purpose: the flow then knows the row was parked and why (a
     ``manual_action`` order is re-evaluated against FFN's current state instead of repeating the PATCH)."""
-    result = await pool.execute(
-        "UPDATE snapshot SET state = 'pending', next_attempt_at = $3, attempts = 0, updated_at = now()"
-        " WHERE state = 'failed' AND ($1::text IS NULL OR merchant_id = $1)"
-        " AND ($2::text IS NULL OR external_id = $2 OR label = $2)",
-        merchant,
-        key,
-        now,
-    )
-    return int(result.split()[-1])
+    return await requeue_dead_letters(pool, merchant=merchant, key=key, now=now)
 
 
 async def resync(
     pool: asyncpg.Pool, *, merchant: str | None, since: datetime, flow: str | None, channel: str | None
 ) -> int:
     """Move cursors back to ``since`` so the next cycles re-read from there (idempotently)."""
-    result = await pool.execute(
-        "UPDATE cursors SET position = least(position, $4), updated_at = now()"
-        " WHERE ($1::text IS NULL OR merchant_id = $1) AND ($2::text IS NULL OR flow = $2)"
-        " AND ($3::text IS NULL OR channel = $3)",
-        merchant,
-        flow,
-        channel,
-        since,
-    )
-    return int(result.split()[-1])
+    return await rewind_cursors(pool, merchant=merchant, since=since, flow=flow, channel=channel)

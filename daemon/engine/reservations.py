@@ -22,53 +22,13 @@ from loguru import logger
 
 from daemon.engine.context import MerchantContext
 from daemon.engine.cursors import TAIL_OVERLAP_S
-from daemon.engine.cycle import CycleCounts
-from daemon.engine.flows.orders import REASON_WAITING, order_row
+from daemon.engine.flow import CycleCounts
+from daemon.engine.flows.orders import ORDERS, order_row
 from daemon.engine.pull import store_rows
-from daemon.engine.snapshot import ENTITY_ORDER, Pulled
 from daemon.errors import SyncError
-from daemon.model import OutboundStatus, Window
+from daemon.model import Window
 from daemon.secrets import redact
-
-# The longest an exported order keeps reserving while FFN's stock does not show it yet.
-HANDOVER_S = 900
-
-# One row per reserved line: (channel, order_id, label, sku, quantity). $1 = merchant.
-# An order just exported keeps its lines reserved until FFN's stock shows FFN's own reservation (the stock
-# feed trails by its lag): otherwise every export would hand its units out once, for a cycle or two.
-RESERVED_LINES = f"""
-SELECT s.channel, s.external_id AS order_id, s.label, l->>'sku' AS sku, (l->>'quantity')::numeric AS quantity
-FROM snapshot s, jsonb_array_elements(coalesce(s.payload->'lines', '[]'::jsonb)) AS l
-WHERE s.merchant_id = $1 AND s.entity = 'order'
-  AND NOT coalesce((s.payload->>'cancelled')::boolean, false)
-  AND NOT coalesce((s.payload->>'test')::boolean, false)
-  AND coalesce((l->>'requires_shipping')::boolean, true)
-  AND l->>'sku' IS NOT NULL AND (l->>'quantity')::numeric > 0
-  AND (
-    (s.remote_status IS NULL
-     AND (s.state IN ('pending', 'failed') OR (s.state = 'skipped' AND s.reason_code = '{REASON_WAITING}')))
-    OR (s.remote_status = '{OutboundStatus.PENDING.value}'
-        AND s.pushed_at > now() - interval '{HANDOVER_S} seconds'
-        AND s.pushed_at > coalesce(
-            (SELECT max(f.updated_at) FROM ffn_stock f WHERE f.merchant_id = $1 AND f.sku = l->>'sku'),
-            '-infinity'::timestamptz))
-  )
-"""
-
-# Every SKU whose target differs from what the shop ($2) was last told; $3 = the channel's stock_buffer.
-CHANGED_TARGETS = f"""
-WITH reserved AS (
-    SELECT r.sku, sum(r.quantity) AS quantity FROM ({RESERVED_LINES}) AS r GROUP BY r.sku
-), target AS (
-    SELECT f.sku, greatest(0, floor(f.available - coalesce(r.quantity, 0)) - $3)::int AS quantity
-    FROM ffn_stock f LEFT JOIN reserved r ON r.sku = f.sku
-    WHERE f.merchant_id = $1 AND f.sku IS NOT NULL
-)
-SELECT t.sku, t.quantity, p.failure, p.reported_at FROM target t
-LEFT JOIN shop_stock p ON p.merchant_id = $1 AND p.channel = $2 AND p.sku = t.sku
-WHERE p.quantity IS DISTINCT FROM t.quantity
-ORDER BY t.sku
-"""
+from daemon.store.snapshot import ENTITY_ORDER, Pulled
 
 # A re-read is one page: the orders placed since the last orders pull, normally a handful. More means the
 # orders flow is catching up a backlog; the first page is reserved now and the orders flow reads the rest.
@@ -83,7 +43,7 @@ async def reread_changed_orders(
     unread: set[str] = set()
     for name in channels:
         shop = ctx.channels.get(name)
-        since = await ctx.cursors.get(name, "orders")
+        since = await ctx.cursors.get(name, ORDERS.name)
         if shop is None or since is None:
             continue  # never pulled: the orders flow's first window is the read
         now = ctx.clock.now()
@@ -97,7 +57,7 @@ async def reread_changed_orders(
             orders = shop.changed_orders(window)
             try:
                 async for order in orders:
-                    rows.append(order_row(order, name)[1])
+                    rows.append(order_row(order))
                     if len(rows) >= REREAD_LIMIT:
                         logger.debug(
                             "re-read of {} stopped at {} orders: the orders flow is behind", name, len(rows)

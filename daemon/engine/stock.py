@@ -4,43 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 from loguru import logger
 
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
-from daemon.engine.pull import shop_moved
-from daemon.engine.reservations import CHANGED_TARGETS, reread_changed_orders
+from daemon.engine.reservations import reread_changed_orders
 from daemon.engine.settings import ChannelSettings
-from daemon.engine.skus import remember
 from daemon.errors import RetryableError, SyncError
-from daemon.model import ItemFailure, ItemResult, ShopStock, StockLevel
-
-_UPSERT_LEVELS = """
-INSERT INTO ffn_stock AS f (merchant_id, jfsku, sku, available, reserved, blocked, version, updated_at)
-SELECT $1, u.jfsku, u.sku, u.available, u.reserved, u.blocked, u.version, now()
-FROM unnest($2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[], $7::bigint[])
-     AS u(jfsku, sku, available, reserved, blocked, version)
-ON CONFLICT (merchant_id, jfsku) DO UPDATE SET
-    sku = coalesce(excluded.sku, f.sku), available = excluded.available, reserved = excluded.reserved,
-    blocked = excluded.blocked, version = coalesce(excluded.version, f.version), updated_at = now()
-WHERE ($8 OR f.version IS NULL OR excluded.version IS NULL OR excluded.version > f.version)
-  AND (f.available, f.reserved, f.blocked, f.sku) IS DISTINCT FROM
-      (excluded.available, excluded.reserved, excluded.blocked, coalesce(excluded.sku, f.sku))
-RETURNING jfsku
-"""
-
-# What the shop was told, or (failure set) that it does not keep this SKU's stock; either way the value
-# is not sent again until the target changes.
-_SETTLE = """
-INSERT INTO shop_stock AS p (merchant_id, channel, sku, quantity, failure, reported_at)
-SELECT $1, $2, u.sku, u.quantity, u.failure, u.reported_at
-FROM unnest($3::text[], $4::int[], $5::text[], $6::timestamptz[]) AS u(sku, quantity, failure, reported_at)
-ON CONFLICT (merchant_id, channel, sku) DO UPDATE SET quantity = excluded.quantity, pushed_at = now(),
-    failure = excluded.failure, reported_at = coalesce(excluded.reported_at, p.reported_at)
-"""
+from daemon.model import ShopStock, StockLevel
+from daemon.ports import ItemFailure, ItemResult
+from daemon.store import stock as stock_store
+from daemon.store.skus import remember
 
 # Failures that are the shop's choice, not trouble: settled, and reported once a day at INFO.
 NOT_SOLD_HERE = frozenset({ItemFailure.UNKNOWN_SKU, ItemFailure.NOT_MANAGED})
@@ -49,9 +26,13 @@ REREAD_DEADLINE_S = 90.0  # re-reading a shop's newest orders before its stock w
 
 
 async def store_levels(
-    ctx: MerchantContext, levels: Iterable[StockLevel], *, authoritative: bool = False
+    ctx: MerchantContext,
+    conn: asyncpg.Connection,
+    levels: Iterable[StockLevel],
+    *,
+    authoritative: bool = False,
 ) -> int:
-    """Record FFN levels (newest version wins unless ``authoritative``); returns how many changed."""
+    """Record FFN levels (newest version wins unless ``authoritative``) on ``conn``; returns how many changed."""
     latest: dict[str, StockLevel] = {}
     for level in levels:
         known = latest.get(level.jfsku)
@@ -60,20 +41,9 @@ async def store_levels(
     if not latest:
         return 0
     values = list(latest.values())
-    async with ctx.pool.acquire() as conn, conn.transaction():
+    async with conn.transaction():
         await remember(conn, ctx.merchant_id, [(v.merchant_sku, v.jfsku) for v in values if v.merchant_sku])
-        rows = await conn.fetch(
-            _UPSERT_LEVELS,
-            ctx.merchant_id,
-            [v.jfsku for v in values],
-            [v.merchant_sku for v in values],
-            [v.available for v in values],
-            [v.reserved for v in values],
-            [v.blocked for v in values],
-            [v.version for v in values],
-            authoritative,
-        )
-    return len(rows)
+        return await stock_store.store_levels(conn, ctx.merchant_id, values, authoritative=authoritative)
 
 
 STOCK_PAGE = 250  # SKUs per write call: each page is settled before the next, under its own deadline
@@ -133,14 +103,14 @@ async def push_to_shop(ctx: MerchantContext, settings: ChannelSettings, counts: 
             # sale): read its new orders so they count, recompute, and write those SKUs once more.
             if name not in await reread_changed_orders(ctx, [name], counts):
                 # What we last wrote there is not what the shop shows any more, whatever the new target.
-                await shop_moved(ctx.pool, ctx.merchant_id, name, sorted(conflicts))
+                await stock_store.forget_written(ctx.pool, ctx.merchant_id, name, sorted(conflicts))
                 again = [r for r in await _changed(ctx, name, settings.stock_buffer) if r["sku"] in conflicts]
                 if again:
                     await _write(ctx, name, again, counts, retry_transient=False)
 
 
 async def _changed(ctx: MerchantContext, channel: str, buffer: int) -> list[asyncpg.Record]:
-    return list(await ctx.pool.fetch(CHANGED_TARGETS, ctx.merchant_id, channel, buffer))
+    return await stock_store.changed_targets(ctx.pool, ctx.merchant_id, channel, buffer)
 
 
 async def _write(
@@ -157,20 +127,22 @@ async def _write(
     quantity = {s.sku: s.quantity for s in wanted}
     known = {row["sku"]: row for row in rows}
     now = ctx.clock.now()
-    settled: list[tuple[str, str | None, object]] = []  # (sku, failure, reported_at)
+    settled: list[tuple[str, int, str | None, datetime | None]] = []  # (sku, quantity, failure, reported_at)
     not_sold: dict[ItemFailure, list[ItemResult]] = {}
     retry: set[str] = set()
     for result in results:
         if result.ok:
             counts.pushed += 1
-            settled.append((result.key, None, None))
+            settled.append((result.key, quantity[result.key], None, None))
         elif result.reason in NOT_SOLD_HERE:
             counts.skipped += 1
             last = known[result.key]["reported_at"] if result.key in known else None
             due_report = last is None or now - last >= REPORT_EVERY
             if due_report:
                 not_sold.setdefault(result.reason, []).append(result)
-            settled.append((result.key, result.reason.value, now if due_report else None))
+            settled.append(
+                (result.key, quantity[result.key], result.reason.value, now if due_report else None)
+            )
         elif retry_transient and result.reason in (None, ItemFailure.TRANSIENT):
             retry.add(result.key)
             logger.debug(
@@ -192,14 +164,5 @@ async def _write(
             len(items),
             "; ".join(r.error or r.key for r in items[:20]),
         )
-    if settled:
-        await ctx.pool.execute(
-            _SETTLE,
-            ctx.merchant_id,
-            name,
-            [s[0] for s in settled],
-            [quantity[s[0]] for s in settled],
-            [s[1] for s in settled],
-            [s[2] for s in settled],
-        )
+    await stock_store.settle_written(ctx.pool, ctx.merchant_id, name, settled)
     return retry

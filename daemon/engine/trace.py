@@ -10,8 +10,10 @@ from typing import Any
 import asyncpg
 
 from daemon.engine.history import describe_pull
-from daemon.engine.reservations import RESERVED_LINES
-from daemon.engine.snapshot import ENTITY_FSTATUS, ENTITY_ORDER, ENTITY_SHIPMENT
+from daemon.store.history import events_of_order
+from daemon.store.reports import orders_matching, rows_for_order
+from daemon.store.snapshot import ENTITY_FSTATUS, ENTITY_SHIPMENT
+from daemon.store.stock import reserved_by_order
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,51 +41,18 @@ class OrderTrace:
     events: list[TraceEvent] = field(default_factory=list)  # ours, FFN statuses and shipments, by time
 
 
-_ORDERS = """
-SELECT merchant_id, channel, external_id, label, payload, state, reason_code, last_error, remote_id,
-       remote_status, next_attempt_at, attempts, created_at
-FROM snapshot
-WHERE entity = $1 AND (external_id = $2 OR label = $2 OR label = '#' || $2)
-  AND ($3::text IS NULL OR merchant_id = $3)
-ORDER BY merchant_id, channel, external_id
-LIMIT 20
-"""
-
-_EVENTS = """
-SELECT at, kind, detail FROM order_events
-WHERE merchant_id = $1 AND channel = $2 AND order_id = $3 ORDER BY seq
-"""
-
-# Shipments and fulfiller status changes are snapshot rows of their own, tied to the order by its id.
-_FFN_SIDE = """
-SELECT entity, external_id, payload, state, last_error, coalesce(pushed_at, updated_at) AS at
-FROM snapshot
-WHERE merchant_id = $1 AND channel = $2 AND entity = ANY($3::text[]) AND payload->>'order_id' = $4
-ORDER BY coalesce(pushed_at, updated_at)
-"""
-
-_RESERVES = f"""
-SELECT r.sku, sum(r.quantity) AS quantity FROM ({RESERVED_LINES}) AS r
-WHERE r.channel = $2 AND r.order_id = $3 GROUP BY r.sku ORDER BY r.sku
-"""
-
-
 async def trace_order(
     pool: asyncpg.Pool, key: str, *, merchant: str | None = None, now: datetime
 ) -> list[OrderTrace]:
     """Every order matching ``key`` (shop order id or number, any channel), newest knowledge included."""
-    rows = await pool.fetch(_ORDERS, ENTITY_ORDER, key, merchant)
     traces = []
-    for row in rows:
+    for row in await orders_matching(pool, key, merchant):
         m, channel, order_id = row["merchant_id"], row["channel"], row["external_id"]
-        events = [
-            TraceEvent(e["at"], e["kind"], e["detail"])
-            for e in await pool.fetch(_EVENTS, m, channel, order_id)
-        ]
-        for side in await pool.fetch(_FFN_SIDE, m, channel, [ENTITY_SHIPMENT, ENTITY_FSTATUS], order_id):
+        events = [TraceEvent(*event) for event in await events_of_order(pool, m, channel, order_id)]
+        for side in await rows_for_order(pool, m, channel, [ENTITY_SHIPMENT, ENTITY_FSTATUS], order_id):
             events.append(_ffn_event(side))
         events.sort(key=lambda e: e.at)
-        reserves = {r["sku"]: r["quantity"] for r in await pool.fetch(_RESERVES, m, channel, order_id)}
+        reserves = await reserved_by_order(pool, m, channel, order_id)
         traces.append(
             OrderTrace(
                 merchant=m,

@@ -3,31 +3,67 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 
 from daemon.engine.context import MerchantContext
-from daemon.engine.cursors import next_window
-from daemon.engine.cycle import CycleCounts
+from daemon.engine.cursors import fresh_window, next_window
+from daemon.engine.flow import CycleCounts
 from daemon.engine.settings import CursorSettings
 from daemon.model import Window
+
+
+@dataclass(frozen=True, slots=True)
+class FreshWindow(Window):
+    """A nudged run's window: it reads up to now, but the cursor moves only to ``settled`` (where a poll's
+    window would have ended, ``now − lag``; None: it stays), so a record committed late below the lag is
+    still read by a later run."""
+
+    settled: datetime | None = None
+
+
+def cursor_end(window: Window) -> datetime | None:
+    """Where the cursor may move once the window's records are stored (None: nowhere)."""
+    return window.settled if isinstance(window, FreshWindow) else window.end
 
 
 async def due_windows(
     ctx: MerchantContext, channel: str, flow: str, settings: CursorSettings, counts: CycleCounts
 ) -> AsyncIterator[Window]:
-    """Windows up to where this cycle began, oldest first.
+    """Windows up to where this cycle began, oldest first; when a webhook nudged this flow, also up to now
+    (a ``FreshWindow``), in one read with the last due window where they meet.
 
-    The caller stores each window's records and moves the cursor to ``window.end`` in the same
-    transaction before asking for the next one (or leaves it where it is after an empty window while
-    ``ctx.quiet`` allows); the cursor lag is reported after each window.
+    The caller stores each window's records and moves the cursor to ``cursor_end(window)`` in the same
+    transaction before asking for the next one; the cursor lag is reported after each window.
     """
+    # Taken before reading: a delivery that arrives while this run reads nudges the next run.
+    nudged = ctx.nudges.take(channel, flow)
+    read_until = ctx.nudges.read_until(channel, flow) if nudged else None
     position = await ctx.cursors.get(channel, flow)
     ctx.quiet.cursor_read(channel, flow, position)
     now = ctx.clock.now()  # fixed for the cycle: the catch-up ends where this cycle began
     overlap = ctx.overlaps.overlap_s(channel, flow, now, settings)
     while (window := next_window(position, now, settings, overlap_s=overlap)) is not None:
         if position is not None and window.end <= position:
-            return
+            break
+        following = next_window(window.end, now, settings, overlap_s=overlap)
+        last = following is None or following.end <= window.end
+        if nudged and last and (read_until is None or read_until <= window.end):
+            # Nothing read past the lag since this window's end: one read up to now.
+            nudged = False
+            window = FreshWindow(window.start, _fresh_end(ctx), window.end)
+            ctx.nudges.note_read(channel, flow, window.end)
         yield window
-        counts.lag_s = (ctx.clock.now() - window.end).total_seconds()
+        position = cursor_end(window) or window.end
+        counts.lag_s = (ctx.clock.now() - position).total_seconds()
         ctx.observer.cursor_lag(ctx.merchant_id, channel, flow, counts.lag_s)
-        position = window.end
+    if nudged and position is not None:
+        # Only what is new since the last read past the lag (or the lag left nothing due).
+        fresh = fresh_window(max(position, read_until or position), ctx.clock.now())
+        ctx.nudges.note_read(channel, flow, fresh.end)
+        yield FreshWindow(fresh.start, fresh.end, None)
+
+
+def _fresh_end(ctx: MerchantContext) -> datetime:
+    now = ctx.clock.now()
+    return fresh_window(now, now).end

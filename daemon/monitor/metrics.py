@@ -21,6 +21,8 @@ API_LABELS = ("merchant", "upstream")
 ORDER_LATENCY_BUCKETS = (1, 2, 5, 10, 20, 30, 60, 90, 120, 180, 300, 600, 900, 1800, 2700, 3600)
 CYCLE_DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
 API_DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+# A nudged run starts at once unless the flow is running (then right after it): ms to a cycle's length.
+TRIGGER_DELAY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
 # The counts a cycle reports (daemon.engine.cycle.CycleCounts), one counter each.
 RECORD_COUNTS = ("pulled", "changed", "pushed", "skipped", "failed", "retried")
@@ -109,6 +111,44 @@ class SyncMetrics:
         self.health_check_errors = Counter(
             f"{p}health_check_errors", "Failed reads of the flow health from Postgres", registry=r
         )
+        self.webhook_deliveries = Counter(
+            f"{p}webhook_deliveries",
+            "Authenticated webhook deliveries by vendor topic (duplicates included)",
+            ("merchant", "channel", "topic"),
+            registry=r,
+        )
+        self.webhook_duplicates = Counter(
+            f"{p}webhook_duplicates",
+            "Deliveries whose id was seen recently: answered, triggered nothing",
+            ("merchant", "channel"),
+            registry=r,
+        )
+        # merchant/channel are "-" when the URL named none we serve: labels never take unknown path parts.
+        self.webhook_rejects = Counter(
+            f"{p}webhook_rejects",
+            "Refused deliveries by reason (bad_signature, unknown_topic, malformed, too_large, unknown_channel)",
+            ("merchant", "channel", "reason"),
+            registry=r,
+        )
+        self.webhook_last_delivery = Gauge(
+            f"{p}webhook_last_delivery_timestamp_seconds",
+            "Unix time of the channel's last authenticated delivery",
+            ("merchant", "channel"),
+            registry=r,
+        )
+        self.webhook_trigger_delay = Histogram(
+            f"{p}webhook_trigger_delay_seconds",
+            "First delivery of a burst -> the flow run that reads up to now",
+            FLOW_LABELS,
+            buckets=TRIGGER_DELAY_BUCKETS,
+            registry=r,
+        )
+        self.webhook_registered = Gauge(
+            f"{p}webhook_registered",
+            "1 while the channel's webhooks are registered at the shop as configured, else 0",
+            ("merchant", "channel"),
+            registry=r,
+        )
 
     def exposed_names(self) -> set[str]:
         """Every sample name ``/metrics`` can contain (``_total``, ``_bucket``, … included)."""
@@ -140,6 +180,12 @@ METRIC_NAMES = {
     "ffn_sync_rate_limit_waits_total": "requests that waited for the rate limiter",
     "ffn_sync_rate_limit_wait_seconds_total": "seconds spent waiting for the rate limiter",
     "ffn_sync_health_check_errors_total": "failed reads of flow health from Postgres",
+    "ffn_sync_webhook_deliveries_total": "authenticated webhook deliveries by merchant/channel/topic",
+    "ffn_sync_webhook_duplicates_total": "deliveries seen before (same delivery id): no trigger",
+    "ffn_sync_webhook_rejects_total": "refused deliveries by merchant/channel/reason",
+    "ffn_sync_webhook_last_delivery_timestamp_seconds": "unix time of the channel's last delivery",
+    "ffn_sync_webhook_trigger_delay_seconds": "histogram: first delivery of a burst -> the run reading up to now",
+    "ffn_sync_webhook_registered": "1 while the channel's webhooks are registered as configured",
 }
 
 _default: SyncMetrics | None = None

@@ -24,7 +24,7 @@ SET access_token = EXCLUDED.access_token, refresh_token = EXCLUDED.refresh_token
 
 
 class PgTokenStore:
-    """``adapters.base.TokenStore`` backed by Postgres."""
+    """``daemon.oauth.TokenStore`` backed by Postgres."""
 
     def __init__(self, pool: asyncpg.Pool, merchant_id: str, upstream: str = "ffn") -> None:
         self._pool = pool

@@ -1,6 +1,7 @@
 """The app wiring: config + database → adapters, engine contexts and scheduled jobs.
 
-The only place that imports ``adapters``.
+The only part of ``daemon`` that imports ``adapters`` (``clients``, ``login``); tests/test_architecture.py
+enforces it.
 """
 
 from daemon.wiring.build import MerchantRuntime, build_runtime

@@ -5,23 +5,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 
 from loguru import logger
 
-from adapters.base import Fulfiller, ShopChannel
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.config import AppConfig, MerchantConfig
 from daemon.engine.context import MerchantContext
 from daemon.engine.guard import GuardedChannel
 from daemon.engine.jobs import merchant_jobs
+from daemon.engine.nudges import Nudges
 from daemon.engine.observer import NullObserver, Observer
 from daemon.http import HttpClient
-from daemon.monitor import MetricsObserver, attach_http_metrics
-from daemon.runtime import JobSpec
+from daemon.monitor import MetricsObserver, attach_http_metrics, default_metrics
+from daemon.ports import Fulfiller, ShopChannel
+from daemon.scheduler import JobSpec
 from daemon.store import Database
+from daemon.store.snapshot import parked_since
+from daemon.webhooks.service import WebhookSet
 from daemon.wiring.clients import build_channel, build_fulfiller
 from daemon.wiring.ownership import Ownership
 from daemon.wiring.settings import intervals, merchant_settings
+from daemon.wiring.webhooks import webhook_set
 
 
 @dataclass
@@ -29,17 +34,13 @@ class MerchantRuntime:
     contexts: list[MerchantContext] = field(default_factory=list)
     jobs: Sequence[JobSpec] = ()
     ownership: Ownership | None = None
+    webhooks: WebhookSet = field(default_factory=WebhookSet)
 
     async def parked_since(self, since: datetime) -> int:
         """Records of these merchants that became dead letters since ``since``."""
         if not self.contexts:
             return 0
-        count: int = await self.contexts[0].pool.fetchval(
-            "SELECT count(*) FROM snapshot WHERE state = 'failed' AND updated_at >= $1 AND merchant_id = ANY($2)",
-            since,
-            [ctx.merchant_id for ctx in self.contexts],
-        )
-        return count
+        return await parked_since(self.contexts[0].pool, [ctx.merchant_id for ctx in self.contexts], since)
 
     async def retry_now(self, merchant: str | None = None) -> None:
         for ctx in self.contexts:
@@ -83,6 +84,7 @@ def build_context(
         c.name: GuardedChannel(c.name, shops[c.name], deadline_s=c.write_deadline_s, clock=clock)
         for c in merchant.enabled_channels
     }
+    delay = default_metrics().webhook_trigger_delay
     return MerchantContext(
         settings=merchant_settings(merchant),
         pool=db.pool,
@@ -90,6 +92,10 @@ def build_context(
         channels=channels,
         clock=clock,
         observer=observer or NullObserver(),
+        nudges=Nudges(
+            clock=clock,
+            on_taken=lambda channel, flow, seconds: delay.labels(merchant.id, channel, flow).observe(seconds),
+        ),
     )
 
 
@@ -118,12 +124,14 @@ async def build_runtime(
     if runtime.ownership is not None:
         jobs = [_owned_only(job, runtime.ownership) for job in jobs]
     runtime.jobs = tuple(jobs)
+    runtime.webhooks = await webhook_set(config, db.pool, runtime.contexts, runtime.jobs)
     return runtime
 
 
 def _owned_only(job: JobSpec, ownership: Ownership) -> JobSpec:
-    async def run() -> None:
-        if await ownership.owns(job.merchant):
-            await job.run()
+    return replace(job, run=partial(_run_if_owned, ownership, job))
 
-    return replace(job, run=run)
+
+async def _run_if_owned(ownership: Ownership, job: JobSpec) -> None:
+    if await ownership.owns(job.merchant):
+        await job.run()

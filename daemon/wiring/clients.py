@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 
-from adapters.base import Fulfiller, ShopChannel
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.config import MerchantConfig
 from daemon.config.channels import ShopChannelConfig
+from daemon.ports import Fulfiller, ShopChannel
 
 
 def build_fulfiller(merchant: MerchantConfig, pool: asyncpg.Pool, clock: Clock = SYSTEM_CLOCK) -> Fulfiller:

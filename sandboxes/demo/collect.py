@@ -8,12 +8,12 @@ from urllib.parse import quote
 
 import asyncpg
 
-from sandboxes.demo.control import Control
-from sandboxes.demo.merchant_config import MERCHANT_ID
-from sandboxes.demo.shops import SHOPS
 from sandboxes.demo.stats import dead_letters, snapshot_latencies
 from sandboxes.demo.summary import DemoSummary, ShopRow
-from sandboxes.demo.world import CreatedOrder
+from sandboxes.world.catalogue import CreatedOrder
+from sandboxes.world.control import Control
+from sandboxes.world.merchant import MERCHANT_ID
+from sandboxes.world.shops import SHOPS
 
 _PROBE_CONCURRENCY = 16
 

@@ -18,19 +18,19 @@ from typing import Any
 from loguru import logger
 
 from sandboxes.demo.collect import collect_summary
-from sandboxes.demo.errors import DemoError, DemoUsageError
-from sandboxes.demo.merchant_config import Timing
 from sandboxes.demo.observer import DemoObserver
-from sandboxes.demo.stage import Stage, StageOptions, staged
 from sandboxes.demo.summary import DemoSummary
-from sandboxes.demo.world import (
+from sandboxes.world.catalogue import (
     CreatedOrder,
+    book_stock,
     catalogue,
+    new_catalogue,
     order_stream,
-    seed_catalogue,
-    set_ffn_stock,
     wait_for_ffn_products,
 )
+from sandboxes.world.errors import WorldError, WorldUsageError
+from sandboxes.world.merchant import MerchantFile, Timing
+from sandboxes.world.stage import Stage, StageOptions, staged
 
 PRODUCTS_TIMEOUT_S = 60.0
 QUIET_TAIL_S = 12.0  # no new orders at the end: time for the last ones to be exported and shipped
@@ -51,9 +51,9 @@ class DemoOptions:
 
     def __post_init__(self) -> None:
         if self.duration_s <= 0:
-            raise DemoUsageError("--duration must be > 0 seconds")
+            raise WorldUsageError("--duration must be > 0 seconds")
         if self.orders_per_s <= 0:
-            raise DemoUsageError("--orders-per-s must be > 0")
+            raise WorldUsageError("--orders-per-s must be > 0")
 
 
 def _runtime_factory(observer: DemoObserver) -> Callable[[Any, Any], Awaitable[Any]]:
@@ -85,7 +85,7 @@ async def _drive_world(stage: Stage, options: DemoOptions, orders_until: float, 
     await wait_for_ffn_products(stage.ffn, [p.sku for p in products], PRODUCTS_TIMEOUT_S)
     progress.waiting_for = None
     logger.info("demo: all {} products are in FFN; the warehouse books stock", len(products))
-    await set_ffn_stock(stage.ffn, {p.sku: options.stock_level for p in products})
+    await book_stock(stage.ffn, [p.sku for p in products], options.stock_level)
     await stage.ffn.put(
         "autopilot", {"ship_after_s": options.ship_after_s, "partial_ratio": options.partial_ratio}
     )
@@ -111,7 +111,7 @@ async def _run_daemon(
     try:
         config = load(stage.config_path)
     except Exception as exc:
-        raise DemoError(f"the generated config {stage.config_path} was refused: {exc}") from exc
+        raise WorldError(f"the generated config {stage.config_path} was refused: {exc}") from exc
     daemon = Daemon(stage.config_path, config, factory=_runtime_factory(observer), load=load)
     started = time.monotonic()
     orders_until = started + max(options.duration_s * 0.6, options.duration_s - QUIET_TAIL_S)
@@ -146,13 +146,13 @@ async def _run_daemon(
 async def run_demo(options: DemoOptions) -> DemoSummary:
     stage_options = StageOptions(
         shops=options.shops,
-        timing=options.timing,
+        merchant=MerchantFile(timing=options.timing),
         work_dir=options.work_dir,
         keep=options.keep,
         metrics=True,
     )
     async with staged(stage_options) as stage:
-        await seed_catalogue(stage.shops, catalogue(options.catalogue_size))
+        await new_catalogue(stage.shops.values(), options.catalogue_size)
         logger.info(
             "demo: {} products in every shop ({}); config {}",
             options.catalogue_size,

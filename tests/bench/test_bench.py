@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from bench.cli import render, run_scenarios
@@ -11,13 +9,7 @@ from bench.report import Table
 from bench.scenarios.ratelimit import Sample, _table
 from bench.sizes import SIZES
 
-needs_wiring = pytest.mark.skipif(
-    importlib.util.find_spec("daemon.wiring") is None,
-    reason="daemon.wiring (build_runtime) is not in the tree yet: the daemon would sync nothing",
-)
 
-
-@needs_wiring
 @pytest.mark.timeout(180)
 async def test_throughput_and_idle_resync_at_tiny_size() -> None:
     tables = await run_scenarios("tiny", ["throughput", "idle"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -10,7 +11,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.e2e.stack import merchant_toml
+from tests.e2e.stack import TIMING, channel, merchant_file
 
 
 @dataclass
@@ -56,18 +57,15 @@ def write_merchant(
     grace_s: float | None = None,
 ) -> None:
     """The e2e merchant file with the given shops, per-shop stock interval and write deadline."""
-    text = merchant_toml(ffn_url, shops, state_dir=path.parent / "state", dsn_env="E2E_DSN")
-    text = text.replace(f'product_master = "{shops[0][0]}"', f'product_master = "{product_master}"')
-    text = text.replace(
-        "orders = 1\nproducts = 1\nstock = 1", f"orders = 1\nproducts = 1\nstock = {shop_stock_s}"
-    )
-    for _, _, url in shops if write_deadline_s is not None else ():
-        text = text.replace(
-            f'base_url = "{url}"\n', f'base_url = "{url}"\nwrite_deadline_s = {write_deadline_s}\n'
-        )
-    if grace_s is not None:
-        text = text.replace("[daemon]\n", f"[daemon]\nshutdown_grace_s = {grace_s}\n")
-    path.write_text(text)
+    channels = [channel(name, kind, url, write_deadline_s=write_deadline_s) for name, kind, url in shops]
+    merchant_file(
+        ffn_url,
+        channels,
+        path.parent / "state",
+        product_master=product_master,
+        timing=dataclasses.replace(TIMING, shop_stock_s=shop_stock_s),
+        **({} if grace_s is None else {"shutdown_grace_s": grace_s}),
+    ).write(path)
 
 
 @contextmanager

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from sandboxes.world.running import start_in_process
 from tests.chaos.ops_world import write_merchant
-from tests.e2e.stack import stack, start_sandbox
+from tests.e2e.stack import stack
 from tests.e2e.world import seed_catalogue
 
 
@@ -33,7 +32,7 @@ async def test_after_sighup_completes_no_request_reaches_the_old_url(tmp_path: P
         await s.settle(1)  # the products reach FFN
         for sku, level in (("MUG", 10), ("CAP", 4), ("POSTER", 3), ("TSHIRT-S", 2), ("TSHIRT-M", 1)):
             await s.control(s.ffn, "PUT", f"stock/{sku}", {"level": level})
-        new = await start_sandbox("woocommerce")
+        new = await start_in_process("woocommerce")
         log = tmp_path / "daemon.log"
         proc = None
         try:
@@ -43,11 +42,7 @@ async def test_after_sighup_completes_no_request_reaches_the_old_url(tmp_path: P
             shops = [("woocommerce-main", "woocommerce", old.url)]
             write_merchant(s.config_path, s.ffn.url, shops, product_master="woocommerce-main", grace_s=1)
             await s.runtime.aclose()  # the daemon below must own the merchant
-            with log.open("ab") as out:
-                proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "daemon", "run", "--config", str(s.config_path),
-                    stdout=out, stderr=out, env={**os.environ, **s.env},
-                )  # fmt: skip
+            proc = await s.stage.spawn_daemon(log)
 
             async def old_is_busy() -> bool:
                 return len([r for r in await s.requests(old) if r["injected"]]) >= 8

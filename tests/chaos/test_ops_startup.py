@@ -14,7 +14,7 @@ import pytest
 
 from daemon.store import open_database
 from tests.chaos.ops_world import server_dir
-from tests.e2e.stack import ENV, merchant_toml
+from tests.e2e.stack import ENV, channel, merchant_file
 
 # Every character that breaks naive DSN masking, around fragments distinctive enough to grep for.
 PASSWORD = "Zq7@Kx:Yw/9?Vb#Jn&Tp=%Rm"
@@ -34,10 +34,8 @@ def _closed_port() -> int:
 
 async def _start(tmp_path: Path, dsn: str) -> tuple[int, str]:
     path = tmp_path / "acme.toml"
-    shops = [("shopify-main", "shopify", "http://127.0.0.1:9")]
-    path.write_text(
-        merchant_toml("http://127.0.0.1:9", shops, state_dir=tmp_path / "state", dsn_env="E2E_DSN")
-    )
+    shops = [channel("shopify-main", "shopify", "http://127.0.0.1:9")]
+    merchant_file("http://127.0.0.1:9", shops, tmp_path / "state").write(path)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "daemon", "run", "--config", str(path),
         env={**os.environ, **ENV, "E2E_DSN": dsn},

@@ -5,10 +5,9 @@ interval + 5 s of the restart (the claims used to strand rows for 300 s)."""
 from __future__ import annotations
 
 import asyncio
-import os
+import dataclasses
 import random
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,11 +25,7 @@ RECOVERY_S = ORDERS_INTERVAL_S + 5.0
 
 
 async def spawn_daemon(s: Stack, log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "daemon", "run", "--config", str(s.config_path),
-            stdout=out, stderr=out, env={**os.environ, **s.env},
-        )  # fmt: skip
+    return await s.stage.spawn_daemon(log)
 
 
 async def stop_daemon(proc: asyncio.subprocess.Process, sig: signal.Signals = signal.SIGTERM) -> int:
@@ -62,8 +57,7 @@ async def placed_orders(s: Stack) -> None:
 
 def with_short_grace(s: Stack) -> None:
     # A short grace makes the stop cancel cycles in the middle of their batches: the case to prove.
-    text = s.config_path.read_text()
-    s.config_path.write_text(text.replace("[daemon]\n", "[daemon]\nshutdown_grace_s = 0.5\n", 1))
+    s.stage.rewrite_config(dataclasses.replace(s.stage.merchant, shutdown_grace_s=0.5))
 
 
 async def dead_letters(s: Stack) -> list[object]:

@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 from loguru import logger
 
-from daemon.runtime import EmptyRuntime, JobSpec
+from daemon.runtime import EmptyRuntime
+from daemon.scheduler import JobSpec
 from daemon.sdnotify import Notifier
-from tests.daemon.test_cli import CONFIG_READY, REPO, SECRETS, daemon_env, merchant_toml
-
-pytestmark = pytest.mark.skipif(not CONFIG_READY, reason="daemon.config is not in this tree yet")
+from tests.daemon.test_cli import REPO, SECRETS, daemon_env, merchant_toml
 
 STARTUP_LIMIT_S = 120  # a first start initialises an embedded Postgres cluster
 
@@ -155,17 +154,18 @@ class RecordingFactory:
 
     def __init__(self) -> None:
         self.built: list[EmptyRuntime] = []
-        self.health: list[Callable[[], Any]] = []
 
     async def __call__(self, config: Any, db: Any) -> EmptyRuntime:
         async def noop() -> None:
             return None
 
-        runtime = EmptyRuntime()
-        runtime.jobs = [
-            JobSpec(m.id, c.name, "orders", 60.0, noop) for m in config.merchants for c in m.enabled_channels
-        ]
-        runtime.bind_health = self.health.append  # type: ignore[attr-defined]
+        runtime = EmptyRuntime(
+            [
+                JobSpec(m.id, c.name, "orders", 60.0, noop)
+                for m in config.merchants
+                for c in m.enabled_channels
+            ]
+        )
         self.built.append(runtime)
         return runtime
 
@@ -193,15 +193,14 @@ async def test_reload_with_a_changed_config_reschedules_and_logs_the_change(
     task = asyncio.create_task(daemon.run())
     try:
         await wait_until(lambda: set(daemon.scheduler.runners) == {"acme/shop-main/orders"})
-        assert [h.name for h in factory.health[0]()] == ["acme/shop-main/orders"]
+        assert [h.name for h in daemon.scheduler.health()] == ["acme/shop-main/orders"]
 
         channels = (("shop-main", "http://127.0.0.1:1"), ("shop-b", "http://127.0.0.1:2"))
         path.write_text(merchant_toml(tmp_path / "state", channels=channels))
         daemon.request_reload()
         await wait_until(lambda: "acme/shop-b/orders" in daemon.scheduler.runners)
         assert factory.built[0].closed
-        assert len(factory.health) == 2
-        assert {h.name for h in factory.health[1]()} == {"acme/shop-main/orders", "acme/shop-b/orders"}
+        assert {h.name for h in daemon.scheduler.health()} == {"acme/shop-main/orders", "acme/shop-b/orders"}
 
         daemon.request_reload()  # nothing changed this time
         await wait_until(lambda: "configuration unchanged" in messages)

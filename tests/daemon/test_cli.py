@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -18,8 +17,6 @@ from daemon.cli.registry import discover
 from daemon.runtime import build_empty_runtime
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIG_READY = importlib.util.find_spec("daemon.config.loader") is not None
-needs_config = pytest.mark.skipif(not CONFIG_READY, reason="daemon.config is not in this tree yet")
 SECRETS = {"FFN_SYNC_TEST_FFN_SECRET": "ffn-secret-0a1b2c", "FFN_SYNC_TEST_SHOP_SECRET": "shop-secret-3d4e5f"}
 
 
@@ -125,7 +122,6 @@ def test_missing_subcommand_is_a_usage_error() -> None:
     assert done.returncode == ExitCode.USAGE_ARGPARSE
 
 
-@needs_config
 def test_bad_config_exits_78_listing_every_problem(tmp_path: Path) -> None:
     text = merchant_toml(tmp_path / "state", dsn_env=None)
     text = text.replace('ffn_merchant_id = "MERC"', 'ffn_merchant_id = "TOO-LONG"')
@@ -154,7 +150,6 @@ def test_bad_config_exits_78_listing_every_problem(tmp_path: Path) -> None:
         assert any(key in line for line in errors), (key, done.stderr)
 
 
-@needs_config
 def test_once_with_the_empty_runtime_exits_0(
     tmp_path: Path,
     pg_dsn: str,
@@ -164,12 +159,11 @@ def test_once_with_the_empty_runtime_exits_0(
 ) -> None:
     (tmp_path / "acme.toml").write_text(merchant_toml(tmp_path / "state"))
     monkeypatch.setenv("FFN_SYNC_TEST_DSN", pg_dsn)
-    monkeypatch.setattr("daemon.app.default_runtime_factory", lambda: build_empty_runtime)
+    monkeypatch.setattr("daemon.wiring.build_runtime", build_empty_runtime)
 
     assert main(["once", "--config", str(tmp_path)]) == ExitCode.OK
 
 
-@needs_config
 def test_once_exits_1_when_a_job_fails(
     tmp_path: Path,
     pg_dsn: str,
@@ -177,24 +171,22 @@ def test_once_exits_1_when_a_job_fails(
     secrets_env: None,
     restore_logging: None,
 ) -> None:
-    from daemon.runtime import EmptyRuntime, JobSpec
+    from daemon.runtime import EmptyRuntime
+    from daemon.scheduler import JobSpec
 
     async def failing() -> None:
         raise RuntimeError("shop unreachable")
 
     async def factory(config: object, db: object) -> EmptyRuntime:
-        runtime = EmptyRuntime()
-        runtime.jobs = [JobSpec("acme", "shop-main", "orders", 60, failing)]
-        return runtime
+        return EmptyRuntime([JobSpec("acme", "shop-main", "orders", 60, failing)])
 
     (tmp_path / "acme.toml").write_text(merchant_toml(tmp_path / "state"))
     monkeypatch.setenv("FFN_SYNC_TEST_DSN", pg_dsn)
-    monkeypatch.setattr("daemon.app.default_runtime_factory", lambda: factory)
+    monkeypatch.setattr("daemon.wiring.build_runtime", factory)
 
     assert main(["once", "--config", str(tmp_path)]) == ExitCode.SYNC_FAILED
 
 
-@needs_config
 def test_migrate_prints_the_schema_version(
     tmp_path: Path,
     pg_dsn: str,
@@ -244,7 +236,6 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@needs_config
 def test_check_prints_one_line_per_api_and_exits_69_when_one_is_down(
     tmp_path: Path,
     http_server: str,
@@ -269,7 +260,6 @@ def test_check_prints_one_line_per_api_and_exits_69_when_one_is_down(
     assert "FAILED:" in by_api["acme/shop-b"]
 
 
-@needs_config
 def test_check_exits_0_when_every_api_answers(
     tmp_path: Path, http_server: str, secrets_env: None, restore_logging: None
 ) -> None:
@@ -305,7 +295,6 @@ def test_installed_package_without_sandboxes_says_so(
     assert "make demo" in done.stderr and "Traceback" not in done.stderr
 
 
-@needs_config
 def test_unexpected_crash_exits_70_with_the_traceback_logged(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -313,7 +302,7 @@ def test_unexpected_crash_exits_70_with_the_traceback_logged(
     restore_logging: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    async def crash(config: object) -> bool:
+    async def crash(config: object, factory: object) -> bool:
         raise KeyError("surprise")
 
     (tmp_path / "acme.toml").write_text(merchant_toml(tmp_path / "state", dsn_env=None))

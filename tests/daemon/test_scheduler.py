@@ -9,8 +9,7 @@ import pytest
 from loguru import logger
 
 from daemon.clock import FakeClock
-from daemon.runtime import JobSpec
-from daemon.scheduler import BackoffPolicy, JobRunner, SyncScheduler, first_run_at, run_all_once
+from daemon.scheduler import BackoffPolicy, JobRunner, JobSpec, SyncScheduler, first_run_at, run_all_once
 from daemon.secrets import register
 
 

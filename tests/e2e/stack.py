@@ -1,10 +1,14 @@
 """An end-to-end stack: real sandboxes on 127.0.0.1, a real Postgres, the real config loader, wiring and
-engine. Tests drive the world through the sandboxes' control API, exactly as an operator's script would."""
+engine. Tests drive the world through the sandboxes' control API, exactly as an operator's script would.
+
+The world is the one ``sandboxes.world`` builds for the demo and the benchmark, with the sandboxes in this
+process (tests reach into their state and set ``create_app`` knobs) and the test's own database.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -14,128 +18,52 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import orjson
-from aiohttp import web
 
-from daemon.config import AppConfig, load_config
+from daemon.config import AppConfig
 from daemon.scheduler import run_all_once
-from daemon.store import Database, open_database
-from daemon.store.migrations import migrate
-from sandboxes.demo.shops import SHOPS, ffn_is_write
+from daemon.store import Database
+from sandboxes.world.control import Control
+from sandboxes.world.merchant import Channel, MerchantFile, Timing, secret_env
+from sandboxes.world.running import InProcessSandbox
+from sandboxes.world.shops import SHOP_KINDS, SHOPS, ffn_is_write
+from sandboxes.world.stage import Stage, StageOptions, staged
 
-SHOP_CREDENTIALS = {
-    "shopify": {"access_token": "env:E2E_SHOPIFY_TOKEN", "location_id": "gid://shopify/Location/1000001"},
-    "shopware": {"client_id": "env:E2E_SHOPWARE_ID", "client_secret": "env:E2E_SHOPWARE_SECRET"},
-    "woocommerce": {"consumer_key": "env:E2E_WC_KEY", "consumer_secret": "env:E2E_WC_SECRET"},
-}
 # A Shopify Plus bucket (10x the standard plan) keeps big worlds short; the standard plan's pacing is
 # exercised in tests/adapters/shopify and bench/.
 PLUS = {"shopify": {"maximum_available": 20000, "restore_rate": 1000}}
-DEFAULT_MAP = {"Standard": "FULF0A0001", "Express": "FULF0A0002"}
-ENV = {
-    "E2E_FFN_ID": "sandbox",
-    "E2E_FFN_SECRET": "sandbox-secret",
-    "E2E_SHOPIFY_TOKEN": "shpat_sandbox",
-    "E2E_SHOPWARE_ID": "SWIASANDBOXACCESSKEY00000001",
-    "E2E_SHOPWARE_SECRET": "sandbox-secret-access-key-0000000000000000000000",
-    "E2E_WC_KEY": "ck_sandbox",
-    "E2E_WC_SECRET": "cs_sandbox",
-}
+ENV_PREFIX = "E2E"
+ENV = secret_env(SHOP_KINDS, None, ENV_PREFIX)  # every shop kind's: a test may add a shop to the config
+# Every interval 1 s and no cursor lag: ``settle`` passes see what was made a second before.
+TIMING = Timing(
+    orders_s=1, products_s=1, stock_s=1, shipments_s=1, status_s=1, reconcile_s=30, lag_s=0, overlap_s=30
+)
+MERCHANT = MerchantFile(
+    merchant_id="acme",
+    timing=TIMING,
+    env_prefix=ENV_PREFIX,
+    ffn_requests_per_second=500.0,
+    oversale=True,
+    import_since=datetime(2020, 1, 1, tzinfo=UTC),
+    shutdown_grace_s=20,
+    shipping_map={"Standard": "FULF0A0001", "Express": "FULF0A0002"},
+)
 
 
-@dataclass
-class Sandbox:
-    kind: str
-    url: str
-    app: web.Application
-    runner: web.AppRunner
+def channel(name: str, kind: str, url: str, **fields: Any) -> Channel:
+    """A shop of the e2e merchant; its order prefix comes from its name (``shopify-main`` → ``SH-``)."""
+    return Channel(name, kind, url, order_prefix=f"{name[:2].upper()}-", **fields)
 
 
-async def start_sandbox(kind: str, **knobs: Any) -> Sandbox:
-    module = importlib.import_module(f"sandboxes.{kind}")
-    app = module.create_app(**knobs)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    return Sandbox(kind, f"http://127.0.0.1:{port}", app, runner)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def merchant_toml(
-    ffn_url: str,
-    shops: Sequence[tuple[str, str, str]],
-    *,
-    state_dir: Path,
-    dsn_env: str,
-    shipping_default: str | None = "FULF0A0001",
-    shipping_map: dict[str, str] | None = None,
-) -> str:
-    lines = [
-        "[merchant]",
-        'id = "acme"',
-        'ffn_merchant_id = "MERC"',
-        'warehouse_id = "FULF04XX-12345-0001"',
-        'fulfiller_id = "FULF"',
-        f'product_master = "{shops[0][0]}"',
-        "[daemon]",
-        f"state_dir = {_toml_value(str(state_dir))}",
-        "[database]",
-        f'dsn = "env:{dsn_env}"',
-        "[metrics]",
-        "enabled = false",
-        "[ffn]",
-        f'base_url = "{ffn_url}/api"',
-        f'token_url = "{ffn_url}/token"',
-        f'authorize_url = "{ffn_url}/authorize"',
-        'client_id = "env:E2E_FFN_ID"',
-        'client_secret = "env:E2E_FFN_SECRET"',
-        "requests_per_second = 500.0",
-        "max_concurrency = 8",
-        "oversale = true",
-        "[ffn.intervals]",
-        "shipments = 1\nstatus = 1\nstock = 1\nreconcile = 30",
-        "[ffn.cursor]",
-        "overlap_s = 30\nlag_s = 0",
-    ]
-    for name, kind, url in shops:
-        lines += [
-            "[[channels]]",
-            f'name = "{name}"',
-            f'kind = "{kind}"',
-            f'order_prefix = "{name[:2].upper()}-"',
-            f'base_url = "{url}"',
-            "[channels.credentials]",
-            *(f"{k} = {_toml_value(v)}" for k, v in SHOP_CREDENTIALS[kind].items()),
-            "[channels.intervals]",
-            "orders = 1\nproducts = 1\nstock = 1",
-            "[channels.cursor]",
-            "overlap_s = 30\nlag_s = 0",
-            "[channels.orders]",
-            "import_since = 2020-01-01T00:00:00Z",
-            'payment_states = ["paid"]',
-            "[channels.shipping]",
-            *([f'default = "{shipping_default}"'] if shipping_default else []),
-            "[channels.shipping.map]",
-            *(f'"{k}" = "{v}"' for k, v in (shipping_map or DEFAULT_MAP).items()),
-        ]
-    return "\n".join(lines) + "\n"
+def merchant_file(ffn_url: str, channels: Sequence[Channel], state_dir: Path, **fields: Any) -> MerchantFile:
+    """The e2e merchant with these shops; ``fields`` override any other ``MerchantFile`` field."""
+    return dataclasses.replace(MERCHANT, ffn_url=ffn_url, channels=channels, state_dir=state_dir, **fields)
 
 
 @dataclass
 class Stack:
-    ffn: Sandbox
-    shops: dict[str, Sandbox]
+    stage: Stage
+    ffn: InProcessSandbox
+    shops: dict[str, InProcessSandbox]  # channel name -> its shop's sandbox
     http: aiohttp.ClientSession
     config: AppConfig
     config_path: Path
@@ -144,12 +72,11 @@ class Stack:
     runtime: Any = None
     marks: dict[str, int] = field(default_factory=dict)
 
-    async def control(self, sandbox: Sandbox, method: str, path: str, json: Any = None) -> Any:
-        async with self.http.request(method, f"{sandbox.url}/_sandbox/{path.lstrip('/')}", json=json) as resp:
-            raw = await resp.read()
-            assert resp.status < 300, f"{method} {path} -> {resp.status}: {raw[:500]!r}"
-            body = orjson.loads(raw) if raw.strip() else None
-            return body
+    async def control(self, sandbox: InProcessSandbox, method: str, path: str, json: Any = None) -> Any:
+        """A call of the sandbox's control API; any answer but 2xx fails the test, naming the call."""
+        return await Control(self.http, sandbox.url, sandbox.kind).call(
+            method, path, json, ok=range(200, 300)
+        )
 
     def clock_now(self) -> datetime:
         return datetime.now(UTC)
@@ -170,7 +97,7 @@ class Stack:
             ok = await self.once() and ok
         return ok
 
-    async def requests(self, sandbox: Sandbox, since: int = 0) -> list[dict[str, Any]]:
+    async def requests(self, sandbox: InProcessSandbox, since: int = 0) -> list[dict[str, Any]]:
         data = await self.control(sandbox, "GET", f"requests?since={since}")
         return list(data["requests"])
 
@@ -180,24 +107,17 @@ class Stack:
                 "last_seq"
             ]
 
-    async def reconfigure(self, **toml_args: Any) -> None:
-        """Rewrite the config (as an operator would) and rebuild the runtime (as SIGHUP does)."""
+    async def reconfigure(self, **fields: Any) -> None:
+        """Rewrite the config with other ``MerchantFile`` fields (as an operator would) and rebuild the
+        runtime (as SIGHUP does)."""
         from daemon.wiring import build_runtime
 
-        self.config_path.write_text(
-            merchant_toml(
-                self.ffn.url,
-                [(name, sb.kind, sb.url) for name, sb in self.shops.items()],
-                state_dir=self.config_path.parent / "state",
-                dsn_env="E2E_DSN",
-                **toml_args,
-            )
-        )
-        self.config = load_config(self.config_path, environ=self.env)
+        self.stage.rewrite_config(dataclasses.replace(self.stage.merchant, **fields))
+        self.config = self.stage.load_config()
         await self.runtime.aclose()
         self.runtime = await build_runtime(self.config, self.db)
 
-    async def writes_since_mark(self, sandbox: Sandbox) -> list[dict[str, Any]]:
+    async def writes_since_mark(self, sandbox: InProcessSandbox) -> list[dict[str, Any]]:
         calls = await self.requests(sandbox, self.marks.get(sandbox.url, 0))
         return [c for c in calls if is_write(sandbox.kind, c)]
 
@@ -205,6 +125,15 @@ class Stack:
 def is_write(kind: str, call: dict[str, Any]) -> bool:
     """The same classification the demo and the benchmark count with."""
     return ffn_is_write(call) if kind == "ffn" else SHOPS[kind].is_write(call)
+
+
+def _main_channel(kind: str, url: str) -> Channel:
+    return channel(f"{kind}-main", kind, url)
+
+
+def _in_process(sandbox: object) -> InProcessSandbox:
+    assert isinstance(sandbox, InProcessSandbox)
+    return sandbox
 
 
 @asynccontextmanager
@@ -217,42 +146,27 @@ async def stack(
     shop_knobs: dict[str, Any] | None = None,
     shipping_default: str | None = "FULF0A0001",
 ) -> AsyncIterator[Stack]:
-    from adapters.ffn import exchange_code
-    from daemon.store.tokens import PgTokenStore
     from daemon.wiring import build_runtime
 
-    ffn = await start_sandbox("ffn", **(ffn_knobs or {}))
-    shops = {f"{kind}-main": await start_sandbox(kind, **(shop_knobs or {}).get(kind, {})) for kind in kinds}
-    env = {**ENV, "E2E_DSN": pg_dsn}
-    path = tmp_path / "acme.toml"
-    path.write_text(
-        merchant_toml(
-            ffn.url,
-            [(name, sb.kind, sb.url) for name, sb in shops.items()],
-            state_dir=tmp_path / "state",
-            dsn_env="E2E_DSN",
-            shipping_default=shipping_default,
-        )
+    options = StageOptions(
+        shops=tuple(kinds),
+        merchant=dataclasses.replace(MERCHANT, shipping_default=shipping_default),
+        channel=_main_channel,
+        sandboxes_in_process=True,
+        knobs={"ffn": ffn_knobs or {}, **(shop_knobs or {})},
+        dsn=pg_dsn,
+        pool_max=10,
+        work_dir=tmp_path,
+        config_name="acme.toml",
     )
-    config = load_config(path, environ=env)
-    try:
-        async with aiohttp.ClientSession() as http, open_database(pg_dsn, tmp_path / "state") as db:
-            await migrate(db.pool)
-            merchant = config.merchants[0]
-            await exchange_code(
-                merchant.ffn.token_url,
-                merchant.ffn.client_id,
-                merchant.ffn.client_secret,
-                "sandbox-code",
-                merchant.ffn.redirect_uri,
-                PgTokenStore(db.pool, merchant.id),
-            )
-            s = Stack(ffn, shops, http, config, path, env, db)
-            s.runtime = await build_runtime(config, db)
-            try:
-                yield s
-            finally:
-                await s.runtime.aclose()
-    finally:
-        for sandbox in (ffn, *shops.values()):
-            await sandbox.runner.cleanup()
+    async with staged(options) as stage:
+        stage.env = {**ENV, **stage.env}
+        config = stage.load_config()
+        shops = {stage.channels[kind].name: _in_process(stage.sandboxes[kind]) for kind in kinds}
+        ffn = _in_process(stage.sandboxes["ffn"])
+        s = Stack(stage, ffn, shops, stage.session, config, stage.config_path, stage.env, stage.db)
+        s.runtime = await build_runtime(config, stage.db)
+        try:
+            yield s
+        finally:
+            await s.runtime.aclose()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -72,17 +70,12 @@ async def test_everything_converges_with_20_percent_faults_and_latency(tmp_path:
 
 
 async def _run_daemon_until_killed(s: Stack, log: Path, seconds: float) -> None:
-    env = {**os.environ, **s.env}
-    with log.open("ab") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "daemon", "run", "--config", str(s.config_path),
-            stdout=out, stderr=out, env=env,
-        )  # fmt: skip
-        try:
-            await asyncio.wait_for(proc.wait(), timeout=seconds)
-        except TimeoutError:
-            proc.send_signal(signal.SIGKILL)
-            await proc.wait()
+    proc = await s.stage.spawn_daemon(log)
+    try:
+        await asyncio.wait_for(proc.wait(), timeout=seconds)
+    except TimeoutError:
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
     assert proc.returncode == -signal.SIGKILL, f"daemon exited by itself ({proc.returncode}); see {log}"
 
 

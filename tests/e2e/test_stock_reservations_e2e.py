@@ -14,9 +14,11 @@ import orjson
 import pytest
 from loguru import logger
 
-from daemon.model import ShopOrder, ShopStock, UnreadableOrder, Window
+from daemon.model import ShopOrder, ShopStock, Window
+from daemon.ports import UnreadableOrder
 from daemon.scheduler import run_all_once
-from tests.e2e.stack import Sandbox, Stack, stack
+from sandboxes.world.running import InProcessSandbox
+from tests.e2e.stack import Stack, stack
 from tests.e2e.world import ADDRESS, ref, seed_catalogue
 
 MUG_X2 = [{"sku": "MUG", "qty": 2, "price": "12.50"}]
@@ -28,11 +30,11 @@ async def run_flows(s: Stack, *flows: str) -> bool:
     return await run_all_once([j for j in s.runtime.jobs if j.flow in flows])
 
 
-async def shop_mug(s: Stack, shop: Sandbox) -> int:
+async def shop_mug(s: Stack, shop: InProcessSandbox) -> int:
     return int((await s.control(shop, "GET", "stock"))["MUG"])
 
 
-async def start_with_mugs(s: Stack, shop: Sandbox, level: int) -> None:
+async def start_with_mugs(s: Stack, shop: InProcessSandbox, level: int) -> None:
     await seed_catalogue(s, shop)
     await s.settle(1)  # products reach FFN
     await s.control(s.ffn, "PUT", "stock/MUG", {"level": level})

@@ -7,21 +7,22 @@ from collections import Counter
 from typing import Any
 from urllib.parse import quote
 
-from tests.e2e.stack import Sandbox, Stack
+from sandboxes.world.running import InProcessSandbox
+from tests.e2e.stack import Stack
 
 SKUS = ("TSHIRT-S", "TSHIRT-M", "MUG", "POSTER", "CAP")
 ADDRESS = {"first_name": "Jürgen", "last_name": "Weiß", "street": "Königsallee 12", "zip": "40212",
            "city": "Düsseldorf", "country_code": "DE", "email": "jw@example.org"}  # fmt: skip
 
 
-async def seed_catalogue(s: Stack, shop: Sandbox) -> None:
+async def seed_catalogue(s: Stack, shop: InProcessSandbox) -> None:
     for sku in SKUS:
         await s.control(
             shop, "POST", "products", {"sku": sku, "name": sku.title(), "price": "12.50", "weight_kg": 0.4}
         )
 
 
-async def new_order(s: Stack, shop: Sandbox, rng: random.Random, **overrides: Any) -> dict[str, Any]:
+async def new_order(s: Stack, shop: InProcessSandbox, rng: random.Random, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "lines": [
             {"sku": sku, "qty": rng.randint(1, 3), "price": "12.50"}
@@ -41,7 +42,7 @@ def ref(order: dict[str, Any]) -> str:
     return quote(str(order["id"]), safe="")
 
 
-async def shop_order(s: Stack, shop: Sandbox, order_id: str) -> dict[str, Any]:
+async def shop_order(s: Stack, shop: InProcessSandbox, order_id: str) -> dict[str, Any]:
     data: dict[str, Any] = await s.control(shop, "GET", f"orders/{quote(str(order_id), safe='')}")
     return data
 

@@ -1,7 +1,17 @@
-"""Orders: shop → FFN outbounds; edits follow while FFN allows, shop cancels cancel the outbound."""
+"""Orders: shop → FFN outbounds; edits follow while FFN allows, shop cancels cancel the outbound.
+
+One order, top to bottom (the generic cycle, ``daemon.engine.cycle.sync``, calls the three steps):
+
+1. ``read_orders``: the shop's orders changed in a delta window (pull.py pages them);
+2. ``order_rows``: each becomes its snapshot row, pending only when its content hash changed;
+3. ``push_order``: a claimed row: a cancel cancels the outbound; else the gate decides (export, wait,
+   never); an export builds the outbound, records the intent and creates it in FFN (idempotent by its
+   outboundId); an edit of an exported order updates it while FFN allows.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime
 
@@ -10,14 +20,12 @@ from loguru import logger
 from daemon.engine import history
 from daemon.engine.codec import content_hash, from_payload, to_payload
 from daemon.engine.context import MerchantContext
-from daemon.engine.cycle import CycleCounts
+from daemon.engine.cycle import CycleCounts, sync
 from daemon.engine.eligibility import Export, GateDecision, Never, Wait, decide
+from daemon.engine.flow import FAILED, PUSHED, SKIPPED, WAITING, Cycle, Flow, Scope
 from daemon.engine.outbound_builder import OrderRefused, build_outbound
-from daemon.engine.pull import pull_window
-from daemon.engine.push import drain
 from daemon.engine.settings import ChannelSettings
 from daemon.engine.skus import JfskuCache
-from daemon.engine.snapshot import ENTITY_ORDER, Claimed, Pulled
 from daemon.errors import ManualActionNeeded, RecordError
 from daemon.ids import merchant_outbound_number
 from daemon.model import (
@@ -26,19 +34,52 @@ from daemon.model import (
     Outbound,
     OutboundStatus,
     ShopOrder,
-    UnreadableOrder,
+    Window,
     shop_written_note,
 )
+from daemon.ports import UnreadableOrder
 from daemon.secrets import redact
+from daemon.store.snapshot import ENTITY_ORDER, REASON_WAITING, Claimed, Pulled
 
 REASON_MANUAL = "manual_action"
-
-
 REASON_UNREADABLE = "unreadable_order"
-REASON_WAITING = "waiting"  # the gate's Wait: not in FFN yet, its stock reserved
 
 
-def order_row(order: ShopOrder | UnreadableOrder, channel: str) -> tuple[str, Pulled]:
+def read_orders(cycle: Cycle, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+    return cycle.ctx.channels[cycle.shop.name].changed_orders(window)
+
+
+def order_rows(cycle: Cycle, order: ShopOrder | UnreadableOrder) -> list[tuple[str, Pulled]]:
+    return [(cycle.shop.name, order_row(order))]
+
+
+async def push_order(cycle: Cycle, item: Claimed) -> str:
+    try:
+        return await _push_order(cycle.ctx, cycle.shop, item, cycle.skus)
+    except RecordError as exc:  # parked by the drain; the order's history says why
+        code = getattr(exc, "reason_code", None) or exc.vendor_code or type(exc).__name__
+        await _event(cycle.ctx, item.channel, item, history.PARKED, f"{code}: {redact(exc.message)}")
+        raise
+
+
+ORDERS = Flow(
+    name="orders",
+    scope=Scope.CHANNEL,
+    entity=ENTITY_ORDER,
+    cursor=True,
+    source=read_orders,
+    rows=order_rows,
+    handler=push_order,
+    push_while_reading=True,
+)
+
+
+async def run(ctx: MerchantContext, channel: ChannelSettings, counts: CycleCounts) -> None:
+    """One cycle of the orders flow of ``channel`` (what its scheduled job runs)."""
+    await sync(ctx, ORDERS, channel, counts)
+
+
+def order_row(order: ShopOrder | UnreadableOrder) -> Pulled:
     if isinstance(order, UnreadableOrder):
         label = order.number or order.order_id
         payload = {
@@ -47,40 +88,9 @@ def order_row(order: ShopOrder | UnreadableOrder, channel: str) -> tuple[str, Pu
             "number": label,
             "lines": to_payload(order)["lines"],  # what could be read keeps its stock reserved
         }
-        return channel, Pulled(order.order_id, payload, content_hash(payload), label, None)
+        return Pulled(order.order_id, payload, content_hash(payload), label, None)
     payload = to_payload(order)
-    return channel, Pulled(order.order_id, payload, content_hash(payload), order.number, order.created_at)
-
-
-async def run(ctx: MerchantContext, channel: ChannelSettings, counts: CycleCounts) -> None:
-    shop = ctx.channels[channel.name]
-    await pull_window(
-        ctx,
-        channel=channel.name,
-        flow="orders",
-        entity=ENTITY_ORDER,
-        settings=channel.cursor,
-        source=shop.changed_orders,
-        to_rows=lambda order: [order_row(order, channel.name)],
-        counts=counts,
-        after_page=lambda: push(ctx, channel, counts),
-    )
-    await push(ctx, channel, counts)
-
-
-async def push(ctx: MerchantContext, channel: ChannelSettings, counts: CycleCounts) -> None:
-    skus = JfskuCache(ctx)
-
-    async def handle(item: Claimed) -> str:
-        try:
-            return await _push_order(ctx, channel, item, skus)
-        except RecordError as exc:  # parked by the drain; the order's history says why
-            code = getattr(exc, "reason_code", None) or exc.vendor_code or type(exc).__name__
-            await _event(ctx, channel.name, item, history.PARKED, f"{code}: {redact(exc.message)}")
-            raise
-
-    async with history.batched(ctx.pool, ctx.merchant_id):
-        await drain(ctx, channels=[channel.name], entity=ENTITY_ORDER, handler=handle, counts=counts)
+    return Pulled(order.order_id, payload, content_hash(payload), order.number, order.created_at)
 
 
 async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Claimed, skus: JfskuCache) -> str:
@@ -105,7 +115,7 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
         if isinstance(decision, Never):
             await ctx.snapshot.skip(item, decision.reason)
             logger.info("skipped order {}: {}", number, decision.reason)
-            return "skipped"
+            return SKIPPED
         if isinstance(decision, Wait):
             if decision.until is not None:
                 await ctx.snapshot.wait_until(item, decision.until, decision.reason)
@@ -113,7 +123,7 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
                 # Read again when the order changes in the shop; its lines stay reserved meanwhile.
                 await ctx.snapshot.skip(item, decision.reason, reason_code=REASON_WAITING)
                 logger.info("order {} waits: {}", number, decision.reason)
-            return "waiting"
+            return WAITING
     settings = ctx.settings
     outbound = build_outbound(
         order,
@@ -143,10 +153,10 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
         await _event(ctx, channel.name, item, history.EXPORTED, f"as outbound {created} ({number})")
         ctx.observer.order_exported(ctx.merchant_id, channel.name, _latency_s(order.created_at, now))
         logger.info("exported order {} as outbound {}", number, created)
-        return "pushed"
+        return PUSHED
     if outbound_hash == item.remote_hash:
         await ctx.snapshot.done(item, now=now)  # changed in the shop, but nothing FFN carries
-        return "skipped"
+        return SKIPPED
     return await _update(ctx, item, outbound, outbound_hash, number)
 
 
@@ -169,7 +179,7 @@ async def _update(
             await _event(
                 ctx, item.channel, item, history.UPDATED, f"manual action cleared: outbound is {status}"
             )
-            return "skipped"
+            return SKIPPED
     if status in FINAL_OUTBOUND_STATUSES:
         # Nothing can change a shipped or cancelled outbound, not even by hand; a PATCH would only earn
         # a 403 and a false manual_action dead letter.
@@ -180,7 +190,7 @@ async def _update(
             item.remote_id,
             status,
         )
-        return "skipped"
+        return SKIPPED
     try:
         await ctx.fulfiller.update_outbound(outbound)
     except ManualActionNeeded as exc:
@@ -199,11 +209,11 @@ async def _update(
             f"edit not applied: outbound {item.remote_id} in progress",
         )
         logger.warning("order {} edited too late: manual action needed", number)
-        return "failed"
+        return FAILED
     await ctx.snapshot.done(item, now=now, remote_status=status, remote_hash=outbound_hash)
     await _event(ctx, item.channel, item, history.UPDATED, f"outbound {item.remote_id} updated after an edit")
     logger.info("updated outbound {} for edited order {}", item.remote_id, number)
-    return "pushed"
+    return PUSHED
 
 
 async def _cancel(ctx: MerchantContext, item: Claimed, number: str) -> str:
@@ -212,14 +222,14 @@ async def _cancel(ctx: MerchantContext, item: Claimed, number: str) -> str:
         return await _cancelled_before_export(ctx, item)
     if item.remote_status == OutboundStatus.CANCELED.value:
         await ctx.snapshot.done(item, now=now)
-        return "skipped"
+        return SKIPPED
     if item.reason_code == REASON_MANUAL:
         # An operator's retry: if the fulfiller has stopped it meanwhile, nothing is left to do.
         current = await ctx.fulfiller.get_outbound(item.remote_id)
         if current is not None and current.status == OutboundStatus.CANCELED:
             await ctx.snapshot.done(item, now=now, remote_status=current.status.value)
             logger.info("order {}: outbound {} is cancelled in FFN now", number, item.remote_id)
-            return "skipped"
+            return SKIPPED
     if item.remote_status is None:
         # A create may or may not have reached FFN before a crash: ask instead of guessing.
         existing = await ctx.fulfiller.get_outbound(item.remote_id)
@@ -243,17 +253,17 @@ async def _cancel(ctx: MerchantContext, item: Claimed, number: str) -> str:
             f"cancel not applied: outbound {item.remote_id} in progress",
         )
         logger.warning("order {} cancelled too late: manual action needed", number)
-        return "failed"
+        return FAILED
     await ctx.snapshot.done(item, now=now, remote_status=OutboundStatus.CANCELED.value)
     await _event(ctx, item.channel, item, history.CANCELLED, f"outbound {item.remote_id} cancelled in FFN")
     logger.info("cancelled outbound {} for order {}", item.remote_id, number)
-    return "pushed"
+    return PUSHED
 
 
 async def _cancelled_before_export(ctx: MerchantContext, item: Claimed) -> str:
     await ctx.snapshot.skip(item, "cancelled in the shop before export")
     await _event(ctx, item.channel, item, history.GATE, "never: cancelled in the shop before export")
-    return "skipped"
+    return SKIPPED
 
 
 def describe_decision(decision: GateDecision) -> str:

@@ -14,45 +14,24 @@ from datetime import timedelta
 from loguru import logger
 
 from daemon.engine.context import MerchantContext
-from daemon.engine.cycle import CycleCounts
-
-# Orders that wait (held, unpaid: skipped with reason "waiting") may still be exported: not closed.
-_CLOSED = """(
-    s.remote_status IN ('Shipped', 'Canceled')
-    OR (s.remote_status IS NULL AND (s.payload->>'cancelled')::boolean)
-    OR (s.state = 'skipped' AND s.reason_code IS DISTINCT FROM 'waiting')
-)"""
-
-_MARK_CLOSED = f"""
-UPDATE snapshot s SET closed_at = $2
-WHERE s.merchant_id = $1 AND s.entity = 'order' AND s.closed_at IS NULL AND {_CLOSED}
-"""
-# Reopened (e.g. edited in the shop and pulled again): the clock starts over when it closes again.
-_REOPENED = f"""
-UPDATE snapshot s SET closed_at = NULL, personal_data_purged_at = NULL
-WHERE s.merchant_id = $1 AND s.entity = 'order' AND s.closed_at IS NOT NULL AND NOT {_CLOSED}
-"""
-_PURGE = f"""
-UPDATE snapshot s SET personal_data_purged_at = $3,
-    payload = s.payload || jsonb_build_object(
-        'email', NULL, 'phone', NULL, 'note', NULL,
-        'shipping_address', CASE WHEN jsonb_typeof(s.payload->'shipping_address') = 'object'
-            THEN jsonb_build_object('country_code', s.payload->'shipping_address'->'country_code')
-            ELSE 'null'::jsonb END)
-WHERE s.merchant_id = $1 AND s.entity = 'order' AND s.closed_at < $2 AND s.personal_data_purged_at IS NULL
-  AND {_CLOSED}
-"""
+from daemon.engine.flow import AnyFlow, Cycle, CycleCounts, Flow, Scope
+from daemon.store.purge import purge_closed_orders
 
 
 async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
+    await purge(Cycle(ctx, None, counts))
+
+
+async def purge(cycle: Cycle) -> None:
+    ctx, counts = cycle.ctx, cycle.counts
     now = ctx.clock.now()
     days = ctx.settings.personal_data_days
-    async with ctx.pool.acquire() as conn, conn.transaction():
-        await conn.execute(_REOPENED, ctx.merchant_id)
-        await conn.execute(_MARK_CLOSED, ctx.merchant_id, now)
-        purged = int(
-            (await conn.execute(_PURGE, ctx.merchant_id, now - timedelta(days=days), now)).split()[-1]
-        )
+    purged = await purge_closed_orders(
+        ctx.pool, ctx.merchant_id, now=now, closed_before=now - timedelta(days=days)
+    )
     counts.changed += purged
     if purged:
         logger.info("removed personal data from {} order(s) closed more than {} days ago", purged, days)
+
+
+PURGE: AnyFlow = Flow(name="purge", scope=Scope.MERCHANT, body=purge)

@@ -11,25 +11,27 @@ from loguru import logger
 from daemon.engine import history
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
-from daemon.engine.flows.orders import order_row
+from daemon.engine.flow import AnyFlow, Cycle, Flow, Scope
+from daemon.engine.flows.orders import ORDERS, order_row
 from daemon.engine.flows.stock import reconcile_stock
-from daemon.engine.pull import store_rows
+from daemon.engine.pull import pages, store_rows
 from daemon.engine.settings import ChannelSettings
-from daemon.engine.snapshot import ENTITY_ORDER, Pulled
 from daemon.errors import SyncError
-from daemon.model import ShopOrder, UnreadableOrder, Window
+from daemon.model import ShopOrder, Window
+from daemon.ports import UnreadableOrder
 from daemon.secrets import redact
+from daemon.store.snapshot import ENTITY_ORDER, Pulled, orders_not_in_ffn
 
-_MISSING = """
-SELECT channel, label FROM snapshot
-WHERE merchant_id = $1 AND entity = 'order' AND remote_status IS NULL AND state IN ('pending', 'failed')
-  AND source_created_at < $2 AND NOT (payload->>'cancelled')::boolean
-ORDER BY source_created_at LIMIT 50
-"""
 REREAD_DEADLINE_S = 600.0  # a week of orders of one shop; a shop slower than this is treated as down
+REREAD_PAGE = 500
 
 
 async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
+    await reconcile(Cycle(ctx, None, counts))
+
+
+async def reconcile(cycle: Cycle) -> None:
+    ctx, counts = cycle.ctx, cycle.counts
     now = ctx.clock.now()
     # FFN's full stock first: it does not depend on any shop, so a hung shop cannot hold it up.
     before = counts.changed
@@ -40,12 +42,15 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
     await asyncio.gather(*(_reconcile_shop(ctx, settings, now, counts) for settings in ctx.settings.channels))
     await history.prune(ctx.pool, ctx.merchant_id, now)
     # Orders older than an hour that still have no outbound deserve an operator's look.
-    stale = await ctx.pool.fetch(_MISSING, ctx.merchant_id, now - timedelta(hours=1))
+    stale = await orders_not_in_ffn(ctx.pool, ctx.merchant_id, now - timedelta(hours=1))
     if stale:
-        shown = ", ".join(f"{r['channel']}:{r['label']}" for r in stale[:10])
+        shown = ", ".join(f"{channel}:{label}" for channel, label in stale[:10])
         logger.warning(
             "{} orders older than 1 h are not in FFN yet (see `ffn-sync failed`): {}", len(stale), shown
         )
+
+
+RECONCILE: AnyFlow = Flow(name="reconcile", scope=Scope.MERCHANT, body=reconcile)
 
 
 async def _reconcile_shop(
@@ -89,26 +94,16 @@ async def _reread_orders(
     counts: CycleCounts,
 ) -> list[str]:
     """Upsert the re-read orders; returns the numbers of those the orders cursor had already passed."""
-    cursor = await ctx.cursors.get(channel, "orders")
-    page: list[ShopOrder | UnreadableOrder] = []
+    cursor = await ctx.cursors.get(channel, ORDERS.name)
     missed: list[str] = []
-
-    async def flush() -> None:
-        changed = set(await _store(ctx, channel, [order_row(o, channel)[1] for o in page]))
+    async for page in pages(orders, REREAD_PAGE, counts):
+        changed = set(await _store(ctx, channel, [order_row(o) for o in page.records]))
         counts.changed += len(changed)
         missed.extend(
             o.number or o.order_id
-            for o in page
+            for o in page.records
             if o.order_id in changed and cursor and o.updated_at and o.updated_at < cursor
         )
-        page.clear()
-
-    async for order in orders:
-        counts.pulled += 1
-        page.append(order)
-        if len(page) >= 500:
-            await flush()
-    await flush()
     return missed
 
 

@@ -6,73 +6,58 @@ from collections.abc import AsyncIterator
 
 from loguru import logger
 
-from daemon.engine.codec import content_hash, from_payload, to_payload
-from daemon.engine.context import FFN_CHANNEL, MerchantContext
-from daemon.engine.cycle import CycleCounts
+from daemon.engine.codec import from_payload
+from daemon.engine.context import MerchantContext
+from daemon.engine.cycle import CycleCounts, sync
+from daemon.engine.flow import PUSHED, Cycle, Flow, Scope
+from daemon.engine.flows.ffn_to_shop import Located, located, order_of, settle, shop_row
 from daemon.engine.matching import match_shipment
-from daemon.engine.pull import pull_window
-from daemon.engine.push import drain
-from daemon.engine.skus import sku_map_by_jfsku
-from daemon.engine.snapshot import ENTITY_ORDER, ENTITY_SHIPMENT, Claimed, OrderLocation, Pulled
 from daemon.model import OrderRef, Shipment, ShopOrder, Window
+from daemon.store.skus import skus_of
+from daemon.store.snapshot import ENTITY_SHIPMENT, Claimed, Pulled, order_payloads
+
+
+def read_shipments(cycle: Cycle, window: Window) -> AsyncIterator[Located[Shipment]]:
+    return located(cycle, cycle.ctx.fulfiller.shipping_notifications(window))
+
+
+def shipment_rows(cycle: Cycle, record: Located[Shipment]) -> list[tuple[str, Pulled]]:
+    shipment, target = record
+    if target is None:
+        logger.debug(
+            "shipment {} is for outbound {}, not exported by us", shipment.shipment_id, shipment.outbound_id
+        )
+        return []
+    return [shop_row(target, shipment.shipment_id, "shipment", shipment, shipment.shipped_at)]
+
+
+async def apply_shipment(cycle: Cycle, item: Claimed) -> str:
+    ctx = cycle.ctx
+    shipment = from_payload(Shipment, item.payload["shipment"])
+    ref = order_of(item)
+    order = from_payload(
+        ShopOrder,
+        (await order_payloads(ctx.pool, ctx.merchant_id, item.channel, [ref.order_id]))[ref.order_id],
+    )
+    jfskus = [line.jfsku for line in shipment.lines if line.jfsku]
+    matched = match_shipment(shipment, order, await skus_of(ctx.pool, ctx.merchant_id, jfskus))
+    await cycle.ctx.channels[item.channel].apply_shipment(OrderRef(order.order_id, order.number), matched)
+    await settle(cycle, item)
+    tracking = ", ".join(t.number for t in matched.trackings if t.number) or "no tracking"
+    logger.info("fulfilled order {} ({} lines, {})", order.number, len(matched.lines), tracking)
+    return PUSHED
+
+
+SHIPMENTS = Flow(
+    name="shipments",
+    scope=Scope.MERCHANT,
+    entity=ENTITY_SHIPMENT,
+    cursor=True,
+    source=read_shipments,
+    rows=shipment_rows,
+    handler=apply_shipment,
+)
 
 
 async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
-    located: dict[str, OrderLocation | None] = {}
-
-    async def source(window: Window) -> AsyncIterator[Shipment]:
-        async for shipment in ctx.fulfiller.shipping_notifications(window):
-            if shipment.outbound_id not in located:
-                located[shipment.outbound_id] = await ctx.snapshot.locate_order(shipment.outbound_id)
-            yield shipment
-
-    def to_rows(shipment: Shipment) -> list[tuple[str, Pulled]]:
-        target = located.get(shipment.outbound_id)
-        if target is None:
-            logger.debug(
-                "shipment {} is for outbound {}, not exported by us",
-                shipment.shipment_id,
-                shipment.outbound_id,
-            )
-            return []
-        payload = {"shipment": to_payload(shipment), "order_id": target.order_id, "number": target.number}
-        return [
-            (
-                target.channel,
-                Pulled(
-                    shipment.shipment_id, payload, content_hash(payload), target.number, shipment.shipped_at
-                ),
-            )
-        ]
-
-    await pull_window(
-        ctx,
-        channel=FFN_CHANNEL,
-        flow="shipments",
-        entity=ENTITY_SHIPMENT,
-        settings=ctx.settings.ffn_cursor,
-        source=source,
-        to_rows=to_rows,
-        counts=counts,
-    )
-
-    async def handle(item: Claimed) -> str:
-        shipment = from_payload(Shipment, item.payload["shipment"])
-        order_id = item.payload["order_id"]
-        order_row = await ctx.pool.fetchrow(
-            "SELECT payload FROM snapshot WHERE merchant_id = $1 AND channel = $2 AND entity = $3 AND external_id = $4",
-            ctx.merchant_id,
-            item.channel,
-            ENTITY_ORDER,
-            order_id,
-        )
-        order = from_payload(ShopOrder, order_row["payload"])
-        jfskus = [line.jfsku for line in shipment.lines if line.jfsku]
-        matched = match_shipment(shipment, order, await sku_map_by_jfsku(ctx, jfskus))
-        await ctx.channels[item.channel].apply_shipment(OrderRef(order.order_id, order.number), matched)
-        await ctx.snapshot.done(item, now=ctx.clock.now())
-        tracking = ", ".join(t.number for t in matched.trackings if t.number) or "no tracking"
-        logger.info("fulfilled order {} ({} lines, {})", order.number, len(matched.lines), tracking)
-        return "pushed"
-
-    await drain(ctx, channels=list(ctx.channels), entity=ENTITY_SHIPMENT, handler=handle, counts=counts)
+    await sync(ctx, SHIPMENTS, None, counts)

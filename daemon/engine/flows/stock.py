@@ -1,21 +1,55 @@
 """Stock: FFN stock changes → every shop of the merchant, only changed values, batched.
 
-The daemon runs this as one merchant job that reads FFN (``pull``) and one job per shop that writes
-(``push``): a shop that hangs or refuses delays and backs off only its own job.
+Two flows of one name: ``FFN_STOCK`` (one per merchant) reads FFN's changes into the stock table;
+``SHOP_STOCK`` (one per shop) writes what differs to its shop: a shop that hangs or refuses delays and
+backs off only its own job.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from daemon.engine.context import FFN_CHANNEL, MerchantContext
-from daemon.engine.cycle import CycleCounts
+import asyncpg
+
+from daemon.engine.context import MerchantContext
+from daemon.engine.cycle import CycleCounts, sync
+from daemon.engine.flow import AnyFlow, Cycle, Flow, Scope
+from daemon.engine.pull import pages
 from daemon.engine.settings import ChannelSettings
 from daemon.engine.stock import push_to_shop, push_to_shops, store_levels
-from daemon.engine.windows import due_windows
-from daemon.model import StockLevel
+from daemon.model import StockLevel, Window
 
 PAGE = 1000
+
+
+def read_levels(cycle: Cycle, window: Window) -> AsyncIterator[StockLevel]:
+    return cycle.ctx.fulfiller.stock_changes(window)
+
+
+async def store_changes(cycle: Cycle, conn: asyncpg.Connection, levels: list[StockLevel]) -> int:
+    return await store_levels(cycle.ctx, conn, levels, authoritative=False)
+
+
+async def write_shop(cycle: Cycle) -> None:
+    # Pending orders change targets too, so the shop is compared even without new FFN changes.
+    await push_to_shop(cycle.ctx, cycle.shop, cycle.counts)
+
+
+FFN_STOCK = Flow(
+    name="stock",
+    scope=Scope.MERCHANT,
+    cursor=True,
+    source=read_levels,
+    store=store_changes,
+    page_size=PAGE,
+)
+SHOP_STOCK: AnyFlow = Flow(
+    name="stock",
+    scope=Scope.CHANNEL,
+    body=write_shop,
+    # `once` runs it after the FFN stock pull and the orders, so one pass writes the result.
+    phase=1,
+)
 
 
 async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
@@ -25,35 +59,15 @@ async def run(ctx: MerchantContext, counts: CycleCounts) -> None:
 
 
 async def pull(ctx: MerchantContext, counts: CycleCounts) -> None:
-    settings = ctx.settings.ffn_cursor
-    async for window in due_windows(ctx, FFN_CHANNEL, "stock", settings, counts):
-        before = counts.pulled
-        await _consume(ctx, ctx.fulfiller.stock_changes(window), counts, authoritative=False)
-        if counts.pulled == before and ctx.quiet.cursor_may_stay(FFN_CHANNEL, "stock", window.end, settings):
-            continue
-        async with ctx.pool.acquire() as conn, conn.transaction():
-            await ctx.cursors.advance(conn, FFN_CHANNEL, "stock", window.end)
-        ctx.quiet.cursor_moved(FFN_CHANNEL, "stock", window.end)
+    await sync(ctx, FFN_STOCK, None, counts)
 
 
 async def push(ctx: MerchantContext, channel: ChannelSettings, counts: CycleCounts) -> None:
-    # Pending orders change targets too, so the shop is compared even without new FFN changes.
-    await push_to_shop(ctx, channel, counts)
-
-
-async def _consume(
-    ctx: MerchantContext, levels: AsyncIterator[StockLevel], counts: CycleCounts, *, authoritative: bool
-) -> None:
-    page: list[StockLevel] = []
-    async for level in levels:
-        counts.pulled += 1
-        page.append(level)
-        if len(page) >= PAGE:
-            counts.changed += await store_levels(ctx, page, authoritative=authoritative)
-            page = []
-    counts.changed += await store_levels(ctx, page, authoritative=authoritative)
+    await sync(ctx, SHOP_STOCK, channel, counts)
 
 
 async def reconcile_stock(ctx: MerchantContext, counts: CycleCounts) -> None:
     """The full FFN stock list; each shop's stock job writes what differs at its next run."""
-    await _consume(ctx, ctx.fulfiller.stock_complete(), counts, authoritative=True)
+    async for page in pages(ctx.fulfiller.stock_complete(), PAGE, counts):
+        async with ctx.pool.acquire() as conn:
+            counts.changed += await store_levels(ctx, conn, page.records, authoritative=True)

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.base import TokenSet
 from adapters.ffn import FfnAuth, authorize_url, exchange_code
 from daemon.clock import FakeClock
 from daemon.errors import AuthError, RetryableError
+from daemon.oauth import TokenSet
 from daemon.secrets import MAX_RETIRED_PER_SLOT, Secret, redact, registry_size
 from daemon.store.tokens import PgTokenStore
 from sandboxes.ffn.oauth import CLIENT_ID, CLIENT_SECRET

@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from adapters.ffn import FfnClient
-from adapters.ffn.feeds import _chunks
+from adapters.ffn.read import _chunks
 from daemon.clock import FakeClock
 from daemon.http import HttpClient, PagingLoopError
 from daemon.model import OutboundStatus, Window

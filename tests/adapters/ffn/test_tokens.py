@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from adapters.base import TokenSet
+from daemon.oauth import TokenSet
 from daemon.store.tokens import PgTokenStore
 
 

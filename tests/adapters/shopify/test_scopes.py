@@ -16,7 +16,8 @@ from daemon.cli.exitcodes import ExitCode
 from sandboxes.shopify import create_app
 from sandboxes.shopify.queries import DEFAULT_SCOPES
 from tests.adapters.shopify.conftest import Shop
-from tests.e2e.stack import ENV, merchant_toml
+from tests.e2e.stack import ENV, merchant_file
+from tests.e2e.stack import channel as e2e_channel
 
 
 async def test_every_needed_scope_granted_means_nothing_missing(shop: Shop) -> None:
@@ -70,10 +71,8 @@ def test_check_names_missing_scopes_and_exits_78(
 ) -> None:
     for key, value in {**ENV, "E2E_DSN": "postgresql://unused@127.0.0.1:1/x"}.items():
         monkeypatch.setenv(key, value)
-    (tmp_path / "acme.toml").write_text(
-        merchant_toml(limited_shopify, [("shopify-main", "shopify", limited_shopify)],
-                      state_dir=tmp_path / "state", dsn_env="E2E_DSN")
-    )  # fmt: skip
+    shops = [e2e_channel("shopify-main", "shopify", limited_shopify)]
+    merchant_file(limited_shopify, shops, tmp_path / "state").write(tmp_path / "acme.toml")
     assert main(["check", "--config", str(tmp_path)]) == ExitCode.CONFIG
     out = capsys.readouterr().out
     assert "acme/shopify-main  access FAILED" in out

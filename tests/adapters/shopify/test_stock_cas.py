@@ -10,7 +10,8 @@ from adapters.shopify import ShopifyChannel
 from adapters.shopify.state import MemoryState
 from adapters.shopify.transport import Operation
 from daemon.errors import ChannelFatalError, RetryableError
-from daemon.model import ItemFailure, ShopStock
+from daemon.model import ShopStock
+from daemon.ports import ItemFailure
 from tests.adapters.shopify.conftest import Shop
 
 

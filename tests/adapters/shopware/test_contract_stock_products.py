@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from adapters.shopware import ShopwareChannel
 from daemon.clock import FakeClock
-from daemon.model import ItemFailure, ShopStock, Window
+from daemon.model import ShopStock, Window
+from daemon.ports import ItemFailure
 from tests.adapters.shopware.conftest import Sandbox
 
 

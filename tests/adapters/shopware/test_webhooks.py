@@ -157,7 +157,7 @@ BODY = orjson.dumps({"data": {"payload": {"order": {"id": "ab" * 16}}, "event": 
     ("token", "body", "reason"),
     [
         (None, BODY, RejectReason.BAD_SIGNATURE),
-        ("x" + TOKEN[1:], BODY, RejectReason.BAD_SIGNATURE),
+        (("y" if TOKEN[0] == "x" else "x") + TOKEN[1:], BODY, RejectReason.BAD_SIGNATURE),
         (
             TOKEN,
             orjson.dumps({"data": {"payload": [], "event": "customer.written"}}),

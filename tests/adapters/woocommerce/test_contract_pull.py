@@ -182,6 +182,6 @@ async def test_ean_from_meta_key(
 
 
 def test_the_channel_satisfies_the_engine_contract(channel: WooCommerceChannel) -> None:
-    from adapters.base import ShopChannel
+    from daemon.ports import ShopChannel
 
     assert isinstance(channel, ShopChannel) and channel.kind == "woocommerce"

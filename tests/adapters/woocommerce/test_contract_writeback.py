@@ -8,7 +8,6 @@ from typing import Any
 from adapters.woocommerce import WooCommerceChannel
 from daemon.model import (
     FulfillerStatus,
-    ItemFailure,
     OrderRef,
     OutboundStatus,
     Shipment,
@@ -16,6 +15,7 @@ from daemon.model import (
     ShopStock,
     Tracking,
 )
+from daemon.ports import ItemFailure
 from tests.adapters.woocommerce.conftest import ChannelFactory, Shop, ShopFactory
 
 

@@ -14,8 +14,6 @@ from daemon.errors import ManualActionNeeded
 from daemon.model import (
     EDITABLE_OUTBOUND_STATUSES,
     FulfillerStatus,
-    ItemFailure,
-    ItemResult,
     OrderRef,
     Outbound,
     OutboundStatus,
@@ -24,9 +22,9 @@ from daemon.model import (
     ShopProduct,
     ShopStock,
     StockLevel,
-    UnreadableOrder,
     Window,
 )
+from daemon.ports import ItemFailure, ItemResult, UnreadableOrder
 
 
 def _in(window: Window, at: datetime | None) -> bool:
@@ -127,8 +125,10 @@ class FakeShop:
             if _in(window, o.updated_at):
                 yield o
 
-    async def get_order(self, order_id: str) -> ShopOrder | None:
-        return self.orders.get(order_id)
+    async def get_order(self, order_id: str) -> ShopOrder | UnreadableOrder | None:
+        if order_id in self.orders:
+            return self.orders[order_id]
+        return next((bad for bad in self.unreadable if bad.order_id == order_id), None)
 
     async def apply_shipment(self, order: OrderRef, shipment: Shipment) -> None:
         self.fulfilments.append((order.order_id, shipment))

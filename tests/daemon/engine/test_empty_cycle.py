@@ -15,6 +15,8 @@ import pytest
 from loguru import logger
 
 from daemon.engine.jobs import Intervals, merchant_jobs
+from daemon.engine.quiet import HEALTH_REFRESH_INTERVALS
+from daemon.engine.reports import STALL_INTERVALS
 from daemon.model import OrderLine
 from daemon.runtime import JobSpec
 from daemon.store import create_pool, migrate
@@ -123,3 +125,7 @@ async def test_the_pool_needs_no_reset_after_the_daemon_s_statements(
             await world.pool.release(conn)
     assert all(dict(state) == dict(fresh) for state in states), (fresh, states)
     assert fresh["locks"] == fresh["listening"] == 0 and fresh["settings"] is None
+
+
+def test_a_quiet_health_row_is_refreshed_before_the_stall_rule_would_fire() -> None:
+    assert HEALTH_REFRESH_INTERVALS < STALL_INTERVALS

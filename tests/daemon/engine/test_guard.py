@@ -13,7 +13,8 @@ from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import shipments
 from daemon.engine.guard import ChannelUnavailable, GuardedChannel
 from daemon.errors import AuthError, RecordError, RetryableError
-from daemon.model import FulfillerStatus, ItemResult, OrderRef, OutboundStatus, Shipment, ShopStock
+from daemon.model import FulfillerStatus, OrderRef, OutboundStatus, Shipment, ShopStock
+from daemon.ports import ItemResult
 from tests.daemon.engine.conftest import World
 from tests.daemon.engine.fakes import FakeShop
 

@@ -12,8 +12,8 @@ import pytest
 
 from daemon.engine import push
 from daemon.engine.cycle import CycleCounts
-from daemon.engine.snapshot import ENTITY_FSTATUS, ENTITY_SHIPMENT, Claimed, Pulled, Snapshot
 from daemon.store import MerchantLease
+from daemon.store.snapshot import ENTITY_FSTATUS, ENTITY_SHIPMENT, Claimed, Pulled, Snapshot
 from tests.daemon.engine.conftest import World
 
 DEAD_TOKEN = "deadbeef0000"  # an instance with no connection left

@@ -7,7 +7,8 @@ from decimal import Decimal
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import orders
 from daemon.ids import outbound_id
-from daemon.model import OrderLine, Outbound, OutboundStatus, PaymentState, UnreadableOrder
+from daemon.model import OrderLine, Outbound, OutboundStatus, PaymentState
+from daemon.ports import UnreadableOrder
 from tests.daemon.engine.conftest import World
 
 

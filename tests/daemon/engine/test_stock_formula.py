@@ -13,7 +13,8 @@ from loguru import logger
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import orders, stock
 from daemon.errors import RetryableError
-from daemon.model import OrderLine, PaymentState, ShopOrder, StockLevel, UnreadableOrder, Window
+from daemon.model import OrderLine, PaymentState, ShopOrder, StockLevel, Window
+from daemon.ports import UnreadableOrder
 from tests.daemon.engine.conftest import World
 
 

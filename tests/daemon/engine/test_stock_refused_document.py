@@ -13,7 +13,8 @@ import pytest
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import stock
 from daemon.errors import ChannelFatalError
-from daemon.model import ItemResult, ShopStock, StockLevel
+from daemon.model import ShopStock, StockLevel
+from daemon.ports import ItemResult
 from tests.daemon.engine.conftest import World, channel_settings
 from tests.daemon.engine.fakes import FakeShop
 

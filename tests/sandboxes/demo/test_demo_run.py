@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from sandboxes.demo import DemoOptions, run_demo
 
-pytestmark = [
-    pytest.mark.skipif(
-        importlib.util.find_spec("daemon.wiring") is None,
-        reason="daemon.wiring (build_runtime) is not in the tree yet: the daemon would sync nothing",
-    ),
-    pytest.mark.timeout(180),
-]
+pytestmark = pytest.mark.timeout(180)
 
 
 async def test_demo_moves_orders_shipments_and_stock() -> None:

@@ -7,21 +7,21 @@ from pathlib import Path
 import pytest
 
 from daemon.config import load_config
-from sandboxes.demo.merchant_config import Endpoints, Timing, render_config, secret_env
-from sandboxes.demo.shops import SHOPS, ffn_is_write
 from sandboxes.demo.stats import percentile
 from sandboxes.demo.summary import DemoSummary, ShopRow
-from sandboxes.demo.world import catalogue
+from sandboxes.world.catalogue import catalogue
+from sandboxes.world.merchant import Channel, MerchantFile, Timing, secret_env
+from sandboxes.world.shops import SHOPS, ffn_is_write
 
 KINDS = ("shopify", "shopware", "woocommerce")
 
 
 def test_generated_config_is_valid_and_keeps_secrets_out_of_the_file(tmp_path: Path) -> None:
-    endpoints = Endpoints(
-        "http://127.0.0.1:1001", {k: f"http://127.0.0.1:{2000 + i}" for i, k in enumerate(KINDS)}
+    channels = [Channel(SHOPS[k].channel, k, f"http://127.0.0.1:{2000 + i}") for i, k in enumerate(KINDS)]
+    merchant = MerchantFile(
+        "http://127.0.0.1:1001", channels, tmp_path / "state", timing=Timing(orders_s=2.5)
     )
-    path = tmp_path / "merchant.toml"
-    path.write_text(render_config(endpoints, state_dir=tmp_path / "state", timing=Timing(orders_s=2.5)))
+    path = merchant.write(tmp_path / "merchant.toml")
     env = secret_env(KINDS, "postgresql://postgres:@/ffn_sync?host=/tmp")
 
     config = load_config(path, environ=env)
@@ -37,14 +37,8 @@ def test_generated_config_is_valid_and_keeps_secrets_out_of_the_file(tmp_path: P
 
 
 def test_generated_config_without_the_environment_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "merchant.toml"
-    path.write_text(
-        render_config(
-            Endpoints("http://127.0.0.1:1", {"shopify": "http://127.0.0.1:2"}),
-            state_dir=tmp_path,
-            timing=Timing(),
-        )
-    )
+    channels = [Channel("shopify-demo", "shopify", "http://127.0.0.1:2")]
+    path = MerchantFile("http://127.0.0.1:1", channels, tmp_path).write(tmp_path / "merchant.toml")
     with pytest.raises(Exception, match="FFN_SYNC_DEMO_FFN_SECRET"):
         load_config(path, environ={})
 

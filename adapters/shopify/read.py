@@ -12,10 +12,18 @@ from loguru import logger
 
 from adapters.shopify import queries
 from adapters.shopify.gate import is_waiting, location_query, location_share, nothing_here, waiting_reason
-from adapters.shopify.mapping import MappingError, map_order, parse_time, shopify_time
+from adapters.shopify.mapping import (
+    MappingError,
+    map_order,
+    order_number,
+    parse_time,
+    readable_lines,
+    shopify_time,
+)
 from adapters.shopify.state import ShopifyState
 from adapters.shopify.transport import CostExceedsBucket, GraphQLTransport, Operation
-from daemon.model import ShopOrder, UnreadableOrder, Window
+from daemon.model import ShopOrder, Window
+from daemon.ports import MAPPING_ERRORS, UnreadableOrder
 
 
 def window_query(window: Window) -> tuple[str, datetime, datetime]:
@@ -96,18 +104,14 @@ class OrderReader:
                     )
                     continue
                 read.add(str(node.get("id")))
-                try:
-                    yield await self._map(node)
-                except MappingError as exc:
-                    number = str(node.get("name") or "").lstrip("#") or None
-                    yield UnreadableOrder(str(node.get("id")), number, f"cannot be read: {exc}", updated)
+                yield await self._map(node)
             if not page["pageInfo"]["hasNextPage"]:
                 break
             after = page["pageInfo"]["endCursor"]
         async for released in self._released(read):
             yield released
 
-    async def _released(self, just_read: set[str]) -> AsyncIterator[ShopOrder]:
+    async def _released(self, just_read: set[str]) -> AsyncIterator[ShopOrder | UnreadableOrder]:
         """Orders that were waiting on a hold or schedule at the FFN location and no longer are."""
         waiting = await self._waiting_orders()
         ids = [order_id for order_id in waiting if order_id not in just_read]
@@ -130,7 +134,7 @@ class OrderReader:
                 order = await self.get(node["id"])
                 if order is not None:
                     logger.info(
-                        f"shopify order {order.number}: released in Shopify "
+                        f"shopify order {order.number or order.order_id}: released in Shopify "
                         f"(was {waiting[node['id']]}); read again"
                     )
                     yield order
@@ -153,22 +157,16 @@ class OrderReader:
         else:
             self._waiting[order_id] = reason
 
-    async def get(self, order_id: str) -> ShopOrder | None:
+    async def get(self, order_id: str) -> ShopOrder | UnreadableOrder | None:
+        """The order; ``UnreadableOrder`` when it cannot be mapped; None when Shopify has no such order."""
         data = await self._transport.query(
             queries.ORDER, {"id": order_id, "lines": queries.INLINE_LINES, "foQuery": self._fo_query}
         )
         node = data.get("order")
-        return await self._complete(node) if node else None
+        return await self._map(node) if node else None
 
-    async def _complete(self, node: dict[str, Any]) -> ShopOrder | None:
-        try:
-            return await self._map(node)
-        except MappingError as exc:
-            logger.error(f"shopify order {node.get('id')} {node.get('name')} cannot be read: {exc}; skipped")
-            return None
-
-    async def _map(self, node: dict[str, Any]) -> ShopOrder:
-        """The order with all its line items; raises MappingError when it cannot be read."""
+    async def _map(self, node: dict[str, Any]) -> ShopOrder | UnreadableOrder:
+        """The order with all its line items, or ``UnreadableOrder`` when it cannot be mapped."""
         extra: list[dict[str, Any]] = []
         line_page = node.get("lineItems") or {}
         after = (line_page.get("pageInfo") or {}).get("endCursor")
@@ -184,7 +182,16 @@ class OrderReader:
         share = location_share(await self._fulfillment_orders(node))
         hold = waiting_reason(share)
         test = bool(node.get("test")) and not self._include_test
-        order = map_order(node, extra, share=share, hold=hold, test=test)
+        try:
+            order = map_order(node, extra, share=share, hold=hold, test=test)
+        except MAPPING_ERRORS as exc:
+            return UnreadableOrder.of(
+                str(node.get("id")),
+                order_number(str(node.get("name") or "")),
+                exc,
+                updated_at=_updated_at(node),
+                lines=readable_lines(node, extra, share),
+            )
         elsewhere = nothing_here(share, self._location_id)
         if elsewhere and not order.cancelled:
             logger.debug(f"shopify order {order.number}: {elsewhere}")
@@ -216,3 +223,10 @@ class OrderReader:
             if not page["pageInfo"].get("hasNextPage"):
                 return nodes
             after = page["pageInfo"].get("endCursor")
+
+
+def _updated_at(node: dict[str, Any]) -> datetime | None:
+    try:
+        return parse_time(node.get("updatedAt"), "updatedAt")
+    except MappingError:
+        return None

@@ -1,7 +1,7 @@
 """The one-time FFN consent, done automatically against the FFN sandbox (documented code ``sandbox-code``).
 
 A real merchant does this once with ``ffn-sync ffn-login``; the sandbox hands out its test code without a
-browser, so the demo and the benchmark trade it for the first token pair and store it in Postgres.
+browser, so every world trades it for the first token pair and store it in Postgres.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from loguru import logger
 
 from daemon.errors import SyncError
 from daemon.secrets import Secret
-from sandboxes.demo.errors import DemoError
-from sandboxes.demo.merchant_config import FFN_AUTH_CODE, FFN_CLIENT_ID, FFN_CLIENT_SECRET, REDIRECT_URI
+from sandboxes.world.errors import WorldError
+from sandboxes.world.merchant import FFN_AUTH_CODE, FFN_CLIENT_ID, FFN_CLIENT_SECRET, REDIRECT_URI
 
 
 async def grant_ffn_consent(pool: asyncpg.Pool, merchant_id: str, ffn_url: str) -> None:
@@ -21,7 +21,7 @@ async def grant_ffn_consent(pool: asyncpg.Pool, merchant_id: str, ffn_url: str) 
         from adapters.ffn.login import exchange_code
         from daemon.store.tokens import PgTokenStore
     except ImportError as exc:
-        raise DemoError(f"the FFN login (adapters.ffn.login) is not part of this build: {exc}") from exc
+        raise WorldError(f"the FFN login (adapters.ffn.login) is not part of this build: {exc}") from exc
     try:
         await exchange_code(
             f"{ffn_url}/token",
@@ -32,5 +32,5 @@ async def grant_ffn_consent(pool: asyncpg.Pool, merchant_id: str, ffn_url: str) 
             PgTokenStore(pool, merchant_id),
         )
     except (SyncError, orjson.JSONDecodeError) as exc:
-        raise DemoError(f"FFN consent against the sandbox failed: {exc}") from exc
-    logger.info("demo: FFN consent granted (sandbox authorization code), tokens stored in Postgres")
+        raise WorldError(f"FFN consent against the sandbox failed: {exc}") from exc
+    logger.info("world: FFN consent granted (sandbox authorization code), tokens stored in Postgres")

@@ -1,7 +1,7 @@
 """What differs per shop kind: sandbox credentials, config lines, and how to read its traffic and orders.
 
 Credentials are the test credentials documented in each sandbox module's docstring. Secrets reach the
-config only as ``env:`` references; ``ShopKind.env`` holds the values the demo puts in the environment.
+config only as ``env:`` references; ``ShopKind.env`` holds the values a world puts in the environment.
 """
 
 from __future__ import annotations
@@ -104,7 +104,6 @@ SHOPS: dict[str, ShopKind] = {
         order_prefix="SH-",
         credentials=lambda p: [
             f'access_token = "env:{p}_SHOPIFY_TOKEN"',
-            'api_version = "2026-10"',
             f'location_id = "{SHOPIFY_LOCATION}"',
         ],
         env=lambda p: {f"{p}_SHOPIFY_TOKEN": "shpat_sandbox"},
@@ -133,9 +132,8 @@ SHOPS: dict[str, ShopKind] = {
         order_prefix="WC-",
         credentials=lambda p: [
             f'consumer_key = "env:{p}_WOO_KEY"',
+            # auth stays "auto": the sandbox speaks plain HTTP, where WooCommerce accepts only OAuth 1.0a.
             f'consumer_secret = "env:{p}_WOO_SECRET"',
-            # The demo shop speaks plain HTTP, where WooCommerce accepts only OAuth 1.0a signatures.
-            'auth = "auto"',
         ],
         env=lambda p: {f"{p}_WOO_KEY": "ck_sandbox", f"{p}_WOO_SECRET": "cs_sandbox"},
         is_write=_woo_is_write,
@@ -144,6 +142,10 @@ SHOPS: dict[str, ShopKind] = {
         shipped=_woo_shipped,
     ),
 }
+
+
+SHOP_KINDS = tuple(SHOPS)
+FULFILLER_KIND = "ffn"
 
 
 def ffn_is_write(entry: LogEntry) -> bool:

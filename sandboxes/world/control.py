@@ -8,13 +8,13 @@ from typing import Any
 import aiohttp
 import orjson
 
-from sandboxes.demo.errors import DemoError
+from sandboxes.world.errors import WorldError
 
 _TIMEOUT = aiohttp.ClientTimeout(total=120)
 
 
 class Control:
-    """The control API of one sandbox; every unexpected answer becomes a ``DemoError`` naming the call."""
+    """The control API of one sandbox; every unexpected answer becomes a ``WorldError`` naming the call."""
 
     def __init__(self, session: aiohttp.ClientSession, base_url: str, kind: str) -> None:
         self.session = session
@@ -34,10 +34,10 @@ class Control:
                 raw = await response.read()
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DemoError(f"{self.kind} sandbox: {method} {url} failed: {exc!r}") from exc
+            raise WorldError(f"{self.kind} sandbox: {method} {url} failed: {exc!r}") from exc
         if status not in ok:
             text = raw.decode("utf-8", "replace")[:500]
-            raise DemoError(f"{self.kind} sandbox: {method} /_sandbox/{path} answered {status}: {text}")
+            raise WorldError(f"{self.kind} sandbox: {method} /_sandbox/{path} answered {status}: {text}")
         return orjson.loads(raw) if raw else None
 
     async def get(self, path: str) -> Any:

@@ -12,17 +12,14 @@ import contextlib
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
-from sandboxes.demo.errors import DemoError
-from sandboxes.demo.ports import free_port
+from sandboxes.world.errors import WorldError
+from sandboxes.world.ports import free_port
 
-SHOP_KINDS = ("shopify", "shopware", "woocommerce")
-FULFILLER_KIND = "ffn"
 READY_TIMEOUT_S = 30.0
 STOP_GRACE_S = 5.0
 _START_ATTEMPTS = 3  # a port handed out by the kernel can be taken before the sandbox binds it
@@ -36,7 +33,7 @@ class SandboxProcess:
     log_path: Path
 
     @property
-    def base_url(self) -> str:
+    def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     @property
@@ -50,7 +47,10 @@ class SandboxProcess:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.stop_now)
+
+    def stop_now(self) -> None:
         if self.process.poll() is not None:
             return
         self.process.terminate()
@@ -73,7 +73,7 @@ def _spawn(kind: str, port: int, log_path: Path) -> SandboxProcess:
 async def _wait_ready(sandbox: SandboxProcess, session: aiohttp.ClientSession) -> bool:
     """True once the control API answers; False if the process died first."""
     deadline = time.monotonic() + READY_TIMEOUT_S
-    url = f"{sandbox.base_url}/_sandbox/requests?since=999999999"
+    url = f"{sandbox.url}/_sandbox/requests?since=999999999"
     while time.monotonic() < deadline:
         if sandbox.process.poll() is not None:
             return False
@@ -82,9 +82,9 @@ async def _wait_ready(sandbox: SandboxProcess, session: aiohttp.ClientSession) -
                 if response.status == 200:
                     return True
         await asyncio.sleep(0.1)
-    sandbox.stop()
-    raise DemoError(
-        f"the {sandbox.kind} sandbox did not answer on {sandbox.base_url} within {READY_TIMEOUT_S:.0f} s; "
+    sandbox.stop_now()
+    raise WorldError(
+        f"the {sandbox.kind} sandbox did not answer on {sandbox.url} within {READY_TIMEOUT_S:.0f} s; "
         f"its output ({sandbox.log_path}):\n{sandbox.log_tail()}"
     )
 
@@ -95,28 +95,7 @@ async def start_sandbox(kind: str, log_dir: Path, session: aiohttp.ClientSession
         sandbox = _spawn(kind, free_port(), log_path)
         if await _wait_ready(sandbox, session):
             return sandbox
-    raise DemoError(
+    raise WorldError(
         f"the {kind} sandbox exited during start-up (exit code {sandbox.process.returncode}); "
         f"its output ({log_path}):\n{sandbox.log_tail()}"
     )
-
-
-@contextlib.asynccontextmanager
-async def running_sandboxes(
-    kinds: Sequence[str], log_dir: Path, session: aiohttp.ClientSession
-) -> AsyncIterator[dict[str, SandboxProcess]]:
-    """Start every kind (in parallel); stop them all on exit, whatever happened."""
-    started: dict[str, SandboxProcess] = {}
-
-    async def start(kind: str) -> None:
-        started[kind] = await start_sandbox(kind, log_dir, session)
-
-    try:
-        results = await asyncio.gather(*(start(kind) for kind in kinds), return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        yield {kind: started[kind] for kind in kinds}
-    finally:
-        for sandbox in started.values():
-            sandbox.stop()

@@ -1,14 +1,19 @@
-"""Fulfiller-side cancellations reflected on the Shopify order: tag, note, and optionally a cancellation."""
+"""Write-back to Shopify orders: FFN shipments as fulfilments (``ShipmentWriter``) and fulfiller-side
+cancellations as tag, note and optionally a cancellation (``OrderStatusWriter``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from loguru import logger
 
 from adapters.shopify import queries
+from adapters.shopify.fulfil import FulfilmentState, already_applied, fulfillment_inputs, parse_state, plan
+from adapters.shopify.gate import location_query
 from adapters.shopify.transport import GraphQLTransport, raise_user_errors
 from daemon.clock import Clock
-from daemon.errors import RecordError
-from daemon.model import OWN_NOTE_PREFIX, FulfillerStatus, OrderRef, OutboundStatus
+from daemon.errors import ManualActionNeeded, RecordError
+from daemon.model import OWN_NOTE_PREFIX, FulfillerStatus, OrderRef, OutboundStatus, Shipment
 
 JOB_POLLS = 5
 JOB_POLL_S = 1.0
@@ -104,3 +109,75 @@ class OrderStatusWriter:
             logger.info(f"shopify order {order.number}: cancellation job {job['id']} still running")
         else:
             logger.info(f"shopify order {order.number}: cancelled in the shop")
+
+
+class ShipmentWriter:
+    """One FFN shipment as fulfilments at the FFN location (planning in ``fulfil``)."""
+
+    def __init__(self, transport: GraphQLTransport, location_id: str, *, notify_customer: bool) -> None:
+        self._transport = transport
+        self._location_id = location_id
+        self._notify = notify_customer
+
+    async def apply(self, order: OrderRef, shipment: Shipment) -> None:
+        state = await self._state(order)
+        label = f"shipment {shipment.shipment_id} for order {state.name}"
+        if already_applied(state, shipment):
+            logger.info(f"shopify {label}: a fulfilment already carries its tracking; nothing to do")
+            return
+        if state.cancelled:
+            raise ManualActionNeeded(f"{label}: the order is cancelled in Shopify; fulfilment not recorded")
+        try:
+            allocation = plan(state, shipment)
+        except ValueError as exc:
+            raise RecordError(f"{label}: {exc}", upstream="shopify") from None
+        if allocation.empty:
+            if allocation.unmatched:
+                raise RecordError(
+                    f"{label}: lines {allocation.unmatched} are not open at the FFN location "
+                    f"{self._location_id} (fulfilled, moved to another location, or with another fulfillment "
+                    "service)",
+                    upstream="shopify",
+                )
+            if not shipment.trackings or not any(t.number for t in shipment.trackings):
+                logger.info(f"shopify {label}: nothing remains to fulfil; treated as applied")
+                return
+            raise ManualActionNeeded(
+                f"{label}: nothing remains to fulfil in Shopify (fulfilled there by hand?); "
+                f"tracking {[t.number for t in shipment.trackings]} not attached"
+            )
+        if allocation.unmatched or allocation.short or state.truncated:
+            logger.warning(
+                f"shopify {label}: fulfilling what matches; unmatched={allocation.unmatched} "
+                f"short={allocation.short} truncated={state.truncated}"
+            )
+        for payload in fulfillment_inputs(allocation, shipment, notify_customer=self._notify):
+            data = await self._transport.mutate(queries.CREATE_FULFILLMENT, {"fulfillment": payload})
+            result = data.get("fulfillmentCreate") or {}
+            raise_user_errors(result.get("userErrors"), f"{label}: fulfillmentCreate")
+            created = result.get("fulfillment") or {}
+            logger.info(f"shopify {label}: fulfilment {created.get('name')} created ({created.get('id')})")
+
+    async def _state(self, order: OrderRef) -> FulfilmentState:
+        after: str | None = None
+        fo_nodes: list[dict[str, Any]] = []
+        while True:
+            data = await self._transport.query(
+                queries.FULFILMENT_STATE,
+                {"id": order.order_id, "after": after, "foQuery": location_query(self._location_id)},
+            )
+            node = data.get("order")
+            if node is None:
+                raise RecordError(order_not_found(order), upstream="shopify")
+            fos = node["fulfillmentOrders"]
+            fo_nodes.extend(fos["nodes"])
+            if not fos["pageInfo"]["hasNextPage"]:
+                return parse_state(node, fo_nodes, self._location_id)
+            after = fos["pageInfo"]["endCursor"]
+
+
+def order_not_found(order: OrderRef) -> str:
+    return (
+        f"order {order.number} ({order.order_id}) not found in Shopify; an order older than 60 days is "
+        "invisible without the read_all_orders scope (grant it to the app), otherwise it was deleted"
+    )

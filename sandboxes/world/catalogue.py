@@ -1,17 +1,23 @@
-"""The scripted world: a small catalogue in every shop, FFN stock, and a stream of new paid orders."""
+"""The scripted world: a catalogue in every shop, FFN stock, and new paid orders (in bulk or as a stream).
+
+Bulk calls go out ``CONCURRENCY`` at a time: the benchmark builds worlds of thousands of products and
+orders through the control API.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from loguru import logger
 
-from sandboxes.demo.control import Control
-from sandboxes.demo.errors import DemoError
+from sandboxes.world.control import Control
+from sandboxes.world.errors import WorldError
 
 _NAMES = (
     "Trail Mug",
@@ -27,6 +33,8 @@ _NAMES = (
     "Bike Light",
     "Yoga Strap",
 )
+T = TypeVar("T")
+CONCURRENCY = 32
 _CITIES = (("10115", "Berlin"), ("20095", "Hamburg"), ("80331", "München"), ("50667", "Köln"))
 
 
@@ -68,10 +76,31 @@ def catalogue(size: int = 12, prefix: str = "DEMO") -> list[Product]:
     ]
 
 
-async def seed_catalogue(shops: Mapping[str, Control], products: Sequence[Product]) -> None:
-    for control in shops.values():
-        for product in products:
-            await control.post("products", product.as_control())
+async def bounded(calls: Iterable[Callable[[], Awaitable[T]]], limit: int = CONCURRENCY) -> list[T]:
+    gate = asyncio.Semaphore(limit)
+
+    async def one(call: Callable[[], Awaitable[T]]) -> T:
+        async with gate:
+            return await call()
+
+    return list(await asyncio.gather(*(one(call) for call in calls)))
+
+
+async def seed_products(shops: Iterable[Control], products: Sequence[Product]) -> None:
+    calls = [functools.partial(c.post, "products", p.as_control()) for c in shops for p in products]
+    await bounded(calls)
+
+
+async def new_catalogue(shops: Iterable[Control], size: int, prefix: str = "DEMO") -> list[Product]:
+    """``size`` products, the same in every shop."""
+    items = catalogue(size, prefix)
+    await seed_products(shops, items)
+    return items
+
+
+async def book_stock(ffn: Control, skus: Sequence[str], level: int) -> None:
+    """The warehouse books ``level`` units of every SKU (FFN knows stock only of products it was sent)."""
+    await bounded([functools.partial(ffn.put, f"stock/{sku}", {"level": level}) for sku in skus])
 
 
 def order_body(rng: random.Random, products: Sequence[Product], number: int) -> dict[str, object]:
@@ -107,6 +136,17 @@ async def create_order(
 ) -> CreatedOrder:
     answer = await control.post("orders", order_body(rng, products, number))
     return CreatedOrder(kind, str(answer["id"]), str(answer["number"]), time.time())
+
+
+async def place_orders(
+    control: Control, kind: str, products: Sequence[Product], count: int, *, seed: int = 11, start: int = 0
+) -> list[CreatedOrder]:
+    """``count`` orders at once, each drawn from its own seeded generator (reproducible in any order)."""
+    calls = [
+        functools.partial(create_order, kind, control, random.Random(seed * 1_000_003 + n), products, n)
+        for n in range(start, start + count)
+    ]
+    return await bounded(calls)
 
 
 async def order_stream(
@@ -146,12 +186,7 @@ async def wait_for_ffn_products(ffn: Control, skus: Sequence[str], timeout_s: fl
         if not missing:
             return
         await asyncio.sleep(0.5)
-    raise DemoError(
+    raise WorldError(
         f"{len(missing)} of {len(skus)} products never reached FFN within {timeout_s:.0f} s "
         f"(e.g. {sorted(missing)[0]}): the products flow is not working, see the log above"
     )
-
-
-async def set_ffn_stock(ffn: Control, levels: Mapping[str, int]) -> None:
-    for sku, level in levels.items():
-        await ffn.put(f"stock/{sku}", {"level": level})

@@ -8,9 +8,9 @@ import aiohttp
 
 from adapters.ffn.auth import FfnAuth
 from adapters.ffn.errors import ffn_error_factory
-from adapters.ffn.feeds import Feeds
 from adapters.ffn.outbounds import Outbounds
 from adapters.ffn.products import Products
+from adapters.ffn.read import Feeds
 from adapters.ffn.setup import SetupData
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.http import HttpClient, TokenBucket

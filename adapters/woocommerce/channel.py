@@ -19,17 +19,8 @@ from adapters.woocommerce.writeback import OrderWriter, TrackingMode
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import AuthError, ChannelFatalError, ConfigError, RecordError
 from daemon.http import HttpClient, RateLimiter, TokenBucket
-from daemon.model import (
-    FulfillerStatus,
-    ItemResult,
-    OrderRef,
-    Shipment,
-    ShopOrder,
-    ShopProduct,
-    ShopStock,
-    UnreadableOrder,
-    Window,
-)
+from daemon.model import FulfillerStatus, OrderRef, Shipment, ShopOrder, ShopProduct, ShopStock, Window
+from daemon.ports import MAPPING_ERRORS, ItemResult, UnreadableOrder, unreadable_reason
 from daemon.secrets import Secret
 
 # Every status: "any" is every registered one but the trash (WP_Query), so the trash is read too.
@@ -133,12 +124,20 @@ class WooCommerceChannel:
     async def _orders_of(self, rows: list[dict[str, Any]]) -> AsyncIterator[ShopOrder | UnreadableOrder]:
         await self.catalog.ensure_units(item for row in rows for item in row.get("line_items") or [])
         for row in rows:
+            yield await self._order(row)
+
+    async def _order(self, row: dict[str, Any]) -> ShopOrder | UnreadableOrder:
+        try:
+            return mapping.order_from_wc(row, self.catalog.virtual, await self._refunded(row))
+        except MAPPING_ERRORS as exc:
+            # A payload the mapping refused or did not foresee: this order is parked, the rest go on.
+            number = str(row.get("number") or row.get("id") or "") or None
             try:
-                yield mapping.order_from_wc(row, self.catalog.virtual, await self._refunded(row))
-            except RecordError as exc:
-                number = str(row.get("number") or row.get("id") or "") or None
-                lines = mapping.readable_lines(row, self.catalog.virtual)
-                yield UnreadableOrder(str(row.get("id")), number, exc.message, lines=lines)
+                updated = mapping.parse_gmt(row.get("date_modified_gmt"))
+            except ValueError:
+                updated = None
+            lines = mapping.readable_lines(row, self.catalog.virtual)
+            return UnreadableOrder.of(str(row.get("id")), number, exc, updated_at=updated, lines=lines)
 
     async def _refunded(self, row: dict[str, Any]) -> dict[str, int]:
         """Units refunded per line: a refund is its own record and leaves the order's lines as they
@@ -184,19 +183,12 @@ class WooCommerceChannel:
                 if product is not None:
                     yield product
 
-    async def get_order(self, order_id: str) -> ShopOrder | None:
+    async def get_order(self, order_id: str) -> ShopOrder | UnreadableOrder | None:
         data = await self._writer.fetch_order(order_id)
         if data is None:
             return None
         await self.catalog.ensure_units(data.get("line_items") or [])
-        return mapping.order_from_wc(data, self.catalog.virtual, await self._refunded(data))
-
-    def _map_order(self, row: dict[str, Any]) -> ShopOrder | None:
-        try:
-            return mapping.order_from_wc(row, self.catalog.virtual)
-        except RecordError as exc:
-            logger.error(f"skipped: {exc}")
-            return None
+        return await self._order(data)
 
     async def _read_units(self) -> None:
         """``woocommerce_weight_unit`` / ``woocommerce_dimension_unit``, once: a shop in grams would
@@ -239,8 +231,12 @@ class WooCommerceChannel:
                 weight_unit=self.weight_unit or "kg",
                 dimension_unit=self.dimension_unit or "cm",
             )
-        except RecordError as exc:
-            logger.error(f"skipped: {exc}")
+        except MAPPING_ERRORS as exc:
+            owner = f" of product {parent.get('id')}" if parent is not None else ""
+            logger.error(
+                f"woocommerce product {row.get('id')}{owner} sku={row.get('sku')!r} left out: "
+                f"{unreadable_reason(exc)}"
+            )
             return None
         if product is None and not row.get("virtual") and not str(row.get("sku") or "").strip():
             owner = f" of product {parent.get('id')}" if parent is not None else ""

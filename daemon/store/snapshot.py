@@ -1,4 +1,9 @@
-"""The snapshot table as a durable work queue (one row per record, pending while pulled ≠ pushed)."""
+"""The snapshot table as a durable work queue (one row per record, pending while pulled ≠ pushed).
+
+Every query on ``snapshot`` lives here: the queue (upsert, claim, outcomes) in ``Snapshot``, and the
+order lookups other parts need (the shop order behind an outbound, payloads, orders missing in FFN,
+the personal-data purge) as functions below it.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,10 @@ ENTITY_PRODUCT = "product"
 ENTITY_ORDER = "order"
 ENTITY_SHIPMENT = "shipment"
 ENTITY_FSTATUS = "fstatus"
+
+# A skipped order the gate told to wait (unpaid, held, not yet in an exporting status): not in FFN, yet its
+# lines are reserved (see daemon.store.stock) and the purge treats it as open.
+REASON_WAITING = "waiting"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +133,8 @@ class Snapshot:
 
     async def upsert(
         self, conn: asyncpg.Connection, channel: str, entity: str, rows: Sequence[Pulled], *, now: datetime
-    ) -> int:
-        """Store pulled records; returns how many were new or changed (zero writes otherwise)."""
-        return len(await self.upsert_changed(conn, channel, entity, rows, now=now))
-
-    async def upsert_changed(
-        self, conn: asyncpg.Connection, channel: str, entity: str, rows: Sequence[Pulled], *, now: datetime
     ) -> list[str]:
-        """Like ``upsert``, returning the external ids that were new or changed."""
+        """Store pulled records; returns the external ids that were new or changed (zero writes otherwise)."""
         if not rows:
             return []
         latest = {row.external_id: row for row in rows}  # a page may repeat a record; keep the last
@@ -321,3 +324,44 @@ class Snapshot:
 
 def _keys(items: Sequence[Claimed]) -> tuple[list[str], list[str], list[str]]:
     return [i.channel for i in items], [i.entity for i in items], [i.external_id for i in items]
+
+
+async def order_payloads(
+    conn: asyncpg.Connection | asyncpg.Pool, merchant_id: str, channel: str, order_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The stored payload of each known order among ``order_ids``."""
+    rows = await conn.fetch(
+        "SELECT external_id, payload FROM snapshot WHERE merchant_id = $1 AND channel = $2 AND entity = $3"
+        " AND external_id = ANY($4::text[])",
+        merchant_id,
+        channel,
+        ENTITY_ORDER,
+        list(order_ids),
+    )
+    return {row["external_id"]: row["payload"] for row in rows}
+
+
+_NOT_IN_FFN = """
+SELECT channel, label FROM snapshot
+WHERE merchant_id = $1 AND entity = 'order' AND remote_status IS NULL AND state IN ('pending', 'failed')
+  AND source_created_at < $2 AND NOT (payload->>'cancelled')::boolean
+ORDER BY source_created_at LIMIT $3
+"""
+
+
+async def orders_not_in_ffn(
+    pool: asyncpg.Pool, merchant_id: str, created_before: datetime, limit: int = 50
+) -> list[tuple[str, str]]:
+    """(channel, label) of open orders created before ``created_before`` that FFN does not know yet."""
+    rows = await pool.fetch(_NOT_IN_FFN, merchant_id, created_before, limit)
+    return [(row["channel"], row["label"]) for row in rows]
+
+
+async def parked_since(pool: asyncpg.Pool, merchant_ids: Sequence[str], since: datetime) -> int:
+    """Records of these merchants that became dead letters since ``since``."""
+    count: int = await pool.fetchval(
+        "SELECT count(*) FROM snapshot WHERE state = 'failed' AND updated_at >= $1 AND merchant_id = ANY($2)",
+        since,
+        list(merchant_ids),
+    )
+    return count

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.shopware.criteria import Criteria
+from adapters.shopware.queries import Criteria
 from adapters.shopware.version import ShopwareVersion
 from daemon.http import HttpClient
 

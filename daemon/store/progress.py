@@ -1,0 +1,104 @@
+"""Where each flow stands: its delta cursor (``cursors``) and its last cycle (``flow_health``).
+
+Both are written once per cycle of every flow of every merchant, so these are the writes a large fleet
+pays for on every empty cycle; they live together here so that cost is tuned in one place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+
+class Cursors:
+    """The delta cursors of one merchant: per (channel, flow), the position the next window starts from."""
+
+    def __init__(self, pool: asyncpg.Pool, merchant_id: str) -> None:
+        self.pool = pool
+        self.merchant_id = merchant_id
+
+    async def get(self, channel: str, flow: str) -> datetime | None:
+        position: datetime | None = await self.pool.fetchval(
+            "SELECT position FROM cursors WHERE merchant_id = $1 AND channel = $2 AND flow = $3",
+            self.merchant_id,
+            channel,
+            flow,
+        )
+        return position
+
+    async def advance(self, conn: asyncpg.Connection, channel: str, flow: str, position: datetime) -> None:
+        """Call inside the transaction that stored the window's last rows."""
+        await conn.execute(
+            "INSERT INTO cursors (merchant_id, channel, flow, position) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (merchant_id, channel, flow) DO UPDATE"
+            " SET position = greatest(cursors.position, excluded.position), updated_at = now()",
+            self.merchant_id,
+            channel,
+            flow,
+            position,
+        )
+
+
+async def rewind_cursors(
+    pool: asyncpg.Pool, *, merchant: str | None, since: datetime, flow: str | None, channel: str | None
+) -> int:
+    """Move matching cursors back to ``since`` (never forward); returns how many moved (``resync``)."""
+    result = await pool.execute(
+        "UPDATE cursors SET position = least(position, $4), updated_at = now()"
+        " WHERE ($1::text IS NULL OR merchant_id = $1) AND ($2::text IS NULL OR flow = $2)"
+        " AND ($3::text IS NULL OR channel = $3)",
+        merchant,
+        flow,
+        channel,
+        since,
+    )
+    return int(result.split()[-1])
+
+
+_HEALTH_UPSERT = """
+INSERT INTO flow_health AS h (merchant_id, channel, flow, interval_s, last_run_at, last_success_at, last_error,
+                              consecutive_failures, last_counts, last_duration_s)
+VALUES ($1, $2, $3, $4, $5::timestamptz, CASE WHEN $6::boolean THEN $5::timestamptz END, $7, CASE WHEN $6::boolean THEN 0 ELSE 1 END, $8, $9)
+ON CONFLICT (merchant_id, channel, flow) DO UPDATE SET
+    interval_s = excluded.interval_s,
+    last_run_at = excluded.last_run_at,
+    last_success_at = coalesce(excluded.last_success_at, h.last_success_at),
+    last_error = excluded.last_error,
+    consecutive_failures = CASE WHEN $6::boolean THEN 0 ELSE h.consecutive_failures + 1 END,
+    last_counts = excluded.last_counts,
+    last_duration_s = excluded.last_duration_s
+RETURNING consecutive_failures
+"""
+
+
+async def record_cycle(
+    pool: asyncpg.Pool,
+    merchant_id: str,
+    channel: str,
+    flow: str,
+    *,
+    interval_s: float,
+    at: datetime,
+    ok: bool,
+    error: str | None,
+    counts: dict[str, Any],
+    duration_s: float,
+) -> int:
+    """Record one finished cycle; returns the failures in a row including this one (0 after a success)."""
+    failures: int = await pool.fetchval(
+        _HEALTH_UPSERT, merchant_id, channel, flow, interval_s, at, ok, error, counts, duration_s
+    )
+    return failures
+
+
+_FLOW_HEALTH = """
+SELECT h.*, c.position FROM flow_health h LEFT JOIN cursors c USING (merchant_id, channel, flow)
+WHERE $1::text IS NULL OR h.merchant_id = $1 ORDER BY h.merchant_id, h.channel, h.flow
+"""
+
+
+async def flow_health(pool: asyncpg.Pool, merchant: str | None = None) -> list[asyncpg.Record]:
+    """Every flow's last cycle with its cursor position (``status``, ``/healthz``)."""
+    return list(await pool.fetch(_FLOW_HEALTH, merchant))

@@ -1,0 +1,134 @@
+"""``webhook_registrations`` (migration 0007): generated webhook credentials and registration state."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from daemon.secrets import Secret
+
+CREDENTIAL_SOURCE = "webhook_registrations"  # what a Secret's repr names instead of the value
+
+
+def new_credential() -> str:
+    """256 random bits, URL-safe (it may travel in a URL path: Shopware)."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    merchant_id: str
+    channel: str
+    kind: str
+    state: str
+    topics: tuple[str, ...]
+    subscriptions: tuple[dict[str, Any], ...]
+    last_error: str | None
+    last_registered_at: datetime | None
+    last_delivery_at: datetime | None
+    address_prefix: str | None
+    registered_since: datetime | None
+
+
+_CREDENTIAL = """
+WITH new AS (
+    INSERT INTO webhook_registrations (merchant_id, channel, kind, credential) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (merchant_id, channel) DO UPDATE SET
+        credential = coalesce(webhook_registrations.credential, excluded.credential),
+        kind = excluded.kind
+    RETURNING credential
+)
+SELECT credential FROM new
+"""
+
+
+async def channel_credential(pool: asyncpg.Pool, merchant_id: str, channel: str, kind: str) -> Secret:
+    """The channel's generated credential, created on first use and kept across restarts and reloads (a
+    new one would mean re-registering every webhook)."""
+    value: str = await pool.fetchval(_CREDENTIAL, merchant_id, channel, kind, new_credential())
+    return Secret(value, source=CREDENTIAL_SOURCE)
+
+
+async def record_registration(
+    pool: asyncpg.Pool,
+    merchant_id: str,
+    channel: str,
+    kind: str,
+    *,
+    state: str,
+    topics: Sequence[str],
+    subscriptions: Sequence[dict[str, Any]] | None,
+    error: str | None,
+    at: datetime,
+    address_prefix: str | None = None,
+) -> None:
+    """A successful pass (``error`` None) stores what the shop has now and under which ``address_prefix``;
+    a failed one keeps the last known subscriptions and prefix (it learnt nothing new)."""
+    await pool.execute(
+        "INSERT INTO webhook_registrations AS r (merchant_id, channel, kind, state, topics, subscriptions,"
+        " last_error, last_registered_at, address_prefix, registered_since, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '[]'), $7,"
+        " CASE WHEN $7::text IS NULL THEN $8::timestamptz END,"
+        " $9, CASE WHEN $4 = 'registered' THEN $8::timestamptz END, $8::timestamptz)"
+        " ON CONFLICT (merchant_id, channel) DO UPDATE SET kind = excluded.kind, state = excluded.state,"
+        " topics = excluded.topics, subscriptions = coalesce($6::jsonb, r.subscriptions),"
+        " last_error = excluded.last_error,"
+        " last_registered_at = coalesce(excluded.last_registered_at, r.last_registered_at),"
+        " address_prefix = CASE WHEN $7::text IS NULL THEN $9 ELSE r.address_prefix END,"
+        " registered_since = CASE WHEN excluded.state <> 'registered' THEN NULL"
+        " WHEN r.state = 'registered' THEN coalesce(r.registered_since, $8) ELSE $8 END,"
+        " updated_at = excluded.updated_at",
+        merchant_id,
+        channel,
+        kind,
+        state,
+        list(topics),
+        None if subscriptions is None else list(subscriptions),
+        error,
+        at,
+        address_prefix,
+    )
+
+
+async def record_delivery(pool: asyncpg.Pool, merchant_id: str, channel: str, at: datetime) -> None:
+    await pool.execute(
+        "UPDATE webhook_registrations SET last_delivery_at = greatest(last_delivery_at, $3)"
+        " WHERE merchant_id = $1 AND channel = $2",
+        merchant_id,
+        channel,
+        at,
+    )
+
+
+async def registrations(
+    pool: asyncpg.Pool, merchant_id: str | None = None, channel: str | None = None
+) -> list[Registration]:
+    rows = await pool.fetch(
+        "SELECT merchant_id, channel, kind, state, topics, subscriptions, last_error, last_registered_at,"
+        " last_delivery_at, address_prefix, registered_since FROM webhook_registrations"
+        " WHERE ($1::text IS NULL OR merchant_id = $1) AND ($2::text IS NULL OR channel = $2)"
+        " ORDER BY merchant_id, channel",
+        merchant_id,
+        channel,
+    )
+    return [
+        Registration(
+            merchant_id=row["merchant_id"],
+            channel=row["channel"],
+            kind=row["kind"],
+            state=row["state"],
+            topics=tuple(row["topics"]),
+            subscriptions=tuple(row["subscriptions"]),
+            last_error=row["last_error"],
+            last_registered_at=row["last_registered_at"],
+            last_delivery_at=row["last_delivery_at"],
+            address_prefix=row["address_prefix"],
+            registered_since=row["registered_since"],
+        )
+        for row in rows
+    ]

@@ -1,0 +1,140 @@
+"""A webhook-nudged orders run reads past the cursor lag (the order placed a second ago goes out now), while
+the cursor itself keeps its lag; a nudge is taken once per burst and reports its trigger-to-run delay."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+from daemon.clock import FakeClock
+from daemon.engine.cursors import fresh_window
+from daemon.engine.cycle import CycleCounts
+from daemon.engine.flows import orders
+from daemon.engine.nudges import Nudges
+from daemon.ids import outbound_id
+from daemon.model import ShopOrder, Window
+from daemon.ports import UnreadableOrder
+from tests.daemon.engine.conftest import World
+
+
+async def cycle(world: World) -> CycleCounts:
+    counts = CycleCounts()
+    await orders.run(world.ctx, world.ctx.settings.channel("shop"), counts)
+    return counts
+
+
+async def cursor(world: World) -> datetime:
+    position = await world.ctx.cursors.get("shop", "orders")
+    assert position is not None
+    return position
+
+
+async def test_a_nudged_run_exports_an_order_inside_the_lag_and_the_cursor_keeps_its_lag(
+    world: World,
+) -> None:
+    await cycle(world)  # the first run sets the cursor
+    world.clock.advance(30)
+    now = world.clock.now()
+    world.order(7, created_at=now - timedelta(seconds=1), updated_at=now - timedelta(seconds=1))
+
+    await cycle(world)  # polling alone: the 5 s lag hides it
+    assert world.ffn.outbounds == {}
+
+    world.ctx.nudges.request("shop", "orders")
+    counts = await cycle(world)
+
+    assert list(world.ffn.outbounds) == [outbound_id("MERC", "shop", "7")]
+    assert counts.pushed == 1
+    assert await cursor(world) == (now - timedelta(seconds=5)).replace(microsecond=0)
+
+    world.clock.advance(60)  # the next ordinary run reads it again below the lag: nothing twice
+    again = await cycle(world)
+    assert (again.changed, again.pushed) == (0, 0)
+    assert len(world.ffn.writes) == 1
+
+
+async def test_a_nudge_is_taken_once(world: World) -> None:
+    await cycle(world)
+    world.ctx.nudges.request("shop", "orders")
+    world.ctx.nudges.request("shop", "orders")
+    await cycle(world)
+    assert not world.ctx.nudges.pending("shop", "orders")
+    world.clock.advance(10)
+    now = world.clock.now()
+    world.order(8, created_at=now, updated_at=now)
+    await cycle(world)  # not nudged again: waits for the lag like any poll
+    assert world.ffn.outbounds == {}
+
+
+def test_the_delay_from_first_request_to_the_run_is_reported() -> None:
+    clock = FakeClock(datetime(2026, 5, 4, 10, 0, tzinfo=UTC))
+    seen: list[tuple[str, str, float]] = []
+    nudges = Nudges(clock=clock, on_taken=lambda channel, flow, delay: seen.append((channel, flow, delay)))
+    nudges.request("shop", "orders")
+    clock.advance(0.25)
+    nudges.request("shop", "orders")  # the burst's first request counts
+    clock.advance(0.25)
+    assert nudges.take("shop", "orders")
+    assert not nudges.take("shop", "orders")
+    assert not nudges.take("shop", "products")
+    assert seen == [("shop", "orders", 0.5)]
+
+
+def test_fresh_window_covers_now_in_whole_seconds_from_the_cursor() -> None:
+    position = datetime(2026, 5, 4, 10, 0, 0, tzinfo=UTC)
+    now = datetime(2026, 5, 4, 10, 0, 5, 400_000, tzinfo=UTC)
+    window = fresh_window(position, now)
+    assert window.start == position - timedelta(seconds=1)
+    assert window.end == datetime(2026, 5, 4, 10, 0, 6, tzinfo=UTC)
+
+
+async def test_a_nudged_run_reads_once_from_the_cursor_up_to_now(world: World) -> None:
+    await cycle(world)
+    world.clock.advance(30)
+    reads: list[Window] = []
+    read = world.shop.changed_orders
+
+    def spy(window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        reads.append(window)
+        return read(window)
+
+    world.shop.changed_orders = spy  # type: ignore[method-assign]
+    world.ctx.nudges.request("shop", "orders")
+    counts = await cycle(world)
+    (window,) = reads  # one query, not a poll's window plus one past the lag (Shopify pays per query)
+    assert window.end > world.clock.now()
+    assert counts.lag_s == 5.0
+
+
+async def test_nudged_runs_in_a_burst_read_only_what_is_new_and_the_poll_still_catches_late_commits(
+    world: World,
+) -> None:
+    await cycle(world)
+    world.clock.advance(30)
+    reads: list[Window] = []
+    read = world.shop.changed_orders
+
+    def spy(window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        reads.append(window)
+        return read(window)
+
+    world.shop.changed_orders = spy  # type: ignore[method-assign]
+    world.ctx.nudges.request("shop", "orders")
+    await cycle(world)
+    first_read_end = reads[-1].end
+
+    world.clock.advance(1)
+    now = world.clock.now()
+    # Committed late: stamped 2 s ago, so inside what the last nudged read already covered.
+    world.order(9, created_at=now - timedelta(seconds=2), updated_at=now - timedelta(seconds=2))
+    world.ctx.nudges.request("shop", "orders")
+    reads.clear()
+    await cycle(world)
+    due, fresh = reads  # the window crossing the lag since the last run, then only what is new
+    assert due.end == (now - timedelta(seconds=5)).replace(microsecond=0)
+    assert fresh.start == first_read_end - timedelta(seconds=1) and fresh.end > now
+    assert world.ffn.outbounds == {}
+
+    world.clock.advance(10)  # the next run that moves the cursor over it reads it
+    await cycle(world)
+    assert list(world.ffn.outbounds) == [outbound_id("MERC", "shop", "9")]
