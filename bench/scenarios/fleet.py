@@ -20,10 +20,10 @@ from bench.daemon_proc import DaemonProcess
 from bench.report import Table, verdict
 from bench.scenarios.common import bench_stage
 from bench.sizes import Size
-from sandboxes.demo.consent import grant_ffn_consent
-from sandboxes.demo.errors import DemoError
-from sandboxes.demo.merchant_config import MERCHANT_ID, Endpoints, Timing, render_config
-from sandboxes.demo.stage import Stage, StageOptions, staged
+from sandboxes.world.consent import grant_ffn_consent
+from sandboxes.world.errors import WorldError
+from sandboxes.world.merchant import Timing
+from sandboxes.world.stage import Stage, staged
 
 SCALE = 10.0
 PRODUCTION = Timing(
@@ -62,32 +62,21 @@ def merchants_for(size: Size) -> int:
 async def run(size: Size, wanted: set[str]) -> list[Table]:
     n = merchants_for(size)
     _, warmup_s, idle_s = PLAN[size.name]
-    options = dataclasses.replace(bench_stage(None, _timing()), metrics=True, log_level="INFO")
+    options = bench_stage(None, _timing())
+    options = dataclasses.replace(options, metrics=True)
     async with staged(options) as stage:
-        fleet = await _fleet_config(stage, options, n)
+        fleet = await _fleet_config(stage, n)
         return [await _measure(dataclasses.replace(stage, config_path=fleet), n, warmup_s, idle_s)]
 
 
-async def _fleet_config(stage: Stage, options: StageOptions, n: int) -> Path:
+async def _fleet_config(stage: Stage, n: int) -> Path:
+    """One file per merchant, the stage's own merchant file with another id (same sandboxes, same database)."""
     directory = stage.work_dir / "fleet"
     directory.mkdir()
-    ffn_url = stage.ffn.base_url
-    endpoints = Endpoints(ffn_url, {kind: control.base_url for kind, control in stage.shops.items()})
-    text = render_config(
-        endpoints,
-        state_dir=stage.work_dir / "state",
-        timing=options.timing,
-        metrics_port=stage.metrics_port,
-        ffn_requests_per_second=options.ffn_requests_per_second,
-        ffn_max_concurrency=options.ffn_max_concurrency,
-        log_level=options.log_level,
-    )
     for index in range(n):
         merchant = f"m{index:04}"
-        (directory / f"{merchant}.toml").write_text(
-            text.replace(f'id = "{MERCHANT_ID}"', f'id = "{merchant}"', 1)
-        )
-        await grant_ffn_consent(stage.pool, merchant, ffn_url)
+        dataclasses.replace(stage.merchant, merchant_id=merchant).write(directory / f"{merchant}.toml")
+        await grant_ffn_consent(stage.pool, merchant, stage.ffn.base_url)
     return directory
 
 
@@ -144,13 +133,13 @@ async def _wait_started(daemon: DaemonProcess, timeout_s: float) -> float:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not daemon.running():
-            raise DemoError(
+            raise WorldError(
                 f"the fleet daemon exited during start-up; log {daemon.log_path}:\n{daemon.log_tail()}"
             )
         if STARTED in daemon.log_path.read_text(errors="replace"):
             return time.monotonic() - daemon.started
         await asyncio.sleep(0.05)
-    raise DemoError(f"the fleet daemon did not start within {timeout_s:.0f} s; log {daemon.log_path}")
+    raise WorldError(f"the fleet daemon did not start within {timeout_s:.0f} s; log {daemon.log_path}")
 
 
 async def _cycles(stage: Stage) -> int:
