@@ -53,15 +53,6 @@ async def test_outbound_changes_follow_chunks_with_encoded_offsets(
     assert sent and all("%2B00" in line and "+" not in line for line in sent)  # '+' never travels unencoded
 
 
-async def test_window_excludes_changes_outside(
-    client: FfnClient, set_stock: SeedStock, clock: FakeClock
-) -> None:
-    await _orders(client, set_stock, clock, 2)
-    later = Window(start=clock.now() + timedelta(minutes=5), end=clock.now() + timedelta(minutes=10))
-
-    assert await collect(client.outbound_changes(later)) == []
-
-
 async def test_partial_and_final_shipments_with_and_without_tracking(
     client: FfnClient, sandbox: Sandbox, set_stock: SeedStock, clock: FakeClock
 ) -> None:

@@ -47,10 +47,6 @@ async def test_create_get_and_reservation(client: FfnClient, sandbox: Sandbox, s
     assert sandbox.world.slot(a, "FULF04XX-12345-0001").reserved == 2
 
 
-async def test_unknown_outbound_is_none(client: FfnClient) -> None:
-    assert await client.get_outbound("MERC02NOPE000000") is None
-
-
 async def test_repeated_create_adopts_existing(
     client: FfnClient, sandbox: Sandbox, set_stock: SeedStock
 ) -> None:
@@ -63,17 +59,6 @@ async def test_repeated_create_adopts_existing(
     assert len(sandbox.world.outbounds) == 1
     refused = [e for e in sandbox.requests("POST", "/outbounds") if e.status == 400]
     assert refused[0].response_json()["errorCode"]["code"] == "Outbounds_NotCanceledOutboundExists"
-
-
-async def test_same_order_number_under_another_id_is_adopted_after_a_check(
-    client: FfnClient, set_stock: SeedStock
-) -> None:
-    a, _ = await _products(client, set_stock)
-    await client.create_outbound(outbound(OID, "SHOP-1003", [(a, "A-1", 1)]))
-
-    adopted = await client.create_outbound(outbound("MERC02OTHERID234", "SHOP-1003", [(a, "A-1", 1)]))
-
-    assert adopted == OID  # same order number: the outbound of this very order
 
 
 async def test_oversale_flag_and_not_enough_stock(make_client: ClientFactory, sandbox: Sandbox) -> None:

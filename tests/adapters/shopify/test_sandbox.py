@@ -101,3 +101,8 @@ async def test_reset_empties_the_world(shop: Shop) -> None:
     await shop.control("POST", "/_sandbox/reset")
     assert await shop.control("GET", "/_sandbox/stock") == {}
     assert shop.sandbox.location_id == "gid://shopify/Location/1000001"
+
+
+async def test_a_wrong_token_is_refused_as_shopify_refuses_it(shop: Shop) -> None:
+    status, body = await shop.graphql("{ shop { name } }", token="nope")
+    assert status == 401 and "Invalid API key or access token" in body["errors"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
@@ -13,7 +14,15 @@ from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import shipments
 from daemon.engine.guard import ChannelUnavailable, GuardedChannel
 from daemon.errors import AuthError, RecordError, RetryableError
-from daemon.model import FulfillerStatus, OrderRef, OutboundStatus, Shipment, ShopStock
+from daemon.model import (
+    FulfillerStatus,
+    OrderRef,
+    OutboundStatus,
+    PaymentState,
+    Shipment,
+    ShopOrder,
+    ShopStock,
+)
 from daemon.ports import ItemResult
 from tests.daemon.engine.conftest import World
 from tests.daemon.engine.fakes import FakeShop
@@ -51,6 +60,7 @@ async def test_a_hung_shop_costs_one_deadline_then_fails_fast_until_a_trial_succ
     assert len(shop.statuses) == 3  # not even attempted
     clock.advance(61)
     shop.__class__ = FakeShop  # the shop recovered
+    shop.put(ShopOrder("1", "#1", clock.now(), clock.now(), "EUR", Decimal(0), PaymentState.PAID))
     await guarded.apply_order_status(OrderRef("1", "#1"), STATUS, cancel_in_shop=False)
     assert not guarded.breaker.is_open and guarded.breaker.failures == 0
 

@@ -3,6 +3,8 @@
 Over plain HTTP only OAuth 1.0a signatures count; Basic and query keys only where PHP's ``is_ssl()``
 is true (the sandbox's ``https`` knob). The official client picks Basic for ``https://`` URLs; the
 sandbox serves plain HTTP, so "HTTPS" is the knob plus the client's ``is_ssl`` flag.
+
+What every shop adapter must do is tested once in tests/contracts; here is what is WooCommerce's own.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Changed orders: window filtering, keyset paging, get_order — client against the sandbox."""
+"""Changed orders: window filtering, keyset paging, get_order — client against the sandbox.
+
+What every shop adapter must do is tested once in tests/contracts; here is what is Shopware's own.
+"""
 
 from __future__ import annotations
 

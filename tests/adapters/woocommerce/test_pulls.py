@@ -1,4 +1,7 @@
-"""Client ⇄ sandbox: reading changed orders and products."""
+"""Client ⇄ sandbox: reading changed orders and products.
+
+What every shop adapter must do is tested once in tests/contracts; here is what is WooCommerce's own.
+"""
 
 from __future__ import annotations
 
@@ -179,9 +182,3 @@ async def test_ean_from_meta_key(
     window = Window(clock.now() - timedelta(minutes=1), clock.now() + FAR)
     products = [p async for p in channel.changed_products(window)]
     assert [(p.sku, p.ean) for p in products] == [("SIMPLE-1", "4006381333931")]
-
-
-def test_the_channel_satisfies_the_engine_contract(channel: WooCommerceChannel) -> None:
-    from daemon.ports import ShopChannel
-
-    assert isinstance(channel, ShopChannel) and channel.kind == "woocommerce"

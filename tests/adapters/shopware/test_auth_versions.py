@@ -1,4 +1,7 @@
-"""Token lifecycle, error handling and the 6.6/6.7 differences — client against the sandbox."""
+"""Token lifecycle, error handling and the 6.6/6.7 differences — client against the sandbox.
+
+What every shop adapter must do is tested once in tests/contracts; here is what is Shopware's own.
+"""
 
 from __future__ import annotations
 

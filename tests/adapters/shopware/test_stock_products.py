@@ -1,8 +1,10 @@
-"""Stock in bulk and changed products — client against the sandbox."""
+"""Stock in bulk and changed products — client against the sandbox.
+
+What every shop adapter must do is tested once in tests/contracts; here is what is Shopware's own.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 from adapters.shopware import ShopwareChannel
@@ -99,9 +101,3 @@ async def test_changed_products_are_sellable_units_with_inherited_values(
     # Products pulled once resolve stock without another lookup.
     await channel.set_stock([ShopStock("SHIRT-S", 4)])
     assert len([e for e in sandbox.vendor_traffic() if e.path == "/api/search/product"]) == len(searches)
-
-
-async def test_no_products_changed(sandbox: Sandbox, channel: ShopwareChannel, clock: FakeClock) -> None:
-    await sandbox.product("A")
-    clock.advance(60)
-    assert [p async for p in channel.changed_products(Window(clock.now(), clock.now() + timedelta(1)))] == []

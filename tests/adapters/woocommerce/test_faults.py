@@ -1,4 +1,7 @@
-"""Client ⇄ sandbox: host errors, credentials and what reaches the logs."""
+"""Client ⇄ sandbox: host errors, credentials and what reaches the logs.
+
+What every shop adapter must do is tested once in tests/contracts; here is what is WooCommerce's own.
+"""
 
 from __future__ import annotations
 

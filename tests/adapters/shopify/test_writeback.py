@@ -1,4 +1,7 @@
-"""Client ⇄ sandbox: fulfilments, order status, stock."""
+"""Client ⇄ sandbox: fulfilments, order status, stock.
+
+What every shop adapter must do is tested once in tests/contracts; here is what is Shopify's own.
+"""
 
 from __future__ import annotations
 
