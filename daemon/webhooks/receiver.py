@@ -7,6 +7,7 @@ Every refusal is a 4xx, a WARNING with the source address and a metric, and neve
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -135,7 +136,11 @@ class WebhookReceiver:
         m.webhook_last_delivery.labels(merchant, channel).set(now.timestamp())
         if self.on_accepted is not None:
             self.on_accepted(endpoint, now)
-        if delivery.delivery_id is not None and endpoint.recent.seen_before(delivery.delivery_id):
+        # Duplicates are recognised by the signed body, not by the delivery-id header: Shopify's and
+        # WooCommerce's id headers are unsigned (a captured delivery replayed with a fresh id would trigger
+        # again), and WooCommerce derives its id from the webhook and the current second, so two orders
+        # placed in one second share an id. A vendor's retry resends the same body and is still caught.
+        if endpoint.recent.seen_before(hashlib.sha256(body).hexdigest()):
             m.webhook_duplicates.labels(merchant, channel).inc()
             logger.debug("webhook {} for {}/{}: duplicate, nothing to do", delivery.topic, merchant, channel)
             return web.Response(status=200)

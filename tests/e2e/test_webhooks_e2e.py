@@ -117,6 +117,10 @@ class Hooked:
         return await self.control(shop, "GET", "webhooks")
 
 
+async def _started(h: Hooked) -> bool:
+    return bool(h.daemon.scheduler.runners)
+
+
 async def _until(predicate: Any, limit_s: float, what: str) -> None:
     deadline = time.monotonic() + limit_s
     while not await predicate():
@@ -163,6 +167,11 @@ async def hooked(tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch) -
                 hooks = [await h.webhooks(shop) for shop in shops.values()]
                 return all(hook["subscriptions"] for hook in hooks)
 
+            # First runs are spread over each job's interval (60 s here): run them now, as a fleet
+            # operator's first cycle would come within one interval anyway.
+            await _until(lambda: _started(h), 30, "the daemon's jobs scheduled")
+            for name in list(h.daemon.scheduler.runners):
+                h.daemon.scheduler.trigger(name)
             await _until(ready, 30, "first poll of every channel and webhooks registered at every shop")
             # The catalogue comes after the first poll: the product master's webhooks bring it to FFN
             # (the products flow polls every 300 s).
