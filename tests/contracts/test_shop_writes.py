@@ -86,30 +86,13 @@ async def test_a_shipment_for_a_deleted_order_is_a_record_error(shop: ShopDriver
         await channel.apply_shipment(ref, parcel("S-1", order, {"A": 2}, "T-1", OutboundStatus.SHIPPED))
 
 
-async def test_a_shipment_for_an_order_cancelled_in_the_shop_needs_a_human(
-    shop: ShopDriver, request: pytest.FixtureRequest
-) -> None:
-    known_gap(
-        request,
-        shop,
-        shopware_66=SHOPWARE_CANCELLED_DELIVERY,
-        shopware_67=SHOPWARE_CANCELLED_DELIVERY,
-        woocommerce="WooCommerce posts the tracking to an order cancelled in the shop (its status stays "
-        "cancelled) instead of raising ManualActionNeeded: adapters/woocommerce/writeback.py apply_shipment "
-        "does not look at the order's status",
-    )
+async def test_a_shipment_for_an_order_cancelled_in_the_shop_needs_a_human(shop: ShopDriver) -> None:
     channel = shop.channel()
     ref, order = await placed(shop, channel)
     await shop.cancel(ref)
     with pytest.raises(ManualActionNeeded):
         await channel.apply_shipment(ref, parcel("S-1", order, {"A": 2}, "T-1", OutboundStatus.SHIPPED))
     assert (await shop.shipped(ref)).trackings == ()
-
-
-SHOPWARE_CANCELLED_DELIVERY = (
-    "Shopware raises a plain RecordError ('... cancelled') for a shipment of a cancelled order "
-    "(adapters/shopware/writeback.py transition_delivery), not ManualActionNeeded as Shopify does"
-)
 
 
 async def test_a_fulfiller_cancel_only_notes_and_tags_unless_the_shop_may_cancel(shop: ShopDriver) -> None:
