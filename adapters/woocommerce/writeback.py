@@ -30,6 +30,7 @@ TRACKING_NAMESPACE = "wc-shipment-tracking/v3"
 FINAL_STATUSES = frozenset({"completed", "cancelled", "refunded", "trash", "failed"})
 # A trashed order is a cancelled one that was also binned; a refunded one had its money returned.
 CANCELLED_STATUSES = frozenset({"cancelled", "refunded", "trash"})
+REFLECTED_STATUSES = frozenset({OutboundStatus.CANCELED, OutboundStatus.PARTIALLY_CANCELED})
 
 
 class OrderWriter:
@@ -147,20 +148,25 @@ class OrderWriter:
     async def apply_order_status(
         self, order: OrderRef, status: FulfillerStatus, *, cancel_in_shop: bool
     ) -> None:
+        if status.status not in REFLECTED_STATUSES:
+            logger.debug(
+                f"woocommerce order {order.number}: fulfiller status {status.status.value} needs nothing in the shop"
+            )
+            return
         data = await self._require(order)
         meta = data.get("meta_data")
         marker = f"{status.outbound_id}:{status.status.value}:{status.cancel_reason or ''}"
         if mapping.meta_value(meta, STATUS_KEY) == marker:
             return
-        cancelled = status.status in (OutboundStatus.CANCELED, OutboundStatus.PARTIALLY_CANCELED)
         note = f"Fulfillment status: {status.status.value}" + (
             f" (reason: {status.cancel_reason})" if status.cancel_reason else ""
         )
         await self._note_once(order, note, customer=False)
-        updates = [_meta(meta, STATUS_KEY, marker)]
-        if cancelled:
-            current = mapping.meta_value(meta, mapping.TAGS_META_KEY)
-            updates.append(_meta(meta, mapping.TAGS_META_KEY, mapping.add_tag(current, self._status_tag)))
+        current = mapping.meta_value(meta, mapping.TAGS_META_KEY)
+        updates = [
+            _meta(meta, STATUS_KEY, marker),
+            _meta(meta, mapping.TAGS_META_KEY, mapping.add_tag(current, self._status_tag)),
+        ]
         body: dict[str, Any] = {"meta_data": updates}
         if (
             cancel_in_shop

@@ -20,7 +20,6 @@ from daemon.model import (
     Window,
 )
 from daemon.ports import ItemFailure, ShopChannel
-from tests.contracts.conftest import known_gap
 from tests.contracts.drivers import Shipped, ShopDriver
 from tests.contracts.drivers.base import STATUS_TAG
 
@@ -127,15 +126,8 @@ async def test_a_fulfiller_cancel_cancels_in_the_shop_once_when_allowed(shop: Sh
     "status", [OutboundStatus.LOCKED, OutboundStatus.PICKPROCESS, OutboundStatus.SHIPPED]
 )
 async def test_statuses_with_nothing_to_reflect_write_nothing(
-    shop: ShopDriver, status: OutboundStatus, request: pytest.FixtureRequest
+    shop: ShopDriver, status: OutboundStatus
 ) -> None:
-    known_gap(
-        request,
-        shop,
-        woocommerce="WooCommerce notes every status ('Fulfillment status: Locked') and stores a status marker "
-        "(adapters/woocommerce/writeback.py apply_order_status); harmless today, since the engine passes only "
-        "cancel statuses (daemon/engine/flows/status.py SHOP_RELEVANT)",
-    )
     channel = shop.channel()
     ref, _ = await placed(shop, channel)
     before = await shop.order_state(ref)
