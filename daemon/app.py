@@ -196,15 +196,21 @@ class Daemon:
                     await task
 
     def _on_login(self, merchant_id: str) -> None:
+        if merchant_id not in {m.id for m in self.config.merchants}:
+            # Any database role can NOTIFY: only a configured merchant's login means anything.
+            logger.warning("ignored a login announcement for {!r}: no such merchant here", merchant_id[:80])
+            return
         logger.info("new FFN consent stored for merchant {}; its flows retry now", merchant_id)
-        task = asyncio.create_task(self._retry_now(self._runtime, merchant_id), name="ffn-login-retry")
+        task = asyncio.create_task(
+            self._retry_now(self._runtime, merchant_id, shops=False), name="ffn-login-retry"
+        )
         self._retries.add(task)
         task.add_done_callback(self._retries.discard)
 
-    async def _retry_now(self, runtime: Runtime, merchant: str | None = None) -> None:
+    async def _retry_now(self, runtime: Runtime, merchant: str | None = None, *, shops: bool = True) -> None:
         """Something was fixed: paused shops and waiting records first, then the backing-off jobs run now."""
         try:
-            await runtime.retry_now(merchant)
+            await runtime.retry_now(merchant, shops=shops)
         except Exception as exc:  # the jobs still wake; the records follow at their own time
             logger.warning("could not make waiting records due now: {}", redact(str(exc)))
         self.scheduler.wake(merchant)

@@ -26,9 +26,10 @@ class Runtime(Protocol):
         """Records that became dead letters since ``since`` (``once`` fails on them)."""
         ...
 
-    async def retry_now(self, merchant: str | None = None) -> None:
+    async def retry_now(self, merchant: str | None = None, *, shops: bool = True) -> None:
         """Something was fixed (a reload, a new FFN consent): what waits on a past failure of ``merchant``
-        (default: every merchant) — paused shops, postponed and backing-off records — tries again now."""
+        (default: every merchant) — postponed and backing-off records, and with ``shops`` the paused
+        shops — tries again now. A new FFN consent fixes nothing at a shop: it passes ``shops=False``."""
         ...
 
     async def aclose(self) -> None: ...
@@ -47,7 +48,7 @@ class EmptyRuntime:
     async def parked_since(self, since: datetime) -> int:
         return 0
 
-    async def retry_now(self, merchant: str | None = None) -> None:
+    async def retry_now(self, merchant: str | None = None, *, shops: bool = True) -> None:
         return None
 
     async def aclose(self) -> None:

@@ -11,7 +11,7 @@ once, and any number of triggers during a run make exactly one more run after it
 from __future__ import annotations
 
 import asyncio
-import random
+import hashlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -26,8 +26,21 @@ from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.secrets import redact
 
 MAX_JITTER_S = 5.0
-FIRST_RUN_SPREAD_S = 2.0
 CANCEL_WAIT_S = 30.0
+
+
+def first_run_at(name: str, interval_s: float, now: datetime) -> datetime:
+    """The first run of job ``name``: the next instant after ``now`` on the job's own grid.
+
+    The grid is the job's interval shifted by a phase taken from a hash of its name, so the jobs of a
+    fleet spread evenly over their interval instead of all starting at once (and every catch-up and
+    reconcile with them), and a job keeps its phase across restarts and reloads: a restart after an
+    outage does not bunch them up either. The first run is therefore up to one interval after start.
+    """
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    phase = int.from_bytes(digest, "big") / 2**64 * interval_s
+    wait = (phase - now.timestamp()) % interval_s
+    return now + timedelta(seconds=wait)
 
 
 @dataclass(frozen=True)
@@ -304,15 +317,14 @@ class SyncScheduler:
         return None if job is None else job.next_run_time  # type: ignore[no-any-return]
 
     def _add_jobs(self, jobs: Sequence[JobSpec], previous: dict[str, JobRunner] | None = None) -> None:
-        now = datetime.now(UTC)
+        now = self.clock.now()
         for spec in jobs:
             runner = JobRunner(spec, policy=self.policy, clock=self.clock)
             if previous and spec.name in previous:
                 runner.adopt(previous[spec.name])
             self.runners[spec.name] = runner
             interval = spec.interval_s
-            # Spread first runs a little so a large config does not hit every API in the same second.
-            first = now + timedelta(seconds=random.uniform(0, min(FIRST_RUN_SPREAD_S, interval * 0.1)))
+            first = first_run_at(spec.name, interval, now)
             self._scheduler.add_job(
                 self._run_scheduled,
                 IntervalTrigger(seconds=interval, jitter=min(MAX_JITTER_S, interval * 0.1), timezone=UTC),

@@ -16,7 +16,7 @@ import asyncio
 import base64
 import contextvars
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import aiohttp
@@ -28,10 +28,12 @@ from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import AuthError, RetryableError, SyncError
 from daemon.http import HttpClient
 from daemon.oauth import TokenSet, TokenStore
-from daemon.secrets import Secret, register
+from daemon.secrets import Secret, SecretSlot, register
 
 PROACTIVE_REFRESH_S = 60.0
 UPSTREAM = "ffn-oauth"
+
+_Tokens = TypeVar("_Tokens", TokenSet, TokenSet | None)
 
 # The access token the current task put on its request, so a 401 can tell whether it was stale.
 _applied: contextvars.ContextVar[str | None] = contextvars.ContextVar("ffn_applied_token", default=None)
@@ -43,12 +45,13 @@ def basic_auth(client_id: str, client_secret: Secret) -> str:
 
 
 def token_set_from(payload: Any, clock: Clock) -> TokenSet:
-    """``{token_type, expires_in, access_token, refresh_token}`` -> TokenSet (tokens registered as secrets)."""
+    """``{token_type, expires_in, access_token, refresh_token}`` -> TokenSet.
+
+    The tokens are not registered for redaction here: whoever holds them does (``FfnAuth`` in its
+    rotating slots, ``ffn-sync ffn-login`` for its short life)."""
     if not isinstance(payload, dict) or not payload.get("access_token") or not payload.get("refresh_token"):
         keys = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
         raise AuthError(f"token endpoint answered without access_token/refresh_token (got {keys})")
-    register(str(payload["access_token"]))
-    register(str(payload["refresh_token"]))
     expires_in = float(payload.get("expires_in") or 1800)
     return TokenSet(
         access_token=str(payload["access_token"]),
@@ -128,6 +131,9 @@ class FfnAuth:
             error_factory=oauth_error_factory,
         )
         self._lock = asyncio.Lock()
+        # Each refresh replaces both tokens; the slots let the registry forget the spent ones.
+        self._access_slot = SecretSlot("ffn access token")
+        self._refresh_slot = SecretSlot("ffn refresh token")
         self._tokens: TokenSet | None = None
         self._unsaved: TokenSet | None = None
         self.refreshes = 0
@@ -160,11 +166,9 @@ class FfnAuth:
         """Under the lock: loaded, saved and not about to expire."""
         await self._flush_unsaved()
         if self._tokens is None:
-            self._tokens = await self._store.load()
+            self._tokens = self._masked(await self._store.load())
             if self._tokens is None:
                 raise AuthError(f"no FFN tokens stored yet; {LOGIN_HINT}", upstream="ffn")
-            register(self._tokens.access_token)
-            register(self._tokens.refresh_token)
         if self._expiring(self._tokens):
             await self._rotate(self._tokens)
 
@@ -184,10 +188,12 @@ class FfnAuth:
     async def _rotate(self, old: TokenSet) -> None:
         form = {"grant_type": "refresh_token", "refresh_token": old.refresh_token}
         try:
-            new = await request_tokens(self._http, self.token_url, self._basic, form, self._clock)
+            new = self._masked(
+                await request_tokens(self._http, self.token_url, self._basic, form, self._clock)
+            )
         except AuthError:
             # Another process (a fresh ffn-login) may have stored newer tokens meanwhile.
-            stored = await self._store.load()
+            stored = self._masked(await self._store.load())
             if stored is None or stored.refresh_token == old.refresh_token:
                 raise
             logger.info("ffn tokens were replaced in the store; using the stored ones")
@@ -199,6 +205,12 @@ class FfnAuth:
         self._unsaved = new
         await self._flush_unsaved()
         logger.info(f"ffn access token refreshed; valid until {new.expires_at.isoformat()}")
+
+    def _masked(self, tokens: _Tokens) -> _Tokens:
+        if tokens is not None:
+            self._access_slot.set(tokens.access_token)
+            self._refresh_slot.set(tokens.refresh_token)
+        return tokens
 
     async def _flush_unsaved(self) -> None:
         pending = self._unsaved

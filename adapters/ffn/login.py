@@ -10,7 +10,7 @@ from adapters.ffn.auth import UPSTREAM, basic_auth, oauth_error_factory, request
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.http import HttpClient
 from daemon.oauth import TokenSet, TokenStore
-from daemon.secrets import Secret
+from daemon.secrets import Secret, register
 
 DEFAULT_AUTHORIZE_URL = "https://oauth2.api.jtl-software.com/authorize"
 DEFAULT_TOKEN_URL = "https://oauth2.api.jtl-software.com/token"
@@ -53,6 +53,9 @@ async def exchange_code(
     try:
         form = {"grant_type": "authorization_code", "code": code.strip(), "redirect_uri": redirect_uri}
         tokens = await request_tokens(http, token_url, basic_auth(client_id, client_secret), form, clock)
+        # One pair per consent (a person's action), so they may stay masked for good.
+        register(tokens.access_token)
+        register(tokens.refresh_token)
     finally:
         await http.aclose()
     await store.save(tokens)

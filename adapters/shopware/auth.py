@@ -10,7 +10,7 @@ from loguru import logger
 from daemon.clock import Clock
 from daemon.errors import AuthError, SyncError
 from daemon.http import HttpClient
-from daemon.secrets import Secret, register
+from daemon.secrets import Secret, SecretSlot
 
 TOKEN_PATH = "oauth/token"
 # Refresh this long before expiry (Shopware tokens live 600 s); never more than half the lifetime.
@@ -28,6 +28,8 @@ class IntegrationAuth:
         self._token: str | None = None
         self._refresh_at = 0.0
         self._lock = asyncio.Lock()
+        # A new token every ~9 minutes: the slot lets the registry forget the old ones.
+        self._token_slot = SecretSlot("shopware access token")
         self.fetches = 0
 
     def __repr__(self) -> str:
@@ -75,7 +77,7 @@ class IntegrationAuth:
         token = answer.get("access_token") if isinstance(answer, dict) else None
         if not isinstance(token, str) or not token:
             raise AuthError("Shopware token answer has no access_token", upstream="shopware")
-        register(token)
+        self._token_slot.set(token)
         lifetime = float(answer.get("expires_in") or 600)
         self._token = token
         self._refresh_at = self._clock.monotonic() + max(lifetime - REFRESH_MARGIN_S, lifetime / 2)

@@ -39,6 +39,27 @@ def channel_problems(raw: Mapping[str, Any], file: Path) -> list[ConfigProblem]:
     return problems
 
 
+def ineffective_keys(raw: Mapping[str, Any], file: Path) -> list[ConfigProblem]:
+    """Keys that are valid but do nothing where they stand: reported as warnings, the file still loads."""
+    merchant = raw.get("merchant")
+    master = merchant.get("product_master") if isinstance(merchant, Mapping) else None
+    channels = raw.get("channels")
+    found = []
+    for index, channel in enumerate(channels if isinstance(channels, list) else ()):
+        if not isinstance(channel, Mapping) or channel.get("name") == master:
+            continue
+        intervals = channel.get("intervals")
+        if isinstance(intervals, Mapping) and "products" in intervals:
+            where = (
+                f"the product_master channel ({master!r})"
+                if master
+                else "a product_master channel (none is set)"
+            )
+            message = f"has no effect: products are read from {where} only; remove the key"
+            found.append(ConfigProblem(file, f"channels[{index}].intervals.products", message))
+    return found
+
+
 def merchant_id_problems(raws: Sequence[tuple[Path, Mapping[str, Any]]]) -> list[ConfigProblem]:
     problems = []
     first_file: dict[str, Path] = {}

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from daemon.config.app import AppConfig
 from daemon.config.checks import (
     channel_problems,
+    ineffective_keys,
     merchant_id_problems,
     process_section_problems,
     webhook_problems,
@@ -54,6 +55,9 @@ def load_config(path: Path, *, environ: Mapping[str, str] | None = None) -> AppC
     problems.extend(webhook_problems(parsed, sections))
     if problems:
         raise ConfigErrors(problems)
+    for file, contents in raws:
+        for warning in ineffective_keys(contents, file):
+            logger.warning("config: {}", warning)
     config = _assemble(parsed)
     logger.debug("config: {} merchant(s) from {}", len(config.merchants), ", ".join(map(str, files)))
     return config

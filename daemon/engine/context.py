@@ -11,6 +11,7 @@ from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.engine.cursors import OverlapSchedule
 from daemon.engine.nudges import Nudges
 from daemon.engine.observer import NullObserver, Observer
+from daemon.engine.quiet import QuietWrites
 from daemon.engine.settings import MerchantSettings
 from daemon.ports import Fulfiller, ShopChannel
 from daemon.store.progress import Cursors
@@ -30,6 +31,7 @@ class MerchantContext:
     snapshot: Snapshot = field(init=False)
     cursors: Cursors = field(init=False)
     overlaps: OverlapSchedule = field(default_factory=OverlapSchedule)
+    quiet: QuietWrites = field(default_factory=QuietWrites)
     nudges: Nudges = field(default_factory=Nudges)  # webhook deliveries: read up to now (engine.nudges)
 
     def __post_init__(self) -> None:

@@ -70,18 +70,23 @@ async def run_cycle(
         duration = time.perf_counter() - started
         ok = error is None and counts.failed == 0
         message = None if error is None else redact(str(error))
-        failures_in_a_row = await record_cycle(
-            ctx.pool,
-            ctx.merchant_id,
-            channel,
-            flow,
-            interval_s=interval_s,
-            at=ctx.clock.now(),
-            ok=error is None,
-            error=message,
-            counts={k: v for k, v in asdict(counts).items() if v is not None},
-            duration_s=duration,
-        )
+        now = ctx.clock.now()
+        quiet = error is None and counts.quiet()
+        failures_in_a_row = 0
+        if not ctx.quiet.health_may_skip(channel, flow, interval_s, now, quiet):
+            failures_in_a_row = await record_cycle(
+                ctx.pool,
+                ctx.merchant_id,
+                channel,
+                flow,
+                interval_s=interval_s,
+                at=now,
+                ok=error is None,
+                error=message,
+                counts={k: v for k, v in asdict(counts).items() if v is not None},
+                duration_s=duration,
+            )
+            ctx.quiet.health_written(channel, flow, interval_s, now, quiet)
         ctx.observer.cycle_finished(
             ctx.merchant_id,
             channel,
@@ -92,7 +97,15 @@ async def run_cycle(
         )
         shop = f"{ctx.merchant_id}/{channel}"
         if error is None:
-            logger.info("{} shop={} {} in {:.2f}s", flow, shop, counts.summary(), duration)
+            # An operator tailing the log sees work and trouble; an idle fleet polls ~100 times a second.
+            logger.log(
+                "DEBUG" if quiet else "INFO",
+                "{} shop={} {} in {:.2f}s",
+                flow,
+                shop,
+                counts.summary(),
+                duration,
+            )
             return counts
         # One ERROR when a flow starts failing; while it keeps failing, WARNING lines say so.
         level = "ERROR" if failures_in_a_row == 1 else "WARNING"

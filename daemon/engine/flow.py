@@ -53,6 +53,10 @@ class CycleCounts:
     retried: int = 0
     lag_s: float | None = None
 
+    def quiet(self) -> bool:
+        """Nothing read, written, skipped or failed: the cycle had nothing to report."""
+        return not (self.pulled or self.changed or self.pushed or self.skipped or self.failed or self.retried)
+
     def summary(self) -> str:
         lag = "-" if self.lag_s is None else f"{self.lag_s:.0f}s"
         return (

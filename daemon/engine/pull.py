@@ -50,16 +50,26 @@ async def pull(flow: Flow[R], cycle: Cycle) -> None:
     ctx, counts = cycle.ctx, cycle.counts
     if flow.source is None:
         return
-    async for window in due_windows(ctx, cycle.key, flow.name, flow.cursor_settings(cycle), counts):
+    settings = flow.cursor_settings(cycle)
+    async for window in due_windows(ctx, cycle.key, flow.name, settings, counts):
+        pulled_before = counts.pulled
         async for page in pages(flow.source(cycle, window), flow.page_size, counts):
+            end = cursor_end(window)
+            if (
+                page.last
+                and counts.pulled == pulled_before
+                and (end is None or ctx.quiet.cursor_may_stay(cycle.key, flow.name, end, settings))
+            ):
+                continue  # an empty window: nothing to store, the cursor may stay (daemon.engine.quiet)
             async with ctx.pool.acquire() as conn:
                 if not page.last:
                     counts.changed += await _store(flow, cycle, conn, page.records)
                 else:
                     async with conn.transaction():
                         counts.changed += await _store(flow, cycle, conn, page.records)
-                        if (end := cursor_end(window)) is not None:  # a nudged read past the lag
+                        if end is not None:  # None: a nudged read past the lag
                             await ctx.cursors.advance(conn, cycle.key, flow.name, end)
+                            ctx.quiet.cursor_moved(cycle.key, flow.name, end)
             if not page.last and flow.push_while_reading:
                 await push(flow, cycle)
 

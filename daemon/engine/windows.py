@@ -40,6 +40,7 @@ async def due_windows(
     nudged = ctx.nudges.take(channel, flow)
     read_until = ctx.nudges.read_until(channel, flow) if nudged else None
     position = await ctx.cursors.get(channel, flow)
+    ctx.quiet.cursor_read(channel, flow, position)
     now = ctx.clock.now()  # fixed for the cycle: the catch-up ends where this cycle began
     overlap = ctx.overlaps.overlap_s(channel, flow, now, settings)
     while (window := next_window(position, now, settings, overlap_s=overlap)) is not None:

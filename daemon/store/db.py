@@ -75,6 +75,20 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's default reset (``pg_advisory_unlock_all; CLOSE ALL; UNLISTEN *; RESET
+    ALL``: four statements after every acquire, most of an idle fleet's database work).
+
+    Nothing the daemon runs on a pool connection leaves session state behind: advisory locks are
+    transaction-scoped (``pg_advisory_xact_lock``), there are no ``SET``, ``LISTEN`` or ``DECLARE``
+    statements, and asyncpg still rolls back a transaction left open. The exceptions hold their own
+    connections (the merchant lease, the wake listener, the embedded server's admin connection) or reset
+    explicitly (``migrate``, whose session lock and migration files may ``SET``).
+    ``tests/daemon/store/test_pool.py`` checks both: the state after the daemon's statements and the
+    statements themselves.
+    """
+
+
 async def create_pool(
     dsn: str,
     *,
@@ -92,6 +106,7 @@ async def create_pool(
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_keep_session,
         statement_cache_size=statement_cache_size,
         max_inactive_connection_lifetime=300.0,
         server_settings={"application_name": POOL_APPLICATION_NAME},

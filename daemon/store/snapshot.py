@@ -286,9 +286,11 @@ class Snapshot:
     async def due_now(self, *, now: datetime) -> int:
         """Every pending row waiting for a later attempt is due at ``now``: something was fixed (a reload, a
         new FFN consent), so what backed off or was postponed behind a paused shop tries again at once
-        instead of waiting out up to 15 minutes. Claims are separate columns, so nothing in flight is freed."""
+        instead of waiting out up to 15 minutes. Claims are separate columns, so nothing in flight is freed.
+        The woken try is free (one attempt given back): an operator reloading while troubleshooting must
+        not push records that still fail into dead letters faster than their backoff would."""
         result = await self.pool.execute(
-            "UPDATE snapshot SET next_attempt_at = $2"
+            "UPDATE snapshot SET next_attempt_at = $2, attempts = greatest(attempts - 1, 0)"
             " WHERE merchant_id = $1 AND state = 'pending' AND next_attempt_at > $2",
             self.merchant_id,
             now,

@@ -42,17 +42,19 @@ class MerchantRuntime:
             return 0
         return await parked_since(self.contexts[0].pool, [ctx.merchant_id for ctx in self.contexts], since)
 
-    async def retry_now(self, merchant: str | None = None) -> None:
+    async def retry_now(self, merchant: str | None = None, *, shops: bool = True) -> None:
         for ctx in self.contexts:
             if merchant is not None and ctx.merchant_id != merchant:
                 continue
-            for channel in ctx.channels.values():
+            for channel in ctx.channels.values() if shops else ():
                 if isinstance(channel, GuardedChannel) and channel.breaker.open_until is not None:
                     channel.breaker.reset()
-                    logger.info(
-                        "shop {}: writes resume now (its pause is lifted by the operator)", channel.name
-                    )
-            due = await ctx.snapshot.due_now(now=ctx.clock.now())
+                    logger.info("shop {}: writes resume now (reload: its pause is lifted)", channel.name)
+            try:
+                due = await ctx.snapshot.due_now(now=ctx.clock.now())
+            except Exception as exc:  # the other merchants still get theirs; the jobs wake regardless
+                logger.warning("{}: could not make waiting records due now: {}", ctx.merchant_id, exc)
+                continue
             if due:
                 logger.info("{}: {} waiting record(s) are due now", ctx.merchant_id, due)
 

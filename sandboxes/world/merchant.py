@@ -143,6 +143,12 @@ def render_config(merchant: MerchantFile) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _master(merchant: MerchantFile) -> str | None:
+    if merchant.product_master is not None:
+        return merchant.product_master
+    return merchant.channels[0].name if merchant.channels else None
+
+
 def _channel(merchant: MerchantFile, channel: Channel, since: datetime) -> list[str]:
     shop, timing = SHOPS[channel.kind], merchant.timing
     shop_stock_s = timing.stock_s if timing.shop_stock_s is None else timing.shop_stock_s
@@ -158,7 +164,8 @@ def _channel(merchant: MerchantFile, channel: Channel, since: datetime) -> list[
         *shop.credentials(merchant.env_prefix),
         "[channels.intervals]",
         f"orders = {_num(timing.orders_s)}",
-        f"products = {_num(timing.products_s)}",
+        # products are read from the product master only; elsewhere the key does nothing (and warns)
+        *([f"products = {_num(timing.products_s)}"] if channel.name == _master(merchant) else []),
         f"stock = {_num(shop_stock_s)}",
         "[channels.cursor]",
         f"overlap_s = {_num(timing.overlap_s)}",

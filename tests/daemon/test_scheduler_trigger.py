@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 
 import pytest
 
@@ -44,8 +45,10 @@ async def settle(predicate: Callable[[], bool]) -> None:
 @pytest.fixture
 async def scheduler(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[SyncScheduler]:
     # The first scheduled run goes far out, so every run in these tests is a triggered one.
-    monkeypatch.setattr("daemon.scheduler.FIRST_RUN_SPREAD_S", 10_000.0)
-    monkeypatch.setattr("daemon.scheduler.random.uniform", lambda low, high: high)
+    monkeypatch.setattr(
+        "daemon.scheduler.first_run_at",
+        lambda name, interval_s, now: now + timedelta(seconds=min(10_000.0, interval_s * 0.1)),
+    )
     scheduler = SyncScheduler(policy=BackoffPolicy(threshold=1))
     yield scheduler
     await scheduler.stop(grace_s=1)

@@ -11,7 +11,7 @@ from adapters.ffn import FfnAuth, authorize_url, exchange_code
 from daemon.clock import FakeClock
 from daemon.errors import AuthError, RetryableError
 from daemon.oauth import TokenSet
-from daemon.secrets import Secret
+from daemon.secrets import MAX_RETIRED_PER_SLOT, Secret, redact, registry_size
 from daemon.store.tokens import PgTokenStore
 from sandboxes.ffn.oauth import CLIENT_ID, CLIENT_SECRET
 from tests.adapters.ffn.conftest import ClientFactory, Sandbox
@@ -169,3 +169,21 @@ async def test_wrong_code_or_secret_is_an_auth_error(sandbox: Sandbox, store: Pg
         )
     assert "wrong-secret" not in str(refused.value)
     assert await store.load() is None
+
+
+async def test_spent_tokens_leave_the_redaction_registry(
+    sandbox: Sandbox, logged_in: PgTokenStore, clock: FakeClock
+) -> None:
+    auth = auth_for(sandbox, logged_in, clock)
+    clock.advance(1800)  # the pair from the login (masked for good) is rotated away
+    first = await auth.access_token()
+    assert redact(first) == "***"
+    size = registry_size()
+    for _ in range(MAX_RETIRED_PER_SLOT + 2):
+        clock.advance(1800)
+        await auth.access_token()
+    current = await auth.access_token()
+    assert redact(current) == "***"
+    assert redact(first) == first  # evicted: a slot keeps only its last few spent tokens
+    assert registry_size() <= size + 2 * MAX_RETIRED_PER_SLOT
+    await auth.aclose()

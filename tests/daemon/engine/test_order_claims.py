@@ -165,3 +165,30 @@ async def test_claims_are_extended_while_the_work_runs(world: World, monkeypatch
     )
     assert seen == [[], [], []]  # the other row of the order never started while the first ran
     assert counts.pushed == 1
+
+
+async def test_due_now_wakes_waiting_rows_for_free_and_never_touches_a_claim(world: World) -> None:
+    await queue(world, ENTITY_SHIPMENT, [("S1", "1"), ("S2", "2")])
+    in_flight, backing_off = sorted(await claim(world, ENTITY_SHIPMENT), key=lambda c: c.external_id)
+    later = world.clock.now().replace(year=world.clock.now().year + 1)
+    await world.pool.execute(
+        "UPDATE snapshot SET claimed_by = NULL, claimed_until = NULL, attempts = 7, next_attempt_at = $2"
+        " WHERE external_id = $1",
+        backing_off.external_id,
+        later,
+    )
+    before = await world.pool.fetchrow(
+        "SELECT claimed_by, claimed_until FROM snapshot WHERE external_id = 'S1'"
+    )
+
+    assert await world.ctx.snapshot.due_now(now=world.clock.now()) == 1
+
+    woken = await world.pool.fetchrow(
+        "SELECT attempts, next_attempt_at FROM snapshot WHERE external_id = 'S2'"
+    )
+    # Due at once, and the woken try does not count: reloads never push a failing record into dead letters.
+    assert woken["next_attempt_at"] == world.clock.now() and woken["attempts"] == 6
+    after = await world.pool.fetchrow(
+        "SELECT claimed_by, claimed_until FROM snapshot WHERE external_id = 'S1'"
+    )
+    assert after == before and in_flight.external_id == "S1"

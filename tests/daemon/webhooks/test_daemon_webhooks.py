@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,9 @@ async def test_a_delivery_runs_the_job_now_and_registration_happens_in_the_backg
     from daemon.app import Daemon
     from daemon.config import load_config
 
-    monkeypatch.setattr("daemon.scheduler.FIRST_RUN_SPREAD_S", 10_000.0)  # no scheduled run in this test
-    monkeypatch.setattr("daemon.scheduler.random.uniform", lambda low, high: high)
+    monkeypatch.setattr(  # no scheduled run in this test
+        "daemon.scheduler.first_run_at", lambda name, interval_s, now: now + timedelta(seconds=10_000)
+    )
     for key, value in {**SECRETS, "FFN_SYNC_TEST_DSN": pg_dsn}.items():
         monkeypatch.setenv(key, value)
     messages: list[tuple[str, str]] = []

@@ -1,0 +1,165 @@
+"""Fleet: N merchants (3 shops each) in one ``ffn-sync run`` over an idle world.
+
+Every merchant file points at the same sandboxes (one FFN, one per shop kind) and the same Postgres, as an
+operator with many merchants on one machine would run it. Intervals are the production ones divided by
+``SCALE``, so N merchants poll as often as ``SCALE`` × N would in production. Measured from outside the
+daemon: start-up to its "ffn-sync started" line, CPU (``/proc``) and finished cycles (``/metrics``) over an
+idle window after a warm-up, RSS, Postgres connections and log lines written while idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import re
+import time
+from pathlib import Path
+
+from bench.daemon_proc import DaemonProcess
+from bench.report import Table, verdict
+from bench.scenarios.common import bench_stage
+from bench.sizes import Size
+from sandboxes.world.consent import grant_ffn_consent
+from sandboxes.world.errors import WorldError
+from sandboxes.world.merchant import Timing
+from sandboxes.world.stage import Stage, staged
+
+SCALE = 10.0
+PRODUCTION = Timing(
+    orders_s=60,
+    products_s=300,
+    stock_s=60,
+    shipments_s=60,
+    status_s=120,
+    reconcile_s=3600,
+    lag_s=5,
+    overlap_s=120,
+)
+# merchants, warm-up s, idle window s
+PLAN = {"tiny": (10, 15.0, 20.0), "small": (100, 40.0, 60.0), "full": (1000, 120.0, 300.0)}
+STARTED = "ffn-sync started"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _timing() -> Timing:
+    p = PRODUCTION
+    return dataclasses.replace(
+        p,
+        orders_s=p.orders_s / SCALE,
+        products_s=p.products_s / SCALE,
+        stock_s=p.stock_s / SCALE,
+        shipments_s=p.shipments_s / SCALE,
+        status_s=p.status_s / SCALE,
+        reconcile_s=p.reconcile_s / SCALE,
+    )
+
+
+def merchants_for(size: Size) -> int:
+    return int(os.environ.get("BENCH_FLEET_MERCHANTS") or PLAN[size.name][0])
+
+
+async def run(size: Size, wanted: set[str]) -> list[Table]:
+    n = merchants_for(size)
+    _, warmup_s, idle_s = PLAN[size.name]
+    options = bench_stage(None, _timing())
+    options = dataclasses.replace(options, metrics=True)
+    async with staged(options) as stage:
+        fleet = await _fleet_config(stage, n)
+        return [await _measure(dataclasses.replace(stage, config_path=fleet), n, warmup_s, idle_s)]
+
+
+async def _fleet_config(stage: Stage, n: int) -> Path:
+    """One file per merchant, the stage's own merchant file with another id (same sandboxes, same database)."""
+    directory = stage.work_dir / "fleet"
+    directory.mkdir()
+    for index in range(n):
+        merchant = f"m{index:04}"
+        dataclasses.replace(stage.merchant, merchant_id=merchant).write(directory / f"{merchant}.toml")
+        await grant_ffn_consent(stage.pool, merchant, stage.ffn.base_url)
+    return directory
+
+
+async def _measure(stage: Stage, n: int, warmup_s: float, idle_s: float) -> Table:
+    daemon = DaemonProcess(stage, "run", "fleet")
+    pid = daemon.process.pid
+    try:
+        startup_s = await _wait_started(daemon, timeout_s=120.0 + n * 0.2)
+        await asyncio.sleep(warmup_s)  # first runs spread over one interval, first windows read
+        cycles_0, cpu_0, lines_0, t_0 = (
+            await _cycles(stage),
+            _cpu_s(pid),
+            _lines(daemon.log_path),
+            time.monotonic(),
+        )
+        await asyncio.sleep(idle_s)
+        cycles_1, cpu_1, lines_1, t_1 = (
+            await _cycles(stage),
+            _cpu_s(pid),
+            _lines(daemon.log_path),
+            time.monotonic(),
+        )
+        rss_mb = _rss_mb(pid)
+        connections = await stage.pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+            " AND application_name LIKE 'ffn-sync%'"
+        )
+    finally:
+        cost = await daemon.finish(stop=True)
+    cycles, cpu, wall = cycles_1 - cycles_0, cpu_1 - cpu_0, t_1 - t_0
+    per_cycle_ms = cpu / cycles * 1000 if cycles else float("nan")
+    lines_per_merchant_hour = (lines_1 - lines_0) / n / (wall / 3600)
+    table = Table(
+        "fleet",
+        f"{n} merchants × 3 shops in one `ffn-sync run`, idle world, production intervals ÷ {SCALE:.0f} (so they "
+        f"poll as often as {SCALE * n:,.0f} merchants would); idle window of {wall:.0f} s after {warmup_s:.0f} s.",
+    )
+    table.add("empty cycles/s", cycles / wall, "")
+    table.add("daemon CPU per empty cycle (ms)", per_cycle_ms, f"≤ 1.5: {verdict(per_cycle_ms <= 1.5)}")
+    table.add("CPU of one core", f"{cpu / wall:.0%}", "")
+    table.add("RSS (MB)", rss_mb, f"≤ 400: {verdict(rss_mb <= 400)}")
+    table.add("Postgres connections", connections, f"≤ 12: {verdict(connections <= 12)}")
+    table.add("start-up to 'ffn-sync started' (s)", startup_s, f"≤ 10: {verdict(startup_s <= 10)}")
+    table.add(
+        "log lines per idle merchant-hour",
+        lines_per_merchant_hour,
+        f"≤ 2: {verdict(lines_per_merchant_hour <= 2)}",
+    )
+    table.add("daemon CPU s / peak RSS (MB), whole run", f"{cost.cpu_s:.1f} / {cost.peak_rss_mb:.0f}", "")
+    return table
+
+
+async def _wait_started(daemon: DaemonProcess, timeout_s: float) -> float:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not daemon.running():
+            raise WorldError(
+                f"the fleet daemon exited during start-up; log {daemon.log_path}:\n{daemon.log_tail()}"
+            )
+        if STARTED in daemon.log_path.read_text(errors="replace"):
+            return time.monotonic() - daemon.started
+        await asyncio.sleep(0.05)
+    raise WorldError(f"the fleet daemon did not start within {timeout_s:.0f} s; log {daemon.log_path}")
+
+
+async def _cycles(stage: Stage) -> int:
+    async with stage.session.get(f"http://127.0.0.1:{stage.metrics_port}/metrics") as response:
+        text = await response.text()
+    return int(sum(float(v) for v in re.findall(r"^ffn_sync_cycles_total\{[^}]*\} (\S+)$", text, re.M)))
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _lines(path: Path) -> int:
+    with path.open("rb") as log:
+        return sum(1 for _ in log)

@@ -1,0 +1,79 @@
+"""Every interval key of a merchant file sets the interval of exactly the job it names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from loguru import logger
+
+from daemon.config import load_config
+from daemon.engine.context import MerchantContext
+from daemon.engine.jobs import merchant_jobs
+from daemon.wiring.settings import intervals, merchant_settings
+from tests.daemon.config.sample import ENV, merchant_toml, write
+from tests.daemon.engine.fakes import FakeFulfiller, FakeShop
+
+INTERVALS = """
+[channels.intervals]
+orders = 11
+products = 12
+stock = 13
+[ffn.intervals]
+shipments = 21
+status = 22
+stock = 23
+reconcile = 24
+"""
+
+
+def test_each_interval_key_drives_its_own_job(tmp_path: Path) -> None:
+    (merchant,) = load_config(
+        write(tmp_path, "a.toml", merchant_toml(extra=INTERVALS)), environ=ENV
+    ).merchants
+    ctx = MerchantContext(
+        settings=merchant_settings(merchant),
+        pool=None,  # type: ignore[arg-type]  # building jobs touches no database
+        fulfiller=FakeFulfiller(),
+        channels={"shop": FakeShop()},
+    )
+    jobs = {job.name: job.interval_s for job in merchant_jobs(ctx, intervals(merchant))}
+    assert jobs == {
+        "acme/shop/orders": 11,
+        "acme/shop/products": 12,
+        "acme/shop/stock": 13,  # [channels.intervals] stock: this shop's stock writer
+        "acme/ffn/shipments": 21,
+        "acme/ffn/status": 22,
+        "acme/ffn/stock": 23,  # [ffn.intervals] stock: reading FFN's stock changes
+        "acme/ffn/reconcile": 24,
+        "acme/ffn/purge": 6 * 3600,
+    }
+
+
+def test_a_products_interval_on_a_shop_that_is_not_the_product_master_is_a_warning(tmp_path: Path) -> None:
+    second_shop = """
+[[channels]]
+name = "other"
+kind = "shopify"
+order_prefix = "OT-"
+base_url = "http://127.0.0.1:9003"
+[channels.credentials]
+access_token = "env:SHOP_TOKEN"
+location_id = "gid://shopify/Location/1"
+[channels.orders]
+import_since = 2026-01-01T00:00:00Z
+[channels.shipping]
+default = "FULF0A0001"
+[channels.intervals]
+products = 600
+"""
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="WARNING", format="{message}")
+    try:
+        config = load_config(write(tmp_path, "a.toml", merchant_toml(extra=second_shop)), environ=ENV)
+    finally:
+        logger.remove(sink)
+    assert len(config.merchants) == 1  # still loads
+    assert [line.strip() for line in lines] == [
+        f"config: {tmp_path / 'a.toml'}: channels[1].intervals.products: has no effect: products are read "
+        "from the product_master channel ('shop') only; remove the key"
+    ]
