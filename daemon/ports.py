@@ -144,7 +144,15 @@ class ShopChannel(Protocol):
         ...
 
     def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
-        """Orders created or changed in the window (any status), oldest change first.
+        """Orders created or changed in the window (any status), each once per pull, in no promised order
+        (one changed again while the pull pages on may come twice, or in a later window).
+
+        The engine keeps no per-order position (its cursor moves per window) and needs none. Shopify and
+        WooCommerce happen to list oldest change first; Shopware cannot soundly: an order's change time is
+        the latest of its own and its deliveries' and payments' dates (child writes don't bump the order),
+        the criteria sort only by stored fields one after the other (never-updated orders, ``updatedAt``
+        NULL, would all sort first), and keyset paging on those mutable dates would not be stable; it pages
+        by ``autoIncrement`` (creation order) instead.
 
         An order that exists but cannot be mapped is yielded as ``UnreadableOrder`` (the engine parks it
         with the reason) and the pull goes on with the rest. Raises ``RetryableError`` /

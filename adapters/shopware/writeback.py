@@ -54,12 +54,26 @@ async def apply_shipment(
     delivery_id = str(delivery["id"])
     existing = delivery.get("trackingCodes") or []
     codes = merge_tracking_codes(existing, [t.number for t in shipment.trackings])
+    complete = shipment_completes(raw, shipment)
+    current = (delivery.get("stateMachineState") or {}).get("technicalName")
+    cancelled = _cancelled_part(raw, current)
+    if cancelled:
+        if codes == list(existing) and reached(current, complete):
+            logger.info(
+                f"shopware order {order.number}: shipment {shipment.shipment_id} was applied before the {cancelled} was cancelled"
+            )
+            return
+        # The fulfiller shipped what the shop cancelled (stock given back, maybe refunded):
+        # an operator must sort out the parcel and the money; nothing is written.
+        raise ManualActionNeeded(
+            f"shipment {shipment.shipment_id} for Shopware order {order.number} ({order.order_id}): "
+            f"the {cancelled} is cancelled in the shop; tracking not written, check the parcel and the payment by hand",
+            upstream="shopware",
+        )
     if codes != list(existing):
         # PATCH replaces the whole list, hence read-merge-write; codes go first so a "shipped"
         # mail or flow already sees them.
         await api.patch("order-delivery", delivery_id, {"trackingCodes": codes})
-    complete = shipment_completes(raw, shipment)
-    current = (delivery.get("stateMachineState") or {}).get("technicalName")
     action = delivery_transition(current, complete)
     if action is None:
         if not reached(current, complete):
@@ -69,6 +83,13 @@ async def apply_shipment(
             )
         return
     await transition_delivery(api, order, delivery_id, action, complete, send_mail=send_mail)
+
+
+def _cancelled_part(order: dict[str, Any], delivery_state: str | None) -> str | None:
+    """Which part of the order the shop cancelled, if any: the order itself or its delivery."""
+    if (order.get("stateMachineState") or {}).get("technicalName") == "cancelled":
+        return "order"
+    return "delivery" if delivery_state == "cancelled" else None
 
 
 async def transition_delivery(

@@ -17,7 +17,7 @@ from loguru import logger
 from adapters.woocommerce import mapping
 from adapters.woocommerce.catalog import API, Catalog
 from adapters.woocommerce.errors import decode
-from daemon.errors import RecordError
+from daemon.errors import ManualActionNeeded, RecordError
 from daemon.http import HttpClient
 from daemon.model import FulfillerStatus, OrderRef, OutboundStatus, Shipment
 
@@ -28,6 +28,9 @@ TRACKING_KEY = "_ffn_tracking"
 STATUS_KEY = "_ffn_fulfiller_status"
 TRACKING_NAMESPACE = "wc-shipment-tracking/v3"
 FINAL_STATUSES = frozenset({"completed", "cancelled", "refunded", "trash", "failed"})
+# A trashed order is a cancelled one that was also binned; a refunded one had its money returned.
+CANCELLED_STATUSES = frozenset({"cancelled", "refunded", "trash"})
+REFLECTED_STATUSES = frozenset({OutboundStatus.CANCELED, OutboundStatus.PARTIALLY_CANCELED})
 
 
 class OrderWriter:
@@ -78,6 +81,15 @@ class OrderWriter:
         if shipment.shipment_id in applied:
             logger.debug(f"shipment {shipment.shipment_id} already on order {order.number}; nothing to do")
             return
+        if data.get("status") in CANCELLED_STATUSES:
+            # The fulfiller shipped goods the shop no longer expects to ship (and may have refunded):
+            # no tracking is written, an operator has to sort out the parcel and the money.
+            raise ManualActionNeeded(
+                f"shipment {shipment.shipment_id} for WooCommerce order {order.number} (id {order.order_id}): "
+                f"the order is {data.get('status')} in the shop; tracking not written, "
+                "check the parcel and the payment by hand",
+                upstream="woocommerce",
+            )
         items = [i for i in data.get("line_items") or [] if isinstance(i, dict)]
         await self._catalog.ensure_units(items)
         shipped_before = mapping.meta_value(meta, SHIPPED_KEY)
@@ -136,20 +148,25 @@ class OrderWriter:
     async def apply_order_status(
         self, order: OrderRef, status: FulfillerStatus, *, cancel_in_shop: bool
     ) -> None:
+        if status.status not in REFLECTED_STATUSES:
+            logger.debug(
+                f"woocommerce order {order.number}: fulfiller status {status.status.value} needs nothing in the shop"
+            )
+            return
         data = await self._require(order)
         meta = data.get("meta_data")
         marker = f"{status.outbound_id}:{status.status.value}:{status.cancel_reason or ''}"
         if mapping.meta_value(meta, STATUS_KEY) == marker:
             return
-        cancelled = status.status in (OutboundStatus.CANCELED, OutboundStatus.PARTIALLY_CANCELED)
         note = f"Fulfillment status: {status.status.value}" + (
             f" (reason: {status.cancel_reason})" if status.cancel_reason else ""
         )
         await self._note_once(order, note, customer=False)
-        updates = [_meta(meta, STATUS_KEY, marker)]
-        if cancelled:
-            current = mapping.meta_value(meta, mapping.TAGS_META_KEY)
-            updates.append(_meta(meta, mapping.TAGS_META_KEY, mapping.add_tag(current, self._status_tag)))
+        current = mapping.meta_value(meta, mapping.TAGS_META_KEY)
+        updates = [
+            _meta(meta, STATUS_KEY, marker),
+            _meta(meta, mapping.TAGS_META_KEY, mapping.add_tag(current, self._status_tag)),
+        ]
         body: dict[str, Any] = {"meta_data": updates}
         if (
             cancel_in_shop

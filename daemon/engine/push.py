@@ -17,7 +17,7 @@ from daemon.engine.context import MerchantContext
 from daemon.engine.flow import FAILED, PUSHED, SKIPPED, AnyFlow, Cycle, CycleCounts
 from daemon.engine.guard import ChannelUnavailable
 from daemon.engine.skus import JfskuCache
-from daemon.errors import ChannelFatalError, RecordError, RetryableError, SyncError
+from daemon.errors import ChannelFatalError, ManualActionNeeded, RecordError, RetryableError, SyncError
 from daemon.secrets import redact
 from daemon.store.snapshot import Claimed
 
@@ -144,8 +144,15 @@ async def _handle(ctx: MerchantContext, item: Claimed, handler: ItemHandler, cou
             outcome = await handler(item)
         except RecordError as exc:
             counts.failed += 1
-            code = getattr(exc, "reason_code", None) or exc.vendor_code or type(exc).__name__
             message = redact(exc.message)
+            if isinstance(exc, ManualActionNeeded):
+                # One reason for every "a human must act" (a shipment for an order cancelled in the shop,
+                # a cancel the shop refuses), whatever vendor code came with it, so an operator finds them all under one reason.
+                code = history.MANUAL
+                if label not in message:
+                    message = f"order {label}: {message}"
+            else:
+                code = getattr(exc, "reason_code", None) or exc.vendor_code or type(exc).__name__
             await ctx.snapshot.park(item, code, message)
             logger.warning("parked {} {}: {} [{}]", item.entity, label, message, code)
             return

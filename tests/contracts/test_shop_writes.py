@@ -20,7 +20,6 @@ from daemon.model import (
     Window,
 )
 from daemon.ports import ItemFailure, ShopChannel
-from tests.contracts.conftest import known_gap
 from tests.contracts.drivers import Shipped, ShopDriver
 from tests.contracts.drivers.base import STATUS_TAG
 
@@ -86,30 +85,13 @@ async def test_a_shipment_for_a_deleted_order_is_a_record_error(shop: ShopDriver
         await channel.apply_shipment(ref, parcel("S-1", order, {"A": 2}, "T-1", OutboundStatus.SHIPPED))
 
 
-async def test_a_shipment_for_an_order_cancelled_in_the_shop_needs_a_human(
-    shop: ShopDriver, request: pytest.FixtureRequest
-) -> None:
-    known_gap(
-        request,
-        shop,
-        shopware_66=SHOPWARE_CANCELLED_DELIVERY,
-        shopware_67=SHOPWARE_CANCELLED_DELIVERY,
-        woocommerce="WooCommerce posts the tracking to an order cancelled in the shop (its status stays "
-        "cancelled) instead of raising ManualActionNeeded: adapters/woocommerce/writeback.py apply_shipment "
-        "does not look at the order's status",
-    )
+async def test_a_shipment_for_an_order_cancelled_in_the_shop_needs_a_human(shop: ShopDriver) -> None:
     channel = shop.channel()
     ref, order = await placed(shop, channel)
     await shop.cancel(ref)
     with pytest.raises(ManualActionNeeded):
         await channel.apply_shipment(ref, parcel("S-1", order, {"A": 2}, "T-1", OutboundStatus.SHIPPED))
     assert (await shop.shipped(ref)).trackings == ()
-
-
-SHOPWARE_CANCELLED_DELIVERY = (
-    "Shopware raises a plain RecordError ('... cancelled') for a shipment of a cancelled order "
-    "(adapters/shopware/writeback.py transition_delivery), not ManualActionNeeded as Shopify does"
-)
 
 
 async def test_a_fulfiller_cancel_only_notes_and_tags_unless_the_shop_may_cancel(shop: ShopDriver) -> None:
@@ -144,15 +126,8 @@ async def test_a_fulfiller_cancel_cancels_in_the_shop_once_when_allowed(shop: Sh
     "status", [OutboundStatus.LOCKED, OutboundStatus.PICKPROCESS, OutboundStatus.SHIPPED]
 )
 async def test_statuses_with_nothing_to_reflect_write_nothing(
-    shop: ShopDriver, status: OutboundStatus, request: pytest.FixtureRequest
+    shop: ShopDriver, status: OutboundStatus
 ) -> None:
-    known_gap(
-        request,
-        shop,
-        woocommerce="WooCommerce notes every status ('Fulfillment status: Locked') and stores a status marker "
-        "(adapters/woocommerce/writeback.py apply_order_status); harmless today, since the engine passes only "
-        "cancel statuses (daemon/engine/flows/status.py SHOP_RELEVANT)",
-    )
     channel = shop.channel()
     ref, _ = await placed(shop, channel)
     before = await shop.order_state(ref)

@@ -80,6 +80,25 @@ async def test_shipment_for_an_unknown_jfsku_is_parked_with_the_reason(world: Wo
     assert "JFSKU999999" in reason and "S-#1" in reason
 
 
+async def test_shipment_for_an_order_cancelled_in_the_shop_is_parked_for_a_human(world: World) -> None:
+    await export(world, 1, 2)
+    world.shop.put(replace(world.shop.orders["2"], cancelled=True))
+    parcel = shipment(world, "N1", [("JFSKU000001", 3)], ("T-1",))
+    world.ffn.shipments += [
+        parcel,
+        replace(parcel, shipment_id="N2", outbound_id=outbound_id("MERC", "shop", "2")),
+    ]
+    counts = CycleCounts()
+    await shipments.run(world.ctx, counts)
+    assert (counts.pushed, counts.failed) == (1, 1)
+    assert [(order, s.shipment_id) for order, s in world.shop.fulfilments] == [("1", "N1")]
+    row = await world.pool.fetchrow(
+        "SELECT state, reason_code, last_error FROM snapshot WHERE entity = 'shipment' AND external_id = 'N2'"
+    )
+    assert (row["state"], row["reason_code"]) == ("failed", "manual_action")
+    assert "order #2" in row["last_error"] and "cancelled" in row["last_error"]
+
+
 async def test_fulfiller_cancel_reaches_the_shop_once_and_our_own_cancel_does_not_echo(world: World) -> None:
     await export(world, 1, 2)
     oid1, oid2 = outbound_id("MERC", "shop", "1"), outbound_id("MERC", "shop", "2")
