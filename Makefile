@@ -29,4 +29,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix daemon adapters sandboxes tests bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -179,10 +179,12 @@ class OrderReader:
             extra.extend(lines["nodes"])
             more = bool(lines["pageInfo"].get("hasNextPage"))
             after = lines["pageInfo"].get("endCursor")
-        share = location_share(await self._fulfillment_orders(node))
-        hold = waiting_reason(share)
+        fulfillment_orders = await self._fulfillment_orders(node)
         test = bool(node.get("test")) and not self._include_test
         try:
+            # Inside: a malformed fulfillment order makes this order unreadable, not the whole pull fail.
+            share = location_share(fulfillment_orders)
+            hold = waiting_reason(share)
             order = map_order(node, extra, share=share, hold=hold, test=test)
         except MAPPING_ERRORS as exc:
             return UnreadableOrder.of(

@@ -104,10 +104,3 @@ class CostBucket:
         except (KeyError, TypeError, ValueError):
             return
         self._stamp = self._clock.monotonic()
-
-    def wait_for_throttle(self, requested: float) -> float:
-        """Seconds until ``requested`` points are restored, per the last report."""
-        if not self.known:
-            return 1.0
-        assert self.restore_rate is not None
-        return max(0.0, requested - self.available()) / self.restore_rate

@@ -74,9 +74,6 @@ class Catalog:
         self._known.update(ids)
 
     # SKUs -------------------------------------------------------------------------------------------
-    def cached_sku(self, sku: str) -> tuple[int, int] | None:
-        return self._skus.get(sku)
-
     def forget_sku(self, sku: str) -> None:
         self._skus.pop(sku, None)
 

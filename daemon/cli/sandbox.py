@@ -30,7 +30,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         kit = import_from_checkout("sandboxes.kit")
     except SandboxesMissing as exc:
         logger.error("{}", exc)
-        return ExitCode.USAGE
+        return ExitCode.UNAVAILABLE
     create_app = getattr(module, "create_app", None)
     if create_app is None:
         logger.error("the {} sandbox has no create_app(); the checkout is incomplete", kind)

@@ -279,7 +279,7 @@ def test_sandbox_of_an_unknown_kind_exits_64(
 
 
 @pytest.mark.parametrize(
-    ("command", "exit_code"), [(["sandbox", "shopify", "--port", "1"], 64), (["demo", "--duration", "1"], 69)]
+    ("command", "exit_code"), [(["sandbox", "shopify", "--port", "1"], 69), (["demo", "--duration", "1"], 69)]
 )
 def test_installed_package_without_sandboxes_says_so(
     tmp_path: Path, command: list[str], exit_code: int
