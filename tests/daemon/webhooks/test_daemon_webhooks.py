@@ -102,8 +102,9 @@ async def test_a_delivery_runs_the_job_now_and_registration_happens_in_the_backg
         daemon.request_reload()
         await wait_until(lambda: any("[webhooks] changed" in m for _, m in messages))
         async with aiohttp.ClientSession() as session:  # still served on the old port after the reload
-            signed = headers(BODY, SECRET.reveal(), delivery_id="d-2")
-            async with session.post(address, data=BODY, headers=signed) as response:
+            later = BODY + b" "  # another delivery: the same body again would be a replay
+            signed = headers(later, SECRET.reveal(), delivery_id="d-2")
+            async with session.post(address, data=later, headers=signed) as response:
                 assert response.status == 200
         await wait_until(lambda: factory.runs == 2)
     finally:
