@@ -136,7 +136,10 @@ class Webhooks:
         return Delivery(
             topic=topic,
             flow=flow,
-            delivery_id=head.get("x-wc-webhook-delivery-id") or None,
+            # Not an id of this delivery: WooCommerce derives X-WC-Webhook-Delivery-ID from the webhook and the
+            # current second, so two orders placed in one second share it. The receiver recognises repeats
+            # by the signed body instead.
+            delivery_id=None,
             resource_id=resource,
         )
 

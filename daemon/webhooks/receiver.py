@@ -136,11 +136,13 @@ class WebhookReceiver:
         m.webhook_last_delivery.labels(merchant, channel).set(now.timestamp())
         if self.on_accepted is not None:
             self.on_accepted(endpoint, now)
-        # Duplicates are recognised by the signed body, not by the delivery-id header: Shopify's and
-        # WooCommerce's id headers are unsigned (a captured delivery replayed with a fresh id would trigger
-        # again), and WooCommerce derives its id from the webhook and the current second, so two orders
-        # placed in one second share an id. A vendor's retry resends the same body and is still caught.
-        if endpoint.recent.seen_before(hashlib.sha256(body).hexdigest()):
+        # A repeat is a known delivery id or a known body: Shopify's id header is not signed (a captured
+        # delivery replayed under a fresh id has the same body), and a vendor's retry resends both.
+        seen_id = delivery.delivery_id is not None and endpoint.recent.seen_before(
+            f"id:{delivery.delivery_id}"
+        )
+        seen_body = endpoint.recent.seen_before(f"body:{hashlib.sha256(body).hexdigest()}")
+        if seen_id or seen_body:
             m.webhook_duplicates.labels(merchant, channel).inc()
             logger.debug("webhook {} for {}/{}: duplicate, nothing to do", delivery.topic, merchant, channel)
             return web.Response(status=200)

@@ -159,7 +159,8 @@ async def test_genuine_deliveries_and_the_ping_are_accepted(
     ]
     assert [d.resource_id for d in results[2:]] == [str(order["id"]), str(product["id"])]
     assert [d.flow for d in results[2:]] == [WebhookFlow.ORDERS, WebhookFlow.PRODUCTS]
-    assert results[2].delivery_id == receiver.received[2].headers["X-WC-Webhook-Delivery-ID"]
+    # WooCommerce's id repeats within a second (webhook id + time): never used to recognise repeats.
+    assert receiver.received[2].headers["X-WC-Webhook-Delivery-ID"] and results[2].delivery_id is None
 
 
 async def test_a_forged_delivery_is_refused(
