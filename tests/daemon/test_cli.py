@@ -29,7 +29,10 @@ def merchant_toml(
     channels: tuple[tuple[str, str], ...] = (("shop-main", "http://127.0.0.1:1"),),
     grace_s: int = 5,
 ) -> str:
-    """A valid merchant file; the database comes from ``$FFN_SYNC_TEST_DSN`` unless ``dsn_env`` is None."""
+    """A valid merchant file; the database comes from ``$FFN_SYNC_TEST_DSN`` unless ``dsn_env`` is None.
+
+    The metrics endpoint is off: daemons of tests running in parallel would all bind its default port.
+    """
     database = f'[database]\ndsn = "env:{dsn_env}"\n' if dsn_env else ""
     text = f"""
 [merchant]
@@ -41,6 +44,9 @@ fulfiller_id = "FULF"
 [daemon]
 state_dir = "{state_dir}"
 shutdown_grace_s = {grace_s}
+
+[metrics]
+enabled = false
 
 {database}
 [ffn]
