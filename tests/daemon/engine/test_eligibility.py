@@ -92,6 +92,10 @@ GATE = [
          rules=exporting("shopify"), kind="shopify"),
     case("shopware-draft-is-not-a-draft-there", {"shop_status": "checkout-draft"}, Wait,
          "is 'checkout-draft'", rules=exporting("shopware"), kind="shopware"),
+    # boundaries: created exactly at import_since counts; a hold ends at its instant
+    case("created-at-import-since-exports", {"created_at": datetime(2026, 1, 1, tzinfo=UTC)}, Export, "eligible"),
+    case("hold-ends-exactly-now-exports", {}, Export, "eligible", rules=replace(RULES, hold_minutes=60)),
+    case("hold-a-minute-longer-waits", {}, Wait, "held until 10:01:00", rules=replace(RULES, hold_minutes=61)),
     # never
     case("cancelled-never", {"cancelled": True}, Never, "cancelled in the shop"),
     case("cancelled-beats-hold", {"cancelled": True, "hold": "fraud review"}, Never, "cancelled in the shop"),
