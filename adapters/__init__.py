@@ -1,7 +1,7 @@
 """One package per external system, implementing the engine's ports (``daemon/ports.py``).
 
 Adapters import only the public core (``daemon.ports``, ``daemon.model``, ``daemon.errors``,
-``daemon.http``, ``daemon.clock``, ``daemon.secrets``, ``daemon.oauth``), never the engine, the store,
+``daemon.http``, ``daemon.clock``, ``daemon.secrets``, ``daemon.oauth``, ``daemon.webhooks.types``), never the engine, the store,
 the CLI, the app or the wiring; only ``daemon.wiring`` imports adapters (tests/test_architecture.py).
 
 The same role has the same module name in every adapter, so a reader knows where to look:

@@ -2,7 +2,7 @@
 
 The engine owns these contracts; adapters implement them and import only the public core
 (``daemon.ports``, ``daemon.model``, ``daemon.errors``, ``daemon.http``, ``daemon.clock``,
-``daemon.secrets``, ``daemon.oauth``). Only ``daemon.wiring`` imports adapters
+``daemon.secrets``, ``daemon.oauth``, ``daemon.webhooks.types``). Only ``daemon.wiring`` imports adapters
 (tests/test_architecture.py enforces both directions).
 
 Where to look: ``daemon.model`` holds what the world is (orders, products, shipments, stock, windows);
