@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from daemon.scheduler import JobSpec
+from daemon.jobrunner import JobSpec
 
 if TYPE_CHECKING:
     from daemon.config import AppConfig

@@ -10,7 +10,7 @@ from daemon.engine.cycle import run_flow
 from daemon.engine.flow import AnyFlow, Scope
 from daemon.engine.flows.registry import FLOWS
 from daemon.engine.settings import ChannelSettings
-from daemon.scheduler import JobSpec
+from daemon.jobrunner import JobSpec
 
 
 @dataclass(frozen=True, slots=True)

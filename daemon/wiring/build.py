@@ -17,9 +17,9 @@ from daemon.engine.jobs import merchant_jobs
 from daemon.engine.nudges import Nudges
 from daemon.engine.observer import NullObserver, Observer
 from daemon.http import HttpClient
+from daemon.jobrunner import JobSpec
 from daemon.monitor import MetricsObserver, attach_http_metrics, default_metrics
 from daemon.ports import Fulfiller, ShopChannel
-from daemon.scheduler import JobSpec
 from daemon.store import Database
 from daemon.store.snapshot import parked_since
 from daemon.webhooks.service import WebhookSet

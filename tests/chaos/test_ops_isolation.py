@@ -13,7 +13,8 @@ from loguru import logger
 
 from daemon.clock import FakeClock
 from daemon.config import load_config
-from daemon.scheduler import JobRunner, SyncScheduler
+from daemon.jobrunner import JobRunner
+from daemon.scheduler import SyncScheduler
 from daemon.wiring import build_runtime
 from tests.chaos.ops_world import blackhole, write_merchant
 from tests.e2e.stack import PLUS, stack

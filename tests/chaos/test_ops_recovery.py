@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from daemon.errors import AuthError
+from daemon.jobrunner import JobSpec
 from daemon.runtime import EmptyRuntime
-from daemon.scheduler import JobSpec
 from daemon.sdnotify import Notifier
 from daemon.store import create_pool
 from tests.daemon.test_cli import SECRETS, merchant_toml

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from loguru import logger
 
+from daemon.jobrunner import JobSpec
 from daemon.runtime import EmptyRuntime
-from daemon.scheduler import JobSpec
 from daemon.sdnotify import Notifier
 from tests.daemon.test_cli import REPO, SECRETS, daemon_env, merchant_toml
 

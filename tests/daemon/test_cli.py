@@ -177,8 +177,8 @@ def test_once_exits_1_when_a_job_fails(
     secrets_env: None,
     restore_logging: None,
 ) -> None:
+    from daemon.jobrunner import JobSpec
     from daemon.runtime import EmptyRuntime
-    from daemon.scheduler import JobSpec
 
     async def failing() -> None:
         raise RuntimeError("shop unreachable")

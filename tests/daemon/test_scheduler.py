@@ -9,7 +9,8 @@ import pytest
 from loguru import logger
 
 from daemon.clock import FakeClock
-from daemon.scheduler import BackoffPolicy, JobRunner, JobSpec, SyncScheduler, first_run_at, run_all_once
+from daemon.jobrunner import BackoffPolicy, JobRunner, JobSpec
+from daemon.scheduler import SyncScheduler, first_run_at, run_all_once
 from daemon.secrets import register
 
 

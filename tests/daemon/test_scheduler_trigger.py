@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from daemon.scheduler import BackoffPolicy, JobSpec, SyncScheduler
+from daemon.jobrunner import BackoffPolicy, JobSpec
+from daemon.scheduler import SyncScheduler
 
 NAME = "acme/shop/orders"
 

@@ -25,7 +25,7 @@ import pytest
 
 from daemon.app import Daemon
 from daemon.config import load_config
-from daemon.scheduler import JobRunner
+from daemon.jobrunner import JobRunner
 from daemon.sdnotify import Notifier
 from daemon.store import open_database
 from daemon.store.migrations import migrate

@@ -13,8 +13,9 @@ import pytest
 from daemon.clock import FakeClock
 from daemon.config import MetricsConfig
 from daemon.errors import ConfigError
+from daemon.jobrunner import JobSpec
 from daemon.monitor import MonitorStartError, PostgresHealth, SyncMetrics, scheduled_flows, start_monitor
-from daemon.scheduler import JobSpec, SyncScheduler
+from daemon.scheduler import SyncScheduler
 from tests.daemon.monitor.conftest import free_port, merchant_context, record_cycle
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)

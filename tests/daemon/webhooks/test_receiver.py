@@ -14,8 +14,9 @@ from loguru import logger
 
 from daemon.clock import FakeClock
 from daemon.config.webhooks import WebhooksConfig
+from daemon.jobrunner import JobSpec
 from daemon.monitor.metrics import SyncMetrics
-from daemon.scheduler import JobSpec, SyncScheduler
+from daemon.scheduler import SyncScheduler
 from daemon.webhooks.endpoint import Endpoint, RecentDeliveries
 from daemon.webhooks.receiver import WebhookReceiver, source_address
 from daemon.webhooks.types import WebhookCredentials, WebhookFlow
