@@ -27,12 +27,14 @@ from adapters.shopify.transport import Operation, raise_user_errors
 from daemon.webhooks.types import (
     Delivery,
     DeliveryRejected,
+    Kept,
     RegistrationReport,
     RejectReason,
     Subscription,
     WebhookCredentials,
     WebhookFlow,
     is_ours,
+    reconcile,
 )
 
 if TYPE_CHECKING:
@@ -177,35 +179,21 @@ class Webhooks:
         unknown = [t for t in topics if t not in TOPICS]
         if unknown:
             raise ValueError(f"not Shopify webhook topics: {unknown}; known: {sorted(TOPICS)}")
-        ours = await self.list_webhooks(address_prefix)
-        kept: list[Subscription] = []
-        created: list[str] = []
-        updated: list[str] = []
-        removed: list[str] = []
-        for topic in topics:
-            existing = [s for s in ours if s.topic == topic]
-            keep = next((s for s in existing if s.address == address), existing[0] if existing else None)
-            for extra in existing:
-                if extra is not keep:
-                    await self._delete(extra)
-                    removed.append(topic)
-            if keep is None:
-                kept.append(await self._create(topic, address))
-                created.append(topic)
-            elif keep.address != address:
-                kept.append(await self._update(keep, address))
-                updated.append(topic)
-            else:
-                kept.append(keep)
-        for sub in ours:
-            if sub.topic not in topics:
-                await self._delete(sub)
-                removed.append(sub.topic)
-        return RegistrationReport(
-            subscriptions=tuple(kept),
-            created=tuple(created),
-            updated=tuple(updated),
-            removed=tuple(removed),
+
+        async def keep(topic: str, sub: Subscription) -> Kept:
+            if sub.address == address:
+                return Kept(sub)
+            return Kept(await self._update(sub, address), updated=True)
+
+        return await reconcile(
+            await self.list_webhooks(address_prefix),
+            topics,
+            address,
+            topic_of=lambda s: s.topic,
+            address_of=lambda s: s.address,
+            create=lambda topic: self._create(topic, address),
+            keep=keep,
+            delete=self._delete,
         )
 
     async def _create(self, topic: str, address: str) -> Subscription:

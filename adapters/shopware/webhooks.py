@@ -26,12 +26,14 @@ from loguru import logger
 from daemon.webhooks.types import (
     Delivery,
     DeliveryRejected,
+    Kept,
     RegistrationReport,
     RejectReason,
     Subscription,
     WebhookCredentials,
     WebhookFlow,
     is_ours,
+    reconcile,
 )
 
 if TYPE_CHECKING:
@@ -147,51 +149,33 @@ class Webhooks:
         unknown = [t for t in topics if t not in TOPICS]
         if unknown:
             raise ValueError(f"not Shopware webhook events: {unknown}; known: {sorted(TOPICS)}")
-        ours = await self._ours(address_prefix)
-        kept: list[Subscription] = []
-        created: list[str] = []
-        updated: list[str] = []
-        re_enabled: list[str] = []
-        removed: list[str] = []
-        for topic in topics:
-            existing = [h for h in ours if h.event == topic]
-            keep = next((h for h in existing if h.url == address), existing[0] if existing else None)
-            for extra in existing:
-                if extra is not keep:
-                    await self._delete(extra)
-                    removed.append(topic)
-            if keep is None:
-                kept.append(await self._create(topic, address, address_prefix))
-                created.append(topic)
-                continue
+
+        async def keep(topic: str, hook: _Hook) -> Kept:
             changes: dict[str, Any] = {}
-            if keep.url != address:
+            if hook.url != address:
                 changes["url"] = address
-                updated.append(topic)
-            if not keep.active:
+            if not hook.active:
                 changes["active"] = True
-                re_enabled.append(topic)
                 logger.warning(
-                    f"shopware webhook {topic} ({keep.id}) was deactivated by the shop after failed "
+                    f"shopware webhook {topic} ({hook.id}) was deactivated by the shop after failed "
                     "deliveries; re-enabled (check that the shop reaches the webhook address)"
                 )
-            kept.append(
-                _hook(await self.api.patch("webhook", keep.id, changes)).subscription()
-                if changes
-                else keep.subscription()
-            )
+            if not changes:
+                return Kept(hook.subscription())
             if "url" in changes:
-                logger.debug(f"shopware webhook {topic} ({keep.id}) moved to the configured address")
-        for hook in ours:
-            if hook.event not in topics:
-                await self._delete(hook)
-                removed.append(hook.event)
-        return RegistrationReport(
-            subscriptions=tuple(kept),
-            created=tuple(created),
-            updated=tuple(updated),
-            re_enabled=tuple(re_enabled),
-            removed=tuple(removed),
+                logger.debug(f"shopware webhook {topic} ({hook.id}) moved to the configured address")
+            patched = _hook(await self.api.patch("webhook", hook.id, changes)).subscription()
+            return Kept(patched, updated="url" in changes, re_enabled="active" in changes)
+
+        return await reconcile(
+            await self._ours(address_prefix),
+            topics,
+            address,
+            topic_of=lambda h: h.event,
+            address_of=lambda h: h.url,
+            create=lambda topic: self._create(topic, address, address_prefix),
+            keep=keep,
+            delete=self._delete,
         )
 
     async def _create(self, topic: str, address: str, address_prefix: str) -> Subscription:

@@ -30,12 +30,14 @@ from adapters.woocommerce.paging import all_pages
 from daemon.webhooks.types import (
     Delivery,
     DeliveryRejected,
+    Kept,
     RegistrationReport,
     RejectReason,
     Subscription,
     WebhookCredentials,
     WebhookFlow,
     is_ours,
+    reconcile,
 )
 
 if TYPE_CHECKING:
@@ -161,53 +163,37 @@ class Webhooks:
         if topics and not credentials.secrets:
             raise ValueError("WooCommerce webhooks need the secret ffn-sync signs them with")
         secret = credentials.secrets[0].reveal() if credentials.secrets else ""
-        ours = await self._ours(address_prefix)
-        kept: list[Subscription] = []
-        created: list[str] = []
-        updated: list[str] = []
-        re_enabled: list[str] = []
-        removed: list[str] = []
-        for topic in topics:
-            existing = [h for h in ours if h.topic == topic]
-            keep = next((h for h in existing if h.delivery_url == address), existing[0] if existing else None)
-            for extra in existing:
-                if extra is not keep:
-                    await self._delete(extra)
-                    removed.append(topic)
-            if keep is None:
-                kept.append(await self._create(topic, address, secret))
-                created.append(topic)
-                continue
+
+        async def keep(topic: str, hook: _Hook) -> Kept:
             changes: dict[str, Any] = {}
-            if keep.delivery_url != address:
+            if hook.delivery_url != address:
                 changes["delivery_url"] = address
-            if keep.secret is not None and not hmac.compare_digest(keep.secret.encode(), secret.encode()):
+            if hook.secret is not None and not hmac.compare_digest(hook.secret.encode(), secret.encode()):
                 changes["secret"] = secret
-            if changes:
-                updated.append(topic)
-            if keep.status == "disabled":
+            fixed = bool(changes)
+            if hook.status == "disabled":
                 changes["status"] = "active"
-                re_enabled.append(topic)
                 logger.warning(
-                    f"woocommerce webhook {topic} ({keep.id}) was disabled by the shop after failed "
+                    f"woocommerce webhook {topic} ({hook.id}) was disabled by the shop after failed "
                     "deliveries; re-enabled (check that the shop reaches the webhook address)"
                 )
-            elif keep.status == "paused":
+            elif hook.status == "paused":
                 logger.warning(
-                    f"woocommerce webhook {topic} ({keep.id}) is paused in the shop's settings; left "
+                    f"woocommerce webhook {topic} ({hook.id}) is paused in the shop's settings; left "
                     "paused (set it active there, or turn webhooks off for this channel)"
                 )
-            kept.append(await self._update(keep, changes) if changes else keep.subscription())
-        for hook in ours:
-            if hook.topic not in topics:
-                await self._delete(hook)
-                removed.append(hook.topic)
-        return RegistrationReport(
-            subscriptions=tuple(kept),
-            created=tuple(created),
-            updated=tuple(updated),
-            re_enabled=tuple(re_enabled),
-            removed=tuple(removed),
+            subscription = await self._update(hook, changes) if changes else hook.subscription()
+            return Kept(subscription, updated=fixed, re_enabled=hook.status == "disabled")
+
+        return await reconcile(
+            await self._ours(address_prefix),
+            topics,
+            address,
+            topic_of=lambda h: h.topic,
+            address_of=lambda h: h.delivery_url,
+            create=lambda topic: self._create(topic, address, secret),
+            keep=keep,
+            delete=self._delete,
         )
 
     async def _create(self, topic: str, address: str, secret: str) -> Subscription:

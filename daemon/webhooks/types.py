@@ -8,10 +8,10 @@ as always. Each shop adapter provides ``adapters/<kind>/webhooks.py`` with a cla
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from daemon.secrets import Secret
 
@@ -131,3 +131,64 @@ def is_ours(address: str, address_prefix: str) -> bool:
     channel ``shop`` never claims the webhooks of its sibling ``shop2``."""
     prefix = address_prefix.rstrip("/")
     return address == prefix or address.startswith(prefix + "/")
+
+
+H = TypeVar("H")
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """What an adapter made of a subscription it keeps for its topic (``reconcile``'s ``keep``)."""
+
+    subscription: Subscription
+    updated: bool = False  # address or secret fixed
+    re_enabled: bool = False
+
+
+async def reconcile(
+    ours: Sequence[H],
+    topics: Sequence[str],
+    address: str,
+    *,
+    topic_of: Callable[[H], str],
+    address_of: Callable[[H], str],
+    create: Callable[[str], Awaitable[Subscription]],
+    keep: Callable[[str, H], Awaitable[Kept]],
+    delete: Callable[[H], Awaitable[None]],
+) -> RegistrationReport:
+    """The registration pass every shop shares: per wanted topic keep one of ours (the one at ``address``
+    if any), delete its extra copies, create what is missing, and delete ours whose topic is no longer
+    wanted. What "keeping" needs (fix the address or secret, re-enable) is the adapter's ``keep``."""
+    kept: list[Subscription] = []
+    created: list[str] = []
+    updated: list[str] = []
+    re_enabled: list[str] = []
+    removed: list[str] = []
+    for topic in topics:
+        existing = [h for h in ours if topic_of(h) == topic]
+        chosen = next((h for h in existing if address_of(h) == address), existing[0] if existing else None)
+        for extra in existing:
+            if extra is not chosen:
+                await delete(extra)
+                removed.append(topic)
+        if chosen is None:
+            kept.append(await create(topic))
+            created.append(topic)
+            continue
+        result = await keep(topic, chosen)
+        kept.append(result.subscription)
+        if result.updated:
+            updated.append(topic)
+        if result.re_enabled:
+            re_enabled.append(topic)
+    for hook in ours:
+        if topic_of(hook) not in topics:
+            await delete(hook)
+            removed.append(topic_of(hook))
+    return RegistrationReport(
+        subscriptions=tuple(kept),
+        created=tuple(created),
+        updated=tuple(updated),
+        re_enabled=tuple(re_enabled),
+        removed=tuple(removed),
+    )
