@@ -21,10 +21,11 @@ from daemon.jobrunner import JobSpec
 from daemon.monitor import MetricsObserver, attach_http_metrics, default_metrics
 from daemon.ports import Fulfiller, ShopChannel
 from daemon.store import Database
+from daemon.store.lease import DEFAULT_LEASE_TIMEOUT_S
 from daemon.store.snapshot import parked_since
 from daemon.webhooks.service import WebhookSet
 from daemon.wiring.clients import build_channel, build_fulfiller
-from daemon.wiring.ownership import Ownership
+from daemon.wiring.ownership import Ownership, lease_timeout_for
 from daemon.wiring.settings import intervals, merchant_settings
 from daemon.wiring.webhooks import webhook_set
 
@@ -109,31 +110,46 @@ def _attach_api_metrics(merchant: str, upstream: str, client: object) -> None:
 
 
 async def build_runtime(
-    config: AppConfig, db: Database, *, observer: Observer | None = None, exclusive: bool = True
+    config: AppConfig,
+    db: Database,
+    *,
+    observer: Observer | None = None,
+    exclusive: bool = True,
+    balanced: bool = False,
 ) -> MerchantRuntime:
     """Contexts and jobs for every configured merchant.
 
     ``exclusive``: each job first makes sure this instance owns its merchant (see ``ownership``); only
-    tests that drive flows in-process next to a running daemon turn it off.
+    tests that drive flows in-process next to a running daemon turn it off. ``balanced``: this process
+    registers as an instance and shares the merchants with the others (``ffn-sync run``); without it
+    (``once``, ``resync``) it takes whatever merchant is free.
     """
-    runtime = MerchantRuntime(ownership=Ownership(db.dsn) if exclusive else None)
     observer = observer or MetricsObserver()
+    contexts: list[MerchantContext] = []
     jobs: list[JobSpec] = []
     for merchant in config.merchants:
         ctx = build_context(merchant, db, observer=observer)
-        runtime.contexts.append(ctx)
+        contexts.append(ctx)
         jobs.extend(merchant_jobs(ctx, intervals(merchant)))
-    if runtime.ownership is not None:
+    runtime = MerchantRuntime(contexts=contexts)
+    if exclusive:
+        shortest = min((job.interval_s for job in jobs), default=DEFAULT_LEASE_TIMEOUT_S * 2)
+        runtime.ownership = Ownership(
+            db.dsn,
+            [m.id for m in config.merchants],
+            balanced=balanced,
+            lease_timeout_s=lease_timeout_for(shortest),
+        )
         jobs = [_owned_only(job, runtime.ownership) for job in jobs]
     runtime.jobs = tuple(jobs)
     runtime.webhooks = await webhook_set(config, db.pool, runtime.contexts, runtime.jobs)
     return runtime
 
 
+async def build_instance_runtime(config: AppConfig, db: Database) -> MerchantRuntime:
+    """``ffn-sync run``: one of possibly several instances sharing the merchants (see ``ownership``)."""
+    return await build_runtime(config, db, balanced=True)
+
+
 def _owned_only(job: JobSpec, ownership: Ownership) -> JobSpec:
-    return replace(job, run=partial(_run_if_owned, ownership, job))
-
-
-async def _run_if_owned(ownership: Ownership, job: JobSpec) -> None:
-    if await ownership.owns(job.merchant):
-        await job.run()
+    return replace(job, run=partial(ownership.run_if_owned, job.merchant, job.run))
