@@ -90,6 +90,10 @@ class Registration:
     schema_version: int
 
 
+def lease_application_name(me: Registration) -> str:
+    return f"{LEASE_APPLICATION_PREFIX}{me.token}"
+
+
 async def renew(conn: asyncpg.Connection, me: Registration, lease_timeout_s: float, merchants: int) -> int:
     """Renew this process' row; return how many instances are alive (this one included)."""
     await conn.execute(
@@ -111,10 +115,6 @@ async def end_stale_peers(conn: asyncpg.Connection, me: Registration) -> int:
     ended = int(await conn.fetchval(_END_STALE, me.instance_id))
     await conn.execute(_FORGET_GONE)
     return ended
-
-
-async def leave(conn: asyncpg.Connection, me: Registration) -> None:
-    await conn.execute("DELETE FROM instances WHERE instance_id = $1", me.instance_id)
 
 
 async def record_owner(conn: asyncpg.Connection, merchant_ids: list[str], instance_id: str) -> None:

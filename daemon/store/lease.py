@@ -79,8 +79,10 @@ class MerchantLease:
         *,
         timeout_s: float = DEFAULT_LEASE_TIMEOUT_S,
         clock: Clock = SYSTEM_CLOCK,
+        instance_id: str = INSTANCE_ID,
     ) -> None:
         self._conn = connection
+        self.instance_id = instance_id
         self._owned: set[str] = set()
         self._lost = False
         self._lock = asyncio.Lock()
@@ -91,10 +93,18 @@ class MerchantLease:
 
     @classmethod
     async def connect(
-        cls, dsn: str, *, timeout_s: float = DEFAULT_LEASE_TIMEOUT_S, clock: Clock = SYSTEM_CLOCK
+        cls,
+        dsn: str,
+        *,
+        timeout_s: float = DEFAULT_LEASE_TIMEOUT_S,
+        clock: Clock = SYSTEM_CLOCK,
+        instance: instances.Registration | None = None,
     ) -> Self:
+        """``instance``: whose lease this is (default: this process); its token names the connection,
+        which is how peers see that the instance is alive."""
         sent = clock.monotonic()
-        conn = await asyncpg.connect(dsn, server_settings={"application_name": LEASE_APPLICATION_NAME})
+        name = LEASE_APPLICATION_NAME if instance is None else instances.lease_application_name(instance)
+        conn = await asyncpg.connect(dsn, server_settings={"application_name": name})
         try:
             # Postgres ends the session (and frees its locks) once nothing arrived for timeout_s.
             await conn.execute(
@@ -107,7 +117,12 @@ class MerchantLease:
                 "by its peers instead, after {:.0f} s",
                 timeout_s * 1.5,
             )
-        lease = cls(conn, timeout_s=timeout_s, clock=clock)
+        lease = cls(
+            conn,
+            timeout_s=timeout_s,
+            clock=clock,
+            instance_id=INSTANCE_ID if instance is None else instance.instance_id,
+        )
         lease._valid_until = sent + timeout_s * VALID_SHARE
         return lease
 
@@ -169,7 +184,7 @@ class MerchantLease:
 
     async def _record_owner(self, merchant_ids: list[str]) -> None:
         try:
-            await instances.record_owner(self._conn, merchant_ids, INSTANCE_ID)
+            await instances.record_owner(self._conn, merchant_ids, self.instance_id)
         except asyncpg.UndefinedTableError:
             pass  # a database of a release before 0008 (only tests that skip migrations get here)
         except BaseException:
@@ -195,18 +210,12 @@ class MerchantLease:
             self._owned -= set(dropping)
             if dropping and self.is_alive():
                 try:
-                    await instances.forget_owner(self._conn, dropping, INSTANCE_ID)
+                    await instances.forget_owner(self._conn, dropping, self.instance_id)
                     await self._conn.execute(_UNLOCK, dropping, LEASE_KEY_PREFIX)
                 except BaseException:
                     self._mark_lost_if_closed()
                     raise
                 logger.info("lease: released merchant(s) {}", ", ".join(dropping))
-
-    async def leave(self, me: instances.Registration) -> None:
-        """Drop this process' ``instances`` row (a graceful stop): the others rebalance at once."""
-        async with self._lock:
-            if self.is_alive():
-                await instances.leave(self._conn, me)
 
     async def heartbeat(self) -> bool:
         """Round trip to the server; return ``is_alive()`` afterwards. Never raises."""

@@ -141,6 +141,9 @@ async def build_runtime(
             lease_timeout_s=lease_timeout_for(shortest),
         )
         jobs = [_owned_only(job, runtime.ownership) for job in jobs]
+        # Before the first cycle (and, on a reload, before the old runtime lets go of its merchants): the
+        # new lease takes them back at its next renewal while the peers, at their share, leave them be.
+        await runtime.ownership.start()
     runtime.jobs = tuple(jobs)
     runtime.webhooks = await webhook_set(config, db.pool, runtime.contexts, runtime.jobs)
     return runtime

@@ -105,6 +105,11 @@ class Ownership:
     def target(self) -> int | None:
         return self._target
 
+    async def handed_over(self) -> None:
+        """Wait until every hand-over under way has released its merchant."""
+        while self._handing_over:
+            await asyncio.wait(list(self._handing_over.values()))
+
     async def owns(self, merchant_id: str) -> bool:
         """May a cycle of ``merchant_id`` start now? Takes the merchant when it is free and within share."""
         if self._closed:
@@ -150,6 +155,10 @@ class Ownership:
                 f"merchant {merchant_id}: this instance may no longer hold its lease "
                 "(database connection lost or the process was stopped); cycle stopped before its next request"
             )
+
+    async def start(self) -> None:
+        """Register, learn the share and take it, then keep renewing in the background (idempotent)."""
+        await self._start()
 
     async def _start(self) -> None:
         if self._loop is not None or self._closed:
@@ -238,12 +247,12 @@ class Ownership:
             if self._lease is not None:
                 await self._lease.close()
             self._lease = await MerchantLease.connect(
-                self._dsn, timeout_s=self.lease_timeout_s, clock=self._clock
+                self._dsn, timeout_s=self.lease_timeout_s, clock=self._clock, instance=self._me
             )
         return self._lease
 
     async def aclose(self) -> None:
-        """Release every merchant and leave the registry: the others take over at their next renewal."""
+        """Release every merchant: the others take over at their next renewal."""
         self._closed = True
         tasks = [t for t in (self._loop, *self._handing_over.values()) if t is not None]
         for task in tasks:
@@ -253,10 +262,10 @@ class Ownership:
                 await task
         self._loop = None
         if self._lease is not None:
+            # The instances row stays ("gone" in status once the connection is closed): after a reload the
+            # next runtime of this process renews the same row, so peers never see it leave.
             with contextlib.suppress(*_DB_TROUBLE):
                 if self._lease.is_alive():
                     await self._lease.release()
-                    if self._me is not None:
-                        await self._lease.leave(self._me)
             await self._lease.close()
             self._lease = None
