@@ -60,6 +60,7 @@ class Incident:
     at: float  # wall clock
     merchants: frozenset[str]
     took_over_s: dict[str, float] = field(default_factory=dict)  # merchant -> first outbound after `at`
+    moved_s: float | None = None  # until every one of them was owned by a live instance again
 
 
 def _timing(interval_s: float) -> Timing:
@@ -173,10 +174,19 @@ async def _outbound_times(m: Merchant) -> list[float]:
     ]
 
 
-async def _watch_take_over(incident: Incident, by_id: dict[str, Merchant], timeout_s: float) -> None:
-    """Per merchant of the incident: seconds until the first outbound created after it (if any was due)."""
+async def _watch_take_over(
+    stage: Stage, incident: Incident, victim: str | None, by_id: dict[str, Merchant], timeout_s: float
+) -> None:
+    """Per merchant of the incident: seconds until the first outbound created after it (if any was due);
+    and until all of them had a live owner other than ``victim``."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and len(incident.took_over_s) < len(incident.merchants):
+    while time.monotonic() < deadline and (
+        len(incident.took_over_s) < len(incident.merchants) or incident.moved_s is None
+    ):
+        if incident.moved_s is None:
+            owners = await _owners(stage)
+            if all(owners.get(m) not in (None, victim) for m in incident.merchants):
+                incident.moved_s = time.time() - incident.at
         for merchant_id in incident.merchants - incident.took_over_s.keys():
             later = [t for t in await _outbound_times(by_id[merchant_id]) if t > incident.at]
             if later:
@@ -193,9 +203,10 @@ async def _measure(stage: Stage, merchants: list[Merchant], interval: float, rat
     frozen_pid: int | None = None
     incidents: list[Incident] = []
     try:
-        for name in INSTANCES:
+        for index, name in enumerate(INSTANCES):
+            if index:
+                await asyncio.sleep(STAGGER_S)
             daemons[name] = DaemonProcess(stage, "run", f"instance-{name}")
-            await asyncio.sleep(STAGGER_S)
         balanced_s = await _wait_balanced(stage, n, len(INSTANCES), timeout_s=6 * interval)
         spread_3 = _spread(await _owners(stage))
         orders = asyncio.create_task(_orders(merchants, rate, stop_orders))
@@ -208,8 +219,10 @@ async def _measure(stage: Stage, merchants: list[Merchant], interval: float, rat
             Incident("kill -9", time.time(), frozenset(m for m, i in owners.items() if i == victim_id))
         )
         os.kill(killed, signal.SIGKILL)
-        await _watch_take_over(incidents[-1], by_id, timeout_s=4 * interval)
+        await _watch_take_over(stage, incidents[-1], victim_id, by_id, timeout_s=4 * interval)
         rebalanced_s = await _wait_balanced(stage, n, 2, timeout_s=4 * interval)
+        if rebalanced_s is not None:
+            rebalanced_s = time.time() - incidents[-1].at
         spread_2 = _spread(await _owners(stage))
         await asyncio.sleep(interval)
 
@@ -227,7 +240,9 @@ async def _measure(stage: Stage, merchants: list[Merchant], interval: float, rat
         os.kill(frozen_pid, signal.SIGSTOP)
         # Long enough for Postgres to end its lease (1 lease timeout) and for a survivor to run every merchant.
         frozen_for = max(3 * lease_timeout, 2 * interval + 5)
-        await asyncio.wait_for(_watch_take_over(incidents[-1], by_id, timeout_s=frozen_for), frozen_for + 30)
+        await asyncio.wait_for(
+            _watch_take_over(stage, incidents[-1], frozen_id, by_id, timeout_s=frozen_for), frozen_for + 30
+        )
         await asyncio.sleep(max(0.0, incidents[-1].at + frozen_for - time.time()))
         os.kill(frozen_pid, signal.SIGCONT)
         frozen_pid = None
@@ -321,7 +336,9 @@ def _table(
         f"every flow every {interval:g} s, {rate:g} orders/s round-robin; instances start {STAGGER_S:g} s "
         "apart, then one is killed (SIGKILL), later another is stopped (SIGSTOP) for 2 intervals + 5 s and resumed.",
     )
-    table.add("balanced after last start (s)", balanced_s if balanced_s is not None else "never", "")
+    table.add(
+        "balanced after the last instance started (s)", balanced_s if balanced_s is not None else "never", ""
+    )
     table.add("spread, 3 instances", " / ".join(map(str, spread_3)), f"≤ ⌈{n}/3⌉ = {math.ceil(n / 3)}")
     for incident in incidents:
         values = list(incident.took_over_s.values())
@@ -331,6 +348,11 @@ def _table(
             worst if worst is not None else "-",
             f"≤ 2 × interval = {bound:g}: {verdict(worst is not None and worst <= bound)}; "
             f"n={len(values)} of {len(incident.merchants)} merchants (those with an order due)",
+        )
+        table.add(
+            f"{incident.name}: all its merchants owned elsewhere after (s)",
+            incident.moved_s if incident.moved_s is not None else "never",
+            "lease freed (kill: at once; frozen: lease timeout) + the next renewal",
         )
     table.add("rebalanced after the kill (s)", rebalanced_s if rebalanced_s is not None else "never", "")
     table.add("spread, 2 instances", " / ".join(map(str, spread_2)), f"≤ ⌈{n}/2⌉ = {math.ceil(n / 2)}")

@@ -38,15 +38,18 @@ WHERE i.heartbeat_at > now() - make_interval(secs => i.lease_timeout_s)
 # A peer that stopped renewing for 1.5 lease timeouts but whose lease connection is still there: Postgres
 # without idle_session_timeout (before 14), or a connection kept busy by something else. Its merchants are
 # freed by ending that connection; the frozen process itself stopped writing a lease timeout ago (the
-# fence runs on its own clock, see daemon.fence). Rows of processes gone for an hour are forgotten.
+# fence runs on its own clock, see daemon.fence). Only a connection that renewed the stale heartbeat is
+# ended, not the new one of a process that resumed and is about to renew. Rows of processes gone for an
+# hour are forgotten.
 _END_STALE = f"""
 WITH stale AS (
-    SELECT i.token FROM instances i
+    SELECT i.token, i.heartbeat_at FROM instances i
     WHERE i.instance_id <> $1
       AND i.heartbeat_at < now() - make_interval(secs => 1.5 * i.lease_timeout_s)
 )
 SELECT count(*) FILTER (WHERE pg_terminate_backend(a.pid)) FROM pg_stat_activity a
 JOIN stale s ON a.application_name = '{LEASE_APPLICATION_PREFIX}' || s.token
+WHERE a.backend_start <= s.heartbeat_at
 """
 _FORGET_GONE = "DELETE FROM instances WHERE heartbeat_at < now() - interval '1 hour'"
 

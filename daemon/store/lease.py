@@ -203,8 +203,9 @@ class MerchantLease:
             raise
         return int(result.split()[-1])
 
-    async def release(self, merchant_ids: Iterable[str] | None = None) -> None:
-        """Give up the given merchants (all when None) so another instance can take them."""
+    async def release(self, merchant_ids: Iterable[str] | None = None, *, quiet: bool = False) -> None:
+        """Give up the given merchants (all when None) so another instance can take them. ``quiet``: the
+        caller announced it already (a hand-over), the release itself is logged at DEBUG."""
         async with self._lock:
             dropping = sorted(self._owned if merchant_ids is None else self._owned & set(merchant_ids))
             self._owned -= set(dropping)
@@ -215,7 +216,9 @@ class MerchantLease:
                 except BaseException:
                     self._mark_lost_if_closed()
                     raise
-                logger.info("lease: released merchant(s) {}", ", ".join(dropping))
+                logger.log(
+                    "DEBUG" if quiet else "INFO", "lease: released merchant(s) {}", ", ".join(dropping)
+                )
 
     async def heartbeat(self) -> bool:
         """Round trip to the server; return ``is_alive()`` afterwards. Never raises."""

@@ -236,7 +236,7 @@ class Ownership:
                 await asyncio.wait(running)
             async with self._lock:
                 if self._lease is not None and self._lease.is_alive():
-                    await self._lease.release([merchant_id])
+                    await self._lease.release([merchant_id], quiet=True)
         except _DB_TROUBLE as exc:
             logger.warning("could not hand merchant {} over: {}", merchant_id, exc)
         finally:
