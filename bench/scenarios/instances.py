@@ -27,11 +27,12 @@ from pathlib import Path
 from bench.daemon_proc import DaemonProcess, run_once
 from bench.probes import STOCK_LEVEL
 from bench.report import Table, verdict
-from bench.scenarios.common import bench_stage
+from bench.scenarios.common import LAG_RETRY_S, bench_stage
 from bench.sizes import Size
 from sandboxes.world.catalogue import CreatedOrder, Product, book_stock, create_order, new_catalogue
 from sandboxes.world.consent import grant_ffn_consent
 from sandboxes.world.control import Control
+from sandboxes.world.errors import WorldError
 from sandboxes.world.merchant import Timing
 from sandboxes.world.running import start_in_process
 from sandboxes.world.stage import Stage, demo_channel, staged
@@ -119,11 +120,23 @@ async def _warm(stage: Stage, merchants: list[Merchant]) -> None:
     """Products in every shop and in its FFN, stock booked, autopilot on; one ``once`` over the fleet."""
     for m in merchants:
         m.products = await new_catalogue([m.shop], PRODUCTS, f"I{m.id.upper()}")
-    await run_once(stage, "warmup-products")
+    for attempt in range(3):
+        await asyncio.sleep(LAG_RETRY_S)  # the products flow reads up to its cursor lag before now
+        await run_once(stage, f"warmup-products-{attempt}")
+        missing = [m.id for m in merchants if not await _products_in_ffn(m)]
+        if not missing:
+            break
+    else:
+        raise WorldError(f"products of {len(missing)} merchant(s) never reached FFN, e.g. {missing[0]}")
     for m in merchants:
         await book_stock(m.ffn, [p.sku for p in m.products], STOCK_LEVEL)
         await m.ffn.put("autopilot", {"ship_after_s": 1.0, "partial_ratio": 0.0})
     await run_once(stage, "warmup-stock")
+
+
+async def _products_in_ffn(m: Merchant) -> bool:
+    known = {p.get("merchantSku") for p in await m.ffn.get("products")}
+    return {p.sku for p in m.products} <= known
 
 
 async def _owners(stage: Stage) -> dict[str, str]:

@@ -7,8 +7,10 @@ on its next ``acquire``. The connection is kept out of the pool on purpose: pool
 (``pg_advisory_unlock_all``) when they are released.
 
 Ownership is only as fresh as the last round trip: after the connection drops there is a short window
-until ``is_alive()`` turns false, so the work itself must stay idempotent (it is: deterministic ids and
-``FOR UPDATE SKIP LOCKED`` claims). Call ``heartbeat()`` before each cycle.
+until ``is_alive()`` turns false (the termination listener fires when the socket closes), so the work
+itself must stay idempotent (it is: deterministic ids and ``FOR UPDATE SKIP LOCKED`` claims owned by
+their claimer). Check ``is_valid()`` before each cycle and each request (``daemon.fence``); it costs no
+round trip while the renewals keep it valid, ``heartbeat()`` renews when they did not.
 
 Taking a merchant frees the work claims (snapshot rows in flight) of earlier holders that have no
 connection left; claims of this process and of instances still connected run out on their own.
