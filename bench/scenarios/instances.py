@@ -233,9 +233,7 @@ async def _measure(stage: Stage, merchants: list[Merchant], interval: float, rat
         )
         os.kill(killed, signal.SIGKILL)
         await _watch_take_over(stage, incidents[-1], victim_id, by_id, timeout_s=4 * interval)
-        rebalanced_s = await _wait_balanced(stage, n, 2, timeout_s=4 * interval)
-        if rebalanced_s is not None:
-            rebalanced_s = time.time() - incidents[-1].at
+        await _wait_balanced(stage, n, 2, timeout_s=4 * interval)
         spread_2 = _spread(await _owners(stage))
         await asyncio.sleep(interval)
 
@@ -281,7 +279,7 @@ async def _measure(stage: Stage, merchants: list[Merchant], interval: float, rat
         d.log_path.read_text(errors="replace").count("may no longer hold its lease") for d in daemons.values()
     )
     return _table(
-        n, interval, rate, balanced_s, spread_3, incidents, rebalanced_s, spread_2, resumed_s, spread_end,
+        n, interval, rate, balanced_s, spread_3, incidents, spread_2, resumed_s, spread_end,
         settled, duplicates, fenced, merchants,
     )  # fmt: skip
 
@@ -333,7 +331,6 @@ def _table(
     balanced_s: float | None,
     spread_3: list[int],
     incidents: list[Incident],
-    rebalanced_s: float | None,
     spread_2: list[int],
     resumed_s: float | None,
     spread_end: list[int],
@@ -367,7 +364,6 @@ def _table(
             incident.moved_s if incident.moved_s is not None else "never",
             "lease freed (kill: at once; frozen: lease timeout) + the next renewal",
         )
-    table.add("rebalanced after the kill (s)", rebalanced_s if rebalanced_s is not None else "never", "")
     table.add("spread, 2 instances", " / ".join(map(str, spread_2)), f"≤ ⌈{n}/2⌉ = {math.ceil(n / 2)}")
     table.add("rebalanced after the resume (s)", resumed_s if resumed_s is not None else "never", "")
     table.add("spread at the end", " / ".join(map(str, spread_end)), "")
