@@ -364,3 +364,17 @@ async def test_status_shows_the_instances_alive_and_the_owner_of_each_merchant(
     by_merchant = {line.split()[0]: line.split()[1:4] for line in owners[2:]}
     assert {by_merchant["acme"][1], by_merchant["globex"][1]} == {"host-a", "host-b"}
     assert by_merchant["acme"][0] in {"host-a:100:atok", "host-b:100:btok"}
+
+
+@pytest.mark.parametrize(("interval", "timeout"), [(4.0, 5.0), (10.0, 5.0), (60.0, 30.0), (300.0, 60.0)])
+def test_the_lease_timeout_keeps_a_frozen_instance_s_merchants_within_two_intervals(
+    interval: float, timeout: float
+) -> None:
+    from daemon.scheduler import MAX_JITTER_S
+    from daemon.wiring.ownership import RENEWALS_PER_TIMEOUT, lease_timeout_for
+
+    assert lease_timeout_for(interval) == timeout
+    if interval >= 10:  # below that the 5 s floor (against event-loop stalls) wins
+        # Postgres frees the lease, a peer renews, then the flow's next run on its grid (with jitter).
+        worst = timeout + timeout / RENEWALS_PER_TIMEOUT + interval + min(MAX_JITTER_S, interval * 0.1)
+        assert worst <= 2 * interval
