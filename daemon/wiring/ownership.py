@@ -83,7 +83,6 @@ class Ownership:
     ) -> None:
         self._dsn = dsn
         self._merchants = list(dict.fromkeys(merchants))
-        self._balanced = balanced
         self.lease_timeout_s = lease_timeout_s
         self._clock = clock
         self._me = me or (registration() if balanced else None)
@@ -96,6 +95,7 @@ class Ownership:
         self._loop: asyncio.Task[None] | None = None
         self._closed = False
         self._renew_failing = False
+        self._standing_by: set[str] = set()  # not balanced: merchants another process holds (said once)
 
     @property
     def owned(self) -> frozenset[str]:
@@ -124,12 +124,17 @@ class Ownership:
                     return lease.is_valid() or await lease.heartbeat()
                 if self._target is not None and len(lease.owned) >= self._target:
                     return False
-                return merchant_id in await lease.acquire([merchant_id])
+                owned = merchant_id in await lease.acquire([merchant_id])
             except _DB_TROUBLE as exc:
                 logger.warning(
                     "cannot check ownership of merchant {}: {}; skipping this cycle", merchant_id, exc
                 )
                 return False
+        if self._me is None and not owned and merchant_id not in self._standing_by:
+            # A one-shot run (once, resync) next to a running instance: say why this merchant is skipped.
+            logger.info("merchant {} is synced by another instance; skipped here", merchant_id)
+            self._standing_by.add(merchant_id)
+        return owned
 
     async def run_if_owned(self, merchant_id: str, run: Callable[[], Awaitable[None]]) -> None:
         """Run one cycle if this instance owns the merchant; the cycle stops at its next request when the
@@ -179,15 +184,13 @@ class Ownership:
                 if self._me is None:
                     await lease.heartbeat()
                     return
-                alive = await lease.renew(self._me, len(self._merchants))
-                self._learn_share(alive)
+                target = self._learn_share(await lease.renew(self._me, len(self._merchants)))
                 owned = lease.owned - self._handing_over.keys()
-                assert self._target is not None
-                if len(owned) < self._target:
+                if len(owned) < target:
                     free = [m for m in self._preference() if m not in lease.owned]
-                    await lease.acquire(free, limit=self._target - len(owned))
-                elif len(owned) > self._target:
-                    self._hand_over(self._surplus(owned, len(owned) - self._target))
+                    await lease.acquire(free, limit=target - len(owned))
+                elif len(owned) > target:
+                    self._hand_over(self._surplus(owned, len(owned) - target))
             if self._renew_failing:
                 logger.info("merchant leases renewed again")
             self._renew_failing = False
@@ -196,7 +199,7 @@ class Ownership:
                 logger.warning("could not renew the merchant leases: {}; retrying", exc)
             self._renew_failing = True
 
-    def _learn_share(self, alive: int) -> None:
+    def _learn_share(self, alive: int) -> int:
         target = math.ceil(len(self._merchants) / max(alive, 1))
         if (alive, target) != (self.instances_alive, self._target):
             logger.info(
@@ -206,6 +209,7 @@ class Ownership:
                 len(self._merchants),
             )
         self.instances_alive, self._target = alive, target
+        return target
 
     def _preference(self) -> list[str]:
         # Each instance tries the free merchants in its own order, so newcomers do not all race for the
