@@ -378,3 +378,18 @@ def test_the_lease_timeout_keeps_a_frozen_instance_s_merchants_within_two_interv
         # Postgres frees the lease, a peer renews, then the flow's next run on its grid (with jitter).
         worst = timeout + timeout / RENEWALS_PER_TIMEOUT + interval + min(MAX_JITTER_S, interval * 0.1)
         assert worst <= 2 * interval
+
+
+async def test_a_reload_keeps_this_instance_s_share_from_its_peers(fleet: Callable[..., Ownership]) -> None:
+    old, peer = fleet("a"), fleet("b")
+    await settle(old, peer)
+    mine, theirs = old.owned, peer.owned
+
+    new = fleet("a")  # the reload's runtime: same process, same registration, a new lease connection
+    await new.start()
+    await old.aclose()  # the old runtime is retired after its cycles drained
+    await peer.renew()  # two instances still alive: the peer is at its share and leaves them be
+    await new.renew()
+
+    assert peer.owned == theirs
+    assert new.owned == mine
