@@ -9,7 +9,7 @@ never edited again: its sha256 (of the raw bytes, so line-ending conversions cou
 All migrators serialize on one advisory lock, so several instances starting at once apply every file
 exactly once; the later ones wait, then find nothing to do.
 
-Rolling upgrades (docs/migrations.md): a file may start with ``-- oldest-compatible: NNNN``, the lowest
+Rolling upgrades (daemon/store/sql/README.md): a file may start with ``-- oldest-compatible: NNNN``, the lowest
 schema version whose code still runs correctly on a database with this migration applied (an expand-only
 migration names the previous release's schema version). It is stored with the migration, so code that
 does not know the file can still judge it: a database ahead of the code is accepted while every newer
@@ -48,7 +48,13 @@ create table if not exists schema_migrations (
     applied_at timestamptz not null default now()
 )
 """
-# NULL (rows written before rolling upgrades existed): compatible with no older code.
+# NULL (rows written before rolling upgrades existed): compatible with no older code. Added once, not
+# altered on every start (an ALTER locks the table and needs its owner).
+_HAS_COMPATIBILITY = """
+select exists (select 1 from information_schema.columns
+               where table_schema = current_schema() and table_name = 'schema_migrations'
+                 and column_name = 'oldest_compatible')
+"""
 _ADD_COMPATIBILITY = "alter table schema_migrations add column if not exists oldest_compatible integer"
 
 MigrationSource = Path | Traversable
@@ -202,7 +208,8 @@ async def migrate(pool: asyncpg.Pool, directory: MigrationSource | None = None) 
 
 async def _migrate_locked(conn: asyncpg.Connection, migrations: list[Migration]) -> list[int]:
     await conn.execute(_CREATE_TABLE)
-    await conn.execute(_ADD_COMPATIBILITY)
+    if not await conn.fetchval(_HAS_COMPATIBILITY):
+        await conn.execute(_ADD_COMPATIBILITY)
     rows = await conn.fetch(
         "select version, checksum, coalesce(oldest_compatible, version) as oldest_compatible "
         "from schema_migrations order by version"

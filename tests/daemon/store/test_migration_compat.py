@@ -1,5 +1,5 @@
 """Rolling upgrades: release N keeps running on a database release N+1 migrated, never on one two releases
-ahead, and only when the newer migrations say so (docs/migrations.md)."""
+ahead, and only when the newer migrations say so (daemon/store/sql/README.md)."""
 
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -83,7 +83,7 @@ def test_a_declaration_must_name_an_earlier_schema(tmp_path: Path, declared: str
 
 
 def test_shipped_migrations_follow_the_policy() -> None:
-    """From 0008 on every shipped migration declares its window (docs/migrations.md)."""
+    """From 0008 on every shipped migration declares its window (daemon/store/sql/README.md)."""
     migrations = {m.version: m for m in load_migrations()}
 
     assert migrations[8].oldest_compatible == 7  # instances: expand only
