@@ -72,6 +72,14 @@ WHERE s.merchant_id = ANY($1::text[]) AND s.claimed_until IS NOT NULL
 _UNLOCK = "select pg_advisory_unlock(hashtext($2 || id)) from unnest($1::text[]) as id"
 
 
+def merchant_list(merchant_ids: Iterable[str], shown: int = 12) -> str:
+    """Merchant ids for a log line: all of a few, the count and the first ones of a fleet."""
+    ordered = sorted(merchant_ids)
+    if len(ordered) <= shown:
+        return ", ".join(ordered)
+    return f"{len(ordered)}: {', '.join(ordered[:shown])}, …"
+
+
 class MerchantLease:
     """Holds merchant locks on one dedicated connection (see the module docstring)."""
 
@@ -178,7 +186,7 @@ class MerchantLease:
                     freed = await self._release_orphaned_claims(sorted(gained))
                     logger.info(
                         "lease: now owning merchant(s) {}{}",
-                        ", ".join(sorted(gained)),
+                        merchant_list(gained),
                         f"; freed {freed} claim(s) left by an earlier holder" if freed else "",
                     )
                 self._owned |= gained
@@ -219,7 +227,7 @@ class MerchantLease:
                     self._mark_lost_if_closed()
                     raise
                 logger.log(
-                    "DEBUG" if quiet else "INFO", "lease: released merchant(s) {}", ", ".join(dropping)
+                    "DEBUG" if quiet else "INFO", "lease: released merchant(s) {}", merchant_list(dropping)
                 )
 
     async def heartbeat(self) -> bool:
@@ -261,7 +269,7 @@ class MerchantLease:
 
     def _mark_lost(self) -> None:
         if self._owned:
-            logger.warning("lease: lost merchant(s) {}", ", ".join(sorted(self._owned)))
+            logger.warning("lease: lost merchant(s) {}", merchant_list(self._owned))
         self._lost = True
         self._owned.clear()
         if not self._conn.is_closed():

@@ -38,7 +38,7 @@ from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.fence import LeaseExpired, fenced
 from daemon.store.db import INSTANCE_ID, INSTANCE_TOKEN
 from daemon.store.instances import Registration
-from daemon.store.lease import DEFAULT_LEASE_TIMEOUT_S, MerchantLease
+from daemon.store.lease import DEFAULT_LEASE_TIMEOUT_S, MerchantLease, merchant_list
 from daemon.store.migrations import code_schema_version
 
 MIN_LEASE_TIMEOUT_S = 5.0
@@ -223,9 +223,8 @@ class Ownership:
 
     def _hand_over(self, merchant_ids: list[str]) -> None:
         logger.info(
-            "handing {} merchant(s) over to other instances after their running cycles: {}",
-            len(merchant_ids),
-            ", ".join(merchant_ids),
+            "handing merchant(s) {} over to other instances after their running cycles",
+            merchant_list(merchant_ids),
         )
         for merchant_id in merchant_ids:
             task = asyncio.create_task(
