@@ -7,9 +7,9 @@ the single-use FFN refresh token.
 
 Balancing (``ffn-sync run``): a background loop renews the lease every ``timeout/5`` and learns from the
 ``instances`` table how many instances are alive (N, see ``daemon.store.instances``); each instance owns
-at most ⌈M/N⌉ of the M configured merchants. Below that its loop takes free merchants; above it — a newcomer appeared — it hands the surplus over: a merchant
-being handed over starts no new cycle, its running cycles finish, then its lock is released and the
-newcomer takes it. A killed instance's connection closes with it, so the survivors count one fewer at
+at most ⌈M/N⌉ of the M configured merchants. Below that its loop takes free merchants; above it (a
+newcomer appeared) it hands the surplus over: a merchant being handed over starts no new cycle, its
+running cycles finish, then its lock is released and the newcomer takes it. A killed instance's connection closes with it, so the survivors count one fewer at
 their next renewal and take its merchants; a frozen one's lease connection is ended by Postgres after
 the lease timeout (``idle_session_timeout``), and the resumed process finds its lease invalid before
 its next request (``daemon.fence``).
