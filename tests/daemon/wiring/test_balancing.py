@@ -393,3 +393,22 @@ async def test_a_reload_keeps_this_instance_s_share_from_its_peers(fleet: Callab
 
     assert peer.owned == theirs
     assert new.owned == mine
+
+
+async def test_only_the_renewal_takes_merchants_so_cycles_cost_no_round_trip(
+    fleet: Callable[..., Ownership],
+) -> None:
+    first, second = fleet("a"), fleet("b")
+    await first.start()
+    await second.start()  # registered, but everything is held
+    await first.renew()
+    await first.handed_over()
+    released = sorted(set(MERCHANTS) - first.owned)
+    assert len(released) == 5
+
+    # Hundreds of cycles a minute ask the gate; it answers from memory and takes nothing itself.
+    assert [await second.owns(m) for m in released] == [False] * 5
+    assert second.owned == frozenset()
+
+    await second.renew()
+    assert [await second.owns(m) for m in released] == [True] * 5
