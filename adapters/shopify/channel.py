@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 
 import aiohttp
 from loguru import logger
@@ -95,6 +96,11 @@ class ShopifyChannel:
         await self._fulfilment_orders_visible()
         async for order in self._orders.changed(window):
             yield order
+
+    async def order_versions(self, window: Window) -> AsyncIterator[tuple[str, datetime]]:
+        """``daemon.ports.OrderVersions``: what the reconcile compares before reading anything in full."""
+        async for version in self._orders.versions(window):
+            yield version
 
     async def get_order(self, order_id: str) -> ShopOrder | UnreadableOrder | None:
         await self._fulfilment_orders_visible()

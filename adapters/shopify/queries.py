@@ -11,14 +11,18 @@ from __future__ import annotations
 from adapters.shopify.transport import Operation
 
 MAX_QUERY_COST = 1000
-INLINE_LINES = 10  # line items fetched with the order; the rest per order (most orders have few lines)
+# Line items fetched with the order; the rest per order. Most orders have one to three lines, and every
+# inline line is reserved up front (first × its cost) even when the order has fewer: 5 keeps a page's
+# requested cost (and so the wait for the bucket before it runs) low.
+INLINE_LINES = 5
 EXTRA_LINES_PAGE = 100
 FULFILLMENT_ORDERS_PAGE = 2  # most orders have one or two; more are paged (requested cost 610 -> 295)
 FULFILLMENT_ORDER_LINES = 50
 
 _MONEY = "shopMoney { amount currencyCode }"
-LINE_FIELDS = f"id sku name quantity currentQuantity requiresShipping variant {{ id }} originalUnitPriceSet {{ {_MONEY} }}"
-LINE_COST = 4  # line, variant, price set, money
+# Exactly what mapping.map_line reads (every object costs a point per line: no variant, nothing unused).
+LINE_FIELDS = "id sku name quantity currentQuantity requiresShipping originalUnitPriceSet { shopMoney { amount } }"
+LINE_COST = 3  # line, price set, money
 # Fulfillment orders as they decide what FFN ships (adapters/shopify/gate.py): status, location, what the
 # app may do, holds, and each line's remaining quantity. Only those assigned to the FFN location are asked
 # for ($foQuery = "assigned_location_id:…"); displayable drops the ones closed by a move or merge.
@@ -30,13 +34,14 @@ FO_FIELDS = """
   lineItems(first: $lines) { pageInfo { hasNextPage } nodes { remainingQuantity totalQuantity lineItem { id } } }
 """
 FO_COST_PER_LINE = 2  # FO line, its line item
+SHIPPING_LINES_PAGE = 5  # titles and codes of the methods; orders rarely carry more than one
 ORDER_FIELDS = f"""
   id name createdAt updatedAt cancelledAt displayFinancialStatus displayFulfillmentStatus test
   tags note email phone currencyCode paymentGatewayNames
   currentTotalPriceSet {{ {_MONEY} }}
   currentShippingPriceSet {{ {_MONEY} }}
   shippingAddress {{ firstName lastName company address1 address2 city zip province provinceCode countryCodeV2 phone }}
-  shippingLines(first: 5) {{ nodes {{ title code }} }}
+  shippingLines(first: {SHIPPING_LINES_PAGE}) {{ nodes {{ title code }} }}
   lineItems(first: $lines) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {LINE_FIELDS} }} }}
   fulfillmentOrders(first: {FO_PAGE}, displayable: true, query: $foQuery) {{
     pageInfo {{ hasNextPage endCursor }} nodes {{ {FO_FIELDS} }}
@@ -50,9 +55,10 @@ def fo_node_cost(lines: int) -> int:
 
 
 def order_node_cost(lines: int) -> int:
-    # order 1, two price sets 2 each, address 1, shipping lines 2 + 5, line items 2 + lines × 4,
+    # order 1, two price sets 2 each, address 1, shipping lines 2 + 5, line items 2 + lines × 3,
     # fulfillment orders 2 + FO_PAGE × one FO
-    return 1 + 2 + 2 + 1 + 7 + 2 + lines * LINE_COST + 2 + FO_PAGE * fo_node_cost(lines)
+    shipping_lines = 2 + SHIPPING_LINES_PAGE
+    return 1 + 2 + 2 + 1 + shipping_lines + 2 + lines * LINE_COST + 2 + FO_PAGE * fo_node_cost(lines)
 
 
 CHANGED_ORDERS = Operation(
@@ -64,6 +70,20 @@ CHANGED_ORDERS = Operation(
   }}
 }}""",
     estimate=2 + 10 * order_node_cost(INLINE_LINES),
+)
+
+# The reconcile's listing: which orders changed when, nothing else (1 point per order instead of a full read);
+# it reads in full only those the snapshot does not hold at that version.
+VERSIONS_PAGE = 250
+ORDER_VERSIONS = Operation(
+    "OrderVersions",
+    """query OrderVersions($first: Int!, $after: String, $q: String) {
+  orders(first: $first, after: $after, query: $q, sortKey: UPDATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id updatedAt }
+  }
+}""",
+    estimate=2 + VERSIONS_PAGE,
 )
 
 ORDER = Operation(
@@ -238,7 +258,7 @@ CANCEL_ORDER = Operation(
 )
 
 ALL_OPERATIONS = (
-    CHANGED_ORDERS, ORDER, ORDER_LINES, ORDER_FULFILMENT_ORDERS, WAITING_ORDERS, APP_SCOPES, INVENTORY_LEVELS,
+    CHANGED_ORDERS, ORDER_VERSIONS, ORDER, ORDER_LINES, ORDER_FULFILMENT_ORDERS, WAITING_ORDERS, APP_SCOPES, INVENTORY_LEVELS,
     CHANGED_VARIANTS, VARIANTS_BY_SKU, FULFILMENT_STATE, ORDER_NOTE, JOB, CREATE_FULFILLMENT, SET_QUANTITIES,
     ADD_TAGS, UPDATE_NOTE, CANCEL_ORDER,
 )  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from loguru import logger
 
@@ -18,9 +19,9 @@ from daemon.engine.pull import pages, store_rows
 from daemon.engine.settings import ChannelSettings
 from daemon.errors import SyncError
 from daemon.model import ShopOrder, Window
-from daemon.ports import UnreadableOrder
+from daemon.ports import OrderVersions, ShopChannel, UnreadableOrder
 from daemon.secrets import redact
-from daemon.store.snapshot import ENTITY_ORDER, Pulled, orders_not_in_ffn
+from daemon.store.snapshot import ENTITY_ORDER, Pulled, order_payloads, orders_not_in_ffn
 
 REREAD_DEADLINE_S = 600.0  # a week of orders of one shop; a shop slower than this is treated as down
 REREAD_PAGE = 500
@@ -62,9 +63,15 @@ async def _reconcile_shop(
     window = Window(
         now - timedelta(days=ctx.settings.reconcile_days), now - timedelta(seconds=settings.cursor.lag_s)
     )
+    # A shop that lists versions cheaply is read in full only where the snapshot is behind.
+    orders = (
+        _behind(ctx, settings.name, shop, window)
+        if isinstance(shop, OrderVersions)
+        else shop.changed_orders(window)
+    )
     try:
         async with asyncio.timeout(REREAD_DEADLINE_S):
-            missed = await _reread_orders(ctx, settings.name, shop.changed_orders(window), counts)
+            missed = await _reread_orders(ctx, settings.name, orders, counts)
     except TimeoutError:
         counts.failed += 1
         logger.error(
@@ -85,6 +92,40 @@ async def _reconcile_shop(
             settings.name,
             ", ".join(missed[:10]),
         )
+
+
+async def _behind(
+    ctx: MerchantContext, channel: str, shop: ShopChannel, window: Window
+) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+    """The orders of the window that the snapshot lacks, holds unreadable, or holds at an older change."""
+    assert isinstance(shop, OrderVersions)
+    batch: list[tuple[str, datetime]] = []
+    versions = shop.order_versions(window)
+    while True:
+        version = await anext(versions, None)
+        if version is not None:
+            batch.append(version)
+        if batch and (version is None or len(batch) >= REREAD_PAGE):
+            stored = await order_payloads(ctx.pool, ctx.merchant_id, channel, [i for i, _ in batch])
+            for order_id, updated_at in batch:
+                if _holds(stored.get(order_id), updated_at):
+                    continue
+                order = await shop.get_order(order_id)
+                if order is not None:
+                    yield order
+            batch = []
+        if version is None:
+            return
+
+
+def _holds(payload: dict[str, Any] | None, updated_at: datetime) -> bool:
+    """The stored payload is that version of the order (or a later one)."""
+    if payload is None or "unreadable" in payload or not payload.get("updated_at"):
+        return False
+    try:
+        return datetime.fromisoformat(payload["updated_at"]) >= updated_at
+    except (TypeError, ValueError):
+        return False
 
 
 async def _reread_orders(
