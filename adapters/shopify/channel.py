@@ -22,6 +22,7 @@ from daemon.ports import MAPPING_ERRORS, ItemResult, UnreadableOrder, unreadable
 from daemon.secrets import Secret
 
 MAX_PAGE_SIZE = 250
+TRIGGERED_SHARE = 0.5  # of the restore rate, for webhook-triggered reads while the bucket is below half
 
 
 class ShopifyChannel:
@@ -66,6 +67,7 @@ class ShopifyChannel:
         )
         self.state: ShopifyState = state if state is not None else MemoryState()
         self._fo_scope_checked = False
+        self._spent_seen = 0.0
         self._orders = OrderReader(
             self.transport,
             page_size,
@@ -155,6 +157,17 @@ class ShopifyChannel:
 
     def _variants_per_page(self) -> int:
         return max(1, min(self.page_size, (page_budget(self.transport) - 3) // queries.VARIANT_NODE_COST))
+
+    def read_gap_s(self) -> float:
+        """Pacing of webhook-triggered reads (``daemon.engine.nudges.ReadPacing``): while the cost bucket is
+        at least half full they may follow each other at the minimum gap; below that, what this channel
+        spent since the last call must be restored at half the restore rate first, leaving the other half
+        of the budget to the polls, the reconcile and the write-backs."""
+        spent, self._spent_seen = self.transport.spent - self._spent_seen, self.transport.spent
+        bucket = self.transport.bucket
+        if bucket.maximum is None or not bucket.restore_rate or bucket.available() >= bucket.maximum / 2:
+            return 0.0
+        return spent / (TRIGGERED_SHARE * bucket.restore_rate)
 
     # writes -------------------------------------------------------------------------------------------
 

@@ -21,7 +21,9 @@ FULFILLMENT_ORDER_LINES = 50
 
 _MONEY = "shopMoney { amount currencyCode }"
 # Exactly what mapping.map_line reads (every object costs a point per line: no variant, nothing unused).
-LINE_FIELDS = "id sku name quantity currentQuantity requiresShipping originalUnitPriceSet { shopMoney { amount } }"
+LINE_FIELDS = (
+    "id sku name quantity currentQuantity requiresShipping originalUnitPriceSet { shopMoney { amount } }"
+)
 LINE_COST = 3  # line, price set, money
 # Fulfillment orders as they decide what FFN ships (adapters/shopify/gate.py): status, location, what the
 # app may do, holds, and each line's remaining quantity. Only those assigned to the FFN location are asked

@@ -25,7 +25,6 @@ from adapters.shopify.transport import CostExceedsBucket, GraphQLTransport, Oper
 from daemon.model import ShopOrder, Window
 from daemon.ports import MAPPING_ERRORS, UnreadableOrder
 
-
 MIN_ORDERS_PAGE = 4  # a nearly empty bucket still reads a few orders per page (2 points of overhead each)
 
 

@@ -37,7 +37,7 @@ async def due_windows(
     transaction before asking for the next one; the cursor lag is reported after each window.
     """
     # Taken before reading: a delivery that arrives while this run reads nudges the next run.
-    nudged = ctx.nudges.take(channel, flow)
+    nudged = await ctx.nudges.take(channel, flow)
     read_until = ctx.nudges.read_until(channel, flow) if nudged else None
     position = await ctx.cursors.get(channel, flow)
     ctx.quiet.cursor_read(channel, flow, position)

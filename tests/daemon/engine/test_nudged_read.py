@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from daemon.clock import FakeClock
 from daemon.engine.cursors import fresh_window
 from daemon.engine.cycle import CycleCounts
@@ -66,7 +68,7 @@ async def test_a_nudge_is_taken_once(world: World) -> None:
     assert world.ffn.outbounds == {}
 
 
-def test_the_delay_from_first_request_to_the_run_is_reported() -> None:
+async def test_the_delay_from_first_request_to_the_run_is_reported() -> None:
     clock = FakeClock(datetime(2026, 5, 4, 10, 0, tzinfo=UTC))
     seen: list[tuple[str, str, float]] = []
     nudges = Nudges(clock=clock, on_taken=lambda channel, flow, delay: seen.append((channel, flow, delay)))
@@ -74,10 +76,61 @@ def test_the_delay_from_first_request_to_the_run_is_reported() -> None:
     clock.advance(0.25)
     nudges.request("shop", "orders")  # the burst's first request counts
     clock.advance(0.25)
-    assert nudges.take("shop", "orders")
-    assert not nudges.take("shop", "orders")
-    assert not nudges.take("shop", "products")
+    assert await nudges.take("shop", "orders")
+    assert not await nudges.take("shop", "orders")
+    assert not await nudges.take("shop", "products")
     assert seen == [("shop", "orders", 0.5)]
+    assert clock.slept == []  # the first nudged read of a flow never waits
+
+
+class Budget:
+    def __init__(self, gap_s: float) -> None:
+        self.gap_s = gap_s
+
+    def read_gap_s(self) -> float:
+        return self.gap_s
+
+
+async def test_a_burst_of_nudges_is_paced_into_few_reads() -> None:
+    # 500 deliveries over 2.5 s. A delivery starts a run (the scheduler runs one at a time and coalesces
+    # the triggers of a busy run into one more); the run waits out the gap since the previous nudged read
+    # and takes every delivery that arrived meanwhile.
+    clock = FakeClock(datetime(2026, 5, 4, 10, 0, tzinfo=UTC))
+    nudges = Nudges(clock=clock, min_gap_s=0.5)
+    arrivals = [clock.monotonic() + n * 0.005 for n in range(500)]
+
+    def deliver_until(moment: float) -> None:
+        while arrivals and arrivals[0] <= moment:
+            clock.advance(max(0.0, arrivals.pop(0) - clock.monotonic()))
+            nudges.request("shop", "orders")
+
+    reads = 0
+    while arrivals:
+        deliver_until(arrivals[0])  # a delivery starts a run
+        ready = clock.monotonic() + nudges.wait_s("shop", "orders")
+        deliver_until(ready)  # these arrive while the run waits
+        clock.advance(max(0.0, ready - clock.monotonic()))
+        reads += await nudges.take("shop", "orders")
+    assert reads == 6  # at 0, 0.5, 1.0, 1.5, 2.0 and 2.5 s instead of one per delivery
+    assert not nudges.pending("shop", "orders")
+
+
+async def test_the_channel_budget_lengthens_the_gap() -> None:
+    clock = FakeClock(datetime(2026, 5, 4, 10, 0, tzinfo=UTC))
+    budget = Budget(0.0)
+    nudges = Nudges(clock=clock, min_gap_s=0.5, pacing=lambda channel: budget if channel == "shop" else None)
+    nudges.request("shop", "orders")
+    assert await nudges.take("shop", "orders")
+    budget.gap_s = 2.0  # the shop's bucket ran low: triggered reads may spend less
+    nudges.request("shop", "orders")
+    clock.advance(0.2)
+    assert await nudges.take("shop", "orders")
+    assert clock.slept == [pytest.approx(1.8)]
+    nudges.request("other", "orders")  # another channel, no budget: the minimum gap only
+    assert await nudges.take("other", "orders")
+    nudges.request("other", "orders")
+    assert await nudges.take("other", "orders")
+    assert clock.slept == [pytest.approx(1.8), 0.5]
 
 
 def test_fresh_window_covers_now_in_whole_seconds_from_the_cursor() -> None:
