@@ -100,3 +100,22 @@ async def test_reconcile_reads_in_full_only_the_orders_the_snapshot_is_behind_on
         "SELECT payload->>'note' FROM snapshot WHERE merchant_id = 'acme' AND external_id = '2'"
     )
     assert stored == "gift wrap"
+
+
+async def test_reconcile_leaves_what_the_cursor_has_not_reached_to_polling(world: World) -> None:
+    shop = ListingShop()
+    world.ctx.channels["shop"] = world.shop = shop
+    await reconcile.run(world.ctx, CycleCounts())  # never polled: nothing to reconcile yet
+    assert shop.full_reads == []
+    await orders.run(world.ctx, world.ctx.settings.channel("shop"), CycleCounts())
+    world.clock.advance(600)
+    now = world.clock.now()
+    # A backlog arriving while the reconcile runs: changed after the cursor, so the next poll reads it.
+    for n in (5, 6):
+        world.order(n, updated_at=now - timedelta(seconds=30))
+    # Behind the cursor: missed by polling, the reconcile's business.
+    world.order(7, updated_at=now - timedelta(minutes=15))
+
+    await reconcile.run(world.ctx, CycleCounts())
+
+    assert shop.full_reads == ["7"]
