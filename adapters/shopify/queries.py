@@ -25,13 +25,15 @@ LINE_FIELDS = (
     "id sku name quantity currentQuantity requiresShipping originalUnitPriceSet { shopMoney { amount } }"
 )
 LINE_COST = 3  # line, price set, money
-# Fulfillment orders as they decide what FFN ships (adapters/shopify/gate.py): status, location, what the
-# app may do, holds, and each line's remaining quantity. Only those assigned to the FFN location are asked
-# for ($foQuery = "assigned_location_id:…"); displayable drops the ones closed by a move or merge.
+# Fulfillment orders as they decide what FFN ships (adapters/shopify/gate.py): status, holds, and each
+# line's quantities. Only those assigned to the FFN location are asked for ($foQuery =
+# "assigned_location_id:…"); displayable drops the ones closed by a move or merge. Whether the app may
+# fulfil them is the location's property (a fulfillment service's location is that service's alone), read
+# once (LOCATION_KIND) instead of each FO's supportedActions (a point per action, four per open FO).
 FO_PAGE = 1  # inline with the order; more at the FFN location (rare: a split) are paged separately
 FO_EXTRA_PAGE = 5
 FO_FIELDS = """
-  id status fulfillAt supportedActions { action }
+  id status fulfillAt
   fulfillmentHolds { reason reasonNotes }
   lineItems(first: $lines) { pageInfo { hasNextPage } nodes { remainingQuantity totalQuantity lineItem { id } } }
 """
@@ -52,8 +54,8 @@ ORDER_FIELDS = f"""
 
 
 def fo_node_cost(lines: int) -> int:
-    # FO 1, supported actions 1, holds 1, lines 2 + lines × 2 (the location is the query's filter)
-    return 1 + 1 + 1 + 2 + lines * FO_COST_PER_LINE
+    # FO 1, holds 1, lines 2 + lines × 2 (the location is the query's filter)
+    return 1 + 1 + 2 + lines * FO_COST_PER_LINE
 
 
 def order_node_cost(lines: int) -> int:
@@ -184,6 +186,12 @@ WAITING_ORDERS = Operation(
     estimate=2 + WAITING_PAGE * (1 + 2 + WAITING_FO_PAGE),
 )
 
+LOCATION_KIND = Operation(
+    "LocationKind",
+    "query LocationKind($id: ID!) { location(id: $id) { id isFulfillmentService } }",
+    estimate=1,
+)
+
 APP_SCOPES = Operation(
     "AppScopes", "query AppScopes { currentAppInstallation { accessScopes { handle } } }", estimate=2
 )
@@ -260,7 +268,7 @@ CANCEL_ORDER = Operation(
 )
 
 ALL_OPERATIONS = (
-    CHANGED_ORDERS, ORDER_VERSIONS, ORDER, ORDER_LINES, ORDER_FULFILMENT_ORDERS, WAITING_ORDERS, APP_SCOPES, INVENTORY_LEVELS,
+    CHANGED_ORDERS, ORDER_VERSIONS, ORDER, ORDER_LINES, LOCATION_KIND, ORDER_FULFILMENT_ORDERS, WAITING_ORDERS, APP_SCOPES, INVENTORY_LEVELS,
     CHANGED_VARIANTS, VARIANTS_BY_SKU, FULFILMENT_STATE, ORDER_NOTE, JOB, CREATE_FULFILLMENT, SET_QUANTITIES,
     ADD_TAGS, UPDATE_NOTE, CANCEL_ORDER,
 )  # fmt: skip

@@ -93,10 +93,10 @@ async def test_the_order_query_costs_what_the_documented_rules_say(shop: Shop) -
         + 1  # shippingAddress
         + (2 + 5 * 1)  # shippingLines(first: 5) { title code }
         + (2 + 5 * (1 + 2))  # lineItems(first: 5): line + originalUnitPriceSet { shopMoney }
-        + (2 + 1 * (1 + 1 + 1 + (2 + 5 * (1 + 1))))  # fulfillmentOrders(first: 1): FO, actions, holds,
+        + (2 + 1 * (1 + 1 + (2 + 5 * (1 + 1))))  # fulfillmentOrders(first: 1): FO, holds,
         # lineItems(first: 5) of FO line + its lineItem
     )
-    assert hand_requested == 47
+    assert hand_requested == 46
     hand_actual = (
         1  # order
         + 2
@@ -104,12 +104,12 @@ async def test_the_order_query_costs_what_the_documented_rules_say(shop: Shop) -
         + 1  # the two price sets and the address, all present
         + (2 + 1)  # one shipping line
         + (2 + 1 * 3)  # one line with its price
-        + (2 + 1 + 4 + 0 + (2 + 1 * 2))  # one FO, four supported actions, no hold, one FO line
+        + (2 + 1 + 0 + (2 + 1 * 2))  # one FO, no hold, one FO line
     )
-    assert hand_actual == 25
+    assert hand_actual == 21
     assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (hand_requested, hand_actual)
     assert queries.ORDER.estimate == hand_requested  # the client reserves what Shopify will ask
-    # A page of ten such orders asks 2 + 10 × 47 before it runs.
+    # A page of ten such orders asks 2 + 10 × 46 before it runs.
     assert queries.orders_page_cost(10) == 2 + 10 * hand_requested
 
 

@@ -127,7 +127,7 @@ async def test_cost_bucket_counts_requests_in_flight() -> None:
 async def test_triggered_reads_are_paced_by_what_they_spend_once_the_bucket_is_below_half(
     tight: Shop,
 ) -> None:
-    seed_orders(tight, 3, lines=1)
+    seed_orders(tight, 4, lines=1)
     channel = tight.channel()
     window = Window(START, START + timedelta(hours=1))
     try:
