@@ -10,6 +10,7 @@ from typing import Any
 from loguru import logger
 
 from daemon.engine import history
+from daemon.engine.codec import content_hash
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flow import AnyFlow, Cycle, Flow, Scope
@@ -104,8 +105,11 @@ async def _reconcile_shop(
 async def _behind(
     ctx: MerchantContext, channel: str, shop: ShopChannel, window: Window
 ) -> AsyncIterator[ShopOrder | UnreadableOrder]:
-    """The orders of the window that the snapshot lacks, holds unreadable, or holds at an older change."""
+    """The orders of the window that the snapshot lacks, holds unreadable, or holds at an older change
+    (unless an earlier pass read that very version and found nothing new: a shop's change time also moves
+    for what we do not read, and the snapshot then keeps the older one)."""
     assert isinstance(shop, OrderVersions)
+    previous, current = ctx.reconciled.get(channel, {}), {}
     batch: list[tuple[str, datetime]] = []
     versions = shop.order_versions(window)
     while True:
@@ -115,13 +119,21 @@ async def _behind(
         if batch and (version is None or len(batch) >= REREAD_PAGE):
             stored = await order_payloads(ctx.pool, ctx.merchant_id, channel, [i for i, _ in batch])
             for order_id, updated_at in batch:
-                if _holds(stored.get(order_id), updated_at):
+                payload = stored.get(order_id)
+                if previous.get(order_id) == updated_at:
+                    current[order_id] = updated_at
+                    continue
+                if _holds(payload, updated_at):
                     continue
                 order = await shop.get_order(order_id)
-                if order is not None:
-                    yield order
+                if order is None:
+                    continue
+                if payload is not None and content_hash(payload) == order_row(order).hash:
+                    current[order_id] = updated_at  # nothing to store; remembered instead
+                yield order
             batch = []
         if version is None:
+            ctx.reconciled[channel] = current  # only what this pass listed: the memory stays bounded
             return
 
 
