@@ -21,7 +21,9 @@ from daemon.clock import SYSTEM_CLOCK, Clock
 
 # (channel, flow, seconds from the first nudge to the run that took it)
 DelayObserver = Callable[[str, str, float], None]
-MIN_GAP_S = 0.5
+MIN_GAP_S = (
+    1.0  # a burst of deliveries: about one read per second per flow (each read also re-reads a second)
+)
 
 
 @runtime_checkable
