@@ -22,6 +22,13 @@ class FreshWindow(Window):
     settled: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CoveredWindow(Window):
+    """A window below the cursor lag that webhook-triggered reads already read up to now: most of its
+    records are stored, so a reader may list what changed and read in full only what is missing
+    (daemon/engine/rereads.py)."""
+
+
 def cursor_end(window: Window) -> datetime | None:
     """Where the cursor may move once the window's records are stored (None: nowhere)."""
     return window.settled if isinstance(window, FreshWindow) else window.end
@@ -38,7 +45,8 @@ async def due_windows(
     """
     # Taken before reading: a delivery that arrives while this run reads nudges the next run.
     nudged = await ctx.nudges.take(channel, flow)
-    read_until = ctx.nudges.read_until(channel, flow) if nudged else None
+    covered_until = ctx.nudges.read_until(channel, flow)
+    read_until = covered_until if nudged else None
     position = await ctx.cursors.get(channel, flow)
     ctx.quiet.cursor_read(channel, flow, position)
     now = ctx.clock.now()  # fixed for the cycle: the catch-up ends where this cycle began
@@ -53,6 +61,8 @@ async def due_windows(
             nudged = False
             window = FreshWindow(window.start, _fresh_end(ctx), window.end)
             ctx.nudges.note_read(channel, flow, window.end)
+        elif covered_until is not None and window.end <= covered_until:
+            window = CoveredWindow(window.start, window.end)
         yield window
         position = cursor_end(window) or window.end
         counts.lag_s = (ctx.clock.now() - position).total_seconds()

@@ -5,24 +5,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Any
 
 from loguru import logger
 
 from daemon.engine import history
-from daemon.engine.codec import content_hash
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flow import AnyFlow, Cycle, Flow, Scope
 from daemon.engine.flows.orders import ORDERS, order_row
 from daemon.engine.flows.stock import reconcile_stock
 from daemon.engine.pull import pages, store_rows
+from daemon.engine.rereads import orders_behind
 from daemon.engine.settings import ChannelSettings
 from daemon.errors import SyncError
 from daemon.model import ShopOrder, Window
-from daemon.ports import OrderVersions, ShopChannel, UnreadableOrder
+from daemon.ports import OrderVersions, UnreadableOrder
 from daemon.secrets import redact
-from daemon.store.snapshot import ENTITY_ORDER, Pulled, order_payloads, orders_not_in_ffn
+from daemon.store.snapshot import ENTITY_ORDER, Pulled, orders_not_in_ffn
 
 REREAD_DEADLINE_S = 600.0  # a week of orders of one shop; a shop slower than this is treated as down
 REREAD_PAGE = 500
@@ -73,7 +72,7 @@ async def _reconcile_shop(
     window = Window(start, end)
     # A shop that lists versions cheaply is read in full only where the snapshot is behind.
     orders = (
-        _behind(ctx, settings.name, shop, window)
+        orders_behind(ctx, settings.name, shop, window, memory=ctx.reconciled)
         if isinstance(shop, OrderVersions)
         else shop.changed_orders(window)
     )
@@ -100,51 +99,6 @@ async def _reconcile_shop(
             settings.name,
             ", ".join(missed[:10]),
         )
-
-
-async def _behind(
-    ctx: MerchantContext, channel: str, shop: ShopChannel, window: Window
-) -> AsyncIterator[ShopOrder | UnreadableOrder]:
-    """The orders of the window that the snapshot lacks, holds unreadable, or holds at an older change
-    (unless an earlier pass read that very version and found nothing new: a shop's change time also moves
-    for what we do not read, and the snapshot then keeps the older one)."""
-    assert isinstance(shop, OrderVersions)
-    previous, current = ctx.reconciled.get(channel, {}), {}
-    batch: list[tuple[str, datetime]] = []
-    versions = shop.order_versions(window)
-    while True:
-        version = await anext(versions, None)
-        if version is not None:
-            batch.append(version)
-        if batch and (version is None or len(batch) >= REREAD_PAGE):
-            stored = await order_payloads(ctx.pool, ctx.merchant_id, channel, [i for i, _ in batch])
-            for order_id, updated_at in batch:
-                payload = stored.get(order_id)
-                if previous.get(order_id) == updated_at:
-                    current[order_id] = updated_at
-                    continue
-                if _holds(payload, updated_at):
-                    continue
-                order = await shop.get_order(order_id)
-                if order is None:
-                    continue
-                if payload is not None and content_hash(payload) == order_row(order).hash:
-                    current[order_id] = updated_at  # nothing to store; remembered instead
-                yield order
-            batch = []
-        if version is None:
-            ctx.reconciled[channel] = current  # only what this pass listed: the memory stays bounded
-            return
-
-
-def _holds(payload: dict[str, Any] | None, updated_at: datetime) -> bool:
-    """The stored payload is that version of the order (or a later one)."""
-    if payload is None or "unreadable" in payload or not payload.get("updated_at"):
-        return False
-    try:
-        return datetime.fromisoformat(payload["updated_at"]) >= updated_at
-    except (TypeError, ValueError):
-        return False
 
 
 async def _reread_orders(

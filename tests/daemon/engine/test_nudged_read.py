@@ -17,6 +17,7 @@ from daemon.ids import outbound_id
 from daemon.model import ShopOrder, Window
 from daemon.ports import UnreadableOrder
 from tests.daemon.engine.conftest import World
+from tests.daemon.engine.test_reconcile_flow import ListingShop
 
 
 async def cycle(world: World) -> CycleCounts:
@@ -191,3 +192,25 @@ async def test_nudged_runs_in_a_burst_read_only_what_is_new_and_the_poll_still_c
     world.clock.advance(10)  # the next run that moves the cursor over it reads it
     await cycle(world)
     assert list(world.ffn.outbounds) == [outbound_id("MERC", "shop", "9")]
+
+
+async def test_a_window_triggered_reads_covered_is_read_again_only_for_what_is_missing(world: World) -> None:
+    shop = ListingShop()
+    world.ctx.channels["shop"] = world.shop = shop
+    await cycle(world)
+    world.clock.advance(30)
+    now = world.clock.now()
+    world.order(7, created_at=now - timedelta(seconds=4), updated_at=now - timedelta(seconds=4))
+    world.ctx.nudges.request("shop", "orders")
+    await cycle(world)  # the triggered read exports 7 at once
+    pages_before = shop.pages_read
+    # Committed late inside what the triggered read covered: the search did not show it then.
+    world.order(8, created_at=now - timedelta(seconds=3), updated_at=now - timedelta(seconds=3))
+
+    world.clock.advance(3)  # the cursor's next window (up to now - lag) lies below the triggered read's end
+    counts = await cycle(world)
+
+    assert shop.full_reads == ["8"]  # 7 is stored at the listed version: not read again
+    assert shop.pages_read == pages_before  # the covered window was listed, not read in full
+    assert counts.pushed == 1
+    assert sorted(world.ffn.outbounds) == sorted(outbound_id("MERC", "shop", n) for n in ("7", "8"))
