@@ -214,3 +214,26 @@ async def test_a_window_triggered_reads_covered_is_read_again_only_for_what_is_m
     assert shop.pages_read == pages_before  # the covered window was listed, not read in full
     assert counts.pushed == 1
     assert sorted(world.ffn.outbounds) == sorted(outbound_id("MERC", "shop", n) for n in ("7", "8"))
+
+
+async def test_the_second_the_last_triggered_read_ended_in_is_listed_not_read_again(world: World) -> None:
+    shop = ListingShop()
+    world.ctx.channels["shop"] = world.shop = shop
+    await cycle(world)
+    world.clock.advance(30.4)
+    now = world.clock.now()
+    world.order(7, created_at=now - timedelta(seconds=0.2), updated_at=now - timedelta(seconds=0.2))
+    world.ctx.nudges.request("shop", "orders")
+    await cycle(world)  # reads up to the end of now's second
+    assert world.ffn.outbounds.keys() == {outbound_id("MERC", "shop", "7")}
+    # Stamped in the same second as 7, committed after that read: only the next triggered read sees it.
+    world.order(8, created_at=now + timedelta(seconds=0.3), updated_at=now + timedelta(seconds=0.3))
+    world.clock.advance(1)
+    world.ctx.nudges.request("shop", "orders")
+    pages_before = shop.pages_read
+
+    await cycle(world)
+
+    assert shop.full_reads == ["8"]  # 7 is listed in that second and stored: not read again
+    assert shop.pages_read == pages_before + 1  # and one read of what is new since
+    assert outbound_id("MERC", "shop", "8") in world.ffn.outbounds
