@@ -21,9 +21,11 @@ from daemon.clock import SYSTEM_CLOCK, Clock
 
 # (channel, flow, seconds from the first nudge to the run that took it)
 DelayObserver = Callable[[str, str, float], None]
-MIN_GAP_S = (
-    1.0  # a burst of deliveries: about one read per second per flow (each read also re-reads a second)
-)
+# A burst of deliveries: about one read per second per flow (each read also looks at its last second again).
+MIN_GAP_S = 1.0
+# A triggered read never waits longer than this for the budget: the next poll would come soon anyway, and
+# the waiting run holds the flow (its scheduled runs skip while it waits).
+MAX_GAP_S = 10.0
 
 
 @runtime_checkable
@@ -81,7 +83,7 @@ class Nudges:
         if last is None:
             return 0.0
         pacing = self.pacing(channel) if self.pacing is not None else None
-        gap = max(self.min_gap_s, pacing.read_gap_s() if pacing is not None else 0.0)
+        gap = min(MAX_GAP_S, max(self.min_gap_s, pacing.read_gap_s() if pacing is not None else 0.0))
         return max(0.0, last + gap - self.clock.monotonic())
 
     def pending(self, channel: str, flow: str) -> bool:

@@ -12,7 +12,7 @@ from daemon.clock import FakeClock
 from daemon.engine.cursors import fresh_window
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import orders
-from daemon.engine.nudges import Nudges
+from daemon.engine.nudges import MAX_GAP_S, Nudges
 from daemon.ids import outbound_id
 from daemon.model import ShopOrder, Window
 from daemon.ports import UnreadableOrder
@@ -132,6 +132,10 @@ async def test_the_channel_budget_lengthens_the_gap() -> None:
     nudges.request("other", "orders")
     assert await nudges.take("other", "orders")
     assert clock.slept == [pytest.approx(1.8), 0.5]
+    budget.gap_s = 600.0  # a drained bucket after a big page: the wait is capped, the poll comes anyway
+    nudges.request("shop", "orders")
+    assert await nudges.take("shop", "orders")
+    assert clock.slept[-1] == pytest.approx(MAX_GAP_S - 0.5)  # 0.5 s passed on the other channel
 
 
 def test_fresh_window_covers_now_in_whole_seconds_from_the_cursor() -> None:
