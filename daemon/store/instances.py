@@ -20,8 +20,6 @@ import asyncpg
 from daemon.store.db import APPLICATION_NAME
 
 LEASE_APPLICATION_PREFIX = f"{APPLICATION_NAME} lease "
-# A renewal that hangs must not hold the lease loop: it fails, and the lease counts as lost.
-STATEMENT_TIMEOUT_S = 5.0
 
 _RENEW = """
 INSERT INTO instances AS i
@@ -111,15 +109,14 @@ async def renew(conn: asyncpg.Connection, me: Registration, lease_timeout_s: flo
         me.schema_version,
         lease_timeout_s,
         merchants,
-        timeout=STATEMENT_TIMEOUT_S,
     )
-    return int(await conn.fetchval(_ALIVE, timeout=STATEMENT_TIMEOUT_S))
+    return int(await conn.fetchval(_ALIVE))
 
 
 async def end_stale_peers(conn: asyncpg.Connection, me: Registration) -> int:
     """End the lease connections of peers that stopped renewing; return how many were ended."""
-    ended = int(await conn.fetchval(_END_STALE, me.instance_id, timeout=STATEMENT_TIMEOUT_S))
-    await conn.execute(_FORGET_GONE, timeout=STATEMENT_TIMEOUT_S)
+    ended = int(await conn.fetchval(_END_STALE, me.instance_id))
+    await conn.execute(_FORGET_GONE)
     return ended
 
 

@@ -258,6 +258,10 @@ class MerchantLease:
     ) -> None:
         await self.close()
 
+    def abandon(self) -> None:
+        """Drop the connection without a goodbye (its state is unknown): Postgres frees every lock."""
+        self._mark_lost()
+
     def _require_alive(self) -> None:
         if not self.is_alive():
             raise ConnectionError("merchant lease connection is gone; open a new MerchantLease")

@@ -43,7 +43,14 @@ from daemon.store.migrations import code_schema_version
 MIN_LEASE_TIMEOUT_S = 5.0
 MAX_LEASE_TIMEOUT_S = 60.0
 RENEWALS_PER_TIMEOUT = 5
-_DB_TROUBLE = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError, ConnectionError)
+_DB_TROUBLE = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+    ConnectionError,
+)
 
 
 def lease_timeout_for(shortest_interval_s: float) -> float:
@@ -187,7 +194,9 @@ class Ownership:
     async def renew(self) -> None:
         """One turn of the loop: renew the lease, learn the share, take or hand over merchants."""
         try:
-            async with self._lock:
+            # A renewal that hangs (a connection whose process was stopped mid-statement can leave the
+            # driver waiting for good) would stop every later one: give up on that connection instead.
+            async with asyncio.timeout(self.lease_timeout_s), self._lock:
                 lease = await self._live_lease()
                 if self._me is None:
                     await lease.heartbeat()
@@ -203,8 +212,12 @@ class Ownership:
                 logger.info("merchant leases renewed again")
             self._renew_failing = False
         except _DB_TROUBLE as exc:
+            if not isinstance(exc, asyncpg.PostgresError) and self._lease is not None:
+                self._lease.abandon()  # the next turn opens a new lease connection
             if not self._renew_failing:
-                logger.warning("could not renew the merchant leases: {}; retrying", exc)
+                logger.warning(
+                    "could not renew the merchant leases: {}; retrying", str(exc) or type(exc).__name__
+                )
             self._renew_failing = True
 
     def _learn_share(self, alive: int) -> int:
