@@ -412,3 +412,29 @@ async def test_only_the_renewal_takes_merchants_so_cycles_cost_no_round_trip(
 
     await second.renew()
     assert [await second.owns(m) for m in released] == [True] * 5
+
+
+async def test_a_hung_renewal_is_abandoned_and_the_next_one_starts_afresh(
+    fleet: Callable[..., Ownership], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance = fleet("a", timeout_s=0.5)
+    await instance.start()
+    first_lease = instance._lease
+    assert first_lease is not None and instance.owned == set(MERCHANTS)
+
+    from daemon.store import instances as registry
+
+    real_renew = registry.renew
+
+    async def hangs(*args: object, **kwargs: object) -> int:
+        await asyncio.Event().wait()  # e.g. the driver waits for an answer that never comes
+        return 0
+
+    monkeypatch.setattr(registry, "renew", hangs)
+    await instance.renew()  # returns after the lease timeout instead of never
+    assert not first_lease.is_alive() and instance.owned == frozenset()
+
+    monkeypatch.setattr(registry, "renew", real_renew)
+    await instance.renew()
+    assert instance._lease is not first_lease
+    assert instance.owned == set(MERCHANTS)
