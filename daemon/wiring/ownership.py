@@ -94,7 +94,7 @@ class Ownership:
         self._me = me or (registration() if balanced else None)
         self._lease: MerchantLease | None = None
         self._lock = asyncio.Lock()  # jobs of several lanes ask at once; one lease connection serves all
-        self._target: int | None = None  # None: take what is free (not balanced, or no renewal yet)
+        self._target: int | None = None  # the share, once the first renewal learned it (balanced)
         self.instances_alive = 0
         self._running: dict[str, set[asyncio.Task[object]]] = defaultdict(set)
         self._handing_over: dict[str, asyncio.Task[None]] = {}
@@ -117,34 +117,20 @@ class Ownership:
             await asyncio.wait(list(self._handing_over.values()))
 
     async def owns(self, merchant_id: str) -> bool:
-        """May a cycle of ``merchant_id`` start now?
-
-        Balanced: answered from memory (held, not being handed over, lease valid); only the renewal loop
-        takes merchants and talks to Postgres, so a fleet's hundreds of cycles a minute cost no round trip
-        and never queue up in front of the renewal. Otherwise (once, resync): takes the merchant if free.
-        """
+        """May a cycle of ``merchant_id`` start now? Answered from memory: held, not being handed over,
+        lease valid. Only the renewal loop takes merchants and talks to Postgres, so a fleet's hundreds of
+        cycles a minute (or ``once`` starting them all at the same moment) cost no round trip and never
+        queue up in front of the renewal."""
         if self._closed:
             return False
         await self._start()
-        if self._me is not None:
-            lease = self._lease
-            return (
-                lease is not None
-                and merchant_id not in self._handing_over
-                and merchant_id in lease.owned
-                and lease.is_valid()
-            )
-        async with self._lock:
-            try:
-                lease = await self._live_lease()
-                if merchant_id in lease.owned:
-                    return lease.is_valid() or await lease.heartbeat()
-                owned = merchant_id in await lease.acquire([merchant_id])
-            except _DB_TROUBLE as exc:
-                logger.warning(
-                    "cannot check ownership of merchant {}: {}; skipping this cycle", merchant_id, exc
-                )
-                return False
+        lease = self._lease
+        owned = (
+            lease is not None
+            and merchant_id not in self._handing_over
+            and merchant_id in lease.owned
+            and lease.is_valid()
+        )
         if self._me is None and not owned and merchant_id not in self._standing_by:
             # A one-shot run (once, resync) next to a running instance: say why this merchant is skipped.
             logger.info("merchant {} is synced by another instance; skipped here", merchant_id)
@@ -198,10 +184,11 @@ class Ownership:
             # driver waiting for good) would stop every later one: give up on that connection instead.
             async with asyncio.timeout(self.lease_timeout_s), self._lock:
                 lease = await self._live_lease()
-                if self._me is None:
+                if self._me is None:  # once, resync: everything that is free
                     await lease.heartbeat()
-                    return
-                target = self._learn_share(await lease.renew(self._me, len(self._merchants)))
+                    target = len(self._merchants)
+                else:
+                    target = self._learn_share(await lease.renew(self._me, len(self._merchants)))
                 owned = lease.owned - self._handing_over.keys()
                 if len(owned) < target:
                     free = [m for m in self._preference() if m not in lease.owned]
