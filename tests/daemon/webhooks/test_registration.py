@@ -1,5 +1,6 @@
 """Registration in the background: idempotent passes, what changed logged at INFO, failures at WARNING and
-recorded, removal when switched off, a changed public URL cleaned up, and the generated credentials."""
+recorded, a changed public URL cleaned up, and the generated credentials (removal of channels no longer
+configured: test_leftovers)."""
 
 from __future__ import annotations
 
@@ -105,20 +106,6 @@ async def test_a_failure_is_a_warning_recorded_without_secrets(
     (row,) = await registrations(pool)
     assert row.state == "failed" and row.last_error is not None
     assert SECRET.reveal() not in row.last_error
-
-
-async def test_switched_off_removes_ours_but_asks_nothing_when_never_registered(pool: asyncpg.Pool) -> None:
-    registrar = Registrar(pool, metrics=SyncMetrics())
-    untouched = FakeWebhooks()
-    assert await registrar.register_once(target(untouched, topics=()))
-    assert untouched.calls == []
-
-    support = FakeWebhooks()
-    await registrar.register_once(target(support))
-    assert await registrar.register_once(target(support, topics=()))
-    assert support.subscriptions == {}
-    (row,) = await registrations(pool)
-    assert row.state == "off"
 
 
 async def test_a_changed_public_url_removes_ours_under_the_old_one_first(pool: asyncpg.Pool) -> None:
