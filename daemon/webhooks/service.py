@@ -131,6 +131,7 @@ class WebhookService:
         while True:
             await asyncio.sleep(LEDGER_FLUSH_S)
             await self._flush()
+            self.receiver.rejects.flush()  # a flood's last summary, even when nothing more is refused
 
     async def _flush(self) -> None:
         pending, self._deliveries = self._deliveries, {}
