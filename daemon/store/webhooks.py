@@ -35,6 +35,7 @@ class Registration:
     address_prefix: str | None
     registered_since: datetime | None
     shop_url: str | None = None
+    rotation_pending: bool = False  # a staged credential (never the value itself)
 
 
 _CREDENTIAL = """
@@ -168,7 +169,8 @@ async def registrations(
 ) -> list[Registration]:
     rows = await pool.fetch(
         "SELECT merchant_id, channel, kind, state, topics, subscriptions, last_error, last_registered_at,"
-        " last_delivery_at, address_prefix, registered_since, shop_url FROM webhook_registrations"
+        " last_delivery_at, address_prefix, registered_since, shop_url,"
+        " credential_next IS NOT NULL AS rotation_pending FROM webhook_registrations"
         " WHERE ($1::text IS NULL OR merchant_id = $1) AND ($2::text IS NULL OR channel = $2)"
         " ORDER BY merchant_id, channel",
         merchant_id,
@@ -188,6 +190,7 @@ async def registrations(
             address_prefix=row["address_prefix"],
             registered_since=row["registered_since"],
             shop_url=row["shop_url"],
+            rotation_pending=row["rotation_pending"],
         )
         for row in rows
     ]
