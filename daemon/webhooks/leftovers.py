@@ -21,6 +21,7 @@ from loguru import logger
 from daemon.secrets import redact
 from daemon.store import webhooks as store
 from daemon.store.webhooks import Registration
+from daemon.webhooks.credentials import URL_TOKEN_KINDS
 from daemon.webhooks.types import WebhookCredentials, WebhookSupport
 
 
@@ -107,12 +108,18 @@ def _left_behind(label: str, row: Registration) -> None:
     )
     logger.warning(
         "webhooks of {}: the channel is no longer in the merchant file, so ffn-sync cannot reach {} to delete"
-        " its {} webhook(s) there: {}; they call {}/…; delete them by hand: {}. ffn-sync forgets them now"
+        " its {} webhook(s) there: {}; they call {}; delete them by hand: {}. ffn-sync forgets them now"
         " (this warning is not repeated)",
         label,
         shop,
         len(row.subscriptions),
         listed,
-        row.address_prefix or "the receiver",
+        _calls(row),
         BY_HAND.get(row.kind, "in the shop's administration"),
     )
+
+
+def _calls(row: Registration) -> str:
+    if row.address_prefix is None:
+        return "the receiver"
+    return row.address_prefix + ("/<token>" if row.kind in URL_TOKEN_KINDS else "")
