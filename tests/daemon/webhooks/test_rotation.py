@@ -5,6 +5,7 @@ credentials from Postgres, so an instance that did not rotate catches up."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -130,3 +131,21 @@ async def test_an_instance_that_did_not_rotate_takes_the_new_secret_at_its_next_
     assert current is not None
     assert await registrar.register_once(other)
     assert other.endpoint is not None and reveal(other.endpoint.credentials.secrets) == [current.reveal()]
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_rotate_refuses_an_unknown_channel_or_one_without_webhooks_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from daemon.cli import main
+    from tests.daemon.test_cli import SECRETS, merchant_toml
+
+    for key, value in SECRETS.items():
+        monkeypatch.setenv(key, value)
+    path = tmp_path / "acme.toml"
+    path.write_text(merchant_toml(tmp_path / "state", dsn_env=None))  # no database is opened
+    assert main(["webhooks", "--rotate", "acme/nope", "--config", str(path)]) == 64
+    err = capsys.readouterr().err
+    assert "no channel 'acme/nope'" in err and "known: acme/shop-main" in err
+    assert main(["webhooks", "--rotate", "acme/shop-main", "--config", str(path)]) == 64
+    assert "has no webhooks on: nothing to rotate" in capsys.readouterr().err
