@@ -68,13 +68,13 @@ class Target:
 
 
 def describe(report: RegistrationReport) -> str:
+    """What a pass made or fixed, in one line (each deletion has a line of its own)."""
     parts = [
         f"{what} {', '.join(topics)}"
         for what, topics in (
             ("created", report.created),
             ("updated", report.updated),
             ("re-enabled", report.re_enabled),
-            ("removed", report.removed),
         )
         if topics
     ]
@@ -167,9 +167,12 @@ class Registrar:
             await self._record(target, STATE_FAILED, None, message)
             return False
         changes = describe(report)
+        for topic in report.removed:
+            why = "a second copy" if topic in target.topics else "no longer configured"
+            logger.info("webhooks of {}: deleted {} at the shop ({})", target.label, topic, why)
         if changes:
             logger.info("webhooks of {}: {}", target.label, changes)
-        else:
+        elif not report.removed:
             logger.debug("webhooks of {}: registered as wanted, nothing changed", target.label)
         self.metrics.webhook_registered.labels(target.merchant, target.channel).set(1)
         await self._record(target, STATE_REGISTERED, _subscriptions(report), None)

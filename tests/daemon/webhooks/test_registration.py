@@ -135,3 +135,20 @@ async def test_generated_credentials_are_long_random_and_stable(pool: asyncpg.Po
     assert first == again and first != other
     assert len(first.reveal()) >= 43  # 32 random bytes, URL-safe base64
     assert first.reveal() not in repr(first)
+
+
+async def test_a_topic_no_longer_configured_is_deleted_with_an_info_line_of_its_own(
+    pool: asyncpg.Pool, records: list[Any]
+) -> None:
+    support = FakeWebhooks()
+    registrar = Registrar(pool, metrics=SyncMetrics())
+    await registrar.register_once(
+        target(support, topics=("orders/create", "orders/updated", "products/update"))
+    )
+    records.clear()
+    assert await registrar.register_once(target(support, topics=("orders/create",)))
+    assert infos(records) == [
+        "webhooks of acme/shop: deleted orders/updated at the shop (no longer configured)",
+        "webhooks of acme/shop: deleted products/update at the shop (no longer configured)",
+    ]
+    assert set(support.subscriptions) == {"orders/create"}
