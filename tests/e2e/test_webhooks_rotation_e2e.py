@@ -22,6 +22,7 @@ ROTATED = ("woocommerce-main", "shopware-main")
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.usefixtures("restore_logging")  # the command line configures logging
 async def test_a_rotated_secret_and_token_replace_the_old_ones_at_the_shop_and_the_receiver(
     tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
