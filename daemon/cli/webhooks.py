@@ -84,7 +84,8 @@ def _rotate(args: argparse.Namespace) -> int:
     merchant = next((m for m in config.merchants if m.id == merchant_id), None)
     channel = next((c for c in merchant.channels if c.name == name), None) if merchant else None
     if merchant is None or channel is None:
-        known = ", ".join(f"{m.id}/{c.name}" for m in config.merchants for c in m.channels)
+        names = [f"{m.id}/{c.name}" for m in config.merchants for c in m.channels]
+        known = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
         print(f"no channel {args.rotate!r} in the merchant files; known: {known}", file=sys.stderr)
         return ExitCode.USAGE
     label = f"{merchant.id}/{channel.name}"
