@@ -77,6 +77,7 @@ class Cycle:
     located: dict[str, OrderLocation | None] = field(
         default_factory=dict
     )  # outbound → order (shipments, status)
+    prepared: dict[str, Any] = field(default_factory=dict)  # external id → what a flow's prepare worked out
 
     def __post_init__(self) -> None:
         self.skus = JfskuCache(self.ctx.pool, self.ctx.merchant_id)
@@ -97,6 +98,7 @@ Source = Callable[[Cycle, Window], AsyncIterator[R]]
 Rows = Callable[[Cycle, R], list[tuple[str, Pulled]]]  # (snapshot channel, row); none: not ours
 Store = Callable[[Cycle, asyncpg.Connection, list[R]], Awaitable[int]]  # a page into its own table
 Handler = Callable[[Cycle, Claimed], Awaitable[str]]
+BatchStep = Callable[[Cycle, list[Claimed]], Awaitable[None]]
 Step = Callable[[Cycle], Awaitable[None]]
 
 
@@ -110,6 +112,9 @@ class Flow(Generic[R]):
     rows: Rows[R] | None = None  # records → snapshot rows …
     store: Store[R] | None = None  # … or the flow's own table
     handler: Handler | None = None
+    prepare: BatchStep | None = (
+        None  # sees each claimed batch before its handlers (e.g. one intent statement)
+    )
     after_push: Step | None = None
     body: Step | None = None  # instead of source/rows/handler
     page_size: int = 250

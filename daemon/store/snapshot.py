@@ -16,6 +16,7 @@ import asyncpg
 from loguru import logger
 
 from daemon.store.db import INSTANCE_ID
+from daemon.store.outcomes import Done, current_batch, record_intents
 
 ENTITY_PRODUCT = "product"
 ENTITY_ORDER = "order"
@@ -212,6 +213,10 @@ class Snapshot:
         remote_status: str | None = None,
         remote_hash: str | None = None,
     ) -> None:
+        batch = current_batch(self.merchant_id)
+        if batch is not None:  # written behind, with the rest of its claimed batch (daemon.store.outcomes)
+            await batch.add(Done(item, now, remote_id, remote_status, remote_hash))
+            return
         # pushed_hash is what was claimed: an edit that arrived meanwhile keeps the row pending.
         await self._set(
             item,
@@ -239,6 +244,10 @@ class Snapshot:
             remote_id,
             remote_hash,
         )
+
+    async def record_intents(self, intents: Sequence[tuple[Claimed, str, str]]) -> None:
+        """``record_intent`` for many rows in one statement: (row, outbound id, outbound hash) each."""
+        await record_intents(self.pool, self.merchant_id, intents)
 
     async def skip(self, item: Claimed, reason: str, *, reason_code: str = "skipped") -> None:
         """Settled until the source changes; ``reason_code`` tells the stock formula why (see stock.py)."""

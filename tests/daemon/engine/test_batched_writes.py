@@ -1,0 +1,132 @@
+"""The orders flow writes a claimed batch's intents in one statement and its outcomes behind: one bad order
+stays with its reason, the intent of every create is durable before the create is sent, and outcomes lost
+with a crash repeat nothing in FFN."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+import pytest
+
+from daemon.engine.cycle import CycleCounts
+from daemon.engine.flows import orders
+from daemon.ids import outbound_id
+from daemon.model import OrderLine, Outbound
+from daemon.store import outcomes
+from daemon.store.db import INSTANCE_ID
+from daemon.store.outcomes import OutcomeBatch, collecting
+from daemon.store.snapshot import ENTITY_ORDER, Snapshot
+from tests.daemon.engine.conftest import World
+
+
+async def cycle(world: World) -> CycleCounts:
+    counts = CycleCounts()
+    await orders.run(world.ctx, world.ctx.settings.channel("shop"), counts)
+    return counts
+
+
+async def rows(world: World) -> dict[str, tuple[str, str | None, str | None]]:
+    found = await world.pool.fetch(
+        "SELECT external_id, state, reason_code, remote_id FROM snapshot WHERE entity = 'order'"
+    )
+    return {r["external_id"]: (r["state"], r["reason_code"], r["remote_id"]) for r in found}
+
+
+async def test_one_bad_order_in_a_batch_is_parked_with_its_reason_and_the_rest_are_exported(
+    world: World,
+) -> None:
+    for n in range(1, 7):
+        world.order(n)
+    world.order(3, lines=(OrderLine("l1", "NOT-IN-FFN", "New thing", 1),))
+    world.order(5, shipping_methods=("Teleport",))
+    counts = await cycle(world)
+    assert (counts.pushed, counts.failed) == (4, 2)
+    got = await rows(world)
+    assert got["3"] == ("failed", "unknown_sku", None)  # no intent: nothing was ever sent for it
+    assert got["5"] == ("failed", "unmapped_shipping_method", None)
+    for n in (1, 2, 4, 6):
+        assert got[str(n)] == ("synced", None, outbound_id("MERC", "shop", str(n)))
+    assert sorted(world.ffn.outbounds) == sorted(outbound_id("MERC", "shop", str(n)) for n in (1, 2, 4, 6))
+
+
+async def test_every_intent_of_the_batch_is_durable_before_its_first_create(world: World) -> None:
+    for n in range(1, 6):
+        world.order(n)
+    real_create = world.ffn.create_outbound
+    intents_seen: list[int] = []
+
+    async def create(outbound: Outbound) -> str:
+        # What a crash right now would leave: every order of the batch says "a create may have happened".
+        intents_seen.append(
+            await world.pool.fetchval(
+                "SELECT count(*) FROM snapshot WHERE entity = 'order' AND remote_id IS NOT NULL"
+            )
+        )
+        return await real_create(outbound)
+
+    world.ffn.create_outbound = create  # type: ignore[method-assign]
+    assert (await cycle(world)).pushed == 5
+    assert intents_seen == [5] * 5
+
+
+async def test_outcomes_lost_with_a_crash_repeat_nothing_in_ffn(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(1, 6):
+        world.order(n)
+
+    async def database_gone(*_: object) -> None:
+        raise asyncpg.InterfaceError("connection lost")
+
+    # The creates reach FFN, then the process loses the database (and dies) before the outcomes are written.
+    monkeypatch.setattr(outcomes, "write_done", database_gone)
+    await cycle(world)
+    assert len(world.ffn.outbounds) == 5
+    pending = await rows(world)
+    assert all(state == "pending" and remote_id is not None for state, _, remote_id in pending.values())
+    monkeypatch.undo()
+
+    # The claims still hold the rows until they lapse; then the orders run again and FFN adopts each.
+    assert (await cycle(world)).pushed == 0
+    world.clock.advance(61)
+    assert (await cycle(world)).pushed == 5
+    assert len(world.ffn.outbounds) == 5
+    assert [w[0] for w in world.ffn.writes] == ["create_outbound"] * 10
+    assert {state for state, _, _ in (await rows(world)).values()} == {"synced"}
+
+
+async def test_a_buffered_outcome_never_overwrites_a_later_one_of_the_same_row(world: World) -> None:
+    world.order(1)
+    snapshot = Snapshot(world.pool, "acme")
+    await cycle(world)  # the row exists; make it pending and claimed again
+    await world.pool.execute("UPDATE snapshot SET state = 'pending', pushed_hash = NULL")
+    now = world.clock.now()
+    [item] = await snapshot.claim(["shop"], ENTITY_ORDER, now=now + timedelta(seconds=1), limit=10)
+    batch = OutcomeBatch(world.pool, "acme")
+    with collecting(batch):
+        await snapshot.done(item, now=now)
+        assert len(batch) == 1  # written behind, not yet in the table
+        await snapshot.park(item, "manual_action", "a human must look")
+    await batch.flush()
+    state = await world.pool.fetchrow("SELECT state, reason_code, claimed_by FROM snapshot")
+    assert tuple(state) == ("failed", "manual_action", None)
+
+
+async def test_outcomes_are_written_in_batches_of_flush_at(world: World) -> None:
+    for n in range(1, 4):
+        world.order(n)
+    await cycle(world)
+    await world.pool.execute("UPDATE snapshot SET state = 'pending', pushed_hash = NULL")
+    snapshot = Snapshot(world.pool, "acme")
+    now = world.clock.now() + timedelta(seconds=1)
+    items = await snapshot.claim(["shop"], ENTITY_ORDER, now=now, limit=10)
+    batch = OutcomeBatch(world.pool, "acme", flush_at=2)
+    with collecting(batch):
+        for item in items:
+            await snapshot.done(item, now=now)
+    assert len(batch) == 1  # two were written when the second arrived
+    synced = await world.pool.fetchval("SELECT count(*) FROM snapshot WHERE state = 'synced'")
+    assert synced == 2
+    await batch.flush()
+    assert await world.pool.fetchval("SELECT count(*) FROM snapshot WHERE claimed_by = $1", INSTANCE_ID) == 0
