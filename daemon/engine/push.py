@@ -19,7 +19,7 @@ from daemon.engine.guard import ChannelUnavailable
 from daemon.engine.skus import JfskuCache
 from daemon.errors import ChannelFatalError, ManualActionNeeded, RecordError, RetryableError, SyncError
 from daemon.secrets import redact
-from daemon.store.outcomes import OutcomeBatch, collecting
+from daemon.store.batches import OutcomeBatch, collecting
 from daemon.store.snapshot import Claimed
 
 ItemHandler = Callable[[Claimed], Awaitable[str]]  # returns PUSHED | SKIPPED | WAITING | FAILED
@@ -155,7 +155,7 @@ async def _flush(outcomes: OutcomeBatch) -> None:
             await outcomes.flush()
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         # The work is done; unrecorded, its rows run again once their claims lapse, and every write
-        # repeats idempotently (see daemon.store.outcomes).
+        # repeats idempotently (see daemon.store.batches).
         logger.warning("could not record the outcome of {} record(s): {}", len(outcomes), exc)
 
 

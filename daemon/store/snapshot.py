@@ -1,8 +1,8 @@
 """The snapshot table as a durable work queue (one row per record, pending while pulled ≠ pushed).
 
-Every query on ``snapshot`` lives here: the queue (upsert, claim, outcomes) in ``Snapshot``, and the
-order lookups other parts need (the shop order behind an outbound, payloads, orders missing in FFN,
-the personal-data purge) as functions below it.
+Every query on ``snapshot`` lives here or, when it covers a whole page or claimed batch, in ``batches``:
+the queue (upsert, claim, outcomes) in ``Snapshot``, and the order lookups other parts need (the shop
+order behind an outbound, payloads, orders missing in FFN, the personal-data purge) as functions below it.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 import asyncpg
 from loguru import logger
 
+from daemon.store.batches import Done, Stored, current_batch, record_intents, stored_rows
 from daemon.store.db import INSTANCE_ID
-from daemon.store.outcomes import Done, current_batch, record_intents
 
 ENTITY_PRODUCT = "product"
 ENTITY_ORDER = "order"
@@ -84,6 +84,7 @@ WHERE s.pulled_hash IS DISTINCT FROM excluded.pulled_hash
 RETURNING external_id
 """
 
+
 # A claim marks rows in flight (claimed_by/claimed_until) and takes at most one row per claim_key
 # (one shop order: the order, its shipments and statuses) while no other row of that key is in flight.
 # Claims are serialised per merchant by a transaction-scoped advisory lock, held for this one
@@ -132,13 +133,30 @@ class Snapshot:
         self.pool = pool
         self.merchant_id = merchant_id
 
+    async def stored(
+        self, conn: asyncpg.Connection, channel: str, entity: str, rows: Sequence[Pulled], *, payloads: bool
+    ) -> Stored:
+        return await stored_rows(conn, self.merchant_id, channel, entity, rows, payloads=payloads)
+
     async def upsert(
-        self, conn: asyncpg.Connection, channel: str, entity: str, rows: Sequence[Pulled], *, now: datetime
+        self,
+        conn: asyncpg.Connection,
+        channel: str,
+        entity: str,
+        rows: Sequence[Pulled],
+        *,
+        now: datetime,
+        stored: Stored | None = None,
     ) -> list[str]:
         """Store pulled records; returns the external ids that were new or changed (zero writes otherwise)."""
-        if not rows:
-            return []
         latest = {row.external_id: row for row in rows}  # a page may repeat a record; keep the last
+        if not latest:
+            return []
+        if stored is None:
+            stored = await self.stored(conn, channel, entity, list(latest.values()), payloads=False)
+        latest = {k: row for k, row in latest.items() if k not in stored.unchanged}
+        if not latest:
+            return []
         changed = await conn.fetch(
             _UPSERT,
             self.merchant_id,

@@ -13,10 +13,10 @@ from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import orders
 from daemon.ids import outbound_id
 from daemon.model import OrderLine, Outbound
-from daemon.store import outcomes
+from daemon.store import batches
+from daemon.store.batches import OutcomeBatch, collecting
 from daemon.store.db import INSTANCE_ID
-from daemon.store.outcomes import OutcomeBatch, collecting
-from daemon.store.snapshot import ENTITY_ORDER, Snapshot
+from daemon.store.snapshot import ENTITY_ORDER, Pulled, Snapshot
 from tests.daemon.engine.conftest import World
 
 
@@ -80,7 +80,7 @@ async def test_outcomes_lost_with_a_crash_repeat_nothing_in_ffn(
         raise asyncpg.InterfaceError("connection lost")
 
     # The creates reach FFN, then the process loses the database (and dies) before the outcomes are written.
-    monkeypatch.setattr(outcomes, "write_done", database_gone)
+    monkeypatch.setattr(batches, "write_done", database_gone)
     await cycle(world)
     assert len(world.ffn.outbounds) == 5
     pending = await rows(world)
@@ -130,3 +130,23 @@ async def test_outcomes_are_written_in_batches_of_flush_at(world: World) -> None
     assert synced == 2
     await batch.flush()
     assert await world.pool.fetchval("SELECT count(*) FROM snapshot WHERE claimed_by = $1", INSTANCE_ID) == 0
+
+
+async def test_a_page_compares_hashes_first_and_writes_only_what_changed(world: World) -> None:
+    snapshot = Snapshot(world.pool, "acme")
+    now = world.clock.now()
+    first = [Pulled("1", {"v": 1}, "h1", "#1"), Pulled("2", {"v": 2}, "h2", "#2")]
+    async with world.pool.acquire() as conn:
+        assert sorted(await snapshot.upsert(conn, "shop", ENTITY_ORDER, first, now=now)) == ["1", "2"]
+        # A page repeating order 1, its last copy changed: the last copy counts, as in the upsert itself.
+        page = [
+            Pulled("1", {"v": 1}, "h1", "#1"),
+            Pulled("2", {"v": 2}, "h2", "#2"),
+            Pulled("1", {"v": 9}, "h9", "#1"),
+        ]
+        stored = await snapshot.stored(conn, "shop", ENTITY_ORDER, page, payloads=True)
+        assert stored.unchanged == {"2"}
+        assert stored.payloads == {"1": {"v": 1}}  # what the shop's stock watch compares with
+        assert await snapshot.upsert(conn, "shop", ENTITY_ORDER, page, now=now, stored=stored) == ["1"]
+        assert await snapshot.upsert(conn, "shop", ENTITY_ORDER, page, now=now) == []
+    assert await world.pool.fetchval("SELECT payload FROM snapshot WHERE external_id = '1'") == {"v": 9}

@@ -1,6 +1,9 @@
-"""Per-batch snapshot writes: the intents of a claimed batch and its ``done`` outcomes, one statement each.
+"""Snapshot statements for a whole page or claimed batch at once.
 
-A record sent to FFN or a shop used to cost two statements of its own (the intent before the create, the
+Pulled pages are compared by hash before they are written (``stored_rows``): most re-read records are
+unchanged (overlaps, reconcile, a resync), so their JSON never travels to Postgres.
+
+Claimed batches: a record sent to FFN or a shop used to cost two statements of its own (the intent before the create, the
 outcome after it), each a round trip and a commit. Both are batched here without weakening exactly-once:
 
 - intents are written for the whole batch before its first create, so "a create may have happened" is
@@ -23,7 +26,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from loguru import logger
@@ -31,7 +34,7 @@ from loguru import logger
 from daemon.store.db import INSTANCE_ID
 
 if TYPE_CHECKING:
-    from daemon.store.snapshot import Claimed
+    from daemon.store.snapshot import Claimed, Pulled
 
 FLUSH_AT = 64
 
@@ -60,6 +63,38 @@ FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text
 WHERE {_MATCH} AND s.claimed_by = $2
 RETURNING s.channel, s.entity, s.external_id
 """
+
+
+_STORED = """
+SELECT s.external_id, s.pulled_hash = u.hash AS same,
+       CASE WHEN $6 AND s.pulled_hash IS DISTINCT FROM u.hash THEN s.payload END AS payload
+FROM snapshot s JOIN unnest($4::text[], $5::text[]) AS u(external_id, hash) ON s.external_id = u.external_id
+WHERE s.merchant_id = $1 AND s.channel = $2 AND s.entity = $3
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    unchanged: set[str]  # external ids stored with the same hash: nothing to write
+    payloads: dict[str, dict[str, Any]]  # external id → stored payload of a changed row (when asked for)
+
+
+async def stored_rows(
+    conn: asyncpg.Connection,
+    merchant_id: str,
+    channel: str,
+    entity: str,
+    rows: Sequence[Pulled],
+    *,
+    payloads: bool,
+) -> Stored:
+    """What the snapshot holds of a page: which rows are unchanged, and the stored payloads of the others."""
+    latest = {row.external_id: row.hash for row in rows}  # a page may repeat a record; the last counts
+    found = await conn.fetch(
+        _STORED, merchant_id, channel, entity, list(latest), list(latest.values()), payloads
+    )
+    unchanged = {r["external_id"] for r in found if r["same"]}
+    return Stored(unchanged, {r["external_id"]: r["payload"] for r in found if r["payload"] is not None})
 
 
 @dataclass(frozen=True, slots=True)
