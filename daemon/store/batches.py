@@ -97,6 +97,44 @@ async def stored_rows(
     return Stored(unchanged, {r["external_id"]: r["payload"] for r in found if r["payload"] is not None})
 
 
+# The shop order behind each of our outbounds among a page of FFN records.
+_LOCATE = """
+SELECT DISTINCT ON (remote_id) remote_id, channel, external_id, label,
+       coalesce((payload->>'cancelled')::boolean, false) AS cancelled
+FROM snapshot WHERE merchant_id = $1 AND entity = 'order' AND remote_id = ANY($2::text[])
+ORDER BY remote_id, channel, external_id
+"""
+
+_REMOTE_STATUSES = """
+UPDATE snapshot AS s SET remote_status = u.status
+FROM unnest($3::text[], $4::text[]) AS u(remote_id, status)
+WHERE s.merchant_id = $1 AND s.entity = $2 AND s.remote_id = u.remote_id AND s.remote_status IS DISTINCT FROM u.status
+"""
+
+
+async def locate_orders(
+    pool: asyncpg.Pool, merchant_id: str, outbound_ids: Sequence[str]
+) -> dict[str, tuple[str, str, str, bool]]:
+    """outbound id → (channel, order id, label, cancelled in the shop), for the outbounds ffn-sync created."""
+    if not outbound_ids:
+        return {}
+    rows = await pool.fetch(_LOCATE, merchant_id, list(outbound_ids))
+    return {
+        r["remote_id"]: (r["channel"], r["external_id"], r["label"] or r["external_id"], r["cancelled"])
+        for r in rows
+    }
+
+
+async def set_remote_statuses(
+    pool: asyncpg.Pool, merchant_id: str, entity: str, statuses: Sequence[tuple[str, str]]
+) -> None:
+    """(remote id, status) pairs in one statement; of repeated ids the last pair counts (the feed's order),
+    where one UPDATE matching a row twice would apply either."""
+    latest = dict(statuses)
+    if latest:
+        await pool.execute(_REMOTE_STATUSES, merchant_id, entity, list(latest), list(latest.values()))
+
+
 @dataclass(frozen=True, slots=True)
 class Done:
     item: Claimed

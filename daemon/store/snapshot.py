@@ -15,7 +15,15 @@ from typing import Any
 import asyncpg
 from loguru import logger
 
-from daemon.store.batches import Done, Stored, current_batch, record_intents, stored_rows
+from daemon.store.batches import (
+    Done,
+    Stored,
+    current_batch,
+    locate_orders,
+    record_intents,
+    set_remote_statuses,
+    stored_rows,
+)
 from daemon.store.db import INSTANCE_ID
 
 ENTITY_PRODUCT = "product"
@@ -300,16 +308,6 @@ class Snapshot:
             message,
         )
 
-    async def set_remote_status(self, entity: str, remote_id: str, status: str) -> None:
-        await self.pool.execute(
-            "UPDATE snapshot SET remote_status = $4 WHERE merchant_id = $1 AND entity = $2 AND remote_id = $3"
-            " AND remote_status IS DISTINCT FROM $4",
-            self.merchant_id,
-            entity,
-            remote_id,
-            status,
-        )
-
     async def due_now(self, *, now: datetime) -> int:
         """Every pending row waiting for a later attempt is due at ``now``: something was fixed (a reload, a
         new FFN consent), so what backed off or was postponed behind a paused shop tries again at once
@@ -335,20 +333,14 @@ class Snapshot:
         )
         return int(result.split()[-1])
 
-    async def locate_order(self, outbound_id: str) -> OrderLocation | None:
-        """The shop order behind one of our outbounds; None for outbounds ffn-sync did not create."""
-        row = await self.pool.fetchrow(
-            "SELECT channel, external_id, label, coalesce((payload->>'cancelled')::boolean, false) AS cancelled"
-            " FROM snapshot WHERE merchant_id = $1 AND entity = $2 AND remote_id = $3 LIMIT 1",
-            self.merchant_id,
-            ENTITY_ORDER,
-            outbound_id,
-        )
-        if row is None:
-            return None
-        return OrderLocation(
-            row["channel"], row["external_id"], row["label"] or row["external_id"], row["cancelled"]
-        )
+    async def locate_orders(self, outbound_ids: Sequence[str]) -> dict[str, OrderLocation]:
+        """The shop order behind each of our outbounds among ``outbound_ids``; outbounds ffn-sync did not
+        create are left out."""
+        found = await locate_orders(self.pool, self.merchant_id, outbound_ids)
+        return {outbound: OrderLocation(*where) for outbound, where in found.items()}
+
+    async def set_remote_statuses(self, entity: str, statuses: Sequence[tuple[str, str]]) -> None:
+        await set_remote_statuses(self.pool, self.merchant_id, entity, statuses)
 
 
 def _keys(items: Sequence[Claimed]) -> tuple[list[str], list[str], list[str]]:

@@ -5,14 +5,23 @@ with a crash repeat nothing in FFN."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import asyncpg
 import pytest
 
 from daemon.engine.cycle import CycleCounts
-from daemon.engine.flows import orders
+from daemon.engine.flows import orders, shipments, status
 from daemon.ids import outbound_id
-from daemon.model import OrderLine, Outbound
+from daemon.model import (
+    FulfillerStatus,
+    OrderLine,
+    Outbound,
+    OutboundStatus,
+    Shipment,
+    ShipmentLine,
+    Tracking,
+)
 from daemon.store import batches
 from daemon.store.batches import OutcomeBatch, collecting
 from daemon.store.db import INSTANCE_ID
@@ -150,3 +159,56 @@ async def test_a_page_compares_hashes_first_and_writes_only_what_changed(world: 
         assert await snapshot.upsert(conn, "shop", ENTITY_ORDER, page, now=now, stored=stored) == ["1"]
         assert await snapshot.upsert(conn, "shop", ENTITY_ORDER, page, now=now) == []
     assert await world.pool.fetchval("SELECT payload FROM snapshot WHERE external_id = '1'") == {"v": 9}
+
+
+async def test_a_batch_of_shipments_lands_each_on_its_own_order_and_one_bad_one_stays_alone(
+    world: World,
+) -> None:
+    for n in range(1, 5):
+        world.order(n)
+    assert (await cycle(world)).pushed == 4
+    for n in range(1, 5):
+        oid = outbound_id("MERC", "shop", str(n))
+        jfsku = "UNKNOWN0003" if n == 3 else "JFSKU000001"  # a jfsku no product of ours carries
+        world.ffn.shipments.append(
+            Shipment(
+                f"N{n}",
+                oid,
+                f"S-#{n}",
+                lines=(ShipmentLine(Decimal(2), jfsku=jfsku),),
+                trackings=(Tracking(f"T-{n}", "DHL"),),
+                updated_at=world.clock.now() - timedelta(seconds=20),
+            )
+        )
+    world.clock.advance(60)
+    counts = CycleCounts()
+    await shipments.run(world.ctx, counts)
+    assert (counts.pushed, counts.failed) == (3, 1)
+    assert sorted((order, s.shipment_id) for order, s in world.shop.fulfilments) == [
+        ("1", "N1"),
+        ("2", "N2"),
+        ("4", "N4"),
+    ]
+    parked = await world.pool.fetchrow(
+        "SELECT external_id, state FROM snapshot WHERE entity = 'shipment' AND state = 'failed'"
+    )
+    assert tuple(parked) == ("N3", "failed")
+
+
+async def test_status_changes_of_a_feed_page_are_recorded_together_and_the_last_one_of_an_outbound_counts(
+    world: World,
+) -> None:
+    world.order(1)
+    await cycle(world)
+    oid = outbound_id("MERC", "shop", "1")
+    at = world.clock.now() - timedelta(seconds=20)
+    world.ffn.changes.extend(
+        [
+            FulfillerStatus(oid, "S-#1", OutboundStatus.ACKNOWLEDGED, updated_at=at),
+            FulfillerStatus("MERC02NOTOURS", "X-1", OutboundStatus.SHIPPED, updated_at=at),
+            FulfillerStatus(oid, "S-#1", OutboundStatus.LOCKED, updated_at=at),
+        ]
+    )
+    world.clock.advance(60)
+    await status.run(world.ctx, CycleCounts())
+    assert await world.pool.fetchval("SELECT remote_status FROM snapshot WHERE entity = 'order'") == "Locked"
