@@ -3,11 +3,13 @@
 Pulled pages are compared by hash before they are written (``stored_rows``): most re-read records are
 unchanged (overlaps, reconcile, a resync), so their JSON never travels to Postgres.
 
-Claimed batches: a record sent to FFN or a shop used to cost two statements of its own (the intent before the create, the
-outcome after it), each a round trip and a commit. Both are batched here without weakening exactly-once:
+Claimed batches: a record sent to FFN or a shop used to cost two statements of its own (the intent before
+the create, the outcome after it), each a round trip and a commit. Both are batched without weakening
+exactly-once:
 
-- intents are written for the whole batch before its first create, so "a create may have happened" is
-  durable before any request leaves (a crash after it only means a repeated, idempotent create);
+- intents are written a chunk of creates at a time (daemon.engine.flows.order_batch), each before the
+  first of its creates leaves, so "a create may have happened" is durable before any request does (a
+  crash after it only means a repeated, idempotent create);
 - ``done`` outcomes are written behind: kept until ``FLUSH_AT`` of them wait, the claim keeper's next
   tick or the end of the batch. Until then the rows stay claimed (``claimed_by`` is only cleared by the
   outcome), so nobody else takes them; an outcome lost with its process is a row that runs again after its

@@ -12,18 +12,26 @@ One order, top to bottom (the generic cycle, ``daemon.engine.cycle.sync``, calls
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from loguru import logger
 
 from daemon.engine import history
-from daemon.engine.codec import content_hash, from_payload, to_payload
+from daemon.engine.codec import content_hash, to_payload
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts, sync
 from daemon.engine.eligibility import Export, GateDecision, Never, Wait, decide
 from daemon.engine.flow import FAILED, PUSHED, SKIPPED, WAITING, Cycle, Flow, Scope
-from daemon.engine.outbound_builder import OrderRefused, build_outbound
+from daemon.engine.flows.order_batch import (
+    PREPARED,
+    PreparedCreates,
+    ReadyExport,
+    decoded,
+    outbound_of,
+    prepare_orders,
+)
+from daemon.engine.outbound_builder import OrderRefused
 from daemon.engine.settings import ChannelSettings
 from daemon.engine.skus import JfskuCache
 from daemon.errors import ManualActionNeeded, RecordError
@@ -35,7 +43,6 @@ from daemon.model import (
     OutboundStatus,
     ShopOrder,
     Window,
-    shop_written_note,
 )
 from daemon.ports import UnreadableOrder
 from daemon.secrets import redact
@@ -55,65 +62,15 @@ def order_rows(cycle: Cycle, order: ShopOrder | UnreadableOrder) -> list[tuple[s
 
 async def push_order(cycle: Cycle, item: Claimed) -> str:
     try:
-        ready = cycle.prepared.pop(item.external_id, None)
-        if isinstance(ready, ReadyExport) and ready.item is item:
-            return await _create(cycle.ctx, cycle.shop, ready)
+        ready = cycle.prepared.get(PREPARED)
+        if isinstance(ready, PreparedCreates) and (export := ready.take(item)) is not None:
+            await ready.ensure_intent(export)
+            return await _create(cycle.ctx, cycle.shop, export)
         return await _push_order(cycle.ctx, cycle.shop, item, cycle.skus)
     except RecordError as exc:  # parked by the drain; the order's history says why
         code = getattr(exc, "reason_code", None) or exc.vendor_code or type(exc).__name__
         await _event(cycle.ctx, item.channel, item, history.PARKED, f"{code}: {redact(exc.message)}")
         raise
-
-
-@dataclass(frozen=True, slots=True)
-class ReadyExport:
-    """A first create worked out by ``prepare_orders``, its intent already written."""
-
-    item: Claimed
-    order: ShopOrder
-    number: str
-    outbound: Outbound
-    outbound_hash: str
-
-
-async def prepare_orders(cycle: Cycle, batch: list[Claimed]) -> None:
-    """Work out the batch's plain creates and write all their intents in one statement before any is sent.
-
-    Only what ``_push_order`` would create right away is prepared; a cancel, a wait, an edit, an order that
-    cannot be built (its handler parks it with the reason) or anything unexpected is left to the handler,
-    which does it one by one. The SKUs of the whole batch are looked up at once."""
-    ctx, channel = cycle.ctx, cycle.shop
-    now = ctx.clock.now()
-    candidates: list[tuple[Claimed, ShopOrder]] = []
-    for item in batch:
-        if "unreadable" in item.payload or item.remote_status is not None:
-            continue
-        try:
-            order = _decoded(item)
-            if order.cancelled or (
-                item.remote_id is None
-                and not isinstance(decide(order, channel.eligibility, now, channel.kind), Export)
-            ):
-                continue
-        except Exception:  # the handler meets it again and classifies it
-            continue
-        candidates.append((item, order))
-    if not candidates:
-        return
-    jfskus = await cycle.skus.lookup(sorted({ln.sku for _, o in candidates for ln in o.lines if ln.sku}))
-    ready: list[ReadyExport] = []
-    for item, order in candidates:
-        try:
-            outbound = _outbound(ctx, channel, order, jfskus)
-        except Exception:
-            continue
-        outbound_hash = content_hash(to_payload(outbound))
-        if item.remote_id is not None and item.remote_hash not in (None, outbound_hash):
-            continue  # an earlier attempt with other content: the handler finds out what FFN holds
-        number = merchant_outbound_number(channel.order_prefix, order.number)
-        ready.append(ReadyExport(item, order, number, outbound, outbound_hash))
-    await ctx.snapshot.record_intents([(r.item, r.outbound.outbound_id, r.outbound_hash) for r in ready])
-    cycle.prepared.update((r.item.external_id, r) for r in ready)
 
 
 ORDERS = Flow(
@@ -155,7 +112,7 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
             f"order {item.payload['number']} (shop id {item.external_id}) {item.payload['unreadable']}; it is read "
             "again when it changes in the shop, or with `ffn-sync retry` once ffn-sync can read it",
         )
-    order = _decoded(item)
+    order = decoded(item)
     now = ctx.clock.now()
     number = merchant_outbound_number(channel.order_prefix, order.number)
     if order.cancelled:
@@ -177,7 +134,7 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
                 await ctx.snapshot.skip(item, decision.reason, reason_code=REASON_WAITING)
                 logger.info("order {} waits: {}", number, decision.reason)
             return WAITING
-    outbound = _outbound(
+    outbound = outbound_of(
         ctx, channel, order, await skus.lookup([line.sku for line in order.lines if line.sku])
     )
     outbound_hash = content_hash(to_payload(outbound))
@@ -195,25 +152,6 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
         await ctx.snapshot.done(item, now=now)  # changed in the shop, but nothing FFN carries
         return SKIPPED
     return await _update(ctx, item, outbound, outbound_hash, number)
-
-
-def _decoded(item: Claimed) -> ShopOrder:
-    order = from_payload(ShopOrder, item.payload)
-    # What ffn-sync wrote to the order itself (a note about the fulfiller's cancel) is no shop change.
-    return replace(order, note=shop_written_note(order.note))
-
-
-def _outbound(
-    ctx: MerchantContext, channel: ChannelSettings, order: ShopOrder, jfsku_by_sku: dict[str, str]
-) -> Outbound:
-    settings = ctx.settings
-    return build_outbound(
-        order,
-        channel,
-        ffn_merchant_id=settings.ffn_merchant_id,
-        warehouse_id=settings.warehouse_id,
-        jfsku_by_sku=jfsku_by_sku,
-    )
 
 
 async def _create(ctx: MerchantContext, channel: ChannelSettings, export: ReadyExport) -> str:

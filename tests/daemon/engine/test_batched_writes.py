@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from daemon.engine.cycle import CycleCounts
-from daemon.engine.flows import orders, shipments, status
+from daemon.engine.flows import order_batch, orders, shipments, status
 from daemon.ids import outbound_id
 from daemon.model import (
     FulfillerStatus,
@@ -25,7 +25,7 @@ from daemon.model import (
 from daemon.store import batches
 from daemon.store.batches import OutcomeBatch, collecting
 from daemon.store.db import INSTANCE_ID
-from daemon.store.snapshot import ENTITY_ORDER, Pulled, Snapshot
+from daemon.store.snapshot import ENTITY_ORDER, Claimed, Pulled, Snapshot
 from tests.daemon.engine.conftest import World
 
 
@@ -59,24 +59,38 @@ async def test_one_bad_order_in_a_batch_is_parked_with_its_reason_and_the_rest_a
     assert sorted(world.ffn.outbounds) == sorted(outbound_id("MERC", "shop", str(n)) for n in (1, 2, 4, 6))
 
 
-async def test_every_intent_of_the_batch_is_durable_before_its_first_create(world: World) -> None:
+async def test_each_create_is_sent_after_its_intent_and_intents_go_a_chunk_at_a_time(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(order_batch, "INTENT_CHUNK", 2)
     for n in range(1, 6):
         world.order(n)
     real_create = world.ffn.create_outbound
-    intents_seen: list[int] = []
+    real_intents = world.ctx.snapshot.record_intents
+    chunks: list[int] = []
+    own_intent_first: list[bool] = []
+
+    async def record_intents(intents: list[tuple[Claimed, str, str]]) -> None:
+        chunks.append(len(intents))
+        await real_intents(intents)
 
     async def create(outbound: Outbound) -> str:
-        # What a crash right now would leave: every order of the batch says "a create may have happened".
-        intents_seen.append(
+        # What a crash right now would leave: this order says "a create may have happened".
+        own_intent_first.append(
             await world.pool.fetchval(
-                "SELECT count(*) FROM snapshot WHERE entity = 'order' AND remote_id IS NOT NULL"
+                "SELECT remote_id = $1 FROM snapshot WHERE entity = 'order' AND external_id = $2",
+                outbound.outbound_id,
+                outbound.merchant_outbound_number.removeprefix("S-#"),
             )
         )
         return await real_create(outbound)
 
     world.ffn.create_outbound = create  # type: ignore[method-assign]
+    world.ctx.snapshot.record_intents = record_intents  # type: ignore[method-assign]
     assert (await cycle(world)).pushed == 5
-    assert intents_seen == [5] * 5
+    assert own_intent_first == [True] * 5
+    # One statement per chunk, not per order, and never the whole batch ahead of its creates.
+    assert chunks == [2, 2, 1]
 
 
 async def test_outcomes_lost_with_a_crash_repeat_nothing_in_ffn(
