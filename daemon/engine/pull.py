@@ -93,6 +93,8 @@ async def store_rows(
     ctx: MerchantContext, conn: asyncpg.Connection, channel: str, entity: str, rows: list[Pulled]
 ) -> list[str]:
     """Upsert pulled rows; orders that changed get a ``pulled`` event (``ffn-sync trace``)."""
+    if not rows:
+        return []  # an empty page costs no statement
     now = ctx.clock.now()
     if entity != ENTITY_ORDER:
         return await ctx.snapshot.upsert(conn, channel, entity, rows, now=now)
