@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from daemon.errors import ConfigError
-from daemon.monitor import PostgresHealth, scheduled_flows, start_monitor
+from daemon.monitor import PostgresHealth, SchedulerMetrics, scheduled_flows, start_monitor
 from daemon.runtime import EmptyRuntime, Runtime, RuntimeFactory
 from daemon.scheduler import SyncScheduler, run_all_once
 from daemon.sdnotify import Notifier
@@ -115,7 +115,7 @@ class Daemon:
         self.load = load
         self.notifier = notifier or Notifier()
         self.on_logging_change = on_logging_change
-        self.scheduler = SyncScheduler()
+        self.scheduler = SyncScheduler(observer=SchedulerMetrics())
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._runtime: Runtime = EmptyRuntime()

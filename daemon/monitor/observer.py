@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from daemon.clock import SYSTEM_CLOCK, Clock
+from daemon.jobrunner import JobSpec
+from daemon.monitor.health import FFN_CHANNEL
 from daemon.monitor.metrics import RECORD_COUNTS, SyncMetrics, default_metrics
 
 
@@ -32,3 +36,22 @@ class MetricsObserver:
     def order_exported(self, merchant: str, channel: str, latency_s: float) -> None:
         # A shop clock ahead of ours would give a negative latency; it is "immediately", not an error.
         self.metrics.order_latency.labels(merchant, channel).observe(max(0.0, latency_s))
+
+
+class SchedulerMetrics:
+    """The scheduler's ``SchedulerObserver``: lateness and skipped runs as Prometheus samples."""
+
+    def __init__(self, metrics: SyncMetrics | None = None) -> None:
+        self.metrics = metrics or default_metrics()
+        self._lateness: dict[
+            str, Any
+        ] = {}  # flow -> its histogram child (labels() costs a lookup and a lock)
+
+    def run_started(self, spec: JobSpec, lateness_s: float) -> None:
+        child = self._lateness.get(spec.flow)
+        if child is None:
+            child = self._lateness[spec.flow] = self.metrics.scheduler_lateness.labels(spec.flow)
+        child.observe(max(0.0, lateness_s))
+
+    def run_skipped(self, spec: JobSpec) -> None:
+        self.metrics.scheduler_skipped.labels(spec.merchant, spec.channel or FFN_CHANNEL, spec.flow).inc()
