@@ -127,4 +127,3 @@ async def test_the_pool_needs_no_reset_after_the_daemon_s_statements(
             await world.pool.release(conn)
     assert all(dict(state) == dict(fresh) for state in states), (fresh, states)
     assert fresh["locks"] == fresh["listening"] == 0 and fresh["settings"] is None
-
