@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from daemon.secrets import registry_size
+
 PREFIX = "ffn_sync_"
 FLOW_LABELS = ("merchant", "channel", "flow")
 API_LABELS = ("merchant", "upstream")
@@ -159,6 +161,14 @@ class SyncMetrics:
             FLOW_LABELS,
             registry=r,
         )
+        # Read when scraped: costs nothing in between. Flat over days once every token has rotated a few
+        # times (daemon.secrets forgets replaced tokens after a grace period).
+        self.redaction_values = Gauge(
+            f"{p}redaction_values",
+            "Values the log redaction masks: configured secrets plus current and recently replaced tokens",
+            registry=r,
+        )
+        self.redaction_values.set_function(registry_size)
         self.webhook_registered = Gauge(
             f"{p}webhook_registered",
             "1 while the channel's webhooks are registered at the shop as configured, else 0",
@@ -202,6 +212,7 @@ METRIC_NAMES = {
     "ffn_sync_webhook_last_delivery_timestamp_seconds": "unix time of the channel's last delivery",
     "ffn_sync_webhook_trigger_delay_seconds": "histogram: first delivery of a burst -> the run reading up to now",
     "ffn_sync_webhook_registered": "1 while the channel's webhooks are registered as configured",
+    "ffn_sync_redaction_values": "values the log redaction masks (secrets, current and recently replaced tokens)",
     "ffn_sync_scheduler_lateness_seconds": "histogram by flow: a scheduled run's start minus its planned fire time",
     "ffn_sync_scheduler_skipped_runs_total": "scheduled runs skipped: the previous run outlived its interval",
 }
