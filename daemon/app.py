@@ -20,7 +20,7 @@ from loguru import logger
 
 from daemon import heap
 from daemon.errors import ConfigError
-from daemon.monitor import PostgresHealth, scheduled_flows, start_monitor
+from daemon.monitor import PostgresHealth, SchedulerMetrics, scheduled_flows, start_monitor
 from daemon.runtime import EmptyRuntime, Runtime, RuntimeFactory
 from daemon.scheduler import SyncScheduler, run_all_once
 from daemon.sdnotify import Notifier
@@ -117,7 +117,7 @@ class Daemon:
         self.load = load
         self.notifier = notifier or Notifier()
         self.on_logging_change = on_logging_change
-        self.scheduler = SyncScheduler()
+        self.scheduler = SyncScheduler(observer=SchedulerMetrics())
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._runtime: Runtime = EmptyRuntime()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bench.report import Table
-from bench.scenarios import calls, fleet, latency, memory, ratelimit, throughput, webhooks
+from bench.scenarios import calls, fleet, latency, memory, ratelimit, soak, throughput, webhooks
 from bench.sizes import Size
 
 Scenario = Callable[[Size, set[str]], Awaitable[list[Table]]]
@@ -20,4 +20,5 @@ SCENARIOS: dict[str, Scenario] = {
     "webhooks": webhooks.run,
     "fleet": fleet.run,
     "calls": calls.run,
+    "soak": soak.run,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 import aiohttp
 import orjson
@@ -193,13 +193,13 @@ class HttpClient:
             )
         headers = dict(call.headers)
         auth_params: dict[str, str] = {}
-        if isinstance(self.auth, RequestSigner):
+        if _signs(self.auth):
             # A fresh signature (and nonce) per attempt: a replayed nonce is refused.
             await self.auth.sign(
                 call.method, build_url(self.base_url, call.url, call.params), headers, auth_params
             )
         elif self.auth is not None:
-            await self.auth.apply(headers, auth_params)
+            await cast(Auth, self.auth).apply(headers, auth_params)
         url = build_url(self.base_url, call.url, call.params, auth_params)
 
         wait_started = self.clock.monotonic()
@@ -286,3 +286,16 @@ class HttpClient:
             f"retry upstream={self.upstream} {call.method} {call.target} {reason} "
             f"attempt={state.attempt_number + 1}/{self._policy.max_attempts} wait={wait:.1f}s"
         )
+
+
+_SIGNS: dict[type, bool] = {}
+
+
+def _signs(auth: object) -> TypeGuard[RequestSigner]:
+    """``isinstance(auth, RequestSigner)``, once per auth class: a check against a runtime Protocol walks its
+    members on every call, and this runs on every request of a fleet."""
+    kind = type(auth)
+    signs = _SIGNS.get(kind)
+    if signs is None:
+        signs = _SIGNS[kind] = isinstance(auth, RequestSigner)
+    return signs
