@@ -120,7 +120,7 @@ class BulkOrderReader:
             nodes, broken = await self._result(finished)
         except BulkUnavailable as exc:
             logger.warning(
-                f"shopify bulk read of orders {start:%Y-%m-%d %H:%M:%S} to {end:%H:%M:%S} "
+                f"shopify bulk read of orders changed {start:%Y-%m-%d %H:%M:%S} to {end:%Y-%m-%d %H:%M:%S} "
                 f"not possible: {exc}; reading the window page by page"
             )
             async for order in self._reader.changed(window):
