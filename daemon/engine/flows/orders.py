@@ -22,7 +22,7 @@ from daemon.engine.codec import content_hash, from_payload, to_payload
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts, sync
 from daemon.engine.eligibility import Export, GateDecision, Never, Wait, decide
-from daemon.engine.flow import FAILED, PUSHED, SKIPPED, WAITING, Cycle, Flow, Scope
+from daemon.engine.flow import FAILED, PUSHED, SKIPPED, WAITING, Cycle, Flow, Scope, Source
 from daemon.engine.outbound_builder import OrderRefused, build_outbound
 from daemon.engine.settings import ChannelSettings
 from daemon.engine.skus import JfskuCache
@@ -37,7 +37,7 @@ from daemon.model import (
     Window,
     shop_written_note,
 )
-from daemon.ports import UnreadableOrder
+from daemon.ports import CatchUpReads, UnreadableOrder
 from daemon.secrets import redact
 from daemon.store.snapshot import ENTITY_ORDER, REASON_WAITING, Claimed, Pulled
 
@@ -47,6 +47,14 @@ REASON_UNREADABLE = "unreadable_order"
 
 def read_orders(cycle: Cycle, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
     return cycle.ctx.channels[cycle.shop.name].changed_orders(window)
+
+
+def catch_up_reader(cycle: Cycle) -> Source[ShopOrder | UnreadableOrder] | None:
+    """The channel's one-go read of a long window (``CatchUpReads``), when it has one."""
+    channel = cycle.ctx.channels[cycle.shop.name]
+    if not isinstance(channel, CatchUpReads):
+        return None
+    return lambda _cycle, window: channel.changed_orders_bulk(window)
 
 
 def order_rows(cycle: Cycle, order: ShopOrder | UnreadableOrder) -> list[tuple[str, Pulled]]:
@@ -68,6 +76,7 @@ ORDERS = Flow(
     entity=ENTITY_ORDER,
     cursor=True,
     source=read_orders,
+    catch_up=catch_up_reader,
     rows=order_rows,
     handler=push_order,
     push_while_reading=True,
