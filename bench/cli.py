@@ -20,7 +20,7 @@ from bench.scenarios import SCENARIOS, common
 from bench.sizes import SIZES
 from sandboxes.world.errors import WorldError
 
-ORDER = ("throughput", "idle", "latency", "ratelimit", "memory", "webhooks", "fleet")
+ORDER = ("throughput", "idle", "latency", "ratelimit", "catchup", "memory", "webhooks", "fleet")
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
