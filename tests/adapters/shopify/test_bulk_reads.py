@@ -205,3 +205,22 @@ async def test_an_empty_window_is_an_operation_without_a_file(shop: Shop) -> Non
     assert await _read(shop, bulk=True) == []
     [op] = shop.sandbox.bulk.operations.values()
     assert op.downloads == 0
+
+
+async def test_an_operation_canceled_while_we_wait_means_pages(shop: Shop) -> None:
+    ids = await _world(shop)
+    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 10})
+    original_sleep = shop.clock.sleep
+
+    async def cancel_then_sleep(seconds: float) -> None:
+        for op in shop.sandbox.bulk.operations.values():
+            if op.canceled_at is None:  # somebody cancels it in the shop (another app, a staff script)
+                cancel = "mutation C($id: ID!) { bulkOperationCancel(id: $id) { userErrors { message } } }"
+                await shop.graphql(cancel, {"id": op.id})
+        await original_sleep(seconds)
+
+    shop.clock.sleep = cancel_then_sleep  # type: ignore[method-assign]
+    with _warnings() as lines:
+        found = _by_id(await _read(shop, bulk=True))
+    assert sorted(found) == sorted(ids)
+    assert any("ended CANCELED" in line and "page by page" in line for line in lines)
