@@ -6,8 +6,8 @@ with the GraphQL Admin API"). The flow:
 
 1. start ``bulkOperationRunQuery`` with the paged read's own order query and window filter
    (``bulk_jsonl.order_query``) — unless an operation is already running or done:
-   - ours (same operation name, same window start; e.g. started before a restart): reused, and what it
-     does not cover (its window ended earlier than ours) is read page by page afterwards;
+   - ours (same operation name, same window start, ending at most an hour before this window; e.g. started
+     before a restart): reused, and what it does not cover is read page by page afterwards;
    - somebody else's (same app, another query): waited for up to ``wait_foreign_s``, then ours starts;
      still running then → the window is read page by page;
 2. poll ``bulkOperation(id:)`` with backoff (injected clock) until it is COMPLETED;
@@ -17,10 +17,10 @@ with the GraphQL Admin API"). The flow:
    one whose line in the file is broken is ``UnreadableOrder`` with that reason), then the cycle's re-check
    of orders waiting on a hold, as after a paged read.
 
-FAILED, CANCELED, EXPIRED, an operation that does not finish in ``max_wait_s``, a refused or broken download,
-or a file that cannot be trusted as a whole: the window is read page by page instead (logged). Errors
-reaching Shopify at all (``RetryableError``) propagate like a failed page: the window is read again later
-(and the running operation is ours then).
+FAILED, CANCELED, EXPIRED, an operation that does not finish in ``max_wait_s``, a refused download (an expired
+link), or a file that cannot be trusted as a whole: the window is read page by page instead (logged). Errors
+reaching Shopify or the file at all (``RetryableError``) propagate like a failed page: the window is read
+again later, and the operation, ours and running or completed, is reused then.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from adapters.shopify.mapping import order_number, parse_time
 from adapters.shopify.read import OrderReader, window_query
 from adapters.shopify.transport import GraphQLTransport, Operation
 from daemon.clock import Clock
-from daemon.errors import RecordError
+from daemon.errors import RecordError, RetryableError
 from daemon.model import ShopOrder, Window
 from daemon.ports import UnreadableOrder
 
@@ -67,6 +67,7 @@ CURRENT_BULK_OPERATION = Operation(
 )
 RUNNING = frozenset({"CREATED", "RUNNING", "CANCELING"})
 BUSY_CODES = frozenset({"OPERATION_IN_PROGRESS", "LIMIT_REACHED"})
+REUSE_GAP_S = 3600.0
 FIRST_POLL_S = 1.0
 MAX_POLL_S = 30.0
 
@@ -161,8 +162,11 @@ class BulkOrderReader:
         current = await self._current()
         if current is not None:
             theirs = bulk_jsonl.query_window(str(current.get("query") or ""))
-            ours = theirs is not None and theirs[0] == window[0] and theirs[1] <= window[1]
-            if ours and theirs is not None and current["status"] in RUNNING | {"COMPLETED"}:
+            if (
+                theirs is not None
+                and _reusable(theirs, window)
+                and current["status"] in RUNNING | {"COMPLETED"}
+            ):
                 # Started by an earlier run (before a restart, or one that gave up waiting).
                 logger.info(f"shopify bulk operation {current['id']} ({current['status']}) is ours: reused")
                 return await self._wait(current, theirs[1], reused=True)
@@ -261,12 +265,27 @@ class BulkOrderReader:
                     if raw.strip():
                         assembly.feed(raw, number)
             nodes = assembly.finish()
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            # ValueError: a line longer than the reader's limit, or a file that cannot be trusted
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # The operation stays ours and completed: the next try of this window downloads it again.
+            raise RetryableError(
+                f"the result of bulk operation {finished.id} could not be downloaded: {exc}",
+                upstream="shopify",
+            ) from exc
+        except ValueError as exc:
+            # A line longer than the reader's limit, or a file that cannot be trusted as a whole.
             raise BulkUnavailable(f"the result of bulk operation {finished.id} is unusable: {exc}") from exc
         for order_id, reason in assembly.broken.items():
             logger.error(f"shopify order {order_id}: {reason} (bulk operation {finished.id}); parked")
         return nodes, {k: f"{v} (bulk operation {finished.id})" for k, v in assembly.broken.items()}
+
+
+def _reusable(theirs: tuple[str, str], wanted: tuple[str, str]) -> bool:
+    """An operation of ours for this window: same start, ending at most ``REUSE_GAP_S`` before ours (the rest
+    is read page by page; a much older one would leave too much for pages)."""
+    if theirs[0] != wanted[0] or theirs[1] > wanted[1]:
+        return False
+    gap = parse_time(wanted[1], "bulk window end") - parse_time(theirs[1], "bulk window end")
+    return gap.total_seconds() <= REUSE_GAP_S
 
 
 def _unreadable(node: dict[str, Any], reason: str, updated: datetime) -> UnreadableOrder:

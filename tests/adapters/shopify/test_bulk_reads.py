@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import graphql
 import orjson
 import pytest
@@ -15,6 +16,7 @@ from loguru import logger
 
 from adapters.shopify import bulk_jsonl
 from adapters.shopify.read import window_query
+from daemon.errors import RetryableError
 from daemon.model import ShopOrder, Window
 from daemon.ports import UnreadableOrder
 from sandboxes.shopify.endpoint import load_schema
@@ -168,15 +170,23 @@ async def test_our_own_running_operation_is_reused_after_a_restart(shop: Shop) -
     assert shop.clock.slept == sorted(shop.clock.slept)
 
 
-async def test_an_operation_of_ours_that_ended_earlier_is_completed_with_pages(shop: Shop) -> None:
-    ids = await _world(shop)
-    earlier = Window(WINDOW.start, START)  # before the last orders of the world
+@pytest.mark.parametrize(("ended_before_s", "operations"), [(1800, 1), (2 * 3600, 2)])
+async def test_an_operation_of_ours_that_ended_earlier_is_reused_only_when_recent(
+    shop: Shop, ended_before_s: float, operations: int
+) -> None:
+    ids = await _world(shop)  # orders from START + 5 s on
+    window = Window(WINDOW.start, shop.clock.now() + timedelta(seconds=ended_before_s - 20))
+    earlier = Window(window.start, START + timedelta(seconds=12))  # the first two orders only
     run = "mutation R($q: String!) { bulkOperationRunQuery(query: $q) { userErrors { message } } }"
     await shop.graphql(run, {"q": bulk_jsonl.order_query(window_query(earlier)[0], FO_QUERY)})
-    shop.clock.advance(1)
-    found = _by_id(await _read(shop, bulk=True))
-    assert sorted(found) == sorted(ids)
-    assert len(shop.sandbox.bulk.operations) == 1
+    shop.clock.advance(ended_before_s)
+    channel = shop.channel()
+    try:
+        found = _by_id([o async for o in channel.changed_orders_bulk(window)])
+    finally:
+        await channel.aclose()
+    assert sorted(found) == sorted(ids)  # the rest read page by page after the reused operation
+    assert len(shop.sandbox.bulk.operations) == operations
 
 
 async def test_somebody_elses_operation_is_waited_for_then_ours_runs(shop: Shop) -> None:
@@ -224,3 +234,26 @@ async def test_an_operation_canceled_while_we_wait_means_pages(shop: Shop) -> No
         found = _by_id(await _read(shop, bulk=True))
     assert sorted(found) == sorted(ids)
     assert any("ended CANCELED" in line and "page by page" in line for line in lines)
+
+
+class _Unreachable:
+    closed = False
+
+    def get(self, url: str) -> Any:
+        raise aiohttp.ClientConnectionError(f"cannot connect to {url.split('?')[0]}")
+
+
+async def test_a_download_that_cannot_connect_is_retried_later_with_the_same_operation(shop: Shop) -> None:
+    ids = await _world(shop)
+    channel = shop.channel()
+    try:
+        channel._bulk._session = _Unreachable()  # type: ignore[assignment]
+        with pytest.raises(RetryableError, match="could not be downloaded"):
+            [o async for o in channel.changed_orders_bulk(WINDOW)]
+        channel._bulk._session, channel._bulk._owns_session = None, True
+        found = _by_id([o async for o in channel.changed_orders_bulk(WINDOW)])
+    finally:
+        await channel.aclose()
+    assert sorted(found) == sorted(ids)
+    [op] = shop.sandbox.bulk.operations.values()  # the completed one, downloaded on the second try
+    assert op.downloads == 1
