@@ -140,8 +140,9 @@ class BulkOrderReader:
                 yield _unreadable(node, broken[node["id"]], updated)
             else:
                 yield await self._reader._map(node)  # the paged read's own mapping, shared on purpose
+        in_file = {node["id"] for node in nodes}
         for order_id, reason in broken.items():
-            if order_id not in read and order_id not in {n["id"] for n in nodes}:
+            if order_id not in in_file:  # its own line was the broken one: no number, no time to check
                 read.add(order_id)
                 yield UnreadableOrder.of(order_id, None, BrokenBulkLine(reason))
         covered_end = parse_time(finished.covers_until, "bulk query window end")

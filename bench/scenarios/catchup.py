@@ -88,7 +88,7 @@ def _table(
     objects = sum(int(op.get("objectCount") or 0) for op in operations)
     table = Table(
         "catchup",
-        f"{placed:,} paid orders waiting in the Shopify sandbox (standard bucket: 2000 points, 100/s), the orders "
+        f"{placed:,} paid orders waiting in the Shopify sandbox (standard bucket: 2000 points, 100/s); the "
         "operator runs `ffn-sync resync --since <2 days ago> --flow orders`: one bulk operation catches up "
         f"(bulk_catch_up_after 6 h). Bucket sampled every {SAMPLE_S:g} s.",
     )
