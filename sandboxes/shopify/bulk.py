@@ -3,7 +3,8 @@
 with the GraphQL Admin API"; the 2026-01 schema; what a query may ask for: ``bulk_query.py``).
 
 - ``bulkOperationRunQuery`` answers at once with the operation ``CREATED``; it runs in the background
-  (``RUNNING``, ``objectCount`` growing) and is ``COMPLETED`` after ``delay_s`` (knob), with ``url``,
+  (``RUNNING``, ``objectCount`` growing; the sandbox reads the data a page at a time between other
+  requests) and is ``COMPLETED`` after ``delay_s`` (knob) or once its data is read, with ``url``,
   ``fileSize``, ``objectCount`` and ``rootObjectCount``. An invalid query is a user error (``INVALID``,
   field ``["query"]``), never an operation.
 - One bulk query at a time per app and shop (``max_running``, default 1): the schema text of 2026-01
@@ -26,6 +27,7 @@ max_running, ...}``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -63,33 +65,45 @@ class BulkOperation:
     created_at: datetime
     delay_s: float
     url_ttl_s: float
-    lines: list[bytes]
-    roots: int
+    reading: bulk_query.Reading | None = field(default=None, repr=False)
+    grouped: bool = False
+    lines: list[bytes] = field(default_factory=list, repr=False)
+    roots: int = 0
     error_code: str | None = None
     canceled_at: datetime | None = None
+    read_at: datetime | None = None  # when the sandbox finished reading the data
     downloads: int = 0
     body: bytes = field(default=b"", repr=False)
-
-    def __post_init__(self) -> None:
-        self.body = b"".join(line + b"\n" for line in self.lines)
 
     @property
     def id(self) -> str:
         return gid("BulkOperation", self.number)
 
     @property
-    def done_at(self) -> datetime:
-        return self.created_at + timedelta(seconds=self.delay_s)
+    def done_at(self) -> datetime | None:
+        """When it completes: ``delay_s`` after its start, and not before its data is read."""
+        if self.read_at is None:
+            return None
+        return max(self.created_at + timedelta(seconds=self.delay_s), self.read_at)
+
+    def finish(self, now: datetime, error_code: str | None) -> None:
+        assert self.reading is not None
+        self.lines = self.reading.lines(grouped=self.grouped)
+        self.roots = len(self.reading.roots)
+        self.body = b"".join(line + b"\n" for line in self.lines)
+        self.error_code = error_code or ("INTERNAL_SERVER_ERROR" if self.reading.error else None)
+        self.read_at = now
+        self.reading = None
 
     def status(self, now: datetime) -> str:
         if self.canceled_at is not None:
             return "CANCELED"
-        elapsed = (now - self.created_at).total_seconds()
-        if elapsed < self.delay_s / 4:
+        if (now - self.created_at).total_seconds() < self.delay_s / 4:
             return "CREATED"
-        if elapsed < self.delay_s:
+        done_at = self.done_at
+        if done_at is None or now < done_at:
             return "RUNNING"
-        if elapsed >= self.delay_s + self.url_ttl_s:
+        if (now - done_at).total_seconds() >= self.url_ttl_s:
             return "EXPIRED"
         return "FAILED" if self.error_code else "COMPLETED"
 
@@ -99,8 +113,12 @@ class BulkOperation:
         return b"".join(line + b"\n" for line in self.lines[: len(self.lines) // 2])
 
     def progress(self, now: datetime) -> int:
-        elapsed = (now - self.created_at).total_seconds()
-        share = 1.0 if self.delay_s <= 0 else min(1.0, max(0.0, elapsed / self.delay_s))
+        if self.reading is not None:
+            return len(self.reading.roots)
+        done_at = self.done_at
+        assert done_at is not None
+        span = (done_at - self.created_at).total_seconds()
+        share = 1.0 if span <= 0 else min(1.0, max(0.0, (now - self.created_at).total_seconds() / span))
         return int(len(self.lines) * share)
 
 
@@ -112,9 +130,12 @@ class BulkOperations:
         self.query_root = query_root
         self.knobs = knobs or BulkKnobs()
         self.operations: dict[int, BulkOperation] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._key = secrets.token_bytes(32)
 
     def reset(self) -> None:
+        for task in self._tasks:
+            task.cancel()
         self.operations.clear()
         self.knobs = BulkKnobs()
 
@@ -136,20 +157,29 @@ class BulkOperations:
         except bulk_query.BulkQueryInvalid as exc:
             return {"bulkOperation": None, "userErrors": [_user_error("INVALID", str(exc), ["query"])]}
         context = {"version": info.context.get("version"), "access_scopes": info.context.get("access_scopes")}
-        result = bulk_query.run(schema, root, plan, self.query_root, context, grouped=groupObjects)
-        error_code = self.knobs.fail or ("INTERNAL_SERVER_ERROR" if result.error else None)
         op = BulkOperation(
             number=len(self.operations) + 1,
             query=query,
             created_at=now,
             delay_s=self.knobs.delay_s,
             url_ttl_s=self.knobs.url_ttl_s,
-            lines=result.lines,
-            roots=result.roots,
-            error_code=error_code,
+            reading=bulk_query.Reading(schema, root, plan, self.query_root, context),
+            grouped=groupObjects,
         )
         self.operations[op.number] = op
+        task = asyncio.get_running_loop().create_task(self._read(op, self.knobs.fail))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
         return {"bulkOperation": self._view(op, info), "userErrors": []}
+
+    async def _read(self, op: BulkOperation, fail: str | None) -> None:
+        """Reads the operation's data a page at a time, answering other requests in between."""
+        reading = op.reading
+        assert reading is not None
+        while not reading.done and op.canceled_at is None:
+            await asyncio.sleep(0)
+            reading.step()
+        op.finish(self.clock.now(), fail)
 
     def bulkOperationCancel(self, info: Info, id: str) -> View:
         op = self.operations.get(require_gid(id, "BulkOperation"))
@@ -209,6 +239,7 @@ class BulkOperations:
 
     def _url(self, origin: str, op: BulkOperation, part: str) -> str:
         name = f"{op.number}-{part}.jsonl"
+        assert op.done_at is not None, "a link only for an operation whose data is read"
         expires = int((op.done_at + timedelta(seconds=op.url_ttl_s)).timestamp())
         return f"{origin}{RESULT_PATH.format(name=name)}?Expires={expires}&Signature={self._signature(name, expires)}"
 

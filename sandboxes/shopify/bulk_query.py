@@ -48,7 +48,8 @@ from graphql.type import get_nullable_type
 
 MAX_CONNECTIONS = 5
 MAX_NESTING = 2  # connection levels below the top-level connection
-PAGE = 250  # the sandbox reads each connection in pages of this size; the client sees all nodes
+PAGE = 250  # nested connections are read up to this many nodes each; the client sees them all
+ROOT_PAGE = 50  # top-level nodes read per step of a running operation
 _PAGING_ARGS = frozenset({"first", "last", "after", "before"})
 _PAGE_ALIAS = "sandboxPage"
 
@@ -64,13 +65,6 @@ class Plan:
     key: str  # response key of the connection field
     node_path: tuple[str, ...]  # ("edges", "node") or ("nodes",)
     children: list[Plan] = field(default_factory=list)
-
-
-@dataclass
-class BulkResult:
-    lines: list[bytes]
-    roots: int
-    error: str | None = None  # a failure while reading (the lines so far are the partial data)
 
 
 def check(schema: GraphQLSchema, text: str) -> tuple[FieldNode, Plan]:
@@ -195,21 +189,25 @@ def _no_connection_inside(node: FieldNode, gtype: GraphQLObjectType, in_list: bo
 # execution ------------------------------------------------------------------------------------------------
 
 
-def run(
-    schema: GraphQLSchema,
-    root: FieldNode,
-    plan: Plan,
-    root_value: Any,
-    context: dict[str, Any],
-    *,
-    grouped: bool,
-) -> BulkResult:
-    """Read every page of the top-level connection and write the JSONL lines."""
-    roots: list[dict[str, Any]] = []
-    after: str | None = None
-    error: str | None = None
-    while True:
-        field_node = _paged(root, plan, after)
+class Reading:
+    """One bulk query being read: each ``step`` reads one page of top-level nodes (the sandbox lets other
+    requests in between, so polls are answered while a large export runs)."""
+
+    def __init__(
+        self, schema: GraphQLSchema, root: FieldNode, plan: Plan, root_value: Any, context: dict[str, Any]
+    ) -> None:
+        self._schema = schema
+        self._root = root
+        self.plan = plan
+        self._root_value = root_value
+        self._context = context
+        self.roots: list[dict[str, Any]] = []
+        self._after: str | None = None
+        self.done = False
+        self.error: str | None = None  # a failure while reading (what was read is the partial data)
+
+    def step(self) -> None:
+        field_node = _paged(self._root, self.plan, self._after)
         document = DocumentNode(
             definitions=(
                 OperationDefinitionNode(
@@ -217,26 +215,28 @@ def run(
                 ),
             )
         )
-        result = execute(schema, document, root_value=root_value, context_value=context)
+        result = execute(self._schema, document, root_value=self._root_value, context_value=self._context)
         assert isinstance(result, ExecutionResult)
         if result.errors or not result.data:
-            error = "; ".join(e.message for e in result.errors or []) or "no data"
-            break
-        page = result.data[plan.key]
-        roots.extend(_nodes(page, plan))
+            self.error = "; ".join(e.message for e in result.errors or []) or "no data"
+            self.done = True
+            return
+        page = result.data[self.plan.key]
+        self.roots.extend(_nodes(page, self.plan))
         info = page[_PAGE_ALIAS]
-        if not info["hasNextPage"]:
-            break
-        after = info["endCursor"]
-    lines = list(_grouped(roots, plan, None) if grouped else _levels(roots, plan))
-    return BulkResult(lines, len(roots), error)
+        self.done = not info["hasNextPage"]
+        self._after = info["endCursor"]
+
+    def lines(self, *, grouped: bool) -> list[bytes]:
+        roots, plan = self.roots, self.plan
+        return list(_grouped(roots, plan, None) if grouped else _levels(roots, plan))
 
 
 def _paged(conn: FieldNode, plan: Plan, after: str | None) -> FieldNode:
     """The connection field with the sandbox's own paging: ``first: PAGE``, the top level also ``after``
     and a ``pageInfo`` to follow; the client's paging arguments are ignored, as Shopify does in bulk."""
     args = [a for a in conn.arguments or () if a.name.value not in _PAGING_ARGS]
-    args.append(ArgumentNode(name=NameNode(value="first"), value=IntValueNode(value=str(PAGE))))
+    args.append(ArgumentNode(name=NameNode(value="first"), value=IntValueNode(value=str(ROOT_PAGE))))
     if after is not None:
         args.append(ArgumentNode(name=NameNode(value="after"), value=StringValueNode(value=after)))
     selections = (*_rewrite_children(conn.selection_set, plan), _page_info())
