@@ -45,11 +45,11 @@ async def pull(flow: Flow[R], cycle: Cycle) -> None:
 
     Pages are committed as they come (re-reading them after a crash costs nothing: unchanged hashes write
     nothing); the cursor moves only in the transaction of a window's last page. A long catch-up is cut into
-    windows of ``max_window_s`` so progress survives an interruption, unless the flow has a catch-up reader
-    for this channel (``Flow.catch_up``) and it is longer than ``catch_up_after_s``: then it is one window,
-    read in one go (Shopify: one bulk operation), and the cursor moves as after any window. A flow that ``push_while_reading``
-    pushes after each page, so a large backlog is sent while it is still being read (and a process that keeps
-    dying mid-pull still makes progress).
+    windows of ``max_window_s`` so progress survives an interruption — unless the flow has a catch-up reader
+    for this channel (``Flow.catch_up``) and the catch-up is longer than ``catch_up_after_s``: then it is one
+    window read in one go (Shopify: one bulk operation), and the cursor moves as after any window. A flow
+    that ``push_while_reading`` pushes after each page, so a large backlog is sent while it is still being
+    read (and a process that keeps dying mid-pull still makes progress).
     """
     ctx, counts = cycle.ctx, cycle.counts
     if flow.source is None:
