@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from bench.daemon_proc import DaemonProcess
+from bench.daemon_proc import DaemonProcess, ProcessCost
 from bench.probes import log_position, synced_orders, traffic
 from bench.report import Table, verdict
 from bench.scenarios.common import LAG_RETRY_S, bench_stage, warm_world
@@ -52,7 +52,7 @@ async def run(size: Size, wanted: set[str]) -> list[Table]:
         exported = await synced_orders(stage)
         operations = [op for op in (await shop.get("bulk"))["operations"] if op["id"] not in before]
         spent_by = _points_by_operation(await traffic(shop, since))
-    return [_table(len(orders), exported, samples, operations, spent_by, cost.wall_s, cost.cpu_s)]
+    return [_table(len(orders), exported, samples, operations, spent_by, cost)]
 
 
 def _points_by_operation(entries: list[dict[str, Any]]) -> dict[str, float]:
@@ -78,8 +78,7 @@ def _table(
     samples: list[Sample],
     operations: list[dict[str, Any]],
     spent_by: dict[str, float],
-    wall_s: float,
-    cpu_s: float,
+    cost: ProcessCost,
 ) -> Table:
     start, end = _busy_span(samples)
     requests = end.requests - start.requests
@@ -115,8 +114,11 @@ def _table(
     )
     table.add(
         "daemon wall time (s)",
-        wall_s,
+        cost.wall_s,
         f"paged at 100 points/s: ≥ {placed * PAGED_POINTS_PER_ORDER / 100:,.0f} s",
     )
-    table.add("daemon CPU (s)", cpu_s, "")
+    table.add("daemon CPU (s)", cost.cpu_s, "")
+    table.add(
+        "daemon peak RSS (MB)", cost.peak_rss_mb, "the whole result is put together before the first order"
+    )
     return table

@@ -15,7 +15,7 @@ from sandboxes.shopify import SANDBOX_KEY
 from tests.e2e.stack import PLUS, stack
 from tests.e2e.world import by_number, new_order, outbounds, seed_catalogue
 
-ORDERS = 150
+ORDERS = 300
 
 
 async def test_first_import_and_resync_are_bulk_reads_without_loss_or_duplicates(
