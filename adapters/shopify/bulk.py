@@ -34,7 +34,7 @@ import aiohttp
 from loguru import logger
 
 from adapters.shopify import bulk_jsonl
-from adapters.shopify.mapping import order_number, parse_time
+from adapters.shopify.mapping import order_number, parse_time, readable_lines
 from adapters.shopify.read import OrderReader, window_query
 from adapters.shopify.transport import GraphQLTransport, Operation
 from daemon.clock import Clock
@@ -290,6 +290,12 @@ def _reusable(theirs: tuple[str, str], wanted: tuple[str, str]) -> bool:
 
 
 def _unreadable(node: dict[str, Any], reason: str, updated: datetime) -> UnreadableOrder:
+    """An order with a broken line in the file: parked, what can be read of its lines stays reserved (in full:
+    the broken line may be one of its fulfillment orders', which would tell how much FFN ships)."""
     return UnreadableOrder.of(
-        str(node["id"]), order_number(str(node.get("name") or "")), BrokenBulkLine(reason), updated_at=updated
+        str(node["id"]),
+        order_number(str(node.get("name") or "")),
+        BrokenBulkLine(reason),
+        updated_at=updated,
+        lines=readable_lines(node),
     )

@@ -113,8 +113,9 @@ async def test_a_broken_line_parks_its_order_and_the_rest_are_read(shop: Shop) -
     assert sorted(found) == sorted(ids)
     broken = found[ids[2]]
     assert isinstance(broken, UnreadableOrder)
-    assert len(broken_at) == 1  # one of its two line items (the order has one, and its FO line)
+    assert len(broken_at) == 1
     assert f"line {broken_at[0]} of the bulk result is not a JSON object" in broken.reason
+    assert [(line.sku, line.quantity) for line in broken.lines] == [("S-02", 3)]  # still reserved
     assert "bulk operation gid://shopify/BulkOperation/1" in broken.reason
     assert all(isinstance(found[i], ShopOrder) for i in ids if i != ids[2])
 
@@ -124,10 +125,19 @@ async def _after_start(shop: Shop, reads: Any, order_id: str, broken_at: list[in
     original_sleep = shop.clock.sleep
 
     async def sleep(seconds: float) -> None:
+        order_line_ids = {
+            orjson.loads(line)["id"]
+            for op in shop.sandbox.bulk.operations.values()
+            for line in op.lines
+            if b'"LineItem"' in line and orjson.loads(line)["__parentId"] == order_id
+        }
         for op in shop.sandbox.bulk.operations.values():
             for index, line in enumerate(op.lines):
-                if orjson.loads(line).get("__parentId") == order_id and b'"LineItem"' in line:
-                    op.lines[index] = line.replace(b'"quantity":', b'"quantity":,')  # its parent still named
+                if b'"FulfillmentOrderLineItem"' in line and order_line_ids & {
+                    orjson.loads(line)["lineItem"]["id"]
+                }:
+                    # A fulfillment order's line, cut short of a value; its parent is still named.
+                    op.lines[index] = line.replace(b'"remainingQuantity":', b'"remainingQuantity":,')
                     op.body = b"".join(x + b"\n" for x in op.lines)
                     broken_at.append(index + 1)
         shop.clock.sleep = original_sleep  # type: ignore[method-assign]
