@@ -24,8 +24,10 @@ from daemon.engine.cycle import CycleCounts, sync
 from daemon.engine.eligibility import Export, GateDecision, Never, Wait, decide
 from daemon.engine.flow import FAILED, PUSHED, SKIPPED, WAITING, Cycle, Flow, Scope, Source
 from daemon.engine.outbound_builder import OrderRefused, build_outbound
+from daemon.engine.rereads import orders_behind
 from daemon.engine.settings import ChannelSettings
 from daemon.engine.skus import JfskuCache
+from daemon.engine.windows import CoveredWindow
 from daemon.errors import ManualActionNeeded, RecordError
 from daemon.ids import merchant_outbound_number
 from daemon.model import (
@@ -37,7 +39,7 @@ from daemon.model import (
     Window,
     shop_written_note,
 )
-from daemon.ports import CatchUpReads, UnreadableOrder
+from daemon.ports import CatchUpReads, OrderVersions, UnreadableOrder
 from daemon.secrets import redact
 from daemon.store.snapshot import ENTITY_ORDER, REASON_WAITING, Claimed, Pulled
 
@@ -46,7 +48,11 @@ REASON_UNREADABLE = "unreadable_order"
 
 
 def read_orders(cycle: Cycle, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
-    return cycle.ctx.channels[cycle.shop.name].changed_orders(window)
+    shop = cycle.ctx.channels[cycle.shop.name]
+    if isinstance(window, CoveredWindow) and isinstance(shop, OrderVersions):
+        # Triggered reads already read it: what the snapshot lacks, not the whole window again.
+        return orders_behind(cycle.ctx, cycle.shop.name, shop, window)
+    return shop.changed_orders(window)
 
 
 def catch_up_reader(cycle: Cycle) -> Source[ShopOrder | UnreadableOrder] | None:
