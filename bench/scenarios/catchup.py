@@ -28,7 +28,9 @@ from sandboxes.world.stage import staged
 
 SHOP = "shopify"
 CATALOGUE = 30
-PAGED_POINTS_PER_ORDER = 26  # bench/RESULTS.md, ratelimit after the trimmed order query: points per order read
+PAGED_POINTS_PER_ORDER = (
+    26  # bench/RESULTS.md, ratelimit after the trimmed order query: points per order read
+)
 
 
 async def run(size: Size, wanted: set[str]) -> list[Table]:
