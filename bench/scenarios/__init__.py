@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bench.report import Table
-from bench.scenarios import fleet, instances, latency, memory, ratelimit, throughput, webhooks
+from bench.scenarios import (
+    calls,
+    catchup,
+    fleet,
+    instances,
+    latency,
+    memory,
+    ratelimit,
+    soak,
+    throughput,
+    webhooks,
+)
 from bench.sizes import Size
 
 Scenario = Callable[[Size, set[str]], Awaitable[list[Table]]]
@@ -16,8 +27,11 @@ SCENARIOS: dict[str, Scenario] = {
     "idle": throughput.run,
     "latency": latency.run,
     "ratelimit": ratelimit.run,
+    "catchup": catchup.run,
     "memory": memory.run,
     "webhooks": webhooks.run,
     "fleet": fleet.run,
     "instances": instances.run,
+    "calls": calls.run,
+    "soak": soak.run,
 }

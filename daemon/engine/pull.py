@@ -7,14 +7,16 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import asyncpg
+from loguru import logger
 
 from daemon.engine import history
 from daemon.engine.context import MerchantContext
 from daemon.engine.flow import Cycle, CycleCounts, Flow
 from daemon.engine.push import push
 from daemon.engine.windows import cursor_end, due_windows
+from daemon.model import Window
 from daemon.store.history import insert_events
-from daemon.store.snapshot import ENTITY_ORDER, Pulled, order_payloads
+from daemon.store.snapshot import ENTITY_ORDER, Pulled
 from daemon.store.stock import forget_written
 
 R = TypeVar("R")
@@ -43,17 +45,28 @@ async def pull(flow: Flow[R], cycle: Cycle) -> None:
 
     Pages are committed as they come (re-reading them after a crash costs nothing: unchanged hashes write
     nothing); the cursor moves only in the transaction of a window's last page. A long catch-up is cut into
-    windows of ``max_window_s`` so progress survives an interruption. A flow that ``push_while_reading``
-    pushes after each page, so a large backlog is sent while it is still being read (and a process that keeps
-    dying mid-pull still makes progress).
+    windows of ``max_window_s`` so progress survives an interruption — unless the flow has a catch-up reader
+    for this channel (``Flow.catch_up``) and the catch-up is longer than ``catch_up_after_s``: then it is one
+    window read in one go (Shopify: one bulk operation), and the cursor moves as after any window. A flow
+    that ``push_while_reading`` pushes after each page, so a large backlog is sent while it is still being
+    read (and a process that keeps dying mid-pull still makes progress).
     """
     ctx, counts = cycle.ctx, cycle.counts
     if flow.source is None:
         return
     settings = flow.cursor_settings(cycle)
-    async for window in due_windows(ctx, cycle.key, flow.name, settings, counts):
+    long_reader = flow.catch_up(cycle) if flow.catch_up and settings.catch_up_after_s is not None else None
+    whole_after = settings.catch_up_after_s if long_reader is not None else None
+    async for window in due_windows(ctx, cycle.key, flow.name, settings, counts, whole_after_s=whole_after):
         pulled_before = counts.pulled
-        async for page in pages(flow.source(cycle, window), flow.page_size, counts):
+        source = flow.source
+        if long_reader is not None and whole_after is not None and _span_s(window) > whole_after:
+            logger.info(
+                f"{flow.name} {cycle.key}: {_span_s(window) / 3600:.1f} h to catch up since "
+                f"{window.start:%Y-%m-%d %H:%M:%S}; read in one go"
+            )
+            source = long_reader
+        async for page in pages(source(cycle, window), flow.page_size, counts):
             end = cursor_end(window)
             if (
                 page.last
@@ -72,6 +85,10 @@ async def pull(flow: Flow[R], cycle: Cycle) -> None:
                             ctx.quiet.cursor_moved(cycle.key, flow.name, end)
             if not page.last and flow.push_while_reading:
                 await push(flow, cycle)
+
+
+def _span_s(window: Window) -> float:
+    return (window.end - window.start).total_seconds()
 
 
 async def _store(flow: Flow[R], cycle: Cycle, conn: asyncpg.Connection, records: list[R]) -> int:
@@ -93,20 +110,23 @@ async def store_rows(
     ctx: MerchantContext, conn: asyncpg.Connection, channel: str, entity: str, rows: list[Pulled]
 ) -> list[str]:
     """Upsert pulled rows; orders that changed get a ``pulled`` event (``ffn-sync trace``)."""
+    if not rows:
+        return []  # an empty page costs no statement
     now = ctx.clock.now()
     if entity != ENTITY_ORDER:
         return await ctx.snapshot.upsert(conn, channel, entity, rows, now=now)
     shop = ctx.channels.get(channel)
     # Without compare-and-swap writes, the shop's own stock moves (checkout, payment, cancel) go unseen.
-    watch = shop is not None and not shop.stock_cas and bool(rows)
-    before = await _stock_fingerprints(conn, ctx.merchant_id, channel, rows) if watch else {}
-    changed = await ctx.snapshot.upsert(conn, channel, entity, rows, now=now)
+    watch = shop is not None and not shop.stock_cas
+    stored = await ctx.snapshot.stored(conn, channel, entity, rows, payloads=watch)
+    changed = await ctx.snapshot.upsert(conn, channel, entity, rows, now=now, stored=stored)
     if not changed:
         return changed
     payloads = {row.external_id: row.payload for row in rows}
     events = [(order_id, history.PULLED, history.describe_pull(payloads[order_id])) for order_id in changed]
     await insert_events(conn, ctx.merchant_id, channel, events, at=now)
     if watch:
+        before = {order_id: stock_fingerprint(payload) for order_id, payload in stored.payloads.items()}
         moved = [o for o in changed if before.get(o) != stock_fingerprint(payloads[o])]
         skus = {line.get("sku") for order_id in moved for line in payloads[order_id].get("lines") or []}
         # A shop moves its own stock when an order is placed, paid or cancelled, so what we last wrote there
@@ -119,10 +139,3 @@ def stock_fingerprint(payload: dict[str, Any]) -> tuple[Any, ...]:
     """What of an order can make a shop move its own stock: its lines, payment, status, cancellation."""
     lines = tuple((line.get("sku"), line.get("quantity")) for line in payload.get("lines") or [])
     return lines, payload.get("payment_state"), payload.get("shop_status"), payload.get("cancelled")
-
-
-async def _stock_fingerprints(
-    conn: asyncpg.Connection, merchant_id: str, channel: str, rows: list[Pulled]
-) -> dict[str, tuple[Any, ...]]:
-    known = await order_payloads(conn, merchant_id, channel, [row.external_id for row in rows])
-    return {order_id: stock_fingerprint(payload) for order_id, payload in known.items()}

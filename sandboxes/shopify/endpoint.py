@@ -69,7 +69,9 @@ class GraphQLEndpoint:
         except (orjson.JSONDecodeError, KeyError, TypeError):
             return json_response({"errors": {"query": "Required parameter missing or invalid"}}, 400, headers)
         variables = body.get("variables") or {}
-        answer = self.run(text, variables, body.get("operationName"), version=version)
+        answer = self.run(
+            text, variables, body.get("operationName"), version=version, origin=str(request.url.origin())
+        )
         return json_response(answer, headers=headers)
 
     def run(
@@ -79,6 +81,7 @@ class GraphQLEndpoint:
         operation_name: str | None = None,
         *,
         version: str = SUPPORTED_VERSIONS[-1],
+        origin: str | None = None,
     ) -> dict[str, Any]:
         schema = load_schema(version)
         try:
@@ -128,7 +131,8 @@ class GraphQLEndpoint:
                 ],
                 "extensions": self._cost(requested, None),
             }
-        context: dict[str, Any] = {"version": version, "access_scopes": self.access_scopes}
+        # origin: where this sandbox is reached, for the links it hands out (bulk operation results)
+        context: dict[str, Any] = {"version": version, "access_scopes": self.access_scopes, "origin": origin}
         is_mutation = op.operation.value == "mutation"
         result = execute(
             schema,
