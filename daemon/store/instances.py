@@ -144,7 +144,7 @@ ORDER BY o.merchant_id
 
 async def instance_rows(pool: asyncpg.Pool) -> list[InstanceRow]:
     if await pool.fetchval("SELECT to_regclass('instances')") is None:
-        return []  # a database of a release before 0008
+        return []  # a database of a release before 0009
     return [
         InstanceRow(
             instance_id=r["instance_id"],

@@ -196,7 +196,7 @@ class MerchantLease:
         try:
             await instances.record_owner(self._conn, merchant_ids, self.instance_id)
         except asyncpg.UndefinedTableError:
-            pass  # a database of a release before 0008 (only tests that skip migrations get here)
+            pass  # a database of a release before 0009 (only tests that skip migrations get here)
         except BaseException:
             self._mark_lost_if_closed()
             raise

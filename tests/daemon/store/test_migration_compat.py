@@ -83,9 +83,9 @@ def test_a_declaration_must_name_an_earlier_schema(tmp_path: Path, declared: str
 
 
 def test_shipped_migrations_follow_the_policy() -> None:
-    """From 0008 on every shipped migration declares its window (daemon/store/sql/README.md)."""
+    """From 0009 on every shipped migration declares its window (daemon/store/sql/README.md)."""
     migrations = {m.version: m for m in load_migrations()}
 
-    assert migrations[8].oldest_compatible == 7  # instances: expand only
-    assert all(m.oldest_compatible < m.version for v, m in migrations.items() if v >= 8)
+    assert migrations[9].oldest_compatible == 8  # instances: expand only
+    assert all(m.oldest_compatible < m.version for v, m in migrations.items() if v >= 9)
     assert code_schema_version() == max(migrations)

@@ -1,5 +1,5 @@
--- oldest-compatible: 0007
--- Expand only (README.md here): two new tables; release 0007 runs unchanged next to them.
+-- oldest-compatible: 0008
+-- Expand only (README.md here): two new tables; release 0008 runs unchanged next to them.
 -- Several ffn-sync processes on one Postgres (issue 18). The advisory locks stay the truth of who owns a
 -- merchant; these rows say who is alive (balancing) and what an operator sees in `ffn-sync status`.
 
