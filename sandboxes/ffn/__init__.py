@@ -118,9 +118,9 @@ def _merchant_of(server: oauth.OAuthServer) -> TenantOf:
             merchant_id, _, inner = raw[len(MERCHANT_PREFIX) :].partition("/")
             return Target(merchant_id, "/" + inner, MERCHANT_PREFIX + merchant_id)
         if raw.startswith("/api/"):
-            merchant_id = server.merchant(oauth.bearer(request))
-            if merchant_id is not None and merchant_id != MERCHANT_ID:
-                return Target(merchant_id, raw)
+            holder = server.merchant(oauth.bearer(request))
+            if holder is not None and holder != MERCHANT_ID:
+                return Target(holder, raw)
         return None
 
     return of

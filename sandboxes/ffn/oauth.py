@@ -64,7 +64,9 @@ class OAuthServer:
     def register(self, client: Client) -> None:
         known = self.clients.get(client.client_id)
         if known is not None and known.merchant_id != client.merchant_id:
-            raise ValueError(f"client {client.client_id!r} already holds merchant {known.merchant_id}'s consent")
+            raise ValueError(
+                f"client {client.client_id!r} already holds merchant {known.merchant_id}'s consent"
+            )
         self.clients[client.client_id] = client
 
     def authenticate(self, client_id: str, secret: str) -> Client | None:

@@ -40,6 +40,11 @@ TenantOf = Callable[[web.Request], Target | None]  # None: the request is the de
 Build = Callable[[str], web.Application]
 
 
+def shop_credential(default: str, shop: str) -> str:
+    """A shop's own credential in a multi-shop sandbox: the default one with ``-<shop>`` appended."""
+    return f"{default}-{shop}"
+
+
 def valid_name(name: str) -> bool:
     """Shop handles as Shopify allows them: lowercase letters, digits and dashes."""
     return 0 < len(name) <= MAX_NAME and set(name) <= _NAME_CHARS and not name.startswith("-")
@@ -47,7 +52,7 @@ def valid_name(name: str) -> bool:
 
 def mount(request: web.Request) -> str:
     """The path prefix this request's tenant is served under ("" for the default tenant)."""
-    return request.get(_MOUNT_KEY, "")
+    return request[_MOUNT_KEY] if _MOUNT_KEY in request else ""
 
 
 def public_url(request: web.Request) -> URL:

@@ -33,7 +33,9 @@ OTHER_CLIENT, OTHER_SECRET = f"sandbox-{OTHER}", f"sandbox-secret-{OTHER}"
 
 async def _control(sandbox: Sandbox, merchant_id: str, method: str, path: str, body: Any = None) -> Any:
     url = f"{sandbox.base}/merchants/{merchant_id}/_sandbox/{path}"
-    async with sandbox.session.request(method, url, data=orjson.dumps(body) if body is not None else None) as answer:
+    async with sandbox.session.request(
+        method, url, data=orjson.dumps(body) if body is not None else None
+    ) as answer:
         assert answer.status < 300, f"{method} {url}: {answer.status} {await answer.text()}"
         return await answer.json()
 
@@ -43,10 +45,20 @@ async def _other_merchant(sandbox: Sandbox, pool: object, clock: FakeClock) -> t
     assert answer == {"merchant_id": OTHER, "client_id": OTHER_CLIENT}
     store = PgTokenStore(pool, "M" + uuid.uuid4().hex[:7])  # type: ignore[arg-type]
     await exchange_code(
-        sandbox.token_url, OTHER_CLIENT, Secret(OTHER_SECRET), "sandbox-code", REDIRECT_URI, store, clock=clock
+        sandbox.token_url,
+        OTHER_CLIENT,
+        Secret(OTHER_SECRET),
+        "sandbox-code",
+        REDIRECT_URI,
+        store,
+        clock=clock,
     )
     auth = FfnAuth(
-        sandbox.token_url, client_id=OTHER_CLIENT, client_secret=Secret(OTHER_SECRET), store=store, clock=clock
+        sandbox.token_url,
+        client_id=OTHER_CLIENT,
+        client_secret=Secret(OTHER_SECRET),
+        store=store,
+        clock=clock,
     )
     client = FfnClient(
         sandbox.api,
@@ -70,13 +82,17 @@ async def test_each_merchant_sees_only_its_own_world(
     theirs, _ = await _other_merchant(sandbox, pool, clock)
     try:
         my_jfsku = await mine.upsert_product(product("A-1"))
-        their_jfsku = await theirs.upsert_product(product("A-1"))  # the same SKU: another merchant's catalogue
+        their_jfsku = await theirs.upsert_product(
+            product("A-1")
+        )  # the same SKU: another merchant's catalogue
         assert my_jfsku.startswith("MERC01") and their_jfsku.startswith(f"{OTHER}01")
         await sandbox.control("PUT", "stock/A-1", {"level": 5})
         await _control(sandbox, OTHER, "PUT", "stock/A-1", {"level": 7})
 
         assert await mine.create_outbound(outbound("MERC02AAAAAAAA11", "SHOP-1", [(my_jfsku, "A-1", 1)]))
-        assert await theirs.create_outbound(outbound(f"{OTHER}02BBBBBBBB22", "SHOP-1", [(their_jfsku, "A-1", 2)]))
+        assert await theirs.create_outbound(
+            outbound(f"{OTHER}02BBBBBBBB22", "SHOP-1", [(their_jfsku, "A-1", 2)])
+        )
 
         # Another merchant's outbound is not found, as an unknown one is (the spec's 404).
         assert await theirs.get_outbound("MERC02AAAAAAAA11") is None
@@ -114,20 +130,21 @@ async def test_a_token_acts_only_for_its_merchant(sandbox: Sandbox, pool: object
 
     # The other merchant's token on the default merchant's control-addressed API: not its merchant → 401.
     async with sandbox.session.get(
-        f"{sandbox.base}/merchants/MERC/api/v1/merchant/outbounds", headers={"Authorization": f"Bearer {access}"}
+        f"{sandbox.base}/merchants/MERC/api/v1/merchant/outbounds",
+        headers={"Authorization": f"Bearer {access}"},
     ) as response:
         assert response.status == 401
     # A refresh token is the client's it was issued to: the default client cannot spend it.
     async with sandbox.session.post(
         sandbox.token_url,
-        auth=aiohttp.BasicAuth("sandbox", "sandbox-secret"),
+        headers={"Authorization": aiohttp.encode_basic_auth("sandbox", "sandbox-secret")},
         data={"grant_type": "refresh_token", "refresh_token": tokens.refresh_token},
     ) as response:
         assert response.status == 400 and (await response.json())["error"] == "invalid_grant"
     # Unknown clients and wrong secrets are refused as before.
     async with sandbox.session.post(
         sandbox.token_url,
-        auth=aiohttp.BasicAuth(OTHER_CLIENT, "wrong"),
+        headers={"Authorization": aiohttp.encode_basic_auth(OTHER_CLIENT, "wrong")},
         data={"grant_type": "authorization_code", "code": "sandbox-code", "redirect_uri": REDIRECT_URI},
     ) as response:
         assert response.status == 401
