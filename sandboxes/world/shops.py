@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sandboxes.kit.tenants import shop_credential
 
@@ -85,6 +85,14 @@ def _woo_shipped(order: Mapping[str, Any]) -> int:
     return tracked or (1 if order.get("status") == "completed" else 0)
 
 
+class CredentialLines(Protocol):
+    def __call__(self, prefix: str, shop: str | None = None) -> list[str]: ...
+
+
+class CredentialValues(Protocol):
+    def __call__(self, prefix: str, shop: str | None = None) -> dict[str, str]: ...
+
+
 def _own(default: str, shop: str | None) -> str:
     """The credential of one shop of a multi-shop sandbox (the default shop's when ``shop`` is None)."""
     return default if shop is None else shop_credential(default, shop)
@@ -97,8 +105,8 @@ class ShopKind:
     order_prefix: str
     # (env-var prefix, shop handle or None for the sandbox's default shop) -> TOML lines of
     # [channels.credentials], and the secret values behind their env: references.
-    credentials: Callable[[str, str | None], list[str]]
-    env: Callable[[str, str | None], dict[str, str]]
+    credentials: CredentialLines
+    env: CredentialValues
     is_write: Callable[[LogEntry], bool]
     is_stock_write: Callable[[LogEntry], bool]
     is_read: Callable[[LogEntry], bool]
