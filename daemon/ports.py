@@ -135,7 +135,8 @@ class ShopChannel(Protocol):
     stock_cas: bool
 
     def changed_products(self, window: Window) -> AsyncIterator[ShopProduct]:
-        """Sellable units created or changed in the window, oldest change first.
+        """Sellable units created or changed in the window, each once per pull, in no promised order
+        (Shopware pages by creation order, as it does for orders; the engine's cursor moves per window).
 
         A unit that cannot be synced (no SKU, digital) is left out; one whose payload cannot be mapped is
         left out with an ERROR line naming it and ``unreadable_reason``, and the pull goes on with the rest.
