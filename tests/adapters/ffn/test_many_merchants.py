@@ -157,3 +157,22 @@ async def test_a_token_acts_only_for_its_merchant(sandbox: Sandbox, pool: object
 
 def _unpad(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+async def test_faults_and_the_creation_lock_are_per_merchant(
+    make_client: ClientFactory, sandbox: Sandbox, pool: object, clock: FakeClock
+) -> None:
+    mine = make_client()
+    theirs, _ = await _other_merchant(sandbox, pool, clock)
+    try:
+        await _control(sandbox, OTHER, "PUT", "faults", {"rate": 1.0, "statuses": [429], "retry_after_s": 0})
+        await _control(sandbox, OTHER, "PUT", "knobs", {"creation_delay_s": 5.0})
+        assert (await mine.upsert_product(product("A-1"))).startswith("MERC01")
+        assert sandbox.world.knobs.creation_delay_s == 0.0
+        with pytest.raises(SyncError):
+            await theirs.upsert_product(product("A-1"))
+        theirs_log = sandbox.server.app[TENANTS_KEY].apps[OTHER][KIT_KEY].log.entries()
+        assert theirs_log and all(e.status == 429 for e in theirs_log)
+        assert all(e.status < 400 for e in sandbox.kit.log.entries())
+    finally:
+        await theirs.aclose()
