@@ -11,15 +11,15 @@ Test credentials (OAuth2 server on the same port):
 Many merchants: ``POST /_sandbox/clients {merchant_id, client_id?, client_secret?}`` registers an OAuth
 client holding that merchant's consent (4 characters, ``[A-Z0-9]``; defaults: client ``sandbox-<id>``,
 secret ``sandbox-secret-<id>``); the same test code logs it in. Every merchant has a world of its own
-(products, outbounds, stock, shipments, the creation lock, knobs, faults, request log), built when its
+(products, outbounds, stock, shipments, the creation lock, knobs, faults, request log, autopilot), built when its
 first request arrives; a request acts for the merchant its bearer token belongs to (``oauth.py``), so
 another merchant's outbound or product is simply not found (``404 Outbounds_OutboundNotFound``,
 ``Products_ProductNotFound``). Un-prefixed control calls address the default merchant ``MERC``;
 ``/merchants/{merchantId}/_sandbox/…`` addresses another. The OAuth knobs (``access_token_ttl_s``,
 ``refused_refresh``) are the default merchant's: there is one OAuth server.
 
-Seeded network (every merchant): merchant ``MERC``, fulfiller ``FULF``, warehouses ``FULF04XX-12345-0001`` (DHL, DPD,
-freight) and ``FULF04XX-12345-0002`` (DHL); shipping methods ``FULF0A0001`` (DHL), ``FULF0A0002`` (DPD),
+Seeded network, the same for every merchant: the default merchant ``MERC``, fulfiller ``FULF``, warehouses
+``FULF04XX-12345-0001`` (DHL, DPD, freight) and ``FULF04XX-12345-0002`` (DHL); shipping methods ``FULF0A0001`` (DHL), ``FULF0A0002`` (DPD),
 ``FULF0A0003`` (freight forwarder, no tracking URL).
 
 Knobs (``create_app(**knobs)`` or ``PUT /_sandbox/knobs``): ``chunk_size`` (updates-feed chunk and
@@ -40,7 +40,7 @@ Control API: ``GET /_sandbox/outbounds``, ``POST /_sandbox/outbounds/{id}/ship``
 ``PUT /_sandbox/stock/{merchantSku|jfsku} {level, reserved?, blocked?, warehouse_id?}`` (level = what
 can be shipped), ``PUT /_sandbox/autopilot
 {ship_after_s, partial_ratio}``, ``GET /_sandbox/products``, ``GET /_sandbox/shipping-notifications``,
-``PUT /_sandbox/knobs``, ``POST /_sandbox/oauth/expire-access-tokens``, ``GET /_sandbox/oauth``, plus the
+``PUT /_sandbox/knobs``, ``POST /_sandbox/oauth/expire-access-tokens`` (this merchant's), ``GET /_sandbox/oauth``, plus the
 shared ``/_sandbox/requests``, ``/_sandbox/faults``, ``/_sandbox/reset`` (reset keeps OAuth grants).
 """
 
