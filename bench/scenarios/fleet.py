@@ -28,7 +28,9 @@ from sandboxes.world.fleet import stage_fleet
 from sandboxes.world.merchant import Timing
 from sandboxes.world.stage import Stage, staged
 
-SCALE = 10.0
+# Production intervals ÷ SCALE. BENCH_FLEET_SCALE=1: the production intervals themselves, as the fleet targets
+# (1,000 merchants, ~95 empty polls/s) are stated.
+SCALE = float(os.environ.get("BENCH_FLEET_SCALE") or 10.0)
 PRODUCTION = Timing(
     orders_s=60,
     products_s=300,
@@ -73,7 +75,8 @@ async def run(size: Size, wanted: set[str]) -> list[Table]:
     )
     async with staged(options) as stage:
         fleet = await stage_fleet(stage, n)
-        busy = BusyPhase(fleet, BUSY_S[size.name])
+        # The busy merchants' products reach FFN with their first products run, within one interval.
+        busy = BusyPhase(fleet, BUSY_S[size.name], patience_s=options.merchant.timing.products_s + 60)
         await busy.prepare()
         stage = dataclasses.replace(stage, config_path=fleet.directory, env={**stage.env, **fleet.env})
         idle = await _measure(stage, n, warmup_s, idle_s, busy.run)

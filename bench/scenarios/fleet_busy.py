@@ -25,7 +25,6 @@ from sandboxes.world.shops import SHOPS, ffn_is_write
 BUSY_SHARE = 0.05
 PRODUCTS = 4
 ORDERS_PER_S = 5.0  # over all busy merchants together
-_PRODUCTS_TIMEOUT_S = 180.0
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -39,6 +38,7 @@ def _quantile(values: list[float], q: float) -> float:
 class BusyPhase:
     fleet: Fleet
     busy_s: float
+    patience_s: float = 180.0  # how long the checks wait for the daemon's pace (a products run, the orders)
     products: dict[str, list[Product]] = field(default_factory=dict)
     rows: list[tuple[str, object, str]] = field(default_factory=list)
 
@@ -86,13 +86,17 @@ class BusyPhase:
         await asyncio.gather(*streams)
         for orders in by_merchant.values():
             created.extend(orders)
-        latencies = await self._latencies(by_merchant, deadline=time.monotonic() + 120.0)
+        latencies = await self._latencies(by_merchant, deadline=time.monotonic() + self.patience_s)
         cpu, wall = cpu_s() - cpu_0, time.monotonic() - t_0
         idle_writes = sum(await bounded([partial(self._writes_since, *mark) for mark in marks]))
         arrived = [v for v in latencies if v is not None]
         self.rows = [
             ("busy merchants (orders at the shops)", f"{len(self.busy)} ({len(created)} orders)", ""),
-            ("orders in FFN within 2 min after the stream", f"{len(arrived)} / {len(created)}", ""),
+            (
+                f"orders in FFN within {self.patience_s:.0f} s after the stream",
+                f"{len(arrived)} / {len(created)}",
+                "",
+            ),
             ("order → FFN latency p50 / p95 / max (s)", _seconds(arrived), ""),
             ("daemon CPU of one core while orders flow", f"{cpu / wall:.0%}", ""),
             ("writes to idle merchants' FFN accounts and shops", idle_writes, "0 expected"),
@@ -111,7 +115,7 @@ class BusyPhase:
     async def _products_in_ffn(self) -> None:
         for member in self.busy:
             wanted = {p.sku for p in self.products[member.merchant_id]}
-            deadline = time.monotonic() + _PRODUCTS_TIMEOUT_S
+            deadline = time.monotonic() + self.patience_s
             while True:
                 known = {p.get("merchantSku") for p in await member.ffn.get("products")}
                 if wanted <= known:
@@ -119,7 +123,7 @@ class BusyPhase:
                 if time.monotonic() > deadline:
                     raise WorldError(
                         f"merchant {member.merchant_id}: {len(wanted - known)} products never reached its FFN "
-                        f"account within {_PRODUCTS_TIMEOUT_S:.0f} s"
+                        f"account within {self.patience_s:.0f} s"
                     )
                 await asyncio.sleep(1.0)
 
