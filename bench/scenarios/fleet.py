@@ -74,12 +74,19 @@ async def run(size: Size, wanted: set[str]) -> list[Table]:
         options, metrics=True, merchant=dataclasses.replace(options.merchant, oversale=True)
     )
     async with staged(options) as stage:
+        staging_0 = time.monotonic()
         fleet = await stage_fleet(stage, n)
+        staging_s = time.monotonic() - staging_0
         # The busy merchants' products reach FFN with their first products run, within one interval.
         busy = BusyPhase(fleet, BUSY_S[size.name], patience_s=options.merchant.timing.products_s + 60)
         await busy.prepare()
         stage = dataclasses.replace(stage, config_path=fleet.directory, env={**stage.env, **fleet.env})
         idle = await _measure(stage, n, warmup_s, idle_s, busy.run)
+        sandboxes = " / ".join(f"{kind} {_rss_mb(s.pid):.0f}" for kind, s in stage.sandboxes.items())
+        busy.rows += [
+            ("staging the fleet: FFN client + consent + file per merchant (s)", staging_s, ""),
+            ("RSS of the one set of sandbox processes at the end (MB)", sandboxes, f"{n} tenants each"),
+        ]
         return [idle, busy.table(n, f"production intervals ÷ {SCALE:.0f}")]
 
 
