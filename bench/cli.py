@@ -20,7 +20,8 @@ from bench.scenarios import SCENARIOS, common
 from bench.sizes import SIZES
 from sandboxes.world.errors import WorldError
 
-ORDER = ("throughput", "idle", "latency", "ratelimit", "memory", "webhooks", "fleet")
+ORDER = ("throughput", "idle", "calls", "latency", "ratelimit", "memory", "webhooks", "fleet", "soak")
+OPT_IN = ("soak",)  # minutes to hours: only when named
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
@@ -95,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logger.remove()
     logger.add(sys.stderr, level="INFO", format="{time:HH:mm:ss} {level: <7} {message}")
-    wanted = args.scenario or list(ORDER)
+    wanted = args.scenario or [name for name in ORDER if name not in OPT_IN]
     common.KEEP_WORK_DIRS = args.keep or args.profile
     daemon_proc.PROFILE = args.profile
     command = "python -m bench " + shlex.join(sys.argv[1:] if argv is None else list(argv))

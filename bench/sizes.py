@@ -15,10 +15,11 @@ class Size:
     latency_rate: float  # orders per second in the steady stream
     latency_interval_s: float  # polling interval of every flow during the latency scenario
     ratelimit_orders: int  # Shopify backlog
+    calls_orders: int  # per shop kind: orders exported and shipped back while calls are counted
 
 
 SIZES = {
-    "tiny": Size("tiny", 20, 10, 8.0, 2.0, 2.0, 20),
-    "small": Size("small", 2000, 200, 40.0, 5.0, 5.0, 250),
-    "full": Size("full", 10_000, 10_000, 180.0, 5.0, 30.0, 5000),
+    "tiny": Size("tiny", 20, 10, 8.0, 2.0, 2.0, 20, 10),
+    "small": Size("small", 2000, 200, 40.0, 5.0, 5.0, 250, 200),
+    "full": Size("full", 10_000, 10_000, 180.0, 5.0, 30.0, 5000, 2000),
 }

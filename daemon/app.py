@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from daemon import heap
 from daemon.errors import ConfigError
-from daemon.monitor import PostgresHealth, scheduled_flows, start_monitor
+from daemon.monitor import PostgresHealth, SchedulerMetrics, scheduled_flows, start_monitor
 from daemon.runtime import EmptyRuntime, Runtime, RuntimeFactory
 from daemon.scheduler import SyncScheduler, run_all_once
 from daemon.sdnotify import Notifier
@@ -72,6 +73,7 @@ async def run_once(config: AppConfig, factory: RuntimeFactory) -> bool:
     """Every job of the config once; True when all succeeded."""
     async with open_store(config) as db:
         runtime = await factory(config, db)
+        heap.settle()
         started = datetime.now(UTC)
         try:
             ok = await run_all_once(runtime.jobs)
@@ -115,7 +117,7 @@ class Daemon:
         self.load = load
         self.notifier = notifier or Notifier()
         self.on_logging_change = on_logging_change
-        self.scheduler = SyncScheduler()
+        self.scheduler = SyncScheduler(observer=SchedulerMetrics())
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._runtime: Runtime = EmptyRuntime()
@@ -147,6 +149,7 @@ class Daemon:
             try:
                 async with open_store(self.config) as db:
                     runtime = await self.factory(self.config, db)
+                    heap.settle()
                     monitor = None
                     hooks: WebhookService | None = None
                     try:

@@ -1,7 +1,9 @@
 """One scheduled job and its record: what it runs (``JobSpec``), how a run is wrapped (``JobRunner``: flow
 context bound on every log line, exceptions logged once and counted) and its failure backoff — after
 ``BackoffPolicy.threshold`` consecutive failures the next run is pushed out exponentially (capped) and the
-normal interval returns with the first success. When runs happen is ``daemon.scheduler``'s business.
+normal interval returns with the first success. When runs happen is ``daemon.scheduler``'s business; a
+run it had to skip because this one was still going is counted here and reported at most every
+``SKIP_REPORT_S`` (one line with the count, not one per skipped run).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from loguru import logger
 
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.secrets import redact
+
+SKIP_REPORT_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class JobHealth:
     runs_failed: int
     backoff_until: datetime | None
     running: bool
+    runs_skipped: int = 0
 
 
 _CARRIED_OVER = (
@@ -76,6 +81,7 @@ _CARRIED_OVER = (
     "runs_ok",
     "runs_failed",
     "backoff_until",
+    "runs_skipped",
 )
 
 
@@ -94,6 +100,10 @@ class JobRunner:
         self.runs_failed = 0
         self.backoff_until: datetime | None = None
         self.running = False
+        self.started_at: datetime | None = None  # of the run going on now
+        self.runs_skipped = 0
+        self._skips_unreported = 0
+        self._skips_reported_at: datetime | None = None
         # Claimed by the scheduler for a run (set synchronously, before the run's task starts), and asked
         # to run once more when that run ends (a trigger arrived meanwhile).
         self.busy = False
@@ -112,12 +122,47 @@ class JobRunner:
         self.backoff_until = None
         return waiting
 
+    def overdue(self) -> bool:
+        """Running for at least one interval: a run due now has to be skipped because of this one."""
+        started = self.started_at
+        return (
+            self.running
+            and started is not None
+            and (self.clock.now() - started).total_seconds() >= self.spec.interval_s
+        )
+
+    def skip(self) -> None:
+        """A scheduled run was skipped because of this overdue one: counted, reported now and then."""
+        self.runs_skipped += 1
+        self._skips_unreported += 1
+        self._report_skips()
+
+    def _report_skips(self) -> None:
+        now = self.clock.now()
+        last = self._skips_reported_at
+        if not self._skips_unreported or (last is not None and (now - last).total_seconds() < SKIP_REPORT_S):
+            return
+        spec = self.spec
+        with logger.contextualize(merchant=spec.merchant, channel=spec.channel, flow=spec.flow):
+            logger.warning(
+                "{} skipped {} scheduled run(s){}: a run outlived its {:g}s interval (reported at most every"
+                " {:.0f} min)",
+                spec.flow,
+                self._skips_unreported,
+                "" if last is None else f" in the last {(now - last).total_seconds() / 60:.0f} min",
+                spec.interval_s,
+                SKIP_REPORT_S / 60,
+            )
+        self._skips_unreported = 0
+        self._skips_reported_at = now
+
     async def __call__(self) -> bool:
         """Run unless backing off; True on success. Never raises except on cancellation."""
         if self.backoff_until is not None and self.clock.now() < self.backoff_until:
             return False
         spec = self.spec
         self.running = True
+        self.started_at = self.clock.now()
         try:
             with logger.contextualize(merchant=spec.merchant, channel=spec.channel, flow=spec.flow):
                 try:
@@ -131,6 +176,9 @@ class JobRunner:
                 return True
         finally:
             self.running = False
+            self.started_at = None
+            if self._skips_unreported:
+                self._report_skips()  # what was skipped since the last line, once its pause is over
 
     def _succeeded(self) -> None:
         if self.consecutive_failures >= self.policy.threshold:
@@ -178,4 +226,5 @@ class JobRunner:
             runs_failed=self.runs_failed,
             backoff_until=self.backoff_until,
             running=self.running,
+            runs_skipped=self.runs_skipped,
         )

@@ -202,6 +202,20 @@ class ShopChannel(Protocol):
 
 
 @runtime_checkable
+class OrderVersions(Protocol):
+    """Optional for a ``ShopChannel`` whose full order reads are dear (Shopify's cost budget): which orders
+    changed in a window and when, without their content. The reconcile lists these and reads in full
+    (``get_order``) only the orders the snapshot does not hold at that version.
+
+    Same failure modes as ``changed_orders``; the listing must be as complete as ``changed_orders``.
+    """
+
+    def order_versions(self, window: Window) -> AsyncIterator[tuple[str, datetime]]:
+        """(order id, its last change) for every order changed in the window."""
+        ...
+
+
+@runtime_checkable
 class Fulfiller(Protocol):
     """JTL-FFN."""
 

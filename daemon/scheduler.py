@@ -5,6 +5,11 @@ this module decides when runs happen.
 
 ``trigger`` runs a job now (a shop webhook said its data changed), coalesced: never two runs of one job at
 once, and any number of triggers during a run make exactly one more run after it.
+
+APScheduler only says when a run is due (``_Dispatch``); this module starts it. A run due while the job is
+still running is skipped (its data is being read right now): counted, and reported by the job at most every
+``daemon.jobrunner.SKIP_REPORT_S`` instead of one WARNING per skipped run. How late each run starts after
+its planned (spread) fire time goes to ``SchedulerObserver.run_started`` (the lateness metric).
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
+from apscheduler.executors.base import BaseExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from loguru import logger
@@ -41,14 +47,57 @@ def first_run_at(name: str, interval_s: float, now: datetime) -> datetime:
     return now + timedelta(seconds=wait)
 
 
+class SchedulerObserver(Protocol):
+    def run_started(self, spec: JobSpec, lateness_s: float) -> None:
+        """A scheduled run starts ``lateness_s`` after its planned fire time."""
+
+    def run_skipped(self, spec: JobSpec) -> None:
+        """A scheduled run was due while the previous one had been running for over an interval."""
+
+
+class NullSchedulerObserver:
+    def run_started(self, spec: JobSpec, lateness_s: float) -> None:
+        return None
+
+    def run_skipped(self, spec: JobSpec) -> None:
+        return None
+
+
+class _Dispatch(BaseExecutor):  # type: ignore[misc]
+    """Hands each due run to ``on_due`` with its planned fire time, and keeps no count of running instances.
+
+    APScheduler's own executor counts a run until it ends and logs a WARNING for every fire time it
+    reaches meanwhile; at a fleet's intervals that is a line per slow cycle. ``SyncScheduler`` keeps the
+    one-run-at-a-time rule itself (``JobRunner.busy``) and says so at its own pace.
+    """
+
+    def __init__(self, on_due: Callable[[str, datetime], None]) -> None:
+        super().__init__()
+        self._on_due = on_due
+
+    def submit_job(self, job: Any, run_times: list[datetime]) -> None:
+        # Coalesced: of several missed fire times only the latest comes, and it is the one the run is late to.
+        self._on_due(job.id, run_times[-1])
+
+    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
+        self.submit_job(job, run_times)
+
+
 class SyncScheduler:
     """One APScheduler job per JobSpec, plus a graceful stop that lets running cycles finish."""
 
-    def __init__(self, *, policy: BackoffPolicy | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        *,
+        policy: BackoffPolicy | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        observer: SchedulerObserver | None = None,
+    ) -> None:
         self.policy = policy or BackoffPolicy()
         self.clock = clock
+        self.observer: SchedulerObserver = observer or NullSchedulerObserver()
         self.runners: dict[str, JobRunner] = {}
-        self._scheduler: Any = AsyncIOScheduler(timezone=UTC)
+        self._scheduler: Any = AsyncIOScheduler(timezone=UTC, executors={"default": _Dispatch(self._due)})
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._stopped = False
         self._swapping = False  # a reload is replacing the job set: triggers wait for the new one
@@ -160,28 +209,38 @@ class SyncScheduler:
             interval = spec.interval_s
             first = first_run_at(spec.name, interval, now)
             self._scheduler.add_job(
-                self._run_scheduled,
+                _never_called,
                 IntervalTrigger(seconds=interval, jitter=min(MAX_JITTER_S, interval * 0.1), timezone=UTC),
-                args=[runner],
                 id=spec.name,
                 name=spec.name,
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=max(1, int(interval)),
+                coalesce=True,  # after a pause (a busy loop, a suspended VM) one run, not one per missed time
+                misfire_grace_time=None,  # however late: run (late runs show in the lateness metric)
                 next_run_time=first,
             )
 
-    async def _run_scheduled(self, runner: JobRunner) -> None:
+    def _due(self, name: str, planned: datetime) -> None:
+        """APScheduler says job ``name`` is due (planned for ``planned``): start its run unless it is running."""
+        runner = self.runners.get(name)
+        if runner is None or self._stopped:
+            return
         if runner.busy:
-            # A triggered run is reading the same data right now; this one would only repeat it.
+            # The running run reads the same data right now; another would only repeat it. Only a run that
+            # has outlived its interval is news (a triggered run that just started is not).
+            if runner.overdue():
+                runner.skip()
+                self.observer.run_skipped(runner.spec)
             return
         runner.busy = True
-        await self._run_claimed(runner)
+        task = asyncio.create_task(self._run_claimed(runner, planned))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
 
-    async def _run_claimed(self, runner: JobRunner) -> None:
+    async def _run_claimed(self, runner: JobRunner, planned: datetime | None = None) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
+        if planned is not None:
+            self.observer.run_started(runner.spec, (self.clock.now() - planned).total_seconds())
         try:
             while True:
                 runner.run_again = False
@@ -222,6 +281,10 @@ class SyncScheduler:
             if refusing:
                 logger.error("{} cancelled job(s) did not stop within {:.0f}s", len(refusing), CANCEL_WAIT_S)
         return len(still_running)
+
+
+def _never_called() -> None:
+    """APScheduler wants a job function; ``_Dispatch`` hands due runs to ``SyncScheduler._due`` instead."""
 
 
 async def run_all_once(jobs: Iterable[JobSpec], *, clock: Clock = SYSTEM_CLOCK) -> bool:

@@ -204,7 +204,8 @@ class FfnAuth:
         self.refreshes += 1
         self._unsaved = new
         await self._flush_unsaved()
-        logger.info(f"ffn access token refreshed; valid until {new.expires_at.isoformat()}")
+        # Routine (twice an hour per merchant): at INFO it was most of what an idle fleet logged.
+        logger.debug("ffn access token refreshed; valid until {}", new.expires_at.isoformat())
 
     def _masked(self, tokens: _Tokens) -> _Tokens:
         if tokens is not None:

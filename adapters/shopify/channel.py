@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 
 import aiohttp
 from loguru import logger
@@ -21,6 +22,7 @@ from daemon.ports import MAPPING_ERRORS, ItemResult, UnreadableOrder, unreadable
 from daemon.secrets import Secret
 
 MAX_PAGE_SIZE = 250
+TRIGGERED_SHARE = 0.5  # of the restore rate, for webhook-triggered reads while the bucket is below half
 
 
 class ShopifyChannel:
@@ -65,6 +67,7 @@ class ShopifyChannel:
         )
         self.state: ShopifyState = state if state is not None else MemoryState()
         self._fo_scope_checked = False
+        self._spent_seen = 0.0
         self._orders = OrderReader(
             self.transport,
             page_size,
@@ -95,6 +98,11 @@ class ShopifyChannel:
         await self._fulfilment_orders_visible()
         async for order in self._orders.changed(window):
             yield order
+
+    async def order_versions(self, window: Window) -> AsyncIterator[tuple[str, datetime]]:
+        """``daemon.ports.OrderVersions``: what the reconcile compares before reading anything in full."""
+        async for version in self._orders.versions(window):
+            yield version
 
     async def get_order(self, order_id: str) -> ShopOrder | UnreadableOrder | None:
         await self._fulfilment_orders_visible()
@@ -149,6 +157,17 @@ class ShopifyChannel:
 
     def _variants_per_page(self) -> int:
         return max(1, min(self.page_size, (page_budget(self.transport) - 3) // queries.VARIANT_NODE_COST))
+
+    def read_gap_s(self) -> float:
+        """Pacing of webhook-triggered reads (``daemon.engine.nudges.ReadPacing``): while the cost bucket is
+        at least half full they may follow each other at the minimum gap; below that, what this channel
+        spent since the last call must be restored at half the restore rate first, leaving the other half
+        of the budget to the polls, the reconcile and the write-backs."""
+        spent, self._spent_seen = self.transport.spent - self._spent_seen, self.transport.spent
+        bucket = self.transport.bucket
+        if bucket.maximum is None or not bucket.restore_rate or bucket.available() >= bucket.maximum / 2:
+            return 0.0
+        return spent / (TRIGGERED_SHARE * bucket.restore_rate)
 
     # writes -------------------------------------------------------------------------------------------
 

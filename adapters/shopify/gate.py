@@ -4,8 +4,9 @@ Shopify says where and whether an order can be fulfilled through its fulfillment
 - only FOs assigned to the FFN location count (the client asks for those alone, ``displayable`` so FOs
   closed by a move or merge are gone); a line elsewhere is not FFN's, and a line moved away after export
   drops out, which edits (or, with nothing left, cancels) the outbound like a shop edit;
-- an open FO whose ``supportedActions`` lack ``CREATE_FULFILLMENT`` belongs to a fulfillment service (another
-  app): since 2024-10 only that service may fulfil it, so it is not FFN's either;
+- an open FO at a fulfillment service's location (``Location.isFulfillmentService``: another app), or whose
+  ``supportedActions`` (where read) lack ``CREATE_FULFILLMENT``, belongs to that service: since 2024-10 only
+  it may fulfil it, so it is not FFN's either;
 - ``ON_HOLD`` (payment, fraud, address, merchant hold) and ``SCHEDULED`` FOs wait: the order is exported
   when Shopify releases them;
 - a test order (``Order.test``, e.g. the Bogus gateway) is reported as one (the engine never ships it)
@@ -56,8 +57,9 @@ def _why_waiting(fo: Mapping[str, Any]) -> str:
     return "on hold: " + (", ".join(holds) or "no reason given")
 
 
-def location_share(fo_nodes: Iterable[Mapping[str, Any]]) -> LocationShare:
-    """Sum up the FOs assigned to the FFN location (the only ones the client reads)."""
+def location_share(fo_nodes: Iterable[Mapping[str, Any]], *, service_location: bool = False) -> LocationShare:
+    """Sum up the FOs assigned to the FFN location (the only ones the client reads); ``service_location``:
+    that location belongs to a fulfillment service."""
     carried: dict[str, int] = {}
     open_for_us = foreign = 0
     waiting: list[str] = []
@@ -65,7 +67,8 @@ def location_share(fo_nodes: Iterable[Mapping[str, Any]]) -> LocationShare:
         status = str(fo.get("status"))
         lines = _lines(fo)
         remaining = sum(int(li.get("remainingQuantity") or 0) for li in lines)
-        if status in FULFILLABLE and CREATE_FULFILLMENT not in _actions(fo):
+        refused = "supportedActions" in fo and CREATE_FULFILLMENT not in _actions(fo)
+        if status in FULFILLABLE and (service_location or refused):
             foreign += remaining
             continue
         if status not in FULFILLABLE | WAITING | DONE:

@@ -11,32 +11,41 @@ from __future__ import annotations
 from adapters.shopify.transport import Operation
 
 MAX_QUERY_COST = 1000
-INLINE_LINES = 10  # line items fetched with the order; the rest per order (most orders have few lines)
+# Line items fetched with the order; the rest per order. Most orders have one to three lines, and every
+# inline line is reserved up front (first × its cost) even when the order has fewer: 5 keeps a page's
+# requested cost (and so the wait for the bucket before it runs) low.
+INLINE_LINES = 5
 EXTRA_LINES_PAGE = 100
 FULFILLMENT_ORDERS_PAGE = 2  # most orders have one or two; more are paged (requested cost 610 -> 295)
 FULFILLMENT_ORDER_LINES = 50
 
 _MONEY = "shopMoney { amount currencyCode }"
-LINE_FIELDS = f"id sku name quantity currentQuantity requiresShipping variant {{ id }} originalUnitPriceSet {{ {_MONEY} }}"
-LINE_COST = 4  # line, variant, price set, money
-# Fulfillment orders as they decide what FFN ships (adapters/shopify/gate.py): status, location, what the
-# app may do, holds, and each line's remaining quantity. Only those assigned to the FFN location are asked
-# for ($foQuery = "assigned_location_id:…"); displayable drops the ones closed by a move or merge.
+# Exactly what mapping.map_line reads (every object costs a point per line: no variant, nothing unused).
+LINE_FIELDS = (
+    "id sku name quantity currentQuantity requiresShipping originalUnitPriceSet { shopMoney { amount } }"
+)
+LINE_COST = 3  # line, price set, money
+# Fulfillment orders as they decide what FFN ships (adapters/shopify/gate.py): status, holds, and each
+# line's quantities. Only those assigned to the FFN location are asked for ($foQuery =
+# "assigned_location_id:…"); displayable drops the ones closed by a move or merge. Whether the app may
+# fulfil them is the location's property (a fulfillment service's location is that service's alone), read
+# once (LOCATION_KIND) instead of each FO's supportedActions (a point per action, four per open FO).
 FO_PAGE = 1  # inline with the order; more at the FFN location (rare: a split) are paged separately
 FO_EXTRA_PAGE = 5
 FO_FIELDS = """
-  id status fulfillAt supportedActions { action }
+  id status fulfillAt
   fulfillmentHolds { reason reasonNotes }
   lineItems(first: $lines) { pageInfo { hasNextPage } nodes { remainingQuantity totalQuantity lineItem { id } } }
 """
 FO_COST_PER_LINE = 2  # FO line, its line item
+SHIPPING_LINES_PAGE = 5  # titles and codes of the methods; orders rarely carry more than one
 ORDER_FIELDS = f"""
   id name createdAt updatedAt cancelledAt displayFinancialStatus displayFulfillmentStatus test
   tags note email phone currencyCode paymentGatewayNames
   currentTotalPriceSet {{ {_MONEY} }}
   currentShippingPriceSet {{ {_MONEY} }}
   shippingAddress {{ firstName lastName company address1 address2 city zip province provinceCode countryCodeV2 phone }}
-  shippingLines(first: 5) {{ nodes {{ title code }} }}
+  shippingLines(first: {SHIPPING_LINES_PAGE}) {{ nodes {{ title code }} }}
   lineItems(first: $lines) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {LINE_FIELDS} }} }}
   fulfillmentOrders(first: {FO_PAGE}, displayable: true, query: $foQuery) {{
     pageInfo {{ hasNextPage endCursor }} nodes {{ {FO_FIELDS} }}
@@ -45,14 +54,15 @@ ORDER_FIELDS = f"""
 
 
 def fo_node_cost(lines: int) -> int:
-    # FO 1, supported actions 1, holds 1, lines 2 + lines × 2 (the location is the query's filter)
-    return 1 + 1 + 1 + 2 + lines * FO_COST_PER_LINE
+    # FO 1, holds 1, lines 2 + lines × 2 (the location is the query's filter)
+    return 1 + 1 + 2 + lines * FO_COST_PER_LINE
 
 
 def order_node_cost(lines: int) -> int:
-    # order 1, two price sets 2 each, address 1, shipping lines 2 + 5, line items 2 + lines × 4,
+    # order 1, two price sets 2 each, address 1, shipping lines 2 + 5, line items 2 + lines × 3,
     # fulfillment orders 2 + FO_PAGE × one FO
-    return 1 + 2 + 2 + 1 + 7 + 2 + lines * LINE_COST + 2 + FO_PAGE * fo_node_cost(lines)
+    shipping_lines = 2 + SHIPPING_LINES_PAGE
+    return 1 + 2 + 2 + 1 + shipping_lines + 2 + lines * LINE_COST + 2 + FO_PAGE * fo_node_cost(lines)
 
 
 CHANGED_ORDERS = Operation(
@@ -64,6 +74,20 @@ CHANGED_ORDERS = Operation(
   }}
 }}""",
     estimate=2 + 10 * order_node_cost(INLINE_LINES),
+)
+
+# The reconcile's listing: which orders changed when, nothing else (1 point per order instead of a full read);
+# it reads in full only those the snapshot does not hold at that version.
+VERSIONS_PAGE = 250
+ORDER_VERSIONS = Operation(
+    "OrderVersions",
+    """query OrderVersions($first: Int!, $after: String, $q: String) {
+  orders(first: $first, after: $after, query: $q, sortKey: UPDATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id updatedAt }
+  }
+}""",
+    estimate=2 + VERSIONS_PAGE,
 )
 
 ORDER = Operation(
@@ -162,6 +186,12 @@ WAITING_ORDERS = Operation(
     estimate=2 + WAITING_PAGE * (1 + 2 + WAITING_FO_PAGE),
 )
 
+LOCATION_KIND = Operation(
+    "LocationKind",
+    "query LocationKind($id: ID!) { location(id: $id) { id isFulfillmentService } }",
+    estimate=1,
+)
+
 APP_SCOPES = Operation(
     "AppScopes", "query AppScopes { currentAppInstallation { accessScopes { handle } } }", estimate=2
 )
@@ -238,7 +268,7 @@ CANCEL_ORDER = Operation(
 )
 
 ALL_OPERATIONS = (
-    CHANGED_ORDERS, ORDER, ORDER_LINES, ORDER_FULFILMENT_ORDERS, WAITING_ORDERS, APP_SCOPES, INVENTORY_LEVELS,
+    CHANGED_ORDERS, ORDER_VERSIONS, ORDER, ORDER_LINES, LOCATION_KIND, ORDER_FULFILMENT_ORDERS, WAITING_ORDERS, APP_SCOPES, INVENTORY_LEVELS,
     CHANGED_VARIANTS, VARIANTS_BY_SKU, FULFILMENT_STATE, ORDER_NOTE, JOB, CREATE_FULFILLMENT, SET_QUANTITIES,
     ADD_TAGS, UPDATE_NOTE, CANCEL_ORDER,
 )  # fmt: skip

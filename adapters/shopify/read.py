@@ -22,8 +22,11 @@ from adapters.shopify.mapping import (
 )
 from adapters.shopify.state import ShopifyState
 from adapters.shopify.transport import CostExceedsBucket, GraphQLTransport, Operation
+from daemon.errors import ChannelFatalError
 from daemon.model import ShopOrder, Window
 from daemon.ports import MAPPING_ERRORS, UnreadableOrder
+
+MIN_ORDERS_PAGE = 4  # a nearly empty bucket still reads a few orders per page (2 points of overhead each)
 
 
 def window_query(window: Window) -> tuple[str, datetime, datetime]:
@@ -77,10 +80,35 @@ class OrderReader:
         self._state = state
         self._include_test = include_test_orders
         self._waiting: dict[str, str] | None = None  # loaded once, then kept in step with the state
+        self._is_service_location: bool | None = None  # read once: a location does not change its kind
 
     def orders_per_page(self) -> int:
+        """As many orders as a page's budget allows, fewer while the bucket runs low: a page's requested
+        points must be in the bucket before it runs, and the few orders a webhook-triggered read finds
+        should not wait seconds for room the page will refund unused (a page costs only 2 points more)."""
         per_order = queries.order_node_cost(queries.INLINE_LINES)
-        return max(1, min(self._page_size, (page_budget(self._transport) - 2) // per_order))
+        fits = (page_budget(self._transport) - 2) // per_order
+        available = self._transport.bucket.available()
+        if available != float("inf"):
+            fits = min(fits, max(MIN_ORDERS_PAGE, int(available - 2) // per_order))
+        return max(1, min(self._page_size, fits))
+
+    async def versions(self, window: Window) -> AsyncIterator[tuple[str, datetime]]:
+        """(id, updatedAt) of the orders changed in the window, oldest change first: 1 point per order."""
+        text, start, end = window_query(window)
+        after: str | None = None
+        while True:
+            data = await self._transport.query(
+                queries.ORDER_VERSIONS, {"first": queries.VERSIONS_PAGE, "after": after, "q": text}
+            )
+            page = data["orders"]
+            for node in page["nodes"]:
+                updated = parse_time(node.get("updatedAt"), f"order {node.get('id')} updatedAt")
+                if start <= updated < end:
+                    yield str(node["id"]), updated
+            if not page["pageInfo"]["hasNextPage"]:
+                return
+            after = page["pageInfo"]["endCursor"]
 
     async def changed(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
         text, start, end = window_query(window)
@@ -181,9 +209,10 @@ class OrderReader:
             after = lines["pageInfo"].get("endCursor")
         fulfillment_orders = await self._fulfillment_orders(node)
         test = bool(node.get("test")) and not self._include_test
+        service_location = await self._service_location()
         try:
             # Inside: a malformed fulfillment order makes this order unreadable, not the whole pull fail.
-            share = location_share(fulfillment_orders)
+            share = location_share(fulfillment_orders, service_location=service_location)
             hold = waiting_reason(share)
             order = map_order(node, extra, share=share, hold=hold, test=test)
         except MAPPING_ERRORS as exc:
@@ -199,6 +228,19 @@ class OrderReader:
             logger.debug(f"shopify order {order.number}: {elsewhere}")
         await self._remember(order.order_id, hold)
         return order
+
+    async def _service_location(self) -> bool:
+        """Whether the FFN location belongs to a fulfillment service (then only that app may fulfil there)."""
+        if self._is_service_location is None:
+            data = await self._transport.query(queries.LOCATION_KIND, {"id": self._location_id})
+            location = data.get("location")
+            if location is None:
+                raise ChannelFatalError(
+                    f"the Shopify location {self._location_id} (location_id) does not exist",
+                    upstream="shopify",
+                )
+            self._is_service_location = bool(location.get("isFulfillmentService"))
+        return self._is_service_location
 
     async def _fulfillment_orders(self, node: dict[str, Any]) -> list[dict[str, Any]]:
         """The order's FOs at the FFN location: the inline page, or all of them when that was cut short."""

@@ -109,6 +109,7 @@ class GraphQLTransport:
             timeout_s=timeout_s,
         )
         self.throttled = 0  # THROTTLED answers seen (the pacing goal is zero)
+        self.spent = 0.0  # points Shopify charged (actualQueryCost), for pacing triggered reads
         self._learned: dict[tuple[str, tuple[tuple[str, int], ...]], int] = {}
         self._version_warned = False
 
@@ -155,6 +156,8 @@ class GraphQLTransport:
             report = (payload.get("extensions") or {}).get("cost") or {}
             if isinstance(report.get("requestedQueryCost"), int | float):
                 self._learned[key] = int(report["requestedQueryCost"])
+            if isinstance(report.get("actualQueryCost"), int | float):
+                self.spent += float(report["actualQueryCost"])
             errors = payload.get("errors") or []
             if any(_code(e) == "THROTTLED" for e in errors):
                 maximum = (report.get("throttleStatus") or {}).get("maximumAvailable")

@@ -9,6 +9,7 @@ absolute values. Tracking is written before ``completed`` so the "completed" e-m
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -42,10 +43,16 @@ class OrderWriter:
         self._tracking = tracking
         self._status_tag = status_tag
         self._extension: bool | None = {"auto": None, "shipment-tracking": True, "notes": False}[tracking]
+        # Shipments are written side by side: the first ones would otherwise each send the probe.
+        self._probing = asyncio.Lock()
 
     async def has_tracking_extension(self) -> bool:
         """Probed once: the extension's namespace index answers 200, or WordPress says 404."""
-        if self._extension is None:
+        if self._extension is not None:
+            return self._extension
+        async with self._probing:
+            if self._extension is not None:
+                return self._extension
             response = await self._http.request("GET", TRACKING_NAMESPACE, ok=(200, 404))
             self._extension = response.status == 200 and isinstance(
                 decode(response, dict, "GET shipment tracking namespace"), dict
@@ -54,7 +61,7 @@ class OrderWriter:
                 "woocommerce tracking via "
                 + ("the Shipment Tracking extension" if self._extension else "order meta and customer notes")
             )
-        return self._extension
+            return self._extension
 
     async def fetch_order(self, order_id: str) -> dict[str, Any] | None:
         response = await self._http.request("GET", f"{API}/orders/{order_id}", ok=(200, 404))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bench.report import Table
-from bench.scenarios import fleet, latency, memory, ratelimit, throughput, webhooks
+from bench.scenarios import calls, fleet, latency, memory, ratelimit, soak, throughput, webhooks
 from bench.sizes import Size
 
 Scenario = Callable[[Size, set[str]], Awaitable[list[Table]]]
@@ -19,4 +19,6 @@ SCENARIOS: dict[str, Scenario] = {
     "memory": memory.run,
     "webhooks": webhooks.run,
     "fleet": fleet.run,
+    "calls": calls.run,
+    "soak": soak.run,
 }

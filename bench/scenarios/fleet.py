@@ -2,10 +2,13 @@
 
 The world builder's fleet mode stages them on ONE set of sandbox processes (one FFN, one per shop kind) and
 one Postgres, each merchant with its own FFN account (OAuth client, consent), its own shops and its own
-merchant file, as an operator with many merchants on one machine would run them. Intervals are the production ones divided by
-``SCALE``, so N merchants poll as often as ``SCALE`` × N would in production. Measured from outside the
+merchant file, as an operator with many merchants on one machine would run them. Intervals are the
+production ones divided by ``SCALE``, so N merchants poll as often as ``SCALE`` × N would in production
+(``BENCH_FLEET_SCALE=1``: production intervals). Measured from outside the
 daemon: start-up to its "ffn-sync started" line, CPU (``/proc``) and finished cycles (``/metrics``) over an
-idle window after a warm-up, RSS, Postgres connections and log lines written while idle.
+idle window after a warm-up, RSS, Postgres connections, log lines written while idle, and the scheduler's
+lateness (a run's start minus its planned fire time; p99 from ``/metrics`` over the idle window) and
+skipped runs.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bench import promtext
 from bench.daemon_proc import DaemonProcess
 from bench.report import Table, verdict
 from bench.scenarios.common import bench_stage
@@ -45,6 +49,8 @@ PRODUCTION = Timing(
 PLAN = {"tiny": (10, 15.0, 20.0), "small": (100, 40.0, 60.0), "full": (1000, 120.0, 300.0)}
 BUSY_S = {"tiny": 10.0, "small": 30.0, "full": 60.0}  # how long the busy merchants' orders flow
 STARTED = "ffn-sync started"
+LATENESS = "ffn_sync_scheduler_lateness_seconds"
+SKIPPED = "ffn_sync_scheduler_skipped_runs_total"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -103,6 +109,7 @@ async def _measure(
     try:
         startup_s = await _wait_started(daemon, timeout_s=120.0 + n * 0.2)
         await asyncio.sleep(warmup_s)  # first runs spread over one interval, first windows read
+        metrics_0 = await _metrics(stage)
         cycles_0, cpu_0, lines_0, t_0 = (
             await _cycles(stage),
             _cpu_s(pid),
@@ -116,6 +123,7 @@ async def _measure(
             _lines(daemon.log_path),
             time.monotonic(),
         )
+        metrics_1 = await _metrics(stage)
         rss_mb = _rss_mb(pid)
         connections = await stage.pool.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
@@ -127,6 +135,10 @@ async def _measure(
     cycles, cpu, wall = cycles_1 - cycles_0, cpu_1 - cpu_0, t_1 - t_0
     per_cycle_ms = cpu / cycles * 1000 if cycles else float("nan")
     lines_per_merchant_hour = (lines_1 - lines_0) / n / (wall / 3600)
+    late_p99 = promtext.quantile(
+        0.99, promtext.buckets(metrics_0, LATENESS), promtext.buckets(metrics_1, LATENESS)
+    )
+    skipped = promtext.total(metrics_1, SKIPPED) - promtext.total(metrics_0, SKIPPED)
     table = Table(
         "fleet",
         f"{n} merchants × 3 shops in one `ffn-sync run`, idle world, production intervals ÷ {SCALE:.0f} (so they "
@@ -143,6 +155,8 @@ async def _measure(
         lines_per_merchant_hour,
         f"≤ 2: {verdict(lines_per_merchant_hour <= 2)}",
     )
+    table.add("scheduler lateness p99 (s)", late_p99, f"≤ 1: {verdict(late_p99 <= 1)}")
+    table.add("runs skipped (previous run outlived its interval)", int(skipped), "")
     table.add("daemon CPU s / peak RSS (MB), whole run", f"{cost.cpu_s:.1f} / {cost.peak_rss_mb:.0f}", "")
     return table
 
@@ -158,6 +172,11 @@ async def _wait_started(daemon: DaemonProcess, timeout_s: float) -> float:
             return time.monotonic() - daemon.started
         await asyncio.sleep(0.05)
     raise WorldError(f"the fleet daemon did not start within {timeout_s:.0f} s; log {daemon.log_path}")
+
+
+async def _metrics(stage: Stage) -> str:
+    async with stage.session.get(f"http://127.0.0.1:{stage.metrics_port}/metrics") as response:
+        return await response.text()
 
 
 async def _cycles(stage: Stage) -> int:

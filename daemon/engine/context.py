@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import asyncpg
 
@@ -33,6 +34,9 @@ class MerchantContext:
     overlaps: OverlapSchedule = field(default_factory=OverlapSchedule)
     quiet: QuietWrites = field(default_factory=QuietWrites)
     nudges: Nudges = field(default_factory=Nudges)  # webhook deliveries: read up to now (engine.nudges)
+    # Per channel, orders the reconcile re-read at a newer change time and found unchanged (the snapshot
+    # keeps their older time): it does not read them again at that version (flows.reconcile).
+    reconciled: dict[str, dict[str, datetime]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.snapshot = Snapshot(self.pool, self.settings.merchant_id)

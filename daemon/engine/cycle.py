@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from functools import partial
 
 from loguru import logger
@@ -83,7 +82,7 @@ async def run_cycle(
                 at=now,
                 ok=error is None,
                 error=message,
-                counts={k: v for k, v in asdict(counts).items() if v is not None},
+                counts=counts.as_dict(),
                 duration_s=duration,
             )
             ctx.quiet.health_written(channel, flow, interval_s, now, quiet)
@@ -91,7 +90,7 @@ async def run_cycle(
             ctx.merchant_id,
             channel,
             flow,
-            {k: int(v) for k, v in asdict(counts).items() if k != "lag_s" and v},
+            counts.nonzero(),
             duration,
             ok,
         )

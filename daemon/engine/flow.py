@@ -43,6 +43,9 @@ class Scope(StrEnum):
     MERCHANT = "merchant"  # one job per merchant; cursor and health keyed "ffn"
 
 
+_COUNTS = ("pulled", "changed", "pushed", "skipped", "failed", "retried")
+
+
 @dataclass
 class CycleCounts:
     pulled: int = 0
@@ -56,6 +59,19 @@ class CycleCounts:
     def quiet(self) -> bool:
         """Nothing read, written, skipped or failed: the cycle had nothing to report."""
         return not (self.pulled or self.changed or self.pushed or self.skipped or self.failed or self.retried)
+
+    # Plain dicts built by hand: ``dataclasses.asdict`` deep-copies field by field, twice per cycle of
+    # every flow of a fleet.
+    def as_dict(self) -> dict[str, Any]:
+        """What ``flow_health.last_counts`` stores: every count, the lag when known."""
+        counts: dict[str, Any] = {name: getattr(self, name) for name in _COUNTS}
+        if self.lag_s is not None:
+            counts["lag_s"] = self.lag_s
+        return counts
+
+    def nonzero(self) -> dict[str, int]:
+        """The counts that moved (the observer's record counters)."""
+        return {name: value for name in _COUNTS if (value := getattr(self, name))}
 
     def summary(self) -> str:
         lag = "-" if self.lag_s is None else f"{self.lag_s:.0f}s"
@@ -77,6 +93,7 @@ class Cycle:
     located: dict[str, OrderLocation | None] = field(
         default_factory=dict
     )  # outbound → order (shipments, status)
+    prepared: dict[str, Any] = field(default_factory=dict)  # external id → what a flow's prepare worked out
 
     def __post_init__(self) -> None:
         self.skus = JfskuCache(self.ctx.pool, self.ctx.merchant_id)
@@ -97,6 +114,7 @@ Source = Callable[[Cycle, Window], AsyncIterator[R]]
 Rows = Callable[[Cycle, R], list[tuple[str, Pulled]]]  # (snapshot channel, row); none: not ours
 Store = Callable[[Cycle, asyncpg.Connection, list[R]], Awaitable[int]]  # a page into its own table
 Handler = Callable[[Cycle, Claimed], Awaitable[str]]
+BatchStep = Callable[[Cycle, list[Claimed]], Awaitable[None]]
 Step = Callable[[Cycle], Awaitable[None]]
 
 
@@ -110,6 +128,9 @@ class Flow(Generic[R]):
     rows: Rows[R] | None = None  # records → snapshot rows …
     store: Store[R] | None = None  # … or the flow's own table
     handler: Handler | None = None
+    prepare: BatchStep | None = (
+        None  # sees each claimed batch before its handlers (e.g. one intent statement)
+    )
     after_push: Step | None = None
     body: Step | None = None  # instead of source/rows/handler
     page_size: int = 250

@@ -14,7 +14,7 @@ from daemon.engine.flow import Cycle, CycleCounts, Flow
 from daemon.engine.push import push
 from daemon.engine.windows import cursor_end, due_windows
 from daemon.store.history import insert_events
-from daemon.store.snapshot import ENTITY_ORDER, Pulled, order_payloads
+from daemon.store.snapshot import ENTITY_ORDER, Pulled
 from daemon.store.stock import forget_written
 
 R = TypeVar("R")
@@ -93,20 +93,23 @@ async def store_rows(
     ctx: MerchantContext, conn: asyncpg.Connection, channel: str, entity: str, rows: list[Pulled]
 ) -> list[str]:
     """Upsert pulled rows; orders that changed get a ``pulled`` event (``ffn-sync trace``)."""
+    if not rows:
+        return []  # an empty page costs no statement
     now = ctx.clock.now()
     if entity != ENTITY_ORDER:
         return await ctx.snapshot.upsert(conn, channel, entity, rows, now=now)
     shop = ctx.channels.get(channel)
     # Without compare-and-swap writes, the shop's own stock moves (checkout, payment, cancel) go unseen.
-    watch = shop is not None and not shop.stock_cas and bool(rows)
-    before = await _stock_fingerprints(conn, ctx.merchant_id, channel, rows) if watch else {}
-    changed = await ctx.snapshot.upsert(conn, channel, entity, rows, now=now)
+    watch = shop is not None and not shop.stock_cas
+    stored = await ctx.snapshot.stored(conn, channel, entity, rows, payloads=watch)
+    changed = await ctx.snapshot.upsert(conn, channel, entity, rows, now=now, stored=stored)
     if not changed:
         return changed
     payloads = {row.external_id: row.payload for row in rows}
     events = [(order_id, history.PULLED, history.describe_pull(payloads[order_id])) for order_id in changed]
     await insert_events(conn, ctx.merchant_id, channel, events, at=now)
     if watch:
+        before = {order_id: stock_fingerprint(payload) for order_id, payload in stored.payloads.items()}
         moved = [o for o in changed if before.get(o) != stock_fingerprint(payloads[o])]
         skus = {line.get("sku") for order_id in moved for line in payloads[order_id].get("lines") or []}
         # A shop moves its own stock when an order is placed, paid or cancelled, so what we last wrote there
@@ -119,10 +122,3 @@ def stock_fingerprint(payload: dict[str, Any]) -> tuple[Any, ...]:
     """What of an order can make a shop move its own stock: its lines, payment, status, cancellation."""
     lines = tuple((line.get("sku"), line.get("quantity")) for line in payload.get("lines") or [])
     return lines, payload.get("payment_state"), payload.get("shop_status"), payload.get("cancelled")
-
-
-async def _stock_fingerprints(
-    conn: asyncpg.Connection, merchant_id: str, channel: str, rows: list[Pulled]
-) -> dict[str, tuple[Any, ...]]:
-    known = await order_payloads(conn, merchant_id, channel, [row.external_id for row in rows])
-    return {order_id: stock_fingerprint(payload) for order_id, payload in known.items()}

@@ -19,9 +19,11 @@ from daemon.engine.guard import ChannelUnavailable
 from daemon.engine.skus import JfskuCache
 from daemon.errors import ChannelFatalError, ManualActionNeeded, RecordError, RetryableError, SyncError
 from daemon.secrets import redact
+from daemon.store.batches import OutcomeBatch, collecting
 from daemon.store.snapshot import Claimed
 
 ItemHandler = Callable[[Claimed], Awaitable[str]]  # returns PUSHED | SKIPPED | WAITING | FAILED
+BatchStep = Callable[[list[Claimed]], Awaitable[None]]
 
 RETRY_BASE_S = 30.0
 RETRY_MAX_S = 3600.0
@@ -52,6 +54,7 @@ async def push(flow: AnyFlow, cycle: Cycle) -> None:
             entity=flow.entity,
             handler=partial(flow.handler, cycle),
             counts=cycle.counts,
+            prepare=partial(flow.prepare, cycle) if flow.prepare is not None else None,
         )
     if flow.after_push is not None:
         await flow.after_push(cycle)
@@ -64,24 +67,33 @@ async def drain(
     entity: str,
     handler: ItemHandler,
     counts: CycleCounts,
+    prepare: BatchStep | None = None,
     max_rounds: int = 1000,
 ) -> None:
-    """Claim and handle pending rows until none are due (or a fatal error stops the channel)."""
+    """Claim and handle pending rows until none are due (or a fatal error stops the channel).
+
+    ``prepare`` sees each claimed batch before its handlers run (the orders flow writes the batch's
+    intents there in one statement)."""
     for _ in range(max_rounds):
         batch = await ctx.snapshot.claim(
             channels, entity, now=ctx.clock.now(), limit=ctx.settings.push_batch, lease_s=CLAIM_LEASE_S
         )
         if not batch:
             return
-        await _drain_batch(ctx, batch, handler, counts)
+        await _drain_batch(ctx, batch, handler, counts, prepare)
 
 
 async def _drain_batch(
-    ctx: MerchantContext, batch: list[Claimed], handler: ItemHandler, counts: CycleCounts
+    ctx: MerchantContext,
+    batch: list[Claimed],
+    handler: ItemHandler,
+    counts: CycleCounts,
+    prepare: BatchStep | None = None,
 ) -> None:
     gate = asyncio.Semaphore(ctx.settings.push_concurrency)
     fatal: list[ChannelFatalError] = []
     open_claims = {_key(item): item for item in batch}
+    outcomes = OutcomeBatch(ctx.pool, ctx.merchant_id)
 
     async def one(item: Claimed) -> None:
         async with gate:
@@ -94,17 +106,21 @@ async def _drain_batch(
             else:
                 open_claims.pop(_key(item), None)
 
-    keeper = asyncio.create_task(_keep_claimed(ctx, open_claims), name="claim-keeper")
-    try:
-        # Every record finishes (or is cancelled) before anything is released or raised: a claim
-        # given back while its work still runs would let a second write of that order start.
-        results = await asyncio.gather(*(one(item) for item in batch), return_exceptions=True)
-    finally:
-        keeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await keeper
-        # On a graceful stop (cancellation) or a fatal error the rest goes back at once, not after a lease.
-        await _release(ctx, list(open_claims.values()))
+    with collecting(outcomes):
+        keeper = asyncio.create_task(_keep_claimed(ctx, open_claims, outcomes), name="claim-keeper")
+        try:
+            if prepare is not None:
+                await prepare(batch)
+            # Every record finishes (or is cancelled) before anything is released or raised: a claim
+            # given back while its work still runs would let a second write of that order start.
+            results = await asyncio.gather(*(one(item) for item in batch), return_exceptions=True)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            await _flush(outcomes)
+            # On a graceful stop (cancellation) or a fatal error the rest goes back at once, not after a lease.
+            await _release(ctx, list(open_claims.values()))
     if fatal:
         raise fatal[0]
     for result in results:
@@ -116,14 +132,31 @@ def _key(item: Claimed) -> tuple[str, str, str]:
     return item.channel, item.entity, item.external_id
 
 
-async def _keep_claimed(ctx: MerchantContext, open_claims: dict[tuple[str, str, str], Claimed]) -> None:
+async def _keep_claimed(
+    ctx: MerchantContext, open_claims: dict[tuple[str, str, str], Claimed], outcomes: OutcomeBatch
+) -> None:
     while True:
         await asyncio.sleep(CLAIM_LEASE_S / 3)
+        # Written-behind outcomes end their claims well before those lapse: a row finished since the
+        # last tick was extended at most a third of a lease ago.
+        await _flush(outcomes)
         try:
             until = ctx.clock.now() + timedelta(seconds=CLAIM_LEASE_S)
             await ctx.snapshot.extend(list(open_claims.values()), until)
         except Exception as exc:  # the work goes on; at worst a claim runs out
             logger.warning("could not extend {} claim(s): {}", len(open_claims), exc)
+
+
+async def _flush(outcomes: OutcomeBatch) -> None:
+    if not len(outcomes):
+        return
+    try:
+        async with asyncio.timeout(RELEASE_TIMEOUT_S):
+            await outcomes.flush()
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        # The work is done; unrecorded, its rows run again once their claims lapse, and every write
+        # repeats idempotently (see daemon.store.batches).
+        logger.warning("could not record the outcome of {} record(s): {}", len(outcomes), exc)
 
 
 async def _release(ctx: MerchantContext, items: list[Claimed]) -> None:

@@ -10,9 +10,12 @@ Postgres already holds, within two bounds that keep the readers of those rows ri
   stored position (``ffn-sync status``, "cursor lag") may therefore trail by up to that much on an
   idle flow; the ``cursor_lag`` metric reports the window actually read;
 - a health row whose outcome is unchanged (success, no counts, no error, same interval) is rewritten
-  only once its ``last_success_at`` is ``HEALTH_REFRESH_INTERVALS`` intervals old, so the stall rule
-  (no success within ``STALL_INTERVALS`` intervals, ``daemon.engine.reports``) never fires on a quiet
-  flow. Any failure, any count and any change of interval is written at once.
+  only once its ``last_success_at`` is ``HEALTH_REFRESH_INTERVALS`` intervals old: every other cycle.
+  The next cycle comes one interval later plus the scheduler's jitter (up to 10 %) plus its own
+  lateness, so the stored success is at most ~2.6 intervals old and the stall rule (no success within
+  ``STALL_INTERVALS`` = 3 intervals, ``daemon.engine.reports``) never fires on a quiet flow (at 2
+  intervals it did: the cycle after a 1.9-interval-old row saw it 2.9 intervals old, the watcher first).
+  Any failure, any count and any change of interval is written at once.
 
 The memory is per process and per merchant context: a new process (or a reload) writes once, then
 goes quiet again. Another process rewinding a cursor (``ffn-sync resync``) moves it back, which only
@@ -26,9 +29,9 @@ from datetime import datetime, timedelta
 from daemon.engine.settings import CursorSettings
 
 CURSOR_REST_S = 600.0
-# Below STALL_INTERVALS with a margin of one interval for a late cycle.
+# Plus one interval, its jitter and a late cycle below STALL_INTERVALS (tests/daemon/engine/test_quiet.py).
 # reports.py imports the flows, which import the context, which imports this: no import back.
-HEALTH_REFRESH_INTERVALS = 2  # STALL_INTERVALS - 1 (tests/daemon/engine/test_empty_cycle.py checks)
+HEALTH_REFRESH_INTERVALS = 1.5
 
 
 class QuietWrites:

@@ -11,6 +11,9 @@ from daemon.engine.cursors import fresh_window, next_window
 from daemon.engine.flow import CycleCounts
 from daemon.engine.settings import CursorSettings
 from daemon.model import Window
+from daemon.ports import OrderVersions
+
+ORDERS_FLOW = "orders"  # flows.orders.ORDERS (which imports this module)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +23,14 @@ class FreshWindow(Window):
     still read by a later run."""
 
     settled: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CoveredWindow(FreshWindow):
+    """A window that webhook-triggered reads already read: most of its records are stored, so a reader may
+    list what changed and read in full only what is missing (daemon/engine/rereads.py). Either a due
+    window below the lag (``settled`` is its end) or the second a triggered read ended in, read again by
+    the next one for what was committed in it after that read (``settled`` None: the cursor stays)."""
 
 
 def cursor_end(window: Window) -> datetime | None:
@@ -37,8 +48,9 @@ async def due_windows(
     transaction before asking for the next one; the cursor lag is reported after each window.
     """
     # Taken before reading: a delivery that arrives while this run reads nudges the next run.
-    nudged = ctx.nudges.take(channel, flow)
-    read_until = ctx.nudges.read_until(channel, flow) if nudged else None
+    nudged = await ctx.nudges.take(channel, flow)
+    covered_until = ctx.nudges.read_until(channel, flow)
+    read_until = covered_until if nudged else None
     position = await ctx.cursors.get(channel, flow)
     ctx.quiet.cursor_read(channel, flow, position)
     now = ctx.clock.now()  # fixed for the cycle: the catch-up ends where this cycle began
@@ -53,6 +65,8 @@ async def due_windows(
             nudged = False
             window = FreshWindow(window.start, _fresh_end(ctx), window.end)
             ctx.nudges.note_read(channel, flow, window.end)
+        elif covered_until is not None and window.end <= covered_until:
+            window = CoveredWindow(window.start, window.end, window.end)
         yield window
         position = cursor_end(window) or window.end
         counts.lag_s = (ctx.clock.now() - position).total_seconds()
@@ -61,6 +75,12 @@ async def due_windows(
         # Only what is new since the last read past the lag (or the lag left nothing due).
         fresh = fresh_window(max(position, read_until or position), ctx.clock.now())
         ctx.nudges.note_read(channel, flow, fresh.end)
+        # Where the orders reader lists versions (daemon/engine/rereads.py); elsewhere one read is cheaper.
+        lists = flow == ORDERS_FLOW and isinstance(ctx.channels.get(channel), OrderVersions)
+        if lists and read_until is not None and fresh.start < read_until < fresh.end:
+            # The second the last triggered read ended in holds mostly what it read: listed, not re-read.
+            yield CoveredWindow(fresh.start, read_until, None)
+            fresh = Window(read_until, fresh.end)
         yield FreshWindow(fresh.start, fresh.end, None)
 
 

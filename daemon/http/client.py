@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 import aiohttp
 import orjson
@@ -43,9 +43,17 @@ class _Call:
     headers: dict[str, str]
     ok: Collection[int]
     cost: float
-    target: str  # safe to print
+    base_url: str
     attempts: int = 0
     reauthorized: bool = False
+    _target: str | None = None
+
+    @property
+    def target(self) -> str:
+        """Path and query, credentials masked: safe to print; worked out only when something prints it."""
+        if self._target is None:
+            self._target = safe_target(build_url(self.base_url, self.url, self.params))
+        return self._target
 
 
 class HttpClient:
@@ -152,7 +160,7 @@ class HttpClient:
             headers=merged_headers,
             ok=ok,
             cost=cost,
-            target=safe_target(build_url(self.base_url, url, params)),
+            base_url=self.base_url,
         )
 
         async def before_retry(state: RetryCallState) -> None:
@@ -185,13 +193,13 @@ class HttpClient:
             )
         headers = dict(call.headers)
         auth_params: dict[str, str] = {}
-        if isinstance(self.auth, RequestSigner):
+        if _signs(self.auth):
             # A fresh signature (and nonce) per attempt: a replayed nonce is refused.
             await self.auth.sign(
                 call.method, build_url(self.base_url, call.url, call.params), headers, auth_params
             )
         elif self.auth is not None:
-            await self.auth.apply(headers, auth_params)
+            await cast(Auth, self.auth).apply(headers, auth_params)
         url = build_url(self.base_url, call.url, call.params, auth_params)
 
         wait_started = self.clock.monotonic()
@@ -208,13 +216,7 @@ class HttpClient:
                 timeout=self._timeout,
             ) as raw:
                 body = await raw.read()
-                response = Response(
-                    status=raw.status,
-                    headers=raw.headers,
-                    body=body,
-                    url=safe_url(str(raw.url)),
-                    upstream=self.upstream,
-                )
+                response = Response(raw.status, raw.headers, body, str(raw.url), self.upstream, mask_url=True)
         except TimeoutError:
             self._record(call, NO_RESPONSE, started)
             raise RetryableError(
@@ -239,9 +241,14 @@ class HttpClient:
 
     def _record(self, call: _Call, status: int, started: float) -> None:
         elapsed = self.clock.monotonic() - started
+        # Formatted by loguru, and only when DEBUG is on: below it (the normal case) the masked target is
+        # never worked out and the line costs next to nothing per request.
         logger.debug(
-            f"http upstream={self.upstream} {call.method} {call.target} "
-            f"status={status or 'none'} attempt={call.attempts} elapsed={elapsed * 1000:.0f}ms"
+            "http upstream={0} {1.method} {1.target} status={2} attempt={1.attempts} elapsed={3:.0f}ms",
+            self.upstream,
+            call,
+            status or "none",
+            elapsed * 1000,
         )
         self.stats.record_call(CallRecord(self.upstream, call.method, status, elapsed, call.attempts))
 
@@ -279,3 +286,16 @@ class HttpClient:
             f"retry upstream={self.upstream} {call.method} {call.target} {reason} "
             f"attempt={state.attempt_number + 1}/{self._policy.max_attempts} wait={wait:.1f}s"
         )
+
+
+_SIGNS: dict[type, bool] = {}
+
+
+def _signs(auth: object) -> TypeGuard[RequestSigner]:
+    """``isinstance(auth, RequestSigner)``, once per auth class: a check against a runtime Protocol walks its
+    members on every call, and this runs on every request of a fleet."""
+    kind = type(auth)
+    signs = _SIGNS.get(kind)
+    if signs is None:
+        signs = _SIGNS[kind] = isinstance(auth, RequestSigner)
+    return signs

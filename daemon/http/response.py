@@ -3,23 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from daemon.errors import RecordError, RetryableError
-from daemon.http.redaction import body_snippet
+from daemon.http.redaction import body_snippet, safe_url
 
 
-@dataclass(frozen=True)
 class Response:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    # Sensitive query parameters are masked here so the URL is safe to log.
-    url: str
-    upstream: str | None = None
+    """``url`` has sensitive query parameters masked, so it is safe to log. The client hands over the URL
+    as sent (``mask_url=True``) and it is masked the first time it is read: most responses never are."""
+
+    __slots__ = ("_raw_url", "_url", "body", "headers", "status", "upstream")
+
+    def __init__(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        url: str,
+        upstream: str | None = None,
+        *,
+        mask_url: bool = False,
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.upstream = upstream
+        self._raw_url: str | None = url if mask_url else None
+        self._url: str | None = None if mask_url else url
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            self._url = safe_url(self._raw_url or "")
+            self._raw_url = None
+        return self._url
+
+    def __repr__(self) -> str:
+        return f"Response(status={self.status}, url={self.url!r}, upstream={self.upstream!r})"
 
     def json(self) -> Any:
         """The body as JSON; ``None`` for an empty body.

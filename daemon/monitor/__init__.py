@@ -15,7 +15,7 @@ Metric names: ``daemon.monitor.metrics.METRIC_NAMES`` (and ops/RUNBOOK.md).
 from daemon.monitor.api_calls import ApiCallMetrics, attach_http_metrics
 from daemon.monitor.health import HealthSource, PostgresHealth, health_document, scheduled_flows
 from daemon.monitor.metrics import METRIC_NAMES, SyncMetrics, default_metrics
-from daemon.monitor.observer import MetricsObserver
+from daemon.monitor.observer import MetricsObserver, SchedulerMetrics
 from daemon.monitor.server import MonitorServer, MonitorStartError, make_monitor_app, start_monitor
 from daemon.monitor.watcher import HealthWatcher
 
@@ -28,6 +28,7 @@ __all__ = [
     "MonitorServer",
     "MonitorStartError",
     "PostgresHealth",
+    "SchedulerMetrics",
     "SyncMetrics",
     "attach_http_metrics",
     "default_metrics",

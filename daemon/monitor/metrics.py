@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from daemon.secrets import registry_size
+
 PREFIX = "ffn_sync_"
 FLOW_LABELS = ("merchant", "channel", "flow")
 API_LABELS = ("merchant", "upstream")
@@ -23,6 +25,8 @@ CYCLE_DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
 API_DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 # A nudged run starts at once unless the flow is running (then right after it): ms to a cycle's length.
 TRIGGER_DELAY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+# A run's start after its planned fire time: ms on an idle loop, the target is 1 s at p99.
+LATENESS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 # The counts a cycle reports (daemon.engine.cycle.CycleCounts), one counter each.
 RECORD_COUNTS = ("pulled", "changed", "pushed", "skipped", "failed", "retried")
@@ -143,6 +147,28 @@ class SyncMetrics:
             buckets=TRIGGER_DELAY_BUCKETS,
             registry=r,
         )
+        # By flow only: a fleet's merchants share one loop, so per-merchant series would only repeat it.
+        self.scheduler_lateness = Histogram(
+            f"{p}scheduler_lateness_seconds",
+            "Scheduled run started -> its planned (spread) fire time",
+            ("flow",),
+            buckets=LATENESS_BUCKETS,
+            registry=r,
+        )
+        self.scheduler_skipped = Counter(
+            f"{p}scheduler_skipped_runs",
+            "Scheduled runs skipped because the previous run had outlived its interval",
+            FLOW_LABELS,
+            registry=r,
+        )
+        # Read when scraped: costs nothing in between. Flat over days once every token has rotated a few
+        # times (daemon.secrets forgets replaced tokens after a grace period).
+        self.redaction_values = Gauge(
+            f"{p}redaction_values",
+            "Values the log redaction masks: configured secrets plus current and recently replaced tokens",
+            registry=r,
+        )
+        self.redaction_values.set_function(registry_size)
         self.webhook_registered = Gauge(
             f"{p}webhook_registered",
             "1 while the channel's webhooks are registered at the shop as configured, else 0",
@@ -186,6 +212,9 @@ METRIC_NAMES = {
     "ffn_sync_webhook_last_delivery_timestamp_seconds": "unix time of the channel's last delivery",
     "ffn_sync_webhook_trigger_delay_seconds": "histogram: first delivery of a burst -> the run reading up to now",
     "ffn_sync_webhook_registered": "1 while the channel's webhooks are registered as configured",
+    "ffn_sync_redaction_values": "values the log redaction masks (secrets, current and recently replaced tokens)",
+    "ffn_sync_scheduler_lateness_seconds": "histogram by flow: a scheduled run's start minus its planned fire time",
+    "ffn_sync_scheduler_skipped_runs_total": "scheduled runs skipped: the previous run outlived its interval",
 }
 
 _default: SyncMetrics | None = None

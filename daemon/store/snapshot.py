@@ -1,8 +1,8 @@
 """The snapshot table as a durable work queue (one row per record, pending while pulled ≠ pushed).
 
-Every query on ``snapshot`` lives here: the queue (upsert, claim, outcomes) in ``Snapshot``, and the
-order lookups other parts need (the shop order behind an outbound, payloads, orders missing in FFN,
-the personal-data purge) as functions below it.
+Every query on ``snapshot`` lives here or, when it covers a whole page or claimed batch, in ``batches``:
+the queue (upsert, claim, outcomes) in ``Snapshot``, and the order lookups other parts need (the shop
+order behind an outbound, payloads, orders missing in FFN, the personal-data purge) as functions below it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,15 @@ from typing import Any
 import asyncpg
 from loguru import logger
 
+from daemon.store.batches import (
+    Done,
+    Stored,
+    current_batch,
+    locate_orders,
+    record_intents,
+    set_remote_statuses,
+    stored_rows,
+)
 from daemon.store.db import INSTANCE_ID
 
 ENTITY_PRODUCT = "product"
@@ -83,11 +92,17 @@ WHERE s.pulled_hash IS DISTINCT FROM excluded.pulled_hash
 RETURNING external_id
 """
 
+
 # A claim marks rows in flight (claimed_by/claimed_until) and takes at most one row per claim_key
 # (one shop order: the order, its shipments and statuses) while no other row of that key is in flight.
 # Claims are serialised per merchant by a transaction-scoped advisory lock, held for this one
 # statement and never across a vendor call; the two-int key space cannot meet the lease's bigint keys.
 _CLAIM_LOCK = "SELECT pg_advisory_xact_lock($1::int, hashtext($2))"
+# Every row ``_CLAIM`` could take is one of these (it only narrows them down).
+_ANY_DUE = """
+SELECT EXISTS (SELECT 1 FROM snapshot WHERE merchant_id = $1 AND channel = ANY($2::text[]) AND entity = $3
+               AND state = 'pending' AND next_attempt_at <= $4)
+"""
 CLAIM_LOCK_CLASS = 0x6666  # "ff"
 _CLAIM = """
 WITH due AS (
@@ -131,13 +146,30 @@ class Snapshot:
         self.pool = pool
         self.merchant_id = merchant_id
 
+    async def stored(
+        self, conn: asyncpg.Connection, channel: str, entity: str, rows: Sequence[Pulled], *, payloads: bool
+    ) -> Stored:
+        return await stored_rows(conn, self.merchant_id, channel, entity, rows, payloads=payloads)
+
     async def upsert(
-        self, conn: asyncpg.Connection, channel: str, entity: str, rows: Sequence[Pulled], *, now: datetime
+        self,
+        conn: asyncpg.Connection,
+        channel: str,
+        entity: str,
+        rows: Sequence[Pulled],
+        *,
+        now: datetime,
+        stored: Stored | None = None,
     ) -> list[str]:
         """Store pulled records; returns the external ids that were new or changed (zero writes otherwise)."""
-        if not rows:
-            return []
         latest = {row.external_id: row for row in rows}  # a page may repeat a record; keep the last
+        if not latest:
+            return []
+        if stored is None:
+            stored = await self.stored(conn, channel, entity, list(latest.values()), payloads=False)
+        latest = {k: row for k, row in latest.items() if k not in stored.unchanged}
+        if not latest:
+            return []
         changed = await conn.fetch(
             _UPSERT,
             self.merchant_id,
@@ -156,18 +188,22 @@ class Snapshot:
         self, channels: Sequence[str], entity: str, *, now: datetime, limit: int, lease_s: float = 60.0
     ) -> list[Claimed]:
         """Due rows, at most one per order and none of an order already in flight (see ``_CLAIM``)."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(_CLAIM_LOCK, CLAIM_LOCK_CLASS, self.merchant_id)
-            rows = await conn.fetch(
-                _CLAIM,
-                self.merchant_id,
-                list(channels),
-                entity,
-                now,
-                now + timedelta(seconds=lease_s),
-                limit,
-                INSTANCE_ID,
-            )
+        async with self.pool.acquire() as conn:
+            # Most cycles of a fleet find nothing due: one read instead of a transaction with a lock.
+            if not await conn.fetchval(_ANY_DUE, self.merchant_id, list(channels), entity, now):
+                return []
+            async with conn.transaction():
+                await conn.execute(_CLAIM_LOCK, CLAIM_LOCK_CLASS, self.merchant_id)
+                rows = await conn.fetch(
+                    _CLAIM,
+                    self.merchant_id,
+                    list(channels),
+                    entity,
+                    now,
+                    now + timedelta(seconds=lease_s),
+                    limit,
+                    INSTANCE_ID,
+                )
         return [Claimed(**dict(row)) for row in rows]
 
     async def release(self, items: Sequence[Claimed]) -> None:
@@ -212,6 +248,10 @@ class Snapshot:
         remote_status: str | None = None,
         remote_hash: str | None = None,
     ) -> None:
+        batch = current_batch(self.merchant_id)
+        if batch is not None:  # written behind, with the rest of its claimed batch (daemon.store.outcomes)
+            await batch.add(Done(item, now, remote_id, remote_status, remote_hash))
+            return
         # pushed_hash is what was claimed: an edit that arrived meanwhile keeps the row pending.
         await self._set(
             item,
@@ -239,6 +279,10 @@ class Snapshot:
             remote_id,
             remote_hash,
         )
+
+    async def record_intents(self, intents: Sequence[tuple[Claimed, str, str]]) -> None:
+        """``record_intent`` for many rows in one statement: (row, outbound id, outbound hash) each."""
+        await record_intents(self.pool, self.merchant_id, intents)
 
     async def skip(self, item: Claimed, reason: str, *, reason_code: str = "skipped") -> None:
         """Settled until the source changes; ``reason_code`` tells the stock formula why (see stock.py)."""
@@ -273,16 +317,6 @@ class Snapshot:
             message,
         )
 
-    async def set_remote_status(self, entity: str, remote_id: str, status: str) -> None:
-        await self.pool.execute(
-            "UPDATE snapshot SET remote_status = $4 WHERE merchant_id = $1 AND entity = $2 AND remote_id = $3"
-            " AND remote_status IS DISTINCT FROM $4",
-            self.merchant_id,
-            entity,
-            remote_id,
-            status,
-        )
-
     async def due_now(self, *, now: datetime) -> int:
         """Every pending row waiting for a later attempt is due at ``now``: something was fixed (a reload, a
         new FFN consent), so what backed off or was postponed behind a paused shop tries again at once
@@ -308,20 +342,14 @@ class Snapshot:
         )
         return int(result.split()[-1])
 
-    async def locate_order(self, outbound_id: str) -> OrderLocation | None:
-        """The shop order behind one of our outbounds; None for outbounds ffn-sync did not create."""
-        row = await self.pool.fetchrow(
-            "SELECT channel, external_id, label, coalesce((payload->>'cancelled')::boolean, false) AS cancelled"
-            " FROM snapshot WHERE merchant_id = $1 AND entity = $2 AND remote_id = $3 LIMIT 1",
-            self.merchant_id,
-            ENTITY_ORDER,
-            outbound_id,
-        )
-        if row is None:
-            return None
-        return OrderLocation(
-            row["channel"], row["external_id"], row["label"] or row["external_id"], row["cancelled"]
-        )
+    async def locate_orders(self, outbound_ids: Sequence[str]) -> dict[str, OrderLocation]:
+        """The shop order behind each of our outbounds among ``outbound_ids``; outbounds ffn-sync did not
+        create are left out."""
+        found = await locate_orders(self.pool, self.merchant_id, outbound_ids)
+        return {outbound: OrderLocation(*where) for outbound, where in found.items()}
+
+    async def set_remote_statuses(self, entity: str, statuses: Sequence[tuple[str, str]]) -> None:
+        await set_remote_statuses(self.pool, self.merchant_id, entity, statuses)
 
 
 def _keys(items: Sequence[Claimed]) -> tuple[list[str], list[str], list[str]]:

@@ -1,9 +1,17 @@
 """Query cost and the per-shop leaky bucket, by Shopify's published rules.
 
-Cost rules (shopify.dev "GraphQL Admin API rate limits"): scalars and enums 0, an object 1, a connection
-2 + ``first`` × the cost of one node, a mutation 10. A list field that takes ``first`` is costed like a
-connection; other lists like one object. The requested cost is reserved before execution; the actual
-cost (connections sized by the nodes really returned) is charged and the rest refunded.
+Documented (shopify.dev, "GraphQL Admin API rate limits", Cost calculation): a field costs by what it
+returns: scalar 0, enum 0, object 1, interface or union the maximum of the possible selections, a
+connection is sized by its ``first``/``last`` argument (2 + ``first`` × the cost of one node; the page's
+example ``products(first: 1) { edges { node { title } } }`` costs 3), a mutation 10. The requested cost
+is computed before execution (at most 1000 per query) and must be in the bucket; the actual cost follows
+the results (an object field answering null costs nothing below it, a connection costs the nodes it
+really returned) and the difference is refunded.
+
+Where the page is silent, the stricter reading: a connection without ``first``/``last`` is refused
+before it runs (as Shopify answers); a list field that takes ``first`` is costed like a connection; a list
+of objects without it is reserved as one object but charged per item returned, even beyond the
+reservation; selecting both ``edges`` and ``nodes`` costs the dearer of the two.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLInt,
     GraphQLObjectType,
     GraphQLSchema,
@@ -27,6 +36,7 @@ from graphql import (
     is_interface_type,
     is_list_type,
     is_object_type,
+    is_union_type,
     value_from_ast,
 )
 
@@ -54,7 +64,7 @@ class CostContext:
         return self._selection_cost(op.selection_set, root, data, actual=data is not None)
 
     def _fields(self, selection_set: SelectionSetNode | None) -> list[FieldNode]:
-        """The field nodes of a selection set with fragments flattened."""
+        """The field nodes of a selection set with fragments flattened (all of them, whatever their type)."""
         found: list[FieldNode] = []
         for sel in selection_set.selections if selection_set else ():
             if isinstance(sel, FieldNode):
@@ -64,6 +74,27 @@ class CostContext:
             elif isinstance(sel, FragmentSpreadNode) and sel.name.value in self.fragments:
                 found.extend(self._fields(self.fragments[sel.name.value].selection_set))
         return found
+
+    def _branches(self, selection_set: SelectionSetNode | None, parent: Any) -> dict[str, list[FieldNode]]:
+        """The fields selected on ``parent`` itself ("" key) and those selected only for one of its
+        possible types (fragments ``... on T`` of an interface or union, keyed by ``T``)."""
+        branches: dict[str, list[FieldNode]] = {}
+        for sel in selection_set.selections if selection_set else ():
+            if isinstance(sel, FieldNode):
+                branches.setdefault("", []).append(sel)
+                continue
+            if isinstance(sel, InlineFragmentNode):
+                condition, inner = sel.type_condition, sel.selection_set
+            elif isinstance(sel, FragmentSpreadNode) and sel.name.value in self.fragments:
+                fragment = self.fragments[sel.name.value]
+                condition, inner = fragment.type_condition, fragment.selection_set
+            else:
+                continue
+            name = condition.name.value if condition is not None else ""
+            key = "" if name in ("", getattr(parent, "name", "")) else name
+            for branch, fields in self._branches(inner, parent).items():
+                branches.setdefault(branch or key, []).extend(fields)
+        return branches
 
     def _first(self, node: FieldNode) -> int:
         for arg in node.arguments or ():
@@ -75,21 +106,34 @@ class CostContext:
     def _selection_cost(
         self, selection_set: SelectionSetNode | None, parent: Any, data: Any, *, actual: bool
     ) -> int:
+        """Fields on the type itself add up; of an interface's or union's possible types only the dearest
+        selection counts (Shopify: "Interface / Union: maximum of possible selections")."""
         if not isinstance(parent, GraphQLObjectType) and not is_interface_type(parent):
-            return 0
+            if not is_union_type(parent):
+                return 0
+        branches = self._branches(selection_set, parent)
+        common = self._fields_cost(branches.pop("", []), parent, data, actual=actual)
+        typed = [
+            self._fields_cost(fields, self.schema.get_type(name) or parent, data, actual=actual)
+            for name, fields in branches.items()
+        ]
+        return common + max(typed, default=0)
+
+    def _fields_cost(self, fields: list[FieldNode], parent: Any, data: Any, *, actual: bool) -> int:
         total = 0
-        for node in self._fields(selection_set):
+        for node in fields:
             name = node.name.value
-            if name.startswith("__") or name not in parent.fields:
+            own = getattr(parent, "fields", {})
+            if name.startswith("__") or name not in own:
                 continue
             key = node.alias.value if node.alias else name
             value = data.get(key) if isinstance(data, Mapping) else None
-            total += self._field_cost(node, parent.fields[name].type, value, actual=actual)
+            total += self._field_cost(node, own[name].type, value, actual=actual)
         return total
 
     def _field_cost(self, node: FieldNode, field_type: Any, value: Any, *, actual: bool) -> int:
         named = get_named_type(field_type)
-        if not (is_object_type(named) or is_interface_type(named)):
+        if not (is_object_type(named) or is_interface_type(named) or is_union_type(named)):
             return 0
         if named.name.endswith("Connection"):
             return self._connection_cost(node, named, value, actual=actual)
@@ -128,7 +172,14 @@ class CostContext:
     ) -> int:
         if actual:
             return sum(1 + self._selection_cost(selection, node_type, v, actual=True) for v in values or [])
-        return self._first(conn) * (1 + self._selection_cost(selection, node_type, None, actual=False))
+        size = self._first(conn)
+        if size == 0 and not any(a.name.value in ("first", "last") for a in conn.arguments or ()):
+            # Refused before anything runs, as Shopify does: a connection is sized by first or last.
+            raise GraphQLError(
+                f"you must provide one of first or last for the connection {conn.name.value!r}",
+                extensions={"code": "argumentLiteralsIncompatible"},
+            )
+        return size * (1 + self._selection_cost(selection, node_type, None, actual=False))
 
 
 @dataclass
@@ -169,8 +220,10 @@ class LeakyBucket:
         return True
 
     def settle(self, requested: int, actual: int) -> None:
+        """Charge the actual cost: refund what was reserved beyond it, or take what it exceeds the
+        reservation by (a list of objects is reserved as one object but charged per item returned)."""
         self.stats.actual_total += actual
-        self._level = min(self.maximum, self._level + max(0, requested - actual))
+        self._level = min(self.maximum, self._level + requested - actual)
 
     def status(self) -> dict[str, Any]:
         return {

@@ -116,7 +116,10 @@ class GraphQLEndpoint:
         op = chosen[0]
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         costs = CostContext(schema, fragments, variables)
-        requested = costs.operation_cost(op)
+        try:
+            requested = costs.operation_cost(op)
+        except GraphQLError as exc:
+            return {"errors": [exc.formatted]}
         if requested > self.max_query_cost:
             return {
                 "errors": [

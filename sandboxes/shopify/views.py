@@ -93,6 +93,7 @@ class Views:
             "name": loc.name,
             "isActive": loc.is_active,
             "fulfillsOnlineOrders": True,
+            "isFulfillmentService": loc.fulfillment_service is not None,
         }
 
     def variant(self, v: Variant) -> View:

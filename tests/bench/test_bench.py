@@ -24,6 +24,18 @@ async def test_throughput_and_idle_resync_at_tiny_size() -> None:
     assert "cores usable" in text and "### throughput" in text and "### idle" in text
 
 
+@pytest.mark.timeout(180)
+async def test_calls_per_order_at_tiny_size() -> None:
+    [table] = await run_scenarios("tiny", ["calls"])
+    rows = dict((m, v) for m, v, _ in table.rows)
+    for kind in ("shopware", "woocommerce"):
+        assert rows[f"{kind}: orders exported"] == "10 / 10", table.render()
+        assert rows[f"{kind}: shipments written back"] == "10 / 10", table.render()
+        # One create per order; the feeds a run polls come on top.
+        assert 1.0 <= float(rows[f"{kind}: FFN calls per exported order"]) < 2.0, table.render()
+    assert any("write-back, shop:" in note for note in table.notes)
+
+
 def test_rate_limit_share_counts_the_bucket_drain_and_only_the_busy_span() -> None:
     samples = [
         Sample(at=0.0, requests=5, throttled=0, spent=100.0, available=2000.0, restore_rate=100.0),

@@ -1,6 +1,6 @@
 """Restarts under load lose no time and park nothing: a graceful stop gives its claims back, a new
-lease holder frees what a killed one left, and every pending order is in FFN within one orders
-interval + 5 s of the restart (the claims used to strand rows for 300 s)."""
+lease holder frees what a killed one left, and every pending order is in FFN seconds after the restart
+(the claims used to strand rows for 300 s; on a quiet machine it takes 2-4 s, one orders interval + start)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ from tests.e2e.world import by_number, new_order, outbounds, seed_catalogue
 
 ORDERS = 160
 ORDERS_INTERVAL_S = 1.0  # tests/e2e/stack.py configures every interval to 1 s
-RECOVERY_S = ORDERS_INTERVAL_S + 5.0
+# Far below the 300 s a stranded claim waits, far above a quiet machine's 2-4 s: a loaded CI runner
+# (3 test workers on 2 cores) took 8.5 s, which is no regression.
+RECOVERY_S = 30.0
 
 
 async def spawn_daemon(s: Stack, log: Path) -> asyncio.subprocess.Process:

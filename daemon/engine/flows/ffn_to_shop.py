@@ -22,13 +22,37 @@ F = TypeVar("F", bound=AboutAnOutbound)
 Located = tuple[F, OrderLocation | None]  # None: an outbound ffn-sync did not create
 
 
-async def located(cycle: Cycle, feed: AsyncIterator[F]) -> AsyncIterator[tuple[F, OrderLocation | None]]:
-    """Each FFN record with the shop order behind its outbound (looked up once per outbound)."""
-    known: dict[str, OrderLocation | None] = {}
+LOOKUP_CHUNK = 100  # FFN records looked up together: one statement instead of one per outbound
+
+
+async def located_chunks(
+    cycle: Cycle, feed: AsyncIterator[F]
+) -> AsyncIterator[list[tuple[F, OrderLocation | None]]]:
+    """The feed's records in chunks, each with the shop order behind its outbound (one lookup per chunk)."""
+    chunk: list[F] = []
     async for record in feed:
-        if record.outbound_id not in known:
-            known[record.outbound_id] = await cycle.ctx.snapshot.locate_order(record.outbound_id)
-        yield record, known[record.outbound_id]
+        chunk.append(record)
+        if len(chunk) >= LOOKUP_CHUNK:
+            yield await _locate(cycle, chunk)
+            chunk = []
+    if chunk:
+        yield await _locate(cycle, chunk)
+
+
+async def located(cycle: Cycle, feed: AsyncIterator[F]) -> AsyncIterator[tuple[F, OrderLocation | None]]:
+    """Each FFN record with the shop order behind its outbound (None: an outbound we did not create)."""
+    async for chunk in located_chunks(cycle, feed):
+        for pair in chunk:
+            yield pair
+
+
+async def _locate(cycle: Cycle, records: list[F]) -> list[tuple[F, OrderLocation | None]]:
+    known = cycle.located
+    unknown = sorted({r.outbound_id for r in records if r.outbound_id not in known})
+    if unknown:
+        found = await cycle.ctx.snapshot.locate_orders(unknown)
+        known.update((outbound, found.get(outbound)) for outbound in unknown)
+    return [(r, known[r.outbound_id]) for r in records]
 
 
 def shop_row(

@@ -18,14 +18,24 @@ from datetime import datetime
 from loguru import logger
 
 from daemon.engine import history
-from daemon.engine.codec import content_hash, from_payload, to_payload
+from daemon.engine.codec import content_hash, to_payload
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts, sync
 from daemon.engine.eligibility import Export, GateDecision, Never, Wait, decide
 from daemon.engine.flow import FAILED, PUSHED, SKIPPED, WAITING, Cycle, Flow, Scope
-from daemon.engine.outbound_builder import OrderRefused, build_outbound
+from daemon.engine.flows.order_batch import (
+    PREPARED,
+    PreparedCreates,
+    ReadyExport,
+    decoded,
+    outbound_of,
+    prepare_orders,
+)
+from daemon.engine.outbound_builder import OrderRefused
+from daemon.engine.rereads import orders_behind
 from daemon.engine.settings import ChannelSettings
 from daemon.engine.skus import JfskuCache
+from daemon.engine.windows import CoveredWindow
 from daemon.errors import ManualActionNeeded, RecordError
 from daemon.ids import merchant_outbound_number
 from daemon.model import (
@@ -35,9 +45,8 @@ from daemon.model import (
     OutboundStatus,
     ShopOrder,
     Window,
-    shop_written_note,
 )
-from daemon.ports import UnreadableOrder
+from daemon.ports import OrderVersions, UnreadableOrder
 from daemon.secrets import redact
 from daemon.store.snapshot import ENTITY_ORDER, REASON_WAITING, Claimed, Pulled
 
@@ -46,7 +55,11 @@ REASON_UNREADABLE = "unreadable_order"
 
 
 def read_orders(cycle: Cycle, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
-    return cycle.ctx.channels[cycle.shop.name].changed_orders(window)
+    shop = cycle.ctx.channels[cycle.shop.name]
+    if isinstance(window, CoveredWindow) and isinstance(shop, OrderVersions):
+        # Triggered reads already read it: what the snapshot lacks, not the whole window again.
+        return orders_behind(cycle.ctx, cycle.shop.name, shop, window)
+    return shop.changed_orders(window)
 
 
 def order_rows(cycle: Cycle, order: ShopOrder | UnreadableOrder) -> list[tuple[str, Pulled]]:
@@ -55,6 +68,10 @@ def order_rows(cycle: Cycle, order: ShopOrder | UnreadableOrder) -> list[tuple[s
 
 async def push_order(cycle: Cycle, item: Claimed) -> str:
     try:
+        ready = cycle.prepared.get(PREPARED)
+        if isinstance(ready, PreparedCreates) and (export := ready.take(item)) is not None:
+            await ready.ensure_intent(export)
+            return await _create(cycle.ctx, cycle.shop, export)
         return await _push_order(cycle.ctx, cycle.shop, item, cycle.skus)
     except RecordError as exc:  # parked by the drain; the order's history says why
         code = getattr(exc, "reason_code", None) or exc.vendor_code or type(exc).__name__
@@ -70,6 +87,7 @@ ORDERS = Flow(
     source=read_orders,
     rows=order_rows,
     handler=push_order,
+    prepare=prepare_orders,
     push_while_reading=True,
 )
 
@@ -100,9 +118,7 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
             f"order {item.payload['number']} (shop id {item.external_id}) {item.payload['unreadable']}; it is read "
             "again when it changes in the shop, or with `ffn-sync retry` once ffn-sync can read it",
         )
-    order = from_payload(ShopOrder, item.payload)
-    # What ffn-sync wrote to the order itself (a note about the fulfiller's cancel) is no shop change.
-    order = replace(order, note=shop_written_note(order.note))
+    order = decoded(item)
     now = ctx.clock.now()
     number = merchant_outbound_number(channel.order_prefix, order.number)
     if order.cancelled:
@@ -124,13 +140,8 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
                 await ctx.snapshot.skip(item, decision.reason, reason_code=REASON_WAITING)
                 logger.info("order {} waits: {}", number, decision.reason)
             return WAITING
-    settings = ctx.settings
-    outbound = build_outbound(
-        order,
-        channel,
-        ffn_merchant_id=settings.ffn_merchant_id,
-        warehouse_id=settings.warehouse_id,
-        jfsku_by_sku=await skus.lookup([line.sku for line in order.lines if line.sku]),
+    outbound = outbound_of(
+        ctx, channel, order, await skus.lookup([line.sku for line in order.lines if line.sku])
     )
     outbound_hash = content_hash(to_payload(outbound))
     if not in_ffn and item.remote_id is not None and item.remote_hash not in (None, outbound_hash):
@@ -142,22 +153,29 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
             return await _update(ctx, adopted, outbound, outbound_hash, number)
     if not in_ffn:
         await ctx.snapshot.record_intent(item, outbound.outbound_id, outbound_hash)
-        created = await ctx.fulfiller.create_outbound(outbound)
-        await ctx.snapshot.done(
-            item,
-            now=now,
-            remote_id=created,
-            remote_status=OutboundStatus.PENDING.value,
-            remote_hash=outbound_hash,
-        )
-        await _event(ctx, channel.name, item, history.EXPORTED, f"as outbound {created} ({number})")
-        ctx.observer.order_exported(ctx.merchant_id, channel.name, _latency_s(order.created_at, now))
-        logger.info("exported order {} as outbound {}", number, created)
-        return PUSHED
+        return await _create(ctx, channel, ReadyExport(item, order, number, outbound, outbound_hash))
     if outbound_hash == item.remote_hash:
         await ctx.snapshot.done(item, now=now)  # changed in the shop, but nothing FFN carries
         return SKIPPED
     return await _update(ctx, item, outbound, outbound_hash, number)
+
+
+async def _create(ctx: MerchantContext, channel: ChannelSettings, export: ReadyExport) -> str:
+    """The create itself; its intent is written (idempotent by its outboundId)."""
+    now = ctx.clock.now()
+    item = export.item
+    created = await ctx.fulfiller.create_outbound(export.outbound)
+    await ctx.snapshot.done(
+        item,
+        now=now,
+        remote_id=created,
+        remote_status=OutboundStatus.PENDING.value,
+        remote_hash=export.outbound_hash,
+    )
+    await _event(ctx, channel.name, item, history.EXPORTED, f"as outbound {created} ({export.number})")
+    ctx.observer.order_exported(ctx.merchant_id, channel.name, _latency_s(export.order.created_at, now))
+    logger.info("exported order {} as outbound {}", export.number, created)
+    return PUSHED
 
 
 async def _update(

@@ -15,10 +15,11 @@ from daemon.engine.flow import AnyFlow, Cycle, Flow, Scope
 from daemon.engine.flows.orders import ORDERS, order_row
 from daemon.engine.flows.stock import reconcile_stock
 from daemon.engine.pull import pages, store_rows
+from daemon.engine.rereads import orders_behind
 from daemon.engine.settings import ChannelSettings
 from daemon.errors import SyncError
 from daemon.model import ShopOrder, Window
-from daemon.ports import UnreadableOrder
+from daemon.ports import OrderVersions, UnreadableOrder
 from daemon.secrets import redact
 from daemon.store.snapshot import ENTITY_ORDER, Pulled, orders_not_in_ffn
 
@@ -59,12 +60,25 @@ async def _reconcile_shop(
     shop = ctx.channels.get(settings.name)
     if shop is None:
         return
-    window = Window(
-        now - timedelta(days=ctx.settings.reconcile_days), now - timedelta(seconds=settings.cursor.lag_s)
+    # Only what the orders cursor has passed can have been missed by polling; what lies ahead of it is
+    # the next poll's (reading it here too would double the shop's load, e.g. while a backlog is read).
+    cursor = await ctx.cursors.get(settings.name, ORDERS.name)
+    if cursor is None:
+        return  # never polled: the first poll reads its whole first window
+    start = now - timedelta(days=ctx.settings.reconcile_days)
+    end = min(now - timedelta(seconds=settings.cursor.lag_s), cursor)
+    if end <= start:
+        return
+    window = Window(start, end)
+    # A shop that lists versions cheaply is read in full only where the snapshot is behind.
+    orders = (
+        orders_behind(ctx, settings.name, shop, window, memory=ctx.reconciled)
+        if isinstance(shop, OrderVersions)
+        else shop.changed_orders(window)
     )
     try:
         async with asyncio.timeout(REREAD_DEADLINE_S):
-            missed = await _reread_orders(ctx, settings.name, shop.changed_orders(window), counts)
+            missed = await _reread_orders(ctx, settings.name, orders, counts, cursor)
     except TimeoutError:
         counts.failed += 1
         logger.error(
@@ -92,9 +106,9 @@ async def _reread_orders(
     channel: str,
     orders: AsyncIterator[ShopOrder | UnreadableOrder],
     counts: CycleCounts,
+    cursor: datetime,
 ) -> list[str]:
     """Upsert the re-read orders; returns the numbers of those the orders cursor had already passed."""
-    cursor = await ctx.cursors.get(channel, ORDERS.name)
     missed: list[str] = []
     async for page in pages(orders, REREAD_PAGE, counts):
         changed = set(await _store(ctx, channel, [order_row(o) for o in page.records]))
@@ -102,7 +116,7 @@ async def _reread_orders(
         missed.extend(
             o.number or o.order_id
             for o in page.records
-            if o.order_id in changed and cursor and o.updated_at and o.updated_at < cursor
+            if o.order_id in changed and o.updated_at and o.updated_at < cursor
         )
     return missed
 

@@ -11,7 +11,7 @@ from daemon.engine.codec import from_payload
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts, sync
 from daemon.engine.flow import PUSHED, Cycle, Flow, Scope
-from daemon.engine.flows.ffn_to_shop import Located, located, order_of, settle, shop_row
+from daemon.engine.flows.ffn_to_shop import Located, located_chunks, order_of, settle, shop_row
 from daemon.model import FulfillerStatus, OutboundStatus, Window
 from daemon.store.snapshot import ENTITY_FSTATUS, ENTITY_ORDER, Claimed, Pulled
 
@@ -19,10 +19,11 @@ SHOP_RELEVANT = frozenset({OutboundStatus.CANCELED, OutboundStatus.PARTIALLY_CAN
 
 
 async def read_changes(cycle: Cycle, window: Window) -> AsyncIterator[Located[FulfillerStatus]]:
-    async for change, target in located(cycle, cycle.ctx.fulfiller.outbound_changes(window)):
-        if target is not None:
-            await cycle.ctx.snapshot.set_remote_status(ENTITY_ORDER, change.outbound_id, change.status.value)
-        yield change, target
+    async for chunk in located_chunks(cycle, cycle.ctx.fulfiller.outbound_changes(window)):
+        ours = [(change.outbound_id, change.status.value) for change, target in chunk if target is not None]
+        await cycle.ctx.snapshot.set_remote_statuses(ENTITY_ORDER, ours)
+        for pair in chunk:
+            yield pair
 
 
 def change_rows(cycle: Cycle, record: Located[FulfillerStatus]) -> list[tuple[str, Pulled]]:

@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from loguru import logger
 
 from adapters.ffn import FfnAuth, authorize_url, exchange_code
 from daemon.clock import FakeClock
@@ -187,3 +188,22 @@ async def test_spent_tokens_leave_the_redaction_registry(
     assert redact(first) == first  # evicted: a slot keeps only its last few spent tokens
     assert registry_size() <= size + 2 * MAX_RETIRED_PER_SLOT
     await auth.aclose()
+
+
+async def test_a_routine_refresh_writes_no_info_line(
+    sandbox: Sandbox, logged_in: PgTokenStore, clock: FakeClock
+) -> None:
+    """Twice an hour per merchant: an idle fleet's log must not be made of these (issue 18: ≤ 2 lines per
+    idle merchant-hour)."""
+    auth = auth_for(sandbox, logged_in, clock)
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="INFO", format="{message}")
+    try:
+        for _ in range(3):
+            clock.advance(1800)
+            await auth.access_token()
+    finally:
+        logger.remove(sink)
+        await auth.aclose()
+    assert auth.refreshes == 3
+    assert lines == []

@@ -194,7 +194,14 @@ SUBSET: dict[str, list[str]] = {
     "Weight": ["unit", "value"],
     "LocationConnection": _CONNECTION,
     "LocationEdge": _EDGE,
-    "Location": ["id", "legacyResourceId", "name", "isActive", "fulfillsOnlineOrders"],
+    "Location": [
+        "id",
+        "legacyResourceId",
+        "name",
+        "isActive",
+        "fulfillsOnlineOrders",
+        "isFulfillmentService",
+    ],
     "FulfillmentOrderConnection": _CONNECTION,
     "FulfillmentOrderEdge": _EDGE,
     "FulfillmentOrder": [

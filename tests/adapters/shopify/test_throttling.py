@@ -122,3 +122,22 @@ async def test_cost_bucket_counts_requests_in_flight() -> None:
     bucket.release()  # one answer arrives
     bucket.observe(_response(400))
     await asyncio.wait_for(third, 1)
+
+
+async def test_triggered_reads_are_paced_by_what_they_spend_once_the_bucket_is_below_half(
+    tight: Shop,
+) -> None:
+    seed_orders(tight, 4, lines=1)
+    channel = tight.channel()
+    window = Window(START, START + timedelta(hours=1))
+    try:
+        [o async for o in channel.changed_orders(window)]  # the bucket (300) still holds more than half
+        assert channel.read_gap_s() == 0.0
+        before = tight.sandbox.bucket.stats.actual_total
+        [o async for o in channel.changed_orders(window)]
+        spent = tight.sandbox.bucket.stats.actual_total - before
+        assert tight.sandbox.bucket.available() < 150
+        # What was spent since the last look, restored at half the 10 points/s restore rate.
+        assert channel.read_gap_s() == pytest.approx(spent / 5)
+    finally:
+        await channel.aclose()

@@ -5,6 +5,7 @@ What every shop adapter must do is tested once in tests/contracts; here is what 
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -163,3 +164,22 @@ async def test_stock_batches_split_and_failures_stay_isolated(
     mark = shop.kit.log.last_seq
     await channel.set_stock([ShopStock("S-001", 1), ShopStock("TEE-RED", 2)])
     assert [e.method for e in shop.requests(mark)] == ["POST", "POST"]
+
+
+async def test_shipments_written_side_by_side_probe_the_tracking_extension_once(
+    shop: Shop, channel: WooCommerceChannel
+) -> None:
+    await shop.product("A-1")
+    refs = []
+    for _ in range(3):
+        created = await shop.order([("A-1", 2)])
+        state = await shop.call("GET", f"/_sandbox/orders/{created['id']}")
+        refs.append((OrderRef(str(created["id"]), created["number"]), str(state["line_items"][0]["id"])))
+    await asyncio.gather(
+        *(
+            channel.apply_shipment(ref, _shipment(f"S{n}", [(line, None, 2)], f"0034000{n}"))
+            for n, (ref, line) in enumerate(refs)
+        )
+    )
+    probes = [e for e in shop.requests() if e.path == "/wp-json/wc-shipment-tracking/v3"]
+    assert len(probes) == 1

@@ -21,7 +21,7 @@ async def _edit_in_shop_while_ffn_says(world: World, status: OutboundStatus, not
     await cycle(world)
     oid = outbound_id("MERC", "shop", "1")
     world.ffn.statuses[oid] = status
-    await world.ctx.snapshot.set_remote_status("order", oid, status.value)
+    await world.ctx.snapshot.set_remote_statuses("order", [(oid, status.value)])
     world.clock.advance(30)
     world.shop.put(replace(order, note=note, updated_at=world.clock.now() - timedelta(seconds=10)))
     world.clock.advance(30)
@@ -41,7 +41,7 @@ async def test_an_outbound_adopted_by_the_status_flow_is_not_patched_once_it_shi
     assert (await cycle(world)).retried == 1
     # The status flow sees the outbound, shipped by now, and adopts it.
     world.ffn.statuses[oid] = OutboundStatus.SHIPPED
-    await world.ctx.snapshot.set_remote_status("order", oid, OutboundStatus.SHIPPED.value)
+    await world.ctx.snapshot.set_remote_statuses("order", [(oid, OutboundStatus.SHIPPED.value)])
     world.clock.advance(3600)
     counts = await cycle(world)
     assert counts.failed == 0
@@ -54,7 +54,7 @@ async def test_our_note_about_a_fulfiller_cancel_is_no_shop_edit(world: World) -
     await cycle(world)
     oid = outbound_id("MERC", "shop", "1")
     world.ffn.statuses[oid] = OutboundStatus.CANCELED
-    await world.ctx.snapshot.set_remote_status("order", oid, OutboundStatus.CANCELED.value)
+    await world.ctx.snapshot.set_remote_statuses("order", [(oid, OutboundStatus.CANCELED.value)])
     world.clock.advance(30)
     noted = f"please ring twice\n{OWN_NOTE_PREFIX}the fulfiller cancelled outbound {oid} (damaged)"
     world.shop.put(replace(order, note=noted, updated_at=world.clock.now() - timedelta(seconds=10)))

@@ -6,15 +6,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from daemon.clock import FakeClock
 from daemon.engine.cursors import fresh_window
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import orders
-from daemon.engine.nudges import Nudges
+from daemon.engine.nudges import MAX_GAP_S, Nudges
 from daemon.ids import outbound_id
 from daemon.model import ShopOrder, Window
 from daemon.ports import UnreadableOrder
 from tests.daemon.engine.conftest import World
+from tests.daemon.engine.test_reconcile_flow import ListingShop
 
 
 async def cycle(world: World) -> CycleCounts:
@@ -66,7 +69,7 @@ async def test_a_nudge_is_taken_once(world: World) -> None:
     assert world.ffn.outbounds == {}
 
 
-def test_the_delay_from_first_request_to_the_run_is_reported() -> None:
+async def test_the_delay_from_first_request_to_the_run_is_reported() -> None:
     clock = FakeClock(datetime(2026, 5, 4, 10, 0, tzinfo=UTC))
     seen: list[tuple[str, str, float]] = []
     nudges = Nudges(clock=clock, on_taken=lambda channel, flow, delay: seen.append((channel, flow, delay)))
@@ -74,10 +77,65 @@ def test_the_delay_from_first_request_to_the_run_is_reported() -> None:
     clock.advance(0.25)
     nudges.request("shop", "orders")  # the burst's first request counts
     clock.advance(0.25)
-    assert nudges.take("shop", "orders")
-    assert not nudges.take("shop", "orders")
-    assert not nudges.take("shop", "products")
+    assert await nudges.take("shop", "orders")
+    assert not await nudges.take("shop", "orders")
+    assert not await nudges.take("shop", "products")
     assert seen == [("shop", "orders", 0.5)]
+    assert clock.slept == []  # the first nudged read of a flow never waits
+
+
+class Budget:
+    def __init__(self, gap_s: float) -> None:
+        self.gap_s = gap_s
+
+    def read_gap_s(self) -> float:
+        return self.gap_s
+
+
+async def test_a_burst_of_nudges_is_paced_into_few_reads() -> None:
+    # 500 deliveries over 2.5 s. A delivery starts a run (the scheduler runs one at a time and coalesces
+    # the triggers of a busy run into one more); the run waits out the gap since the previous nudged read
+    # and takes every delivery that arrived meanwhile.
+    clock = FakeClock(datetime(2026, 5, 4, 10, 0, tzinfo=UTC))
+    nudges = Nudges(clock=clock, min_gap_s=0.5)
+    arrivals = [clock.monotonic() + n * 0.005 for n in range(500)]
+
+    def deliver_until(moment: float) -> None:
+        while arrivals and arrivals[0] <= moment:
+            clock.advance(max(0.0, arrivals.pop(0) - clock.monotonic()))
+            nudges.request("shop", "orders")
+
+    reads = 0
+    while arrivals:
+        deliver_until(arrivals[0])  # a delivery starts a run
+        ready = clock.monotonic() + nudges.wait_s("shop", "orders")
+        deliver_until(ready)  # these arrive while the run waits
+        clock.advance(max(0.0, ready - clock.monotonic()))
+        reads += await nudges.take("shop", "orders")
+    assert reads == 6  # at 0, 0.5, 1.0, 1.5, 2.0 and 2.5 s instead of one per delivery
+    assert not nudges.pending("shop", "orders")
+
+
+async def test_the_channel_budget_lengthens_the_gap() -> None:
+    clock = FakeClock(datetime(2026, 5, 4, 10, 0, tzinfo=UTC))
+    budget = Budget(0.0)
+    nudges = Nudges(clock=clock, min_gap_s=0.5, pacing=lambda channel: budget if channel == "shop" else None)
+    nudges.request("shop", "orders")
+    assert await nudges.take("shop", "orders")
+    budget.gap_s = 2.0  # the shop's bucket ran low: triggered reads may spend less
+    nudges.request("shop", "orders")
+    clock.advance(0.2)
+    assert await nudges.take("shop", "orders")
+    assert clock.slept == [pytest.approx(1.8)]
+    nudges.request("other", "orders")  # another channel, no budget: the minimum gap only
+    assert await nudges.take("other", "orders")
+    nudges.request("other", "orders")
+    assert await nudges.take("other", "orders")
+    assert clock.slept == [pytest.approx(1.8), 0.5]
+    budget.gap_s = 600.0  # a drained bucket after a big page: the wait is capped, the poll comes anyway
+    nudges.request("shop", "orders")
+    assert await nudges.take("shop", "orders")
+    assert clock.slept[-1] == pytest.approx(MAX_GAP_S - 0.5)  # 0.5 s passed on the other channel
 
 
 def test_fresh_window_covers_now_in_whole_seconds_from_the_cursor() -> None:
@@ -138,3 +196,48 @@ async def test_nudged_runs_in_a_burst_read_only_what_is_new_and_the_poll_still_c
     world.clock.advance(10)  # the next run that moves the cursor over it reads it
     await cycle(world)
     assert list(world.ffn.outbounds) == [outbound_id("MERC", "shop", "9")]
+
+
+async def test_a_window_triggered_reads_covered_is_read_again_only_for_what_is_missing(world: World) -> None:
+    shop = ListingShop()
+    world.ctx.channels["shop"] = world.shop = shop
+    await cycle(world)
+    world.clock.advance(30)
+    now = world.clock.now()
+    world.order(7, created_at=now - timedelta(seconds=4), updated_at=now - timedelta(seconds=4))
+    world.ctx.nudges.request("shop", "orders")
+    await cycle(world)  # the triggered read exports 7 at once
+    pages_before = shop.pages_read
+    # Committed late inside what the triggered read covered: the search did not show it then.
+    world.order(8, created_at=now - timedelta(seconds=3), updated_at=now - timedelta(seconds=3))
+
+    world.clock.advance(3)  # the cursor's next window (up to now - lag) lies below the triggered read's end
+    counts = await cycle(world)
+
+    assert shop.full_reads == ["8"]  # 7 is stored at the listed version: not read again
+    assert shop.pages_read == pages_before  # the covered window was listed, not read in full
+    assert counts.pushed == 1
+    assert sorted(world.ffn.outbounds) == sorted(outbound_id("MERC", "shop", n) for n in ("7", "8"))
+
+
+async def test_the_second_the_last_triggered_read_ended_in_is_listed_not_read_again(world: World) -> None:
+    shop = ListingShop()
+    world.ctx.channels["shop"] = world.shop = shop
+    await cycle(world)
+    world.clock.advance(30.4)
+    now = world.clock.now()
+    world.order(7, created_at=now - timedelta(seconds=0.2), updated_at=now - timedelta(seconds=0.2))
+    world.ctx.nudges.request("shop", "orders")
+    await cycle(world)  # reads up to the end of now's second
+    assert world.ffn.outbounds.keys() == {outbound_id("MERC", "shop", "7")}
+    # Stamped in the same second as 7, committed after that read: only the next triggered read sees it.
+    world.order(8, created_at=now + timedelta(seconds=0.3), updated_at=now + timedelta(seconds=0.3))
+    world.clock.advance(1)
+    world.ctx.nudges.request("shop", "orders")
+    pages_before = shop.pages_read
+
+    await cycle(world)
+
+    assert shop.full_reads == ["8"]  # 7 is listed in that second and stored: not read again
+    assert shop.pages_read == pages_before + 1  # and one read of what is new since
+    assert outbound_id("MERC", "shop", "8") in world.ffn.outbounds

@@ -4,7 +4,7 @@ import pytest
 
 from daemon.clock import FakeClock
 from daemon.errors import SyncError
-from daemon.http import HttpClient, safe_headers, safe_url, scrub
+from daemon.http import HttpClient, Response, safe_headers, safe_url, scrub
 from daemon.secrets import Secret
 from tests.daemon.http.conftest import Upstream, json_answer
 
@@ -86,3 +86,12 @@ def test_scrub_masks_pairs_and_bearer_tokens_in_free_text() -> None:
 def test_scrub_masks_credentials_in_json_text() -> None:
     cleaned = scrub('{"access_token": "at-123456", "expires_in": 3600, "client_secret":"cs-99"}')
     assert cleaned == '{"access_token": "***", "expires_in": 3600, "client_secret":"***"}'
+
+
+def test_a_response_masks_the_url_it_was_sent_to_when_read_and_in_its_repr() -> None:
+    response = Response(
+        200, {}, b"{}", f"https://shop/api?consumer_secret={QUERY_TOKEN}&page=2", mask_url=True
+    )
+    assert QUERY_TOKEN not in repr(response)
+    assert response.url == "https://shop/api?consumer_secret=***&page=2"
+    assert QUERY_TOKEN not in repr(response)
