@@ -20,7 +20,18 @@ from bench.scenarios import SCENARIOS, common
 from bench.sizes import SIZES
 from sandboxes.world.errors import WorldError
 
-ORDER = ("throughput", "idle", "calls", "latency", "ratelimit", "memory", "webhooks", "fleet", "soak")
+ORDER = (
+    "throughput",
+    "idle",
+    "calls",
+    "latency",
+    "ratelimit",
+    "catchup",
+    "memory",
+    "webhooks",
+    "fleet",
+    "soak",
+)
 OPT_IN = ("soak",)  # minutes to hours: only when named
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,9 +37,9 @@ class ProcessCost:
 class DaemonProcess:
     """One daemon process; ``finish`` waits for it (SIGTERM first when ``stop``) and returns its cost."""
 
-    def __init__(self, stage: Stage, command: str, log_name: str) -> None:
+    def __init__(self, stage: Stage, command: str, log_name: str, args: Sequence[str] = ()) -> None:
         self.log_path = stage.work_dir / f"{log_name}.log"
-        argv = stage.daemon_argv(command)
+        argv = [*stage.daemon_argv(command), *args]
         if PROFILE:
             self.profile_path: Path | None = stage.work_dir / f"{log_name}.prof"
             argv[1:1] = ["-m", "cProfile", "-o", str(self.profile_path)]

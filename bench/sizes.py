@@ -16,10 +16,11 @@ class Size:
     latency_interval_s: float  # polling interval of every flow during the latency scenario
     ratelimit_orders: int  # Shopify backlog
     calls_orders: int  # per shop kind: orders exported and shipped back while calls are counted
+    catchup_orders: int = 10_000  # Shopify backlog caught up through one bulk operation
 
 
 SIZES = {
-    "tiny": Size("tiny", 20, 10, 8.0, 2.0, 2.0, 20, 10),
-    "small": Size("small", 2000, 200, 40.0, 5.0, 5.0, 250, 200),
+    "tiny": Size("tiny", 20, 10, 8.0, 2.0, 2.0, 20, 10, catchup_orders=20),
+    "small": Size("small", 2000, 200, 40.0, 5.0, 5.0, 250, 200, catchup_orders=2000),
     "full": Size("full", 10_000, 10_000, 180.0, 5.0, 30.0, 5000, 2000),
 }

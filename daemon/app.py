@@ -239,6 +239,8 @@ class Daemon:
             # Something outside the file was fixed (a shop's permissions, a credential file): try again now.
             logger.info("configuration unchanged")
             await self._retry_now(runtime)
+            if self._hooks is not None:  # e.g. a staged webhook secret rotation: registered now
+                self._hooks.recheck()
             return runtime
         for change in describe_changes(self.config, new):
             logger.info("config change: {}", change)

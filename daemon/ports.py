@@ -202,6 +202,19 @@ class ShopChannel(Protocol):
 
 
 @runtime_checkable
+class CatchUpReads(Protocol):
+    """Optional for a ``ShopChannel``: one long window of changed orders read in one go, for large catch-ups
+    (first import, resync, a long outage) — Shopify's bulk operations, which draw nothing from the API budget.
+
+    Same records and the same promises as ``changed_orders`` (every order changed in the window, unmappable
+    ones as ``UnreadableOrder``, ``RetryableError`` / ``ChannelFatalError`` when it cannot be read); the
+    adapter falls back to its paged read itself when the one-go read is not possible.
+    """
+
+    def changed_orders_bulk(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]: ...
+
+
+@runtime_checkable
 class OrderVersions(Protocol):
     """Optional for a ``ShopChannel`` whose full order reads are dear (Shopify's cost budget): which orders
     changed in a window and when, without their content. The reconcile lists these and reads in full

@@ -9,6 +9,8 @@ import aiohttp
 from loguru import logger
 
 from adapters.shopify import queries
+from adapters.shopify.bulk import BulkOrderReader
+from adapters.shopify.gate import location_query
 from adapters.shopify.mapping import map_variant, variant_skip_reason
 from adapters.shopify.read import OrderReader, page_budget, sized_query, window_query
 from adapters.shopify.state import MemoryState, ShopifyState
@@ -75,6 +77,9 @@ class ShopifyChannel:
             state=self.state,
             include_test_orders=include_test_orders,
         )
+        self._bulk = BulkOrderReader(
+            self.transport, self._orders, fo_query=location_query(location_id), clock=clock, session=session
+        )
         self._items = InventoryItems(self.transport)
         self._stock = StockWriter(self.transport, self._items, location_id, self.state)
         self._shipments = ShipmentWriter(self.transport, location_id, notify_customer=notify_customer)
@@ -90,6 +95,7 @@ class ShopifyChannel:
         return f"ShopifyChannel(location_id={self.location_id!r})"
 
     async def aclose(self) -> None:
+        await self._bulk.aclose()
         await self.transport.aclose()
 
     # pulls --------------------------------------------------------------------------------------------
@@ -97,6 +103,13 @@ class ShopifyChannel:
     async def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
         await self._fulfilment_orders_visible()
         async for order in self._orders.changed(window):
+            yield order
+
+    async def changed_orders_bulk(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        """``CatchUpReads``: the window's orders through one bulk operation (``adapters/shopify/bulk.py``);
+        the same records as ``changed_orders``, at a few points instead of ~50 per order."""
+        await self._fulfilment_orders_visible()
+        async for order in self._bulk.changed(window):
             yield order
 
     async def order_versions(self, window: Window) -> AsyncIterator[tuple[str, datetime]]:

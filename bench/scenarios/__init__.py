@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bench.report import Table
-from bench.scenarios import calls, fleet, latency, memory, ratelimit, soak, throughput, webhooks
+from bench.scenarios import calls, catchup, fleet, latency, memory, ratelimit, soak, throughput, webhooks
 from bench.sizes import Size
 
 Scenario = Callable[[Size, set[str]], Awaitable[list[Table]]]
@@ -16,6 +16,7 @@ SCENARIOS: dict[str, Scenario] = {
     "idle": throughput.run,
     "latency": latency.run,
     "ratelimit": ratelimit.run,
+    "catchup": catchup.run,
     "memory": memory.run,
     "webhooks": webhooks.run,
     "fleet": fleet.run,

@@ -91,47 +91,87 @@ async def verify_access(config: Any) -> list[tuple[str, list[str]]]:
 
 
 async def verify_webhooks(config: Any) -> list[tuple[str, str]]:
-    """(merchant/channel, what the shop has of our webhooks) for each channel with webhooks on: ``run``
-    registers them in the background; this shows whether the shop has them now."""
+    """(merchant/channel, what the shop has of our webhooks) for each channel with webhooks on, each
+    subscription's full address compared with the one registration uses: ``run`` registers them in the
+    background; this shows whether the shop has them now."""
     from daemon.errors import SyncError
+    from daemon.webhooks.audit import audit
+    from daemon.webhooks.credentials import URL_TOKEN_KINDS
     from daemon.webhooks.types import WebhookFlow
     from daemon.wiring.clients import build_channel
     from daemon.wiring.webhooks import load_support
 
     found: list[tuple[str, str]] = []
     public_url = config.webhooks.public_url
-    for merchant in config.merchants:
-        for channel in merchant.enabled_channels:
-            if not channel.webhooks.enabled or public_url is None:
+    hooked = [
+        (merchant, channel)
+        for merchant in config.merchants
+        for channel in merchant.enabled_channels
+        if channel.webhooks.enabled and public_url is not None
+    ]
+    tokens, unread = await _url_tokens(
+        config, [(m.id, c.name) for m, c in hooked if c.kind in URL_TOKEN_KINDS]
+    )
+    for merchant, channel in hooked:
+        label = f"{merchant.id}/{channel.name}"
+        prefix = f"{public_url}/webhooks/{merchant.id}/{channel.name}"
+        expected = prefix
+        if channel.kind in URL_TOKEN_KINDS:
+            token = tokens.get((merchant.id, channel.name))
+            if token is None:
+                why = unread or "no token on record yet: the daemon creates it when it first registers"
+                found.append((label, f"cannot compare the addresses ({why})"))
                 continue
-            label = f"{merchant.id}/{channel.name}"
-            shop = build_channel(channel)
+            expected = f"{prefix}/{token}"
+        shop = build_channel(channel)
+        try:
+            support = load_support(channel.kind, shop)
+            if support is None:
+                found.append((label, f"this build has no webhooks for {channel.kind}: polled only"))
+                continue
+            flows = {WebhookFlow.ORDERS}
+            if merchant.product_master == channel.name:
+                flows.add(WebhookFlow.PRODUCTS)
+            wanted = support.topics(flows)
             try:
-                support = load_support(channel.kind, shop)
-                if support is None:
-                    found.append((label, f"this build has no webhooks for {channel.kind}: polled only"))
-                    continue
-                flows = {WebhookFlow.ORDERS}
-                if merchant.product_master == channel.name:
-                    flows.add(WebhookFlow.PRODUCTS)
-                wanted = support.topics(flows)
-                try:
-                    subs = await support.list_webhooks(f"{public_url}/webhooks/{merchant.id}/{channel.name}")
-                except SyncError as exc:
-                    found.append((label, f"cannot list the shop's webhooks: {exc}"))
-                    continue
-            finally:
-                await shop.aclose()
-            active = {s.topic for s in subs if s.active}
-            missing = [t for t in wanted if t not in {s.topic for s in subs}]
-            inactive = [s.topic for s in subs if not s.active]
-            detail = f"{len(active & set(wanted))}/{len(wanted)} topics registered and active"
-            if missing:
-                detail += f"; missing: {', '.join(missing)}"
-            if inactive:
-                detail += f"; disabled by the shop: {', '.join(inactive)} (run re-enables them)"
-            found.append((label, detail))
+                subs = await support.list_webhooks(prefix)
+            except SyncError as exc:
+                found.append((label, f"cannot list the shop's webhooks: {exc}"))
+                continue
+        finally:
+            await shop.aclose()
+        found.append((label, audit(wanted, subs, expected)))
     return found
+
+
+async def _url_tokens(
+    config: Any, channels: list[tuple[str, str]]
+) -> tuple[dict[tuple[str, str], str], str | None]:
+    """The URL tokens ffn-sync generated (Shopware), read without migrating anything; (tokens, why not)."""
+    if not channels:
+        return {}, None
+    from pathlib import Path
+
+    from daemon.secrets import Secret
+    from daemon.store.db import open_database
+
+    dsn = config.database.dsn
+    try:
+        async with open_database(
+            dsn.reveal() if isinstance(dsn, Secret) else dsn, Path(config.daemon.state_dir), pool_max=1
+        ) as db:
+            rows = await db.pool.fetch(
+                "SELECT merchant_id, channel, credential FROM webhook_registrations"
+                " WHERE credential IS NOT NULL"
+            )
+    except Exception as exc:
+        return {}, f"cannot read the token from the database: {type(exc).__name__}"
+    wanted = set(channels)
+    return {
+        (r["merchant_id"], r["channel"]): r["credential"]
+        for r in rows
+        if (r["merchant_id"], r["channel"]) in wanted
+    }, None
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -169,7 +209,8 @@ COMMANDS = [
             "Validate the configuration (exit 78 listing every problem) and send one GET to the base URL "
             "of FFN and of every enabled channel, printing one line per API. Exit 69 if any is unreachable. "
             "Then check each shop app's access (Shopify: the scopes it was granted) and name anything "
-            "missing (exit 78)."
+            "missing (exit 78), and list each channel's webhooks at its shop, each compared with its full "
+            "address (a wrong one is fixed by the daemon's next registration pass)."
         ),
         handler=_check,
         order=30,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from daemon.config.credentials import ShopifyCredentials, ShopwareCredentials, WooCommerceCredentials
 from daemon.config.ffn import CursorConfig
-from daemon.config.types import Bool, HttpUrl, Int, Seconds, Section, ShippingMethodId, matching
+from daemon.config.types import Bool, Duration, HttpUrl, Int, Seconds, Section, ShippingMethodId, matching
 from daemon.config.webhooks import ChannelWebhooks, ChannelWebhooksTable
 from daemon.model import PaymentState
 
@@ -117,11 +117,27 @@ class ChannelConfig(Section):
         return SHIPPABLE_STATUSES.get(self.kind, ())
 
 
+MIN_BULK_CATCH_UP_S = 900.0  # a bulk operation's start and polls take longer than a short catch-up
+
+
 class ShopifyChannelConfig(ChannelConfig):
     kind: Literal["shopify"]
     credentials: ShopifyCredentials
     include_test_orders: bool = False
     """Also export Shopify test orders (``Order.test``, e.g. paid with the Bogus gateway)."""
+    bulk_catch_up_after: Annotated[Duration, Field(ge=MIN_BULK_CATCH_UP_S)] = 6 * 3600.0
+    """Orders not read for longer than this (first import, resync, an outage) are caught up with one Shopify
+    bulk operation, which draws nothing from the API budget, instead of page by page."""
+
+    @model_validator(mode="after")
+    def _bulk_after_overlap(self) -> Self:
+        if self.bulk_catch_up_after <= self.cursor.overlap_s + self.intervals.orders:
+            raise ValueError(
+                f"bulk_catch_up_after ({self.bulk_catch_up_after:.0f} s) must be longer than cursor.overlap_s "
+                f"+ intervals.orders ({self.cursor.overlap_s + self.intervals.orders:.0f} s): otherwise every "
+                "ordinary cycle would start a bulk operation"
+            )
+        return self
 
 
 class ShopwareChannelConfig(ChannelConfig):

@@ -26,6 +26,23 @@ Seconds = Annotated[float, Strict(), Field(gt=0)]
 NonNegativeSeconds = Annotated[float, Strict(), Field(ge=0)]
 
 
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)")
+_UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _duration_s(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError('must be a duration string such as "90m", "6h" or "2d"')
+    found = _DURATION.fullmatch(value.strip())
+    if found is None:
+        raise ValueError(f'must be a number with a unit s, m, h or d (e.g. "6h"), got {value!r}')
+    return float(found.group(1)) * _UNIT_S[found.group(2)]
+
+
+Duration = Annotated[float, BeforeValidator(_duration_s)]
+"""A length of time written with its unit (``"90m"``, ``"6h"``, ``"2d"``), held in seconds."""
+
+
 def _check_http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:

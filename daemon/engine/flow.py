@@ -111,6 +111,8 @@ class Cycle:
 
 
 Source = Callable[[Cycle, Window], AsyncIterator[R]]
+# The reader of one long window (a large catch-up) for this cycle's channel, or None when it has none.
+CatchUp = Callable[[Cycle], Source[R] | None]
 Rows = Callable[[Cycle, R], list[tuple[str, Pulled]]]  # (snapshot channel, row); none: not ours
 Store = Callable[[Cycle, asyncpg.Connection, list[R]], Awaitable[int]]  # a page into its own table
 Handler = Callable[[Cycle, Claimed], Awaitable[str]]
@@ -125,6 +127,7 @@ class Flow(Generic[R]):
     entity: str | None = None  # the snapshot rows it queues (``status`` counts their backlog)
     cursor: bool = False  # reads delta windows after a cursor (``resync`` can move it back)
     source: Source[R] | None = None
+    catch_up: CatchUp[R] | None = None  # used instead of ``source`` past ``CursorSettings.catch_up_after_s``
     rows: Rows[R] | None = None  # records → snapshot rows …
     store: Store[R] | None = None  # … or the flow's own table
     handler: Handler | None = None

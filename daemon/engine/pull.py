@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import asyncpg
+from loguru import logger
 
 from daemon.engine import history
 from daemon.engine.context import MerchantContext
 from daemon.engine.flow import Cycle, CycleCounts, Flow
 from daemon.engine.push import push
 from daemon.engine.windows import cursor_end, due_windows
+from daemon.model import Window
 from daemon.store.history import insert_events
 from daemon.store.snapshot import ENTITY_ORDER, Pulled
 from daemon.store.stock import forget_written
@@ -43,17 +45,28 @@ async def pull(flow: Flow[R], cycle: Cycle) -> None:
 
     Pages are committed as they come (re-reading them after a crash costs nothing: unchanged hashes write
     nothing); the cursor moves only in the transaction of a window's last page. A long catch-up is cut into
-    windows of ``max_window_s`` so progress survives an interruption. A flow that ``push_while_reading``
-    pushes after each page, so a large backlog is sent while it is still being read (and a process that keeps
-    dying mid-pull still makes progress).
+    windows of ``max_window_s`` so progress survives an interruption — unless the flow has a catch-up reader
+    for this channel (``Flow.catch_up``) and the catch-up is longer than ``catch_up_after_s``: then it is one
+    window read in one go (Shopify: one bulk operation), and the cursor moves as after any window. A flow
+    that ``push_while_reading`` pushes after each page, so a large backlog is sent while it is still being
+    read (and a process that keeps dying mid-pull still makes progress).
     """
     ctx, counts = cycle.ctx, cycle.counts
     if flow.source is None:
         return
     settings = flow.cursor_settings(cycle)
-    async for window in due_windows(ctx, cycle.key, flow.name, settings, counts):
+    long_reader = flow.catch_up(cycle) if flow.catch_up and settings.catch_up_after_s is not None else None
+    whole_after = settings.catch_up_after_s if long_reader is not None else None
+    async for window in due_windows(ctx, cycle.key, flow.name, settings, counts, whole_after_s=whole_after):
         pulled_before = counts.pulled
-        async for page in pages(flow.source(cycle, window), flow.page_size, counts):
+        source = flow.source
+        if long_reader is not None and whole_after is not None and _span_s(window) > whole_after:
+            logger.info(
+                f"{flow.name} {cycle.key}: {_span_s(window) / 3600:.1f} h to catch up since "
+                f"{window.start:%Y-%m-%d %H:%M:%S}; read in one go"
+            )
+            source = long_reader
+        async for page in pages(source(cycle, window), flow.page_size, counts):
             end = cursor_end(window)
             if (
                 page.last
@@ -72,6 +85,10 @@ async def pull(flow: Flow[R], cycle: Cycle) -> None:
                             ctx.quiet.cursor_moved(cycle.key, flow.name, end)
             if not page.last and flow.push_while_reading:
                 await push(flow, cycle)
+
+
+def _span_s(window: Window) -> float:
+    return (window.end - window.start).total_seconds()
 
 
 async def _store(flow: Flow[R], cycle: Cycle, conn: asyncpg.Connection, records: list[R]) -> int:

@@ -15,6 +15,9 @@ class CursorSettings:
     lag_s: float = 5.0
     first_window_s: float = 7 * 86400.0  # how far back the very first pull looks
     max_window_s: float = 86400.0  # longer catch-ups (downtime, resync) go in windows of this size
+    # A due range longer than this is read as one window by the flow's catch-up reader, when the channel has
+    # one (Shopify's bulk operations); None: always windows of max_window_s, page by page.
+    catch_up_after_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from daemon.engine.context import MerchantContext
 from daemon.engine.cursors import fresh_window, next_window
@@ -39,10 +39,17 @@ def cursor_end(window: Window) -> datetime | None:
 
 
 async def due_windows(
-    ctx: MerchantContext, channel: str, flow: str, settings: CursorSettings, counts: CycleCounts
+    ctx: MerchantContext,
+    channel: str,
+    flow: str,
+    settings: CursorSettings,
+    counts: CycleCounts,
+    *,
+    whole_after_s: float | None = None,
 ) -> AsyncIterator[Window]:
     """Windows up to where this cycle began, oldest first; when a webhook nudged this flow, also up to now
-    (a ``FreshWindow``), in one read with the last due window where they meet.
+    (a ``FreshWindow``), in one read with the last due window where they meet. A due range longer than
+    ``whole_after_s`` is one window (its reader takes a large catch-up in one go).
 
     The caller stores each window's records and moves the cursor to ``cursor_end(window)`` in the same
     transaction before asking for the next one; the cursor lag is reported after each window.
@@ -55,6 +62,9 @@ async def due_windows(
     ctx.quiet.cursor_read(channel, flow, position)
     now = ctx.clock.now()  # fixed for the cycle: the catch-up ends where this cycle began
     overlap = ctx.overlaps.overlap_s(channel, flow, now, settings)
+    span = due_span(position, now, settings, overlap)
+    if whole_after_s is not None and span > whole_after_s:
+        settings = replace(settings, max_window_s=span)
     while (window := next_window(position, now, settings, overlap_s=overlap)) is not None:
         if position is not None and window.end <= position:
             break
@@ -82,6 +92,15 @@ async def due_windows(
             yield CoveredWindow(fresh.start, read_until, None)
             fresh = Window(read_until, fresh.end)
         yield FreshWindow(fresh.start, fresh.end, None)
+
+
+def due_span(position: datetime | None, now: datetime, settings: CursorSettings, overlap_s: float) -> float:
+    """Seconds from where the next window starts to where this cycle's reading ends (0: nothing due)."""
+    first = next_window(position, now, settings, overlap_s=overlap_s)
+    if first is None:
+        return 0.0
+    end = (now - timedelta(seconds=settings.lag_s)).replace(microsecond=0)
+    return (end - first.start).total_seconds()
 
 
 def _fresh_end(ctx: MerchantContext) -> datetime:

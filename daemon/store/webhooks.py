@@ -1,4 +1,5 @@
-"""``webhook_registrations`` (migration 0007): generated webhook credentials and registration state."""
+"""``webhook_registrations`` (migrations 0007, 0008): generated webhook credentials, their staged rotation and
+the registration state per shop channel."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ class Registration:
     last_delivery_at: datetime | None
     address_prefix: str | None
     registered_since: datetime | None
+    shop_url: str | None = None
+    rotation_pending: bool = False  # a staged credential (never the value itself)
 
 
 _CREDENTIAL = """
@@ -54,6 +57,59 @@ async def channel_credential(pool: asyncpg.Pool, merchant_id: str, channel: str,
     return Secret(value, source=CREDENTIAL_SOURCE)
 
 
+async def generated_credentials(
+    pool: asyncpg.Pool, merchant_id: str, channel: str
+) -> tuple[Secret | None, Secret | None]:
+    """The channel's generated credential and the one staged by a rotation (None when there is none); read
+    at every registration pass, so each instance registers and accepts what Postgres holds now."""
+    row = await pool.fetchrow(
+        "SELECT credential, credential_next FROM webhook_registrations WHERE merchant_id = $1 AND channel = $2",
+        merchant_id,
+        channel,
+    )
+    if row is None:
+        return None, None
+    current, staged = row["credential"], row["credential_next"]
+    return (
+        None if current is None else Secret(current, source=CREDENTIAL_SOURCE),
+        None if staged is None else Secret(staged, source=CREDENTIAL_SOURCE),
+    )
+
+
+async def stage_credential(pool: asyncpg.Pool, merchant_id: str, channel: str, kind: str) -> None:
+    """A new credential for the next registration pass (``ffn-sync webhooks --rotate``); a second rotation
+    before that pass replaces the staged one (the shop never saw it)."""
+    await pool.execute(
+        "INSERT INTO webhook_registrations (merchant_id, channel, kind, credential_next) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (merchant_id, channel) DO UPDATE SET credential_next = excluded.credential_next,"
+        " updated_at = now()",
+        merchant_id,
+        channel,
+        kind,
+        new_credential(),
+    )
+
+
+async def promote_credential(pool: asyncpg.Pool, merchant_id: str, channel: str, staged: Secret) -> bool:
+    """The staged credential is registered at the shop: it becomes the only one. False when another
+    rotation was staged meanwhile (that one waits for the next pass)."""
+    status: str = await pool.execute(
+        "UPDATE webhook_registrations SET credential = credential_next, credential_next = NULL,"
+        " updated_at = now() WHERE merchant_id = $1 AND channel = $2 AND credential_next = $3",
+        merchant_id,
+        channel,
+        staged.reveal(),
+    )
+    return status.endswith(" 1")
+
+
+async def forget_registration(pool: asyncpg.Pool, merchant_id: str, channel: str) -> None:
+    """The channel's webhooks are gone from the shop (or can no longer be reached): drop its row."""
+    await pool.execute(
+        "DELETE FROM webhook_registrations WHERE merchant_id = $1 AND channel = $2", merchant_id, channel
+    )
+
+
 async def record_registration(
     pool: asyncpg.Pool,
     merchant_id: str,
@@ -66,20 +122,22 @@ async def record_registration(
     error: str | None,
     at: datetime,
     address_prefix: str | None = None,
+    shop_url: str | None = None,
 ) -> None:
     """A successful pass (``error`` None) stores what the shop has now and under which ``address_prefix``;
-    a failed one keeps the last known subscriptions and prefix (it learnt nothing new)."""
+    a failed one keeps the last known subscriptions, prefix and shop (it learnt nothing new)."""
     await pool.execute(
         "INSERT INTO webhook_registrations AS r (merchant_id, channel, kind, state, topics, subscriptions,"
-        " last_error, last_registered_at, address_prefix, registered_since, updated_at)"
+        " last_error, last_registered_at, address_prefix, registered_since, updated_at, shop_url)"
         " VALUES ($1, $2, $3, $4, $5, coalesce($6::jsonb, '[]'), $7,"
         " CASE WHEN $7::text IS NULL THEN $8::timestamptz END,"
-        " $9, CASE WHEN $4 = 'registered' THEN $8::timestamptz END, $8::timestamptz)"
+        " $9, CASE WHEN $4 = 'registered' THEN $8::timestamptz END, $8::timestamptz, $10)"
         " ON CONFLICT (merchant_id, channel) DO UPDATE SET kind = excluded.kind, state = excluded.state,"
         " topics = excluded.topics, subscriptions = coalesce($6::jsonb, r.subscriptions),"
         " last_error = excluded.last_error,"
         " last_registered_at = coalesce(excluded.last_registered_at, r.last_registered_at),"
         " address_prefix = CASE WHEN $7::text IS NULL THEN $9 ELSE r.address_prefix END,"
+        " shop_url = CASE WHEN $7::text IS NULL THEN $10 ELSE r.shop_url END,"
         " registered_since = CASE WHEN excluded.state <> 'registered' THEN NULL"
         " WHEN r.state = 'registered' THEN coalesce(r.registered_since, $8) ELSE $8 END,"
         " updated_at = excluded.updated_at",
@@ -92,6 +150,7 @@ async def record_registration(
         error,
         at,
         address_prefix,
+        shop_url,
     )
 
 
@@ -110,7 +169,8 @@ async def registrations(
 ) -> list[Registration]:
     rows = await pool.fetch(
         "SELECT merchant_id, channel, kind, state, topics, subscriptions, last_error, last_registered_at,"
-        " last_delivery_at, address_prefix, registered_since FROM webhook_registrations"
+        " last_delivery_at, address_prefix, registered_since, shop_url,"
+        " credential_next IS NOT NULL AS rotation_pending FROM webhook_registrations"
         " WHERE ($1::text IS NULL OR merchant_id = $1) AND ($2::text IS NULL OR channel = $2)"
         " ORDER BY merchant_id, channel",
         merchant_id,
@@ -129,6 +189,8 @@ async def registrations(
             last_delivery_at=row["last_delivery_at"],
             address_prefix=row["address_prefix"],
             registered_since=row["registered_since"],
+            shop_url=row["shop_url"],
+            rotation_pending=row["rotation_pending"],
         )
         for row in rows
     ]

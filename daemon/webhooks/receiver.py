@@ -2,7 +2,8 @@
 
 It authenticates each delivery through the shop adapter, answers at once (the shops give up after a few
 seconds and count that as a failure), and only nudges the channel's flow: the payload is never used as data.
-Every refusal is a 4xx, a WARNING with the source address and a metric, and never a trigger.
+Every refusal is a 4xx, a metric and never a trigger; its WARNING (with the source address) is rate-limited
+(``rejects``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.config.webhooks import WebhooksConfig
 from daemon.monitor.metrics import SyncMetrics, default_metrics
 from daemon.webhooks.endpoint import Endpoint, RecentDeliveries
+from daemon.webhooks.rejects import RejectLog
 from daemon.webhooks.types import DeliveryRejected, RejectReason
 
 STATUS_BY_REASON = {
@@ -76,6 +78,7 @@ class WebhookReceiver:
         self.clock = clock
         self.trusted = tuple(ipaddress.ip_network(p, strict=False) for p in config.trusted_proxies)
         self.endpoints: dict[tuple[str, str], Endpoint] = {}
+        self.rejects = RejectLog(clock)
 
     def serve(self, endpoints: Iterable[Endpoint]) -> None:
         """Replace the served endpoints; a channel that stays keeps its memory of recent delivery ids."""
@@ -149,10 +152,11 @@ class WebhookReceiver:
         job = endpoint.nudge(delivery.flow) if delivery.flow in endpoint.flows else None
         triggered = job is not None and self.trigger(job)
         logger.debug(
-            "webhook {} for {}/{}{}",
+            "webhook {} for {}/{}{}{}",
             delivery.topic,
             merchant,
             channel,
+            f" (shop id {delivery.resource_id[:_MAX_LOGGED_NAME]})" if delivery.resource_id else "",
             f": {job} runs now" if triggered else ": no flow to run",
         )
         return web.Response(status=200)
@@ -163,5 +167,5 @@ class WebhookReceiver:
         merchant, channel = (endpoint.merchant, endpoint.channel) if endpoint is not None else ("-", "-")
         self.metrics.webhook_rejects.labels(merchant, channel, reason.value).inc()
         where = f"{merchant}/{channel}" if endpoint is not None else "an unknown channel"
-        logger.warning("webhook for {} from {} refused ({}): {}", where, source, reason.value, detail)
+        self.rejects.refused(where, source, reason, detail)
         return web.Response(status=STATUS_BY_REASON.get(reason, 400))

@@ -46,6 +46,7 @@ class WebhookStatus:
     last_delivery_at: datetime | None
     last_registered_at: datetime | None
     last_error: str | None
+    rotation_pending: bool = False  # a staged secret/token not registered at the shop yet
 
 
 async def webhook_statuses(
@@ -76,6 +77,7 @@ async def webhook_statuses(
                     last_delivery_at=row.last_delivery_at if row else None,
                     last_registered_at=row.last_registered_at if row else None,
                     last_error=row.last_error if row else None,
+                    rotation_pending=row.rotation_pending if row else False,
                 )
             )
     return out

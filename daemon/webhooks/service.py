@@ -22,6 +22,7 @@ from daemon.config.webhooks import WebhooksConfig
 from daemon.monitor.metrics import SyncMetrics, default_metrics
 from daemon.store import webhooks as store
 from daemon.webhooks.endpoint import Endpoint
+from daemon.webhooks.leftovers import Connect
 from daemon.webhooks.receiver import Trigger, WebhookReceiver
 from daemon.webhooks.registration import Registrar, Target
 
@@ -35,10 +36,12 @@ class WebhookListenError(RuntimeError):
 
 @dataclass(frozen=True)
 class WebhookSet:
-    """What the runtime offers: endpoints to serve and registrations to keep (incl. removals)."""
+    """What the runtime offers: endpoints to serve, registrations to keep, and (``connect``) the access to
+    the shops of channels whose webhooks are no longer wanted, to remove ours there."""
 
     endpoints: tuple[Endpoint, ...] = ()
     targets: tuple[Target, ...] = ()
+    connect: Connect | None = None
 
 
 @runtime_checkable
@@ -72,14 +75,21 @@ class WebhookService:
         self.port: int | None = None
         self._deliveries: dict[tuple[str, str], datetime] = {}
         self._ledger: asyncio.Task[None] | None = None
+        self._hooks = WebhookSet()
 
     async def apply(self, hooks: WebhookSet) -> None:
-        """Serve ``hooks.endpoints`` (listening from the first one on) and register ``hooks.targets`` in the
-        background."""
+        """Serve ``hooks.endpoints`` (listening from the first one on), register ``hooks.targets`` and remove
+        ours of channels no longer wanted, in the background."""
         if hooks.endpoints and self._runner is None:
             await self._listen()
         self.receiver.serve(hooks.endpoints)
-        self.registrar.start(hooks.targets)
+        self._hooks = hooks
+        self.registrar.start(hooks.targets, hooks.connect)
+
+    def recheck(self) -> None:
+        """A registration pass now with the running set (a reload with an unchanged file: something at a
+        shop was fixed, or a rotation was staged); returns at once."""
+        self.registrar.start(self._hooks.targets, self._hooks.connect)
 
     async def aclose(self) -> None:
         await self.registrar.aclose()
@@ -121,6 +131,7 @@ class WebhookService:
         while True:
             await asyncio.sleep(LEDGER_FLUSH_S)
             await self._flush()
+            self.receiver.rejects.flush()  # a flood's last summary, even when nothing more is refused
 
     async def _flush(self) -> None:
         pending, self._deliveries = self._deliveries, {}

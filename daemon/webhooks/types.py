@@ -49,8 +49,8 @@ class Delivery:
     # The vendor's id of this delivery, for duplicate detection (Shopify X-Shopify-Webhook-Id, WooCommerce
     # X-WC-Webhook-Delivery-ID); None when the vendor sends none.
     delivery_id: str | None
-    # The order's or product's id in the shop, when the delivery names it: lets a triggered run look it up
-    # directly instead of waiting for the cursor window. Only a hint.
+    # The order's or product's id in the shop, when the delivery names it: named in the receiver's DEBUG
+    # line, so a delivery can be traced to the run it started. Never used as data (the run reads the shop).
     resource_id: str | None = None
     # A vendor's test call, not an event (WooCommerce pings a new webhook with ``webhook_id=N``): the
     # receiver answers 2xx and triggers nothing. Unsigned, so it must not count as a healthy delivery.
@@ -63,11 +63,18 @@ class WebhookCredentials:
 
     ``secrets``: HMAC keys, current first, then the previous one during a rotation (Shopify: the app's
     client secret from the config; WooCommerce: the secret ffn-sync generated and registered).
-    ``token``: Shopware (unsigned webhooks): the random per-channel token carried in the URL path.
+    ``token``: Shopware (unsigned webhooks): the random per-channel token carried in the URL path;
+    ``previous_token``: the one it replaces, accepted until the shop's webhooks carry the new one.
+    The first secret and ``token`` are what gets registered.
     """
 
     secrets: tuple[Secret, ...] = ()
     token: Secret | None = None
+    previous_token: Secret | None = None
+
+    @property
+    def tokens(self) -> tuple[Secret, ...]:
+        return tuple(t for t in (self.token, self.previous_token) if t is not None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from daemon.config import MerchantConfig
-from daemon.config.channels import ShopChannelConfig
+from daemon.config.channels import ShopChannelConfig, ShopifyChannelConfig
 from daemon.engine.jobs import Intervals
 from daemon.engine.settings import ChannelSettings, CursorSettings, EligibilityRules, MerchantSettings
 
@@ -26,7 +26,13 @@ def channel_settings(channel: ShopChannelConfig) -> ChannelSettings:
         shipping_map=dict(channel.shipping.map),
         default_shipping_method=channel.shipping.default,
         cancel_in_shop=channel.status.cancel_in_shop,
-        cursor=CursorSettings(overlap_s=channel.cursor.overlap_s, lag_s=channel.cursor.lag_s),
+        cursor=CursorSettings(
+            overlap_s=channel.cursor.overlap_s,
+            lag_s=channel.cursor.lag_s,
+            catch_up_after_s=channel.bulk_catch_up_after
+            if isinstance(channel, ShopifyChannelConfig)
+            else None,
+        ),
     )
 
 

@@ -33,7 +33,8 @@ its fulfillment orders start ON_HOLD, ``scheduled``: bool; lines take a ``locati
 quantities, a cancel gives them back), ``GET /_sandbox/cost``
 (bucket status and cost accounting), ``GET/PUT /_sandbox/webhooks`` (subscriptions, delivery attempts,
 fault knobs: ``webhooks.py``), plus the shared ``/_sandbox/requests``, ``/_sandbox/faults``,
-``/_sandbox/reset``. Webhook deliveries are signed with ``app_secret`` (default ``TEST_APP_SECRET``).
+``/_sandbox/reset``; bulk query operations with their knobs at ``GET/PUT /_sandbox/bulk`` (``bulk.py``;
+``bulk_delay_s``, ``bulk_max_running``). Webhook deliveries are signed with ``app_secret`` (default ``TEST_APP_SECRET``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from sandboxes.kit.faults import Faults
 from sandboxes.kit.kit import json_response
 from sandboxes.kit.tenants import Target, Tenants, by_path_prefix, serve_tenants, shop_credential
 from sandboxes.kit.webhooks import Deliveries, add_routes
+from sandboxes.shopify.bulk import BulkKnobs, BulkOperations
 from sandboxes.shopify.control import Control
 from sandboxes.shopify.cost import LeakyBucket
 from sandboxes.shopify.endpoint import MAX_QUERY_COST, GraphQLEndpoint
@@ -64,9 +66,15 @@ class ShopifySandbox:
     """What tests reach into: the world, the bucket and the endpoint of one app."""
 
     def __init__(
-        self, world: World, bucket: LeakyBucket, endpoint: GraphQLEndpoint, webhooks: ShopifyWebhooks
+        self,
+        world: World,
+        bucket: LeakyBucket,
+        endpoint: GraphQLEndpoint,
+        webhooks: ShopifyWebhooks,
+        bulk: BulkOperations,
     ) -> None:
         self.world = world
+        self.bulk = bulk
         self.bucket = bucket
         self.endpoint = endpoint
         self.webhooks = webhooks
@@ -127,6 +135,8 @@ def shop_app(
     supported_versions: tuple[str, ...] = SUPPORTED_VERSIONS,
     access_scopes: tuple[str, ...] | None = None,
     app_secret: str = TEST_APP_SECRET,
+    bulk_delay_s: float = BulkKnobs.delay_s,
+    bulk_max_running: int = BulkKnobs.max_running,
     **_unused: Any,
 ) -> web.Application:
     app, kit = make_app("shopify")
@@ -149,11 +159,19 @@ def shop_app(
     endpoint.query_root.webhookSubscriptions = hooks.webhookSubscriptions  # type: ignore[attr-defined]
     for name in ("webhookSubscriptionCreate", "webhookSubscriptionUpdate", "webhookSubscriptionDelete"):
         setattr(endpoint.mutation_root, name, getattr(hooks, name))
-    app[SANDBOX_KEY] = ShopifySandbox(world, bucket, endpoint, hooks)
+    bulk = BulkOperations(
+        clock, endpoint.query_root, BulkKnobs(delay_s=bulk_delay_s, max_running=bulk_max_running)
+    )
+    endpoint.query_root.bulkOperation = bulk.bulkOperation  # type: ignore[attr-defined]
+    endpoint.query_root.currentBulkOperation = bulk.currentBulkOperation  # type: ignore[attr-defined]
+    endpoint.mutation_root.bulkOperationRunQuery = bulk.bulkOperationRunQuery  # type: ignore[attr-defined]
+    endpoint.mutation_root.bulkOperationCancel = bulk.bulkOperationCancel  # type: ignore[attr-defined]
+    app[SANDBOX_KEY] = ShopifySandbox(world, bucket, endpoint, hooks, bulk)
     kit.fault_response = _fault_response
     app.router.add_post("/admin/api/{version}/graphql.json", endpoint.handle)
     Control(world, bucket).routes(app)
     add_routes(app, deliveries, hooks.listing)
+    bulk.routes(app)
 
     def reset() -> None:
         # Same objects, emptied: routes and tests keep their references.
@@ -161,6 +179,7 @@ def shop_app(
         world.__dict__.update(fresh.__dict__)
         bucket.reset()
         hooks.reset()
+        bulk.reset()
 
     kit.reset_hooks.append(reset)
     return app

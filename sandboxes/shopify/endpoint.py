@@ -21,6 +21,7 @@ from graphql import (
 )
 
 from sandboxes.kit.kit import json_response
+from sandboxes.kit.tenants import mount
 from sandboxes.shopify.cost import CostContext, LeakyBucket
 from sandboxes.shopify.mutations import MutationRoot
 from sandboxes.shopify.queries import QueryRoot
@@ -90,7 +91,9 @@ class GraphQLEndpoint:
         except (orjson.JSONDecodeError, KeyError, TypeError):
             return json_response({"errors": {"query": "Required parameter missing or invalid"}}, 400, headers)
         variables = body.get("variables") or {}
-        answer = self.run(text, variables, body.get("operationName"), version=version)
+        # A shop of a multi-shop sandbox hands out links under its own prefix (bulk results).
+        origin = str(request.url.origin()) + mount(request)
+        answer = self.run(text, variables, body.get("operationName"), version=version, origin=origin)
         return json_response(answer, headers=headers)
 
     def run(
@@ -100,6 +103,7 @@ class GraphQLEndpoint:
         operation_name: str | None = None,
         *,
         version: str = SUPPORTED_VERSIONS[-1],
+        origin: str | None = None,
     ) -> dict[str, Any]:
         schema = load_schema(version)
         document = checked_document(version, text)
@@ -145,7 +149,8 @@ class GraphQLEndpoint:
                 ],
                 "extensions": self._cost(requested, None),
             }
-        context: dict[str, Any] = {"version": version, "access_scopes": self.access_scopes}
+        # origin: where this sandbox is reached, for the links it hands out (bulk operation results)
+        context: dict[str, Any] = {"version": version, "access_scopes": self.access_scopes, "origin": origin}
         is_mutation = op.operation.value == "mutation"
         result = execute(
             schema,

@@ -156,3 +156,39 @@ async def test_a_shop_has_its_own_faults(running: Running) -> None:
 async def test_a_shop_name_must_be_a_shop_handle(running: Running) -> None:
     async with running.session.get(f"{running.url(None)}/shops/Not_A_Shop/_sandbox/stock") as answer:
         assert answer.status == 404
+
+
+BULK_RUN = """mutation Run($q: String!) { bulkOperationRunQuery(query: $q) {
+  bulkOperation { id } userErrors { message } } }"""
+BULK_STATUS = "query Status($id: ID!) { bulkOperation(id: $id) { status url } }"
+
+
+async def test_a_shops_bulk_results_are_linked_under_its_own_prefix() -> None:
+    clock = FakeClock()
+    server = TestServer(shopify.create_app(clock=clock), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            run = Running(server, session, clock, KINDS["shopify"], [])
+            await _orders(run, "alpha", 2)
+            url = f"{run.url('alpha')}/admin/api/2026-10/graphql.json"
+            headers = {"X-Shopify-Access-Token": shop_credential(SHOPIFY_TOKEN, "alpha")}
+
+            async def gql(query: str, variables: dict[str, Any]) -> Any:
+                async with session.post(
+                    url, json={"query": query, "variables": variables}, headers=headers
+                ) as r:
+                    return (await r.json())["data"]
+
+            query = "{ orders { edges { node { id } } } }"
+            op = (await gql(BULK_RUN, {"q": query}))["bulkOperationRunQuery"]["bulkOperation"]
+            clock.advance(5)
+            done = (await gql(BULK_STATUS, {"id": op["id"]}))["bulkOperation"]
+            assert done["status"] == "COMPLETED" and done["url"].startswith(f"{run.url('alpha')}/")
+            async with session.get(done["url"]) as answer:
+                assert answer.status == 200
+                assert (
+                    len((await answer.read()).splitlines()) == 2
+                )  # alpha's two orders, not the default shop's
+    finally:
+        await server.close()

@@ -22,7 +22,7 @@ from daemon.engine.codec import content_hash, to_payload
 from daemon.engine.context import MerchantContext
 from daemon.engine.cycle import CycleCounts, sync
 from daemon.engine.eligibility import Export, GateDecision, Never, Wait, decide
-from daemon.engine.flow import FAILED, PUSHED, SKIPPED, WAITING, Cycle, Flow, Scope
+from daemon.engine.flow import FAILED, PUSHED, SKIPPED, WAITING, Cycle, Flow, Scope, Source
 from daemon.engine.flows.order_batch import (
     PREPARED,
     PreparedCreates,
@@ -46,7 +46,7 @@ from daemon.model import (
     ShopOrder,
     Window,
 )
-from daemon.ports import OrderVersions, UnreadableOrder
+from daemon.ports import CatchUpReads, OrderVersions, UnreadableOrder
 from daemon.secrets import redact
 from daemon.store.snapshot import ENTITY_ORDER, REASON_WAITING, Claimed, Pulled
 
@@ -60,6 +60,14 @@ def read_orders(cycle: Cycle, window: Window) -> AsyncIterator[ShopOrder | Unrea
         # Triggered reads already read it: what the snapshot lacks, not the whole window again.
         return orders_behind(cycle.ctx, cycle.shop.name, shop, window)
     return shop.changed_orders(window)
+
+
+def catch_up_reader(cycle: Cycle) -> Source[ShopOrder | UnreadableOrder] | None:
+    """The channel's one-go read of a long window (``CatchUpReads``), when it has one."""
+    channel = cycle.ctx.channels[cycle.shop.name]
+    if not isinstance(channel, CatchUpReads):
+        return None
+    return lambda _cycle, window: channel.changed_orders_bulk(window)
 
 
 def order_rows(cycle: Cycle, order: ShopOrder | UnreadableOrder) -> list[tuple[str, Pulled]]:
@@ -85,6 +93,7 @@ ORDERS = Flow(
     entity=ENTITY_ORDER,
     cursor=True,
     source=read_orders,
+    catch_up=catch_up_reader,
     rows=order_rows,
     handler=push_order,
     prepare=prepare_orders,

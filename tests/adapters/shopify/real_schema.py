@@ -60,6 +60,8 @@ SUBSET: dict[str, list[str]] = {
         "inventoryItems",
         "currentAppInstallation",
         "webhookSubscriptions",
+        "bulkOperation",
+        "currentBulkOperation",
     ],
     "Mutation": [
         "fulfillmentCreate",
@@ -70,6 +72,8 @@ SUBSET: dict[str, list[str]] = {
         "webhookSubscriptionCreate",
         "webhookSubscriptionUpdate",
         "webhookSubscriptionDelete",
+        "bulkOperationRunQuery",
+        "bulkOperationCancel",
     ],
     "Shop": ["id", "name", "currencyCode", "myshopifyDomain", "weightUnit"],
     "Job": ["id", "done"],
@@ -269,6 +273,23 @@ SUBSET: dict[str, list[str]] = {
     "WebhookSubscriptionCreatePayload": ["webhookSubscription", "userErrors"],
     "WebhookSubscriptionUpdatePayload": ["webhookSubscription", "userErrors"],
     "WebhookSubscriptionDeletePayload": ["deletedWebhookSubscriptionId", "userErrors"],
+    "BulkOperation": [
+        "id",
+        "status",
+        "errorCode",
+        "type",
+        "query",
+        "createdAt",
+        "completedAt",
+        "objectCount",
+        "rootObjectCount",
+        "fileSize",
+        "url",
+        "partialDataUrl",
+    ],
+    "BulkOperationRunQueryPayload": ["bulkOperation", "userErrors"],
+    "BulkOperationCancelPayload": ["bulkOperation", "userErrors"],
+    "BulkOperationUserError": ["code", *_USER_ERROR],
 }
 INTERFACES: dict[str, list[str]] = {"Node": ["id"]}
 # Input objects and the fields kept; optional fields we never send are left out (stricter than Shopify).
@@ -318,6 +339,10 @@ ENUMS = [
     "WebhookSubscriptionTopic",
     "WebhookSubscriptionFormat",
     "WebhookSubscriptionSortKeys",
+    "BulkOperationStatus",
+    "BulkOperationErrorCode",
+    "BulkOperationType",
+    "BulkOperationUserErrorCode",
 ]
 SCALARS = ["DateTime", "Decimal", "Money", "URL", "UnsignedInt64"]
 BUILTIN_SCALARS = {"String", "Int", "Float", "Boolean", "ID"}

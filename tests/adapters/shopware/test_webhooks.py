@@ -181,3 +181,15 @@ def test_without_a_configured_token_nothing_is_accepted() -> None:
     with pytest.raises(DeliveryRejected) as refused:
         Webhooks.__new__(Webhooks).authenticate({}, BODY, WebhookCredentials(), path_token=TOKEN)
     assert refused.value.reason is RejectReason.BAD_SIGNATURE
+
+
+def test_during_a_rotation_the_new_and_the_previous_token_are_accepted_and_no_other() -> None:
+    new = secrets.token_urlsafe(32)
+    rotating = WebhookCredentials(token=Secret(new), previous_token=Secret(TOKEN))
+    hooks = Webhooks.__new__(Webhooks)
+    for token in (new, TOKEN):
+        assert hooks.authenticate({}, BODY, rotating, path_token=token).topic == "checkout.order.placed"
+    with pytest.raises(DeliveryRejected):
+        hooks.authenticate({}, BODY, rotating, path_token=secrets.token_urlsafe(32))
+    with pytest.raises(DeliveryRejected):  # rotated: the old token is refused
+        hooks.authenticate({}, BODY, WebhookCredentials(token=Secret(new)), path_token=TOKEN)

@@ -73,7 +73,7 @@ class FakeWebhooks:
             raise DeliveryRejected(RejectReason.MALFORMED, "no topic header")
         if topic not in TOPICS:
             raise DeliveryRejected(RejectReason.UNKNOWN_TOPIC, f"topic {topic!r}")
-        return Delivery(topic, TOPICS[topic], headers.get("X-Test-Id"))
+        return Delivery(topic, TOPICS[topic], headers.get("X-Test-Id"), headers.get("X-Test-Resource"))
 
     async def list_webhooks(self, address_prefix: str) -> list[Subscription]:
         return [s for s in self.subscriptions.values() if s.address.startswith(address_prefix)]

@@ -146,7 +146,8 @@ async def test_unknown_merchant_or_channel_is_404_without_asking_the_adapter(
         harness.sample("ffn_sync_webhook_rejects_total", merchant="-", channel="-", reason="unknown_channel")
         == 3
     )
-    assert sum(r["level"].name == "WARNING" for r in records) == 3
+    # One source, one reason: the first is a WARNING, the others wait for the minute's summary.
+    assert sum(r["level"].name == "WARNING" for r in records) == 1
 
 
 async def test_oversized_bodies_are_413_whether_declared_or_streamed(hooks: Any) -> None:
@@ -276,3 +277,68 @@ async def test_a_burst_of_500_deliveries_runs_the_flow_a_handful_of_times() -> N
         await scheduler.stop(grace_s=1)
     assert set(statuses) == {200}
     assert 1 <= runs <= 10 and peak == 1, runs
+
+
+def warnings(records: list[Any]) -> list[str]:
+    return [r["message"] for r in records if r["level"].name == "WARNING"]
+
+
+async def test_a_flood_of_forgeries_is_one_warning_then_one_summary_a_minute_and_counted_in_full(
+    hooks: Any, records: list[Any]
+) -> None:
+    harness, client = hooks
+    forged = {"X-Test-Hmac": "forged", "X-Test-Topic": "orders/create"}
+    for _ in range(50):
+        assert (await client.post("/webhooks/acme/shop", data=BODY, headers=forged)).status == 401
+    (first,) = warnings(records)
+    assert "from 127.0.0.1 refused (bad_signature)" in first
+    harness.clock.advance(30)
+    for _ in range(50):
+        await client.post("/webhooks/acme/shop", data=BODY, headers=forged)
+    assert len(warnings(records)) == 1  # not a minute yet
+    harness.clock.advance(30)
+    harness.receiver.rejects.flush()  # the service's periodic loop: the flood's summary without a new reject
+    summary = warnings(records)[-1]
+    assert summary.startswith("webhook refusals (bad_signature): 99 more in the last 60s from 1 address(es)")
+    harness.receiver.rejects.flush()
+    assert len(warnings(records)) == 2
+    assert (
+        harness.sample(
+            "ffn_sync_webhook_rejects_total", merchant="acme", channel="shop", reason="bad_signature"
+        )
+        == 100
+    )
+    # Another reason from the same source is news: its own first WARNING.
+    await client.post(
+        "/webhooks/acme/shop", data=BODY, headers={**headers(BODY, SECRET.reveal()), "X-Test-Topic": "x"}
+    )
+    assert "refused (unknown_topic)" in warnings(records)[-1]
+
+
+def test_a_sender_rotating_its_address_gets_a_bounded_number_of_first_warnings(records: list[Any]) -> None:
+    from daemon.webhooks.rejects import RejectLog
+    from daemon.webhooks.types import RejectReason
+
+    clock = FakeClock(T0)
+    log = RejectLog(clock, max_first=10)
+    for n in range(1000):
+        log.refused("acme/shop", f"2001:db8::{n:x}", RejectReason.BAD_SIGNATURE, "X-Test-Hmac does not match")
+    assert len(warnings(records)) == 10
+    clock.advance(60)
+    log.flush()
+    assert "990 more in the last 60s from 990 address(es)" in warnings(records)[-1]
+    # The minute is over: a new address gets its first WARNING again; a known one stays summarised.
+    log.refused("acme/shop", "2001:db8::new", RejectReason.BAD_SIGNATURE, "no header")
+    log.refused("acme/shop", "2001:db8::1", RejectReason.BAD_SIGNATURE, "no header")
+    assert "from 2001:db8::new refused" in warnings(records)[-1] and len(warnings(records)) == 12
+
+
+async def test_the_trigger_line_names_the_shops_id_of_the_order(hooks: Any, records: list[Any]) -> None:
+    _, client = hooks
+    sent = {**headers(BODY, SECRET.reveal()), "X-Test-Resource": "gid://shopify/Order/42"}
+    assert (await client.post("/webhooks/acme/shop", data=BODY, headers=sent)).status == 200
+    (line,) = [r["message"] for r in records if r["message"].startswith("webhook orders/create")]
+    assert (
+        line
+        == "webhook orders/create for acme/shop (shop id gid://shopify/Order/42): acme/shop/orders runs now"
+    )

@@ -1,5 +1,6 @@
 """Registration in the background: idempotent passes, what changed logged at INFO, failures at WARNING and
-recorded, removal when switched off, a changed public URL cleaned up, and the generated credentials."""
+recorded, a changed public URL cleaned up, and the generated credentials (removal of channels no longer
+configured: test_leftovers)."""
 
 from __future__ import annotations
 
@@ -107,20 +108,6 @@ async def test_a_failure_is_a_warning_recorded_without_secrets(
     assert SECRET.reveal() not in row.last_error
 
 
-async def test_switched_off_removes_ours_but_asks_nothing_when_never_registered(pool: asyncpg.Pool) -> None:
-    registrar = Registrar(pool, metrics=SyncMetrics())
-    untouched = FakeWebhooks()
-    assert await registrar.register_once(target(untouched, topics=()))
-    assert untouched.calls == []
-
-    support = FakeWebhooks()
-    await registrar.register_once(target(support))
-    assert await registrar.register_once(target(support, topics=()))
-    assert support.subscriptions == {}
-    (row,) = await registrations(pool)
-    assert row.state == "off"
-
-
 async def test_a_changed_public_url_removes_ours_under_the_old_one_first(pool: asyncpg.Pool) -> None:
     registrar = Registrar(pool, metrics=SyncMetrics())
     support = FakeWebhooks()
@@ -148,3 +135,20 @@ async def test_generated_credentials_are_long_random_and_stable(pool: asyncpg.Po
     assert first == again and first != other
     assert len(first.reveal()) >= 43  # 32 random bytes, URL-safe base64
     assert first.reveal() not in repr(first)
+
+
+async def test_a_topic_no_longer_configured_is_deleted_with_an_info_line_of_its_own(
+    pool: asyncpg.Pool, records: list[Any]
+) -> None:
+    support = FakeWebhooks()
+    registrar = Registrar(pool, metrics=SyncMetrics())
+    await registrar.register_once(
+        target(support, topics=("orders/create", "orders/updated", "products/update"))
+    )
+    records.clear()
+    assert await registrar.register_once(target(support, topics=("orders/create",)))
+    assert infos(records) == [
+        "webhooks of acme/shop: deleted orders/updated at the shop (no longer configured)",
+        "webhooks of acme/shop: deleted products/update at the shop (no longer configured)",
+    ]
+    assert set(support.subscriptions) == {"orders/create"}

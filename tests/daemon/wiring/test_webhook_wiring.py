@@ -1,6 +1,7 @@
 """The wiring builds, per enabled channel with webhooks on, an endpoint with the right credentials (Shopify's
 from the config, WooCommerce's secret and Shopware's token generated and kept) and a nudge that marks the
-channel's flow for a read up to now; a channel with webhooks off gets only a removal target."""
+channel's flow for a read up to now; a channel with webhooks off gets no target, only the access to its shop
+for removing ours there."""
 
 from __future__ import annotations
 
@@ -124,7 +125,18 @@ async def test_endpoints_credentials_targets_and_nudges(
             assert ctx.nudges.pending("woo", "orders") and ctx.nudges.pending("shopify-main", "products")
 
             targets = {t.channel: t for t in runtime.webhooks.targets}
-            assert targets["woo-quiet"].topics == ()  # off: ours are removed if they were ever made
+            # Off: no target; the leftovers pass reaches its shop (if ours were ever made there) through
+            # the merchant file's credentials; a channel the file does not have cannot be reached.
+            assert "woo-quiet" not in targets
+            connect = runtime.webhooks.connect
+            assert connect is not None
+            quiet = connect("acme", "woo-quiet", "woocommerce")
+            assert quiet is not None and quiet.shop_url == "http://127.0.0.1:4"
+            assert quiet.address_prefix == "https://sync.example.com/ffn/webhooks/acme/woo-quiet"
+            assert quiet.why == "webhooks switched off for the channel"
+            assert connect("acme", "gone", "woocommerce") is None
+            assert connect("acme", "woo-quiet", "shopware") is None  # same name, another shop kind
+            assert targets["woo"].shop_url == "http://127.0.0.1:3" and targets["woo"].endpoint is woo
             assert targets["sw"].address_prefix == "https://sync.example.com/ffn/webhooks/acme/sw"
             assert targets["sw"].address.endswith("/" + sw.credentials.token.reveal())  # type: ignore[union-attr]
             assert targets["shopify-main"].topics == ("orders/create", "orders/updated", "products/update")

@@ -1,0 +1,301 @@
+"""Large catch-ups (resync, first import, a long outage) through one bulk query instead of pages.
+
+A bulk operation draws nothing from the cost bucket but its start (10 points) and its polls (1 each), so
+reading 10,000 orders costs a few dozen points instead of ~500,000 (shopify.dev "Perform bulk operations
+with the GraphQL Admin API"). The flow:
+
+1. start ``bulkOperationRunQuery`` with the paged read's own order query and window filter
+   (``bulk_jsonl.order_query``) — unless an operation is already running or done:
+   - ours (same operation name, same window start, ending at most an hour before this window; e.g. started
+     before a restart): reused, and what it does not cover is read page by page afterwards;
+   - somebody else's (same app, another query): waited for up to ``wait_foreign_s``, then ours starts;
+     still running then → the window is read page by page;
+2. poll ``bulkOperation(id:)`` with backoff (injected clock) until it is COMPLETED;
+3. download ``url`` — a signed storage link: fetched WITHOUT the Admin API token — and put the orders back
+   together from the JSONL (``bulk_jsonl``), line by line;
+4. each order goes through the paged read's mapping (an order that cannot be mapped is ``UnreadableOrder``;
+   one whose line in the file is broken is ``UnreadableOrder`` with that reason), then the cycle's re-check
+   of orders waiting on a hold, as after a paged read.
+
+FAILED, CANCELED, EXPIRED, an operation that does not finish in ``max_wait_s``, a refused download (an expired
+link), or a file that cannot be trusted as a whole: the window is read page by page instead (logged). Errors
+reaching Shopify or the file at all (``RetryableError``) propagate like a failed page: the window is read
+again later, and the operation, ours and running or completed, is reused then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+from loguru import logger
+
+from adapters.shopify import bulk_jsonl
+from adapters.shopify.mapping import order_number, parse_time, readable_lines
+from adapters.shopify.read import OrderReader, window_query
+from adapters.shopify.transport import GraphQLTransport, Operation
+from daemon.clock import Clock
+from daemon.errors import RecordError, RetryableError
+from daemon.model import ShopOrder, Window
+from daemon.ports import UnreadableOrder
+
+_BULK_FIELDS = "id status errorCode objectCount rootObjectCount fileSize url query"
+RUN_BULK_QUERY = Operation(
+    "RunBulkQuery",
+    """mutation RunBulkQuery($query: String!) {
+  bulkOperationRunQuery(query: $query, groupObjects: false) {
+    bulkOperation { id status query }
+    userErrors { code field message }
+  }
+}""",
+    estimate=10,
+)
+BULK_OPERATION = Operation(
+    "BulkOperation",
+    f"query BulkOperation($id: ID!) {{ bulkOperation(id: $id) {{ {_BULK_FIELDS} }} }}",
+    estimate=1,
+)
+# Deprecated from 2026-01 in favour of bulkOperations(query:), but still served and the one way that works on
+# every supported version to learn what runs after a restart.
+CURRENT_BULK_OPERATION = Operation(
+    "CurrentBulkOperation",
+    f"query CurrentBulkOperation {{ currentBulkOperation(type: QUERY) {{ {_BULK_FIELDS} }} }}",
+    estimate=1,
+)
+RUNNING = frozenset({"CREATED", "RUNNING", "CANCELING"})
+BUSY_CODES = frozenset({"OPERATION_IN_PROGRESS", "LIMIT_REACHED"})
+REUSE_GAP_S = 3600.0
+FIRST_POLL_S = 1.0
+MAX_POLL_S = 10.0  # a poll costs 1 point; waiting up to 30 s longer than needed costs more
+
+
+class BulkUnavailable(Exception):
+    """This window cannot be read through a bulk operation now; it is read page by page."""
+
+
+class BrokenBulkLine(RecordError):
+    """The order's line in a bulk result could not be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    id: str
+    url: str | None  # None: nothing matched
+    covers_until: str  # the window end the operation filtered on (Shopify's text)
+    reused: bool
+
+
+class BulkOrderReader:
+    def __init__(
+        self,
+        transport: GraphQLTransport,
+        reader: OrderReader,
+        *,
+        fo_query: str,
+        clock: Clock,
+        session: aiohttp.ClientSession | None = None,
+        max_wait_s: float = 1800.0,
+        wait_foreign_s: float = 600.0,
+    ) -> None:
+        self._transport = transport
+        self._reader = reader
+        self._fo_query = fo_query
+        self._clock = clock
+        self._session = session
+        self._owns_session = session is None
+        self.max_wait_s = max_wait_s
+        self.wait_foreign_s = wait_foreign_s
+
+    async def aclose(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+
+    async def changed(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        search, start, end = window_query(window)
+        read: set[str] = set()
+        try:
+            finished = await self._finished_operation(search)
+            nodes, broken = await self._result(finished)
+        except BulkUnavailable as exc:
+            logger.warning(
+                f"shopify bulk read of orders changed {start:%Y-%m-%d %H:%M:%S} to {end:%Y-%m-%d %H:%M:%S} "
+                f"not possible: {exc}; reading the window page by page"
+            )
+            async for order in self._reader.changed(window):
+                yield order
+            return
+        logger.info(
+            f"shopify bulk operation {finished.id}: {len(nodes)} order(s) changed since "
+            f"{start:%Y-%m-%d %H:%M:%S}{' (reused)' if finished.reused else ''}"
+        )
+        for node in nodes:
+            updated = parse_time(node.get("updatedAt"), f"order {node.get('id')} updatedAt")
+            if not start <= updated < end:
+                continue  # the window is ours to enforce, as on the paged read
+            read.add(str(node["id"]))
+            if node["id"] in broken:
+                yield _unreadable(node, broken[node["id"]], updated)
+            else:
+                yield await self._reader._map(node)  # the paged read's own mapping, shared on purpose
+        in_file = {node["id"] for node in nodes}
+        for order_id, reason in broken.items():
+            if order_id not in in_file:  # its own line was the broken one: no number, no time to check
+                read.add(order_id)
+                yield UnreadableOrder.of(order_id, None, BrokenBulkLine(reason))
+        covered_end = parse_time(finished.covers_until, "bulk query window end")
+        if covered_end < end:  # a reused operation of ours that ended earlier: the rest page by page
+            async for order in self._reader.changed(Window(covered_end, end)):
+                read.add(order.order_id)
+                yield order
+            return  # the paged read ran the waiting-order re-check already
+        async for released in self._reader._released(read):
+            yield released
+
+    # the operation ------------------------------------------------------------------------------------------
+
+    async def _finished_operation(self, search: str) -> Finished:
+        wanted = bulk_jsonl.order_query(search, self._fo_query)
+        window = bulk_jsonl.query_window(wanted)
+        assert window is not None
+        current = await self._current()
+        if current is not None:
+            theirs = bulk_jsonl.query_window(str(current.get("query") or ""))
+            if (
+                theirs is not None
+                and _reusable(theirs, window)
+                and current["status"] in RUNNING | {"COMPLETED"}
+            ):
+                # Started by an earlier run (before a restart, or one that gave up waiting).
+                logger.info(f"shopify bulk operation {current['id']} ({current['status']}) is ours: reused")
+                return await self._wait(current, theirs[1], reused=True)
+            if current["status"] in RUNNING:
+                await self._wait_for_other(current)
+        started = await self._start(wanted)
+        return await self._wait(started, window[1], reused=False)
+
+    async def _current(self) -> dict[str, Any] | None:
+        data = await self._transport.query(CURRENT_BULK_OPERATION)
+        current = data.get("currentBulkOperation")
+        return current if isinstance(current, dict) else None
+
+    async def _start(self, query: str) -> dict[str, Any]:
+        data = await self._transport.mutate(RUN_BULK_QUERY, {"query": query})
+        payload = data.get("bulkOperationRunQuery") or {}
+        errors = payload.get("userErrors") or []
+        if errors:
+            text = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
+            if not any(e.get("code") in BUSY_CODES for e in errors):
+                logger.error(f"shopify refused the bulk order query: {text}")
+            raise BulkUnavailable(f"Shopify refused the bulk query ({text})")
+        operation = payload.get("bulkOperation")
+        if not isinstance(operation, dict):
+            raise BulkUnavailable("Shopify started no bulk operation and gave no reason")
+        logger.info(f"shopify bulk operation {operation['id']} started")
+        return operation
+
+    async def _poll(self, operation_id: str) -> dict[str, Any]:
+        data = await self._transport.query(BULK_OPERATION, {"id": operation_id})
+        found = data.get("bulkOperation")
+        if not isinstance(found, dict):
+            raise BulkUnavailable(f"bulk operation {operation_id} is gone")
+        return found
+
+    async def _wait_for_other(self, other: dict[str, Any]) -> None:
+        logger.info(f"shopify bulk operation {other['id']} of another client runs; waiting for it to end")
+        deadline = self._clock.monotonic() + self.wait_foreign_s
+        delay = FIRST_POLL_S
+        status = other
+        while status["status"] in RUNNING:
+            if self._clock.monotonic() >= deadline:
+                raise BulkUnavailable(
+                    f"bulk operation {other['id']} of another client still runs after {self.wait_foreign_s:.0f} s"
+                )
+            await self._clock.sleep(delay)
+            delay = min(MAX_POLL_S, delay * 2)
+            status = await self._poll(other["id"])
+
+    async def _wait(self, operation: dict[str, Any], covers_until: str, *, reused: bool) -> Finished:
+        deadline = self._clock.monotonic() + self.max_wait_s
+        delay = FIRST_POLL_S
+        status = operation
+        while status["status"] in RUNNING or "url" not in status:
+            if status["status"] in RUNNING and self._clock.monotonic() >= deadline:
+                raise BulkUnavailable(
+                    f"bulk operation {operation['id']} still runs after {self.max_wait_s:.0f} s "
+                    "(a later run picks it up)"
+                )
+            if status["status"] in RUNNING:
+                await self._clock.sleep(delay)
+                delay = min(MAX_POLL_S, delay * 2)
+            status = await self._poll(operation["id"])
+        if status["status"] != "COMPLETED":
+            code = f" ({status['errorCode']})" if status.get("errorCode") else ""
+            raise BulkUnavailable(f"bulk operation {operation['id']} ended {status['status']}{code}")
+        logger.debug(
+            f"shopify bulk operation {operation['id']} completed: {status.get('objectCount')} objects, "
+            f"{status.get('fileSize')} bytes"
+        )
+        return Finished(str(status["id"]), status.get("url"), covers_until, reused)
+
+    # the result -----------------------------------------------------------------------------------------------
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=120))
+            self._owns_session = True
+        return self._session
+
+    async def _result(self, finished: Finished) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        if finished.url is None:
+            return [], {}
+        assembly = bulk_jsonl.Assembly()
+        number = 0
+        try:
+            # A signed storage link: no Admin API token (no headers of ours at all) goes there.
+            async with self._http().get(finished.url) as response:
+                if response.status != 200:
+                    snippet = (await response.read())[:200].decode("utf-8", "replace")
+                    raise BulkUnavailable(
+                        f"the result of bulk operation {finished.id} answered HTTP {response.status}: {snippet}"
+                    )
+                async for raw in response.content:
+                    number += 1
+                    if raw.strip():
+                        assembly.feed(raw, number)
+            nodes = assembly.finish()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            # The operation stays ours and completed: the next try of this window downloads it again.
+            raise RetryableError(
+                f"the result of bulk operation {finished.id} could not be downloaded: {exc}",
+                upstream="shopify",
+            ) from exc
+        except ValueError as exc:
+            # A line longer than the reader's limit, or a file that cannot be trusted as a whole.
+            raise BulkUnavailable(f"the result of bulk operation {finished.id} is unusable: {exc}") from exc
+        for order_id, reason in assembly.broken.items():
+            logger.error(f"shopify order {order_id}: {reason} (bulk operation {finished.id}); parked")
+        return nodes, {k: f"{v} (bulk operation {finished.id})" for k, v in assembly.broken.items()}
+
+
+def _reusable(theirs: tuple[str, str], wanted: tuple[str, str]) -> bool:
+    """An operation of ours for this window: same start, ending at most ``REUSE_GAP_S`` before ours (the rest
+    is read page by page; a much older one would leave too much for pages)."""
+    if theirs[0] != wanted[0] or theirs[1] > wanted[1]:
+        return False
+    gap = parse_time(wanted[1], "bulk window end") - parse_time(theirs[1], "bulk window end")
+    return gap.total_seconds() <= REUSE_GAP_S
+
+
+def _unreadable(node: dict[str, Any], reason: str, updated: datetime) -> UnreadableOrder:
+    """An order with a broken line in the file: parked, what can be read of its lines stays reserved (in full:
+    the broken line may be one of its fulfillment orders', which would tell how much FFN ships)."""
+    return UnreadableOrder.of(
+        str(node["id"]),
+        order_number(str(node.get("name") or "")),
+        BrokenBulkLine(reason),
+        updated_at=updated,
+        lines=readable_lines(node),
+    )

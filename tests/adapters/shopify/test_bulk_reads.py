@@ -1,0 +1,269 @@
+"""Bulk order reads against the sandbox: the same records as the paged read, at a few cost points, and every
+way a bulk operation can let the client down (failed, expired, somebody else's, a broken line)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import graphql
+import orjson
+import pytest
+from loguru import logger
+
+from adapters.shopify import bulk_jsonl
+from adapters.shopify.read import window_query
+from daemon.errors import RetryableError
+from daemon.model import ShopOrder, Window
+from daemon.ports import UnreadableOrder
+from sandboxes.shopify.endpoint import load_schema
+from tests.adapters.shopify.conftest import START, Shop
+from tests.adapters.shopify.real_schema import full_schema
+
+WINDOW = Window(START - timedelta(days=1), START + timedelta(days=1))
+FO_QUERY = "assigned_location_id:1000001"
+
+
+async def _world(shop: Shop) -> list[str]:
+    """Orders of every shape the mapping knows: many lines, a hold, another location, a test order."""
+    for i in range(14):
+        await shop.product(f"S-{i:02d}")
+    elsewhere = (await shop.control("POST", "/_sandbox/locations", {"name": "Shop floor"}))["id"]
+    ids = []
+    for n in range(6):
+        shop.clock.advance(5)
+        ids.append((await shop.order([{"sku": f"S-{n:02d}", "qty": n + 1}]))["id"])
+    ids.append(
+        (await shop.order([{"sku": f"S-{i:02d}", "qty": 1} for i in range(14)]))["id"]
+    )  # > inline lines
+    ids.append((await shop.order([{"sku": "S-01", "qty": 1}], hold="HIGH_RISK_OF_FRAUD"))["id"])
+    ids.append((await shop.order([{"sku": "S-02", "qty": 1, "location": elsewhere}]))["id"])
+    ids.append((await shop.order([{"sku": "S-03", "qty": 2}], test=True))["id"])
+    return ids
+
+
+async def _read(shop: Shop, bulk: bool, **kw: Any) -> list[ShopOrder | UnreadableOrder]:
+    channel = shop.channel(**kw)
+    try:
+        reads = channel.changed_orders_bulk(WINDOW) if bulk else channel.changed_orders(WINDOW)
+        return [order async for order in reads]
+    finally:
+        await channel.aclose()
+
+
+def _by_id(orders: list[ShopOrder | UnreadableOrder]) -> dict[str, ShopOrder | UnreadableOrder]:
+    found = {o.order_id: o for o in orders}
+    assert len(found) == len(orders), "an order came twice"
+    return found
+
+
+@contextmanager
+def _warnings() -> Iterator[list[str]]:
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message)), level="WARNING")
+    try:
+        yield lines
+    finally:
+        logger.remove(sink)
+
+
+def _search() -> str:
+    return window_query(WINDOW)[0]
+
+
+@pytest.mark.parametrize("version", ["2026-01", "2026-04"])
+def test_the_bulk_order_query_is_valid_for_shopify_and_the_sandbox(version: str) -> None:
+    text = bulk_jsonl.order_query(_search(), FO_QUERY)
+    document = graphql.parse(text)
+    assert graphql.validate(full_schema(version), document) == []
+    assert graphql.validate(load_schema(version), document) == []
+    assert bulk_jsonl.query_window(text) == ("2026-11-22T10:00:00Z", "2026-11-24T10:00:00Z")
+    assert bulk_jsonl.query_window("query Other { orders { edges { node { id } } } }") is None
+
+
+async def test_a_bulk_read_gives_the_records_of_the_paged_read(shop: Shop) -> None:
+    ids = await _world(shop)
+    paged = _by_id(await _read(shop, bulk=False))
+    shop.sandbox.bucket.reset()
+    before = len(shop.graphql_log())
+    bulk = _by_id(await _read(shop, bulk=True))
+    assert sorted(bulk) == sorted(paged) == sorted(ids)
+    assert bulk == paged  # field by field, lines, holds, test flag and location share included
+    requests = [e.request_json()["query"] for e in shop.graphql_log()[before:]]
+    assert not any("ChangedOrders" in q or "OrderLines" in q for q in requests)  # nothing paged
+    [op] = shop.sandbox.bulk.operations.values()
+    assert op.downloads == 1  # without the Admin token (the sandbox refuses it), else no orders at all
+
+
+async def test_a_broken_line_parks_its_order_and_the_rest_are_read(shop: Shop) -> None:
+    ids = await _world(shop)
+    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 2})
+    channel = shop.channel()
+    try:
+        reads = channel.changed_orders_bulk(WINDOW)
+        # Corrupt the third order's line item once the operation exists (before the client downloads it).
+        broken_at: list[int] = []
+        rest = [o async for o in _after_start(shop, reads, ids[2], broken_at)]
+    finally:
+        await channel.aclose()
+    found = _by_id(rest)
+    assert sorted(found) == sorted(ids)
+    broken = found[ids[2]]
+    assert isinstance(broken, UnreadableOrder)
+    assert len(broken_at) == 1
+    assert f"line {broken_at[0]} of the bulk result is not a JSON object" in broken.reason
+    assert [(line.sku, line.quantity) for line in broken.lines] == [("S-02", 3)]  # still reserved
+    assert "bulk operation gid://shopify/BulkOperation/1" in broken.reason
+    assert all(isinstance(found[i], ShopOrder) for i in ids if i != ids[2])
+
+
+async def _after_start(shop: Shop, reads: Any, order_id: str, broken_at: list[int]) -> Any:
+    """Let the client start its operation, break one line of it, then hand on what the client reads."""
+    original_sleep = shop.clock.sleep
+
+    async def sleep(seconds: float) -> None:
+        order_line_ids = {
+            orjson.loads(line)["id"]
+            for op in shop.sandbox.bulk.operations.values()
+            for line in op.lines
+            if b'"LineItem"' in line and orjson.loads(line)["__parentId"] == order_id
+        }
+        for op in shop.sandbox.bulk.operations.values():
+            for index, line in enumerate(op.lines):
+                if b'"FulfillmentOrderLineItem"' in line and order_line_ids & {
+                    orjson.loads(line)["lineItem"]["id"]
+                }:
+                    # A fulfillment order's line, cut short of a value; its parent is still named.
+                    op.lines[index] = line.replace(b'"remainingQuantity":', b'"remainingQuantity":,')
+                    op.body = b"".join(x + b"\n" for x in op.lines)
+                    broken_at.append(index + 1)
+        shop.clock.sleep = original_sleep  # type: ignore[method-assign]
+        await original_sleep(seconds)
+
+    shop.clock.sleep = sleep  # type: ignore[method-assign]
+    async for order in reads:
+        yield order
+
+
+@pytest.mark.parametrize(
+    ("knobs", "why"),
+    [
+        ({"fail": "INTERNAL_SERVER_ERROR"}, "ended FAILED (INTERNAL_SERVER_ERROR)"),
+        ({"fail": "ACCESS_DENIED"}, "ended FAILED (ACCESS_DENIED)"),
+        ({"url_ttl_s": 0}, "ended EXPIRED"),
+    ],
+)
+async def test_a_bulk_operation_that_fails_or_expires_falls_back_to_pages(
+    shop: Shop, knobs: dict[str, Any], why: str
+) -> None:
+    ids = await _world(shop)
+    await shop.control("PUT", "/_sandbox/bulk", knobs)
+    with _warnings() as lines:
+        found = _by_id(await _read(shop, bulk=True))
+    assert sorted(found) == sorted(ids)
+    assert any(why in line and "page by page" in line for line in lines)
+
+
+async def test_our_own_running_operation_is_reused_after_a_restart(shop: Shop) -> None:
+    ids = await _world(shop)
+    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 30})
+    text = bulk_jsonl.order_query(_search(), FO_QUERY)
+    run = "mutation R($q: String!) { bulkOperationRunQuery(query: $q) { userErrors { message } } }"
+    assert (await shop.graphql(run, {"q": text}))[1]["data"]["bulkOperationRunQuery"]["userErrors"] == []
+    found = _by_id(await _read(shop, bulk=True))
+    assert sorted(found) == sorted(ids)
+    assert len(shop.sandbox.bulk.operations) == 1  # waited for it instead of starting another
+    assert shop.clock.slept and sum(shop.clock.slept) >= 30  # polled with backoff on the injected clock
+    assert shop.clock.slept == sorted(shop.clock.slept)
+
+
+@pytest.mark.parametrize(("ended_before_s", "operations"), [(1800, 1), (2 * 3600, 2)])
+async def test_an_operation_of_ours_that_ended_earlier_is_reused_only_when_recent(
+    shop: Shop, ended_before_s: float, operations: int
+) -> None:
+    ids = await _world(shop)  # orders from START + 5 s on
+    window = Window(WINDOW.start, shop.clock.now() + timedelta(seconds=ended_before_s - 20))
+    earlier = Window(window.start, START + timedelta(seconds=12))  # the first two orders only
+    run = "mutation R($q: String!) { bulkOperationRunQuery(query: $q) { userErrors { message } } }"
+    await shop.graphql(run, {"q": bulk_jsonl.order_query(window_query(earlier)[0], FO_QUERY)})
+    shop.clock.advance(ended_before_s)
+    channel = shop.channel()
+    try:
+        found = _by_id([o async for o in channel.changed_orders_bulk(window)])
+    finally:
+        await channel.aclose()
+    assert sorted(found) == sorted(ids)  # the rest read page by page after the reused operation
+    assert len(shop.sandbox.bulk.operations) == operations
+
+
+async def test_somebody_elses_operation_is_waited_for_then_ours_runs(shop: Shop) -> None:
+    ids = await _world(shop)
+    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 20})
+    run = "mutation R($q: String!) { bulkOperationRunQuery(query: $q) { userErrors { message } } }"
+    await shop.graphql(run, {"q": "{ orders { edges { node { id } } } }"})
+    found = _by_id(await _read(shop, bulk=True))
+    assert sorted(found) == sorted(ids)
+    assert len(shop.sandbox.bulk.operations) == 2
+
+
+async def test_somebody_elses_operation_that_runs_too_long_means_pages(shop: Shop) -> None:
+    ids = await _world(shop)
+    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 3600})
+    run = "mutation R($q: String!) { bulkOperationRunQuery(query: $q) { userErrors { message } } }"
+    await shop.graphql(run, {"q": "{ orders { edges { node { id } } } }"})
+    with _warnings() as lines:
+        found = _by_id(await _read(shop, bulk=True))
+    assert sorted(found) == sorted(ids)
+    assert len(shop.sandbox.bulk.operations) == 1
+    assert any("of another client still runs" in line for line in lines)
+
+
+async def test_an_empty_window_is_an_operation_without_a_file(shop: Shop) -> None:
+    assert await _read(shop, bulk=True) == []
+    [op] = shop.sandbox.bulk.operations.values()
+    assert op.downloads == 0
+
+
+async def test_an_operation_canceled_while_we_wait_means_pages(shop: Shop) -> None:
+    ids = await _world(shop)
+    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 10})
+    original_sleep = shop.clock.sleep
+
+    async def cancel_then_sleep(seconds: float) -> None:
+        for op in shop.sandbox.bulk.operations.values():
+            if op.canceled_at is None:  # somebody cancels it in the shop (another app, a staff script)
+                cancel = "mutation C($id: ID!) { bulkOperationCancel(id: $id) { userErrors { message } } }"
+                await shop.graphql(cancel, {"id": op.id})
+        await original_sleep(seconds)
+
+    shop.clock.sleep = cancel_then_sleep  # type: ignore[method-assign]
+    with _warnings() as lines:
+        found = _by_id(await _read(shop, bulk=True))
+    assert sorted(found) == sorted(ids)
+    assert any("ended CANCELED" in line and "page by page" in line for line in lines)
+
+
+class _Unreachable:
+    closed = False
+
+    def get(self, url: str) -> Any:
+        raise aiohttp.ClientConnectionError(f"cannot connect to {url.split('?')[0]}")
+
+
+async def test_a_download_that_cannot_connect_is_retried_later_with_the_same_operation(shop: Shop) -> None:
+    ids = await _world(shop)
+    channel = shop.channel()
+    try:
+        channel._bulk._session = _Unreachable()  # type: ignore[assignment]
+        with pytest.raises(RetryableError, match="could not be downloaded"):
+            [o async for o in channel.changed_orders_bulk(WINDOW)]
+        channel._bulk._session, channel._bulk._owns_session = None, True
+        found = _by_id([o async for o in channel.changed_orders_bulk(WINDOW)])
+    finally:
+        await channel.aclose()
+    assert sorted(found) == sorted(ids)
+    [op] = shop.sandbox.bulk.operations.values()  # the completed one, downloaded on the second try
+    assert op.downloads == 1
