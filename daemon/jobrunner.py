@@ -2,8 +2,8 @@
 context bound on every log line, exceptions logged once and counted) and its failure backoff — after
 ``BackoffPolicy.threshold`` consecutive failures the next run is pushed out exponentially (capped) and the
 normal interval returns with the first success. When runs happen is ``daemon.scheduler``'s business; a
-run it had to skip because this one was still going is counted here and reported at most every
-``SKIP_REPORT_S`` (one line with the count, not one per skipped run).
+run it had to skip because this one was still going is counted here, logged at DEBUG, and summed up for the
+whole process by ``daemon.skips.SkipSummary`` (one line per ``SKIP_REPORT_S``, not one per job).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from loguru import logger
 
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.secrets import redact
+from daemon.skips import SKIP_REPORT_S, SkipSummary
 
-SKIP_REPORT_S = 600.0
+__all__ = ["SKIP_REPORT_S", "BackoffPolicy", "JobHealth", "JobRunner", "JobSpec"]
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,14 @@ _CARRIED_OVER = (
 class JobRunner:
     """Wraps one JobSpec: context, error accounting and backoff. Calling it runs the job once."""
 
-    def __init__(self, spec: JobSpec, *, policy: BackoffPolicy | None = None, clock: Clock = SYSTEM_CLOCK):
+    def __init__(
+        self,
+        spec: JobSpec,
+        *,
+        policy: BackoffPolicy | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        skips: SkipSummary | None = None,
+    ):
         self.spec = spec
         self.policy = policy or BackoffPolicy()
         self.clock = clock
@@ -102,8 +110,8 @@ class JobRunner:
         self.running = False
         self.started_at: datetime | None = None  # of the run going on now
         self.runs_skipped = 0
-        self._skips_unreported = 0
-        self._skips_reported_at: datetime | None = None
+        # Shared by every job of a scheduler, so an overloaded process says so in one line, not one per job.
+        self.skips = skips if skips is not None else SkipSummary(clock)
         # Claimed by the scheduler for a run (set synchronously, before the run's task starts), and asked
         # to run once more when that run ends (a trigger arrived meanwhile).
         self.busy = False
@@ -132,29 +140,15 @@ class JobRunner:
         )
 
     def skip(self) -> None:
-        """A scheduled run was skipped because of this overdue one: counted, reported now and then."""
+        """A scheduled run was skipped because of this overdue one: counted, summed up for the process."""
         self.runs_skipped += 1
-        self._skips_unreported += 1
-        self._report_skips()
-
-    def _report_skips(self) -> None:
-        now = self.clock.now()
-        last = self._skips_reported_at
-        if not self._skips_unreported or (last is not None and (now - last).total_seconds() < SKIP_REPORT_S):
-            return
         spec = self.spec
-        with logger.contextualize(merchant=spec.merchant, channel=spec.channel, flow=spec.flow):
-            logger.warning(
-                "{} skipped {} scheduled run(s){}: a run outlived its {:g}s interval (reported at most every"
-                " {:.0f} min)",
-                spec.flow,
-                self._skips_unreported,
-                "" if last is None else f" in the last {(now - last).total_seconds() / 60:.0f} min",
-                spec.interval_s,
-                SKIP_REPORT_S / 60,
-            )
-        self._skips_unreported = 0
-        self._skips_reported_at = now
+        logger.debug(
+            "{} skipped a scheduled run: the run going on has outlived its {:g}s interval",
+            spec.name,
+            spec.interval_s,
+        )
+        self.skips.count(spec.name, spec.merchant, spec.flow)
 
     async def __call__(self) -> bool:
         """Run unless backing off; True on success. Never raises except on cancellation."""
@@ -177,8 +171,7 @@ class JobRunner:
         finally:
             self.running = False
             self.started_at = None
-            if self._skips_unreported:
-                self._report_skips()  # what was skipped since the last line, once its pause is over
+            self.skips.report_due()  # what was skipped since the last line, once its pause is over
 
     def _succeeded(self) -> None:
         if self.consecutive_failures >= self.policy.threshold:

@@ -7,8 +7,8 @@ this module decides when runs happen.
 once, and any number of triggers during a run make exactly one more run after it.
 
 APScheduler only says when a run is due (``_Dispatch``); this module starts it. A run due while the job is
-still running is skipped (its data is being read right now): counted, and reported by the job at most every
-``daemon.jobrunner.SKIP_REPORT_S`` instead of one WARNING per skipped run. How late each run starts after
+still running is skipped (its data is being read right now): counted, and reported for the whole scheduler
+in one line at most every ``daemon.skips.SKIP_REPORT_S`` instead of one WARNING per skipped run. How late each run starts after
 its planned (spread) fire time goes to ``SchedulerObserver.run_started`` (the lateness metric).
 """
 
@@ -28,6 +28,7 @@ from loguru import logger
 
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.jobrunner import BackoffPolicy, JobHealth, JobRunner, JobSpec
+from daemon.skips import SkipSummary
 
 MAX_JITTER_S = 5.0
 CANCEL_WAIT_S = 30.0
@@ -97,6 +98,7 @@ class SyncScheduler:
         self.clock = clock
         self.observer: SchedulerObserver = observer or NullSchedulerObserver()
         self.runners: dict[str, JobRunner] = {}
+        self.skips = SkipSummary(clock)  # kept across reloads: one summary line per process
         self._scheduler: Any = AsyncIOScheduler(timezone=UTC, executors={"default": _Dispatch(self._due)})
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._stopped = False
@@ -202,7 +204,7 @@ class SyncScheduler:
     def _add_jobs(self, jobs: Sequence[JobSpec], previous: dict[str, JobRunner] | None = None) -> None:
         now = self.clock.now()
         for spec in jobs:
-            runner = JobRunner(spec, policy=self.policy, clock=self.clock)
+            runner = JobRunner(spec, policy=self.policy, clock=self.clock, skips=self.skips)
             if previous and spec.name in previous:
                 runner.adopt(previous[spec.name])
             self.runners[spec.name] = runner

@@ -1,7 +1,8 @@
 """Runs due while their job is still running, and how late runs start.
 
 A fleet of slow cycles used to write one apscheduler WARNING per skipped run ("maximum number of running
-instances reached"); now the job counts them and says so at most every ``SKIP_REPORT_S``. Every scheduled
+instances reached"); now the jobs count them and the process says so in one line (count by flow) at most
+every ``SKIP_REPORT_S``, however many jobs skipped. Every scheduled
 run reports its start minus its planned fire time (``ffn_sync_scheduler_lateness_seconds``).
 """
 
@@ -80,7 +81,8 @@ async def test_runs_skipped_behind_a_slow_run_make_one_line_not_one_per_run(
         await scheduler.stop(grace_s=1)
     assert job.runs == 1
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
-    assert len(warnings) == 1 and warnings[0].startswith("orders skipped 1 scheduled run(s):"), warnings
+    assert len(warnings) == 1 and warnings[0].startswith("1 scheduled run(s) skipped because"), warnings
+    assert "(orders 1; 1 job(s) of 1 merchant(s))" in warnings[0]
 
 
 async def test_skips_are_counted_and_reported_at_most_every_ten_minutes(warnings: list[str]) -> None:
@@ -104,17 +106,62 @@ async def test_skips_are_counted_and_reported_at_most_every_ten_minutes(warnings
         assert runner.runs_skipped == 15 and len(observed.skipped) == 15
         # The first skip at once; the next line after 10 minutes carries the 10 skips in between.
         assert len(warnings) == 2, warnings
-        assert "skipped 1 scheduled run(s): a run outlived its 60s interval" in warnings[0]
-        assert "skipped 10 scheduled run(s) in the last 10 min" in warnings[1]
+        assert warnings[0].startswith("1 scheduled run(s) skipped because earlier runs outlived")
+        assert warnings[1].startswith("10 scheduled run(s) skipped in the last 10 min")
 
         clock.advance(SKIP_REPORT_S)
         job.release.set()
         await wait_until(lambda: not runner.busy)
         # The rest is reported when the run ends (the next 10 minutes having passed).
-        assert len(warnings) == 3 and "skipped 4 scheduled run(s) in the last 14 min" in warnings[2]
+        assert len(warnings) == 3 and warnings[2].startswith("4 scheduled run(s) skipped in the last 14 min")
         assert observed.lateness == [0.25]  # skipped runs never started
     finally:
         job.release.set()
+        await scheduler.stop(grace_s=1)
+
+
+async def test_an_overloaded_fleet_writes_one_summary_line_by_flow_not_one_per_job(
+    warnings: list[str],
+) -> None:
+    """300 jobs of 100 merchants all behind: one WARNING per 10 minutes for the process, counts by flow;
+    each job's skip only at DEBUG."""
+    clock = FakeClock()
+    jobs = [Blocked() for _ in range(300)]
+    specs = [
+        JobSpec(
+            merchant=f"m{i // 3}",
+            channel="shop",
+            flow=("orders", "stock", "status")[i % 3],
+            interval_s=60.0,
+            run=j,
+        )
+        for i, j in enumerate(jobs)
+    ]
+    debug: list[str] = []
+    sink = logger.add(
+        lambda m: debug.append(m.record["message"]), level="DEBUG", filter=lambda r: r["level"].no < 30
+    )
+    scheduler = SyncScheduler(clock=clock)
+    scheduler.start(specs)
+    scheduler._scheduler.pause()
+    try:
+        for s in specs:
+            scheduler._due(s.name, clock.now())
+        await wait_until(lambda: all(r.running for r in scheduler.runners.values()))
+        for _ in range(20):  # 20 minutes of every job hanging: 6,000 skipped runs
+            clock.advance(60)
+            for s in specs:
+                scheduler._due(s.name, clock.now())
+        assert sum(r.runs_skipped for r in scheduler.runners.values()) == 6000
+        assert len(warnings) == 2, warnings  # the first skip at once, then one per 10 minutes (at 11 min)
+        assert warnings[0].startswith("1 scheduled run(s) skipped because")
+        assert warnings[1].startswith("3000 scheduled run(s) skipped in the last 10 min")
+        assert "(orders 1000, status 1000, stock 1000; 300 job(s) of 100 merchant(s))" in warnings[1]
+        assert sum("skipped a scheduled run" in line for line in debug) == 6000
+    finally:
+        logger.remove(sink)
+        for j in jobs:
+            j.release.set()
         await scheduler.stop(grace_s=1)
 
 
