@@ -101,7 +101,7 @@ async def start_monitor(
     """Start the stall watcher and, when enabled, the HTTP endpoints. Close with ``aclose()``."""
     # No ``_created`` sample per counter and histogram child: nothing of ours reads them, and at a fleet's
     # cardinality they are a fifth of every scrape's lines. (A process-wide switch of prometheus-client.)
-    disable_created_metrics()
+    disable_created_metrics()  # type: ignore[no-untyped-call]
     chosen = metrics or default_metrics()
     if config.enabled and not is_loopback(config.host):
         raise ConfigError(
