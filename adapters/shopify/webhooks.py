@@ -157,6 +157,7 @@ class Webhooks:
             flow=flow,
             delivery_id=head.get("x-shopify-webhook-id") or None,
             resource_id=_resource_id(payload, _RESOURCE_KIND[flow]),
+            new_record=topic == "orders/create",
         )
 
     async def list_webhooks(self, address_prefix: str) -> list[Subscription]:

@@ -149,7 +149,7 @@ class WebhookReceiver:
             m.webhook_duplicates.labels(merchant, channel).inc()
             logger.debug("webhook {} for {}/{}: duplicate, nothing to do", delivery.topic, merchant, channel)
             return web.Response(status=200)
-        job = endpoint.nudge(delivery.flow) if delivery.flow in endpoint.flows else None
+        job = endpoint.nudge(delivery) if delivery.flow in endpoint.flows else None
         triggered = job is not None and self.trigger(job)
         logger.debug(
             "webhook {} for {}/{}{}{}",

@@ -52,6 +52,9 @@ class Delivery:
     # The order's or product's id in the shop, when the delivery names it: named in the receiver's DEBUG
     # line, so a delivery can be traced to the run it started. Never used as data (the run reads the shop).
     resource_id: str | None = None
+    # The delivery announces a record just created (Shopify orders/create): a lagging search may miss it,
+    # so a nudged read that finds nothing new looks once more (daemon.engine.nudges).
+    new_record: bool = False
     # A vendor's test call, not an event (WooCommerce pings a new webhook with ``webhook_id=N``): the
     # receiver answers 2xx and triggers nothing. Unsigned, so it must not count as a healthy delivery.
     ping: bool = False

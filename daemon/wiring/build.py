@@ -14,7 +14,7 @@ from daemon.config import AppConfig, MerchantConfig
 from daemon.engine.context import MerchantContext
 from daemon.engine.guard import GuardedChannel
 from daemon.engine.jobs import merchant_jobs
-from daemon.engine.nudges import Nudges, ReadPacing
+from daemon.engine.nudges import Nudges, ReadPacing, SearchLag
 from daemon.engine.observer import NullObserver, Observer
 from daemon.http import HttpClient
 from daemon.jobrunner import JobSpec
@@ -99,6 +99,7 @@ def build_context(
             on_taken=lambda channel, flow, seconds: delay.labels(merchant.id, channel, flow).observe(seconds),
             # A shop with an API budget (Shopify's cost bucket) lengthens the gap between triggered reads.
             pacing=lambda name: shop if isinstance(shop := shops.get(name), ReadPacing) else None,
+            search_lag=lambda name: shop if isinstance(shop := shops.get(name), SearchLag) else None,
         ),
     )
 

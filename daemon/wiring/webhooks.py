@@ -24,7 +24,7 @@ from daemon.webhooks.endpoint import Endpoint, Nudge
 from daemon.webhooks.leftovers import Connect, ShopAccess
 from daemon.webhooks.registration import Target
 from daemon.webhooks.service import WebhookSet
-from daemon.webhooks.types import WebhookCredentials, WebhookFlow, WebhookSupport
+from daemon.webhooks.types import Delivery, WebhookCredentials, WebhookFlow, WebhookSupport
 from daemon.wiring.clients import build_channel
 
 
@@ -71,10 +71,10 @@ def _flows(merchant: MerchantConfig, channel: ShopChannelConfig) -> frozenset[We
 def _nudge(ctx: MerchantContext, channel: str, jobs: Sequence[ScheduledJob]) -> Nudge:
     names = {job.flow: job.name for job in jobs if job.merchant == ctx.merchant_id and job.channel == channel}
 
-    def nudge(flow: WebhookFlow) -> str | None:
-        name = names.get(flow.value)
+    def nudge(delivery: Delivery) -> str | None:
+        name = names.get(delivery.flow.value)
         if name is not None:
-            ctx.nudges.request(channel, flow.value)
+            ctx.nudges.request(channel, delivery.flow.value, new_record=delivery.new_record)
         return name
 
     return nudge

@@ -48,7 +48,9 @@ def _events(receiver: Receiver) -> list[tuple[str, Any]]:
     ]
 
 
-async def test_create_pings_the_address_and_no_answer_shows_the_secret(shop: Shop, receiver: Receiver) -> None:
+async def test_create_pings_the_address_and_no_answer_shows_the_secret(
+    shop: Shop, receiver: Receiver
+) -> None:
     receiver.status = 500  # a failing ping does not fail the creation
     created = await _create(shop, receiver, "order.created")
 

@@ -19,7 +19,7 @@ from daemon.monitor.metrics import SyncMetrics
 from daemon.scheduler import SyncScheduler
 from daemon.webhooks.endpoint import Endpoint, RecentDeliveries
 from daemon.webhooks.receiver import WebhookReceiver, source_address
-from daemon.webhooks.types import WebhookCredentials, WebhookFlow
+from daemon.webhooks.types import Delivery, WebhookCredentials, WebhookFlow
 from tests.daemon.webhooks.fake import OLD_SECRET, SECRET, TOKEN, FakeWebhooks, headers
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
@@ -52,9 +52,9 @@ class Harness:
         return True
 
     def endpoint(self, channel: str, credentials: WebhookCredentials) -> Endpoint:
-        def nudge(flow: WebhookFlow) -> str:
-            self.nudged.append((channel, flow.value))
-            return f"acme/{channel}/{flow.value}"
+        def nudge(delivery: Delivery) -> str:
+            self.nudged.append((channel, delivery.flow.value))
+            return f"acme/{channel}/{delivery.flow.value}"
 
         return Endpoint(
             "acme", channel, "fake", self.support, credentials, frozenset({WebhookFlow.ORDERS}), nudge
