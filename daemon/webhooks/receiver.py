@@ -144,7 +144,9 @@ class WebhookReceiver:
         seen_id = delivery.delivery_id is not None and endpoint.recent.seen_before(
             f"id:{delivery.delivery_id}"
         )
-        seen_body = endpoint.recent.seen_before(f"body:{hashlib.sha256(body).hexdigest()}")
+        seen_body = delivery.same_body_same_event and endpoint.recent.seen_before(
+            f"body:{hashlib.sha256(body).hexdigest()}"
+        )
         if seen_id or seen_body:
             m.webhook_duplicates.labels(merchant, channel).inc()
             logger.debug("webhook {} for {}/{}: duplicate, nothing to do", delivery.topic, merchant, channel)

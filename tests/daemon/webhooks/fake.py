@@ -24,7 +24,10 @@ TOPICS = {
     "orders/create": WebhookFlow.ORDERS,
     "orders/updated": WebhookFlow.ORDERS,
     "products/update": WebhookFlow.PRODUCTS,
+    "fulfillment_orders/hold_released": WebhookFlow.ORDERS,
 }
+# Topics whose bodies repeat for distinct events (as Shopify's hold_released does).
+REPEATING_BODIES = {"fulfillment_orders/hold_released"}
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -73,7 +76,13 @@ class FakeWebhooks:
             raise DeliveryRejected(RejectReason.MALFORMED, "no topic header")
         if topic not in TOPICS:
             raise DeliveryRejected(RejectReason.UNKNOWN_TOPIC, f"topic {topic!r}")
-        return Delivery(topic, TOPICS[topic], headers.get("X-Test-Id"), headers.get("X-Test-Resource"))
+        return Delivery(
+            topic,
+            TOPICS[topic],
+            headers.get("X-Test-Id"),
+            headers.get("X-Test-Resource"),
+            same_body_same_event=topic not in REPEATING_BODIES,
+        )
 
     async def list_webhooks(self, address_prefix: str) -> list[Subscription]:
         return [s for s in self.subscriptions.values() if s.address.startswith(address_prefix)]

@@ -194,6 +194,17 @@ async def test_a_replay_under_a_fresh_delivery_id_triggers_nothing(hooks: Any) -
     assert harness.triggered == ["acme/shop/orders"] * 2
 
 
+async def test_a_second_hold_release_with_the_same_body_triggers_and_its_retry_does_not(hooks: Any) -> None:
+    harness, client = hooks
+    body = b'{"fulfillment_order": {"id": "gid://shopify/FulfillmentOrder/1", "status": "open"}}'
+    topic = "fulfillment_orders/hold_released"
+    for delivery_id in ("d-1", "d-1", "d-2"):  # released, Shopify's retry of it, released again later
+        signed = headers(body, SECRET.reveal(), topic=topic, delivery_id=delivery_id)
+        assert (await client.post("/webhooks/acme/shop", data=body, headers=signed)).status == 200
+        harness.clock.advance(10)  # all within the 60 s duplicate window
+    assert harness.triggered == ["acme/shop/orders"] * 2
+
+
 async def test_shopware_token_in_the_path_is_accepted_and_never_logged(
     hooks: Any, records: list[Any]
 ) -> None:
