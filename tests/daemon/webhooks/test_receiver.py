@@ -205,6 +205,21 @@ async def test_a_second_hold_release_with_the_same_body_triggers_and_its_retry_d
     assert harness.triggered == ["acme/shop/orders"] * 2
 
 
+async def test_a_wrong_token_in_the_address_is_refused_before_the_body_is_read(hooks: Any) -> None:
+    harness, client = hooks
+    oversized = b"x" * 4096  # over the harness's 2048-byte limit: reading it would answer 413
+    for path in ("/webhooks/acme/sw/WRONG-TOKEN", "/webhooks/acme/sw"):
+        response = await client.post(path, data=oversized, headers={"X-Test-Topic": "orders/create"})
+        assert response.status == 401, path
+    assert harness.support.authenticated == 0 and harness.triggered == []
+    assert (
+        harness.sample(
+            "ffn_sync_webhook_rejects_total", merchant="acme", channel="sw", reason="bad_signature"
+        )
+        == 2
+    )
+
+
 async def test_shopware_token_in_the_path_is_accepted_and_never_logged(
     hooks: Any, records: list[Any]
 ) -> None:
