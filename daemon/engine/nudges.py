@@ -123,6 +123,16 @@ class Nudges:
         lagging = self.search_lag(channel) if self.search_lag is not None else None
         return min(MAX_GAP_S, lagging.search_recheck_s()) if lagging is not None else 0.0
 
+    def hand_over(self, channel: str, flow: str) -> bool | None:
+        """Take the pending nudge away to hand it to the instance that owns the merchant: None when there
+        is none, else whether it announced a new record."""
+        key = (channel, flow)
+        if self._since.pop(key, None) is None:
+            return None
+        new_record = key in self._new_announced
+        self._new_announced.discard(key)
+        return new_record
+
     def pending(self, channel: str, flow: str) -> bool:
         return (channel, flow) in self._since
 
