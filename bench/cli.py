@@ -30,6 +30,7 @@ ORDER = (
     "memory",
     "webhooks",
     "fleet",
+    "instances",
     "soak",
 )
 OPT_IN = ("soak",)  # minutes to hours: only when named

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bench.report import Table
-from bench.scenarios import calls, catchup, fleet, latency, memory, ratelimit, soak, throughput, webhooks
+from bench.scenarios import (
+    calls,
+    catchup,
+    fleet,
+    instances,
+    latency,
+    memory,
+    ratelimit,
+    soak,
+    throughput,
+    webhooks,
+)
 from bench.sizes import Size
 
 Scenario = Callable[[Size, set[str]], Awaitable[list[Table]]]
@@ -20,6 +31,7 @@ SCENARIOS: dict[str, Scenario] = {
     "memory": memory.run,
     "webhooks": webhooks.run,
     "fleet": fleet.run,
+    "instances": instances.run,
     "calls": calls.run,
     "soak": soak.run,
 }

@@ -21,8 +21,9 @@ from bench import promtext
 from bench.daemon_proc import DaemonProcess
 from bench.report import Table, verdict
 from bench.scenarios.common import bench_stage
-from bench.scenarios.fleet import _fleet_config, _rss_mb, _timing, _wait_started
+from bench.scenarios.fleet import _rss_mb, _timing, _wait_started
 from bench.sizes import Size
+from sandboxes.world.fleet import stage_fleet
 from sandboxes.world.stage import Stage, staged
 
 # merchants, soak seconds
@@ -52,8 +53,9 @@ async def run(size: Size, wanted: set[str]) -> list[Table]:
         knobs={"ffn": {"access_token_ttl_s": token_s}, "shopware": {"token_ttl_s": int(token_s)}},
     )
     async with staged(options) as stage:
-        fleet = await _fleet_config(stage, n)
-        return [await _soak(dataclasses.replace(stage, config_path=fleet), n, soak_s, token_s)]
+        fleet = await stage_fleet(stage, n)
+        stage = dataclasses.replace(stage, config_path=fleet.directory, env={**stage.env, **fleet.env})
+        return [await _soak(stage, n, soak_s, token_s)]
 
 
 async def _soak(stage: Stage, n: int, soak_s: float, token_s: float) -> Table:

@@ -7,12 +7,16 @@ import asyncio
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import orjson
 
 from daemon.cli.common import load_app_config
 from daemon.cli.exitcodes import ExitCode
 from daemon.cli.registry import Command
+
+if TYPE_CHECKING:
+    from daemon.store.instances import InstanceRow, OwnerRow
 
 
 def _age(at: datetime | None, now: datetime) -> str:
@@ -44,6 +48,7 @@ async def _collect(args: argparse.Namespace) -> tuple[list[dict[str, object]], s
     from daemon.app import open_store
     from daemon.cli.webhooks import webhook_table
     from daemon.engine.reports import flow_statuses
+    from daemon.store.instances import instance_rows, owner_rows
     from daemon.webhooks.report import webhook_statuses
 
     config = load_app_config(args)
@@ -51,6 +56,8 @@ async def _collect(args: argparse.Namespace) -> tuple[list[dict[str, object]], s
     async with open_store(config) as db:
         statuses = await flow_statuses(db.pool, now, args.merchant)
         hooks = await webhook_statuses(config, db.pool, now, args.merchant)
+        owners = {row.merchant_id: row for row in await owner_rows(db.pool, args.merchant)}
+        instances = await instance_rows(db.pool)
     header = ["MERCHANT", "CHANNEL", "FLOW", "LAST SUCCESS", "LAG", "PENDING", "FAILED", "NEXT RUN", "STATE"]
     rows = [header]
     for s in statuses:
@@ -76,7 +83,62 @@ async def _collect(args: argparse.Namespace) -> tuple[list[dict[str, object]], s
     table = render_table(rows) if statuses else "no flow has run yet"
     if hooks:  # webhooks are only a trigger: their health never changes the exit code
         table += "\n\nWEBHOOKS (ffn-sync webhooks)\n" + webhook_table(hooks, now)
-    return [asdict(s) for s in statuses], table
+    if instances or owners:
+        table += "\n\n" + ownership_tables(list(owners.values()), instances, now)
+    data = []
+    for s in statuses:
+        row = asdict(s)
+        owner = owners.get(s.merchant)
+        row["owner"] = None if owner is None else _owner_json(owner)
+        data.append(row)
+    return data, table
+
+
+def _owner_json(owner: OwnerRow) -> dict[str, object]:
+    return {
+        "instance_id": owner.instance_id,
+        "host": owner.host,
+        "pid": owner.pid,
+        "since": owner.since,
+        "alive": owner.alive,
+    }
+
+
+def ownership_tables(owners: list[OwnerRow], instances: list[InstanceRow], now: datetime) -> str:
+    """Who runs (INSTANCES) and who owns what (OWNERS); a merchant whose owner died waits for the next."""
+    owned: dict[str, int] = {}
+    for owner in owners:
+        if owner.alive:
+            owned[owner.instance_id] = owned.get(owner.instance_id, 0) + 1
+    rows = [["INSTANCE", "HOST", "PID", "VERSION", "SCHEMA", "OWNS", "STARTED", "HEARTBEAT", "STATE"]]
+    for i in instances:
+        rows.append(
+            [
+                i.instance_id,
+                i.host,
+                str(i.pid),
+                i.version,
+                str(i.schema_version),
+                f"{owned.get(i.instance_id, 0)}/{i.merchants}",
+                _age(i.started_at, now),
+                _age(i.heartbeat_at, now),
+                "alive" if i.alive else "gone",
+            ]
+        )
+    alive = sum(1 for i in instances if i.alive)
+    text = f"INSTANCES ({alive} alive)\n" + render_table(rows)
+    rows = [["MERCHANT", "OWNER", "HOST", "PID", "SINCE"]]
+    for o in owners:
+        rows.append(
+            [
+                o.merchant_id,
+                o.instance_id if o.alive else f"none (was {o.instance_id})",
+                o.host or "-",
+                "-" if o.pid is None else str(o.pid),
+                _age(o.since, now),
+            ]
+        )
+    return text + "\n\nOWNERS\n" + render_table(rows)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -96,7 +158,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 COMMANDS = [
     Command(
         name="status",
-        help="per merchant/channel/flow: last success, lag, pending, failed, next run",
+        help="per merchant/channel/flow: last success, lag, pending, failed, next run; who owns each merchant",
         description="Read the sync state from Postgres; works while the daemon runs. Exit 1 when a flow is stalled.",
         handler=_status,
         configure=_configure,

@@ -16,6 +16,7 @@ from daemon.engine.pull import pull
 from daemon.engine.push import push
 from daemon.engine.settings import ChannelSettings
 from daemon.errors import AuthError, ChannelFatalError, RetryableError
+from daemon.fence import LeaseExpired
 from daemon.secrets import redact
 from daemon.store.progress import record_cycle
 
@@ -63,6 +64,9 @@ async def run_cycle(
                 channel,
                 counts.summary(),
             )
+            raise
+        except LeaseExpired:
+            # This instance may no longer own the merchant: the flow's record belongs to the new owner.
             raise
         except BaseException as exc:
             error = exc

@@ -15,6 +15,7 @@ from tenacity import RetryCallState
 
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import ChannelFatalError, RateLimited, RetryableError, SyncError
+from daemon.fence import check_fence
 from daemon.http.auth import Auth, RequestSigner
 from daemon.http.errors import ErrorFactory, default_error_factory, header, parse_retry_after
 from daemon.http.ratelimit import NoLimit, RateLimiter
@@ -207,6 +208,7 @@ class HttpClient:
         self.stats.record_wait(self.clock.monotonic() - wait_started)
         started = self.clock.monotonic()
         try:
+            check_fence()  # after the limiter's wait: the lease may have run out meanwhile
             session = self._get_session()
             async with session.request(
                 call.method,

@@ -7,13 +7,25 @@ on its next ``acquire``. The connection is kept out of the pool on purpose: pool
 (``pg_advisory_unlock_all``) when they are released.
 
 Ownership is only as fresh as the last round trip: after the connection drops there is a short window
-until ``is_alive()`` turns false, so the work itself must stay idempotent (it is: deterministic ids and
-``FOR UPDATE SKIP LOCKED`` claims). Call ``heartbeat()`` before each cycle.
+until ``is_alive()`` turns false (the termination listener fires when the socket closes), so the work
+itself must stay idempotent (it is: deterministic ids and ``FOR UPDATE SKIP LOCKED`` claims owned by
+their claimer). Check ``is_valid()`` before each cycle and each request (``daemon.fence``); it costs no
+round trip while the renewals keep it valid, ``heartbeat()`` renews when they did not.
 
 Taking a merchant frees the work claims (snapshot rows in flight) of earlier holders that have no
 connection left; claims of this process and of instances still connected run out on their own.
 
 ``hashtext`` is 32 bits: two merchant ids may share a key; then one instance simply owns both.
+
+A *frozen* holder (SIGSTOP, a VM paused: socket open, nobody answering) would keep its locks forever, so
+the lease connection sets ``idle_session_timeout``: a session that sends nothing for ``timeout_s`` is
+ended by Postgres, and its locks with it. The holder renews (``renew``, a statement on this connection)
+several times per timeout. Each answered round trip makes the lease *valid* until ``timeout_s`` × 0.75
+after the moment it was SENT, on this process' monotonic clock: Postgres cannot end the session earlier
+than ``timeout_s`` after that moment, so while ``is_valid()`` the locks are certainly held, and a process
+resuming after a longer freeze finds its lease invalid before it does anything (``daemon.fence``).
+On a server without ``idle_session_timeout`` (Postgres < 14) peers end the stale lease connection
+instead (``daemon.store.instances.end_stale_peers``).
 """
 
 from __future__ import annotations
@@ -26,14 +38,23 @@ from typing import Self
 import asyncpg
 from loguru import logger
 
+from daemon.clock import SYSTEM_CLOCK, Clock
+from daemon.store import instances
 from daemon.store.db import APPLICATION_NAME, INSTANCE_ID, LEASE_APPLICATION_NAME
 
 LEASE_KEY_PREFIX = "ffn-sync:merchant:"
 HEARTBEAT_TIMEOUT_S = 5.0
+DEFAULT_LEASE_TIMEOUT_S = 30.0
+# Of the time Postgres grants an idle lease connection, what this process trusts itself: the rest covers
+# a write already on its way when validity ends, and clock-rate differences.
+VALID_SHARE = 0.75
 
+# The LIMIT stops the scan (and so the locking) once enough merchants were taken; no ORDER BY, which
+# would evaluate (lock) every row before sorting. LIMIT NULL: no limit.
 _TRY_LOCK = """
 select id from unnest($1::text[]) as id
 where pg_try_advisory_lock(hashtext($2 || id))
+limit $3
 """
 # Claims are orphaned when their instance has no connection left (see db.INSTANCE_TOKEN). Our own
 # claims never are: a new lease of this process (the old lease connection dropped) finds its own work
@@ -51,20 +72,69 @@ WHERE s.merchant_id = ANY($1::text[]) AND s.claimed_until IS NOT NULL
 _UNLOCK = "select pg_advisory_unlock(hashtext($2 || id)) from unnest($1::text[]) as id"
 
 
+def merchant_list(merchant_ids: Iterable[str], shown: int = 12) -> str:
+    """Merchant ids for a log line: all of a few, the count and the first ones of a fleet."""
+    ordered = sorted(merchant_ids)
+    if len(ordered) <= shown:
+        return ", ".join(ordered)
+    return f"{len(ordered)}: {', '.join(ordered[:shown])}, …"
+
+
 class MerchantLease:
     """Holds merchant locks on one dedicated connection (see the module docstring)."""
 
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    def __init__(
+        self,
+        connection: asyncpg.Connection,
+        *,
+        timeout_s: float = DEFAULT_LEASE_TIMEOUT_S,
+        clock: Clock = SYSTEM_CLOCK,
+        instance_id: str = INSTANCE_ID,
+    ) -> None:
         self._conn = connection
+        self.instance_id = instance_id
         self._owned: set[str] = set()
         self._lost = False
         self._lock = asyncio.Lock()
+        self.timeout_s = timeout_s
+        self._clock = clock
+        self._valid_until = clock.monotonic() + timeout_s * VALID_SHARE  # the connect itself was a round trip
         connection.add_termination_listener(self._on_terminated)
 
     @classmethod
-    async def connect(cls, dsn: str) -> Self:
-        conn = await asyncpg.connect(dsn, server_settings={"application_name": LEASE_APPLICATION_NAME})
-        return cls(conn)
+    async def connect(
+        cls,
+        dsn: str,
+        *,
+        timeout_s: float = DEFAULT_LEASE_TIMEOUT_S,
+        clock: Clock = SYSTEM_CLOCK,
+        instance: instances.Registration | None = None,
+    ) -> Self:
+        """``instance``: whose lease this is (default: this process); its token names the connection,
+        which is how peers see that the instance is alive."""
+        sent = clock.monotonic()
+        name = LEASE_APPLICATION_NAME if instance is None else instances.lease_application_name(instance)
+        conn = await asyncpg.connect(dsn, server_settings={"application_name": name})
+        try:
+            # Postgres ends the session (and frees its locks) once nothing arrived for timeout_s.
+            await conn.execute(
+                f"SET idle_session_timeout = {int(timeout_s * 1000)};"
+                f"SET idle_in_transaction_session_timeout = {int(timeout_s * 1000)}"
+            )
+        except asyncpg.UndefinedObjectError:
+            logger.warning(
+                "Postgres before 14 has no idle_session_timeout: a frozen instance's merchants are freed "
+                "by its peers instead, after {:.0f} s",
+                timeout_s * 1.5,
+            )
+        lease = cls(
+            conn,
+            timeout_s=timeout_s,
+            clock=clock,
+            instance_id=INSTANCE_ID if instance is None else instance.instance_id,
+        )
+        lease._valid_until = sent + timeout_s * VALID_SHARE
+        return lease
 
     @property
     def owned(self) -> frozenset[str]:
@@ -74,28 +144,62 @@ class MerchantLease:
         """False once the connection is known to be gone: every lock it held is released by then."""
         return not self._lost and not self._conn.is_closed()
 
-    async def acquire(self, merchant_ids: Iterable[str]) -> set[str]:
-        """Try to take each merchant not yet owned; return which of ``merchant_ids`` this instance owns now."""
-        wanted = set(merchant_ids)
+    def is_valid(self) -> bool:
+        """Alive and renewed recently enough that Postgres cannot have ended the session yet (in-memory)."""
+        return self.is_alive() and self._clock.monotonic() < self._valid_until
+
+    async def renew(self, me: instances.Registration, merchants: int) -> int:
+        """Renew the lease and this process' ``instances`` row; return how many instances are alive.
+        Ends the lease connections of peers that stopped renewing. Raises when the connection failed
+        (then the lease is lost)."""
         async with self._lock:
             self._require_alive()
-            missing = sorted(wanted - self._owned)
-            if missing:
+            sent = self._clock.monotonic()
+            try:
+                alive = await instances.renew(self._conn, me, self.timeout_s, merchants)
+                ended = await instances.end_stale_peers(self._conn, me)
+            except BaseException:
+                self._mark_lost_if_closed()
+                raise
+            self._valid_until = sent + self.timeout_s * VALID_SHARE
+        if ended:
+            logger.warning("ended the lease connection of {} instance(s) that stopped renewing", ended)
+        return alive
+
+    async def acquire(self, merchant_ids: Iterable[str], *, limit: int | None = None) -> set[str]:
+        """Try to take each merchant not yet owned (in the given order, at most ``limit`` new ones);
+        return which of ``merchant_ids`` this instance owns now."""
+        ordered = list(dict.fromkeys(merchant_ids))
+        wanted = set(ordered)
+        async with self._lock:
+            self._require_alive()
+            missing = [m for m in ordered if m not in self._owned]
+            if missing and (limit is None or limit > 0):
                 try:
-                    rows = await self._conn.fetch(_TRY_LOCK, missing, LEASE_KEY_PREFIX)
+                    rows = await self._conn.fetch(_TRY_LOCK, missing, LEASE_KEY_PREFIX, limit)
                 except BaseException:
                     self._mark_lost_if_closed()
                     raise
                 gained = {str(row["id"]) for row in rows}
                 if gained:
+                    await self._record_owner(sorted(gained))
                     freed = await self._release_orphaned_claims(sorted(gained))
                     logger.info(
                         "lease: now owning merchant(s) {}{}",
-                        ", ".join(sorted(gained)),
+                        merchant_list(gained),
                         f"; freed {freed} claim(s) left by an earlier holder" if freed else "",
                     )
                 self._owned |= gained
             return wanted & self._owned
+
+    async def _record_owner(self, merchant_ids: list[str]) -> None:
+        try:
+            await instances.record_owner(self._conn, merchant_ids, self.instance_id)
+        except asyncpg.UndefinedTableError:
+            pass  # a database of a release before 0009 (only tests that skip migrations get here)
+        except BaseException:
+            self._mark_lost_if_closed()
+            raise
 
     async def _release_orphaned_claims(self, merchant_ids: list[str]) -> int:
         # Only the lease holder starts work on a merchant's rows, so a claim of an instance with no
@@ -109,18 +213,22 @@ class MerchantLease:
             raise
         return int(result.split()[-1])
 
-    async def release(self, merchant_ids: Iterable[str] | None = None) -> None:
-        """Give up the given merchants (all when None) so another instance can take them."""
+    async def release(self, merchant_ids: Iterable[str] | None = None, *, quiet: bool = False) -> None:
+        """Give up the given merchants (all when None) so another instance can take them. ``quiet``: the
+        caller announced it already (a hand-over), the release itself is logged at DEBUG."""
         async with self._lock:
             dropping = sorted(self._owned if merchant_ids is None else self._owned & set(merchant_ids))
             self._owned -= set(dropping)
             if dropping and self.is_alive():
                 try:
+                    await instances.forget_owner(self._conn, dropping, self.instance_id)
                     await self._conn.execute(_UNLOCK, dropping, LEASE_KEY_PREFIX)
                 except BaseException:
                     self._mark_lost_if_closed()
                     raise
-                logger.info("lease: released merchant(s) {}", ", ".join(dropping))
+                logger.log(
+                    "DEBUG" if quiet else "INFO", "lease: released merchant(s) {}", merchant_list(dropping)
+                )
 
     async def heartbeat(self) -> bool:
         """Round trip to the server; return ``is_alive()`` afterwards. Never raises."""
@@ -128,7 +236,9 @@ class MerchantLease:
             return False
         try:
             async with self._lock:
+                sent = self._clock.monotonic()
                 await self._conn.fetchval("select 1", timeout=HEARTBEAT_TIMEOUT_S)
+                self._valid_until = sent + self.timeout_s * VALID_SHARE
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
             logger.warning("lease connection failed ({}); merchant ownership lost", type(exc).__name__)
             self._mark_lost()
@@ -148,6 +258,10 @@ class MerchantLease:
     ) -> None:
         await self.close()
 
+    def abandon(self) -> None:
+        """Drop the connection without a goodbye (its state is unknown): Postgres frees every lock."""
+        self._mark_lost()
+
     def _require_alive(self) -> None:
         if not self.is_alive():
             raise ConnectionError("merchant lease connection is gone; open a new MerchantLease")
@@ -159,7 +273,7 @@ class MerchantLease:
 
     def _mark_lost(self) -> None:
         if self._owned:
-            logger.warning("lease: lost merchant(s) {}", ", ".join(sorted(self._owned)))
+            logger.warning("lease: lost merchant(s) {}", merchant_list(self._owned))
         self._lost = True
         self._owned.clear()
         if not self._conn.is_closed():

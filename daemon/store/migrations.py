@@ -9,6 +9,13 @@ never edited again: its sha256 (of the raw bytes, so line-ending conversions cou
 All migrators serialize on one advisory lock, so several instances starting at once apply every file
 exactly once; the later ones wait, then find nothing to do.
 
+Rolling upgrades (daemon/store/sql/README.md): a file may start with ``-- oldest-compatible: NNNN``, the lowest
+schema version whose code still runs correctly on a database with this migration applied (an expand-only
+migration names the previous release's schema version). It is stored with the migration, so code that
+does not know the file can still judge it: a database ahead of the code is accepted while every newer
+migration names this code's version or an older one. Without the line a migration is incompatible with
+all older code (the strict default).
+
 Every ``MigrationError`` carries ``exit_code`` 65 (EX_DATAERR): the database or the shipped migration files
 are in a state this code must not touch, and restarting will not change that.
 """
@@ -31,6 +38,7 @@ EX_DATAERR = 65
 MIGRATION_LOCK_KEY = 0x66666E2D73796E63  # b"ffn-sync"
 
 _FILENAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[A-Za-z0-9][A-Za-z0-9_-]*)\.sql$")
+_OLDEST_COMPATIBLE = re.compile(r"^--\s*oldest-compatible:\s*(?P<version>\S+)\s*$", re.MULTILINE)
 
 _CREATE_TABLE = """
 create table if not exists schema_migrations (
@@ -40,6 +48,14 @@ create table if not exists schema_migrations (
     applied_at timestamptz not null default now()
 )
 """
+# NULL (rows written before rolling upgrades existed): compatible with no older code. Added once, not
+# altered on every start (an ALTER locks the table and needs its owner).
+_HAS_COMPATIBILITY = """
+select exists (select 1 from information_schema.columns
+               where table_schema = current_schema() and table_name = 'schema_migrations'
+                 and column_name = 'oldest_compatible')
+"""
+_ADD_COMPATIBILITY = "alter table schema_migrations add column if not exists oldest_compatible integer"
 
 MigrationSource = Path | Traversable
 
@@ -51,6 +67,11 @@ class Migration:
     filename: str
     sql: str
     checksum: str
+    oldest_compatible: int = 0  # 0: read from the file; see the module docstring
+
+    def __post_init__(self) -> None:
+        if self.oldest_compatible == 0:
+            object.__setattr__(self, "oldest_compatible", self.version)
 
 
 class MigrationError(Exception):
@@ -71,12 +92,20 @@ class MigrationChecksumMismatch(MigrationError):
 
 
 class DatabaseNewerThanCode(MigrationError):
-    def __init__(self, database_version: int, code_version: int) -> None:
+    def __init__(
+        self, database_version: int, code_version: int, oldest_compatible: int | None = None
+    ) -> None:
         self.database_version = database_version
         self.code_version = code_version
+        self.oldest_compatible = oldest_compatible
+        window = (
+            f" (it runs with ffn-sync releases of schema {oldest_compatible} or newer)"
+            if oldest_compatible is not None
+            else ""
+        )
         super().__init__(
-            f"database schema is at version {database_version} but this ffn-sync knows migrations only up to "
-            f"{code_version}; run the newer ffn-sync release or point database.dsn at the right database"
+            f"database schema is at version {database_version}{window} but this ffn-sync knows migrations only "
+            f"up to {code_version}; run the newer ffn-sync release or point database.dsn at the right database"
         )
 
 
@@ -125,13 +154,34 @@ def _read(entry: Traversable) -> Migration:
         sql = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MigrationLayoutError(f"migration file {entry.name} is not UTF-8: {exc}") from exc
+    version = int(match["version"])
     return Migration(
-        version=int(match["version"]),
+        version=version,
         name=match["name"],
         filename=entry.name,
         sql=sql,
         checksum=hashlib.sha256(raw).hexdigest(),
+        oldest_compatible=_oldest_compatible(entry.name, version, sql),
     )
+
+
+def _oldest_compatible(filename: str, version: int, sql: str) -> int:
+    declared = _OLDEST_COMPATIBLE.search(sql)
+    if declared is None:
+        return version
+    text = declared["version"]
+    if not text.isdigit() or not 1 <= int(text) <= version:
+        raise MigrationLayoutError(
+            f"migration {filename}: 'oldest-compatible: {text}' must name a schema version from 0001 to "
+            f"{version:04d} (the previous release's schema version for an expand-only migration)"
+        )
+    return int(text)
+
+
+def code_schema_version(directory: MigrationSource | None = None) -> int:
+    """The schema version this code was released with: its highest migration."""
+    migrations = load_migrations(directory)
+    return migrations[-1].version if migrations else 0
 
 
 async def migrate(pool: asyncpg.Pool, directory: MigrationSource | None = None) -> list[int]:
@@ -158,9 +208,14 @@ async def migrate(pool: asyncpg.Pool, directory: MigrationSource | None = None) 
 
 async def _migrate_locked(conn: asyncpg.Connection, migrations: list[Migration]) -> list[int]:
     await conn.execute(_CREATE_TABLE)
-    rows = await conn.fetch("select version, checksum from schema_migrations order by version")
+    if not await conn.fetchval(_HAS_COMPATIBILITY):
+        await conn.execute(_ADD_COMPATIBILITY)
+    rows = await conn.fetch(
+        "select version, checksum, coalesce(oldest_compatible, version) as oldest_compatible "
+        "from schema_migrations order by version"
+    )
     applied = {int(row["version"]): str(row["checksum"]) for row in rows}
-    _verify(applied, migrations)
+    _verify(applied, migrations, {int(row["version"]): int(row["oldest_compatible"]) for row in rows})
     done: list[int] = []
     for migration in migrations:
         if migration.version in applied:
@@ -169,10 +224,12 @@ async def _migrate_locked(conn: asyncpg.Connection, migrations: list[Migration])
             async with conn.transaction():
                 await conn.execute(migration.sql)
                 await conn.execute(
-                    "insert into schema_migrations (version, name, checksum) values ($1, $2, $3)",
+                    "insert into schema_migrations (version, name, checksum, oldest_compatible) "
+                    "values ($1, $2, $3, $4)",
                     migration.version,
                     migration.name,
                     migration.checksum,
+                    migration.oldest_compatible,
                 )
         except asyncpg.PostgresError as exc:
             raise MigrationFailed(migration.filename, f"{type(exc).__name__}: {exc}") from exc
@@ -181,11 +238,21 @@ async def _migrate_locked(conn: asyncpg.Connection, migrations: list[Migration])
     return done
 
 
-def _verify(applied: dict[int, str], migrations: list[Migration]) -> None:
+def _verify(applied: dict[int, str], migrations: list[Migration], compatible: dict[int, int]) -> None:
     code_version = migrations[-1].version if migrations else 0
     database_version = max(applied, default=0)
     if database_version > code_version:
-        raise DatabaseNewerThanCode(database_version, code_version)
+        # Every migration this code does not know must declare it compatible with this code's schema.
+        oldest = max(compatible.get(v, v) for v in applied if v > code_version)
+        if oldest > code_version:
+            raise DatabaseNewerThanCode(database_version, code_version, oldest)
+        logger.warning(
+            "database schema is at version {}, ahead of this ffn-sync ({}): running side by side with the "
+            "newer release during its rollout (it declared schema {} compatible); upgrade this one next",
+            database_version,
+            code_version,
+            oldest,
+        )
     changed = [m.filename for m in migrations if m.version in applied and applied[m.version] != m.checksum]
     if changed:
         raise MigrationChecksumMismatch(changed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -21,12 +21,13 @@ from daemon.jobrunner import JobSpec
 from daemon.monitor import MetricsObserver, attach_http_metrics, default_metrics
 from daemon.ports import Fulfiller, ShopChannel
 from daemon.store import Database
+from daemon.store.lease import DEFAULT_LEASE_TIMEOUT_S
 from daemon.store.snapshot import parked_since
 from daemon.webhooks.service import WebhookSet
 from daemon.wiring.clients import build_channel, build_fulfiller
-from daemon.wiring.ownership import Ownership
+from daemon.wiring.ownership import Ownership, lease_timeout_for
 from daemon.wiring.settings import intervals, merchant_settings
-from daemon.wiring.webhooks import webhook_set
+from daemon.wiring.webhooks import hand_over_nudge, webhook_set
 
 
 @dataclass
@@ -112,31 +113,66 @@ def _attach_api_metrics(merchant: str, upstream: str, client: object) -> None:
 
 
 async def build_runtime(
-    config: AppConfig, db: Database, *, observer: Observer | None = None, exclusive: bool = True
+    config: AppConfig,
+    db: Database,
+    *,
+    observer: Observer | None = None,
+    exclusive: bool = True,
+    balanced: bool = False,
 ) -> MerchantRuntime:
     """Contexts and jobs for every configured merchant.
 
     ``exclusive``: each job first makes sure this instance owns its merchant (see ``ownership``); only
-    tests that drive flows in-process next to a running daemon turn it off.
+    tests that drive flows in-process next to a running daemon turn it off. ``balanced``: this process
+    registers as an instance and shares the merchants with the others (``ffn-sync run``); without it
+    (``once``, ``resync``) it takes whatever merchant is free.
     """
-    runtime = MerchantRuntime(ownership=Ownership(db.dsn) if exclusive else None)
     observer = observer or MetricsObserver()
+    contexts: list[MerchantContext] = []
     jobs: list[JobSpec] = []
     for merchant in config.merchants:
         ctx = build_context(merchant, db, observer=observer)
-        runtime.contexts.append(ctx)
+        contexts.append(ctx)
         jobs.extend(merchant_jobs(ctx, intervals(merchant)))
-    if runtime.ownership is not None:
-        jobs = [_owned_only(job, runtime.ownership) for job in jobs]
+    runtime = MerchantRuntime(contexts=contexts)
+    if exclusive:
+        shortest = min((job.interval_s for job in jobs), default=DEFAULT_LEASE_TIMEOUT_S * 2)
+        runtime.ownership = Ownership(
+            db.dsn,
+            [m.id for m in config.merchants],
+            balanced=balanced,
+            lease_timeout_s=lease_timeout_for(shortest),
+        )
+        by_merchant = {ctx.merchant_id: ctx for ctx in contexts}
+        hand_over = partial(hand_over_nudge, db.pool, by_merchant)
+        jobs = [_owned_only(job, runtime.ownership, hand_over) for job in jobs]
+        # Before the first cycle (and, on a reload, before the old runtime lets go of its merchants): the
+        # new lease takes them back at its next renewal while the peers, at their share, leave them be.
+        await runtime.ownership.start()
     runtime.jobs = tuple(jobs)
     runtime.webhooks = await webhook_set(config, db.pool, runtime.contexts, runtime.jobs)
+    if runtime.ownership is not None:
+        runtime.webhooks = replace(runtime.webhooks, owns=runtime.ownership.owns)
     return runtime
 
 
-def _owned_only(job: JobSpec, ownership: Ownership) -> JobSpec:
-    return replace(job, run=partial(_run_if_owned, ownership, job))
+async def build_instance_runtime(config: AppConfig, db: Database) -> MerchantRuntime:
+    """``ffn-sync run``: one of possibly several instances sharing the merchants (see ``ownership``)."""
+    return await build_runtime(config, db, balanced=True)
 
 
-async def _run_if_owned(ownership: Ownership, job: JobSpec) -> None:
+def _owned_only(
+    job: JobSpec, ownership: Ownership, hand_over: Callable[[JobSpec], Awaitable[None]]
+) -> JobSpec:
+    return replace(job, run=partial(_run_or_hand_over, ownership, job, hand_over))
+
+
+async def _run_or_hand_over(
+    ownership: Ownership, job: JobSpec, hand_over: Callable[[JobSpec], Awaitable[None]]
+) -> None:
+    """The cycle if this instance owns the merchant; else a webhook nudge waiting for it goes to the owner
+    (a delivery reached this instance, behind the same address as the owner)."""
     if await ownership.owns(job.merchant):
-        await job.run()
+        await ownership.run_if_owned(job.merchant, job.run)
+    else:
+        await hand_over(job)

@@ -1,56 +1,282 @@
-"""One writer per merchant: a job runs only while this instance holds the merchant's lease.
+"""One writer per merchant, and a fair share of the merchants for each instance.
 
-Every instance schedules every merchant; before a cycle, a job asks ``owns``. The first instance to ask
-takes the merchant; the others stand by and take it over within one interval after the owner stops or
-loses its database connection. Exactly one writer per FFN account also protects the single-use FFN
-refresh token.
+Every instance schedules every merchant; a cycle runs only while this instance holds the merchant's lease
+(``daemon.store.lease``: a Postgres advisory lock, the one truth) and the lease is *valid* (renewed
+recently enough that Postgres cannot have ended it yet). Exactly one writer per FFN account also protects
+the single-use FFN refresh token.
+
+Balancing (``ffn-sync run``): a background loop renews the lease every ``timeout/5`` and learns from the
+``instances`` table how many instances are alive (N, see ``daemon.store.instances``); each instance owns
+at most ⌈M/N⌉ of the M configured merchants. Below that its loop takes free merchants; above it (a
+newcomer appeared) it hands the surplus over: a merchant being handed over starts no new cycle, its
+running cycles finish, then its lock is released and the newcomer takes it. A killed instance's connection closes with it, so the survivors count one fewer at
+their next renewal and take its merchants; a frozen one's lease connection is ended by Postgres after
+the lease timeout (``idle_session_timeout``), and the resumed process finds its lease invalid before
+its next request (``daemon.fence``).
+
+``ffn-sync once`` and ``resync`` do not register as an instance: they take what is free, so a one-shot
+run next to a running fleet does not make the fleet hand merchants over to it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import math
+import os
+import socket
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 import asyncpg
 from loguru import logger
 
-from daemon.store.lease import MerchantLease
+from daemon.clock import SYSTEM_CLOCK, Clock
+from daemon.fence import LeaseExpired, fenced
+from daemon.store.db import INSTANCE_ID, INSTANCE_TOKEN
+from daemon.store.instances import Registration
+from daemon.store.lease import DEFAULT_LEASE_TIMEOUT_S, MerchantLease, merchant_list
+from daemon.store.migrations import code_schema_version
+
+MIN_LEASE_TIMEOUT_S = 5.0
+MAX_LEASE_TIMEOUT_S = 60.0
+RENEWALS_PER_TIMEOUT = 5
+_DB_TROUBLE = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+    ConnectionError,
+)
+
+
+def lease_timeout_for(shortest_interval_s: float) -> float:
+    """Half the shortest flow interval (within 5..60 s): a frozen instance's merchants are free after it
+    and run elsewhere within 2 intervals (timeout + one renewal + the next run of the flow)."""
+    return min(MAX_LEASE_TIMEOUT_S, max(MIN_LEASE_TIMEOUT_S, shortest_interval_s / 2))
+
+
+def registration() -> Registration:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("ffn-sync")
+    except PackageNotFoundError:
+        release = "unknown"
+    return Registration(
+        instance_id=INSTANCE_ID,
+        token=INSTANCE_TOKEN,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        version=release,
+        schema_version=code_schema_version(),
+    )
 
 
 class Ownership:
-    def __init__(self, dsn: str) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        merchants: Sequence[str] = (),
+        *,
+        balanced: bool = False,
+        lease_timeout_s: float = DEFAULT_LEASE_TIMEOUT_S,
+        clock: Clock = SYSTEM_CLOCK,
+        me: Registration | None = None,
+    ) -> None:
         self._dsn = dsn
+        self._merchants = list(dict.fromkeys(merchants))
+        self.lease_timeout_s = lease_timeout_s
+        self._clock = clock
+        self._me = me or (registration() if balanced else None)
         self._lease: MerchantLease | None = None
-        self._standing_by: set[str] = set()
         self._lock = asyncio.Lock()  # jobs of several lanes ask at once; one lease connection serves all
+        self._target: int | None = None  # the share, once the first renewal learned it (balanced)
+        self.instances_alive = 0
+        self._running: dict[str, set[asyncio.Task[object]]] = defaultdict(set)
+        self._handing_over: dict[str, asyncio.Task[None]] = {}
+        self._loop: asyncio.Task[None] | None = None
+        self._closed = False
+        self._renew_failing = False
+        self._standing_by: set[str] = set()  # not balanced: merchants another process holds (said once)
+
+    @property
+    def owned(self) -> frozenset[str]:
+        return self._lease.owned if self._lease is not None else frozenset()
+
+    @property
+    def target(self) -> int | None:
+        return self._target
+
+    async def handed_over(self) -> None:
+        """Wait until every hand-over under way has released its merchant."""
+        while self._handing_over:
+            await asyncio.wait(list(self._handing_over.values()))
 
     async def owns(self, merchant_id: str) -> bool:
-        async with self._lock:
-            return await self._owns(merchant_id)
-
-    async def _owns(self, merchant_id: str) -> bool:
-        try:
-            lease = await self._live_lease()
-            if merchant_id in lease.owned and await lease.heartbeat():
-                return True
-            owned = merchant_id in await lease.acquire([merchant_id])
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            logger.warning("cannot check ownership of merchant {}: {}; skipping this cycle", merchant_id, exc)
+        """May a cycle of ``merchant_id`` start now? Answered from memory: held, not being handed over,
+        lease valid. Only the renewal loop takes merchants and talks to Postgres, so a fleet's hundreds of
+        cycles a minute (or ``once`` starting them all at the same moment) cost no round trip and never
+        queue up in front of the renewal."""
+        if self._closed:
             return False
-        if owned:
-            self._standing_by.discard(merchant_id)
-        elif merchant_id not in self._standing_by:
+        await self._start()
+        lease = self._lease
+        owned = (
+            lease is not None
+            and merchant_id not in self._handing_over
+            and merchant_id in lease.owned
+            and lease.is_valid()
+        )
+        if self._me is None and not owned and merchant_id not in self._standing_by:
+            # A one-shot run (once, resync) next to a running instance: say why this merchant is skipped.
+            logger.info("merchant {} is synced by another instance; skipped here", merchant_id)
             self._standing_by.add(merchant_id)
-            logger.info("merchant {} is synced by another instance; standing by to take over", merchant_id)
         return owned
+
+    async def run_if_owned(self, merchant_id: str, run: Callable[[], Awaitable[None]]) -> None:
+        """Run one cycle if this instance owns the merchant; the cycle stops at its next request when the
+        lease runs out meanwhile (daemon.fence)."""
+        if not await self.owns(merchant_id):
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._running[merchant_id].add(task)
+        try:
+            with fenced(partial(self._check, merchant_id)):
+                await run()
+        except LeaseExpired as exc:
+            logger.warning("{}", exc)
+        finally:
+            if task is not None:
+                self._running[merchant_id].discard(task)
+
+    def _check(self, merchant_id: str) -> None:
+        lease = self._lease
+        if lease is None or merchant_id not in lease.owned or not lease.is_valid():
+            raise LeaseExpired(
+                f"merchant {merchant_id}: this instance may no longer hold its lease "
+                "(database connection lost or the process was stopped); cycle stopped before its next request"
+            )
+
+    async def start(self) -> None:
+        """Register, learn the share and take it, then keep renewing in the background (idempotent)."""
+        await self._start()
+
+    async def _start(self) -> None:
+        if self._loop is not None or self._closed:
+            return
+        self._loop = asyncio.create_task(self._keep(), name="merchant-leases")
+        await self.renew()  # the first cycle of each merchant already sees this instance's share
+
+    async def _keep(self) -> None:
+        while not self._closed:
+            await self._clock.sleep(self.lease_timeout_s / RENEWALS_PER_TIMEOUT)
+            await self.renew()
+
+    async def renew(self) -> None:
+        """One turn of the loop: renew the lease, learn the share, take or hand over merchants."""
+        try:
+            # A renewal that hangs (a connection whose process was stopped mid-statement can leave the
+            # driver waiting for good) would stop every later one: give up on that connection instead.
+            async with asyncio.timeout(self.lease_timeout_s), self._lock:
+                lease = await self._live_lease()
+                if self._me is None:  # once, resync: everything that is free
+                    await lease.heartbeat()
+                    target = len(self._merchants)
+                else:
+                    target = self._learn_share(await lease.renew(self._me, len(self._merchants)))
+                owned = lease.owned - self._handing_over.keys()
+                if len(owned) < target:
+                    free = [m for m in self._preference() if m not in lease.owned]
+                    await lease.acquire(free, limit=target - len(owned))
+                elif len(owned) > target:
+                    self._hand_over(self._surplus(owned, len(owned) - target))
+            if self._renew_failing:
+                logger.info("merchant leases renewed again")
+            self._renew_failing = False
+        except _DB_TROUBLE as exc:
+            if not isinstance(exc, asyncpg.PostgresError) and self._lease is not None:
+                self._lease.abandon()  # the next turn opens a new lease connection
+            if not self._renew_failing:
+                logger.warning(
+                    "could not renew the merchant leases: {}; retrying", str(exc) or type(exc).__name__
+                )
+            self._renew_failing = True
+
+    def _learn_share(self, alive: int) -> int:
+        target = math.ceil(len(self._merchants) / max(alive, 1))
+        if (alive, target) != (self.instances_alive, self._target):
+            logger.info(
+                "{} instance(s) alive: this one runs up to {} of {} merchant(s)",
+                alive,
+                target,
+                len(self._merchants),
+            )
+        self.instances_alive, self._target = alive, target
+        return target
+
+    def _preference(self) -> list[str]:
+        # Each instance tries the free merchants in its own order, so newcomers do not all race for the
+        # same ones.
+        token = self._me.token if self._me is not None else ""
+        return sorted(self._merchants, key=lambda m: hashlib.blake2b(f"{token}{m}".encode()).digest())
+
+    def _surplus(self, owned: frozenset[str], count: int) -> list[str]:
+        # Idle merchants first: their hand-over is immediate.
+        return sorted(owned, key=lambda m: (bool(self._running.get(m)), m))[:count]
+
+    def _hand_over(self, merchant_ids: list[str]) -> None:
+        logger.info(
+            "handing merchant(s) {} over to other instances after their running cycles",
+            merchant_list(merchant_ids),
+        )
+        for merchant_id in merchant_ids:
+            task = asyncio.create_task(
+                self._release_after_cycles(merchant_id), name=f"hand over {merchant_id}"
+            )
+            self._handing_over[merchant_id] = task
+
+    async def _release_after_cycles(self, merchant_id: str) -> None:
+        try:
+            running = {t for t in self._running.get(merchant_id, ()) if not t.done()}
+            if running:
+                await asyncio.wait(running)
+            async with self._lock:
+                if self._lease is not None and self._lease.is_alive():
+                    await self._lease.release([merchant_id], quiet=True)
+        except _DB_TROUBLE as exc:
+            logger.warning("could not hand merchant {} over: {}", merchant_id, exc)
+        finally:
+            self._handing_over.pop(merchant_id, None)
 
     async def _live_lease(self) -> MerchantLease:
         if self._lease is None or not self._lease.is_alive():
             if self._lease is not None:
                 await self._lease.close()
-            self._lease = await MerchantLease.connect(self._dsn)
+            self._lease = await MerchantLease.connect(
+                self._dsn, timeout_s=self.lease_timeout_s, clock=self._clock, instance=self._me
+            )
         return self._lease
 
     async def aclose(self) -> None:
+        """Release every merchant: the others take over at their next renewal."""
+        self._closed = True
+        tasks = [t for t in (self._loop, *self._handing_over.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, *_DB_TROUBLE):
+                await task
+        self._loop = None
         if self._lease is not None:
+            # The instances row stays ("gone" in status once the connection is closed): after a reload the
+            # next runtime of this process renews the same row, so peers never see it leave.
+            with contextlib.suppress(*_DB_TROUBLE):
+                if self._lease.is_alive():
+                    await self._lease.release()
             await self._lease.close()
             self._lease = None

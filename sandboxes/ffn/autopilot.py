@@ -27,6 +27,14 @@ class Autopilot:
     seed: int = 0
     partially_shipped: set[str] = field(default_factory=set)
     _rng: random.Random = field(default_factory=lambda: random.Random(0))
+    # Set while shipping is on: an idle merchant's loop sleeps on it (a fleet has a thousand of them).
+    on: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def reset(self) -> None:
+        self.ship_after_s, self.partial_ratio = None, 0.0
+        self.partially_shipped.clear()
+        self._rng = random.Random(0)
+        self.on.clear()
 
     def configure(self, body: dict[str, Any]) -> None:
         unknown = set(body) - {"ship_after_s", "partial_ratio", "seed"}
@@ -38,6 +46,10 @@ class Autopilot:
             raise ValueError("partial_ratio must be within 0..1")
         if "seed" in body:
             self._rng = random.Random(body["seed"])
+        if self.ship_after_s is None:
+            self.on.clear()
+        else:
+            self.on.set()
 
     def as_dict(self) -> dict[str, Any]:
         return {"ship_after_s": self.ship_after_s, "partial_ratio": self.partial_ratio}
@@ -81,6 +93,7 @@ def background(world: World, pilot: Autopilot) -> Any:
     async def run(app: web.Application) -> AsyncIterator[None]:
         async def loop() -> None:
             while True:
+                await pilot.on.wait()
                 await asyncio.sleep(TICK_S)
                 pilot.tick(world)
 

@@ -9,7 +9,7 @@ import orjson
 from aiohttp import web
 
 from sandboxes.ffn.autopilot import Autopilot
-from sandboxes.ffn.oauth import OAuthServer
+from sandboxes.ffn.oauth import MERCHANT_ID_PATTERN, Client, OAuthServer
 from sandboxes.ffn.outbound_logic import set_status
 from sandboxes.ffn.respond import FfnError, dumps
 from sandboxes.ffn.shipping import ShipError, ship
@@ -121,7 +121,7 @@ def routes(world: World, pilot: Autopilot, oauth: OAuthServer) -> list[web.Route
         return _json(world.knobs.as_dict())
 
     async def expire_tokens(request: web.Request) -> web.Response:
-        oauth.expire_all_access_tokens()
+        oauth.expire_access_tokens_of(world.merchant_id)
         return _json({"expired": True})
 
     async def oauth_state(request: web.Request) -> web.Response:
@@ -139,3 +139,25 @@ def routes(world: World, pilot: Autopilot, oauth: OAuthServer) -> list[web.Route
         web.post("/_sandbox/oauth/expire-access-tokens", expire_tokens),
         web.get("/_sandbox/oauth", oauth_state),
     ]
+
+
+def client_routes(oauth: OAuthServer) -> list[web.RouteDef]:
+    """``POST /_sandbox/clients``: an OAuth client holding one merchant's consent (one per merchant)."""
+
+    async def register(request: web.Request) -> web.Response:
+        body = await _body(request)
+        merchant_id = str(body.get("merchant_id", ""))
+        if not MERCHANT_ID_PATTERN.match(merchant_id):
+            return _bad(f"merchant_id must be 4 characters A-Z/0-9 (like MERC), got {merchant_id!r}")
+        client = Client(
+            str(body.get("client_id") or f"sandbox-{merchant_id}"),
+            str(body.get("client_secret") or f"sandbox-secret-{merchant_id}"),
+            merchant_id,
+        )
+        try:
+            oauth.register(client)
+        except ValueError as exc:
+            return _json({"error": str(exc)}, status=409)
+        return _json({"merchant_id": merchant_id, "client_id": client.client_id}, status=201)
+
+    return [web.post("/_sandbox/clients", register)]

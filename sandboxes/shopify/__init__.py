@@ -15,6 +15,10 @@ Test credentials
     access token:   ``shpat_sandbox`` in the ``X-Shopify-Access-Token`` header (``token=`` knob)
     location id:    ``gid://shopify/Location/1000001`` (the "FFN Warehouse" location, created first)
 
+Many shops: ``/shops/{shop}/…`` (or the Host ``{shop}.myshopify.com``) is shop ``{shop}``: its own
+world, cost bucket, access token ``shpat_sandbox-{shop}``, app secret ``TEST_APP_SECRET-{shop}`` and
+control API (``/shops/{shop}/_sandbox/``); un-prefixed paths on any other host are the default shop.
+
 Knobs: ``clock`` (shared by the world and the bucket), ``token``, ``maximum_available``, ``restore_rate``,
 ``max_query_cost``, ``currency``, ``shop_name``, ``supported_versions``, ``access_scopes`` (what
 ``currentAppInstallation`` reports; default every scope ffn-sync needs).
@@ -45,6 +49,7 @@ from daemon.clock import SYSTEM_CLOCK, Clock
 from sandboxes.kit import make_app
 from sandboxes.kit.faults import Faults
 from sandboxes.kit.kit import json_response
+from sandboxes.kit.tenants import Target, Tenants, by_path_prefix, serve_tenants, shop_credential
 from sandboxes.kit.webhooks import Deliveries, add_routes
 from sandboxes.shopify.bulk import BulkKnobs, BulkOperations
 from sandboxes.shopify.control import Control
@@ -55,6 +60,8 @@ from sandboxes.shopify.webhooks import DEFAULT_KNOBS, TEST_APP_SECRET, ShopifyWe
 from sandboxes.shopify.world import World
 
 TEST_TOKEN = "shpat_sandbox"
+DEFAULT_SHOP = "ffn-sync-sandbox"
+SHOP_DOMAIN = ".myshopify.com"
 
 
 class ShopifySandbox:
@@ -93,7 +100,32 @@ def _fault_response(status: int, faults: Faults) -> web.Response:
     )
 
 
-def create_app(
+def create_app(**knobs: Any) -> web.Application:
+    """The default shop, serving every other shop (built on its first request, ``kit/tenants.py``) under
+    ``/shops/{shop}/`` or by its ``{shop}.myshopify.com`` Host, with its own world, token and app secret
+    (the default ones with ``-{shop}`` appended), cost bucket, faults, log and webhooks."""
+    app = shop_app(**knobs)
+    default_shop = str(knobs.get("shop_name", DEFAULT_SHOP))
+
+    def build(shop: str) -> web.Application:
+        own = {
+            "shop_name": shop,
+            "token": shop_credential(str(knobs.get("token", TEST_TOKEN)), shop),
+            "app_secret": shop_credential(str(knobs.get("app_secret", TEST_APP_SECRET)), shop),
+        }
+        return shop_app(**{**knobs, **own})
+
+    def shop_of(request: web.Request) -> Target | None:
+        host = (request.host or "").split(":", 1)[0].lower()
+        if host.endswith(SHOP_DOMAIN) and host[: -len(SHOP_DOMAIN)] != default_shop:
+            return Target(host[: -len(SHOP_DOMAIN)], request.raw_path)
+        return by_path_prefix(request)
+
+    serve_tenants(app, Tenants(build), shop_of)
+    return app
+
+
+def shop_app(
     *,
     clock: Clock = SYSTEM_CLOCK,
     token: str = TEST_TOKEN,
@@ -101,7 +133,7 @@ def create_app(
     restore_rate: float = 100.0,
     max_query_cost: int = MAX_QUERY_COST,
     currency: str = "EUR",
-    shop_name: str = "ffn-sync-sandbox",
+    shop_name: str = DEFAULT_SHOP,
     supported_versions: tuple[str, ...] = SUPPORTED_VERSIONS,
     access_scopes: tuple[str, ...] | None = None,
     app_secret: str = TEST_APP_SECRET,
@@ -178,4 +210,4 @@ def _search_routes(app: web.Application, world: World) -> None:
     app.router.add_put("/_sandbox/search", put)
 
 
-__all__ = ["SANDBOX_KEY", "TEST_APP_SECRET", "TEST_TOKEN", "ShopifySandbox", "create_app"]
+__all__ = ["SANDBOX_KEY", "TEST_APP_SECRET", "TEST_TOKEN", "ShopifySandbox", "create_app", "shop_app"]

@@ -9,6 +9,10 @@ Test credentials (an "integration" as created under Settings › System › Inte
     grant             POST /api/oauth/token {"grant_type": "client_credentials", ...}
     token lifetime    600 s (knob ``token_ttl_s``)
 
+Many shops: ``/shops/{shop}/`` is shop ``{shop}``, with its own data and integration (``client_id`` and
+``client_secret`` above with ``-{shop}`` appended) and its control API under ``/shops/{shop}/_sandbox/``;
+un-prefixed paths are the default shop.
+
 Admin API routes: ``POST /api/oauth/token``, ``GET /api/_info/version``, ``POST /api/search/{entity}``
 (Criteria: equals/equalsAny/contains/prefix/suffix/range/multi/not, ids, sort, page/limit,
 associations), ``GET|PATCH /api/{entity}/{id}``, ``POST /api/tag``, ``POST /api/webhook``,
@@ -32,6 +36,7 @@ from aiohttp import web
 
 from daemon.clock import SYSTEM_CLOCK, Clock
 from sandboxes.kit import make_app
+from sandboxes.kit.tenants import Tenants, by_path_prefix, serve_tenants, shop_credential
 from sandboxes.kit.webhooks import Deliveries, add_routes
 from sandboxes.shopware import api_read, api_write, control
 from sandboxes.shopware.errors import fault_response
@@ -42,10 +47,27 @@ from sandboxes.shopware.webhooks import DEFAULT_KNOBS, ShopwareWebhooks
 CLIENT_ID = "SWIASANDBOXACCESSKEY00000001"
 CLIENT_SECRET = "sandbox-secret-access-key-0000000000000000000000"
 
-__all__ = ["CLIENT_ID", "CLIENT_SECRET", "SHOP_KEY", "Shop", "create_app"]
+__all__ = ["CLIENT_ID", "CLIENT_SECRET", "SHOP_KEY", "Shop", "create_app", "shop_app"]
 
 
-def create_app(
+def create_app(version: str = "6.7", **knobs: Any) -> web.Application:
+    """The default shop, serving every other shop under ``/shops/{shop}/`` (Shopware in a subdirectory,
+    built on its first request, ``kit/tenants.py``) with its own data, integration (the default
+    credentials with ``-{shop}`` appended), tokens, faults, log and webhooks."""
+    app = shop_app(version, **knobs)
+
+    def build(shop: str) -> web.Application:
+        own = {
+            "client_id": shop_credential(str(knobs.get("client_id", CLIENT_ID)), shop),
+            "client_secret": shop_credential(str(knobs.get("client_secret", CLIENT_SECRET)), shop),
+        }
+        return shop_app(version, **{**knobs, **own})
+
+    serve_tenants(app, Tenants(build), by_path_prefix)
+    return app
+
+
+def shop_app(
     version: str = "6.7",
     *,
     clock: Clock = SYSTEM_CLOCK,

@@ -1,5 +1,8 @@
 """A faithful in-memory WooCommerce (REST API ``/wp-json/wc/v3``) for tests, the demo and the benchmark.
 
+Many shops: ``/shops/{shop}/…`` is shop ``{shop}`` (its own state and keys ``ck_sandbox-{shop}`` /
+``cs_sandbox-{shop}``, control API under ``/shops/{shop}/_sandbox/``); un-prefixed paths are the default shop.
+
 Test credentials: consumer key ``ck_sandbox``, consumer secret ``cs_sandbox``, accepted as WooCommerce
 accepts them (``sandbox/auth.py``): a one-legged OAuth 1.0a signature over plain HTTP; HTTP Basic or
 the ``consumer_key``/``consumer_secret`` query parameters only where PHP's ``is_ssl()`` is true (knob
@@ -38,6 +41,7 @@ from aiohttp import web
 
 from daemon.clock import SYSTEM_CLOCK, Clock
 from sandboxes.kit import make_app
+from sandboxes.kit.tenants import Tenants, by_path_prefix, serve_tenants, shop_credential
 from sandboxes.kit.webhooks import Deliveries, add_routes
 from sandboxes.woocommerce import control, orders, products, settings, tracking
 from sandboxes.woocommerce.auth import require_credentials
@@ -66,7 +70,24 @@ _HTTPS_MODES = ("off", "on", "forwarded")
 def create_app(
     site_tz: str = "Europe/Berlin", shipment_tracking: bool = True, **knobs: Any
 ) -> web.Application:
-    """Knobs: ``clock`` (a ``daemon.clock.Clock``), ``consumer_key``, ``consumer_secret``,
+    """The default shop, serving every other shop under ``/shops/{shop}/`` (a WordPress in a subdirectory,
+    built on its first request, ``kit/tenants.py``) with its own state, keys (the default ones with
+    ``-{shop}`` appended), faults, log and webhooks. Knobs: see ``shop_app``."""
+    app = shop_app(site_tz, shipment_tracking, **knobs)
+
+    def build(shop: str) -> web.Application:
+        own = {
+            "consumer_key": shop_credential(str(knobs.get("consumer_key", CONSUMER_KEY)), shop),
+            "consumer_secret": shop_credential(str(knobs.get("consumer_secret", CONSUMER_SECRET)), shop),
+        }
+        return shop_app(site_tz, shipment_tracking, **{**knobs, **own})
+
+    serve_tenants(app, Tenants(build), by_path_prefix)
+    return app
+
+
+def shop_app(site_tz: str = "Europe/Berlin", shipment_tracking: bool = True, **knobs: Any) -> web.Application:
+    """One shop. Knobs: ``clock`` (a ``daemon.clock.Clock``), ``consumer_key``, ``consumer_secret``,
     ``html_error_share`` (0..1, default 0.5), ``seed``, ``batch_limit`` (default 100),
     ``ean_meta_key`` (also store EANs in this product meta key), ``https`` (what ``is_ssl()`` says:
     ``off``, ``on``, ``forwarded``), ``weight_unit`` (kg), ``dimension_unit`` (cm)."""

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, quote, unquote_plus
 
 from aiohttp import web
 
+from sandboxes.kit.tenants import mount
 from sandboxes.woocommerce.responses import wc_error
 from sandboxes.woocommerce.state import SETTINGS_KEY, STATE_KEY, Settings
 
@@ -114,7 +115,8 @@ def _check_oauth(request: web.Request, settings: Settings, ssl: bool) -> bool:
         raise AuthFailure(
             "woocommerce_rest_authentication_error", "Invalid signature - signature method is invalid."
         )
-    url = f"{'https' if ssl else 'http'}://{request.host}{request.raw_path.split('?', 1)[0]}"
+    # Signed over the URL the client called: a shop in a subdirectory signs its full path.
+    url = f"{'https' if ssl else 'http'}://{request.host}{mount(request)}{request.raw_path.split('?', 1)[0]}"
     digest = hashlib.sha1 if method == "HMAC-SHA1" else hashlib.sha256
     expected = base64.b64encode(
         hmac.new(

@@ -8,6 +8,7 @@ import orjson
 from aiohttp import web
 
 from sandboxes.kit.kit import json_response
+from sandboxes.kit.tenants import mount
 from sandboxes.woocommerce.lifecycle import reduce_stock, set_status, trash
 from sandboxes.woocommerce.query import modified_slice, select
 from sandboxes.woocommerce.render import note_json, order_json, refund_json
@@ -27,7 +28,8 @@ PREFIX = "/wp-json/wc/v3/orders"
 
 
 def origin(request: web.Request) -> str:
-    return f"{request.url.scheme}://{request.url.host}:{request.url.port}"
+    """Where the site lives, as the client called it (a shop in a subdirectory keeps its path)."""
+    return f"{request.url.scheme}://{request.url.host}:{request.url.port}{mount(request)}"
 
 
 def find_order(request: web.Request) -> Order | None:

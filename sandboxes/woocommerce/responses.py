@@ -11,6 +11,7 @@ from aiohttp import web
 
 from sandboxes.kit import Faults
 from sandboxes.kit.kit import json_response
+from sandboxes.kit.tenants import public_url
 
 MAX_PER_PAGE = 100
 T = TypeVar("T")
@@ -57,7 +58,7 @@ class PageRequest:
 
     def _link(self, pages: int) -> str:
         # WordPress rebuilds the links from every query parameter of the request, credentials included.
-        url = self.request.url
+        url = public_url(self.request)
         base = f"{url.scheme}://{url.host}:{url.port}{url.path}"
         parts = []
         if self.page > 1:

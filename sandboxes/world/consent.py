@@ -16,7 +16,16 @@ from sandboxes.world.errors import WorldError
 from sandboxes.world.merchant import FFN_AUTH_CODE, FFN_CLIENT_ID, FFN_CLIENT_SECRET, REDIRECT_URI
 
 
-async def grant_ffn_consent(pool: asyncpg.Pool, merchant_id: str, ffn_url: str) -> None:
+async def grant_ffn_consent(
+    pool: asyncpg.Pool,
+    merchant_id: str,
+    ffn_url: str,
+    client_id: str = FFN_CLIENT_ID,
+    client_secret: str = FFN_CLIENT_SECRET,
+    *,
+    quiet: bool = False,
+) -> None:
+    """Log ``merchant_id`` in with the OAuth client holding its FFN merchant's consent."""
     try:
         from adapters.ffn.login import exchange_code
         from daemon.store.tokens import PgTokenStore
@@ -25,12 +34,13 @@ async def grant_ffn_consent(pool: asyncpg.Pool, merchant_id: str, ffn_url: str) 
     try:
         await exchange_code(
             f"{ffn_url}/token",
-            FFN_CLIENT_ID,
-            Secret(FFN_CLIENT_SECRET, "demo"),
+            client_id,
+            Secret(client_secret, "demo"),
             FFN_AUTH_CODE,
             REDIRECT_URI,
             PgTokenStore(pool, merchant_id),
         )
     except (SyncError, orjson.JSONDecodeError) as exc:
         raise WorldError(f"FFN consent against the sandbox failed: {exc}") from exc
-    logger.info("world: FFN consent granted (sandbox authorization code), tokens stored in Postgres")
+    if not quiet:
+        logger.info("world: FFN consent granted (sandbox authorization code), tokens stored in Postgres")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+from sandboxes.kit.tenants import shop_credential
 
 LogEntry = Mapping[str, Any]
 
@@ -83,13 +85,28 @@ def _woo_shipped(order: Mapping[str, Any]) -> int:
     return tracked or (1 if order.get("status") == "completed" else 0)
 
 
+class CredentialLines(Protocol):
+    def __call__(self, prefix: str, shop: str | None = None) -> list[str]: ...
+
+
+class CredentialValues(Protocol):
+    def __call__(self, prefix: str, shop: str | None = None) -> dict[str, str]: ...
+
+
+def _own(default: str, shop: str | None) -> str:
+    """The credential of one shop of a multi-shop sandbox (the default shop's when ``shop`` is None)."""
+    return default if shop is None else shop_credential(default, shop)
+
+
 @dataclass(frozen=True)
 class ShopKind:
     kind: str
     channel: str
     order_prefix: str
-    credentials: Callable[[str], list[str]]  # env-var prefix -> TOML lines of [channels.credentials]
-    env: Callable[[str], dict[str, str]]  # env-var prefix -> the secret values behind those references
+    # (env-var prefix, shop handle or None for the sandbox's default shop) -> TOML lines of
+    # [channels.credentials], and the secret values behind their env: references.
+    credentials: CredentialLines
+    env: CredentialValues
     is_write: Callable[[LogEntry], bool]
     is_stock_write: Callable[[LogEntry], bool]
     is_read: Callable[[LogEntry], bool]
@@ -102,11 +119,11 @@ SHOPS: dict[str, ShopKind] = {
         kind="shopify",
         channel="shopify-demo",
         order_prefix="SH-",
-        credentials=lambda p: [
+        credentials=lambda p, shop=None: [
             f'access_token = "env:{p}_SHOPIFY_TOKEN"',
             f'location_id = "{SHOPIFY_LOCATION}"',
         ],
-        env=lambda p: {f"{p}_SHOPIFY_TOKEN": "shpat_sandbox"},
+        env=lambda p, shop=None: {f"{p}_SHOPIFY_TOKEN": _own("shpat_sandbox", shop)},
         is_write=_shopify_is_write,
         is_stock_write=_shopify_is_stock_write,
         is_read=_shopify_is_read,
@@ -116,11 +133,13 @@ SHOPS: dict[str, ShopKind] = {
         kind="shopware",
         channel="shopware-demo",
         order_prefix="SW-",
-        credentials=lambda p: [
-            'client_id = "SWIASANDBOXACCESSKEY00000001"',
+        credentials=lambda p, shop=None: [
+            f'client_id = "{_own("SWIASANDBOXACCESSKEY00000001", shop)}"',
             f'client_secret = "env:{p}_SHOPWARE_SECRET"',
         ],
-        env=lambda p: {f"{p}_SHOPWARE_SECRET": "sandbox-secret-access-key-0000000000000000000000"},
+        env=lambda p, shop=None: {
+            f"{p}_SHOPWARE_SECRET": _own("sandbox-secret-access-key-0000000000000000000000", shop)
+        },
         is_write=_shopware_is_write,
         is_stock_write=_shopware_is_stock_write,
         is_read=_shopware_is_read,
@@ -130,12 +149,15 @@ SHOPS: dict[str, ShopKind] = {
         kind="woocommerce",
         channel="woo-demo",
         order_prefix="WC-",
-        credentials=lambda p: [
+        credentials=lambda p, shop=None: [
             f'consumer_key = "env:{p}_WOO_KEY"',
             # auth stays "auto": the sandbox speaks plain HTTP, where WooCommerce accepts only OAuth 1.0a.
             f'consumer_secret = "env:{p}_WOO_SECRET"',
         ],
-        env=lambda p: {f"{p}_WOO_KEY": "ck_sandbox", f"{p}_WOO_SECRET": "cs_sandbox"},
+        env=lambda p, shop=None: {
+            f"{p}_WOO_KEY": _own("ck_sandbox", shop),
+            f"{p}_WOO_SECRET": _own("cs_sandbox", shop),
+        },
         is_write=_woo_is_write,
         is_stock_write=_woo_is_stock_write,
         is_read=_woo_is_read,

@@ -117,3 +117,29 @@ async def test_only_the_instance_owning_the_merchant_registers_its_webhooks(pool
     finally:
         await registrar.aclose()
     assert set(support.subscriptions) == {"orders/create", "orders/updated"}
+
+
+async def test_a_standbys_run_hands_its_nudge_over_and_the_owners_run_its_cycle(pg_dsn: str) -> None:
+    from daemon.wiring.build import _owned_only
+    from daemon.wiring.ownership import Ownership
+    from tests.daemon.store.test_lease import migrated
+
+    await migrated(pg_dsn)
+    ran: list[str] = []
+    handed: list[str] = []
+
+    async def cycle() -> None:
+        ran.append("cycle")
+
+    async def hand_over(job: JobSpec) -> None:
+        handed.append(job.name)
+
+    owner, standby = Ownership(pg_dsn, ["acme"]), Ownership(pg_dsn, ["acme"])
+    try:
+        job = JobSpec("acme", "shop", "orders", 60.0, cycle)
+        await _owned_only(job, owner, hand_over).run()  # the first to ask takes the merchant
+        await _owned_only(job, standby, hand_over).run()
+    finally:
+        await owner.aclose()
+        await standby.aclose()
+    assert ran == ["cycle"] and handed == ["acme/shop/orders"]
