@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import orjson
@@ -40,10 +41,14 @@ def is_loopback(host: str) -> bool:
 
 
 def make_monitor_app(metrics: SyncMetrics, health: HealthSource) -> web.Application:
+    # A fleet exposes a few hundred thousand samples (1,000 merchants × 9 flows × ~15 families): rendering
+    # them takes seconds, which on the loop would make every job due meanwhile late. One thread of its own,
+    # not asyncio's default pool: glibc keeps a malloc arena per thread that has allocated, and each
+    # thread that rendered a fleet's scrape kept ~40 MB of it (six pool threads: +120 MB RSS measured).
+    renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metrics-render")
+
     async def metrics_page(request: web.Request) -> web.Response:
-        # A fleet exposes a few hundred thousand samples (1,000 merchants × 9 flows × ~15 families):
-        # rendering them takes seconds, which on the loop would make every job due meanwhile late.
-        body = await asyncio.to_thread(generate_latest, metrics.registry)
+        body = await asyncio.get_running_loop().run_in_executor(renderer, generate_latest, metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def healthz(request: web.Request) -> web.Response:
@@ -56,9 +61,13 @@ def make_monitor_app(metrics: SyncMetrics, health: HealthSource) -> web.Applicat
         healthy, body = health_document(statuses)
         return _json(body, 200 if healthy else 503)
 
+    async def stop_renderer(app: web.Application) -> None:
+        renderer.shutdown(wait=False)
+
     app = web.Application()
     app.router.add_get("/metrics", metrics_page)
     app.router.add_get("/healthz", healthz)
+    app.on_cleanup.append(stop_renderer)
     return app
 
 
