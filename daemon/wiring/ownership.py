@@ -28,6 +28,7 @@ import os
 import socket
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from functools import partial
 
 import asyncpg
@@ -43,6 +44,8 @@ from daemon.store.migrations import code_schema_version
 MIN_LEASE_TIMEOUT_S = 5.0
 MAX_LEASE_TIMEOUT_S = 60.0
 RENEWALS_PER_TIMEOUT = 5
+# A configured merchant nobody owns for this many lease timeouts is reported (one WARNING per episode).
+UNOWNED_WARN_TIMEOUTS = 2
 _DB_TROUBLE = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
@@ -57,6 +60,11 @@ def lease_timeout_for(shortest_interval_s: float) -> float:
     """Half the shortest flow interval (within 5..60 s): a frozen instance's merchants are free after it
     and run elsewhere within 2 intervals (timeout + one renewal + the next run of the flow)."""
     return min(MAX_LEASE_TIMEOUT_S, max(MIN_LEASE_TIMEOUT_S, shortest_interval_s / 2))
+
+
+# When this process took each merchant, by instance id: a reload builds a new Ownership that takes the
+# same merchants back, and they must not get a fresh stall grace (see ``owned_since``) for that.
+_HELD_SINCE: dict[tuple[str, str], datetime] = {}
 
 
 def registration() -> Registration:
@@ -102,10 +110,24 @@ class Ownership:
         self._closed = False
         self._renew_failing = False
         self._standing_by: set[str] = set()  # not balanced: merchants another process holds (said once)
+        self._renewals = 0
+        self._unowned_since: dict[str, float] = {}  # monotonic time this instance first saw it unowned
+        self._unowned_reported: set[str] = set()
+
+    @property
+    def _holder(self) -> str:
+        return self._me.instance_id if self._me is not None else ""
 
     @property
     def owned(self) -> frozenset[str]:
         return self._lease.owned if self._lease is not None else frozenset()
+
+    def owned_since(self) -> dict[str, datetime]:
+        """The merchants this instance runs now (held, not being handed over) and since when it holds
+        them: its health judgement covers these only, and a flow's stall clock starts no earlier than
+        the take-over (a new owner must not inherit the time its merchant spent with the old one)."""
+        now = self._clock.now()
+        return {m: _HELD_SINCE.get((self._holder, m), now) for m in self.owned if m not in self._handing_over}
 
     @property
     def target(self) -> int | None:
@@ -195,6 +217,12 @@ class Ownership:
                     await lease.acquire(free, limit=target - len(owned))
                 elif len(owned) > target:
                     self._hand_over(self._surplus(owned, len(owned) - target))
+                now = self._clock.now()
+                for merchant_id in lease.owned:
+                    _HELD_SINCE.setdefault((self._holder, merchant_id), now)
+                if self._me is not None and self._renewals % RENEWALS_PER_TIMEOUT == 0:
+                    await self._watch_unowned(lease)  # once per lease timeout is enough for a warning
+                self._renewals += 1
             if self._renew_failing:
                 logger.info("merchant leases renewed again")
             self._renew_failing = False
@@ -206,6 +234,36 @@ class Ownership:
                     "could not renew the merchant leases: {}; retrying", str(exc) or type(exc).__name__
                 )
             self._renew_failing = True
+
+    async def _watch_unowned(self, lease: MerchantLease) -> None:
+        try:
+            unowned, first_alive = await lease.unowned(self._merchants)
+        except asyncpg.UndefinedTableError:
+            return  # a database before 0009 (tests that skip migrations)
+        now = self._clock.monotonic()
+        for merchant_id in [m for m in self._unowned_since if m not in unowned]:
+            del self._unowned_since[merchant_id]
+            if merchant_id in self._unowned_reported:
+                self._unowned_reported.discard(merchant_id)
+                logger.info("merchant {} has an owner again", merchant_id)
+        for merchant_id in unowned:
+            self._unowned_since.setdefault(merchant_id, now)
+        limit = UNOWNED_WARN_TIMEOUTS * self.lease_timeout_s
+        overdue = [
+            m
+            for m, since in self._unowned_since.items()
+            if now - since > limit and m not in self._unowned_reported
+        ]
+        # The lowest living instance speaks for the fleet; the others remember the episode silently.
+        if not overdue or first_alive != self._holder:
+            return
+        self._unowned_reported.update(overdue)
+        logger.warning(
+            "merchant(s) {} have had no owner for over {:.0f}s: no instance runs them (all full, or"
+            " their configuration differs between instances?); see `ffn-sync status` (OWNERS)",
+            merchant_list(sorted(overdue)),
+            limit,
+        )
 
     def _learn_share(self, alive: int) -> int:
         target = math.ceil(len(self._merchants) / max(alive, 1))
@@ -248,6 +306,7 @@ class Ownership:
             async with self._lock:
                 if self._lease is not None and self._lease.is_alive():
                     await self._lease.release([merchant_id], quiet=True)
+                    _HELD_SINCE.pop((self._holder, merchant_id), None)
         except _DB_TROUBLE as exc:
             logger.warning("could not hand merchant {} over: {}", merchant_id, exc)
         finally:
