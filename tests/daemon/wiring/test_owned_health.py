@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
 from loguru import logger
 
+from daemon.app import Daemon
 from daemon.cli.status import ownership_tables
 from daemon.engine.reports import flow_statuses
 from daemon.monitor import HealthWatcher, PostgresHealth, SyncMetrics, health_document
+from daemon.runtime import EmptyRuntime, build_empty_runtime
 from daemon.store import create_pool
 from daemon.store.instances import instance_rows, owner_rows
 from daemon.store.lease import MerchantLease
@@ -140,8 +143,13 @@ async def test_a_taken_over_merchant_is_judged_from_the_take_over(
 async def test_the_process_judges_what_its_runtime_owns(fleet: Callable[..., Ownership]) -> None:
     instance = fleet("a", merchants=["acme"], clock=HeldClock(T0))
     await instance.renew()
-    assert MerchantRuntime(ownership=instance).owned_since() == {"acme": T0}
-    assert MerchantRuntime().owned_since() is None  # no ownership: every merchant counts
+    daemon = Daemon(Path("merchants"), None, factory=build_empty_runtime)  # type: ignore[arg-type]
+    daemon._runtime = MerchantRuntime(ownership=instance)
+    assert daemon._owned_merchants() == {"acme": T0}  # what /healthz and the watcher judge
+    daemon._runtime = MerchantRuntime()
+    assert daemon._owned_merchants() is None  # no ownership: every merchant counts
+    daemon._runtime = EmptyRuntime()
+    assert daemon._owned_merchants() is None
 
 
 async def test_a_merchant_nobody_owns_is_warned_once_by_the_lowest_instance(
