@@ -62,9 +62,10 @@ def lease_timeout_for(shortest_interval_s: float) -> float:
     return min(MAX_LEASE_TIMEOUT_S, max(MIN_LEASE_TIMEOUT_S, shortest_interval_s / 2))
 
 
-# When this process took each merchant, by instance id: a reload builds a new Ownership that takes the
-# same merchants back, and they must not get a fresh stall grace (see ``owned_since``) for that.
-_HELD_SINCE: dict[tuple[str, str], datetime] = {}
+# (instance id, merchant) -> (when this process took it, when an Ownership closing for a reload let go of
+# it): a reload builds a new Ownership that takes the same merchants back a moment later, and they must not
+# get a fresh stall grace (see ``owned_since``) for that. A merchant lost or handed over is forgotten.
+_HELD_SINCE: dict[tuple[str, str], tuple[datetime, datetime | None]] = {}
 
 
 def registration() -> Registration:
@@ -113,6 +114,7 @@ class Ownership:
         self._renewals = 0
         self._unowned_since: dict[str, float] = {}  # monotonic time this instance first saw it unowned
         self._unowned_reported: set[str] = set()
+        self._held: frozenset[str] = frozenset()  # what the last renewal saw held (for _HELD_SINCE)
 
     @property
     def _holder(self) -> str:
@@ -127,7 +129,11 @@ class Ownership:
         them: its health judgement covers these only, and a flow's stall clock starts no earlier than
         the take-over (a new owner must not inherit the time its merchant spent with the old one)."""
         now = self._clock.now()
-        return {m: _HELD_SINCE.get((self._holder, m), now) for m in self.owned if m not in self._handing_over}
+        return {
+            m: _HELD_SINCE.get((self._holder, m), (now, None))[0]
+            for m in self.owned
+            if m not in self._handing_over
+        }
 
     @property
     def target(self) -> int | None:
@@ -217,9 +223,7 @@ class Ownership:
                     await lease.acquire(free, limit=target - len(owned))
                 elif len(owned) > target:
                     self._hand_over(self._surplus(owned, len(owned) - target))
-                now = self._clock.now()
-                for merchant_id in lease.owned:
-                    _HELD_SINCE.setdefault((self._holder, merchant_id), now)
+                self._note_held(lease.owned)
                 if self._me is not None and self._renewals % RENEWALS_PER_TIMEOUT == 0:
                     await self._watch_unowned(lease)  # once per lease timeout is enough for a warning
                 self._renewals += 1
@@ -234,6 +238,17 @@ class Ownership:
                     "could not renew the merchant leases: {}; retrying", str(exc) or type(exc).__name__
                 )
             self._renew_failing = True
+
+    def _note_held(self, owned: frozenset[str]) -> None:
+        now = self._clock.now()
+        for merchant_id in self._held - owned:  # lost or handed over: a later take-over is a new one
+            _HELD_SINCE.pop((self._holder, merchant_id), None)
+        for merchant_id in owned - self._held:
+            key = (self._holder, merchant_id)
+            since, let_go = _HELD_SINCE.get(key, (now, None))
+            recent = let_go is None or (now - let_go).total_seconds() <= self.lease_timeout_s
+            _HELD_SINCE[key] = (since if recent else now, None)
+        self._held = owned
 
     async def _watch_unowned(self, lease: MerchantLease) -> None:
         try:
@@ -306,7 +321,6 @@ class Ownership:
             async with self._lock:
                 if self._lease is not None and self._lease.is_alive():
                     await self._lease.release([merchant_id], quiet=True)
-                    _HELD_SINCE.pop((self._holder, merchant_id), None)
         except _DB_TROUBLE as exc:
             logger.warning("could not hand merchant {} over: {}", merchant_id, exc)
         finally:
@@ -324,6 +338,11 @@ class Ownership:
     async def aclose(self) -> None:
         """Release every merchant: the others take over at their next renewal."""
         self._closed = True
+        now = self._clock.now()
+        for merchant_id in self._held:  # a reload's next Ownership takes them back within a lease timeout
+            key = (self._holder, merchant_id)
+            if key in _HELD_SINCE:
+                _HELD_SINCE[key] = (_HELD_SINCE[key][0], now)
         tasks = [t for t in (self._loop, *self._handing_over.values()) if t is not None]
         for task in tasks:
             task.cancel()

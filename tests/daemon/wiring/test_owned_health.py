@@ -72,7 +72,7 @@ async def test_two_instances_each_report_only_their_own_merchants(
     pool: asyncpg.Pool, fleet: Callable[..., Ownership], lines: list[tuple[str, str]]
 ) -> None:
     clock = HeldClock(T0)
-    first, second = fleet("a", clock=clock), fleet("b", clock=clock)
+    first, second = fleet("own-a", clock=clock), fleet("own-b", clock=clock)
     await settle(first, second)
     for merchant in MERCHANTS:
         await cycle(pool, merchant, T0, ok=True)
@@ -106,7 +106,7 @@ async def test_a_taken_over_merchant_is_judged_from_the_take_over(
     pool: asyncpg.Pool, fleet: Callable[..., Ownership]
 ) -> None:
     clock = HeldClock(T0)
-    old = fleet("a", merchants=["acme", "globex"], clock=clock)
+    old = fleet("over-a", merchants=["acme", "globex"], clock=clock)
     await old.renew()
     await cycle(pool, "acme", T0, ok=True)  # acme worked with its old owner, then it went quiet
     for minute in range(4):  # globex never worked on the old owner: four failures in a row
@@ -116,7 +116,7 @@ async def test_a_taken_over_merchant_is_judged_from_the_take_over(
     lease._conn.terminate()  # kill -9; nobody runs the merchants for ten minutes
     clock.advance(600)
 
-    new = fleet("b", merchants=["acme", "globex"], clock=clock)
+    new = fleet("over-b", merchants=["acme", "globex"], clock=clock)
     for _ in range(50):
         await new.renew()
         if new.owned == {"acme", "globex"}:
@@ -140,8 +140,31 @@ async def test_a_taken_over_merchant_is_judged_from_the_take_over(
     ]
 
 
+async def test_a_reload_keeps_the_take_over_time_a_hand_over_does_not(
+    fleet: Callable[..., Ownership],
+) -> None:
+    clock = HeldClock(T0)
+    before = fleet("reload-a", merchants=["acme"], clock=clock, timeout_s=30)
+    await before.renew()
+    clock.advance(10)
+    after = fleet("reload-a", merchants=["acme"], clock=clock, timeout_s=30)  # the same process, reloaded
+    await after.renew()
+    assert after.owned == set()  # the old runtime still holds it
+    await before.aclose()
+    await after.renew()
+    assert after.owned_since() == {"acme": T0}  # not a take-over: no new grace
+
+    clock.advance(10)
+    peer = fleet("reload-b", merchants=["acme"], clock=clock, timeout_s=30)
+    await settle(peer, after)  # two instances, one merchant: one keeps it
+    await after.aclose()  # stopped for good: the peer takes over
+    clock.advance(120)
+    await peer.renew()
+    assert peer.owned_since() == {"acme": T0 + timedelta(seconds=140)}
+
+
 async def test_the_process_judges_what_its_runtime_owns(fleet: Callable[..., Ownership]) -> None:
-    instance = fleet("a", merchants=["acme"], clock=HeldClock(T0))
+    instance = fleet("app-a", merchants=["acme"], clock=HeldClock(T0))
     await instance.renew()
     daemon = Daemon(Path("merchants"), None, factory=build_empty_runtime)  # type: ignore[arg-type]
     daemon._runtime = MerchantRuntime(ownership=instance)
@@ -161,8 +184,8 @@ async def test_a_merchant_nobody_owns_is_warned_once_by_the_lowest_instance(
     try:
         assert await stuck.acquire(["initech"]) == {"initech"}
         clock = HeldClock(T0)
-        first = fleet("a", merchants=merchants, clock=clock, timeout_s=30)
-        second = fleet("b", merchants=merchants, clock=clock, timeout_s=30)
+        first = fleet("none-a", merchants=merchants, clock=clock, timeout_s=30)
+        second = fleet("none-b", merchants=merchants, clock=clock, timeout_s=30)
         await settle(first, second, rounds=5)  # the first look at renewal 0 saw it unowned
         assert first.owned | second.owned == {"acme", "globex"}
 
@@ -175,7 +198,7 @@ async def test_a_merchant_nobody_owns_is_warned_once_by_the_lowest_instance(
         assert warnings() == [
             "merchant(s) initech have had no owner for over 60s: no instance runs them (all full, or"
             " their configuration differs between instances?); see `ffn-sync status` (OWNERS)"
-        ]  # once, by the lowest instance id (host-a...), not by every instance at every look
+        ]  # once, by the lowest instance id (host-none-a...), not by every instance at every look
 
         table = ownership_tables(
             await owner_rows(pool), await instance_rows(pool), clock.now(), [*merchants, "umbrella"]
