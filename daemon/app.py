@@ -187,7 +187,9 @@ class Daemon:
     async def _serve(self, db: Database, runtime: Runtime) -> Runtime:
         watchdog = asyncio.create_task(self.notifier.watchdog_loop(), name="sd-watchdog")
         self._runtime = runtime
-        wakes = asyncio.create_task(listen_for_wakes(db.dsn, self._on_login), name="ffn-login-wakes")
+        wakes = asyncio.create_task(
+            listen_for_wakes(db.dsn, self._on_login, self._on_nudge), name="ffn-login-wakes"
+        )
         try:
             while not self._stop.is_set():
                 await _wait_any(self._stop, self._reload)
@@ -219,6 +221,17 @@ class Daemon:
         )
         self._retries.add(task)
         task.add_done_callback(self._retries.discard)
+
+    def _on_nudge(self, payload: str) -> None:
+        """Another instance received a webhook for a merchant this one may own (``daemon.webhooks.forwarding``)."""
+        if self._hooks is None:
+            return
+        task = asyncio.create_task(self._take_forwarded(self._hooks, payload), name="webhook-nudge")
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
+
+    async def _take_forwarded(self, hooks: WebhookService, payload: str) -> None:
+        await hooks.take_forwarded(payload)
 
     async def _retry_now(self, runtime: Runtime, merchant: str | None = None, *, shops: bool = True) -> None:
         """Something was fixed: paused shops and waiting records first, then the backing-off jobs run now."""

@@ -157,6 +157,8 @@ class Webhooks:
             flow=flow,
             delivery_id=head.get("x-shopify-webhook-id") or None,
             resource_id=_resource_id(payload, _RESOURCE_KIND[flow]),
+            new_record=topic == "orders/create",
+            same_body_same_event=topic != "fulfillment_orders/hold_released",
         )
 
     async def list_webhooks(self, address_prefix: str) -> list[Subscription]:

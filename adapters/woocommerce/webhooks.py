@@ -2,8 +2,11 @@
 
 WooCommerce signs each delivery with the webhook's own secret: ``X-WC-Webhook-Signature`` =
 base64(HMAC-SHA256(secret, body)) (``WC_Webhook::generate_signature``); ffn-sync generates that secret and
-registers it. The list is read with ``context=edit``, the only context that shows the secret, so a
-changed secret is noticed and set again. WooCommerce disables a webhook after repeated failed deliveries
+registers it. WooCommerce never answers with a webhook's secret (the schema declares ``secret``, but
+``WC_REST_Webhooks_V2_Controller::prepare_item_for_response``, which v3 inherits, leaves it out in every
+context), so a registered secret cannot be compared: while a rotation is staged (the credentials carry the
+previous secret too) every webhook kept is given the new secret, and the daemon promotes it only after the
+whole pass succeeded. WooCommerce disables a webhook after repeated failed deliveries
 (``failure_count`` past ``woocommerce_max_webhook_delivery_failures``, 5): status ``disabled``, which the
 registration switches back to ``active``. ``paused`` is an administrator's decision and is left alone.
 
@@ -66,20 +69,17 @@ class _Hook:
     topic: str
     delivery_url: str
     status: str
-    secret: str | None  # None when the shop does not show it
 
     def subscription(self) -> Subscription:
         return Subscription(self.topic, self.delivery_url, str(self.id), self.status == "active")
 
 
 def _hook(row: dict[str, Any]) -> _Hook:
-    secret = row.get("secret")
     return _Hook(
         id=int(row["id"]),
         topic=str(row.get("topic") or ""),
         delivery_url=str(row.get("delivery_url") or ""),
         status=str(row.get("status") or ""),
-        secret=secret if isinstance(secret, str) and secret else None,
     )
 
 
@@ -150,7 +150,7 @@ class Webhooks:
 
     async def _ours(self, address_prefix: str) -> list[_Hook]:
         found: list[_Hook] = []
-        async for rows in all_pages(self.http, PATH, {"context": "edit"}, per_page=100):
+        async for rows in all_pages(self.http, PATH, {}, per_page=100):
             found.extend(_hook(row) for row in rows)
         return [h for h in found if is_ours(h.delivery_url, address_prefix)]
 
@@ -163,12 +163,16 @@ class Webhooks:
         if topics and not credentials.secrets:
             raise ValueError("WooCommerce webhooks need the secret ffn-sync signs them with")
         secret = credentials.secrets[0].reveal() if credentials.secrets else ""
+        # The previous secret is still accepted: a rotation is under way and the shop cannot tell us which
+        # secret a webhook has, so each one is given the new secret (a failed PUT fails the pass, and the
+        # daemon keeps accepting the old one until a pass succeeds).
+        rotating = len(credentials.secrets) > 1
 
         async def keep(topic: str, hook: _Hook) -> Kept:
             changes: dict[str, Any] = {}
             if hook.delivery_url != address:
                 changes["delivery_url"] = address
-            if hook.secret is not None and not hmac.compare_digest(hook.secret.encode(), secret.encode()):
+            if rotating:
                 changes["secret"] = secret
             fixed = bool(changes)
             if hook.status == "disabled":

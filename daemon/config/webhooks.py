@@ -66,7 +66,9 @@ class WebhooksConfig(Section):
     """Peers whose X-Forwarded-For names the real source address in the log; others are logged as they
     connect (the default: nobody is trusted)."""
     duplicate_window_s: Annotated[Seconds, Field(le=86400)] = 900.0
-    """A delivery id seen again within this long triggers nothing."""
+    """A delivery whose id, or whose signed body, was seen within this long triggers nothing (the body too,
+    because Shopify's id header is unsigned; not for topics whose body repeats for distinct events, such as
+    Shopify's fulfillment_orders/hold_released: those by id only)."""
     silent_after: Annotated[Int, Field(ge=1, le=1000)] = 3
     """``status`` calls a channel's webhooks silent after this many ``expected_every_s`` without delivery."""
 

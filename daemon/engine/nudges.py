@@ -9,6 +9,11 @@ channel says its API budget needs it: ``ReadPacing``) has passed since the previ
 flow. A burst of deliveries therefore coalesces: the scheduler runs a busy job at most once more, and
 every delivery that arrives while a run waits is served by that run. The wait is the latency a burst
 trades for a handful of reads instead of one per delivery.
+
+A shop whose order search lags behind its writes (Shopify: ``orders(query:)`` runs against a search
+index) may not show an order announced as new yet. When a nudge announced a new record and the nudged read
+stored nothing new, that run reads once more ``SearchLag.search_recheck_s()`` later; should the index lag
+longer still, the next poll finds the order.
 """
 
 from __future__ import annotations
@@ -38,6 +43,15 @@ class ReadPacing(Protocol):
         ...
 
 
+@runtime_checkable
+class SearchLag(Protocol):
+    """Optional for a shop channel whose delta reads go through a search index that may lag its writes."""
+
+    def search_recheck_s(self) -> float:
+        """Seconds after a nudged read that missed an order announced as new to look once more (0: never)."""
+        ...
+
+
 class Nudges:
     def __init__(
         self,
@@ -46,18 +60,25 @@ class Nudges:
         on_taken: DelayObserver | None = None,
         min_gap_s: float = MIN_GAP_S,
         pacing: Callable[[str], ReadPacing | None] | None = None,
+        search_lag: Callable[[str], SearchLag | None] | None = None,
     ) -> None:
         self.clock = clock
         self.on_taken = on_taken
         self.min_gap_s = min_gap_s
         self.pacing = pacing  # the channel's pacing by name (None: the minimum gap only)
+        self.search_lag = search_lag  # the channel's search lag by name (None: its reads never lag)
         self._since: dict[tuple[str, str], datetime] = {}
+        self._new_announced: set[tuple[str, str]] = set()  # requests of the pending burst named a new record
+        self._taken_new: set[tuple[str, str]] = set()  # ... of the burst the running read took
         self._read_until: dict[tuple[str, str], datetime] = {}
         self._taken_at: dict[tuple[str, str], float] = {}  # monotonic time of the last nudged read
 
-    def request(self, channel: str, flow: str) -> None:
-        """Ask the next run of ``flow`` on ``channel`` to read up to now (the first request's time counts)."""
+    def request(self, channel: str, flow: str, *, new_record: bool = False) -> None:
+        """Ask the next run of ``flow`` on ``channel`` to read up to now (the first request's time counts).
+        ``new_record``: the delivery announced a record just created (which a lagging search may miss)."""
         self._since.setdefault((channel, flow), self.clock.now())
+        if new_record:
+            self._new_announced.add((channel, flow))
 
     async def take(self, channel: str, flow: str) -> bool:
         """True once per burst of requests: this run reads up to now, after waiting out the gap since the
@@ -72,6 +93,11 @@ class Nudges:
         since = self._since.pop(key, None)
         if since is None:  # another run of the flow took it meanwhile
             return False
+        if key in self._new_announced:
+            self._new_announced.discard(key)
+            self._taken_new.add(key)
+        else:
+            self._taken_new.discard(key)
         self._taken_at[key] = self.clock.monotonic()
         if self.on_taken is not None:
             self.on_taken(channel, flow, max(0.0, (self.clock.now() - since).total_seconds()))
@@ -85,6 +111,27 @@ class Nudges:
         pacing = self.pacing(channel) if self.pacing is not None else None
         gap = min(MAX_GAP_S, max(self.min_gap_s, pacing.read_gap_s() if pacing is not None else 0.0))
         return max(0.0, last + gap - self.clock.monotonic())
+
+    def recheck_s(self, channel: str, flow: str) -> float:
+        """After the read that took a nudge stored nothing new: seconds to wait before reading once more
+        (0: no second read, because no delivery announced a new record or the channel's search never lags).
+        Asked once per taken nudge."""
+        key = (channel, flow)
+        if key not in self._taken_new:
+            return 0.0
+        self._taken_new.discard(key)
+        lagging = self.search_lag(channel) if self.search_lag is not None else None
+        return min(MAX_GAP_S, lagging.search_recheck_s()) if lagging is not None else 0.0
+
+    def hand_over(self, channel: str, flow: str) -> bool | None:
+        """Take the pending nudge away to hand it to the instance that owns the merchant: None when there
+        is none, else whether it announced a new record."""
+        key = (channel, flow)
+        if self._since.pop(key, None) is None:
+            return None
+        new_record = key in self._new_announced
+        self._new_announced.discard(key)
+        return new_record
 
     def pending(self, channel: str, flow: str) -> bool:
         return (channel, flow) in self._since

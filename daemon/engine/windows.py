@@ -65,6 +65,8 @@ async def due_windows(
     span = due_span(position, now, settings, overlap)
     if whole_after_s is not None and span > whole_after_s:
         settings = replace(settings, max_window_s=span)
+    fresh_from: datetime | None = None  # where this run's read past the lag began (None: no such read)
+    changed_before = counts.changed
     while (window := next_window(position, now, settings, overlap_s=overlap)) is not None:
         if position is not None and window.end <= position:
             break
@@ -75,6 +77,7 @@ async def due_windows(
             nudged = False
             window = FreshWindow(window.start, _fresh_end(ctx), window.end)
             ctx.nudges.note_read(channel, flow, window.end)
+            fresh_from = window.settled
         elif covered_until is not None and window.end <= covered_until:
             window = CoveredWindow(window.start, window.end, window.end)
         yield window
@@ -91,7 +94,16 @@ async def due_windows(
             # The second the last triggered read ended in holds mostly what it read: listed, not re-read.
             yield CoveredWindow(fresh.start, read_until, None)
             fresh = Window(read_until, fresh.end)
+        fresh_from = fresh.start
         yield FreshWindow(fresh.start, fresh.end, None)
+    if fresh_from is not None and counts.changed == changed_before:
+        # A delivery announced a new order and the read found nothing new: the shop's search may lag.
+        wait = ctx.nudges.recheck_s(channel, flow)
+        if wait > 0:
+            await ctx.clock.sleep(wait)
+            again = FreshWindow(fresh_from, _fresh_end(ctx), None)
+            ctx.nudges.note_read(channel, flow, again.end)
+            yield again
 
 
 def due_span(position: datetime | None, now: datetime, settings: CursorSettings, overlap_s: float) -> float:

@@ -1,5 +1,7 @@
-"""Cross-process wake-ups: ``ffn-sync ffn-login`` tells a running daemon that a merchant's FFN consent is
-fresh (Postgres LISTEN/NOTIFY), so the merchant's flows stop waiting out their backoff at once."""
+"""Cross-process wake-ups over Postgres LISTEN/NOTIFY: ``ffn-sync ffn-login`` tells a running daemon that a
+merchant's FFN consent is fresh, so the merchant's flows stop waiting out their backoff at once; and an
+instance that received a webhook delivery for a merchant another instance owns hands the nudge over, so the
+owner's flow runs now (``announce_nudge``)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,11 @@ import asyncio
 from collections.abc import Callable
 
 import asyncpg
+import orjson
 from loguru import logger
 
 WAKE_CHANNEL = "ffn_sync_wake"
+NUDGE_CHANNEL = "ffn_sync_nudge"
 RECONNECT_S = 5.0
 
 
@@ -17,9 +21,21 @@ async def announce_login(pool: asyncpg.Pool, merchant_id: str) -> None:
     await pool.execute("SELECT pg_notify($1, $2)", WAKE_CHANNEL, merchant_id)
 
 
-async def listen_for_wakes(dsn: str, on_wake: Callable[[str], object]) -> None:
-    """Call ``on_wake(merchant_id)`` for every announcement, reconnecting after a lost connection; runs
-    until cancelled. A wake-up missed while disconnected only means the flows wait for their backoff."""
+async def announce_nudge(
+    pool: asyncpg.Pool, merchant_id: str, channel: str, flow: str, new_record: bool
+) -> None:
+    """A webhook nudged ``flow`` of ``channel`` here, but another instance owns the merchant."""
+    payload = orjson.dumps({"merchant": merchant_id, "channel": channel, "flow": flow, "new": new_record})
+    await pool.execute("SELECT pg_notify($1, $2)", NUDGE_CHANNEL, payload.decode())
+
+
+async def listen_for_wakes(
+    dsn: str, on_wake: Callable[[str], object], on_nudge: Callable[[str], object] | None = None
+) -> None:
+    """Call ``on_wake(merchant_id)`` for every login announcement and ``on_nudge(payload)`` for every nudge
+    handed over (the payload unchecked: any database role can NOTIFY), reconnecting after a lost
+    connection; runs until cancelled. A wake-up missed while disconnected only means the flows wait for
+    their backoff, a nudge missed that the order waits for the next poll."""
     warned = False
     while True:
         try:
@@ -32,18 +48,25 @@ async def listen_for_wakes(dsn: str, on_wake: Callable[[str], object]) -> None:
             continue
         warned = False
         try:
-            await _listen(conn, on_wake)
+            await _listen(conn, on_wake, on_nudge)
         finally:
             await conn.close(timeout=5)
 
 
-async def _listen(conn: asyncpg.Connection, on_wake: Callable[[str], object]) -> None:
+async def _listen(
+    conn: asyncpg.Connection, on_wake: Callable[[str], object], on_nudge: Callable[[str], object] | None
+) -> None:
     """Deliver announcements until the connection is lost."""
     lost = asyncio.Event()
 
-    def deliver(_conn: object, _pid: int, _channel: str, payload: str) -> None:
-        on_wake(payload)
+    def deliver(_conn: object, _pid: int, channel: str, payload: str) -> None:
+        if channel == WAKE_CHANNEL:
+            on_wake(payload)
+        elif on_nudge is not None:
+            on_nudge(payload)
 
     conn.add_termination_listener(lambda _conn: lost.set())
     await conn.add_listener(WAKE_CHANNEL, deliver)
+    if on_nudge is not None:
+        await conn.add_listener(NUDGE_CHANNEL, deliver)
     await lost.wait()

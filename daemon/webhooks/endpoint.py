@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from daemon.clock import SYSTEM_CLOCK, Clock
-from daemon.webhooks.types import WebhookCredentials, WebhookFlow, WebhookSupport
+from daemon.webhooks.types import Delivery, WebhookCredentials, WebhookFlow, WebhookSupport
 
 # Enough for a burst of several minutes of a busy shop; older ids fall out first (a replay that old is
 # answered, and at worst costs one extra read of the shop).
@@ -49,9 +49,9 @@ class RecentDeliveries:
         return len(self._seen)
 
 
-Nudge = Callable[[WebhookFlow], str | None]
-"""Ask the channel's flow to read up to now on its next run; returns the job to trigger (None: the channel
-has no such flow, e.g. products on a channel that is not the product master)."""
+Nudge = Callable[[Delivery], str | None]
+"""Ask the channel's flow the delivery names to read up to now on its next run; returns the job to trigger
+(None: the channel has no such flow, e.g. products on a channel that is not the product master)."""
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,10 +103,20 @@ class Registrar:
         self.retry_first_s = retry_first_s
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._leftovers: asyncio.Task[None] | None = None
+        self._owns: Callable[[str], Awaitable[bool]] | None = None
 
-    def start(self, targets: Sequence[Target], connect: Connect | None = None) -> None:
+    def start(
+        self,
+        targets: Sequence[Target],
+        connect: Connect | None = None,
+        *,
+        owns: Callable[[str], Awaitable[bool]] | None = None,
+    ) -> None:
         """Replace the running loops (one per channel) with loops for ``targets``, and with ``connect``
-        remove what we registered for channels that are not among them; returns at once."""
+        remove what we registered for channels that are not among them; returns at once. With ``owns``
+        (several instances) a channel is registered only by the instance that owns its merchant: passes of
+        several instances at once would each create the missing webhooks."""
+        self._owns = owns
         for task in (*self._tasks.values(), *([self._leftovers] if self._leftovers else [])):
             task.cancel()
         self._tasks = {
@@ -139,6 +149,10 @@ class Registrar:
     async def _loop(self, target: Target) -> None:
         delay = self.retry_first_s
         while True:
+            if self._owns is not None and not await self._owns(target.merchant):
+                # Another instance registers it; this one looks again in case it takes the merchant over.
+                await asyncio.sleep(min(self.retry_first_s, self.recheck_s))
+                continue
             ok = await self.register_once(target)
             await asyncio.sleep(self.recheck_s if ok else delay)
             delay = self.retry_first_s if ok else min(delay * 2, RETRY_MAX_S)

@@ -22,6 +22,7 @@ from daemon.config.webhooks import WebhooksConfig
 from daemon.monitor.metrics import SyncMetrics, default_metrics
 from daemon.store import webhooks as store
 from daemon.webhooks.endpoint import Endpoint
+from daemon.webhooks.forwarding import Owns, take_forwarded
 from daemon.webhooks.leftovers import Connect
 from daemon.webhooks.receiver import Trigger, WebhookReceiver
 from daemon.webhooks.registration import Registrar, Target
@@ -42,6 +43,9 @@ class WebhookSet:
     endpoints: tuple[Endpoint, ...] = ()
     targets: tuple[Target, ...] = ()
     connect: Connect | None = None
+    # Several instances: whether this one owns a merchant (None: it owns them all). Only the owner
+    # registers a merchant's webhooks and runs the nudges other instances hand over.
+    owns: Owns | None = None
 
 
 @runtime_checkable
@@ -84,12 +88,16 @@ class WebhookService:
             await self._listen()
         self.receiver.serve(hooks.endpoints)
         self._hooks = hooks
-        self.registrar.start(hooks.targets, hooks.connect)
+        self.registrar.start(hooks.targets, hooks.connect, owns=hooks.owns)
 
     def recheck(self) -> None:
         """A registration pass now with the running set (a reload with an unchanged file: something at a
         shop was fixed, or a rotation was staged); returns at once."""
-        self.registrar.start(self._hooks.targets, self._hooks.connect)
+        self.registrar.start(self._hooks.targets, self._hooks.connect, owns=self._hooks.owns)
+
+    async def take_forwarded(self, payload: str) -> str | None:
+        """A nudge another instance handed over (``daemon.webhooks.forwarding``); the job triggered."""
+        return await take_forwarded(payload, self.receiver.endpoints, self.receiver.trigger, self._hooks.owns)
 
     async def aclose(self) -> None:
         await self.registrar.aclose()

@@ -52,6 +52,13 @@ class Delivery:
     # The order's or product's id in the shop, when the delivery names it: named in the receiver's DEBUG
     # line, so a delivery can be traced to the run it started. Never used as data (the run reads the shop).
     resource_id: str | None = None
+    # The delivery announces a record just created (Shopify orders/create): a lagging search may miss it,
+    # so a nudged read that finds nothing new looks once more (daemon.engine.nudges).
+    new_record: bool = False
+    # False where two distinct events can have the same body (Shopify's fulfillment_orders/hold_released
+    # carries only the fulfillment order's id and status, so a second hold and release of it within the
+    # duplicate window is the same body): repeats are then recognised by the delivery id alone.
+    same_body_same_event: bool = True
     # A vendor's test call, not an event (WooCommerce pings a new webhook with ``webhook_id=N``): the
     # receiver answers 2xx and triggers nothing. Unsigned, so it must not count as a healthy delivery.
     ping: bool = False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -14,7 +14,7 @@ from daemon.config import AppConfig, MerchantConfig
 from daemon.engine.context import MerchantContext
 from daemon.engine.guard import GuardedChannel
 from daemon.engine.jobs import merchant_jobs
-from daemon.engine.nudges import Nudges, ReadPacing
+from daemon.engine.nudges import Nudges, ReadPacing, SearchLag
 from daemon.engine.observer import NullObserver, Observer
 from daemon.http import HttpClient
 from daemon.jobrunner import JobSpec
@@ -27,7 +27,7 @@ from daemon.webhooks.service import WebhookSet
 from daemon.wiring.clients import build_channel, build_fulfiller
 from daemon.wiring.ownership import Ownership, lease_timeout_for
 from daemon.wiring.settings import intervals, merchant_settings
-from daemon.wiring.webhooks import webhook_set
+from daemon.wiring.webhooks import hand_over_nudge, webhook_set
 
 
 @dataclass
@@ -104,6 +104,7 @@ def build_context(
             on_taken=lambda channel, flow, seconds: delay.labels(merchant.id, channel, flow).observe(seconds),
             # A shop with an API budget (Shopify's cost bucket) lengthens the gap between triggered reads.
             pacing=lambda name: shop if isinstance(shop := shops.get(name), ReadPacing) else None,
+            search_lag=lambda name: shop if isinstance(shop := shops.get(name), SearchLag) else None,
         ),
     )
 
@@ -146,12 +147,16 @@ async def build_runtime(
             balanced=balanced,
             lease_timeout_s=lease_timeout_for(shortest),
         )
-        jobs = [_owned_only(job, runtime.ownership) for job in jobs]
+        by_merchant = {ctx.merchant_id: ctx for ctx in contexts}
+        hand_over = partial(hand_over_nudge, db.pool, by_merchant)
+        jobs = [_owned_only(job, runtime.ownership, hand_over) for job in jobs]
         # Before the first cycle (and, on a reload, before the old runtime lets go of its merchants): the
         # new lease takes them back at its next renewal while the peers, at their share, leave them be.
         await runtime.ownership.start()
     runtime.jobs = tuple(jobs)
     runtime.webhooks = await webhook_set(config, db.pool, runtime.contexts, runtime.jobs)
+    if runtime.ownership is not None:
+        runtime.webhooks = replace(runtime.webhooks, owns=runtime.ownership.owns)
     return runtime
 
 
@@ -160,5 +165,18 @@ async def build_instance_runtime(config: AppConfig, db: Database) -> MerchantRun
     return await build_runtime(config, db, balanced=True)
 
 
-def _owned_only(job: JobSpec, ownership: Ownership) -> JobSpec:
-    return replace(job, run=partial(ownership.run_if_owned, job.merchant, job.run))
+def _owned_only(
+    job: JobSpec, ownership: Ownership, hand_over: Callable[[JobSpec], Awaitable[None]]
+) -> JobSpec:
+    return replace(job, run=partial(_run_or_hand_over, ownership, job, hand_over))
+
+
+async def _run_or_hand_over(
+    ownership: Ownership, job: JobSpec, hand_over: Callable[[JobSpec], Awaitable[None]]
+) -> None:
+    """The cycle if this instance owns the merchant; else a webhook nudge waiting for it goes to the owner
+    (a delivery reached this instance, behind the same address as the owner)."""
+    if await ownership.owns(job.merchant):
+        await ownership.run_if_owned(job.merchant, job.run)
+    else:
+        await hand_over(job)

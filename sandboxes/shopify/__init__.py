@@ -35,6 +35,8 @@ quantities, a cancel gives them back), ``GET /_sandbox/cost``
 fault knobs: ``webhooks.py``), plus the shared ``/_sandbox/requests``, ``/_sandbox/faults``,
 ``/_sandbox/reset``; bulk query operations with their knobs at ``GET/PUT /_sandbox/bulk`` (``bulk.py``;
 ``bulk_delay_s``, ``bulk_max_running``). Webhook deliveries are signed with ``app_secret`` (default ``TEST_APP_SECRET``).
+``GET/PUT /_sandbox/search {"lag_s": N}`` (or the ``search_lag_s`` knob): an order placed from then on is
+found by an ``orders(query:)`` search only N seconds after its creation (the search index's lag; default 0).
 """
 
 from __future__ import annotations
@@ -137,11 +139,12 @@ def shop_app(
     app_secret: str = TEST_APP_SECRET,
     bulk_delay_s: float = BulkKnobs.delay_s,
     bulk_max_running: int = BulkKnobs.max_running,
+    search_lag_s: float = 0.0,
     **_unused: Any,
 ) -> web.Application:
     app, kit = make_app("shopify")
     bucket = LeakyBucket(clock, maximum=maximum_available, restore_rate=restore_rate)
-    world = World(clock, currency=currency, shop_name=shop_name)
+    world = World(clock, currency=currency, shop_name=shop_name, search_lag_s=search_lag_s)
     deliveries = Deliveries(clock, DEFAULT_KNOBS)
     hooks = ShopifyWebhooks(
         world, deliveries, app_secret=app_secret, shop_domain=f"{shop_name}.myshopify.com"
@@ -172,10 +175,13 @@ def shop_app(
     Control(world, bucket).routes(app)
     add_routes(app, deliveries, hooks.listing)
     bulk.routes(app)
+    _search_routes(app, world)
 
     def reset() -> None:
         # Same objects, emptied: routes and tests keep their references.
-        fresh = World(clock, currency=currency, shop_name=shop_name, on_change=hooks.notify)
+        fresh = World(
+            clock, currency=currency, shop_name=shop_name, on_change=hooks.notify, search_lag_s=search_lag_s
+        )
         world.__dict__.update(fresh.__dict__)
         bucket.reset()
         hooks.reset()
@@ -183,6 +189,25 @@ def shop_app(
 
     kit.reset_hooks.append(reset)
     return app
+
+
+def _search_routes(app: web.Application, world: World) -> None:
+    async def get(_request: web.Request) -> web.Response:
+        return json_response({"lag_s": world.search_lag_s})
+
+    async def put(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        lag = body.get("lag_s") if isinstance(body, dict) and set(body) == {"lag_s"} else None
+        if isinstance(lag, bool) or not isinstance(lag, int | float) or lag < 0:
+            return json_response({"error": 'the body must be {"lag_s": seconds >= 0}'}, status=400)
+        world.search_lag_s = float(lag)
+        return json_response({"lag_s": world.search_lag_s})
+
+    app.router.add_get("/_sandbox/search", get)
+    app.router.add_put("/_sandbox/search", put)
 
 
 __all__ = ["SANDBOX_KEY", "TEST_APP_SECRET", "TEST_TOKEN", "ShopifySandbox", "create_app", "shop_app"]

@@ -88,6 +88,9 @@ class QueryRoot:
         flt = search.parse(query, ORDER_FILTERS)
         _note_search(info, query, flt)
         found = [o for o in self.world.orders.values() if flt.matches(o, ORDER_FILTERS)]
+        if query is not None and self.world.search_lag_s > 0:
+            now = self.world.clock.now()  # a search reads the index, which may not have the newest orders yet
+            found = [o for o in found if o.searchable_at is None or o.searchable_at <= now]
         return connection(found, key=_order_key(sortKey), view=self.views.order, **page)
 
     def order(self, _info: Info, id: str) -> View | None:

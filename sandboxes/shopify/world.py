@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -155,6 +155,8 @@ class Order:
     fulfillment_orders: list[FulfillmentOrder] = field(default_factory=list)
     fulfillments: list[Fulfillment] = field(default_factory=list)
     test: bool = False
+    # When ``orders(query:)`` starts finding it (the search index's lag, ``World.search_lag_s``).
+    searchable_at: datetime | None = None
 
     @property
     def name(self) -> str:
@@ -198,8 +200,13 @@ class World:
         currency: str = "EUR",
         shop_name: str = "ffn-sync-sandbox",
         on_change: Callable[[str, Any], None] | None = None,
+        search_lag_s: float = 0.0,
     ) -> None:
         self.clock = clock
+        # Seconds from an order's creation until a ``query:`` search finds it. Shopify runs such searches
+        # against a search index (api-notes: a just-written order may appear a moment later; no primary
+        # source says how long): 0 is an index that is never behind, more is the stricter reading.
+        self.search_lag_s = search_lag_s
         # Called with a webhook topic (WebhookSubscriptionTopic value) and the changed record.
         self.on_change = on_change
         self.currency = currency
@@ -360,6 +367,7 @@ class World:
     def new_order(self, **fields: Any) -> Order:
         now = self.now()
         order = Order(id=self.next_id(), number=next(self._numbers), created_at=now, updated_at=now, **fields)
+        order.searchable_at = self.clock.now() + timedelta(seconds=self.search_lag_s)
         self.orders[order.id] = order
         self.changed("ORDERS_CREATE", order)
         return order

@@ -1,11 +1,14 @@
 """WooCommerce webhooks in the sandbox: ``/wc/v3/webhooks`` and deliveries as ``WC_Webhook`` makes them.
 
 API (``WC_REST_Webhooks_V1/V2_Controller``, v3 inherits them): ``GET /webhooks`` (``status`` all|active|
-paused|disabled, paged; ``context=edit`` shows the secret), ``POST /webhooks`` (``topic`` and
+paused|disabled, paged), ``POST /webhooks`` (``topic`` and
 ``delivery_url`` required and validated; created ``active`` whatever ``status`` says; ``secret`` defaults
 to a generated one; then a blocking ping ``webhook_id=N`` to the address whose result is ignored),
 ``GET|PUT|POST|PATCH /webhooks/{id}`` (topic, delivery_url, secret, status, name), ``DELETE
-/webhooks/{id}`` (``force=true`` required, else 501 ``woocommerce_rest_trash_not_supported``).
+/webhooks/{id}`` (``force=true`` required, else 501 ``woocommerce_rest_trash_not_supported``). No answer
+ever carries ``secret``, whatever the ``context``: the schema declares it, but the v2 controller's
+``prepare_item_for_response`` (which v3 inherits) never puts it in the response. A client cannot read
+back which secret a webhook has; it can only set it.
 
 Deliveries: ``order.created`` for a new order (not a checkout draft), ``order.updated`` on a change
 (status, refund, our own writes), ``order.deleted`` when trashed (body ``{"id": N}``), ``order.restored``,
@@ -197,7 +200,7 @@ class WooWebhooks:
 
     # REST API ---------------------------------------------------------------------------------------
 
-    def render(self, hook: Webhook, context: str) -> dict[str, Any]:
+    def render(self, hook: Webhook) -> dict[str, Any]:
         body: dict[str, Any] = {
             "id": hook.id,
             "name": hook.name,
@@ -212,8 +215,6 @@ class WooWebhooks:
             "date_modified": hook.modified.astimezone(self.state.tz).replace(tzinfo=None).isoformat(),
             "date_modified_gmt": hook.modified.replace(tzinfo=None).isoformat(),
         }
-        if context == "edit":
-            body["secret"] = hook.secret
         body["_links"] = {
             "self": [{"href": f"{hook.source}{PREFIX}/{hook.id}"}],
             "collection": [{"href": f"{hook.source}{PREFIX}"}],
@@ -227,14 +228,13 @@ class WooWebhooks:
         status = request.query.get("status", "all")
         if status not in ("all", *STATUSES):
             return invalid_param("status", f"status is not one of all, {', '.join(STATUSES)}.")
-        context = request.query.get("context", "view")
         try:
             page = PageRequest(request)
         except ValueError as exc:
             return invalid_param(str(exc), f"{exc} is out of range")
         rows = [h for h in self.hooks.values() if status in ("all", h.status)]
         rows.sort(key=lambda h: (h.created, h.id), reverse=True)  # orderby=date, order=desc
-        return page.respond(rows, lambda h: self.render(h, context))
+        return page.respond(rows, self.render)
 
     async def create(self, request: web.Request) -> web.Response:
         body = await json_body(request)
@@ -271,7 +271,7 @@ class WooWebhooks:
             source=origin(request),
         )
         self.hooks[hook.id] = hook
-        rendered = self.render(hook, "edit")
+        rendered = self.render(hook)
         await self._ping(hook)
         return json_response(rendered, status=201, headers={"Location": f"{hook.source}{PREFIX}/{hook.id}"})
 
@@ -295,7 +295,7 @@ class WooWebhooks:
         hook = self._find(request)
         if hook is None:
             return wc_error("woocommerce_rest_shop_webhook_invalid_id", "Invalid ID.", 404)
-        return json_response(self.render(hook, request.query.get("context", "view")))
+        return json_response(self.render(hook))
 
     async def update(self, request: web.Request) -> web.Response:
         hook = self._find(request)
@@ -330,7 +330,7 @@ class WooWebhooks:
                 self.deliveries.forget(str(hook.id))
         hook.name = str(body.get("name") or hook.name)
         hook.modified = self.state.now()
-        return json_response(self.render(hook, "edit"))
+        return json_response(self.render(hook))
 
     async def delete(self, request: web.Request) -> web.Response:
         if request.query.get("force", "false").lower() not in ("1", "true"):
@@ -340,10 +340,14 @@ class WooWebhooks:
             return wc_error("woocommerce_rest_shop_webhook_invalid_id", "Invalid ID.", 404)
         del self.hooks[hook.id]
         self.deliveries.forget(str(hook.id))
-        return json_response(self.render(hook, "edit"))
+        return json_response(self.render(hook))
 
     def listing(self) -> list[dict[str, Any]]:
-        return [self.render(h, "edit") | {"failure_count": h.failure_count} for h in self.hooks.values()]
+        # Test introspection, not the API: it shows what the REST answers hide.
+        return [
+            self.render(h) | {"secret": h.secret, "failure_count": h.failure_count}
+            for h in self.hooks.values()
+        ]
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(PREFIX, self.list_hooks)

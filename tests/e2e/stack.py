@@ -117,6 +117,19 @@ class Stack:
         await self.runtime.aclose()
         self.runtime = await build_runtime(self.config, self.db)
 
+    @asynccontextmanager
+    async def daemon_processes(self) -> AsyncIterator[None]:
+        """While daemon processes of the test run, the in-process engine holds no merchant lease (built, it
+        takes every free merchant at once, and the processes would find nothing to own); afterwards it
+        takes them back, as an instance started after them would."""
+        from daemon.wiring import build_runtime
+
+        await self.runtime.aclose()
+        try:
+            yield
+        finally:
+            self.runtime = await build_runtime(self.config, self.db)
+
     async def writes_since_mark(self, sandbox: InProcessSandbox) -> list[dict[str, Any]]:
         calls = await self.requests(sandbox, self.marks.get(sandbox.url, 0))
         return [c for c in calls if is_write(sandbox.kind, c)]

@@ -90,8 +90,9 @@ async def test_sigkill_at_random_moments_never_duplicates_or_loses_anything(
         orders = [await new_order(s, shop, rng) for _ in range(500)]
         await s.control(s.ffn, "PUT", "autopilot", {"ship_after_s": 1, "partial_ratio": 0.3})
         log = tmp_path / "daemon.log"
-        for _ in range(20):
-            await _run_daemon_until_killed(s, log, rng.uniform(2.0, 5.0))
+        async with s.daemon_processes():
+            for _ in range(20):
+                await _run_daemon_until_killed(s, log, rng.uniform(2.0, 5.0))
 
         # The killed daemons did real work (not only the clean-up pass below): alone this is ~100 outbounds;
         # on a loaded CI machine start-up eats more of each 2-5 s life, so the bar is what proves kills hit

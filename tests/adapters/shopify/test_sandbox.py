@@ -25,6 +25,28 @@ async def test_search_syntax_filters_on_updated_at_and_pages_with_opaque_cursors
     assert offset["data"]["orders"]["nodes"] == []
 
 
+async def test_the_search_lag_knob_hides_a_new_order_from_searches_for_that_long(shop: Shop) -> None:
+    await shop.product("A1")
+    assert await shop.control("GET", "/_sandbox/search") == {"lag_s": 0.0}
+    await shop.order([{"sku": "A1", "qty": 1}])
+    assert await shop.control("PUT", "/_sandbox/search", {"lag_s": 2}) == {"lag_s": 2.0}
+    placed = await shop.order([{"sku": "A1", "qty": 1}])
+    q = "updated_at:>='2026-11-23T00:00:00Z'"
+
+    async def searched() -> list[str]:
+        _, answer = await shop.graphql(ORDERS_Q.replace("first: 2", "first: 10"), {"q": q})
+        return [n["name"] for n in answer["data"]["orders"]["nodes"]]
+
+    assert await searched() == ["#1001"]  # placed before the knob: indexed at once
+    # Read by id it is there at once: only searches go through the index.
+    _, by_id = await shop.graphql("query($id: ID!) { order(id: $id) { name } }", {"id": placed["id"]})
+    assert by_id["data"]["order"]["name"] == "#1002"
+    shop.clock.advance(1.9)
+    assert await searched() == ["#1001"]
+    shop.clock.advance(0.1)
+    assert await searched() == ["#1001", "#1002"]
+
+
 def test_search_parser_handles_or_negation_and_quoted_values() -> None:
     accessors = {"sku": lambda r: r["sku"]}
     flt = parse('sku:"A B" OR sku:C\\"D OR -sku:X', accessors)

@@ -276,3 +276,20 @@ def test_headers_are_matched_case_insensitively_and_ids_come_from_the_body() -> 
     }
     delivery = Webhooks.__new__(Webhooks).authenticate(headers, body, CREDENTIALS, path_token=None)
     assert (delivery.resource_id, delivery.delivery_id) == ("gid://shopify/Order/450789469", None)
+
+
+@pytest.mark.parametrize(
+    ("topic", "new_record", "same_body_same_event"),
+    [
+        ("orders/create", True, True),
+        ("orders/updated", False, True),
+        ("fulfillment_orders/hold_released", False, False),  # its body repeats for a second release
+    ],
+)
+def test_a_delivery_says_whether_it_announces_a_new_order_and_whether_its_body_is_unique(
+    topic: str, new_record: bool, same_body_same_event: bool
+) -> None:
+    body = orjson.dumps({"id": 450789469})
+    headers = _signed(body, **{"X-Shopify-Topic": topic})
+    delivery = Webhooks.__new__(Webhooks).authenticate(headers, body, CREDENTIALS, path_token=None)
+    assert (delivery.new_record, delivery.same_body_same_event) == (new_record, same_body_same_event)

@@ -76,6 +76,26 @@ async def test_a_changed_address_and_a_changed_secret_are_set_in_place(
     ]
 
 
+async def test_during_a_rotation_every_kept_webhook_is_given_the_new_secret_though_the_shop_hides_it(
+    shop: Shop, channel: WooCommerceChannel
+) -> None:
+    hooks = Webhooks(channel)
+    prefix = "https://hooks.example.com/webhooks/acme/woo"
+    topics = ["order.created", "order.updated"]
+    await hooks.register(prefix, topics, CREDENTIALS, address_prefix=prefix)
+    rotated = WebhookCredentials(secrets=(Secret("the-new-secret"), Secret(SECRET)))
+
+    report = await hooks.register(prefix, topics, rotated, address_prefix=prefix)
+
+    assert sorted(report.updated) == sorted(topics) and report.created == ()
+    assert {h["secret"] for h in sandbox(shop).listing()} == {"the-new-secret"}
+    # Once promoted (only the new secret left) nothing is written again.
+    writes = len(shop.writes())
+    promoted = WebhookCredentials(secrets=(Secret("the-new-secret"),))
+    assert (await hooks.register(prefix, topics, promoted, address_prefix=prefix)).updated == ()
+    assert len(shop.writes()) == writes
+
+
 async def test_a_webhook_the_shop_disabled_after_failures_is_re_enabled(
     shop: Shop, channel: WooCommerceChannel, receiver: Receiver
 ) -> None:

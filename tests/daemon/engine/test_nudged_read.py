@@ -241,3 +241,46 @@ async def test_the_second_the_last_triggered_read_ended_in_is_listed_not_read_ag
     assert shop.full_reads == ["8"]  # 7 is listed in that second and stored: not read again
     assert shop.pages_read == pages_before + 1  # and one read of what is new since
     assert outbound_id("MERC", "shop", "8") in world.ffn.outbounds
+
+
+class LaggingSearch:
+    """The fake shop behind a search index: an order shows in delta reads ``lag_s`` after its creation."""
+
+    def __init__(self, world: World, lag_s: float) -> None:
+        self.inner, self.clock, self.lag_s = world.shop, world.clock, lag_s
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def search_recheck_s(self) -> float:
+        return 2.0
+
+    async def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        indexed_until = self.clock.now() - timedelta(seconds=self.lag_s)
+        async for order in self.inner.changed_orders(window):
+            if order.updated_at is None or order.updated_at <= indexed_until:
+                yield order
+
+
+@pytest.mark.parametrize("announced", [True, False])
+async def test_a_nudged_read_that_missed_an_order_announced_as_new_looks_once_more(
+    world: World, announced: bool
+) -> None:
+    shop = LaggingSearch(world, lag_s=1.5)
+    world.ctx.channels["shop"] = shop  # type: ignore[assignment]
+    world.ctx.nudges.search_lag = lambda name: shop if name == "shop" else None
+    await cycle(world)
+    world.clock.advance(30)
+    now = world.clock.now()
+    world.order(7, created_at=now, updated_at=now)
+    world.clock.slept.clear()
+
+    world.ctx.nudges.request("shop", "orders", new_record=announced)
+    counts = await cycle(world)
+
+    if announced:  # orders/create: the search missed it, the second look 2 s later found it
+        assert world.clock.slept == [2.0]
+        assert list(world.ffn.outbounds) == [outbound_id("MERC", "shop", "7")] and counts.pushed == 1
+    else:  # e.g. orders/updated of an order already stored: no second look
+        assert world.clock.slept == [] and world.ffn.outbounds == {}
+    assert await cursor(world) <= now - timedelta(seconds=5)  # the second look moved no cursor either

@@ -25,6 +25,10 @@ TOPICS = {
     "orders/updated": WebhookFlow.ORDERS,
     "products/update": WebhookFlow.PRODUCTS,
 }
+# Accepted but never registered: a topic whose bodies repeat for distinct events (as Shopify's
+# fulfillment_orders/hold_released does).
+REPEATING_BODIES = {"fulfillment_orders/hold_released": WebhookFlow.ORDERS}
+ACCEPTED = {**TOPICS, **REPEATING_BODIES}
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -71,9 +75,15 @@ class FakeWebhooks:
         topic = headers.get("X-Test-Topic")
         if topic is None:
             raise DeliveryRejected(RejectReason.MALFORMED, "no topic header")
-        if topic not in TOPICS:
+        if topic not in ACCEPTED:
             raise DeliveryRejected(RejectReason.UNKNOWN_TOPIC, f"topic {topic!r}")
-        return Delivery(topic, TOPICS[topic], headers.get("X-Test-Id"), headers.get("X-Test-Resource"))
+        return Delivery(
+            topic,
+            ACCEPTED[topic],
+            headers.get("X-Test-Id"),
+            headers.get("X-Test-Resource"),
+            same_body_same_event=topic not in REPEATING_BODIES,
+        )
 
     async def list_webhooks(self, address_prefix: str) -> list[Subscription]:
         return [s for s in self.subscriptions.values() if s.address.startswith(address_prefix)]

@@ -142,3 +142,36 @@ async def test_a_taken_port_refuses_to_start_and_says_which(
         ) as caught:
             await daemon.run()
     assert caught.value.exit_code == 78
+
+
+async def test_a_nudge_another_instance_hands_over_runs_the_job_here(
+    tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daemon.app import Daemon
+    from daemon.config import load_config
+    from daemon.store import create_pool
+    from daemon.store.wake import announce_nudge
+
+    monkeypatch.setattr(  # no scheduled run in this test
+        "daemon.scheduler.first_run_at", lambda name, interval_s, now: now + timedelta(seconds=10_000)
+    )
+    for key, value in {**SECRETS, "FFN_SYNC_TEST_DSN": pg_dsn}.items():
+        monkeypatch.setenv(key, value)
+    path = tmp_path / "acme.toml"
+    path.write_text(config_text(tmp_path / "state", free_port()))
+    factory = HookedFactory()
+    daemon = Daemon(path, load_config(path), factory=factory, notifier=Notifier({}))
+    task = asyncio.create_task(daemon.run())
+    pool = await create_pool(pg_dsn)
+    try:
+        await wait_until(lambda: factory.support.calls != [])
+        async with asyncio.timeout(10):
+            while factory.runs == 0:  # the listener connects in the background: until then nobody hears
+                await announce_nudge(pool, "acme", "unknown-channel", "orders", False)  # refused
+                await announce_nudge(pool, "acme", "shop-main", "orders", True)
+                await asyncio.sleep(0.05)
+    finally:
+        await pool.close()
+        daemon.request_stop()
+        exit_code = await asyncio.wait_for(task, 30)
+    assert exit_code == 0 and factory.runs >= 1

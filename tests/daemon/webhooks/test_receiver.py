@@ -19,7 +19,7 @@ from daemon.monitor.metrics import SyncMetrics
 from daemon.scheduler import SyncScheduler
 from daemon.webhooks.endpoint import Endpoint, RecentDeliveries
 from daemon.webhooks.receiver import WebhookReceiver, source_address
-from daemon.webhooks.types import WebhookCredentials, WebhookFlow
+from daemon.webhooks.types import Delivery, WebhookCredentials, WebhookFlow
 from tests.daemon.webhooks.fake import OLD_SECRET, SECRET, TOKEN, FakeWebhooks, headers
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
@@ -52,9 +52,9 @@ class Harness:
         return True
 
     def endpoint(self, channel: str, credentials: WebhookCredentials) -> Endpoint:
-        def nudge(flow: WebhookFlow) -> str:
-            self.nudged.append((channel, flow.value))
-            return f"acme/{channel}/{flow.value}"
+        def nudge(delivery: Delivery) -> str:
+            self.nudged.append((channel, delivery.flow.value))
+            return f"acme/{channel}/{delivery.flow.value}"
 
         return Endpoint(
             "acme", channel, "fake", self.support, credentials, frozenset({WebhookFlow.ORDERS}), nudge
@@ -194,6 +194,32 @@ async def test_a_replay_under_a_fresh_delivery_id_triggers_nothing(hooks: Any) -
     assert harness.triggered == ["acme/shop/orders"] * 2
 
 
+async def test_a_second_hold_release_with_the_same_body_triggers_and_its_retry_does_not(hooks: Any) -> None:
+    harness, client = hooks
+    body = b'{"fulfillment_order": {"id": "gid://shopify/FulfillmentOrder/1", "status": "open"}}'
+    topic = "fulfillment_orders/hold_released"
+    for delivery_id in ("d-1", "d-1", "d-2"):  # released, Shopify's retry of it, released again later
+        signed = headers(body, SECRET.reveal(), topic=topic, delivery_id=delivery_id)
+        assert (await client.post("/webhooks/acme/shop", data=body, headers=signed)).status == 200
+        harness.clock.advance(10)  # all within the 60 s duplicate window
+    assert harness.triggered == ["acme/shop/orders"] * 2
+
+
+async def test_a_wrong_token_in_the_address_is_refused_before_the_body_is_read(hooks: Any) -> None:
+    harness, client = hooks
+    oversized = b"x" * 4096  # over the harness's 2048-byte limit: reading it would answer 413
+    for path in ("/webhooks/acme/sw/WRONG-TOKEN", "/webhooks/acme/sw"):
+        response = await client.post(path, data=oversized, headers={"X-Test-Topic": "orders/create"})
+        assert response.status == 401, path
+    assert harness.support.authenticated == 0 and harness.triggered == []
+    assert (
+        harness.sample(
+            "ffn_sync_webhook_rejects_total", merchant="acme", channel="sw", reason="bad_signature"
+        )
+        == 2
+    )
+
+
 async def test_shopware_token_in_the_path_is_accepted_and_never_logged(
     hooks: Any, records: list[Any]
 ) -> None:
@@ -261,13 +287,22 @@ async def test_a_burst_of_500_deliveries_runs_the_flow_a_handful_of_times() -> N
 
     scheduler = SyncScheduler()
     scheduler.start([JobSpec("acme", "shop", "orders", 3600.0, flow)])
-    harness = Harness(trigger=scheduler.trigger)
+    triggers = 0
+
+    def trigger(name: str) -> bool:
+        nonlocal triggers
+        triggers += 1
+        return scheduler.trigger(name)
+
+    harness = Harness(trigger=trigger)
     try:
         async with TestClient(TestServer(harness.receiver.make_app())) as client:
 
             async def deliver(n: int) -> int:
-                signed = headers(BODY, SECRET.reveal(), delivery_id=f"d-{n}")
-                return (await client.post("/webhooks/acme/shop", data=BODY, headers=signed)).status
+                # 500 different orders: none is a repeat, so it is the scheduler that must coalesce them.
+                body = b'{"id": %d}' % (820982911946154508 + n)
+                signed = headers(body, SECRET.reveal(), delivery_id=f"d-{n}")
+                return (await client.post("/webhooks/acme/shop", data=body, headers=signed)).status
 
             statuses = await asyncio.gather(*(deliver(n) for n in range(500)))
             async with asyncio.timeout(5):
@@ -276,6 +311,7 @@ async def test_a_burst_of_500_deliveries_runs_the_flow_a_handful_of_times() -> N
     finally:
         await scheduler.stop(grace_s=1)
     assert set(statuses) == {200}
+    assert triggers == 500
     assert 1 <= runs <= 10 and peak == 1, runs
 
 

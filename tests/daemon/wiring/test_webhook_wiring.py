@@ -13,7 +13,7 @@ import pytest
 from daemon.config import load_config
 from daemon.store import open_database
 from daemon.store.migrations import migrate
-from daemon.webhooks.types import WebhookFlow
+from daemon.webhooks.types import Delivery, WebhookFlow
 from daemon.wiring import build_runtime
 from tests.daemon.webhooks.fake import FakeWebhooks
 
@@ -119,8 +119,9 @@ async def test_endpoints_credentials_targets_and_nudges(
             assert shopify.flows == {WebhookFlow.ORDERS, WebhookFlow.PRODUCTS}
             assert woo.flows == {WebhookFlow.ORDERS}
 
-            assert shopify.nudge(WebhookFlow.PRODUCTS) == "acme/shopify-main/products"
-            assert woo.nudge(WebhookFlow.ORDERS) == "acme/woo/orders"
+            products = Delivery("products/update", WebhookFlow.PRODUCTS, None)
+            assert shopify.nudge(products) == "acme/shopify-main/products"
+            assert woo.nudge(Delivery("order.created", WebhookFlow.ORDERS, None)) == "acme/woo/orders"
             ctx = runtime.contexts[0]
             assert ctx.nudges.pending("woo", "orders") and ctx.nudges.pending("shopify-main", "products")
 
