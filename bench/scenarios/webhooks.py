@@ -117,12 +117,12 @@ def _table(
         f"defaults), {size.latency_rate:g} orders/s for {size.latency_seconds:g} s over {shops}; "
         "once polling alone, once with webhooks on (the sandboxes deliver to the receiver).",
     )
-    all_hooked = [v for values in hooked.values() for v in values]
-    p99 = percentile(all_hooked, 0.99)
+    per_shop = [p for values in hooked.values() if (p := percentile(values, 0.99)) is not None]
+    worst = max(per_shop) if per_shop else None
     table.add(
-        "order → FFN p99 with webhooks (s)",
-        p99 if p99 is not None else "-",
-        f"≤ {TARGET_S:g} s on every shop: {verdict(all(max(v) <= TARGET_S for v in hooked.values()))}",
+        "order → FFN p99 with webhooks, slowest shop (s)",
+        worst if worst is not None else "-",
+        f"≤ {TARGET_S:g} s on every shop: {verdict(worst is not None and worst <= TARGET_S)}",
     )
     for kind in sorted(set(polling) | set(hooked)):
         before, after = polling.get(kind, []), hooked.get(kind, [])

@@ -12,12 +12,15 @@ trades for a handful of reads instead of one per delivery.
 
 A shop whose order search lags behind its writes (Shopify: ``orders(query:)`` runs against a search
 index) may not show an order announced as new yet. When a nudge announced a new record and the nudged read
-stored nothing new, that run reads once more ``SearchLag.search_recheck_s()`` later; should the index lag
-longer still, the next poll finds the order.
+stored nothing new, that run reads once more ``SearchLag.search_recheck_s()`` later, or as soon as another
+delivery asks for a read of the flow (that read is due anyway and looks again at the same range: waiting out
+the recheck would hold the flow and delay every order delivered meanwhile); should the index lag longer
+still, the next poll finds the order.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -72,6 +75,7 @@ class Nudges:
         self._taken_new: set[tuple[str, str]] = set()  # ... of the burst the running read took
         self._read_until: dict[tuple[str, str], datetime] = {}
         self._taken_at: dict[tuple[str, str], float] = {}  # monotonic time of the last nudged read
+        self._rechecking: dict[tuple[str, str], asyncio.Event] = {}  # set by the next request
 
     def request(self, channel: str, flow: str, *, new_record: bool = False) -> None:
         """Ask the next run of ``flow`` on ``channel`` to read up to now (the first request's time counts).
@@ -79,6 +83,8 @@ class Nudges:
         self._since.setdefault((channel, flow), self.clock.now())
         if new_record:
             self._new_announced.add((channel, flow))
+        if (waiting := self._rechecking.get((channel, flow))) is not None:
+            waiting.set()
 
     async def take(self, channel: str, flow: str) -> bool:
         """True once per burst of requests: this run reads up to now, after waiting out the gap since the
@@ -122,6 +128,19 @@ class Nudges:
         self._taken_new.discard(key)
         lagging = self.search_lag(channel) if self.search_lag is not None else None
         return min(MAX_GAP_S, lagging.search_recheck_s()) if lagging is not None else 0.0
+
+    async def wait_recheck(self, channel: str, flow: str, seconds: float, clock: Clock) -> None:
+        """Wait ``seconds`` on the cycle's ``clock`` before the second look, or until another delivery asks
+        for a read of the flow."""
+        requested = asyncio.Event()
+        self._rechecking[(channel, flow)] = requested
+        waits = {asyncio.ensure_future(clock.sleep(seconds)), asyncio.ensure_future(requested.wait())}
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+            self._rechecking.pop((channel, flow), None)
 
     def hand_over(self, channel: str, flow: str) -> bool | None:
         """Take the pending nudge away to hand it to the instance that owns the merchant: None when there

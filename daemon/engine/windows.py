@@ -100,7 +100,7 @@ async def due_windows(
         # A delivery announced a new order and the read found nothing new: the shop's search may lag.
         wait = ctx.nudges.recheck_s(channel, flow)
         if wait > 0:
-            await ctx.clock.sleep(wait)
+            await ctx.nudges.wait_recheck(channel, flow, wait, ctx.clock)
             again = FreshWindow(fresh_from, _fresh_end(ctx), None)
             ctx.nudges.note_read(channel, flow, again.end)
             yield again

@@ -3,6 +3,7 @@ the cursor itself keeps its lag; a nudge is taken once per burst and reports its
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -284,3 +285,23 @@ async def test_a_nudged_read_that_missed_an_order_announced_as_new_looks_once_mo
     else:  # e.g. orders/updated of an order already stored: no second look
         assert world.clock.slept == [] and world.ffn.outbounds == {}
     assert await cursor(world) <= now - timedelta(seconds=5)  # the second look moved no cursor either
+
+
+async def test_a_delivery_during_the_recheck_wait_ends_it_at_once() -> None:
+    # Waiting out the whole recheck would hold the flow: every order delivered meanwhile would wait too.
+    class StoppedClock(FakeClock):
+        async def sleep(self, seconds: float) -> None:
+            await asyncio.Event().wait()  # time stands still: only a request can end the wait
+
+    clock = StoppedClock()
+    nudges = Nudges(clock=clock)
+    waiting = asyncio.create_task(nudges.wait_recheck("shop", "orders", 2.0, clock))
+    await asyncio.sleep(0)
+    nudges.request("shop", "products")  # another flow's delivery is not this read's
+    nudges.request("other", "orders")
+    await asyncio.sleep(0)
+    assert not waiting.done()
+
+    nudges.request("shop", "orders")
+    await asyncio.wait_for(waiting, timeout=1)
+    assert await nudges.take("shop", "orders")  # the delivery still gets its own read
