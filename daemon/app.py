@@ -11,10 +11,10 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from loguru import logger
 
@@ -148,7 +148,7 @@ class Daemon:
             started = False
             try:
                 async with open_store(self.config) as db:
-                    runtime = await self.factory(self.config, db)
+                    runtime = self._runtime = await self.factory(self.config, db)
                     heap.settle()
                     monitor = None
                     hooks: WebhookService | None = None
@@ -156,7 +156,11 @@ class Daemon:
                         self.scheduler.start(runtime.jobs)
                         monitor = await start_monitor(
                             self.config.metrics,
-                            PostgresHealth(db.pool, flows=lambda: scheduled_flows(self.scheduler)),
+                            PostgresHealth(
+                                db.pool,
+                                flows=lambda: scheduled_flows(self.scheduler),
+                                owned=self._owned_merchants,
+                            ),
                         )
                         hooks = WebhookService(self.config.webhooks, db.pool, trigger=self.scheduler.trigger)
                         self._hooks = hooks
@@ -199,6 +203,12 @@ class Daemon:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+    def _owned_merchants(self) -> Mapping[str, datetime] | None:
+        # Runtimes that share merchants with other instances say which are this one's (see
+        # daemon.monitor.health); any other runtime is judged on every merchant it schedules.
+        owned_since = getattr(self._runtime, "owned_since", None)
+        return None if owned_since is None else cast("Mapping[str, datetime] | None", owned_since())
 
     def _on_login(self, merchant_id: str) -> None:
         if merchant_id not in {m.id for m in self.config.merchants}:

@@ -1,28 +1,29 @@
 """Instances: three ``ffn-sync run`` processes share one merchant directory and one Postgres.
 
-Each merchant has its own FFN and WooCommerce sandbox (in this process) until the sandboxes serve a fleet;
-all instances read the same directory of merchant files. The instances start a few seconds apart (the
+The merchants are a fleet on ONE set of sandbox processes (``sandboxes.world.fleet``): each has its own
+WooCommerce shop (``/shops/{merchant}/``) and its own FFN merchant (an OAuth client each) in the one
+WooCommerce and the one FFN sandbox; all instances read the same directory of merchant files. The instances start a few seconds apart (the
 later ones take their share by hand-over), orders flow round-robin over the merchants, then one instance
 is killed (SIGKILL) and later another is stopped (SIGSTOP) for two intervals and resumed. Measured:
 how fast the merchants were balanced, how fast the killed and the frozen instance's merchants ran
 elsewhere (the first outbound created in their FFN after the signal: only a survivor can have made it),
-the spread of ownership, and duplicates: outbounds per shop order and tracking numbers per order.
+the spread of ownership, duplicates (outbounds per shop order and tracking numbers per order), and the
+STALLED errors the instances logged (each instance judges only the merchants it owns).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import math
 import os
 import random
+import re
 import signal
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from bench.daemon_proc import DaemonProcess, run_once
 from bench.probes import STOCK_LEVEL
@@ -30,18 +31,18 @@ from bench.report import Table, verdict
 from bench.scenarios.common import LAG_RETRY_S, bench_stage
 from bench.sizes import Size
 from sandboxes.world.catalogue import CreatedOrder, Product, book_stock, create_order, new_catalogue
-from sandboxes.world.consent import grant_ffn_consent
 from sandboxes.world.control import Control
 from sandboxes.world.errors import WorldError
+from sandboxes.world.fleet import stage_fleet
 from sandboxes.world.merchant import Timing
-from sandboxes.world.running import start_in_process
-from sandboxes.world.stage import Stage, demo_channel, staged
+from sandboxes.world.stage import Stage, staged
 
 SHOP = "woocommerce"  # no API budget: what is measured is ownership, not a shop's rate limit
 INSTANCES = ("a", "b", "c")
 STAGGER_S = 4.0  # between instance starts: the later ones take their share by hand-over
 PRODUCTS = 4
 POLL_S = 0.25
+_STALL = re.compile(r"(\S+ shop=\S+) STALLED: ")  # "orders shop=m0001/woocommerce STALLED: ..."
 # merchants, flow interval (s), orders/s over the whole fleet
 PLAN = {"tiny": (6, 10.0, 2.0), "small": (30, 10.0, 5.0), "full": (300, 30.0, 10.0)}
 
@@ -84,36 +85,12 @@ def plan_for(size: Size) -> tuple[int, float, float]:
 
 async def run(size: Size, wanted: set[str]) -> list[Table]:
     n, interval, rate = plan_for(size)
-    options = dataclasses.replace(bench_stage([SHOP], _timing(interval)), sandboxes_in_process=True)
-    async with staged(options) as stage, contextlib.AsyncExitStack() as sandboxes:
-        fleet_dir, merchants = await _fleet(stage, n, sandboxes)
-        fleet = dataclasses.replace(stage, config_path=fleet_dir)
-        await _warm(fleet, merchants)
-        return [await _measure(fleet, merchants, interval, rate)]
-
-
-async def _fleet(stage: Stage, n: int, sandboxes: contextlib.AsyncExitStack) -> tuple[Path, list[Merchant]]:
-    directory = stage.work_dir / "fleet"
-    directory.mkdir()
-    merchants = [Merchant(stage.merchant.merchant_id, stage.ffn, stage.shops[SHOP])]
-    stage.merchant.write(directory / f"{stage.merchant.merchant_id}.toml")
-    for index in range(1, n):
-        ffn = await start_in_process("ffn")
-        sandboxes.push_async_callback(ffn.stop)
-        shop = await start_in_process(SHOP)
-        sandboxes.push_async_callback(shop.stop)
-        merchant_id = f"m{index:04}"
-        file = dataclasses.replace(
-            stage.merchant, merchant_id=merchant_id, ffn_url=ffn.url, channels=[demo_channel(SHOP, shop.url)]
-        )
-        file.write(directory / f"{merchant_id}.toml")
-        await grant_ffn_consent(stage.pool, merchant_id, ffn.url)
-        merchants.append(
-            Merchant(
-                merchant_id, Control(stage.session, ffn.url, "ffn"), Control(stage.session, shop.url, SHOP)
-            )
-        )
-    return directory, merchants
+    async with staged(bench_stage([SHOP], _timing(interval))) as stage:
+        fleet = await stage_fleet(stage, n)
+        merchants = [Merchant(m.merchant_id, m.ffn, m.shops[SHOP]) for m in fleet.members]
+        stage = dataclasses.replace(stage, config_path=fleet.directory, env={**stage.env, **fleet.env})
+        await _warm(stage, merchants)
+        return [await _measure(stage, merchants, interval, rate)]
 
 
 async def _warm(stage: Stage, merchants: list[Merchant]) -> None:
@@ -275,13 +252,19 @@ async def _measure(stage: Stage, merchants: list[Merchant], interval: float, rat
         if "a" in daemons:
             await daemons["a"].finish(timeout_s=10)
     duplicates = await _duplicates(merchants)
-    fenced = sum(
-        d.log_path.read_text(errors="replace").count("may no longer hold its lease") for d in daemons.values()
-    )
+    logs = [d.log_path.read_text(errors="replace") for d in daemons.values()]
+    fenced = sum(log.count("may no longer hold its lease") for log in logs)
+    stalls = _stall_reports(logs)
     return _table(
         n, interval, rate, balanced_s, spread_3, incidents, spread_2, resumed_s, spread_end,
-        settled, duplicates, fenced, merchants,
+        settled, duplicates, fenced, stalls,
     )  # fmt: skip
+
+
+def _stall_reports(logs: list[str]) -> tuple[int, int]:
+    """(STALLED errors over all instances, flows reported by more than one instance)."""
+    by_flow = Counter(flow for log in logs for flow in _STALL.findall(log))
+    return sum(by_flow.values()), sum(1 for count in by_flow.values() if count > 1)
 
 
 async def _settle(merchants: list[Merchant], timeout_s: float) -> bool:
@@ -337,12 +320,13 @@ def _table(
     settled: bool,
     duplicates: tuple[int, int, int],
     fenced: int,
-    merchants: list[Merchant],
+    stalls: tuple[int, int],
 ) -> Table:
     bound = 2 * interval
     table = Table(
         "instances",
-        f"3 × `ffn-sync run` on one directory of {n} merchant files (own FFN + WooCommerce sandbox each), "
+        f"3 × `ffn-sync run` on one directory of {n} merchant files (a WooCommerce shop and an FFN merchant "
+        "each, all on one WooCommerce and one FFN sandbox process), "
         f"every flow every {interval:g} s, {rate:g} orders/s round-robin; instances start {STAGGER_S:g} s "
         "apart, then one is killed (SIGKILL), later another is stopped (SIGSTOP) for 2 intervals + 5 s and resumed.",
     )
@@ -372,4 +356,10 @@ def _table(
     table.add("duplicate outbounds", outbounds, f"0: {verdict(outbounds == 0)}")
     table.add("duplicate tracking numbers (fulfilments)", tracking, f"0: {verdict(tracking == 0)}")
     table.add("cycles stopped by the lease fence", fenced, "the resumed instance's stale cycles")
+    stalled, repeated = stalls
+    table.add(
+        "STALLED errors logged, all instances / flows reported by several",
+        f"{stalled} / {repeated}",
+        f"each instance judges only its own merchants: {verdict(repeated == 0)}",
+    )
     return table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -58,6 +59,7 @@ async def _collect(args: argparse.Namespace) -> tuple[list[dict[str, object]], s
         hooks = await webhook_statuses(config, db.pool, now, args.merchant)
         owners = {row.merchant_id: row for row in await owner_rows(db.pool, args.merchant)}
         instances = await instance_rows(db.pool)
+    configured = [m.id for m in config.merchants if args.merchant in (None, m.id)]
     header = ["MERCHANT", "CHANNEL", "FLOW", "LAST SUCCESS", "LAG", "PENDING", "FAILED", "NEXT RUN", "STATE"]
     rows = [header]
     for s in statuses:
@@ -84,7 +86,7 @@ async def _collect(args: argparse.Namespace) -> tuple[list[dict[str, object]], s
     if hooks:  # webhooks are only a trigger: their health never changes the exit code
         table += "\n\nWEBHOOKS (ffn-sync webhooks)\n" + webhook_table(hooks, now)
     if instances or owners:
-        table += "\n\n" + ownership_tables(list(owners.values()), instances, now)
+        table += "\n\n" + ownership_tables(list(owners.values()), instances, now, configured)
     data = []
     for s in statuses:
         row = asdict(s)
@@ -104,8 +106,12 @@ def _owner_json(owner: OwnerRow) -> dict[str, object]:
     }
 
 
-def ownership_tables(owners: list[OwnerRow], instances: list[InstanceRow], now: datetime) -> str:
-    """Who runs (INSTANCES) and who owns what (OWNERS); a merchant whose owner died waits for the next."""
+def ownership_tables(
+    owners: list[OwnerRow], instances: list[InstanceRow], now: datetime, configured: Sequence[str] = ()
+) -> str:
+    """Who runs (INSTANCES) and who owns what (OWNERS); a merchant whose owner died waits for the next,
+    one no instance ever took (none running, or none configured with it) is listed too, and the OWNERS
+    title counts both: nobody syncs them."""
     owned: dict[str, int] = {}
     for owner in owners:
         if owner.alive:
@@ -128,17 +134,27 @@ def ownership_tables(owners: list[OwnerRow], instances: list[InstanceRow], now: 
     alive = sum(1 for i in instances if i.alive)
     text = f"INSTANCES ({alive} alive)\n" + render_table(rows)
     rows = [["MERCHANT", "OWNER", "HOST", "PID", "SINCE"]]
+    unowned: list[str] = []
     for o in owners:
+        if not o.alive:
+            unowned.append(o.merchant_id)
         rows.append(
             [
                 o.merchant_id,
-                o.instance_id if o.alive else f"none (was {o.instance_id})",
+                o.instance_id if o.alive else f"NONE (was {o.instance_id})",
                 o.host or "-",
                 "-" if o.pid is None else str(o.pid),
                 _age(o.since, now),
             ]
         )
-    return text + "\n\nOWNERS\n" + render_table(rows)
+    recorded = {o.merchant_id for o in owners}
+    for merchant_id in sorted(set(configured) - recorded):
+        unowned.append(merchant_id)
+        rows.append([merchant_id, "NONE (never taken)", "-", "-", "-"])
+    title = "OWNERS"
+    if unowned:
+        title += f" ({len(unowned)} merchant(s) without an owner: nobody syncs them)"
+    return text + "\n\n" + title + "\n" + render_table(rows)
 
 
 def _status(args: argparse.Namespace) -> int:

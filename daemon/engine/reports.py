@@ -26,6 +26,7 @@ class FlowStatus:
     next_run_at: datetime | None
     last_error: str | None
     stalled: bool
+    interval_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,7 @@ async def flow_statuses(pool: asyncpg.Pool, now: datetime, merchant: str | None 
                 next_run_at=None if h["last_run_at"] is None else h["last_run_at"] + interval,
                 last_error=h["last_error"],
                 stalled=stalled,
+                interval_s=float(h["interval_s"]),
             )
         )
     return result

@@ -128,6 +128,31 @@ async def forget_owner(conn: asyncpg.Connection, merchant_ids: list[str], instan
     await conn.execute(_GIVE_BACK, merchant_ids, instance_id)
 
 
+_UNOWNED = f"""
+SELECT m FROM unnest($1::text[]) AS m
+WHERE NOT EXISTS (
+    SELECT 1 FROM merchant_owners o JOIN instances i ON i.instance_id = o.instance_id
+    WHERE o.merchant_id = m
+      AND i.heartbeat_at > now() - make_interval(secs => i.lease_timeout_s)
+      AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = '{LEASE_APPLICATION_PREFIX}' || i.token)
+)
+ORDER BY m
+"""
+_FIRST_ALIVE = f"""
+SELECT min(i.instance_id) FROM instances i
+WHERE i.heartbeat_at > now() - make_interval(secs => i.lease_timeout_s)
+  AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = '{LEASE_APPLICATION_PREFIX}' || i.token)
+"""
+
+
+async def unowned(conn: asyncpg.Connection, merchant_ids: list[str]) -> tuple[list[str], str | None]:
+    """Which of ``merchant_ids`` no living instance owns, and the lowest living instance id (the one that
+    reports them, so N instances do not say it N times)."""
+    orphans = [str(r[0]) for r in await conn.fetch(_UNOWNED, merchant_ids)]
+    first = await conn.fetchval(_FIRST_ALIVE)
+    return orphans, None if first is None else str(first)
+
+
 _INSTANCES = f"""
 SELECT i.*, (i.heartbeat_at > now() - make_interval(secs => i.lease_timeout_s)
   AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = '{LEASE_APPLICATION_PREFIX}' || i.token))

@@ -213,6 +213,16 @@ class MerchantLease:
             raise
         return int(result.split()[-1])
 
+    async def unowned(self, merchant_ids: list[str]) -> tuple[list[str], str | None]:
+        """``instances.unowned`` on the lease connection."""
+        async with self._lock:
+            self._require_alive()
+            try:
+                return await instances.unowned(self._conn, merchant_ids)
+            except BaseException:
+                self._mark_lost_if_closed()
+                raise
+
     async def release(self, merchant_ids: Iterable[str] | None = None, *, quiet: bool = False) -> None:
         """Give up the given merchants (all when None) so another instance can take them. ``quiet``: the
         caller announced it already (a hand-over), the release itself is logged at DEBUG."""

@@ -37,6 +37,10 @@ class MerchantRuntime:
     ownership: Ownership | None = None
     webhooks: WebhookSet = field(default_factory=WebhookSet)
 
+    def owned_since(self) -> dict[str, datetime] | None:
+        """The merchants this instance runs now and since when; None: every merchant (no ownership)."""
+        return None if self.ownership is None else self.ownership.owned_since()
+
     async def parked_since(self, since: datetime) -> int:
         """Records of these merchants that became dead letters since ``since``."""
         if not self.contexts:

@@ -28,6 +28,7 @@ import os
 import socket
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from functools import partial
 
 import asyncpg
@@ -43,6 +44,8 @@ from daemon.store.migrations import code_schema_version
 MIN_LEASE_TIMEOUT_S = 5.0
 MAX_LEASE_TIMEOUT_S = 60.0
 RENEWALS_PER_TIMEOUT = 5
+# A configured merchant nobody owns for this many lease timeouts is reported (one WARNING per episode).
+UNOWNED_WARN_TIMEOUTS = 2
 _DB_TROUBLE = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
@@ -57,6 +60,12 @@ def lease_timeout_for(shortest_interval_s: float) -> float:
     """Half the shortest flow interval (within 5..60 s): a frozen instance's merchants are free after it
     and run elsewhere within 2 intervals (timeout + one renewal + the next run of the flow)."""
     return min(MAX_LEASE_TIMEOUT_S, max(MIN_LEASE_TIMEOUT_S, shortest_interval_s / 2))
+
+
+# (instance id, merchant) -> (when this process took it, when an Ownership closing for a reload let go of
+# it): a reload builds a new Ownership that takes the same merchants back a moment later, and they must not
+# get a fresh stall grace (see ``owned_since``) for that. A merchant lost or handed over is forgotten.
+_HELD_SINCE: dict[tuple[str, str], tuple[datetime, datetime | None]] = {}
 
 
 def registration() -> Registration:
@@ -102,10 +111,29 @@ class Ownership:
         self._closed = False
         self._renew_failing = False
         self._standing_by: set[str] = set()  # not balanced: merchants another process holds (said once)
+        self._renewals = 0
+        self._unowned_since: dict[str, float] = {}  # monotonic time this instance first saw it unowned
+        self._unowned_reported: set[str] = set()
+        self._held: frozenset[str] = frozenset()  # what the last renewal saw held (for _HELD_SINCE)
+
+    @property
+    def _holder(self) -> str:
+        return self._me.instance_id if self._me is not None else ""
 
     @property
     def owned(self) -> frozenset[str]:
         return self._lease.owned if self._lease is not None else frozenset()
+
+    def owned_since(self) -> dict[str, datetime]:
+        """The merchants this instance runs now (held, not being handed over) and since when it holds
+        them: its health judgement covers these only, and a flow's stall clock starts no earlier than
+        the take-over (a new owner must not inherit the time its merchant spent with the old one)."""
+        now = self._clock.now()
+        return {
+            m: _HELD_SINCE.get((self._holder, m), (now, None))[0]
+            for m in self.owned
+            if m not in self._handing_over
+        }
 
     @property
     def target(self) -> int | None:
@@ -195,6 +223,10 @@ class Ownership:
                     await lease.acquire(free, limit=target - len(owned))
                 elif len(owned) > target:
                     self._hand_over(self._surplus(owned, len(owned) - target))
+                self._note_held(lease.owned)
+                if self._me is not None and self._renewals % RENEWALS_PER_TIMEOUT == 0:
+                    await self._watch_unowned(lease)  # once per lease timeout is enough for a warning
+                self._renewals += 1
             if self._renew_failing:
                 logger.info("merchant leases renewed again")
             self._renew_failing = False
@@ -206,6 +238,49 @@ class Ownership:
                     "could not renew the merchant leases: {}; retrying", str(exc) or type(exc).__name__
                 )
             self._renew_failing = True
+
+    def _note_held(self, owned: frozenset[str]) -> None:
+        now = self._clock.now()
+        for merchant_id in self._held - owned:  # lost or handed over: a later take-over is a new one
+            _HELD_SINCE.pop((self._holder, merchant_id), None)
+        for merchant_id in owned - self._held:
+            key = (self._holder, merchant_id)
+            since, let_go = _HELD_SINCE.get(key, (now, None))
+            recent = let_go is None or (now - let_go).total_seconds() <= self.lease_timeout_s
+            _HELD_SINCE[key] = (since if recent else now, None)
+        self._held = owned
+
+    async def _watch_unowned(self, lease: MerchantLease) -> None:
+        try:
+            unowned, first_alive = await lease.unowned(self._merchants)
+        except asyncpg.PostgresError:
+            # e.g. a database before 0009 (tests that skip migrations); the next look asks again. A lost
+            # connection is the renewal's trouble and reaches its handler.
+            return
+        now = self._clock.monotonic()
+        for merchant_id in [m for m in self._unowned_since if m not in unowned]:
+            del self._unowned_since[merchant_id]
+            if merchant_id in self._unowned_reported:
+                self._unowned_reported.discard(merchant_id)
+                logger.info("merchant {} has an owner again", merchant_id)
+        for merchant_id in unowned:
+            self._unowned_since.setdefault(merchant_id, now)
+        limit = UNOWNED_WARN_TIMEOUTS * self.lease_timeout_s
+        overdue = [
+            m
+            for m, since in self._unowned_since.items()
+            if now - since > limit and m not in self._unowned_reported
+        ]
+        # The lowest living instance speaks for the fleet; the others remember the episode silently.
+        if not overdue or first_alive != self._holder:
+            return
+        self._unowned_reported.update(overdue)
+        logger.warning(
+            "merchant(s) {} have had no owner for over {:.0f}s: no instance runs them (all full, or"
+            " their configuration differs between instances?); see `ffn-sync status` (OWNERS)",
+            merchant_list(sorted(overdue)),
+            limit,
+        )
 
     def _learn_share(self, alive: int) -> int:
         target = math.ceil(len(self._merchants) / max(alive, 1))
@@ -265,6 +340,11 @@ class Ownership:
     async def aclose(self) -> None:
         """Release every merchant: the others take over at their next renewal."""
         self._closed = True
+        now = self._clock.now()
+        for merchant_id in self._held:  # a reload's next Ownership takes them back within a lease timeout
+            key = (self._holder, merchant_id)
+            if key in _HELD_SINCE:
+                _HELD_SINCE[key] = (_HELD_SINCE[key][0], now)
         tasks = [t for t in (self._loop, *self._handing_over.values()) if t is not None]
         for task in tasks:
             task.cancel()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,7 +16,6 @@ import pytest
 from daemon.engine.nudges import Nudges
 from daemon.jobrunner import JobSpec
 from daemon.monitor.metrics import SyncMetrics
-from daemon.store import create_pool, migrate
 from daemon.store.wake import listen_for_wakes
 from daemon.webhooks.forwarding import take_forwarded
 from daemon.webhooks.registration import Registrar
@@ -25,16 +23,6 @@ from daemon.wiring.webhooks import hand_over_nudge
 from tests.daemon.webhooks.fake import FakeWebhooks
 from tests.daemon.webhooks.test_receiver import Harness
 from tests.daemon.webhooks.test_registration import target
-
-
-@pytest.fixture
-async def pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(pg_dsn)
-    await migrate(pool)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 async def _nothing() -> None:

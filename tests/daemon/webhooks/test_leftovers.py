@@ -4,16 +4,13 @@ delete it by hand; a shop that cannot be reached keeps the row for a retry."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-import pytest
-from loguru import logger
 
 from daemon.monitor.metrics import SyncMetrics
-from daemon.store import create_pool, migrate
 from daemon.store.webhooks import registrations
 from daemon.webhooks.leftovers import ShopAccess, remove_leftovers
 from daemon.webhooks.registration import Registrar, Target
@@ -22,24 +19,6 @@ from tests.daemon.webhooks.fake import SECRET, FakeWebhooks
 
 PREFIX = "https://sync.example.com/webhooks/acme/shop"
 SHOP = "https://shop.example.com"
-
-
-@pytest.fixture
-async def pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(pg_dsn)
-    await migrate(pool)
-    try:
-        yield pool
-    finally:
-        await pool.close()
-
-
-@pytest.fixture
-def records() -> Iterator[list[Any]]:
-    captured: list[Any] = []
-    handler = logger.add(lambda m: captured.append(m.record), level="DEBUG", format="{message}")
-    yield captured
-    logger.remove(handler)
 
 
 def lines(records: list[Any], level: str) -> list[str]:

@@ -4,13 +4,12 @@ trigger, duplicates triggering once, and a burst coalesced by the scheduler."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from loguru import logger
 
 from daemon.clock import FakeClock
 from daemon.config.webhooks import WebhooksConfig
@@ -62,14 +61,6 @@ class Harness:
 
     def sample(self, name: str, **labels: str) -> float:
         return self.metrics.registry.get_sample_value(name, labels) or 0.0
-
-
-@pytest.fixture
-def records() -> Iterator[list[Any]]:
-    captured: list[Any] = []
-    handler = logger.add(lambda m: captured.append(m.record), level="DEBUG", format="{message}")
-    yield captured
-    logger.remove(handler)
 
 
 @pytest.fixture

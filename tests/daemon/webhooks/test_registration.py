@@ -4,39 +4,17 @@ configured: test_leftovers)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import asyncpg
-import pytest
-from loguru import logger
 
 from daemon.monitor.metrics import SyncMetrics
-from daemon.store import create_pool, migrate
 from daemon.store.webhooks import channel_credential, registrations
 from daemon.webhooks.registration import Registrar, Target
 from daemon.webhooks.types import WebhookCredentials
 from tests.daemon.webhooks.fake import SECRET, TOKEN, FakeWebhooks
 
 PREFIX = "https://sync.example.com/webhooks/acme/shop"
-
-
-@pytest.fixture
-async def pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(pg_dsn)
-    await migrate(pool)
-    try:
-        yield pool
-    finally:
-        await pool.close()
-
-
-@pytest.fixture
-def records() -> Iterator[list[Any]]:
-    captured: list[Any] = []
-    handler = logger.add(lambda m: captured.append(m.record), level="DEBUG", format="{message}")
-    yield captured
-    logger.remove(handler)
 
 
 def target(

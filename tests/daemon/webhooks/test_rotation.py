@@ -4,7 +4,6 @@ credentials from Postgres, so an instance that did not rotate catches up."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,6 @@ import pytest
 
 from daemon.monitor.metrics import SyncMetrics
 from daemon.secrets import Secret
-from daemon.store import create_pool, migrate
 from daemon.store.webhooks import channel_credential, generated_credentials, registrations, stage_credential
 from daemon.webhooks.credentials import generated
 from daemon.webhooks.endpoint import Endpoint
@@ -22,16 +20,6 @@ from daemon.webhooks.types import RegistrationReport, WebhookCredentials, Webhoo
 from tests.daemon.webhooks.fake import FakeWebhooks
 
 PREFIX = "https://sync.example.com/webhooks/acme/shop"
-
-
-@pytest.fixture
-async def pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(pg_dsn)
-    await migrate(pool)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 class Watching(FakeWebhooks):
