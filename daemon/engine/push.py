@@ -156,7 +156,12 @@ async def _flush(outcomes: OutcomeBatch) -> None:
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         # The work is done; unrecorded, its rows run again once their claims lapse, and every write
         # repeats idempotently (see daemon.store.batches).
-        logger.warning("could not record the outcome of {} record(s): {}", len(outcomes), exc)
+        reason = (
+            f"no answer from the database within {RELEASE_TIMEOUT_S:g} s"
+            if isinstance(exc, TimeoutError)
+            else exc
+        )
+        logger.warning("could not record the outcome of {} record(s): {}", len(outcomes), reason)
 
 
 async def _release(ctx: MerchantContext, items: list[Claimed]) -> None:
