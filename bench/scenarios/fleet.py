@@ -35,16 +35,7 @@ from sandboxes.world.stage import Stage, staged
 # Production intervals ÷ SCALE. BENCH_FLEET_SCALE=1: the production intervals themselves, as the fleet targets
 # (1,000 merchants, ~95 empty polls/s) are stated.
 SCALE = float(os.environ.get("BENCH_FLEET_SCALE") or 10.0)
-PRODUCTION = Timing(
-    orders_s=60,
-    products_s=300,
-    stock_s=60,
-    shipments_s=60,
-    status_s=120,
-    reconcile_s=3600,
-    lag_s=5,
-    overlap_s=120,
-)
+PRODUCTION = Timing.production()
 # merchants, warm-up s, idle window s
 PLAN = {"tiny": (10, 15.0, 20.0), "small": (100, 40.0, 60.0), "full": (1000, 120.0, 300.0)}
 BUSY_S = {"tiny": 10.0, "small": 30.0, "full": 60.0}  # how long the busy merchants' orders flow

@@ -66,16 +66,7 @@ class Incident:
 
 
 def _timing(interval_s: float) -> Timing:
-    return Timing(
-        orders_s=interval_s,
-        products_s=interval_s,
-        stock_s=interval_s,
-        shipments_s=interval_s,
-        status_s=interval_s,
-        reconcile_s=3600.0,
-        lag_s=1.0,
-        overlap_s=10.0,
-    )
+    return Timing.every(interval_s, overlap_s=10.0)
 
 
 def plan_for(size: Size) -> tuple[int, float, float]:

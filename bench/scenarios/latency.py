@@ -41,16 +41,7 @@ OVERLAP_S = 10.0  # re-read window; on Shopify every re-read order costs query p
 
 
 def _timing(interval_s: float) -> Timing:
-    return Timing(
-        orders_s=interval_s,
-        products_s=interval_s,
-        stock_s=interval_s,
-        shipments_s=interval_s,
-        status_s=interval_s,
-        reconcile_s=3600.0,
-        lag_s=1.0,
-        overlap_s=OVERLAP_S,
-    )
+    return Timing.every(interval_s, overlap_s=OVERLAP_S)
 
 
 async def run(size: Size, wanted: set[str]) -> list[Table]:

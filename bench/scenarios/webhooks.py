@@ -13,6 +13,7 @@ import asyncio
 import re
 import socket
 import time
+from dataclasses import replace
 
 from bench.daemon_proc import DaemonProcess, ProcessCost
 from bench.report import Table, verdict
@@ -33,16 +34,7 @@ LAG_S = 5.0  # the production default cursor lag
 TARGET_S = 3.0
 APP_SECRET_ENV = "FFN_SYNC_BENCH_SHOPIFY_APP_SECRET"
 # Warm-up (`ffn-sync once` bringing the catalogue to FFN) runs without lag; the streams then with LAG_S.
-TIMING = Timing(
-    orders_s=POLLING_S,
-    products_s=300.0,
-    stock_s=60.0,
-    shipments_s=60.0,
-    status_s=120.0,
-    reconcile_s=3600.0,
-    lag_s=0.0,
-    overlap_s=120.0,
-)
+TIMING = replace(Timing.production(), orders_s=POLLING_S, lag_s=0.0)
 
 
 def _free_port() -> int:

@@ -40,6 +40,16 @@ class Timing:
     overlap_s: float = 30.0
     shop_stock_s: float | None = None  # the shops' stock interval when it differs from FFN's
 
+    @classmethod
+    def production(cls) -> Timing:
+        """The daemon's default intervals, lag and overlap (what a merchant file without them gets)."""
+        return cls(60.0, 300.0, 60.0, 60.0, 120.0, 3600.0, lag_s=5.0, overlap_s=120.0)
+
+    @classmethod
+    def every(cls, interval_s: float, *, lag_s: float = 1.0, overlap_s: float = 10.0) -> Timing:
+        """Every flow but the hourly reconcile at one interval."""
+        return cls(*(interval_s,) * 5, reconcile_s=3600.0, lag_s=lag_s, overlap_s=overlap_s)
+
 
 @dataclass(frozen=True)
 class Channel:
