@@ -48,8 +48,11 @@ class Response:
         """The body as JSON; ``None`` for an empty body.
 
         A body that is not JSON (a proxy's HTML error page, a truncated answer) becomes a typed error
-        instead of a decode crash: retryable when the status says the host is struggling, a record
-        error otherwise.
+        instead of a decode crash. It is retryable (the record stays pending, the cycle backs off) when it
+        comes with a success, 403, 408, 425, 429 or 5xx status: hosts and WAFs answer challenge and
+        maintenance pages as 200 or 403 HTML, and a cut-off body is a transport fault; parking every record
+        of such a cycle would turn a host's bad minute into dead letters. Any other status is about this
+        request: a record error.
         """
         if not self.body.strip():
             return None
@@ -57,5 +60,9 @@ class Response:
             return orjson.loads(self.body)
         except orjson.JSONDecodeError:
             message = f"response is not JSON ({self.url}): {body_snippet(self.body)!r}"
-            error_type = RetryableError if self.status == 429 or self.status >= 500 else RecordError
+            error_type = RetryableError if _host_trouble(self.status) else RecordError
             raise error_type(message, upstream=self.upstream, status=self.status) from None
+
+
+def _host_trouble(status: int) -> bool:
+    return status < 300 or status in (403, 408, 425, 429) or status >= 500

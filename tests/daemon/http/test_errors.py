@@ -85,7 +85,14 @@ def test_parse_retry_after() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "error_type"), [(502, RetryableError), (429, RetryableError), (200, RecordError)]
+    ("status", "error_type"),
+    [
+        (502, RetryableError),
+        (429, RetryableError),
+        (200, RetryableError),
+        (403, RetryableError),
+        (404, RecordError),
+    ],
 )
 def test_non_json_body_becomes_a_typed_error(status: int, error_type: type[SyncError]) -> None:
     page = b"<html><body><h1>Bad Gateway</h1>" + b"x" * 2000 + b"</body></html>"
@@ -102,10 +109,22 @@ def test_empty_body_is_none() -> None:
     assert Response(204, {}, b"", "u").json() is None
 
 
-async def test_html_error_page_from_the_host(upstream: Upstream, clock: FakeClock) -> None:
+async def test_a_hosts_html_page_with_200_is_retried_later_not_parked(
+    upstream: Upstream, clock: FakeClock
+) -> None:
+    # WAF challenge and maintenance pages come back as 200 HTML: the record must stay pending.
     upstream.script("/page", web.Response(text="<html>maintenance</html>", content_type="text/html"))
     async with HttpClient("shop", upstream.url, clock=clock) as client:
-        with pytest.raises(RecordError, match="not JSON"):
+        with pytest.raises(RetryableError, match="not JSON"):
+            await client.get_json("/page")
+
+
+async def test_a_truncated_json_answer_is_retried_later(upstream: Upstream, clock: FakeClock) -> None:
+    upstream.script(
+        "/page", web.Response(body=b'{"orders": [{"id": 1}, {"id"', content_type="application/json")
+    )
+    async with HttpClient("shop", upstream.url, clock=clock) as client:
+        with pytest.raises(RetryableError, match="not JSON"):
             await client.get_json("/page")
 
 
