@@ -112,8 +112,14 @@ class ShopifyChannel:
     # pulls --------------------------------------------------------------------------------------------
 
     async def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
-        """Page by page, or through a bulk operation when the window holds ``bulk_read_min_orders`` or more
-        (a poll after a burst): then without waiting for another running bulk query (read page by page)."""
+        await self._fulfilment_orders_visible()
+        async for order in self._orders.changed(window):
+            yield order
+
+    async def changed_orders_by_size(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        """``SizedReads`` (the orders flow's poll): through a bulk operation when the window holds
+        ``bulk_read_min_orders`` or more (after a burst), without waiting for another running bulk query
+        (then page by page); fewer page by page."""
         await self._fulfilment_orders_visible()
         if await self._many_orders(window):
             orders = self._bulk.changed(window, wait_for_others=False)

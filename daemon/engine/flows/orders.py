@@ -46,7 +46,7 @@ from daemon.model import (
     ShopOrder,
     Window,
 )
-from daemon.ports import CatchUpReads, OrderVersions, UnreadableOrder
+from daemon.ports import CatchUpReads, OrderVersions, SizedReads, UnreadableOrder
 from daemon.secrets import redact
 from daemon.store.snapshot import ENTITY_ORDER, REASON_WAITING, Claimed, Pulled
 
@@ -59,6 +59,8 @@ def read_orders(cycle: Cycle, window: Window) -> AsyncIterator[ShopOrder | Unrea
     if isinstance(window, CoveredWindow) and isinstance(shop, OrderVersions):
         # Triggered reads already read it: what the snapshot lacks, not the whole window again.
         return orders_behind(cycle.ctx, cycle.shop.name, shop, window)
+    if isinstance(shop, SizedReads):  # a burst in one go (Shopify: a bulk operation), a trickle page by page
+        return shop.changed_orders_by_size(window)
     return shop.changed_orders(window)
 
 

@@ -49,10 +49,16 @@ async def _world(shop: Shop) -> list[str]:
     return ids
 
 
-async def _read(shop: Shop, bulk: bool, **kw: Any) -> list[ShopOrder | UnreadableOrder]:
+async def _read(
+    shop: Shop, bulk: bool, *, poll: bool = False, **kw: Any
+) -> list[ShopOrder | UnreadableOrder]:
+    """``bulk``: as a catch-up; ``poll``: as the orders flow's poll; else the plain paged read."""
     channel = _channel(shop, **kw)
     try:
-        reads = channel.changed_orders_bulk(WINDOW) if bulk else channel.changed_orders(WINDOW)
+        if bulk:
+            reads = channel.changed_orders_bulk(WINDOW)
+        else:
+            reads = channel.changed_orders_by_size(WINDOW) if poll else channel.changed_orders(WINDOW)
         return [order async for order in reads]
     finally:
         await channel.aclose()
@@ -95,7 +101,7 @@ def test_the_bulk_order_query_is_valid_for_shopify_and_the_sandbox(version: str)
 
 async def test_a_bulk_read_gives_the_records_of_the_paged_read(shop: Shop) -> None:
     ids = await _world(shop)
-    paged = _by_id(await _read(shop, bulk=False, bulk_read_min_orders=1000))
+    paged = _by_id(await _read(shop, bulk=False))
     shop.sandbox.bucket.reset()
     before = len(shop.graphql_log())
     bulk = _by_id(await _read(shop, bulk=True))
@@ -296,7 +302,7 @@ async def test_a_poll_window_does_not_wait_for_a_running_bulk_operation(shop: Sh
     ids = await _world(shop)
     await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 3600})
     await shop.graphql(RUN, {"q": "{ orders { edges { node { id } } } }"})
-    found = _by_id(await _read(shop, bulk=False))
+    found = _by_id(await _read(shop, bulk=False, poll=True))
     assert sorted(found) == sorted(ids)
     assert len(shop.sandbox.bulk.operations) == 1
     assert shop.clock.slept == []  # not a second of waiting
@@ -308,9 +314,19 @@ async def test_a_poll_window_is_read_in_bulk_from_the_threshold_on_and_page_by_p
 ) -> None:
     ids = await _world(shop)  # 10 orders
     before = len(shop.graphql_log())
-    found = _by_id(await _read(shop, bulk=False, bulk_read_min_orders=min_orders))
+    found = _by_id(await _read(shop, bulk=False, poll=True, bulk_read_min_orders=min_orders))
     assert sorted(found) == sorted(ids)
     queries = [e.request_json()["query"] for e in shop.graphql_log()[before:]]
     assert sum("ordersCount" in q for q in queries) == 1  # decided on one count (1 point)
     assert any("ChangedOrders" in q for q in queries) is not bulk
     assert len(shop.sandbox.bulk.operations) == (1 if bulk else 0)
+
+
+async def test_the_plain_read_never_counts_nor_starts_a_bulk_operation(shop: Shop) -> None:
+    # Stock re-reads and the reconcile want the first orders at once: changed_orders stays paged.
+    ids = await _world(shop)
+    before = len(shop.graphql_log())
+    found = _by_id(await _read(shop, bulk=False))
+    assert sorted(found) == sorted(ids)
+    assert not any("ordersCount" in e.request_json()["query"] for e in shop.graphql_log()[before:])
+    assert shop.sandbox.bulk.operations == {}
