@@ -330,3 +330,77 @@ async def test_the_plain_read_never_counts_nor_starts_a_bulk_operation(shop: Sho
     assert sorted(found) == sorted(ids)
     assert not any("ordersCount" in e.request_json()["query"] for e in shop.graphql_log()[before:])
     assert shop.sandbox.bulk.operations == {}
+
+
+class _Response:
+    """A result file served line by line, counting how far the client has read."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self.status = 200
+        self.lines = lines
+        self.served = 0
+
+    async def __aenter__(self) -> _Response:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    @property
+    def content(self) -> Any:
+        async def lines() -> Any:
+            for line in self.lines:
+                self.served += 1
+                yield line + b"\n"
+
+        return lines()
+
+
+class _Storage:
+    closed = False
+
+    def __init__(self) -> None:
+        self.response: _Response | None = None
+
+    def get(self, url: str) -> _Response:
+        assert self.response is not None
+        return self.response
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_the_result_is_streamed_each_order_handed_on_before_the_file_is_read(shop: Shop) -> None:
+    ids = await _world(shop)
+    channel = _channel(shop)
+    storage = _Storage()
+    try:
+        finished = await channel._bulk._finished_operation(_search(), wait_for_others=True)
+        async with shop.session.get(finished.url) as real:  # the sandbox's grouped file, as Shopify writes it
+            storage.response = _Response((await real.read()).splitlines())
+        channel._bulk._session = storage  # type: ignore[assignment]
+        served_at_first = None
+        found = []
+        async for node, reason in channel._bulk._result(finished):
+            if served_at_first is None:
+                served_at_first = storage.response.served
+            assert reason is None
+            found.append(node["id"])
+    finally:
+        await channel.aclose()
+    assert sorted(found) == sorted(ids)
+    total = len(storage.response.lines)
+    # The first order came once the second one's line was read: one order's lines in memory, not the file.
+    assert served_at_first is not None and served_at_first < total / 2
+
+
+async def test_a_catch_up_that_read_orders_logs_one_info_line(shop: Shop) -> None:
+    await _world(shop)
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message)), level="INFO")
+    try:
+        await _read(shop, bulk=True)
+    finally:
+        logger.remove(sink)
+    bulk_lines = [line for line in lines if "bulk operation" in line]
+    assert len(bulk_lines) == 1 and "10 order(s) changed since" in bulk_lines[0]
