@@ -42,7 +42,10 @@ INSTANCES = ("a", "b", "c")
 STAGGER_S = 4.0  # between instance starts: the later ones take their share by hand-over
 PRODUCTS = 4
 POLL_S = 0.25
-_STALL = re.compile(r"(\S+ shop=\S+) STALLED: ")  # "orders shop=m0001/woocommerce STALLED: ..."
+_STALL = re.compile(r"(\S+ shop=\S+) STALLED: ")
+_FREED = re.compile(
+    r"freed (\d+) claim\(s\)"
+)  # "... ; freed 3 claim(s) left by an earlier holder"  # "orders shop=m0001/woocommerce STALLED: ..."
 # merchants, flow interval (s), orders/s over the whole fleet
 PLAN = {"tiny": (6, 10.0, 2.0), "small": (30, 10.0, 5.0), "full": (300, 30.0, 10.0)}
 
@@ -245,10 +248,11 @@ async def _measure(stage: Stage, merchants: list[Merchant], interval: float, rat
     duplicates = await _duplicates(merchants)
     logs = [d.log_path.read_text(errors="replace") for d in daemons.values()]
     fenced = sum(log.count("may no longer hold its lease") for log in logs)
+    freed = sum(int(count) for log in logs for count in _FREED.findall(log))
     stalls = _stall_reports(logs)
     return _table(
         n, interval, rate, balanced_s, spread_3, incidents, spread_2, resumed_s, spread_end,
-        settled, duplicates, fenced, stalls,
+        settled, duplicates, fenced, freed, stalls,
     )  # fmt: skip
 
 
@@ -311,6 +315,7 @@ def _table(
     settled: bool,
     duplicates: tuple[int, int, int],
     fenced: int,
+    freed: int,
     stalls: tuple[int, int],
 ) -> Table:
     bound = 2 * interval
@@ -347,6 +352,11 @@ def _table(
     table.add("duplicate outbounds", outbounds, f"0: {verdict(outbounds == 0)}")
     table.add("duplicate tracking numbers (fulfilments)", tracking, f"0: {verdict(tracking == 0)}")
     table.add("cycles stopped by the lease fence", fenced, "the resumed instance's stale cycles")
+    table.add(
+        "claims of a killed or frozen holder freed by the new owner",
+        freed,
+        "taken at once instead of after the claim's 60 s",
+    )
     stalled, repeated = stalls
     table.add(
         "STALLED errors logged, all instances / flows reported by several",
