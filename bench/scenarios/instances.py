@@ -65,6 +65,10 @@ class Incident:
     at: float  # wall clock
     merchants: frozenset[str]
     took_over_s: dict[str, float] = field(default_factory=dict)  # merchant -> first outbound after `at`
+    # merchant -> first export of an order that was waiting at `at` (placed before, not yet in FFN): the
+    # take-over itself, without the wait for a merchant's next order to arrive
+    waiting_s: dict[str, float] = field(default_factory=dict)
+    had_waiting: set[str] = field(default_factory=set)
     moved_s: float | None = None  # until every one of them was owned by a live instance again
 
 
@@ -151,30 +155,57 @@ async def _orders(merchants: list[Merchant], rate: float, stop: asyncio.Event) -
         await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
 
-async def _outbound_times(m: Merchant) -> list[float]:
-    return [
-        datetime.fromisoformat(str(o["modificationInfo"]["createdAt"])).timestamp()
+async def _outbound_times(m: Merchant) -> dict[str, float]:
+    """merchantOutboundNumber -> when FFN created the outbound."""
+    return {
+        str(o["merchantOutboundNumber"]): datetime.fromisoformat(
+            str(o["modificationInfo"]["createdAt"])
+        ).timestamp()
         for o in await m.ffn.get("outbounds")
-    ]
+    }
+
+
+def _waiting_exports(m: Merchant, created: dict[str, float], at: float) -> tuple[bool, list[float]]:
+    """(any order waiting at ``at``, when those that are in FFN now got there)."""
+    by_order = {number.rsplit("-", 1)[-1]: t for number, t in created.items()}  # "WC-123" -> order "123"
+    waiting = [o for o in m.orders if o.created_at < at and by_order.get(o.number, at + 1) > at]
+    return bool(waiting), [by_order[o.number] for o in waiting if o.number in by_order]
 
 
 async def _watch_take_over(
     stage: Stage, incident: Incident, victim: str | None, by_id: dict[str, Merchant], timeout_s: float
 ) -> None:
-    """Per merchant of the incident: seconds until the first outbound created after it (if any was due);
-    and until all of them had a live owner other than ``victim``."""
+    """Per merchant of the incident: seconds until the first outbound created after it (if any was due),
+    until the first export of an order that was waiting at the signal (the take-over itself, without the
+    wait for the merchant's next order), and until all of them had a live owner other than ``victim``."""
     deadline = time.monotonic() + timeout_s
+    seen: set[str] = set()  # polled once since the signal: which had an order waiting is known
     while time.monotonic() < deadline and (
-        len(incident.took_over_s) < len(incident.merchants) or incident.moved_s is None
+        len(incident.took_over_s) < len(incident.merchants)
+        or incident.moved_s is None
+        or len(incident.waiting_s) < len(incident.had_waiting)
     ):
         if incident.moved_s is None:
             owners = await _owners(stage)
             if all(owners.get(m) not in (None, victim) for m in incident.merchants):
                 incident.moved_s = time.time() - incident.at
-        for merchant_id in incident.merchants - incident.took_over_s.keys():
-            later = [t for t in await _outbound_times(by_id[merchant_id]) if t > incident.at]
-            if later:
+        for merchant_id in incident.merchants:
+            if (
+                merchant_id in incident.took_over_s
+                and merchant_id in seen
+                and (merchant_id in incident.waiting_s or merchant_id not in incident.had_waiting)
+            ):
+                continue
+            seen.add(merchant_id)
+            created = await _outbound_times(by_id[merchant_id])
+            later = [t for t in created.values() if t > incident.at]
+            if later and merchant_id not in incident.took_over_s:
                 incident.took_over_s[merchant_id] = min(later) - incident.at
+            waiting, exported = _waiting_exports(by_id[merchant_id], created, incident.at)
+            if waiting:
+                incident.had_waiting.add(merchant_id)
+            if exported and merchant_id not in incident.waiting_s:
+                incident.waiting_s[merchant_id] = min(exported) - incident.at
         await asyncio.sleep(POLL_S)
 
 
@@ -338,6 +369,14 @@ def _table(
             worst if worst is not None else "-",
             f"≤ 2 × interval = {bound:g}: {verdict(worst is not None and worst <= bound)}; "
             f"n={len(values)} of {len(incident.merchants)} merchants (those with an order due)",
+        )
+        waited = list(incident.waiting_s.values())
+        slowest = max(waited) if waited else None
+        table.add(
+            f"{incident.name}: an order waiting at the signal exported after (s, max)",
+            slowest if slowest is not None else "-",
+            f"≤ 2 × interval = {bound:g}: {verdict(slowest is not None and slowest <= bound)}; "
+            f"n={len(waited)} of {len(incident.had_waiting)} merchants with an order waiting at the signal",
         )
         table.add(
             f"{incident.name}: all its merchants owned elsewhere after (s)",

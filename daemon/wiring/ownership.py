@@ -12,7 +12,9 @@ newcomer appeared) it hands the surplus over: a merchant being handed over start
 running cycles finish, then its lock is released and the newcomer takes it. A killed instance's connection closes with it, so the survivors count one fewer at
 their next renewal and take its merchants; a frozen one's lease connection is ended by Postgres after
 the lease timeout (``idle_session_timeout``), and the resumed process finds its lease invalid before
-its next request (``daemon.fence``).
+its next request (``daemon.fence``). The new owner frees the work claims the old one left
+(``daemon.store.lease.VOID_CLAIMS``) and runs a taken merchant's orders flow at once
+(``daemon.wiring.takeovers``), so a take-over is bounded by the lease, not by the claims or the grid.
 
 ``ffn-sync once`` and ``resync`` do not register as an instance: they take what is free, so a one-shot
 run next to a running fleet does not make the fleet hand merchants over to it.
