@@ -71,6 +71,21 @@ async def test_a_new_lease_holder_frees_claims_left_by_a_killed_one(world: World
     assert len(await claim(world, ENTITY_SHIPMENT)) == 2  # at once, not after the claim lease
 
 
+async def test_on_a_database_before_0009_a_killed_holder_s_claims_are_still_freed(
+    world: World, pg_dsn: str
+) -> None:
+    await queue(world, ENTITY_SHIPMENT, [("S1", "1")])
+    assert len(await claim(world, ENTITY_SHIPMENT)) == 1
+    await world.pool.execute("UPDATE snapshot SET claimed_by = $1", f"dead-host:1:{DEAD_TOKEN}")
+    await world.pool.execute("DROP TABLE instances, merchant_owners")  # no instance registry yet
+    lease = await MerchantLease.connect(pg_dsn)
+    try:
+        assert await lease.acquire(["acme"]) == {"acme"}
+    finally:
+        await lease.close()
+    assert len(await claim(world, ENTITY_SHIPMENT)) == 1
+
+
 async def test_a_new_lease_of_this_process_leaves_its_running_work_claimed(world: World, pg_dsn: str) -> None:
     await queue(world, ENTITY_SHIPMENT, [("S1", "1")])
     await queue(world, ENTITY_FSTATUS, [("O1:Shipped", "1")])
