@@ -7,8 +7,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from daemon.app import Daemon
 from daemon.jobrunner import JobSpec
+from daemon.runtime import EmptyRuntime, build_empty_runtime
 from daemon.wiring.build import MerchantRuntime
 from daemon.wiring.ownership import RENEWALS_PER_TIMEOUT, Ownership
 from daemon.wiring.takeovers import PROMPT_SPREAD_SHARE, TakeOvers
@@ -125,3 +128,19 @@ async def test_the_runtime_runs_the_taken_merchant_s_orders_jobs_only(
     assert ownership.prompt_runs.run is not None
     ownership.prompt_runs.run("acme")
     assert triggered == ["acme/shop/orders", "acme/web/orders"]
+
+
+async def test_the_process_wires_its_scheduler_to_the_take_overs(fleet: Callable[..., Ownership]) -> None:
+    async def idle() -> None:
+        return None
+
+    ownership = fleet("wired-a", merchants=["acme"])
+    runtime = MerchantRuntime(jobs=[JobSpec("acme", "shop", "orders", 60.0, idle)], ownership=ownership)
+    daemon = Daemon(Path("merchants"), None, factory=build_empty_runtime)  # type: ignore[arg-type]
+    triggered: list[str] = []
+    daemon.scheduler.trigger = lambda name: triggered.append(name) is None  # type: ignore[method-assign]
+    daemon._follow_take_overs(runtime)  # at start and after each reload, once the jobs are scheduled
+    daemon._follow_take_overs(EmptyRuntime())  # a runtime without ownership: nothing to follow
+    assert ownership.prompt_runs.run is not None
+    ownership.prompt_runs.run("acme")
+    assert triggered == ["acme/shop/orders"]
