@@ -68,14 +68,17 @@ limit $3
 # that process stopped starting requests at least a quarter timeout ago, on its own clock, even if it
 # is frozen with its pool connections open (SIGSTOP: Postgres ended only the idle lease connection).
 # What it may still have in flight (a request sent before it froze, or one that passed the fence check
-# and reaches the wire only after it resumes) meets a repeat: FFN answers a second create of the same
-# deterministic outbound id with Outbounds_NotCanceledOutboundExists and the client adopts the outbound;
-# the shops refuse to fulfil what is fulfilled already (Shopify: fulfillment order quantities; Shopware:
-# the absolute tracking list, a transition already reached), WooCommerce's write-back compares trackings
-# and applied shipment ids with the order before writing. The same repeat happened before when a claim
-# ran out (60 s) under a frozen holder. Its late outcomes match nothing: every outcome requires
-# ``claimed_by`` = its writer (Snapshot._set, batches._DONE). Our own claims are never void: a new lease
-# of this process (the old lease connection dropped) finds its own work still running.
+# and reaches the wire only after it resumes) meets the new owner's repeat: FFN answers a second create
+# of the same deterministic outbound id with Outbounds_NotCanceledOutboundExists and the client adopts
+# the outbound; the shop write-backs read the order before writing (Shopify: a fulfilment carrying the
+# shipment's tracking number, and a whole shipment finds nothing left to fulfil; Shopware: the absolute
+# tracking list, a transition already reached; WooCommerce: trackings and applied shipment ids), so a
+# write that landed before the repeat's read is not made twice. Only a request still unanswered a
+# quarter timeout after its sender's lease ran out (or frozen between the fence check and the wire)
+# could race the repeat; before, the same race came when the claim ran out (60 s). Late outcomes match
+# nothing: every outcome requires ``claimed_by`` = its writer (Snapshot._set, batches._DONE). Our own
+# claims are never void: a new lease of this process (the old lease connection dropped) finds its own
+# work still running.
 VOID_CLAIMS = """
 UPDATE snapshot AS s SET claimed_by = NULL, claimed_until = NULL
 WHERE s.merchant_id = ANY($1::text[]) AND s.claimed_until IS NOT NULL
