@@ -133,19 +133,16 @@ SKIPPED = ScalarFamily(
     "Scheduled runs skipped because the previous run had outlived its interval",
     _one(SKIPPED_RUNS),
 )
-# Families in /metrics order: a ScalarFamily, or the attribute name of a FlowValues histogram.
-LAYOUT: tuple[ScalarFamily | tuple[str, HistogramSpec], ...] = (
-    CYCLES,
-    ("duration", CYCLE_DURATION),
-    *SCALARS_AFTER_DURATION,
-    ("trigger_delay", TRIGGER_DELAY),
-    SKIPPED,
-)
-
-
 # A flow's values copied for one scrape: scalars, cycle duration, trigger delay (see FlowValues).
 Snapshot = tuple["array[float]", "array[float] | None", "array[float] | None"]
-HISTOGRAMS = {"duration": 1, "trigger_delay": 2}  # where each histogram sits in a Snapshot
+# Families in /metrics order: a ScalarFamily, or a histogram and where it sits in a Snapshot.
+LAYOUT: tuple[ScalarFamily | tuple[int, HistogramSpec], ...] = (
+    CYCLES,
+    (1, CYCLE_DURATION),
+    *SCALARS_AFTER_DURATION,
+    (2, TRIGGER_DELAY),
+    SKIPPED,
+)
 
 
 class FlowValues:
@@ -258,10 +255,6 @@ class FlowTable(Collector):
             name for family in LAYOUT if isinstance(family, ScalarFamily) for name in family.label_names
         } | {*FLOW_LABELS}
 
-    def keys(self) -> set[FlowKey]:
-        with self._lock:
-            return set(self._flows)
-
     # -- reads (the render thread) --
 
     def snapshot(self) -> list[tuple[FlowKey, Snapshot]]:
@@ -284,8 +277,7 @@ class FlowTable(Collector):
             if isinstance(family, ScalarFamily):
                 yield _scalar_family(family, rows)
             else:
-                attribute, spec = family
-                at = HISTOGRAMS[attribute]
+                at, spec = family
                 histogram = HistogramMetricFamily(spec.name, spec.documentation, labels=FLOW_LABELS)
                 for key, snapshot in rows:
                     values = snapshot[at]
@@ -312,8 +304,7 @@ class FlowTable(Collector):
                         if value == value:  # not NaN: the series exists
                             out.append(f"{name}{{{flow_labels}{extra_labels}}} {number(value)}\n")
             else:
-                attribute, spec = family
-                at = HISTOGRAMS[attribute]
+                at, spec = family
                 out.append(family_header(spec.name, "histogram", spec.documentation))
                 for _, (before, after), snapshot in rows:
                     histogram = snapshot[at]
