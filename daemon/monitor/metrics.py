@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from daemon.monitor.channels import ORDER_LATENCY_BUCKETS, ChannelTable
 from daemon.monitor.flows import (
     CYCLE_DURATION_BUCKETS,
     FLOW_LABELS,
@@ -30,6 +31,7 @@ __all__ = [
     "CYCLE_DURATION_BUCKETS",
     "FLOW_LABELS",
     "METRIC_NAMES",
+    "ORDER_LATENCY_BUCKETS",
     "PREFIX",
     "RECORD_COUNTS",
     "TRIGGER_DELAY_BUCKETS",
@@ -38,8 +40,6 @@ __all__ = [
 ]
 
 
-# Shop "created" -> FFN outbound created: seconds for a busy poll loop, up to an hour for a backlog.
-ORDER_LATENCY_BUCKETS = (1, 2, 5, 10, 20, 30, 60, 90, 120, 180, 300, 600, 900, 1800, 2700, 3600)
 # A run's start after its planned fire time: ms on an idle loop, the target is 1 s at p99.
 LATENESS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -48,47 +48,16 @@ class SyncMetrics:
     """The metric objects; ``registry`` holds every family, ``render()`` is the ``/metrics`` page.
 
     The series a fleet has thousands of live in tables of plain numbers rendered at scrape time
-    (``flows``: per merchant, channel and flow; ``upstreams``: per merchant and HTTP upstream); the families with few series are prometheus-client
+    (``flows``: per merchant, channel and flow; ``channels``: per merchant and shop channel;
+    ``upstreams``: per merchant and HTTP upstream); the families with few series are prometheus-client
     objects on a registry of their own (``plain``), which ``registry`` includes.
     """
 
     def __init__(self) -> None:
         self.plain = r = CollectorRegistry(auto_describe=True)
         p = PREFIX
-        self.order_latency = Histogram(
-            f"{p}order_export_latency_seconds",
-            "Order created in the shop -> outbound created in FFN",
-            ("merchant", "channel"),
-            buckets=ORDER_LATENCY_BUCKETS,
-            registry=r,
-        )
         self.health_check_errors = Counter(
             f"{p}health_check_errors", "Failed reads of the flow health from Postgres", registry=r
-        )
-        self.webhook_deliveries = Counter(
-            f"{p}webhook_deliveries",
-            "Authenticated webhook deliveries by vendor topic (duplicates included)",
-            ("merchant", "channel", "topic"),
-            registry=r,
-        )
-        self.webhook_duplicates = Counter(
-            f"{p}webhook_duplicates",
-            "Deliveries whose id was seen recently: answered, triggered nothing",
-            ("merchant", "channel"),
-            registry=r,
-        )
-        # merchant/channel are "-" when the URL named none we serve: labels never take unknown path parts.
-        self.webhook_rejects = Counter(
-            f"{p}webhook_rejects",
-            "Refused deliveries by reason (bad_signature, unknown_topic, malformed, too_large, unknown_channel)",
-            ("merchant", "channel", "reason"),
-            registry=r,
-        )
-        self.webhook_last_delivery = Gauge(
-            f"{p}webhook_last_delivery_timestamp_seconds",
-            "Unix time of the channel's last authenticated delivery",
-            ("merchant", "channel"),
-            registry=r,
         )
         # By flow only: a fleet's merchants share one loop, so per-merchant series would only repeat it.
         self.scheduler_lateness = Histogram(
@@ -106,26 +75,28 @@ class SyncMetrics:
             registry=r,
         )
         self.redaction_values.set_function(registry_size)
-        self.webhook_registered = Gauge(
-            f"{p}webhook_registered",
-            "1 while the channel's webhooks are registered at the shop as configured, else 0",
-            ("merchant", "channel"),
-            registry=r,
-        )
 
         self.flows = FlowTable()
         self.upstreams = UpstreamTable()
+        # merchant/channel are "-" when a webhook URL named none we serve: labels never take unknown path parts.
+        self.channels = ChannelTable()
         self.registry = CollectorRegistry(auto_describe=True)
-        for collector in (self.plain, self.flows, self.upstreams):
+        for collector in (self.plain, self.flows, self.channels, self.upstreams):
             self.registry.register(collector)
 
     def render(self) -> bytes:
         """``/metrics`` in the Prometheus text format: what ``generate_latest(registry)`` writes, faster."""
-        return generate_latest(self.plain) + f"{self.flows.text()}{self.upstreams.text()}".encode()
+        tables = (self.flows, self.channels, self.upstreams)
+        return generate_latest(self.plain) + "".join(table.text() for table in tables).encode()
 
     def exposed_labels(self) -> set[str]:
         """Every label name ``/metrics`` can contain."""
-        labels = {"le", *self.flows.label_names(), *self.upstreams.label_names()}
+        labels = {
+            "le",
+            *self.flows.label_names(),
+            *self.channels.label_names(),
+            *self.upstreams.label_names(),
+        }
         for value in vars(self).values():
             labels |= set(getattr(value, "_labelnames", ()))  # prometheus-client keeps them privately
         return labels

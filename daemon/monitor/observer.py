@@ -28,7 +28,7 @@ class MetricsObserver:
 
     def order_exported(self, merchant: str, channel: str, latency_s: float) -> None:
         # A shop clock ahead of ours would give a negative latency; it is "immediately", not an error.
-        self.metrics.order_latency.labels(merchant, channel).observe(max(0.0, latency_s))
+        self.metrics.channels.order_exported((merchant, channel), max(0.0, latency_s))
 
 
 class SchedulerMetrics:

@@ -120,7 +120,9 @@ class HealthWatcher:
         # leaves /metrics with all its series: the instance that runs it reports them.
         gone = self._known - current
         flows.forget(gone)
-        self.metrics.upstreams.forget_merchants({k[0] for k in gone} - {k[0] for k in current})
+        merchants_gone = {k[0] for k in gone} - {k[0] for k in current}
+        self.metrics.upstreams.forget_merchants(merchants_gone)
+        self.metrics.channels.forget_merchants(merchants_gone)
         self._known = current
         for s in statuses:
             flows.health(

@@ -108,6 +108,45 @@ class Reference:
             "ffn_sync_rate_limit_wait_seconds", "Time spent waiting for the rate limiter", API, registry=r
         )
 
+        ch = ("merchant", "channel")
+        self.latency = Histogram(
+            "ffn_sync_order_export_latency_seconds",
+            "Order created in the shop -> outbound created in FFN",
+            ch,
+            buckets=(1, 2, 5, 10, 20, 30, 60, 90, 120, 180, 300, 600, 900, 1800, 2700, 3600),
+            registry=r,
+        )
+        self.deliveries = Counter(
+            "ffn_sync_webhook_deliveries",
+            "Authenticated webhook deliveries by vendor topic (duplicates included)",
+            (*ch, "topic"),
+            registry=r,
+        )
+        self.duplicates = Counter(
+            "ffn_sync_webhook_duplicates",
+            "Deliveries whose id was seen recently: answered, triggered nothing",
+            ch,
+            registry=r,
+        )
+        self.rejects = Counter(
+            "ffn_sync_webhook_rejects",
+            "Refused deliveries by reason (bad_signature, unknown_topic, malformed, too_large, unknown_channel)",
+            (*ch, "reason"),
+            registry=r,
+        )
+        self.last_delivery = Gauge(
+            "ffn_sync_webhook_last_delivery_timestamp_seconds",
+            "Unix time of the channel's last authenticated delivery",
+            ch,
+            registry=r,
+        )
+        self.registered = Gauge(
+            "ffn_sync_webhook_registered",
+            "1 while the channel's webhooks are registered at the shop as configured, else 0",
+            ch,
+            registry=r,
+        )
+
     def text(self) -> list[str]:
         lines = generate_latest(self.registry).decode().splitlines()
         return sorted(line for line in lines if "_created" not in line)  # the daemon turns them off
@@ -204,6 +243,30 @@ async def drive(metrics: SyncMetrics, ref: Reference, clock: FakeClock) -> list[
         if s.last_success_at is not None:
             ref.last.labels(*key).set(s.last_success_at.timestamp())
 
+    for channel, latency in (
+        ("shopify-main", 0.4),
+        ("shopify-main", 8.0),
+        ("shopify-main", 5000.0),
+        ("woo", -2.0),
+    ):
+        observer.order_exported("acme", channel, latency)
+        ref.latency.labels("acme", channel).observe(max(0.0, latency))
+    # What the webhook receiver and registrar report (daemon.webhooks), through the same table calls.
+    shop = ("acme", "shopify-main")
+    for topic in ("orders/create", "orders/create", "products/update"):
+        metrics.channels.delivered(shop, topic, 1700000000.5)
+        ref.deliveries.labels(*shop, topic).inc()
+    ref.last_delivery.labels(*shop).set(1700000000.5)
+    metrics.channels.duplicate(shop)
+    ref.duplicates.labels(*shop).inc()
+    for key, reason in ((shop, "bad_signature"), (("-", "-"), "unknown_channel")):
+        metrics.channels.rejected(key, reason)
+        ref.rejects.labels(*key, reason).inc()
+    metrics.channels.registered(shop, True)
+    metrics.channels.registered((ODD, "woo"), False)
+    ref.registered.labels(*shop).set(1)
+    ref.registered.labels(ODD, "woo").set(0)
+
     kept = []
     for merchant, upstream in (("acme", "shopify"), ("acme", "ffn"), (ODD, "woocommerce")):
         stats = HttpStats()
@@ -249,7 +312,8 @@ async def test_histograms_and_counters_agree_within_each_scrape() -> None:
     metrics, ref = SyncMetrics(), Reference()
     await drive(metrics, ref, FakeClock(T0))
     families = {f.name: f for f in text_string_to_metric_families(metrics.render().decode())}
-    for name in ("ffn_sync_cycle_duration_seconds", "ffn_sync_api_call_duration_seconds"):
+    histograms = ("cycle_duration", "api_call_duration", "order_export_latency", "webhook_trigger_delay")
+    for name in (f"ffn_sync_{h}_seconds" for h in histograms):
         by_labels: dict[frozenset[tuple[str, str]], dict[str, float]] = {}
         for s in families[name].samples:
             labels = frozenset((k, v) for k, v in s.labels.items() if k != "le")
@@ -281,8 +345,9 @@ async def test_label_values_are_only_ids_and_names_never_secrets() -> None:
         for name, value in s.labels.items()
         if name != "le"
     }
-    allowed = {"acme", "globex", ODD, "shopify-main", "ffn", "woo", "orders", "stock", "shipments"}
+    allowed = {"acme", "globex", ODD, "shopify-main", "ffn", "woo", "orders", "stock", "shipments", "-"}
     allowed |= {"shopify", "woocommerce", "GET", "POST", "200", "429", "none", "unknown", "ok", "failed"}
+    allowed |= {"orders/create", "products/update", "bad_signature", "unknown_channel"}
     assert values <= allowed
 
 
@@ -304,6 +369,8 @@ async def test_a_flow_no_longer_run_here_leaves_the_scrape_with_all_its_series()
     for key in (acme, globex):
         observer.cycle_finished(*key, {"pulled": 1}, 0.1, True)
     SchedulerMetrics(metrics).run_skipped(spec(*globex))
+    observer.order_exported("globex", "shop", 3.0)
+    metrics.channels.registered(("globex", "shop"), True)
     health = Statuses([status(acme, pending=1), status(globex, pending=2)])
     watcher = HealthWatcher(health, metrics, clock=clock)
     await watcher.check()
