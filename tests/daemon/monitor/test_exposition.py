@@ -259,9 +259,9 @@ async def drive(metrics: SyncMetrics, ref: Reference, clock: FakeClock) -> list[
     ref.last_delivery.labels(*shop).set(1700000000.5)
     metrics.channels.duplicate(shop)
     ref.duplicates.labels(*shop).inc()
-    for key, reason in ((shop, "bad_signature"), (("-", "-"), "unknown_channel")):
-        metrics.channels.rejected(key, reason)
-        ref.rejects.labels(*key, reason).inc()
+    for where, reason in ((shop, "bad_signature"), (("-", "-"), "unknown_channel")):
+        metrics.channels.rejected(where, reason)
+        ref.rejects.labels(*where, reason).inc()
     metrics.channels.registered(shop, True)
     metrics.channels.registered((ODD, "woo"), False)
     ref.registered.labels(*shop).set(1)
@@ -447,3 +447,13 @@ def test_a_scrape_during_updates_never_shows_a_half_done_update() -> None:
         writer.join()
         sys.setswitchinterval(old)
     assert not torn, torn[:3]
+
+
+def test_values_are_written_as_prometheus_client_writes_them() -> None:
+    from prometheus_client.utils import floatToGoString
+
+    from daemon.monitor.exposition import number
+
+    values = [0.0, -0.0, 1.0, 0.1, 1e-7, 2.5, 999999.9, 1e6, 1234567.0, 3e21, -5.5, -2e6]
+    values += [float("inf"), float("-inf"), float("nan"), 1700000000.5]
+    assert [number(v) for v in values] == [floatToGoString(v) for v in values]  # type: ignore[no-untyped-call]
