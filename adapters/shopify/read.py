@@ -21,6 +21,7 @@ from adapters.shopify.gate import (
 )
 from adapters.shopify.mapping import (
     MappingError,
+    ensure_every_line_read,
     fulfillment_order_lines,
     map_order,
     order_number,
@@ -213,6 +214,7 @@ class OrderReader:
             # Inside: a malformed fulfillment order makes this order unreadable, not the whole pull fail.
             lines = fulfillment_order_lines(fulfillment_orders)
             share = location_share(fulfillment_orders, service_location=service_location)
+            ensure_every_line_read(fulfillment_orders, queries.FULFILLMENT_ORDER_LINES)
             hold = waiting_reason(share)
             order = map_order(node, lines, share=share, hold=hold, test=test)
         except MAPPING_ERRORS as exc:

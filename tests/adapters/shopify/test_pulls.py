@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from daemon.model import Window
+from daemon.ports import UnreadableOrder
 from tests.adapters.shopify.conftest import START, Shop
 
 
@@ -75,6 +76,22 @@ async def test_orders_are_normalised_with_all_their_lines(shop: Shop) -> None:
         "query LocationKind",  # once per process: may the app fulfil at the FFN location at all
         "query Order",
     ]
+
+
+async def test_an_order_whose_fulfillment_order_has_more_lines_than_are_read_is_parked_not_shipped_short(
+    shop: Shop,
+) -> None:
+    for i in range(51):
+        await shop.product(f"SKU-{i:02d}")
+    big = await shop.order([{"sku": f"SKU-{i:02d}", "qty": 1} for i in range(51)])
+    channel = shop.channel()
+    try:
+        order = await channel.get_order(big["id"])
+    finally:
+        await channel.aclose()
+    assert isinstance(order, UnreadableOrder)
+    assert "more than 50 lines" in order.reason and "split it in Shopify" in order.reason
+    assert len(order.lines) == 50  # what was read keeps its stock reserved while the order is parked
 
 
 async def test_edited_order_ships_the_current_quantities(shop: Shop) -> None:
