@@ -40,7 +40,7 @@ class MerchantContext:
 
     def __post_init__(self) -> None:
         self.snapshot = Snapshot(self.pool, self.settings.merchant_id)
-        self.cursors = Cursors(self.pool, self.settings.merchant_id)
+        self.cursors = Cursors(self.pool, self.settings.merchant_id, self.clock)
 
     @property
     def merchant_id(self) -> str:

@@ -47,6 +47,12 @@ class MerchantRuntime:
             return 0
         return await parked_since(self.contexts[0].pool, [ctx.merchant_id for ctx in self.contexts], since)
 
+    def forget_cursors(self, merchant: str | None = None) -> None:
+        """Another process moved cursors of ``merchant`` (None: any) back: read them again (``Cursors``)."""
+        for ctx in self.contexts:
+            if merchant is None or ctx.merchant_id == merchant:
+                ctx.cursors.forget()
+
     async def retry_now(self, merchant: str | None = None, *, shops: bool = True) -> None:
         for ctx in self.contexts:
             if merchant is not None and ctx.merchant_id != merchant:

@@ -85,9 +85,10 @@ async def test_an_idle_hour_needs_a_handful_of_statements_per_cycle_and_almost_n
     )
     assert lines == []  # no INFO line for an empty cycle, whichever the flow
     # Was 20.6 (asyncpg's reset after every acquire, a cursor and a health write), then 4.1 (a claim was a
-    # transaction with a lock even with nothing due); now: the cursor read, a due check, a health row every
-    # other cycle, the shop stock comparison.
-    assert per_cycle <= 2.75
+    # transaction with a lock even with nothing due), then 2.4 (the cursor read every cycle); now: a due
+    # check, a health row every other cycle, the shop stock comparison, the cursor once per
+    # Cursors.TRUST_S (1.81 when measured).
+    assert per_cycle <= 2.0
     # Was 2 per cycle. What remains: a health row refreshed every other cycle (so the stall rule of
     # 3 intervals never fires on a quiet flow, tests/daemon/engine/test_quiet.py), a cursor every 10
     # minutes, the 6-hourly purge.
