@@ -22,6 +22,7 @@ from daemon.monitor import MetricsObserver, attach_http_metrics, default_metrics
 from daemon.ports import Fulfiller, ShopChannel
 from daemon.store import Database
 from daemon.store.lease import DEFAULT_LEASE_TIMEOUT_S
+from daemon.store.progress import QuietHealth
 from daemon.store.snapshot import parked_since
 from daemon.webhooks.service import WebhookSet
 from daemon.wiring.clients import build_channel, build_fulfiller
@@ -36,6 +37,7 @@ class MerchantRuntime:
     jobs: Sequence[JobSpec] = ()
     ownership: Ownership | None = None
     webhooks: WebhookSet = field(default_factory=WebhookSet)
+    quiet_health: QuietHealth | None = None
 
     def owned_since(self) -> dict[str, datetime] | None:
         """The merchants this instance runs now and since when; None: every merchant (no ownership)."""
@@ -70,6 +72,8 @@ class MerchantRuntime:
                 logger.info("{}: {} waiting record(s) are due now", ctx.merchant_id, due)
 
     async def aclose(self) -> None:
+        if self.quiet_health is not None:
+            await self.quiet_health.aclose()
         if self.ownership is not None:
             await self.ownership.aclose()
         for ctx in self.contexts:
@@ -138,13 +142,15 @@ async def build_runtime(
     (``once``, ``resync``) it takes whatever merchant is free.
     """
     observer = observer or MetricsObserver()
+    quiet_health = QuietHealth(db.pool)
     contexts: list[MerchantContext] = []
     jobs: list[JobSpec] = []
     for merchant in config.merchants:
         ctx = build_context(merchant, db, observer=observer)
+        ctx.quiet_health = quiet_health
         contexts.append(ctx)
         jobs.extend(merchant_jobs(ctx, intervals(merchant)))
-    runtime = MerchantRuntime(contexts=contexts)
+    runtime = MerchantRuntime(contexts=contexts, quiet_health=quiet_health)
     if exclusive:
         shortest = min((job.interval_s for job in jobs), default=DEFAULT_LEASE_TIMEOUT_S * 2)
         runtime.ownership = Ownership(
