@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeGuard, cast
 
 import aiohttp
@@ -171,14 +172,19 @@ class HttpClient:
             base_url=self.base_url,
         )
 
+        return await self._policy.call(
+            self._attempt,
+            call,
+            idempotent=is_idempotent(method, idempotent),
+            sleep=self.clock.sleep,
+            before_sleep=partial(self._before_retry, call),
+        )
+
+    def _before_retry(self, call: _Call) -> Callable[[RetryCallState], Awaitable[None]]:
         async def before_retry(state: RetryCallState) -> None:
             self._log_retry(call, state)
 
-        retrying = self._policy.retrying(
-            idempotent=is_idempotent(method, idempotent), sleep=self.clock.sleep, before_sleep=before_retry
-        )
-        response: Response = await retrying(self._attempt, call)
-        return response
+        return before_retry
 
     async def _attempt(self, call: _Call) -> Response:
         call.attempts += 1
