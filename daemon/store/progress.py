@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -182,7 +183,10 @@ class QuietHealth:
     def add(self, row: QuietRow, on_lost: Callable[[], None]) -> None:
         self._rows[row[:3]] = (row, on_lost)  # a newer cycle of the same flow replaces the waiting one
         if self._flusher is None and not self._closed:
-            self._flusher = asyncio.create_task(self._flush_soon(), name="quiet-health")
+            # Not in the cycle's context: its merchant's log context and lease fence are not the flush's.
+            self._flusher = asyncio.create_task(
+                self._flush_soon(), name="quiet-health", context=contextvars.Context()
+            )
 
     async def _flush_soon(self) -> None:
         try:
