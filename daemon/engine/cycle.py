@@ -76,8 +76,9 @@ async def run_cycle(
         now = ctx.clock.now()
         quiet = error is None and counts.quiet()
         failures_in_a_row = 0
-        if ctx.quiet.health_may_skip(channel, flow, interval_s, now, quiet):
-            pass
+        unchanged = ctx.quiet.health_may_skip(channel, flow, interval_s, now, quiet)
+        if unchanged:
+            pass  # the stored row already says this (daemon.engine.quiet)
         elif quiet and ctx.quiet_health is not None:
             # Nothing a caller waits for (no failure count): written with the process' other quiet rows.
             row = (ctx.merchant_id, channel, flow, interval_s, now, counts.as_dict(), duration)
