@@ -39,16 +39,11 @@ class ApiCallMetrics:
         )
         self._waits_seen = stats.rate_limit_waits
         self._wait_s_seen = stats.rate_limit_wait_s
-        labels = (merchant, upstream)
-        self._duration = metrics.api_call_duration.labels(*labels)
-        self._waits = metrics.rate_limit_waits.labels(*labels)
-        self._wait_s = metrics.rate_limit_wait_seconds.labels(*labels)
+        self._key = (merchant, upstream)
+        metrics.upstreams.attached(self._key)  # duration and waits are exported (at 0) from now on
 
     def __call__(self, record: CallRecord) -> None:
-        m = self.metrics
-        status = status_label(record.status)
-        m.api_calls.labels(self.merchant, self.upstream, record.method, status).inc()
-        self._duration.observe(max(0.0, record.elapsed_s))
+        self.metrics.upstreams.call(self._key, record.method, status_label(record.status), record.elapsed_s)
         self._count_retry(record)
         self.sync_waits()
 
@@ -59,22 +54,20 @@ class ApiCallMetrics:
             task = None
         if task is None:
             if record.attempt > 1:
-                self.metrics.api_retries.labels(self.merchant, self.upstream, "unknown").inc()
+                self.metrics.upstreams.retry(self._key, "unknown")
             return
         previous = self._last.get(task)
         if record.attempt > 1 and previous is not None and previous.attempt == record.attempt - 1:
-            self.metrics.api_retries.labels(self.merchant, self.upstream, status_label(previous.status)).inc()
+            self.metrics.upstreams.retry(self._key, status_label(previous.status))
         self._last[task] = _LastAttempt(record.attempt, record.status)
 
     def sync_waits(self) -> None:
         waits = self.stats.rate_limit_waits - self._waits_seen
         wait_s = self.stats.rate_limit_wait_s - self._wait_s_seen
-        if waits > 0:
-            self._waits.inc(waits)
-            self._waits_seen += waits
-        if wait_s > 0:
-            self._wait_s.inc(wait_s)
-            self._wait_s_seen += wait_s
+        if waits > 0 or wait_s > 0:
+            self.metrics.upstreams.waited(self._key, max(0, waits), max(0.0, wait_s))
+            self._waits_seen += max(0, waits)
+            self._wait_s_seen += max(0.0, wait_s)
 
 
 def attach_http_metrics(

@@ -11,141 +11,53 @@ to), ``status`` (HTTP status, ``none`` when no answer arrived), ``outcome`` (``o
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from daemon.monitor.channels import ORDER_LATENCY_BUCKETS, ChannelTable
+from daemon.monitor.flows import (
+    CYCLE_DURATION_BUCKETS,
+    FLOW_LABELS,
+    PREFIX,
+    RECORD_COUNTS,
+    TRIGGER_DELAY_BUCKETS,
+    FlowTable,
+)
+from daemon.monitor.upstreams import API_DURATION_BUCKETS, API_LABELS, UpstreamTable
 from daemon.secrets import registry_size
 
-PREFIX = "ffn_sync_"
-FLOW_LABELS = ("merchant", "channel", "flow")
-API_LABELS = ("merchant", "upstream")
+__all__ = [
+    "API_DURATION_BUCKETS",
+    "API_LABELS",
+    "CYCLE_DURATION_BUCKETS",
+    "FLOW_LABELS",
+    "METRIC_NAMES",
+    "ORDER_LATENCY_BUCKETS",
+    "PREFIX",
+    "RECORD_COUNTS",
+    "TRIGGER_DELAY_BUCKETS",
+    "SyncMetrics",
+    "default_metrics",
+]
 
-# Shop "created" -> FFN outbound created: seconds for a busy poll loop, up to an hour for a backlog.
-ORDER_LATENCY_BUCKETS = (1, 2, 5, 10, 20, 30, 60, 90, 120, 180, 300, 600, 900, 1800, 2700, 3600)
-CYCLE_DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
-API_DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
-# A nudged run starts at once unless the flow is running (then right after it): ms to a cycle's length.
-TRIGGER_DELAY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
 # A run's start after its planned fire time: ms on an idle loop, the target is 1 s at p99.
 LATENESS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
-# The counts a cycle reports (daemon.engine.cycle.CycleCounts), one counter each.
-RECORD_COUNTS = ("pulled", "changed", "pushed", "skipped", "failed", "retried")
-
 
 class SyncMetrics:
-    """The metric objects; ``registry`` is what ``/metrics`` renders."""
+    """The metric objects; ``registry`` holds every family, ``render()`` is the ``/metrics`` page.
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
-        r = self.registry
+    The series a fleet has thousands of live in tables of plain numbers rendered at scrape time
+    (``flows``: per merchant, channel and flow; ``channels``: per merchant and shop channel;
+    ``upstreams``: per merchant and HTTP upstream); the families with few series are prometheus-client
+    objects on a registry of their own (``plain``), which ``registry`` includes.
+    """
+
+    def __init__(self) -> None:
+        self.plain = r = CollectorRegistry(auto_describe=True)
         p = PREFIX
-        self.cycles = Counter(
-            f"{p}cycles", "Finished flow cycles by outcome", (*FLOW_LABELS, "outcome"), registry=r
-        )
-        self.cycle_duration = Histogram(
-            f"{p}cycle_duration_seconds",
-            "Wall time of one flow cycle",
-            FLOW_LABELS,
-            buckets=CYCLE_DURATION_BUCKETS,
-            registry=r,
-        )
-        self.records = {
-            name: Counter(f"{p}records_{name}", f"Records {name} by flow cycles", FLOW_LABELS, registry=r)
-            for name in RECORD_COUNTS
-        }
-        self.pending = Gauge(
-            f"{p}pending_records", "Records waiting to be pushed (queue backlog)", FLOW_LABELS, registry=r
-        )
-        self.dead_letters = Gauge(
-            f"{p}dead_letters",
-            "Parked records waiting for an operator (ffn-sync failed / retry)",
-            FLOW_LABELS,
-            registry=r,
-        )
-        self.cursor_lag = Gauge(
-            f"{p}cursor_lag_seconds", "How far the flow's delta cursor is behind now", FLOW_LABELS, registry=r
-        )
-        self.last_success = Gauge(
-            f"{p}last_success_timestamp_seconds",
-            "Unix time of the flow's last cycle that finished without an error",
-            FLOW_LABELS,
-            registry=r,
-        )
-        self.consecutive_failures = Gauge(
-            f"{p}consecutive_failures", "Failed cycles in a row", FLOW_LABELS, registry=r
-        )
-        self.stalled = Gauge(
-            f"{p}flow_stalled",
-            "1 while the flow had no successful cycle within 3 intervals",
-            FLOW_LABELS,
-            registry=r,
-        )
-        self.order_latency = Histogram(
-            f"{p}order_export_latency_seconds",
-            "Order created in the shop -> outbound created in FFN",
-            ("merchant", "channel"),
-            buckets=ORDER_LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.api_calls = Counter(
-            f"{p}api_calls",
-            "HTTP requests sent (every attempt) by answer status",
-            (*API_LABELS, "method", "status"),
-            registry=r,
-        )
-        self.api_call_duration = Histogram(
-            f"{p}api_call_duration_seconds",
-            "Time from sending a request to its full answer",
-            API_LABELS,
-            buckets=API_DURATION_BUCKETS,
-            registry=r,
-        )
-        self.api_retries = Counter(
-            f"{p}api_retries",
-            "Requests repeated by the HTTP client, by the status that caused the retry",
-            (*API_LABELS, "status"),
-            registry=r,
-        )
-        self.rate_limit_waits = Counter(
-            f"{p}rate_limit_waits", "Requests that had to wait for the rate limiter", API_LABELS, registry=r
-        )
-        self.rate_limit_wait_seconds = Counter(
-            f"{p}rate_limit_wait_seconds", "Time spent waiting for the rate limiter", API_LABELS, registry=r
-        )
         self.health_check_errors = Counter(
             f"{p}health_check_errors", "Failed reads of the flow health from Postgres", registry=r
-        )
-        self.webhook_deliveries = Counter(
-            f"{p}webhook_deliveries",
-            "Authenticated webhook deliveries by vendor topic (duplicates included)",
-            ("merchant", "channel", "topic"),
-            registry=r,
-        )
-        self.webhook_duplicates = Counter(
-            f"{p}webhook_duplicates",
-            "Deliveries whose id was seen recently: answered, triggered nothing",
-            ("merchant", "channel"),
-            registry=r,
-        )
-        # merchant/channel are "-" when the URL named none we serve: labels never take unknown path parts.
-        self.webhook_rejects = Counter(
-            f"{p}webhook_rejects",
-            "Refused deliveries by reason (bad_signature, unknown_topic, malformed, too_large, unknown_channel)",
-            ("merchant", "channel", "reason"),
-            registry=r,
-        )
-        self.webhook_last_delivery = Gauge(
-            f"{p}webhook_last_delivery_timestamp_seconds",
-            "Unix time of the channel's last authenticated delivery",
-            ("merchant", "channel"),
-            registry=r,
-        )
-        self.webhook_trigger_delay = Histogram(
-            f"{p}webhook_trigger_delay_seconds",
-            "First delivery of a burst -> the flow run that reads up to now",
-            FLOW_LABELS,
-            buckets=TRIGGER_DELAY_BUCKETS,
-            registry=r,
         )
         # By flow only: a fleet's merchants share one loop, so per-merchant series would only repeat it.
         self.scheduler_lateness = Histogram(
@@ -153,12 +65,6 @@ class SyncMetrics:
             "Scheduled run started -> its planned (spread) fire time",
             ("flow",),
             buckets=LATENESS_BUCKETS,
-            registry=r,
-        )
-        self.scheduler_skipped = Counter(
-            f"{p}scheduler_skipped_runs",
-            "Scheduled runs skipped because the previous run had outlived its interval",
-            FLOW_LABELS,
             registry=r,
         )
         # Read when scraped: costs nothing in between. Flat over days once every token has rotated a few
@@ -169,12 +75,31 @@ class SyncMetrics:
             registry=r,
         )
         self.redaction_values.set_function(registry_size)
-        self.webhook_registered = Gauge(
-            f"{p}webhook_registered",
-            "1 while the channel's webhooks are registered at the shop as configured, else 0",
-            ("merchant", "channel"),
-            registry=r,
-        )
+
+        self.flows = FlowTable()
+        self.upstreams = UpstreamTable()
+        # merchant/channel are "-" when a webhook URL named none we serve: labels never take unknown path parts.
+        self.channels = ChannelTable()
+        self.registry = CollectorRegistry(auto_describe=True)
+        for collector in (self.plain, self.flows, self.channels, self.upstreams):
+            self.registry.register(collector)
+
+    def render(self) -> bytes:
+        """``/metrics`` in the Prometheus text format: what ``generate_latest(registry)`` writes, faster."""
+        tables = (self.flows, self.channels, self.upstreams)
+        return generate_latest(self.plain) + "".join(table.text() for table in tables).encode()
+
+    def exposed_labels(self) -> set[str]:
+        """Every label name ``/metrics`` can contain."""
+        labels = {
+            "le",
+            *self.flows.label_names(),
+            *self.channels.label_names(),
+            *self.upstreams.label_names(),
+        }
+        for value in vars(self).values():
+            labels |= set(getattr(value, "_labelnames", ()))  # prometheus-client keeps them privately
+        return labels
 
     def exposed_names(self) -> set[str]:
         """Every sample name ``/metrics`` can contain (``_total``, ``_bucket``, … included)."""

@@ -114,25 +114,26 @@ class HealthWatcher:
         return statuses
 
     def _refresh_gauges(self, statuses: list[FlowStatus]) -> None:
-        m = self.metrics
+        flows = self.metrics.flows
         current = {_key(s) for s in statuses}
-        for gone in self._known - current:
-            for gauge in (m.pending, m.dead_letters, m.consecutive_failures, m.cursor_lag, m.stalled):
-                with contextlib.suppress(KeyError):
-                    gauge.remove(*gone)
-            with contextlib.suppress(KeyError):
-                m.last_success.remove(*gone)
+        # A flow no longer run here (removed on reload, or its merchant now owned by another instance)
+        # leaves /metrics with all its series: the instance that runs it reports them.
+        gone = self._known - current
+        flows.forget(gone)
+        merchants_gone = {k[0] for k in gone} - {k[0] for k in current}
+        self.metrics.upstreams.forget_merchants(merchants_gone)
+        self.metrics.channels.forget_merchants(merchants_gone)
         self._known = current
         for s in statuses:
-            key = _key(s)
-            m.pending.labels(*key).set(s.pending)
-            m.dead_letters.labels(*key).set(s.failed)
-            m.consecutive_failures.labels(*key).set(s.consecutive_failures)
-            m.stalled.labels(*key).set(1 if s.stalled else 0)
-            if s.cursor_lag_s is not None:
-                m.cursor_lag.labels(*key).set(max(0.0, s.cursor_lag_s))
-            if s.last_success_at is not None:
-                m.last_success.labels(*key).set(s.last_success_at.timestamp())
+            flows.health(
+                _key(s),
+                pending=s.pending,
+                dead_letters=s.failed,
+                consecutive_failures=s.consecutive_failures,
+                stalled=s.stalled,
+                cursor_lag_s=s.cursor_lag_s,
+                last_success=None if s.last_success_at is None else s.last_success_at.timestamp(),
+            )
 
     def _report_transitions(self, statuses: list[FlowStatus]) -> None:
         now = self.clock.now()

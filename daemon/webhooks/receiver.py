@@ -143,8 +143,7 @@ class WebhookReceiver:
             return web.Response(status=200)
         now = self.clock.now()
         m = self.metrics
-        m.webhook_deliveries.labels(merchant, channel, delivery.topic).inc()
-        m.webhook_last_delivery.labels(merchant, channel).set(now.timestamp())
+        m.channels.delivered((merchant, channel), delivery.topic, now.timestamp())
         if self.on_accepted is not None:
             self.on_accepted(endpoint, now)
         # A repeat is a known delivery id or a known body: Shopify's id header is not signed (a captured
@@ -156,7 +155,7 @@ class WebhookReceiver:
             f"body:{hashlib.sha256(body).hexdigest()}"
         )
         if seen_id or seen_body:
-            m.webhook_duplicates.labels(merchant, channel).inc()
+            m.channels.duplicate((merchant, channel))
             logger.debug("webhook {} for {}/{}: duplicate, nothing to do", delivery.topic, merchant, channel)
             return web.Response(status=200)
         job = endpoint.nudge(delivery) if delivery.flow in endpoint.flows else None
@@ -175,7 +174,7 @@ class WebhookReceiver:
         self, endpoint: Endpoint | None, source: str, reason: RejectReason, detail: str
     ) -> web.Response:
         merchant, channel = (endpoint.merchant, endpoint.channel) if endpoint is not None else ("-", "-")
-        self.metrics.webhook_rejects.labels(merchant, channel, reason.value).inc()
+        self.metrics.channels.rejected((merchant, channel), reason.value)
         where = f"{merchant}/{channel}" if endpoint is not None else "an unknown channel"
         self.rejects.refused(where, source, reason, detail)
         return web.Response(status=STATUS_BY_REASON.get(reason, 400))

@@ -177,7 +177,7 @@ class Registrar:
                 target.label,
                 message,
             )
-            self.metrics.webhook_registered.labels(target.merchant, target.channel).set(0)
+            self.metrics.channels.registered((target.merchant, target.channel), False)
             await self._record(target, STATE_FAILED, None, message)
             return False
         changes = describe(report)
@@ -188,7 +188,7 @@ class Registrar:
             logger.info("webhooks of {}: {}", target.label, changes)
         elif not report.removed:
             logger.debug("webhooks of {}: registered as wanted, nothing changed", target.label)
-        self.metrics.webhook_registered.labels(target.merchant, target.channel).set(1)
+        self.metrics.channels.registered((target.merchant, target.channel), True)
         await self._record(target, STATE_REGISTERED, _subscriptions(report), None)
         if staged is not None:
             await self._promote(target, staged)

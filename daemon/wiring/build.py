@@ -118,7 +118,7 @@ def build_context(
         c.name: GuardedChannel(c.name, shops[c.name], deadline_s=c.write_deadline_s, clock=clock)
         for c in merchant.enabled_channels
     }
-    delay = default_metrics().webhook_trigger_delay
+    flows = default_metrics().flows
     return MerchantContext(
         settings=merchant_settings(merchant),
         pool=db.pool,
@@ -128,7 +128,9 @@ def build_context(
         observer=observer or NullObserver(),
         nudges=Nudges(
             clock=clock,
-            on_taken=lambda channel, flow, seconds: delay.labels(merchant.id, channel, flow).observe(seconds),
+            on_taken=lambda channel, flow, seconds: flows.trigger_delay(
+                (merchant.id, channel, flow), seconds
+            ),
             # A shop with an API budget (Shopify's cost bucket) lengthens the gap between triggered reads.
             pacing=lambda name: shop if isinstance(shop := shops.get(name), ReadPacing) else None,
             search_lag=lambda name: shop if isinstance(shop := shops.get(name), SearchLag) else None,

@@ -46,6 +46,6 @@ def test_a_quantile_beyond_the_last_bucket_is_the_largest_bound() -> None:
 
 def test_counter_total_sums_every_label_set() -> None:
     metrics = SyncMetrics()
-    metrics.scheduler_skipped.labels("a", "shop", "orders").inc(2)
-    metrics.scheduler_skipped.labels("b", "ffn", "stock").inc()
+    for key in (("a", "shop", "orders"), ("a", "shop", "orders"), ("b", "ffn", "stock")):
+        metrics.flows.run_skipped(key)
     assert promtext.total(_page(metrics), "ffn_sync_scheduler_skipped_runs_total") == 3

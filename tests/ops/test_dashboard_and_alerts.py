@@ -20,10 +20,7 @@ ALERTS = OPS / "prometheus" / "alerts.yml"
 
 
 def exported_labels(metrics: SyncMetrics) -> set[str]:
-    labels = {"le"}
-    for collector in list(metrics.registry._collector_to_names):  # the registry keeps no public list
-        labels |= set(getattr(collector, "_labelnames", ()))
-    return labels
+    return metrics.exposed_labels()
 
 
 def dashboard_expressions(node: Any) -> Iterator[str]:

@@ -9,7 +9,7 @@ import asyncpg
 
 from daemon.clock import FakeClock
 from daemon.engine.reports import FlowStatus
-from daemon.monitor import HealthWatcher, PostgresHealth, SyncMetrics
+from daemon.monitor import HealthWatcher, MetricsObserver, PostgresHealth, SyncMetrics
 from tests.daemon.monitor.conftest import merchant_context, record_cycle
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
@@ -65,7 +65,8 @@ async def test_one_error_when_a_flow_stalls_and_one_info_when_it_recovers(
 
 async def test_gauges_follow_the_queue_and_forget_flows_that_are_gone(pool: asyncpg.Pool) -> None:
     clock = FakeClock(T0)
-    ctx, _, _ = merchant_context(pool, clock)
+    metrics = SyncMetrics()
+    ctx, _, _ = merchant_context(pool, clock, MetricsObserver(metrics, clock=clock))
     await record_cycle(ctx, "shopify-main", "orders", ok=True)
     await pool.execute(
         "INSERT INTO snapshot (merchant_id, channel, entity, external_id, payload, pulled_hash, state)"
@@ -78,17 +79,21 @@ async def test_gauges_follow_the_queue_and_forget_flows_that_are_gone(pool: asyn
     )
     clock.advance(42)
     scheduled = {("acme", "shopify-main", "orders")}
-    metrics = SyncMetrics()
     watcher = HealthWatcher(PostgresHealth(pool, clock=clock, flows=lambda: scheduled), metrics, clock=clock)
     await watcher.check()
     assert gauge(metrics, "ffn_sync_pending_records", **ORDERS) == 7
     assert gauge(metrics, "ffn_sync_dead_letters", **ORDERS) == 3
     assert gauge(metrics, "ffn_sync_cursor_lag_seconds", **ORDERS) == 42
+    assert gauge(metrics, "ffn_sync_cycles_total", **ORDERS, outcome="ok") == 1
 
     scheduled.clear()  # the channel was removed from the config
     await watcher.check()
     assert gauge(metrics, "ffn_sync_pending_records", **ORDERS) is None
     assert gauge(metrics, "ffn_sync_flow_stalled", **ORDERS) is None
+    # The flow's cycle series go too (they stayed until a restart before the metrics became tables).
+    assert gauge(metrics, "ffn_sync_cycles_total", **ORDERS, outcome="ok") is None
+    assert gauge(metrics, "ffn_sync_cycle_duration_seconds_count", **ORDERS) is None
+    assert "acme" not in metrics.render().decode()
 
 
 class FailingHealth:

@@ -1,0 +1,95 @@
+"""Plain-number metric values and their Prometheus text, for the tables that hold a fleet's series.
+
+prometheus-client keeps one child object per label set (a counter ~600 B, a 13-bucket histogram ~3.9 KB)
+and builds a ``Sample`` with a label dict per line at every scrape. The tables (``daemon.monitor.flows``,
+``daemon.monitor.upstreams``) keep their values in ``array('d')`` instead and write the text format
+directly. The text is what ``prometheus_client.generate_latest`` writes for the same families (labels
+sorted by name, ``floatToGoString`` values); the tables' ``collect()`` yields the same families through
+prometheus-client's custom-collector API for everything that reads the registry.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from prometheus_client.utils import floatToGoString as _untyped_go_string
+
+# How prometheus-client writes a value (Go's float formatting: +Inf, NaN, exponents from 1e6 on).
+go_string: Callable[[float], str] = _untyped_go_string
+
+ABSENT = math.nan  # in a value array: no series for that value (yet, or any more)
+
+
+def number(value: float) -> str:
+    """``go_string``, with its common case (no exponent below 1e6, as Python's repr) inline."""
+    return repr(float(value)) if -1e6 < value < 1e6 else go_string(value)
+
+
+def escape(value: str) -> str:
+    """A label value as the text format quotes it."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def labels_text(pairs: Sequence[tuple[str, str]]) -> str:
+    """``a="x",b="y"``: sorted by label name as prometheus-client writes them."""
+    return ",".join(f'{name}="{escape(value)}"' for name, value in sorted(pairs))
+
+
+def family_header(name: str, kind: str, documentation: str) -> str:
+    text = documentation.replace("\\", r"\\").replace("\n", r"\n")
+    return f"# HELP {name} {text}\n# TYPE {name} {kind}\n"
+
+
+@dataclass(frozen=True)
+class HistogramSpec:
+    """A histogram's buckets; its values live in an array of bucket counts (+Inf last) and then the sum."""
+
+    name: str
+    documentation: str
+    bounds: tuple[float, ...]
+    le: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "le", (*(go_string(b) for b in self.bounds), "+Inf"))
+
+    def new(self) -> array[float]:
+        return array("d", bytes(8 * (len(self.bounds) + 2)))
+
+    def observe(self, values: array[float], amount: float) -> None:
+        # A bucket counts what is <= its bound, as prometheus-client's Histogram does.
+        values[bisect_left(self.bounds, amount)] += 1
+        values[-1] += amount
+
+    def cumulative(self, values: Sequence[float]) -> list[tuple[str, float]]:
+        running = 0.0
+        result = []
+        for le, count in zip(self.le, values, strict=False):
+            running += count
+            result.append((le, running))
+        return result
+
+    def lines(self, values: Sequence[float], before_le: str, after_le: str) -> str:
+        """The ``_bucket``/``_count``/``_sum`` lines of one label set; ``before_le``/``after_le`` are the
+        label texts sorting before and after ``le``, each with its separating comma."""
+        out = []
+        name = self.name
+        running = 0.0
+        for le, count in zip(self.le, values, strict=False):
+            running += count
+            out.append(f'{name}_bucket{{{before_le}le="{le}"{after_le}}} {number(running)}\n')
+        plain = f"{before_le}{after_le.removeprefix(',')}".removesuffix(",")
+        out.append(f"{name}_count{{{plain}}} {number(running)}\n")
+        out.append(f"{name}_sum{{{plain}}} {number(values[-1])}\n")
+        return "".join(out)
+
+
+def split_at_le(pairs: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """(labels before ``le`` + ",", "," + labels after it), as sorted by name; either may be empty."""
+    ordered = sorted(pairs)
+    before = labels_text([p for p in ordered if p[0] < "le"])
+    after = labels_text([p for p in ordered if p[0] > "le"])
+    return (f"{before}," if before else ""), (f",{after}" if after else "")
