@@ -11,8 +11,10 @@ from daemon.cli.registry import Command
 
 
 def _run(args: argparse.Namespace) -> int:
-    from daemon import wiring
+    from daemon import memtrace, wiring
     from daemon.app import Daemon
+
+    memtrace.start_from_env()
 
     config = load_app_config(args)
     daemon = Daemon(
