@@ -24,7 +24,8 @@ ENV_INTERVAL = "FFN_SYNC_TRACEMALLOC_S"
 ENV_FRAMES = "FFN_SYNC_TRACEMALLOC_FRAMES"
 
 
-def start_from_env(env: Mapping[str, str] = os.environ) -> threading.Thread | None:
+def start_from_env(env: Mapping[str, str] = os.environ) -> threading.Event | None:
+    """Starts tracing and the dumping thread when asked to; set the returned event to stop the thread."""
     directory = env.get(ENV_DIR)
     if not directory:
         return None
@@ -36,20 +37,21 @@ def start_from_env(env: Mapping[str, str] = os.environ) -> threading.Thread | No
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
     interval_s = float(env.get(ENV_INTERVAL) or 300)
-    thread = threading.Thread(target=_dump_forever, args=(target, interval_s), name="memtrace", daemon=True)
-    thread.start()
-    return thread
+    stop = threading.Event()
+    threading.Thread(target=_dump, args=(target, interval_s, stop), name="memtrace", daemon=True).start()
+    return stop
 
 
-def _dump_forever(target: Path, interval_s: float) -> None:
+def _dump(target: Path, interval_s: float, stop: threading.Event) -> None:
     import gc
     import tracemalloc
 
     started = time.monotonic()
-    for index in range(1_000_000):
-        time.sleep(interval_s)
+    index = 0
+    while not stop.wait(interval_s):
         if tracemalloc.is_tracing():
             tracemalloc.take_snapshot().dump(str(target / f"snapshot-{index:04d}.pickle"))
+            index += 1
         traced_mb = tracemalloc.get_traced_memory()[0] / 1e6
         heap = "\t".join(f"{mb:.1f}" for mb in _malloc_mb())
         line = f"{time.monotonic() - started:.0f}\t{_rss_mb():.1f}\t{traced_mb:.1f}\t{len(gc.get_objects())}\t{heap}\n"
