@@ -154,6 +154,7 @@ class Daemon:
                     hooks: WebhookService | None = None
                     try:
                         self.scheduler.start(runtime.jobs)
+                        self._follow_take_overs(runtime)
                         monitor = await start_monitor(
                             self.config.metrics,
                             PostgresHealth(
@@ -203,6 +204,13 @@ class Daemon:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+    def _follow_take_overs(self, runtime: Runtime) -> None:
+        # Runtimes that share merchants with other instances run a merchant they take over at once
+        # (daemon.wiring.takeovers); the scheduler's trigger keeps one run per job at a time.
+        follow = getattr(runtime, "run_after_take_over", None)
+        if follow is not None:
+            follow(self.scheduler.trigger)
 
     def _owned_merchants(self) -> Mapping[str, datetime] | None:
         # Runtimes that share merchants with other instances say which are this one's (see
@@ -281,6 +289,7 @@ class Daemon:
         # The old set is cancelled, awaited and its clients closed before the new set runs: nothing of the
         # old configuration (URLs, credentials) reaches an upstream once the reload has completed.
         await self.scheduler.replace_jobs(new_runtime.jobs, self.grace_s, retire=runtime.aclose)
+        self._follow_take_overs(new_runtime)
         if self._hooks is not None:
             try:
                 await self._hooks.apply(webhooks_of(new_runtime))

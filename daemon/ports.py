@@ -215,6 +215,19 @@ class CatchUpReads(Protocol):
 
 
 @runtime_checkable
+class SizedReads(Protocol):
+    """Optional for a ``ShopChannel``: the orders flow's poll of a window, read in one go (Shopify: a bulk
+    operation) when the window holds many orders — after a burst — else as ``changed_orders``. Decided by
+    the adapter on a cheap count; a one-go read already running elsewhere never holds the window back.
+
+    Same records and promises as ``changed_orders``. Other readers (stock re-reads of a handful of new
+    orders, the reconcile) keep ``changed_orders``: they want the first orders at once, not the whole window.
+    """
+
+    def changed_orders_by_size(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]: ...
+
+
+@runtime_checkable
 class OrderVersions(Protocol):
     """Optional for a ``ShopChannel`` whose full order reads are dear (Shopify's cost budget): which orders
     changed in a window and when, without their content. The reconcile lists these and reads in full

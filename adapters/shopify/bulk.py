@@ -1,18 +1,22 @@
-"""Large catch-ups (resync, first import, a long outage) through one bulk query instead of pages.
+"""Windows holding many orders (a resync, a first import, an outage, a busy poll window) through one bulk
+query instead of pages (``ShopifyChannel`` decides on a count of the window's orders).
 
 A bulk operation draws nothing from the cost bucket but its start (10 points) and its polls (1 each), so
 reading 10,000 orders costs a few dozen points instead of ~500,000 (shopify.dev "Perform bulk operations
 with the GraphQL Admin API"). The flow:
 
-1. start ``bulkOperationRunQuery`` with the paged read's own order query and window filter
-   (``bulk_jsonl.order_query``) — unless an operation is already running or done:
+1. start ``bulkOperationRunQuery`` (``groupObjects: true``) with the paged read's own order query and window
+   filter (``bulk_jsonl.order_query``) — unless an operation is already running or done (Shopify runs one
+   bulk query per app and shop at a time):
    - ours (same operation name, same window start, ending at most an hour before this window; e.g. started
      before a restart): reused, and what it does not cover is read page by page afterwards;
-   - somebody else's (same app, another query): waited for up to ``wait_foreign_s``, then ours starts;
-     still running then → the window is read page by page;
+   - another one (somebody else's, or ours for another window): a catch-up waits for it up to
+     ``wait_foreign_s``, then starts its own (still running then → page by page); a poll's window
+     (``wait_for_others=False``) is read page by page at once, so its orders wait for nothing;
 2. poll ``bulkOperation(id:)`` with backoff (injected clock) until it is COMPLETED;
 3. download ``url`` — a signed storage link: fetched WITHOUT the Admin API token — and put the orders back
-   together from the JSONL (``bulk_jsonl``), line by line;
+   together from the JSONL (``bulk_jsonl.Grouped``), each handed on when the next one starts (streamed:
+   one order in memory, not the file);
 4. each order goes through the paged read's mapping (an order that cannot be mapped is ``UnreadableOrder``;
    one whose line in the file is broken is ``UnreadableOrder`` with that reason), then the cycle's re-check
    of orders waiting on a hold, as after a paged read.
@@ -34,7 +38,7 @@ import aiohttp
 from loguru import logger
 
 from adapters.shopify import bulk_jsonl
-from adapters.shopify.mapping import order_number, parse_time, readable_lines
+from adapters.shopify.mapping import fulfillment_order_lines, order_number, parse_time, readable_lines
 from adapters.shopify.read import OrderReader, window_query
 from adapters.shopify.transport import GraphQLTransport, Operation
 from daemon.clock import Clock
@@ -46,7 +50,7 @@ _BULK_FIELDS = "id status errorCode objectCount rootObjectCount fileSize url que
 RUN_BULK_QUERY = Operation(
     "RunBulkQuery",
     """mutation RunBulkQuery($query: String!) {
-  bulkOperationRunQuery(query: $query, groupObjects: false) {
+  bulkOperationRunQuery(query: $query, groupObjects: true) {
     bulkOperation { id status query }
     userErrors { code field message }
   }
@@ -74,6 +78,10 @@ MAX_POLL_S = 10.0  # a poll costs 1 point; waiting up to 30 s longer than needed
 
 class BulkUnavailable(Exception):
     """This window cannot be read through a bulk operation now; it is read page by page."""
+
+
+class BulkBusy(BulkUnavailable):
+    """Another bulk query runs (Shopify runs one at a time per app and shop)."""
 
 
 class BrokenBulkLine(RecordError):
@@ -113,38 +121,50 @@ class BulkOrderReader:
         if self._owns_session and self._session is not None:
             await self._session.close()
 
-    async def changed(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+    async def changed(
+        self, window: Window, *, wait_for_others: bool = True
+    ) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        """The window's orders through a bulk operation, page by page when that is not possible now.
+        ``wait_for_others``: wait (up to ``wait_foreign_s``) for another running bulk query to end; without
+        it (a poll's window: its orders must not wait) the window is read page by page at once."""
         search, start, end = window_query(window)
         read: set[str] = set()
+        since = f"{start:%Y-%m-%d %H:%M:%S}"
         try:
-            finished = await self._finished_operation(search)
-            nodes, broken = await self._result(finished)
+            finished = await self._finished_operation(search, wait_for_others=wait_for_others)
         except BulkUnavailable as exc:
-            logger.warning(
-                f"shopify bulk read of orders changed {start:%Y-%m-%d %H:%M:%S} to {end:%Y-%m-%d %H:%M:%S} "
+            (logger.info if isinstance(exc, BulkBusy) else logger.warning)(
+                f"shopify bulk read of orders changed {since} to {end:%Y-%m-%d %H:%M:%S} "
                 f"not possible: {exc}; reading the window page by page"
             )
             async for order in self._reader.changed(window):
                 yield order
             return
-        logger.info(
-            f"shopify bulk operation {finished.id}: {len(nodes)} order(s) changed since "
-            f"{start:%Y-%m-%d %H:%M:%S}{' (reused)' if finished.reused else ''}"
+        try:
+            async for node, reason in self._result(finished):
+                if reason is not None and "updatedAt" not in node:  # its own line was the broken one
+                    read.add(str(node["id"]))
+                    yield UnreadableOrder.of(str(node["id"]), None, BrokenBulkLine(reason))
+                    continue
+                updated = parse_time(node.get("updatedAt"), f"order {node.get('id')} updatedAt")
+                if not start <= updated < end:
+                    continue  # the window is ours to enforce, as on the paged read
+                read.add(str(node["id"]))
+                if reason is not None:
+                    yield _unreadable(node, reason, updated)
+                else:
+                    yield await self._reader._map(node)  # the paged read's own mapping, shared on purpose
+        except BulkUnavailable as exc:
+            # Orders handed on so far were whole (each group is complete before it is handed on); reading
+            # the window again page by page writes nothing for those that did not change.
+            logger.error(f"{exc}; reading orders changed since {since} page by page")
+            async for order in self._reader.changed(window):
+                yield order
+            return
+        (logger.info if read else logger.debug)(
+            f"shopify bulk operation {finished.id}: {len(read)} order(s) changed since "
+            f"{since}{' (reused)' if finished.reused else ''}"
         )
-        for node in nodes:
-            updated = parse_time(node.get("updatedAt"), f"order {node.get('id')} updatedAt")
-            if not start <= updated < end:
-                continue  # the window is ours to enforce, as on the paged read
-            read.add(str(node["id"]))
-            if node["id"] in broken:
-                yield _unreadable(node, broken[node["id"]], updated)
-            else:
-                yield await self._reader._map(node)  # the paged read's own mapping, shared on purpose
-        in_file = {node["id"] for node in nodes}
-        for order_id, reason in broken.items():
-            if order_id not in in_file:  # its own line was the broken one: no number, no time to check
-                read.add(order_id)
-                yield UnreadableOrder.of(order_id, None, BrokenBulkLine(reason))
         covered_end = parse_time(finished.covers_until, "bulk query window end")
         if covered_end < end:  # a reused operation of ours that ended earlier: the rest page by page
             async for order in self._reader.changed(Window(covered_end, end)):
@@ -156,7 +176,7 @@ class BulkOrderReader:
 
     # the operation ------------------------------------------------------------------------------------------
 
-    async def _finished_operation(self, search: str) -> Finished:
+    async def _finished_operation(self, search: str, *, wait_for_others: bool) -> Finished:
         wanted = bulk_jsonl.order_query(search, self._fo_query)
         window = bulk_jsonl.query_window(wanted)
         assert window is not None
@@ -169,9 +189,11 @@ class BulkOrderReader:
                 and current["status"] in RUNNING | {"COMPLETED"}
             ):
                 # Started by an earlier run (before a restart, or one that gave up waiting).
-                logger.info(f"shopify bulk operation {current['id']} ({current['status']}) is ours: reused")
+                logger.debug(f"shopify bulk operation {current['id']} ({current['status']}) is ours: reused")
                 return await self._wait(current, theirs[1], reused=True)
             if current["status"] in RUNNING:
+                if not wait_for_others:
+                    raise BulkBusy(f"bulk operation {current['id']} runs (one bulk query at a time)")
                 await self._wait_for_other(current)
         started = await self._start(wanted)
         return await self._wait(started, window[1], reused=False)
@@ -189,11 +211,12 @@ class BulkOrderReader:
             text = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
             if not any(e.get("code") in BUSY_CODES for e in errors):
                 logger.error(f"shopify refused the bulk order query: {text}")
-            raise BulkUnavailable(f"Shopify refused the bulk query ({text})")
+            busy = any(e.get("code") in BUSY_CODES for e in errors)
+            raise (BulkBusy if busy else BulkUnavailable)(f"Shopify refused the bulk query ({text})")
         operation = payload.get("bulkOperation")
         if not isinstance(operation, dict):
             raise BulkUnavailable("Shopify started no bulk operation and gave no reason")
-        logger.info(f"shopify bulk operation {operation['id']} started")
+        logger.debug(f"shopify bulk operation {operation['id']} started")
         return operation
 
     async def _poll(self, operation_id: str) -> dict[str, Any]:
@@ -248,10 +271,12 @@ class BulkOrderReader:
             self._owns_session = True
         return self._session
 
-    async def _result(self, finished: Finished) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    async def _result(self, finished: Finished) -> AsyncIterator[tuple[dict[str, Any], str | None]]:
+        """The file's orders, each as soon as its group is complete, with the reason it cannot be read from
+        the file or None: one order's lines in memory at a time, not the file."""
         if finished.url is None:
-            return [], {}
-        assembly = bulk_jsonl.Assembly()
+            return
+        grouped = bulk_jsonl.Grouped()
         number = 0
         try:
             # A signed storage link: no Admin API token (no headers of ours at all) goes there.
@@ -264,8 +289,10 @@ class BulkOrderReader:
                 async for raw in response.content:
                     number += 1
                     if raw.strip():
-                        assembly.feed(raw, number)
-            nodes = assembly.finish()
+                        for done in grouped.feed(raw, number):
+                            yield self._checked(finished, done)
+            for done in grouped.finish():
+                yield self._checked(finished, done)
         except (aiohttp.ClientError, TimeoutError) as exc:
             # The operation stays ours and completed: the next try of this window downloads it again.
             raise RetryableError(
@@ -275,9 +302,16 @@ class BulkOrderReader:
         except ValueError as exc:
             # A line longer than the reader's limit, or a file that cannot be trusted as a whole.
             raise BulkUnavailable(f"the result of bulk operation {finished.id} is unusable: {exc}") from exc
-        for order_id, reason in assembly.broken.items():
-            logger.error(f"shopify order {order_id}: {reason} (bulk operation {finished.id}); parked")
-        return nodes, {k: f"{v} (bulk operation {finished.id})" for k, v in assembly.broken.items()}
+
+    @staticmethod
+    def _checked(
+        finished: Finished, done: tuple[dict[str, Any], str | None]
+    ) -> tuple[dict[str, Any], str | None]:
+        node, reason = done
+        if reason is None:
+            return done
+        logger.error(f"shopify order {node['id']}: {reason} (bulk operation {finished.id}); parked")
+        return node, f"{reason} (bulk operation {finished.id})"
 
 
 def _reusable(theirs: tuple[str, str], wanted: tuple[str, str]) -> bool:
@@ -290,12 +324,15 @@ def _reusable(theirs: tuple[str, str], wanted: tuple[str, str]) -> bool:
 
 
 def _unreadable(node: dict[str, Any], reason: str, updated: datetime) -> UnreadableOrder:
-    """An order with a broken line in the file: parked, what can be read of its lines stays reserved (in full:
-    the broken line may be one of its fulfillment orders', which would tell how much FFN ships)."""
+    """An order with a broken line in the file: parked, what can be read of its lines (those its fulfillment
+    orders' lines carry) stays reserved, in full: the broken line may be a fulfillment order's, which would
+    tell how much FFN ships."""
     return UnreadableOrder.of(
         str(node["id"]),
         order_number(str(node.get("name") or "")),
         BrokenBulkLine(reason),
         updated_at=updated,
-        lines=readable_lines(node),
+        lines=readable_lines(
+            node, fulfillment_order_lines((node.get("fulfillmentOrders") or {}).get("nodes") or [])
+        ),
     )

@@ -4,9 +4,14 @@ The query is the paged order query's own field selection (``queries.CHANGED_ORDE
 operation: no variables (their values are written in), no paging arguments or ``pageInfo`` (a bulk query
 returns every node), ``edges { node }`` as the guide writes it, and ``__typename`` on each nested node so a
 child line says which connection it belongs to. Shopify writes each node on its own line, the children of a
-node (line items, shipping lines, fulfillment orders, and the fulfillment orders' lines) with
-``__parentId``; without ``groupObjects`` children may come anywhere in the file, so the order nodes are
-only complete at its end.
+node (shipping lines, fulfillment orders, and the fulfillment orders' lines) with ``__parentId``.
+
+The operation runs with ``groupObjects: true``: the pinned schema documents it as "grouping objects directly
+under their corresponding parent objects", so every line of an order comes after the order's own line and
+before the next order's. ``Grouped`` hands each order on as soon as the next one starts (memory for one
+order, not the file); within an order's group it takes any order of the children (the docs do not say
+whether a fulfillment order's lines follow it directly or come after all of the order's children).
+``Assembly`` puts together a whole file in any order (children anywhere, as without grouping).
 """
 
 from __future__ import annotations
@@ -32,11 +37,13 @@ from graphql import (
 
 from adapters.shopify import queries
 
-OPERATION_NAME = "FfnSyncOrderCatchUp"  # how a later run (after a restart) knows the operation is ours
+# How a later run (after a restart) knows the operation is ours, and grouped: releases before streaming ran
+# ``FfnSyncOrderCatchUp`` without groupObjects, whose file must not be read as grouped (it is another's).
+OPERATION_NAME = "FfnSyncOrdersGrouped"
+_NAME = re.compile(r"\s*query\s+(\w+)")
 _PAGING = frozenset({"first", "last", "after", "before"})
 # (parent type, child __typename) -> the connection the child belongs to in the paged node's shape
 CHILD_CONNECTIONS = {
-    ("Order", "LineItem"): "lineItems",
     ("Order", "ShippingLine"): "shippingLines",
     ("Order", "FulfillmentOrder"): "fulfillmentOrders",
     ("FulfillmentOrder", "FulfillmentOrderLineItem"): "lineItems",
@@ -74,7 +81,8 @@ def order_query(search: str, fo_query: str) -> str:
 
 def query_window(text: str) -> tuple[str, str] | None:
     """The (start, end) a bulk query of ours filters on, as written; None for somebody else's query."""
-    if not text.lstrip().startswith(f"query {OPERATION_NAME}"):
+    name = _NAME.match(text)
+    if name is None or name.group(1) != OPERATION_NAME:
         return None
     found = _WINDOW.search(text)
     return (found.group(1), found.group(2)) if found else None
@@ -151,6 +159,7 @@ class Assembly:
     _nodes: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # id -> (type, node)
     _orphans: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _broken_children: list[tuple[str, str]] = field(default_factory=list)  # (parent id, reason)
+    scope: str = "in the file"  # where a line's parent must be (for the error)
 
     def feed(self, raw: bytes, number: int) -> None:
         try:
@@ -170,7 +179,7 @@ class Assembly:
         order_id = line.get("id")
         if not isinstance(order_id, str):
             raise ResultUnusable(f"line {number} of the bulk result is an order without an id: {raw[:120]!r}")
-        for connection in ("lineItems", "shippingLines", "fulfillmentOrders"):
+        for connection in ("shippingLines", "fulfillmentOrders"):
             line[connection] = {"nodes": [], "pageInfo": {"hasNextPage": False}}
         self.orders[order_id] = line
         self._nodes[order_id] = ("Order", line)
@@ -226,7 +235,7 @@ class Assembly:
             self.broken.setdefault(order_id, reason)
         for parent, _line in pending:
             if self._order_of(parent) not in self.broken:  # the children of a broken order go with it
-                raise ResultUnusable(f"a line names the parent {parent}, which is not in the file")
+                raise ResultUnusable(f"a line names the parent {parent}, which is not {self.scope}")
         for node in self.orders.values():
             for fo in node["fulfillmentOrders"]["nodes"]:
                 fo.pop("__order", None)
@@ -246,3 +255,41 @@ def assemble(lines: Iterable[bytes]) -> Assembly:
         if raw.strip():
             assembly.feed(raw, number)
     return assembly
+
+
+class Grouped:
+    """A grouped result (``groupObjects: true``) read line by line: ``feed`` returns the orders completed by
+    that line (the previous order, once the next one starts), ``finish`` the last. Each comes with the reason
+    it cannot be read from this file, or None. A line whose parent is not in its order's group breaks the
+    promise of grouping: the file is unusable (``ResultUnusable``)."""
+
+    def __init__(self) -> None:
+        self._group = Assembly(scope="in its order's group (groupObjects)")
+
+    def feed(self, raw: bytes, number: int) -> list[tuple[dict[str, Any], str | None]]:
+        done: list[tuple[dict[str, Any], str | None]] = []
+        if self._is_root(raw):
+            done = self._close()
+        self._group.feed(raw, number)
+        return done
+
+    def finish(self) -> list[tuple[dict[str, Any], str | None]]:
+        return self._close()
+
+    def _close(self) -> list[tuple[dict[str, Any], str | None]]:
+        group, self._group = self._group, Assembly(scope="in its order's group (groupObjects)")
+        if not group.orders and not group.broken and not group._nodes:
+            return []
+        nodes = group.finish()
+        broken = dict(group.broken)
+        done: list[tuple[dict[str, Any], str | None]] = [
+            (node, broken.pop(node["id"], None)) for node in nodes
+        ]
+        # An order whose own line was the broken one: only its id is known.
+        done.extend(({"id": order_id}, reason) for order_id, reason in broken.items())
+        return done
+
+    @staticmethod
+    def _is_root(raw: bytes) -> bool:
+        # Only the order lines lack a parent; a broken line is judged by its text, as ``Assembly`` does.
+        return b'"__parentId"' not in raw

@@ -112,6 +112,29 @@ def map_line(node: Node) -> OrderLine:
     )
 
 
+def fulfillment_order_lines(fulfillment_orders: Iterable[Node]) -> list[dict[str, Any]]:
+    """The order's lines as its fulfillment orders at the FFN location carry them (the read asks for them
+    there, not through ``Order.lineItems``), each once even when a split puts it on two of them."""
+    seen: dict[str, dict[str, Any]] = {}
+    for fo in fulfillment_orders:
+        for fo_line in (fo.get("lineItems") or {}).get("nodes") or []:
+            line = fo_line.get("lineItem")
+            if isinstance(line, dict) and line.get("id") is not None:
+                seen.setdefault(str(line["id"]), line)
+    return list(seen.values())
+
+
+def ensure_every_line_read(fulfillment_orders: Iterable[Node], limit: int) -> None:
+    """A fulfillment order whose lines did not all come in would ship short: the order is parked instead."""
+    for fo in fulfillment_orders:
+        if ((fo.get("lineItems") or {}).get("pageInfo") or {}).get("hasNextPage"):
+            raise MappingError(
+                f"fulfillment order {fo.get('id')} at the FFN location has more than {limit} lines, more than"
+                " ffn-sync reads per fulfillment order: split it in Shopify (or create the outbound by hand),"
+                " then `ffn-sync retry`"
+            )
+
+
 def readable_lines(
     node: Node, extra_lines: Sequence[Node] = (), share: LocationShare | None = None
 ) -> tuple[OrderLine, ...]:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from adapters.shopify.transport import Operation
 
 MAX_QUERY_COST = 1000
-# Line items fetched with the order; the rest per order. Most orders have one to three lines, and every
-# inline line is reserved up front (first × its cost) even when the order has fewer: 5 keeps a page's
-# requested cost (and so the wait for the bucket before it runs) low.
+# Lines of a fulfillment order fetched with the order; more are paged per order. Most orders have one to
+# three lines, and every inline line is reserved up front (first × its cost) even when the order has fewer:
+# 5 keeps a page's requested cost (and so the wait for the bucket before it runs) low.
 INLINE_LINES = 5
-EXTRA_LINES_PAGE = 100
 FULFILLMENT_ORDERS_PAGE = 2  # most orders have one or two; more are paged (requested cost 610 -> 295)
 FULFILLMENT_ORDER_LINES = 50
 
@@ -24,20 +23,22 @@ _MONEY = "shopMoney { amount currencyCode }"
 LINE_FIELDS = (
     "id sku name quantity currentQuantity requiresShipping originalUnitPriceSet { shopMoney { amount } }"
 )
-LINE_COST = 3  # line, price set, money
-# Fulfillment orders as they decide what FFN ships (adapters/shopify/gate.py): status, holds, and each
-# line's quantities. Only those assigned to the FFN location are asked for ($foQuery =
+# The order's lines are read through its fulfillment orders at the FFN location, the only lines FFN can
+# ship (adapters/shopify/gate.py): a line elsewhere counts 0 anyway, and reading ``lineItems`` as well cost
+# a connection and a point per line more. Only FOs assigned to the FFN location are asked for ($foQuery =
 # "assigned_location_id:…"); displayable drops the ones closed by a move or merge. Whether the app may
 # fulfil them is the location's property (a fulfillment service's location is that service's alone), read
 # once (LOCATION_KIND) instead of each FO's supportedActions (a point per action, four per open FO).
 FO_PAGE = 1  # inline with the order; more at the FFN location (rare: a split) are paged separately
-FO_EXTRA_PAGE = 5
-FO_FIELDS = """
+FO_EXTRA_PAGE = 4  # × an FO of 50 lines stays under the 1000-point cap
+FO_FIELDS = f"""
   id status fulfillAt
-  fulfillmentHolds { reason reasonNotes }
-  lineItems(first: $lines) { pageInfo { hasNextPage } nodes { remainingQuantity totalQuantity lineItem { id } } }
+  fulfillmentHolds {{ reason reasonNotes }}
+  lineItems(first: $lines) {{
+    pageInfo {{ hasNextPage }} nodes {{ remainingQuantity totalQuantity lineItem {{ {LINE_FIELDS} }} }}
+  }}
 """
-FO_COST_PER_LINE = 2  # FO line, its line item
+FO_COST_PER_LINE = 4  # FO line, its line item, the line's price set, money
 SHIPPING_LINES_PAGE = 5  # titles and codes of the methods; orders rarely carry more than one
 ORDER_FIELDS = f"""
   id name createdAt updatedAt cancelledAt displayFinancialStatus displayFulfillmentStatus test
@@ -46,7 +47,6 @@ ORDER_FIELDS = f"""
   currentShippingPriceSet {{ {_MONEY} }}
   shippingAddress {{ firstName lastName company address1 address2 city zip province provinceCode countryCodeV2 phone }}
   shippingLines(first: {SHIPPING_LINES_PAGE}) {{ nodes {{ title code }} }}
-  lineItems(first: $lines) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {LINE_FIELDS} }} }}
   fulfillmentOrders(first: {FO_PAGE}, displayable: true, query: $foQuery) {{
     pageInfo {{ hasNextPage endCursor }} nodes {{ {FO_FIELDS} }}
   }}
@@ -54,15 +54,14 @@ ORDER_FIELDS = f"""
 
 
 def fo_node_cost(lines: int) -> int:
-    # FO 1, holds 1, lines 2 + lines × 2 (the location is the query's filter)
+    # FO 1, holds 1, lines 2 + lines × 4 (the location is the query's filter)
     return 1 + 1 + 2 + lines * FO_COST_PER_LINE
 
 
 def order_node_cost(lines: int) -> int:
-    # order 1, two price sets 2 each, address 1, shipping lines 2 + 5, line items 2 + lines × 3,
-    # fulfillment orders 2 + FO_PAGE × one FO
+    # order 1, two price sets 2 each, address 1, shipping lines 2 + 5, fulfillment orders 2 + FO_PAGE × one FO
     shipping_lines = 2 + SHIPPING_LINES_PAGE
-    return 1 + 2 + 2 + 1 + shipping_lines + 2 + lines * LINE_COST + 2 + FO_PAGE * fo_node_cost(lines)
+    return 1 + 2 + 2 + 1 + shipping_lines + 2 + FO_PAGE * fo_node_cost(lines)
 
 
 CHANGED_ORDERS = Operation(
@@ -90,20 +89,18 @@ ORDER_VERSIONS = Operation(
     estimate=2 + VERSIONS_PAGE,
 )
 
+# How many orders a window holds, counted up to $limit: decides between paged reads and a bulk operation
+# (adapters/shopify/bulk.py) for a point, before anything is read in full.
+ORDERS_COUNT = Operation(
+    "OrdersCount",
+    "query OrdersCount($q: String, $limit: Int) { ordersCount(query: $q, limit: $limit) { count precision } }",
+    estimate=1,
+)
+
 ORDER = Operation(
     "Order",
     f"query Order($id: ID!, $lines: Int!, $foQuery: String!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}",
     estimate=order_node_cost(INLINE_LINES),
-)
-
-ORDER_LINES = Operation(
-    "OrderLines",
-    f"""query OrderLines($id: ID!, $first: Int!, $after: String) {{
-  order(id: $id) {{
-    lineItems(first: $first, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {LINE_FIELDS} }} }}
-  }}
-}}""",
-    estimate=1 + 2 + EXTRA_LINES_PAGE * LINE_COST,
 )
 
 VARIANT_NODE_COST = 5  # variant, inventory item, measurement, weight, product
@@ -268,7 +265,7 @@ CANCEL_ORDER = Operation(
 )
 
 ALL_OPERATIONS = (
-    CHANGED_ORDERS, ORDER_VERSIONS, ORDER, ORDER_LINES, LOCATION_KIND, ORDER_FULFILMENT_ORDERS, WAITING_ORDERS, APP_SCOPES, INVENTORY_LEVELS,
+    CHANGED_ORDERS, ORDER_VERSIONS, ORDERS_COUNT, ORDER, LOCATION_KIND, ORDER_FULFILMENT_ORDERS, WAITING_ORDERS, APP_SCOPES, INVENTORY_LEVELS,
     CHANGED_VARIANTS, VARIANTS_BY_SKU, FULFILMENT_STATE, ORDER_NOTE, JOB, CREATE_FULFILLMENT, SET_QUANTITIES,
     ADD_TAGS, UPDATE_NOTE, CANCEL_ORDER,
 )  # fmt: skip

@@ -11,9 +11,18 @@ from typing import Any
 from loguru import logger
 
 from adapters.shopify import queries
-from adapters.shopify.gate import is_waiting, location_query, location_share, nothing_here, waiting_reason
+from adapters.shopify.gate import (
+    LocationShare,
+    is_waiting,
+    location_query,
+    location_share,
+    nothing_here,
+    waiting_reason,
+)
 from adapters.shopify.mapping import (
     MappingError,
+    ensure_every_line_read,
+    fulfillment_order_lines,
     map_order,
     order_number,
     parse_time,
@@ -194,34 +203,27 @@ class OrderReader:
         return await self._map(node) if node else None
 
     async def _map(self, node: dict[str, Any]) -> ShopOrder | UnreadableOrder:
-        """The order with all its line items, or ``UnreadableOrder`` when it cannot be mapped."""
-        extra: list[dict[str, Any]] = []
-        line_page = node.get("lineItems") or {}
-        after = (line_page.get("pageInfo") or {}).get("endCursor")
-        more = bool((line_page.get("pageInfo") or {}).get("hasNextPage"))
-        while more:
-            data = await self._transport.query(
-                queries.ORDER_LINES, {"id": node["id"], "first": queries.EXTRA_LINES_PAGE, "after": after}
-            )
-            lines = (data.get("order") or {}).get("lineItems") or {"nodes": [], "pageInfo": {}}
-            extra.extend(lines["nodes"])
-            more = bool(lines["pageInfo"].get("hasNextPage"))
-            after = lines["pageInfo"].get("endCursor")
+        """The order with its lines (read through its fulfillment orders at the FFN location), or
+        ``UnreadableOrder`` when it cannot be mapped."""
         fulfillment_orders = await self._fulfillment_orders(node)
         test = bool(node.get("test")) and not self._include_test
         service_location = await self._service_location()
+        lines: list[dict[str, Any]] = []
+        share: LocationShare | None = None
         try:
             # Inside: a malformed fulfillment order makes this order unreadable, not the whole pull fail.
+            lines = fulfillment_order_lines(fulfillment_orders)
             share = location_share(fulfillment_orders, service_location=service_location)
+            ensure_every_line_read(fulfillment_orders, queries.FULFILLMENT_ORDER_LINES)
             hold = waiting_reason(share)
-            order = map_order(node, extra, share=share, hold=hold, test=test)
+            order = map_order(node, lines, share=share, hold=hold, test=test)
         except MAPPING_ERRORS as exc:
             return UnreadableOrder.of(
                 str(node.get("id")),
                 order_number(str(node.get("name") or "")),
                 exc,
                 updated_at=_updated_at(node),
-                lines=readable_lines(node, extra, share),
+                lines=readable_lines(node, lines, share),
             )
         elsewhere = nothing_here(share, self._location_id)
         if elsewhere and not order.cancelled:

@@ -28,9 +28,9 @@ from sandboxes.world.stage import staged
 
 SHOP = "shopify"
 CATALOGUE = 30
-PAGED_POINTS_PER_ORDER = (
-    26  # bench/RESULTS.md, ratelimit after the trimmed order query: points per order read
-)
+# A paged read of one order: 18 points for one line by the documented rules (tests/adapters/shopify/
+# test_cost_rules.py) plus 4 per further line; the bench's orders average 1.75 lines.
+PAGED_POINTS_PER_ORDER = 21
 
 
 async def run(size: Size, wanted: set[str]) -> list[Table]:
@@ -100,7 +100,9 @@ def _table(
         verdict(len(operations) == 1 and operations[0]["status"] == "COMPLETED"),
     )
     table.add(
-        "JSONL objects read", objects, "orders, line items, shipping lines, fulfillment orders and lines"
+        "JSONL objects read",
+        objects,
+        "orders, shipping lines, fulfillment orders and their lines (with the line item)",
     )
     table.add("THROTTLED answers", throttled, f"0: {verdict(throttled == 0)}")
     table.add("GraphQL calls", requests, "")
@@ -121,6 +123,8 @@ def _table(
     )
     table.add("daemon CPU (s)", cost.cpu_s, "")
     table.add(
-        "daemon peak RSS (MB)", cost.peak_rss_mb, "the whole result is put together before the first order"
+        "daemon peak RSS (MB)",
+        cost.peak_rss_mb,
+        "streamed: one order of the grouped result in memory at a time",
     )
     return table

@@ -42,7 +42,10 @@ INSTANCES = ("a", "b", "c")
 STAGGER_S = 4.0  # between instance starts: the later ones take their share by hand-over
 PRODUCTS = 4
 POLL_S = 0.25
-_STALL = re.compile(r"(\S+ shop=\S+) STALLED: ")  # "orders shop=m0001/woocommerce STALLED: ..."
+_STALL = re.compile(r"(\S+ shop=\S+) STALLED: ")
+_FREED = re.compile(
+    r"freed (\d+) claim\(s\)"
+)  # "... ; freed 3 claim(s) left by an earlier holder"  # "orders shop=m0001/woocommerce STALLED: ..."
 # merchants, flow interval (s), orders/s over the whole fleet
 PLAN = {"tiny": (6, 10.0, 2.0), "small": (30, 10.0, 5.0), "full": (300, 30.0, 10.0)}
 
@@ -62,6 +65,10 @@ class Incident:
     at: float  # wall clock
     merchants: frozenset[str]
     took_over_s: dict[str, float] = field(default_factory=dict)  # merchant -> first outbound after `at`
+    # merchant -> first export of an order that was waiting at `at` (placed before, not yet in FFN): the
+    # take-over itself, without the wait for a merchant's next order to arrive
+    waiting_s: dict[str, float] = field(default_factory=dict)
+    had_waiting: set[str] = field(default_factory=set)
     moved_s: float | None = None  # until every one of them was owned by a live instance again
 
 
@@ -148,30 +155,57 @@ async def _orders(merchants: list[Merchant], rate: float, stop: asyncio.Event) -
         await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
 
-async def _outbound_times(m: Merchant) -> list[float]:
-    return [
-        datetime.fromisoformat(str(o["modificationInfo"]["createdAt"])).timestamp()
+async def _outbound_times(m: Merchant) -> dict[str, float]:
+    """merchantOutboundNumber -> when FFN created the outbound."""
+    return {
+        str(o["merchantOutboundNumber"]): datetime.fromisoformat(
+            str(o["modificationInfo"]["createdAt"])
+        ).timestamp()
         for o in await m.ffn.get("outbounds")
-    ]
+    }
+
+
+def _waiting_exports(m: Merchant, created: dict[str, float], at: float) -> tuple[bool, list[float]]:
+    """(any order waiting at ``at``, when those that are in FFN now got there)."""
+    by_order = {number.rsplit("-", 1)[-1]: t for number, t in created.items()}  # "WC-123" -> order "123"
+    waiting = [o for o in m.orders if o.created_at < at and by_order.get(o.number, at + 1) > at]
+    return bool(waiting), [by_order[o.number] for o in waiting if o.number in by_order]
 
 
 async def _watch_take_over(
     stage: Stage, incident: Incident, victim: str | None, by_id: dict[str, Merchant], timeout_s: float
 ) -> None:
-    """Per merchant of the incident: seconds until the first outbound created after it (if any was due);
-    and until all of them had a live owner other than ``victim``."""
+    """Per merchant of the incident: seconds until the first outbound created after it (if any was due),
+    until the first export of an order that was waiting at the signal (the take-over itself, without the
+    wait for the merchant's next order), and until all of them had a live owner other than ``victim``."""
     deadline = time.monotonic() + timeout_s
+    seen: set[str] = set()  # polled once since the signal: which had an order waiting is known
     while time.monotonic() < deadline and (
-        len(incident.took_over_s) < len(incident.merchants) or incident.moved_s is None
+        len(incident.took_over_s) < len(incident.merchants)
+        or incident.moved_s is None
+        or len(incident.waiting_s) < len(incident.had_waiting)
     ):
         if incident.moved_s is None:
             owners = await _owners(stage)
             if all(owners.get(m) not in (None, victim) for m in incident.merchants):
                 incident.moved_s = time.time() - incident.at
-        for merchant_id in incident.merchants - incident.took_over_s.keys():
-            later = [t for t in await _outbound_times(by_id[merchant_id]) if t > incident.at]
-            if later:
+        for merchant_id in incident.merchants:
+            if (
+                merchant_id in incident.took_over_s
+                and merchant_id in seen
+                and (merchant_id in incident.waiting_s or merchant_id not in incident.had_waiting)
+            ):
+                continue
+            seen.add(merchant_id)
+            created = await _outbound_times(by_id[merchant_id])
+            later = [t for t in created.values() if t > incident.at]
+            if later and merchant_id not in incident.took_over_s:
                 incident.took_over_s[merchant_id] = min(later) - incident.at
+            waiting, exported = _waiting_exports(by_id[merchant_id], created, incident.at)
+            if waiting:
+                incident.had_waiting.add(merchant_id)
+            if exported and merchant_id not in incident.waiting_s:
+                incident.waiting_s[merchant_id] = min(exported) - incident.at
         await asyncio.sleep(POLL_S)
 
 
@@ -245,10 +279,11 @@ async def _measure(stage: Stage, merchants: list[Merchant], interval: float, rat
     duplicates = await _duplicates(merchants)
     logs = [d.log_path.read_text(errors="replace") for d in daemons.values()]
     fenced = sum(log.count("may no longer hold its lease") for log in logs)
+    freed = sum(int(count) for log in logs for count in _FREED.findall(log))
     stalls = _stall_reports(logs)
     return _table(
         n, interval, rate, balanced_s, spread_3, incidents, spread_2, resumed_s, spread_end,
-        settled, duplicates, fenced, stalls,
+        settled, duplicates, fenced, freed, stalls,
     )  # fmt: skip
 
 
@@ -311,6 +346,7 @@ def _table(
     settled: bool,
     duplicates: tuple[int, int, int],
     fenced: int,
+    freed: int,
     stalls: tuple[int, int],
 ) -> Table:
     bound = 2 * interval
@@ -334,6 +370,14 @@ def _table(
             f"≤ 2 × interval = {bound:g}: {verdict(worst is not None and worst <= bound)}; "
             f"n={len(values)} of {len(incident.merchants)} merchants (those with an order due)",
         )
+        waited = list(incident.waiting_s.values())
+        slowest = max(waited) if waited else None
+        table.add(
+            f"{incident.name}: an order waiting at the signal exported after (s, max)",
+            slowest if slowest is not None else "-",
+            f"≤ 2 × interval = {bound:g}: {verdict(slowest is not None and slowest <= bound)}; "
+            f"n={len(waited)} of {len(incident.had_waiting)} merchants with an order waiting at the signal",
+        )
         table.add(
             f"{incident.name}: all its merchants owned elsewhere after (s)",
             incident.moved_s if incident.moved_s is not None else "never",
@@ -347,6 +391,11 @@ def _table(
     table.add("duplicate outbounds", outbounds, f"0: {verdict(outbounds == 0)}")
     table.add("duplicate tracking numbers (fulfilments)", tracking, f"0: {verdict(tracking == 0)}")
     table.add("cycles stopped by the lease fence", fenced, "the resumed instance's stale cycles")
+    table.add(
+        "claims of a killed or frozen holder freed by the new owner",
+        freed,
+        "taken at once instead of after the claim's 60 s",
+    )
     stalled, repeated = stalls
     table.add(
         "STALLED errors logged, all instances / flows reported by several",

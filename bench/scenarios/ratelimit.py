@@ -95,6 +95,12 @@ def _table(size: Size, placed: int, exported: int, samples: list[Sample]) -> Tab
     table.add("orders exported", f"{exported:,} / {placed:,}", verdict(exported == placed))
     table.add("Shopify busy span (s)", span, "first to last GraphQL call")
     table.add("points spent", spent, "")
+    per_order = spent / exported if exported else 0.0
+    table.add(
+        "points per exported order",
+        f"{per_order:.1f}",
+        f"≤ 12: {verdict(bool(exported) and per_order <= 12)}",
+    )
     table.add("share of restore rate used", f"{share:.0%}", f"≥ 90 %: {verdict(share >= 0.9)}")
     table.add("GraphQL calls", requests, "")
     table.add(

@@ -16,7 +16,9 @@ import time
 from dataclasses import replace
 
 from bench.daemon_proc import DaemonProcess, ProcessCost
+from bench.probes import traffic
 from bench.report import Table, verdict
+from bench.scenarios.catchup import _points_by_operation
 from bench.scenarios.common import bench_stage, warm_world
 from bench.scenarios.latency import _order_latencies
 from bench.sizes import Size
@@ -52,6 +54,13 @@ def with_webhooks(config: str, port: int) -> str:
     return config + f'\n[webhooks]\nport = {port}\npublic_url = "http://127.0.0.1:{port}"\n'
 
 
+# What reads orders (a trickle: paged full reads, listings of covered windows, counts, hold re-checks).
+ORDER_READS = frozenset(
+    {"ChangedOrders", "Order", "OrderFulfilmentOrders", "OrderVersions", "OrdersCount", "WaitingOrders"}
+    | {"RunBulkQuery", "BulkOperation", "CurrentBulkOperation"}
+)
+
+
 async def run(size: Size, wanted: set[str]) -> list[Table]:
     # Two fresh worlds: the second run must not start by re-reading the first one's orders (the full
     # overlap after a start), which on Shopify's cost budget alone takes longer than the stream.
@@ -61,6 +70,9 @@ async def run(size: Size, wanted: set[str]) -> list[Table]:
     async with staged(bench_stage(None, TIMING)) as stage:
         hooked, hooked_cost = await _run_mode(stage, size, "webhooks")
         points.append(await _shopify_points(stage))
+        spent_by = (
+            _points_by_operation(await traffic(stage.shops["shopify"], 0)) if "shopify" in stage.shops else {}
+        )
         deliveries = 0
         for control in stage.shops.values():
             attempts = (await control.get("webhooks"))["attempts"]
@@ -72,6 +84,18 @@ async def run(size: Size, wanted: set[str]) -> list[Table]:
             "Shopify query points spent / requests, polling → webhooks",
             " → ".join(f"{p[0]:.0f} / {p[1]}" for p in points if p is not None),
             "the sandbox's standard-plan bucket refills 100 points/s",
+        )
+    if spent_by:
+        top = sorted(spent_by.items(), key=lambda kv: -kv[1])[:6]
+        table.add(
+            "Shopify points by operation, webhooks", ", ".join(f"{k} {v:.0f}" for k, v in top), "largest six"
+        )
+        reads = sum(v for k, v in spent_by.items() if k in ORDER_READS)
+        placed = len(hooked.get("shopify") or [])
+        table.add(
+            "Shopify order-read points per order, webhooks",
+            f"{reads / placed:.1f}" if placed else "-",
+            f"{reads:.0f} points over {placed} orders: " + ", ".join(sorted(ORDER_READS)),
         )
     return [table]
 

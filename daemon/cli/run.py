@@ -18,7 +18,7 @@ def _run(args: argparse.Namespace) -> int:
     daemon = Daemon(
         args.config,
         config,
-        factory=wiring.build_instance_runtime,
+        factory=wiring.instance_runtime_factory(),
         on_logging_change=functools.partial(apply_logging_config, args),
     )
     return asyncio.run(daemon.run())

@@ -61,7 +61,8 @@ async def pull(flow: Flow[R], cycle: Cycle) -> None:
         pulled_before = counts.pulled
         source = flow.source
         if long_reader is not None and whole_after is not None and _span_s(window) > whole_after:
-            logger.info(
+            # DEBUG: a new fleet's first start has one per job; the reader logs what it did read.
+            logger.debug(
                 f"{flow.name} {cycle.key}: {_span_s(window) / 3600:.1f} h to catch up since "
                 f"{window.start:%Y-%m-%d %H:%M:%S}; read in one go"
             )

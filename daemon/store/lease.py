@@ -12,8 +12,12 @@ itself must stay idempotent (it is: deterministic ids and ``FOR UPDATE SKIP LOCK
 their claimer). Check ``is_valid()`` before each cycle and each request (``daemon.fence``); it costs no
 round trip while the renewals keep it valid, ``heartbeat()`` renews when they did not.
 
-Taking a merchant frees the work claims (snapshot rows in flight) of earlier holders that have no
-connection left; claims of this process and of instances still connected run out on their own.
+Taking a merchant frees the work claims (snapshot rows in flight) of earlier holders whose own fence
+already stops them (``VOID_CLAIMS``): a killed one (no connection left) and a frozen or cut-off one (no
+lease connection, no renewal for a lease timeout), so a take-over never waits for their claims to run
+out. The renewals after a take-over look again for a while (``VOID_CLAIMS_RECHECK_TIMEOUTS``): a holder's
+backend frees its locks a moment before it leaves ``pg_stat_activity``. Claims of this process and of an
+earlier holder that may still be working run out on their own.
 
 ``hashtext`` is 32 bits: two merchant ids may share a key; then one instance simply owns both.
 
@@ -56,10 +60,45 @@ select id from unnest($1::text[]) as id
 where pg_try_advisory_lock(hashtext($2 || id))
 limit $3
 """
-# Claims are orphaned when their instance has no connection left (see db.INSTANCE_TOKEN). Our own
-# claims never are: a new lease of this process (the old lease connection dropped) finds its own work
-# still running. A claimer cut off from the lease but still connected keeps its claims until they run out.
-RELEASE_ORPHANED_CLAIMS = """
+# A claim of another process is void for the merchant's new lease holder once that process' own fence
+# (daemon.fence) refuses its every request: either it has no connection left at all (killed; also
+# the rule for one-shot runs and databases before 0009, which have no ``instances`` row), or it is a
+# registered instance with no lease connection whose last renewal is a full lease timeout old. Its lease
+# was valid at most VALID_SHARE × timeout after a renewal was SENT (heartbeat_at is no earlier), so
+# that process stopped starting requests at least a quarter timeout ago, on its own clock, even if it
+# is frozen with its pool connections open (SIGSTOP: Postgres ended only the idle lease connection).
+# What it may still have in flight (a request sent before it froze, or one that passed the fence check
+# and reaches the wire only after it resumes) meets the new owner's repeat: FFN answers a second create
+# of the same deterministic outbound id with Outbounds_NotCanceledOutboundExists and the client adopts
+# the outbound; the shop write-backs read the order before writing (Shopify: a fulfilment carrying the
+# shipment's tracking number, and a whole shipment finds nothing left to fulfil; Shopware: the absolute
+# tracking list, a transition already reached; WooCommerce: trackings and applied shipment ids), so a
+# write that landed before the repeat's read is not made twice. Only a request still unanswered a
+# quarter timeout after its sender's lease ran out (or frozen between the fence check and the wire)
+# could race the repeat; before, the same race came when the claim ran out (60 s). Late outcomes match
+# nothing: every outcome requires ``claimed_by`` = its writer (Snapshot._set, batches._DONE). Our own
+# claims are never void: a new lease of this process (the old lease connection dropped) finds its own
+# work still running.
+VOID_CLAIMS = """
+UPDATE snapshot AS s SET claimed_by = NULL, claimed_until = NULL
+WHERE s.merchant_id = ANY($1::text[]) AND s.claimed_until IS NOT NULL
+  AND s.claimed_by IS DISTINCT FROM $2
+  AND (
+      NOT EXISTS (
+          SELECT 1 FROM pg_stat_activity a
+          WHERE a.application_name LIKE $3 || ' %'
+            AND s.claimed_by LIKE '%:' || substring(a.application_name from '[^ ]+$')
+      )
+      OR EXISTS (
+          SELECT 1 FROM instances i
+          WHERE i.instance_id = s.claimed_by
+            AND i.heartbeat_at <= now() - make_interval(secs => i.lease_timeout_s)
+            AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = $4 || i.token)
+      )
+  )
+"""
+# A database before 0009 has no instances table: only a claimer with no connection left is known gone.
+_VOID_CLAIMS_BEFORE_0009 = """
 UPDATE snapshot AS s SET claimed_by = NULL, claimed_until = NULL
 WHERE s.merchant_id = ANY($1::text[]) AND s.claimed_until IS NOT NULL
   AND s.claimed_by IS DISTINCT FROM $2
@@ -69,6 +108,10 @@ WHERE s.merchant_id = ANY($1::text[]) AND s.claimed_until IS NOT NULL
         AND s.claimed_by LIKE '%:' || substring(a.application_name from '[^ ]+$')
   )
 """
+# After a take-over the renewals look for void claims again for this many lease timeouts: the earlier
+# holder's connections leave pg_stat_activity a moment after its locks are free, and a holder cut off
+# (not frozen) reaches its last-renewal bound up to a timeout after losing the lease.
+VOID_CLAIMS_RECHECK_TIMEOUTS = 2.0
 _UNLOCK = "select pg_advisory_unlock(hashtext($2 || id)) from unnest($1::text[]) as id"
 
 
@@ -94,6 +137,7 @@ class MerchantLease:
         self._conn = connection
         self.instance_id = instance_id
         self._owned: set[str] = set()
+        self._taken_at: dict[str, float] = {}  # merchant -> monotonic time this lease took it
         self._lost = False
         self._lock = asyncio.Lock()
         self.timeout_s = timeout_s
@@ -183,7 +227,9 @@ class MerchantLease:
                 gained = {str(row["id"]) for row in rows}
                 if gained:
                     await self._record_owner(sorted(gained))
-                    freed = await self._release_orphaned_claims(sorted(gained))
+                    freed = await self._void_claims(sorted(gained))
+                    now = self._clock.monotonic()
+                    self._taken_at.update(dict.fromkeys(gained, now))
                     logger.info(
                         "lease: now owning merchant(s) {}{}",
                         merchant_list(gained),
@@ -201,13 +247,41 @@ class MerchantLease:
             self._mark_lost_if_closed()
             raise
 
-    async def _release_orphaned_claims(self, merchant_ids: list[str]) -> int:
-        # Only the lease holder starts work on a merchant's rows, so a claim of an instance with no
-        # connection left was stranded by a killed holder: free it at once instead of letting it run out.
-        try:
-            result = await self._conn.execute(
-                RELEASE_ORPHANED_CLAIMS, merchant_ids, INSTANCE_ID, APPLICATION_NAME
+    async def recheck_void_claims(self) -> int:
+        """Free the void claims (``VOID_CLAIMS``) of merchants taken within the last
+        ``VOID_CLAIMS_RECHECK_TIMEOUTS`` lease timeouts; return how many were freed. No statement when
+        there was no recent take-over."""
+        horizon = self._clock.monotonic() - VOID_CLAIMS_RECHECK_TIMEOUTS * self.timeout_s
+        self._taken_at = {m: at for m, at in self._taken_at.items() if at >= horizon and m in self._owned}
+        if not self._taken_at:
+            return 0
+        async with self._lock:
+            self._require_alive()
+            freed = await self._void_claims(sorted(self._taken_at))
+        if freed:
+            logger.info(
+                "lease: freed {} claim(s) left by an earlier holder of merchant(s) {}",
+                freed,
+                merchant_list(self._taken_at),
             )
+        return freed
+
+    async def _void_claims(self, merchant_ids: list[str]) -> int:
+        # Only the lease holder starts work on a merchant's rows: a claim of an earlier holder that its
+        # own fence stops (see VOID_CLAIMS) only keeps the order from running; free it at once.
+        try:
+            try:
+                result = await self._conn.execute(
+                    VOID_CLAIMS,
+                    merchant_ids,
+                    INSTANCE_ID,
+                    APPLICATION_NAME,
+                    instances.LEASE_APPLICATION_PREFIX,
+                )
+            except asyncpg.UndefinedTableError:
+                result = await self._conn.execute(
+                    _VOID_CLAIMS_BEFORE_0009, merchant_ids, INSTANCE_ID, APPLICATION_NAME
+                )
         except BaseException:
             self._mark_lost_if_closed()
             raise

@@ -4,6 +4,11 @@ The only part of ``daemon`` that imports ``adapters`` (``clients``, ``login``); 
 enforces it.
 """
 
-from daemon.wiring.build import MerchantRuntime, build_instance_runtime, build_runtime
+from daemon.wiring.build import (
+    MerchantRuntime,
+    build_instance_runtime,
+    build_runtime,
+    instance_runtime_factory,
+)
 
-__all__ = ["MerchantRuntime", "build_instance_runtime", "build_runtime"]
+__all__ = ["MerchantRuntime", "build_instance_runtime", "build_runtime", "instance_runtime_factory"]

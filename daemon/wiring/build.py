@@ -27,6 +27,7 @@ from daemon.webhooks.service import WebhookSet
 from daemon.wiring.clients import build_channel, build_fulfiller
 from daemon.wiring.ownership import Ownership, lease_timeout_for
 from daemon.wiring.settings import intervals, merchant_settings
+from daemon.wiring.takeovers import TakeOvers
 from daemon.wiring.webhooks import hand_over_nudge, webhook_set
 
 
@@ -36,6 +37,22 @@ class MerchantRuntime:
     jobs: Sequence[JobSpec] = ()
     ownership: Ownership | None = None
     webhooks: WebhookSet = field(default_factory=WebhookSet)
+
+    def run_after_take_over(self, trigger: Callable[[str], bool]) -> None:
+        """Once the jobs are scheduled: a merchant taken from another instance runs its orders flow now
+        (``trigger``: the scheduler's, coalesced with a run under way) instead of at its next grid point."""
+        if self.ownership is None:
+            return
+        orders: dict[str, list[str]] = {}
+        for job in self.jobs:
+            if job.flow == "orders":
+                orders.setdefault(job.merchant, []).append(job.name)
+
+        def run(merchant_id: str) -> None:
+            for name in orders.get(merchant_id, ()):
+                trigger(name)
+
+        self.ownership.prompt_runs.run = run
 
     def owned_since(self) -> dict[str, datetime] | None:
         """The merchants this instance runs now and since when; None: every merchant (no ownership)."""
@@ -125,13 +142,15 @@ async def build_runtime(
     observer: Observer | None = None,
     exclusive: bool = True,
     balanced: bool = False,
+    take_overs: TakeOvers | None = None,
 ) -> MerchantRuntime:
     """Contexts and jobs for every configured merchant.
 
     ``exclusive``: each job first makes sure this instance owns its merchant (see ``ownership``); only
     tests that drive flows in-process next to a running daemon turn it off. ``balanced``: this process
     registers as an instance and shares the merchants with the others (``ffn-sync run``); without it
-    (``once``, ``resync``) it takes whatever merchant is free.
+    (``once``, ``resync``) it takes whatever merchant is free. ``take_overs``: the process' take-over times,
+    kept across reloads (see ``daemon.wiring.takeovers``).
     """
     observer = observer or MetricsObserver()
     contexts: list[MerchantContext] = []
@@ -148,6 +167,7 @@ async def build_runtime(
             [m.id for m in config.merchants],
             balanced=balanced,
             lease_timeout_s=lease_timeout_for(shortest),
+            take_overs=take_overs,
         )
         by_merchant = {ctx.merchant_id: ctx for ctx in contexts}
         hand_over = partial(hand_over_nudge, db.pool, by_merchant)
@@ -162,9 +182,16 @@ async def build_runtime(
     return runtime
 
 
-async def build_instance_runtime(config: AppConfig, db: Database) -> MerchantRuntime:
+async def build_instance_runtime(
+    config: AppConfig, db: Database, *, take_overs: TakeOvers | None = None
+) -> MerchantRuntime:
     """``ffn-sync run``: one of possibly several instances sharing the merchants (see ``ownership``)."""
-    return await build_runtime(config, db, balanced=True)
+    return await build_runtime(config, db, balanced=True, take_overs=take_overs)
+
+
+def instance_runtime_factory() -> Callable[[AppConfig, Database], Awaitable[MerchantRuntime]]:
+    """The factory of one ``ffn-sync run`` process: its runtimes (one per reload) share its take-overs."""
+    return partial(build_instance_runtime, take_overs=TakeOvers())
 
 
 def _owned_only(

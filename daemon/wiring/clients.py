@@ -58,6 +58,7 @@ def build_channel(
             notify_customer=channel.fulfilment.notify_customer,
             status_tag=channel.status.tag,
             include_test_orders=channel.include_test_orders,
+            bulk_read_min_orders=channel.bulk_read_min_orders,
             state=PgShopifyState(pool, merchant_id, channel.name)
             if pool is not None and merchant_id is not None
             else None,

@@ -12,7 +12,9 @@ newcomer appeared) it hands the surplus over: a merchant being handed over start
 running cycles finish, then its lock is released and the newcomer takes it. A killed instance's connection closes with it, so the survivors count one fewer at
 their next renewal and take its merchants; a frozen one's lease connection is ended by Postgres after
 the lease timeout (``idle_session_timeout``), and the resumed process finds its lease invalid before
-its next request (``daemon.fence``).
+its next request (``daemon.fence``). The new owner frees the work claims the old one left
+(``daemon.store.lease.VOID_CLAIMS``) and runs a taken merchant's orders flow at once
+(``daemon.wiring.takeovers``), so a take-over is bounded by the lease, not by the claims or the grid.
 
 ``ffn-sync once`` and ``resync`` do not register as an instance: they take what is free, so a one-shot
 run next to a running fleet does not make the fleet hand merchants over to it.
@@ -40,6 +42,7 @@ from daemon.store.db import INSTANCE_ID, INSTANCE_TOKEN
 from daemon.store.instances import Registration
 from daemon.store.lease import DEFAULT_LEASE_TIMEOUT_S, MerchantLease, merchant_list
 from daemon.store.migrations import code_schema_version
+from daemon.wiring.takeovers import PROMPT_SPREAD_SHARE, PromptRuns, TakeOvers
 
 MIN_LEASE_TIMEOUT_S = 5.0
 MAX_LEASE_TIMEOUT_S = 60.0
@@ -60,12 +63,6 @@ def lease_timeout_for(shortest_interval_s: float) -> float:
     """Half the shortest flow interval (within 5..60 s): a frozen instance's merchants are free after it
     and run elsewhere within 2 intervals (timeout + one renewal + the next run of the flow)."""
     return min(MAX_LEASE_TIMEOUT_S, max(MIN_LEASE_TIMEOUT_S, shortest_interval_s / 2))
-
-
-# (instance id, merchant) -> (when this process took it, when an Ownership closing for a reload let go of
-# it): a reload builds a new Ownership that takes the same merchants back a moment later, and they must not
-# get a fresh stall grace (see ``owned_since``) for that. A merchant lost or handed over is forgotten.
-_HELD_SINCE: dict[tuple[str, str], tuple[datetime, datetime | None]] = {}
 
 
 def registration() -> Registration:
@@ -95,7 +92,10 @@ class Ownership:
         lease_timeout_s: float = DEFAULT_LEASE_TIMEOUT_S,
         clock: Clock = SYSTEM_CLOCK,
         me: Registration | None = None,
+        take_overs: TakeOvers | None = None,
     ) -> None:
+        """``take_overs``: the process' take-over times, shared by the Ownership of each reload (a fresh
+        one when not given: a runtime that is never reloaded, tests)."""
         self._dsn = dsn
         self._merchants = list(dict.fromkeys(merchants))
         self.lease_timeout_s = lease_timeout_s
@@ -114,7 +114,10 @@ class Ownership:
         self._renewals = 0
         self._unowned_since: dict[str, float] = {}  # monotonic time this instance first saw it unowned
         self._unowned_reported: set[str] = set()
-        self._held: frozenset[str] = frozenset()  # what the last renewal saw held (for _HELD_SINCE)
+        self._held: frozenset[str] = frozenset()  # what the last renewal saw held (for take_overs)
+        self.take_overs = take_overs or TakeOvers()
+        # A merchant taken from another instance runs its orders flow now, not at its next grid point.
+        self.prompt_runs = PromptRuns(clock, lease_timeout_s * PROMPT_SPREAD_SHARE)
 
     @property
     def _holder(self) -> str:
@@ -129,11 +132,7 @@ class Ownership:
         them: its health judgement covers these only, and a flow's stall clock starts no earlier than
         the take-over (a new owner must not inherit the time its merchant spent with the old one)."""
         now = self._clock.now()
-        return {
-            m: _HELD_SINCE.get((self._holder, m), (now, None))[0]
-            for m in self.owned
-            if m not in self._handing_over
-        }
+        return {m: self.take_overs.since(m, now) for m in self.owned if m not in self._handing_over}
 
     @property
     def target(self) -> int | None:
@@ -223,6 +222,7 @@ class Ownership:
                     await lease.acquire(free, limit=target - len(owned))
                 elif len(owned) > target:
                     self._hand_over(self._surplus(owned, len(owned) - target))
+                await lease.recheck_void_claims()
                 self._note_held(lease.owned)
                 if self._me is not None and self._renewals % RENEWALS_PER_TIMEOUT == 0:
                     await self._watch_unowned(lease)  # once per lease timeout is enough for a warning
@@ -240,14 +240,13 @@ class Ownership:
             self._renew_failing = True
 
     def _note_held(self, owned: frozenset[str]) -> None:
-        now = self._clock.now()
-        for merchant_id in self._held - owned:  # lost or handed over: a later take-over is a new one
-            _HELD_SINCE.pop((self._holder, merchant_id), None)
-        for merchant_id in owned - self._held:
-            key = (self._holder, merchant_id)
-            since, let_go = _HELD_SINCE.get(key, (now, None))
-            recent = let_go is None or (now - let_go).total_seconds() <= self.lease_timeout_s
-            _HELD_SINCE[key] = (since if recent else now, None)
+        taken = self.take_overs.note(
+            sorted(owned - self._held), self._held - owned, self._clock.now(), self.lease_timeout_s
+        )
+        # What the first renewal takes is this process starting (its jobs spread over their grid from
+        # there); later gains are merchants another instance ran until now.
+        if self._renewals and self._me is not None:
+            self.prompt_runs.start(taken)
         self._held = owned
 
     async def _watch_unowned(self, lease: MerchantLease) -> None:
@@ -340,11 +339,9 @@ class Ownership:
     async def aclose(self) -> None:
         """Release every merchant: the others take over at their next renewal."""
         self._closed = True
-        now = self._clock.now()
-        for merchant_id in self._held:  # a reload's next Ownership takes them back within a lease timeout
-            key = (self._holder, merchant_id)
-            if key in _HELD_SINCE:
-                _HELD_SINCE[key] = (_HELD_SINCE[key][0], now)
+        # A reload's next Ownership takes them back within a lease timeout.
+        self.take_overs.let_go(self._held, self._clock.now())
+        await self.prompt_runs.aclose()
         tasks = [t for t in (self._loop, *self._handing_over.values()) if t is not None]
         for task in tasks:
             task.cancel()

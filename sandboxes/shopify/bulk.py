@@ -21,8 +21,11 @@ with the GraphQL Admin API"; the 2026-01 schema; what a query may ask for: ``bul
   ``INTERNAL_SERVER_ERROR``, ``TIMEOUT``); the last two leave the first half of the lines at
   ``partialDataUrl`` (airbyte#62499: such partial data is easy to mistake for a full export).
 
+- ``groupObjects: true``: each order's lines come right after it (``bulk_query``: within the group level by
+  level, or depth first with the knob ``grouping="depth"``).
+
 Control: ``GET /_sandbox/bulk`` (knobs and operations), ``PUT /_sandbox/bulk {delay_s, fail, url_ttl_s,
-max_running, ...}``.
+max_running, grouping, ...}``.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from sandboxes.shopify.world import gid
 
 ERROR_CODES = ("ACCESS_DENIED", "INTERNAL_SERVER_ERROR", "TIMEOUT")
 RUNNING = ("CREATED", "RUNNING")
+GROUPINGS = ("levels", "depth")
 SEVEN_DAYS_S = 7 * 86400.0
 RESULT_PATH = "/_bulk/results/{name}"
 
@@ -56,6 +60,7 @@ class BulkKnobs:
     fail: str | None = None  # errorCode for operations started from now on
     url_ttl_s: float = SEVEN_DAYS_S
     max_running: int = 1
+    grouping: str = "levels"  # groupObjects: a group's children level by level ("levels") or depth first
 
 
 @dataclass
@@ -67,6 +72,7 @@ class BulkOperation:
     url_ttl_s: float
     reading: bulk_query.Reading | None = field(default=None, repr=False)
     grouped: bool = False
+    grouping: str = "levels"
     lines: list[bytes] = field(default_factory=list, repr=False)
     roots: int = 0
     error_code: str | None = None
@@ -88,7 +94,7 @@ class BulkOperation:
 
     def finish(self, now: datetime, error_code: str | None) -> None:
         assert self.reading is not None
-        self.lines = self.reading.lines(grouped=self.grouped)
+        self.lines = self.reading.lines(grouped=self.grouped, grouping=self.grouping)
         self.roots = len(self.reading.roots)
         self.body = b"".join(line + b"\n" for line in self.lines)
         self.error_code = error_code or ("INTERNAL_SERVER_ERROR" if self.reading.error else None)
@@ -165,6 +171,7 @@ class BulkOperations:
             url_ttl_s=self.knobs.url_ttl_s,
             reading=bulk_query.Reading(schema, root, plan, self.query_root, context),
             grouped=groupObjects,
+            grouping=self.knobs.grouping,
         )
         self.operations[op.number] = op
         task = asyncio.get_running_loop().create_task(self._read(op, self.knobs.fail))
@@ -299,6 +306,8 @@ class BulkOperations:
                 raise ValueError(f"unknown knobs {sorted(unknown)}; known: {sorted(asdict(self.knobs))}")
             if body.get("fail") not in (None, *ERROR_CODES):
                 raise ValueError(f"fail must be null or one of {ERROR_CODES}")
+            if body.get("grouping", "levels") not in GROUPINGS:
+                raise ValueError(f"grouping must be one of {GROUPINGS}")
             for key, value in body.items():
                 setattr(self.knobs, key, value)
         except (ValueError, orjson.JSONDecodeError) as exc:

@@ -1,4 +1,4 @@
-"""The query root the sandbox serves: orders, order, productVariants, productVariant, locations, shop, job."""
+"""The query root the sandbox serves: orders, ordersCount, order, productVariants, productVariant, locations, shop, job."""
 
 from __future__ import annotations
 
@@ -85,13 +85,31 @@ class QueryRoot:
         savedSearchId: str | None = None,
         **page: Any,
     ) -> View:
+        found = self._search_orders(info, query)
+        return connection(found, key=_order_key(sortKey), view=self.views.order, **page)
+
+    def ordersCount(
+        self,
+        info: Info,
+        query: str | None = None,
+        limit: int | None = 10000,
+        savedSearchId: str | None = None,
+    ) -> View:
+        """The schema's description: counted up to ``limit`` (10,000 by default, ``null`` for none); a count
+        that reached the limit is the limit with precision ``AT_LEAST``. Same search (and index) as ``orders``."""
+        found = len(self._search_orders(info, query))
+        if limit is not None and found >= limit:
+            return {"count": limit, "precision": "AT_LEAST"}
+        return {"count": found, "precision": "EXACT"}
+
+    def _search_orders(self, info: Info, query: str | None) -> list[Order]:
         flt = search.parse(query, ORDER_FILTERS)
         _note_search(info, query, flt)
         found = [o for o in self.world.orders.values() if flt.matches(o, ORDER_FILTERS)]
         if query is not None and self.world.search_lag_s > 0:
             now = self.world.clock.now()  # a search reads the index, which may not have the newest orders yet
             found = [o for o in found if o.searchable_at is None or o.searchable_at <= now]
-        return connection(found, key=_order_key(sortKey), view=self.views.order, **page)
+        return found
 
     def order(self, _info: Info, id: str) -> View | None:
         found = self.world.order(require_gid(id, "Order"))

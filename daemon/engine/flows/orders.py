@@ -35,7 +35,7 @@ from daemon.engine.outbound_builder import OrderRefused
 from daemon.engine.rereads import orders_behind
 from daemon.engine.settings import ChannelSettings
 from daemon.engine.skus import JfskuCache
-from daemon.engine.windows import CoveredWindow
+from daemon.engine.windows import CoveredWindow, FreshWindow
 from daemon.errors import ManualActionNeeded, RecordError
 from daemon.ids import merchant_outbound_number
 from daemon.model import (
@@ -46,7 +46,7 @@ from daemon.model import (
     ShopOrder,
     Window,
 )
-from daemon.ports import CatchUpReads, OrderVersions, UnreadableOrder
+from daemon.ports import CatchUpReads, OrderVersions, SizedReads, UnreadableOrder
 from daemon.secrets import redact
 from daemon.store.snapshot import ENTITY_ORDER, REASON_WAITING, Claimed, Pulled
 
@@ -59,6 +59,10 @@ def read_orders(cycle: Cycle, window: Window) -> AsyncIterator[ShopOrder | Unrea
     if isinstance(window, CoveredWindow) and isinstance(shop, OrderVersions):
         # Triggered reads already read it: what the snapshot lacks, not the whole window again.
         return orders_behind(cycle.ctx, cycle.shop.name, shop, window)
+    if isinstance(shop, SizedReads) and not isinstance(window, FreshWindow):
+        # A poll: a burst in one go (Shopify: a bulk operation), a trickle page by page. Not a nudged read
+        # (FreshWindow): it is about latency, and a one-go read takes seconds, however few the points.
+        return shop.changed_orders_by_size(window)
     return shop.changed_orders(window)
 
 

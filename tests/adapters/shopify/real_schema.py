@@ -62,6 +62,7 @@ SUBSET: dict[str, list[str]] = {
         "webhookSubscriptions",
         "bulkOperation",
         "currentBulkOperation",
+        "ordersCount",
     ],
     "Mutation": [
         "fulfillmentCreate",
@@ -77,6 +78,7 @@ SUBSET: dict[str, list[str]] = {
     ],
     "Shop": ["id", "name", "currencyCode", "myshopifyDomain", "weightUnit"],
     "Job": ["id", "done"],
+    "Count": ["count", "precision"],
     "PageInfo": ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor"],
     "OrderConnection": _CONNECTION,
     "OrderEdge": _EDGE,
@@ -319,6 +321,7 @@ INPUTS: dict[str, list[str]] = {
 }
 DIRECTIVES = ["idempotent"]
 ENUMS = [
+    "CountPrecision",
     "OrderSortKeys",
     "ProductVariantSortKeys",
     "LocationSortKeys",

@@ -25,6 +25,10 @@ from tests.adapters.shopify.real_schema import full_schema
 
 WINDOW = Window(START - timedelta(days=1), START + timedelta(days=1))
 FO_QUERY = "assigned_location_id:1000001"
+RUN = "mutation R($q: String!) { bulkOperationRunQuery(query: $q) { userErrors { message } } }"
+RUN_OURS = (  # as the adapter starts its own
+    "mutation R($q: String!) { bulkOperationRunQuery(query: $q, groupObjects: true) { userErrors { message } } }"
+)
 
 
 async def _world(shop: Shop) -> list[str]:
@@ -45,13 +49,24 @@ async def _world(shop: Shop) -> list[str]:
     return ids
 
 
-async def _read(shop: Shop, bulk: bool, **kw: Any) -> list[ShopOrder | UnreadableOrder]:
-    channel = shop.channel(**kw)
+async def _read(
+    shop: Shop, bulk: bool, *, poll: bool = False, **kw: Any
+) -> list[ShopOrder | UnreadableOrder]:
+    """``bulk``: as a catch-up; ``poll``: as the orders flow's poll; else the plain paged read."""
+    channel = _channel(shop, **kw)
     try:
-        reads = channel.changed_orders_bulk(WINDOW) if bulk else channel.changed_orders(WINDOW)
+        if bulk:
+            reads = channel.changed_orders_bulk(WINDOW)
+        else:
+            reads = channel.changed_orders_by_size(WINDOW) if poll else channel.changed_orders(WINDOW)
         return [order async for order in reads]
     finally:
         await channel.aclose()
+
+
+def _channel(shop: Shop, **kw: Any) -> Any:
+    """A channel that reads through a bulk operation from one order on (the small worlds here)."""
+    return shop.channel(**{"bulk_read_min_orders": 1, **kw})
 
 
 def _by_id(orders: list[ShopOrder | UnreadableOrder]) -> dict[str, ShopOrder | UnreadableOrder]:
@@ -101,10 +116,10 @@ async def test_a_bulk_read_gives_the_records_of_the_paged_read(shop: Shop) -> No
 async def test_a_broken_line_parks_its_order_and_the_rest_are_read(shop: Shop) -> None:
     ids = await _world(shop)
     await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 2})
-    channel = shop.channel()
+    channel = _channel(shop)
     try:
         reads = channel.changed_orders_bulk(WINDOW)
-        # Corrupt the third order's line item once the operation exists (before the client downloads it).
+        # Corrupt the third order's shipping line once the operation exists (before the client downloads it).
         broken_at: list[int] = []
         rest = [o async for o in _after_start(shop, reads, ids[2], broken_at)]
     finally:
@@ -125,19 +140,11 @@ async def _after_start(shop: Shop, reads: Any, order_id: str, broken_at: list[in
     original_sleep = shop.clock.sleep
 
     async def sleep(seconds: float) -> None:
-        order_line_ids = {
-            orjson.loads(line)["id"]
-            for op in shop.sandbox.bulk.operations.values()
-            for line in op.lines
-            if b'"LineItem"' in line and orjson.loads(line)["__parentId"] == order_id
-        }
         for op in shop.sandbox.bulk.operations.values():
             for index, line in enumerate(op.lines):
-                if b'"FulfillmentOrderLineItem"' in line and order_line_ids & {
-                    orjson.loads(line)["lineItem"]["id"]
-                }:
-                    # A fulfillment order's line, cut short of a value; its parent is still named.
-                    op.lines[index] = line.replace(b'"remainingQuantity":', b'"remainingQuantity":,')
+                if b'"ShippingLine"' in line and orjson.loads(line)["__parentId"] == order_id:
+                    # The order's shipping line, cut short of a value; its parent is still named.
+                    op.lines[index] = line.replace(b'"title":', b'"title":,')
                     op.body = b"".join(x + b"\n" for x in op.lines)
                     broken_at.append(index + 1)
         shop.clock.sleep = original_sleep  # type: ignore[method-assign]
@@ -171,8 +178,7 @@ async def test_our_own_running_operation_is_reused_after_a_restart(shop: Shop) -
     ids = await _world(shop)
     await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 30})
     text = bulk_jsonl.order_query(_search(), FO_QUERY)
-    run = "mutation R($q: String!) { bulkOperationRunQuery(query: $q) { userErrors { message } } }"
-    assert (await shop.graphql(run, {"q": text}))[1]["data"]["bulkOperationRunQuery"]["userErrors"] == []
+    assert (await shop.graphql(RUN_OURS, {"q": text}))[1]["data"]["bulkOperationRunQuery"]["userErrors"] == []
     found = _by_id(await _read(shop, bulk=True))
     assert sorted(found) == sorted(ids)
     assert len(shop.sandbox.bulk.operations) == 1  # waited for it instead of starting another
@@ -187,10 +193,9 @@ async def test_an_operation_of_ours_that_ended_earlier_is_reused_only_when_recen
     ids = await _world(shop)  # orders from START + 5 s on
     window = Window(WINDOW.start, shop.clock.now() + timedelta(seconds=ended_before_s - 20))
     earlier = Window(window.start, START + timedelta(seconds=12))  # the first two orders only
-    run = "mutation R($q: String!) { bulkOperationRunQuery(query: $q) { userErrors { message } } }"
-    await shop.graphql(run, {"q": bulk_jsonl.order_query(window_query(earlier)[0], FO_QUERY)})
+    await shop.graphql(RUN_OURS, {"q": bulk_jsonl.order_query(window_query(earlier)[0], FO_QUERY)})
     shop.clock.advance(ended_before_s)
-    channel = shop.channel()
+    channel = _channel(shop)
     try:
         found = _by_id([o async for o in channel.changed_orders_bulk(window)])
     finally:
@@ -202,8 +207,7 @@ async def test_an_operation_of_ours_that_ended_earlier_is_reused_only_when_recen
 async def test_somebody_elses_operation_is_waited_for_then_ours_runs(shop: Shop) -> None:
     ids = await _world(shop)
     await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 20})
-    run = "mutation R($q: String!) { bulkOperationRunQuery(query: $q) { userErrors { message } } }"
-    await shop.graphql(run, {"q": "{ orders { edges { node { id } } } }"})
+    await shop.graphql(RUN, {"q": "{ orders { edges { node { id } } } }"})
     found = _by_id(await _read(shop, bulk=True))
     assert sorted(found) == sorted(ids)
     assert len(shop.sandbox.bulk.operations) == 2
@@ -212,8 +216,7 @@ async def test_somebody_elses_operation_is_waited_for_then_ours_runs(shop: Shop)
 async def test_somebody_elses_operation_that_runs_too_long_means_pages(shop: Shop) -> None:
     ids = await _world(shop)
     await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 3600})
-    run = "mutation R($q: String!) { bulkOperationRunQuery(query: $q) { userErrors { message } } }"
-    await shop.graphql(run, {"q": "{ orders { edges { node { id } } } }"})
+    await shop.graphql(RUN, {"q": "{ orders { edges { node { id } } } }"})
     with _warnings() as lines:
         found = _by_id(await _read(shop, bulk=True))
     assert sorted(found) == sorted(ids)
@@ -221,10 +224,18 @@ async def test_somebody_elses_operation_that_runs_too_long_means_pages(shop: Sho
     assert any("of another client still runs" in line for line in lines)
 
 
-async def test_an_empty_window_is_an_operation_without_a_file(shop: Shop) -> None:
-    assert await _read(shop, bulk=True) == []
-    [op] = shop.sandbox.bulk.operations.values()
-    assert op.downloads == 0
+async def test_an_empty_catch_up_starts_no_bulk_operation_and_logs_nothing(shop: Shop) -> None:
+    # A new fleet's first start: every orders job catches up a long window, mostly holding nothing.
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message)), level="INFO")
+    try:
+        assert await _read(shop, bulk=True) == []
+    finally:
+        logger.remove(sink)
+    assert shop.sandbox.bulk.operations == {}
+    assert lines == []
+    queries = [e.request_json()["query"] for e in shop.graphql_log()]
+    assert any("ordersCount" in q for q in queries)
 
 
 async def test_an_operation_canceled_while_we_wait_means_pages(shop: Shop) -> None:
@@ -255,7 +266,7 @@ class _Unreachable:
 
 async def test_a_download_that_cannot_connect_is_retried_later_with_the_same_operation(shop: Shop) -> None:
     ids = await _world(shop)
-    channel = shop.channel()
+    channel = _channel(shop)
     try:
         channel._bulk._session = _Unreachable()  # type: ignore[assignment]
         with pytest.raises(RetryableError, match="could not be downloaded"):
@@ -267,3 +278,129 @@ async def test_a_download_that_cannot_connect_is_retried_later_with_the_same_ope
     assert sorted(found) == sorted(ids)
     [op] = shop.sandbox.bulk.operations.values()  # the completed one, downloaded on the second try
     assert op.downloads == 1
+
+
+async def test_an_ungrouped_operation_of_an_earlier_release_is_not_read_as_grouped(shop: Shop) -> None:
+    # Before streaming, ffn-sync ran its catch-up as FfnSyncOrderCatchUp without groupObjects: children
+    # anywhere in the file. Still running after an upgrade, it is another client's operation: waited for,
+    # never read order by order (that would hand on orders without their lines).
+    ids = await _world(shop)
+    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 20})
+    old = bulk_jsonl.order_query(_search(), FO_QUERY).replace(
+        bulk_jsonl.OPERATION_NAME, "FfnSyncOrderCatchUp"
+    )
+    assert (await shop.graphql(RUN, {"q": old}))[1]["data"]["bulkOperationRunQuery"]["userErrors"] == []
+    found = _by_id(await _read(shop, bulk=True))
+    assert sorted(found) == sorted(ids)
+    assert all(isinstance(o, ShopOrder) and o.lines for o in found.values() if o.order_id != ids[8])
+    assert len(shop.sandbox.bulk.operations) == 2
+
+
+async def test_a_poll_window_does_not_wait_for_a_running_bulk_operation(shop: Shop) -> None:
+    # Shopify runs one bulk query per app and shop (the pinned schema's text): while another one runs (a
+    # catch-up's, an operator's script), a poll window holding many orders is read page by page at once.
+    ids = await _world(shop)
+    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 3600})
+    await shop.graphql(RUN, {"q": "{ orders { edges { node { id } } } }"})
+    found = _by_id(await _read(shop, bulk=False, poll=True))
+    assert sorted(found) == sorted(ids)
+    assert len(shop.sandbox.bulk.operations) == 1
+    assert shop.clock.slept == []  # not a second of waiting
+
+
+@pytest.mark.parametrize(("min_orders", "bulk"), [(10, True), (11, False)])
+async def test_a_poll_window_is_read_in_bulk_from_the_threshold_on_and_page_by_page_below(
+    shop: Shop, min_orders: int, bulk: bool
+) -> None:
+    ids = await _world(shop)  # 10 orders
+    before = len(shop.graphql_log())
+    found = _by_id(await _read(shop, bulk=False, poll=True, bulk_read_min_orders=min_orders))
+    assert sorted(found) == sorted(ids)
+    queries = [e.request_json()["query"] for e in shop.graphql_log()[before:]]
+    assert sum("ordersCount" in q for q in queries) == 1  # decided on one count (1 point)
+    assert any("ChangedOrders" in q for q in queries) is not bulk
+    assert len(shop.sandbox.bulk.operations) == (1 if bulk else 0)
+
+
+async def test_the_plain_read_never_counts_nor_starts_a_bulk_operation(shop: Shop) -> None:
+    # Stock re-reads and the reconcile want the first orders at once: changed_orders stays paged.
+    ids = await _world(shop)
+    before = len(shop.graphql_log())
+    found = _by_id(await _read(shop, bulk=False))
+    assert sorted(found) == sorted(ids)
+    assert not any("ordersCount" in e.request_json()["query"] for e in shop.graphql_log()[before:])
+    assert shop.sandbox.bulk.operations == {}
+
+
+class _Response:
+    """A result file served line by line, counting how far the client has read."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self.status = 200
+        self.lines = lines
+        self.served = 0
+
+    async def __aenter__(self) -> _Response:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    @property
+    def content(self) -> Any:
+        async def lines() -> Any:
+            for line in self.lines:
+                self.served += 1
+                yield line + b"\n"
+
+        return lines()
+
+
+class _Storage:
+    closed = False
+
+    def __init__(self) -> None:
+        self.response: _Response | None = None
+
+    def get(self, url: str) -> _Response:
+        assert self.response is not None
+        return self.response
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_the_result_is_streamed_each_order_handed_on_before_the_file_is_read(shop: Shop) -> None:
+    ids = await _world(shop)
+    channel = _channel(shop)
+    storage = _Storage()
+    try:
+        finished = await channel._bulk._finished_operation(_search(), wait_for_others=True)
+        async with shop.session.get(finished.url) as real:  # the sandbox's grouped file, as Shopify writes it
+            storage.response = _Response((await real.read()).splitlines())
+        channel._bulk._session = storage  # type: ignore[assignment]
+        served_at_first = None
+        found = []
+        async for node, reason in channel._bulk._result(finished):
+            if served_at_first is None:
+                served_at_first = storage.response.served
+            assert reason is None
+            found.append(node["id"])
+    finally:
+        await channel.aclose()
+    assert sorted(found) == sorted(ids)
+    total = len(storage.response.lines)
+    # The first order came once the second one's line was read: one order's lines in memory, not the file.
+    assert served_at_first is not None and served_at_first < total / 2
+
+
+async def test_a_catch_up_that_read_orders_logs_one_info_line(shop: Shop) -> None:
+    await _world(shop)
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message)), level="INFO")
+    try:
+        await _read(shop, bulk=True)
+    finally:
+        logger.remove(sink)
+    bulk_lines = [line for line in lines if "bulk operation" in line]
+    assert len(bulk_lines) == 1 and "10 order(s) changed since" in bulk_lines[0]

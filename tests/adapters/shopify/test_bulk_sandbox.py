@@ -101,15 +101,90 @@ async def test_an_operation_runs_in_the_background_and_serves_its_jsonl(shop: Sh
     assert [("__parentId" in line) for line in lines[:3]] == [False] * 3
 
 
-async def test_grouped_output_puts_children_right_after_their_parent(shop: Shop) -> None:
+def test_the_pinned_schema_documents_grouping_and_one_query_at_a_time() -> None:
+    # What the sandbox's defaults rest on: Shopify's own text of the 2026-01 schema (the newest published;
+    # the pinned 2026-10 is served with it).
+    run = full_schema("2026-01").mutation_type.fields["bulkOperationRunQuery"]  # type: ignore[union-attr]
+    assert "one bulk query operation and one bulk mutation operation at a time per shop" in " ".join(
+        (run.description or "").split()
+    )
+    grouping = run.args["groupObjects"]
+    assert "directly under their corresponding parent objects" in " ".join(
+        (grouping.description or "").split()
+    )
+
+
+TYPED = ORDERS.replace("{ remainingQuantity }", "{ __typename remainingQuantity }")
+
+
+def _shape(lines: list[dict[str, Any]]) -> list[str]:
+    return [str(line.get("__typename", "Order")) for line in lines]
+
+
+@pytest.mark.parametrize(
+    ("knobs", "one_order"),
+    [
+        # The stricter reading (default): an order's group, level by level — its children, then theirs.
+        (
+            {},
+            [
+                "Order",
+                "LineItem",
+                "LineItem",
+                "FulfillmentOrder",
+                "FulfillmentOrderLineItem",
+                "FulfillmentOrderLineItem",
+            ],
+        ),
+        # The other reading (knob): each child followed by its own children.
+        (
+            {"grouping": "depth"},
+            [
+                "Order",
+                "LineItem",
+                "LineItem",
+                "FulfillmentOrder",
+                "FulfillmentOrderLineItem",
+                "FulfillmentOrderLineItem",
+            ],
+        ),
+    ],
+    ids=["levels", "depth"],
+)
+async def test_grouped_output_puts_every_line_of_an_order_before_the_next_order(
+    shop: Shop, knobs: dict[str, Any], one_order: list[str]
+) -> None:
     await _orders(shop, 2)
-    op = (await _run(shop, grouped=True))["bulkOperation"]
+    await shop.control("PUT", "/_sandbox/bulk", knobs)
+    op = (await _run(shop, TYPED, grouped=True))["bulkOperation"]
     shop.clock.advance(1)
     url = (await _gql(shop, STATUS, {"id": op["id"]}))["bulkOperation"]["url"]
     lines = [orjson.loads(line) for line in (await _download(shop, url))[1].splitlines()]
-    first_order_children = lines[1:4]
-    assert all(line["__parentId"] == lines[0]["id"] for line in first_order_children if "sku" in line)
-    assert "__parentId" not in lines[len(lines) // 2]  # the second order starts the second half
+    assert _shape(lines) == one_order * 2
+    first, second = lines[: len(one_order)], lines[len(one_order) :]
+    for group in (first, second):
+        ids = {line.get("id") for line in group}
+        assert all(line["__parentId"] in ids for line in group[1:])  # nothing of the other order
+
+
+async def test_depth_first_grouping_puts_a_childs_children_right_after_it(shop: Shop) -> None:
+    for i in range(2):
+        await shop.product(f"B-{i}")
+    elsewhere = (await shop.control("POST", "/_sandbox/locations", {"name": "Shop floor"}))["id"]
+    await shop.order([{"sku": "B-0", "qty": 1}, {"sku": "B-1", "qty": 1, "location": elsewhere}])  # two FOs
+    query = """{ orders { edges { node { id
+      fulfillmentOrders { nodes { __typename id lineItems { edges { node { __typename remainingQuantity } } } } }
+    } } } }"""
+    shapes = {}
+    for grouping in ("levels", "depth"):
+        await shop.control("PUT", "/_sandbox/bulk", {"grouping": grouping})
+        op = (await _run(shop, query, grouped=True))["bulkOperation"]
+        shop.clock.advance(1)
+        url = (await _gql(shop, STATUS, {"id": op["id"]}))["bulkOperation"]["url"]
+        shapes[grouping] = _shape([orjson.loads(x) for x in (await _download(shop, url))[1].splitlines()])
+    fo, fo_line = "FulfillmentOrder", "FulfillmentOrderLineItem"
+    assert shapes["levels"] == ["Order", fo, fo, fo_line, fo_line]
+    assert shapes["depth"] == ["Order", fo, fo_line, fo, fo_line]
 
 
 async def test_one_bulk_query_at_a_time(shop: Shop) -> None:

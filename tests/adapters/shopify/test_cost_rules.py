@@ -92,24 +92,23 @@ async def test_the_order_query_costs_what_the_documented_rules_say(shop: Shop) -
         + 2  # currentShippingPriceSet { shopMoney }
         + 1  # shippingAddress
         + (2 + 5 * 1)  # shippingLines(first: 5) { title code }
-        + (2 + 5 * (1 + 2))  # lineItems(first: 5): line + originalUnitPriceSet { shopMoney }
-        + (2 + 1 * (1 + 1 + (2 + 5 * (1 + 1))))  # fulfillmentOrders(first: 1): FO, holds,
-        # lineItems(first: 5) of FO line + its lineItem
+        + (2 + 1 * (1 + 1 + (2 + 5 * (1 + 1 + 2))))  # fulfillmentOrders(first: 1): FO, holds,
+        # lineItems(first: 5) of FO line + its lineItem + the line's originalUnitPriceSet { shopMoney }
+        # (the order's lines are read there: no lineItems connection of the order itself)
     )
-    assert hand_requested == 46
+    assert hand_requested == 39
     hand_actual = (
         1  # order
         + 2
         + 2
         + 1  # the two price sets and the address, all present
         + (2 + 1)  # one shipping line
-        + (2 + 1 * 3)  # one line with its price
-        + (2 + 1 + 0 + (2 + 1 * 2))  # one FO, no hold, one FO line
+        + (2 + 1 + 0 + (2 + 1 * 4))  # one FO, no hold, one FO line with its line and price
     )
-    assert hand_actual == 21
+    assert hand_actual == 18
     assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (hand_requested, hand_actual)
     assert queries.ORDER.estimate == hand_requested  # the client reserves what Shopify will ask
-    # A page of ten such orders asks 2 + 10 × 46 before it runs.
+    # A page of ten such orders asks 2 + 10 × 39 before it runs.
     assert queries.orders_page_cost(10) == 2 + 10 * hand_requested
 
 
@@ -121,3 +120,22 @@ async def test_the_reconcile_listing_costs_a_point_per_order(shop: Shop) -> None
     cost = answer["extensions"]["cost"]
     # Requested: orders 2 + 250 × 1; actual: 2 + the three orders.
     assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (252, 5)
+
+
+async def test_counting_a_windows_orders_costs_a_point(shop: Shop) -> None:
+    # ordersCount returns a Count object (count, precision: scalar and enum): 1 point, however many orders.
+    await shop.product("SKU-1")
+    for _ in range(3):
+        await shop.order([{"sku": "SKU-1", "qty": 1}])
+    _, answer = await shop.graphql(
+        queries.ORDERS_COUNT.text, {"q": "updated_at:>='2026-01-01T00:00:00Z'", "limit": 2}
+    )
+    assert answer["data"]["ordersCount"] == {"count": 2, "precision": "AT_LEAST"}  # the limit reached
+    cost = answer["extensions"]["cost"]
+    assert (
+        (cost["requestedQueryCost"], cost["actualQueryCost"])
+        == (1, 1)
+        == (queries.ORDERS_COUNT.estimate,) * 2
+    )
+    _, answer = await shop.graphql(queries.ORDERS_COUNT.text, {"q": "updated_at:>='2026-01-01T00:00:00Z'"})
+    assert answer["data"]["ordersCount"] == {"count": 3, "precision": "EXACT"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from daemon.model import Window
+from daemon.ports import UnreadableOrder
 from tests.adapters.shopify.conftest import START, Shop
 
 
@@ -59,9 +60,11 @@ async def test_orders_are_normalised_with_all_their_lines(shop: Shop) -> None:
     assert missing is None
     assert order is not None
     assert order.number == big["number"]
-    assert len(order.lines) == 26  # 10 inline, the rest from a second query
+    # Read through the FFN location's fulfillment order (5 lines inline, all 25 from a second query); the
+    # e-book needs no shipping and is on no fulfillment order there, so it is not FFN's line.
+    assert len(order.lines) == 25
     assert order.lines[24].sku == "SKU-24" and order.lines[24].quantity == 25
-    assert order.lines[-1].requires_shipping is False and order.lines[-1].sku is None
+    assert all(line.requires_shipping for line in order.lines)
     assert order.tags == ("vip",)
     assert order.shipping_address is not None and order.shipping_address.city == "København"
     assert order.shipping_address.email == "zoe@example.com"
@@ -69,11 +72,26 @@ async def test_orders_are_normalised_with_all_their_lines(shop: Shop) -> None:
     assert [e.request_json()["query"].split("(")[0].split(" {")[0] for e in shop.graphql_log()] == [
         "query AppScopes",
         "query Order",
-        "query OrderLines",
         "query OrderFulfilmentOrders",  # its fulfillment order has more lines than come inline
         "query LocationKind",  # once per process: may the app fulfil at the FFN location at all
         "query Order",
     ]
+
+
+async def test_an_order_whose_fulfillment_order_has_more_lines_than_are_read_is_parked_not_shipped_short(
+    shop: Shop,
+) -> None:
+    for i in range(51):
+        await shop.product(f"SKU-{i:02d}")
+    big = await shop.order([{"sku": f"SKU-{i:02d}", "qty": 1} for i in range(51)])
+    channel = shop.channel()
+    try:
+        order = await channel.get_order(big["id"])
+    finally:
+        await channel.aclose()
+    assert isinstance(order, UnreadableOrder)
+    assert "more than 50 lines" in order.reason and "split it in Shopify" in order.reason
+    assert len(order.lines) == 50  # what was read keeps its stock reserved while the order is parked
 
 
 async def test_edited_order_ships_the_current_quantities(shop: Shop) -> None:

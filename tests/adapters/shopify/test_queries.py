@@ -49,7 +49,8 @@ def test_variant_page_estimate_matches_shopify_cost_rules(first: int) -> None:
     ("op", "variables"),
     [
         (queries.ORDER, {"lines": queries.INLINE_LINES}),
-        (queries.ORDER_LINES, {"first": queries.EXTRA_LINES_PAGE}),
+        (queries.ORDERS_COUNT, {}),
+        (queries.ORDER_FULFILMENT_ORDERS, {"lines": queries.FULFILLMENT_ORDER_LINES}),
         (queries.VARIANTS_BY_SKU, {"first": queries.SKU_LOOKUP_PAGE}),
         (queries.FULFILMENT_STATE, {}),
         (queries.CREATE_FULFILLMENT, {}),

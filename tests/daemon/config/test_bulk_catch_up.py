@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from daemon.config import ConfigErrors, load_config
+from daemon.wiring.clients import build_channel
 from daemon.wiring.settings import channel_settings
 from tests.daemon.config.sample import ENV, merchant_toml, write
 
@@ -54,3 +55,17 @@ def test_other_shops_have_no_such_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigErrors) as caught:
         load_config(write(tmp_path, "acme.toml", text), environ=ENV)
     assert any("bulk_catch_up_after" in p.key for p in caught.value.problems)
+
+
+def _channel_threshold(tmp_path: Path, line: str) -> int:
+    text = merchant_toml().replace('kind = "shopify"\n', f'kind = "shopify"\n{line}\n')
+    config = load_config(write(tmp_path, "acme.toml", text), environ=ENV)
+    [channel] = config.merchants[0].enabled_channels
+    shop = build_channel(channel)
+    return int(shop.bulk_read_min_orders)  # type: ignore[attr-defined]
+
+
+def test_bulk_read_min_orders_reaches_the_shopify_channel(tmp_path: Path) -> None:
+    assert _channel_threshold(tmp_path, "") == 50
+    assert _channel_threshold(tmp_path, "bulk_read_min_orders = 500") == 500
+    assert "greater than or equal to 1" in _problem(tmp_path, "bulk_read_min_orders = 0")

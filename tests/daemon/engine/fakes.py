@@ -259,3 +259,25 @@ def qty(value: int | str) -> Decimal:
 
 
 __all__ = ["FakeFulfiller", "FakeShop", "qty", "replace"]
+
+
+class ListingShop(FakeShop):
+    """A shop whose full reads are dear: it lists (id, last change) and counts what is read in full."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.full_reads: list[str] = []
+        self.pages_read = 0
+
+    async def order_versions(self, window: Window) -> AsyncIterator[tuple[str, datetime]]:
+        async for order in super().changed_orders(window):
+            assert order.updated_at is not None
+            yield order.order_id, order.updated_at
+
+    def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        self.pages_read += 1
+        return super().changed_orders(window)
+
+    async def get_order(self, order_id: str) -> ShopOrder | UnreadableOrder | None:
+        self.full_reads.append(order_id)
+        return await super().get_order(order_id)

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import orders
 from daemon.engine.settings import CursorSettings, MerchantSettings
+from daemon.engine.windows import FreshWindow
 from daemon.ids import outbound_id
 from daemon.model import ShopOrder, Window
-from daemon.ports import CatchUpReads, UnreadableOrder
+from daemon.ports import CatchUpReads, SizedReads, UnreadableOrder
 from tests.daemon.engine.conftest import World, channel_settings
 from tests.daemon.engine.fakes import FakeShop
 
@@ -126,3 +127,35 @@ async def test_a_resync_and_an_outage_are_caught_up_in_bulk_a_short_gap_is_not(w
     await _cycle(world)
     assert len(shop.bulk) == 3
     assert len(world.ffn.writes) == before  # read again, nothing sent twice
+
+
+@dataclass
+class SizedShop(BulkShop):
+    """The fake shop that also decides per poll window between one go and pages (``SizedReads``)."""
+
+    sized: list[Window] = field(default_factory=list)
+
+    async def changed_orders_by_size(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        self.sized.append(window)
+        async for order in FakeShop.changed_orders(self, window):
+            yield order
+
+
+async def test_a_poll_lets_the_shop_decide_by_size_a_nudged_read_is_paged(world: World) -> None:
+    shop = SizedShop()
+    assert isinstance(shop, SizedReads)
+    _with(world, shop, SIX_HOURS)
+    world.clock.advance(10)
+    made = world.order(1, created_at=world.clock.now(), updated_at=world.clock.now()).order_id
+    await _cycle(world)  # the first import: a catch-up
+    assert len(shop.bulk) == 1 and shop.sized == [] and shop.paged == []
+    world.clock.advance(60)
+    await _cycle(world)  # a poll: one window, the shop's choice
+    assert len(shop.sized) == 1 and shop.paged == []
+    # A webhook nudges the flow: the read up to now is about latency, page by page whatever it holds.
+    world.ctx.nudges.request("shop", "orders", new_record=True)
+    world.clock.advance(1)
+    await _cycle(world)
+    assert shop.paged and all(isinstance(w, FreshWindow) for w in shop.paged)
+    assert not any(isinstance(w, FreshWindow) for w in shop.sized)
+    assert outbound_id("MERC", "shop", made) in world.ffn.outbounds

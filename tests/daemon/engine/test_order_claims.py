@@ -1,6 +1,7 @@
 """Claims: one row per shop order in flight, whatever the flow, batch or process; short claims
-extended while the work runs, given back on a stop, freed by the next lease holder only when their
-instance has no connection left, and never cleared by a late outcome of an earlier claimer."""
+extended while the work runs, given back on a stop, freed by the next lease holder once their
+instance's own fence stops it (no connection left, or no lease connection and no renewal for a lease
+timeout), and never cleared by a late outcome of an earlier claimer."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections import Counter
 import asyncpg
 import pytest
 
+from daemon.clock import FakeClock
 from daemon.engine import push
 from daemon.engine.cycle import CycleCounts
 from daemon.store import MerchantLease
@@ -69,6 +71,21 @@ async def test_a_new_lease_holder_frees_claims_left_by_a_killed_one(world: World
     assert len(await claim(world, ENTITY_SHIPMENT)) == 2  # at once, not after the claim lease
 
 
+async def test_on_a_database_before_0009_a_killed_holder_s_claims_are_still_freed(
+    world: World, pg_dsn: str
+) -> None:
+    await queue(world, ENTITY_SHIPMENT, [("S1", "1")])
+    assert len(await claim(world, ENTITY_SHIPMENT)) == 1
+    await world.pool.execute("UPDATE snapshot SET claimed_by = $1", f"dead-host:1:{DEAD_TOKEN}")
+    await world.pool.execute("DROP TABLE instances, merchant_owners")  # no instance registry yet
+    lease = await MerchantLease.connect(pg_dsn)
+    try:
+        assert await lease.acquire(["acme"]) == {"acme"}
+    finally:
+        await lease.close()
+    assert len(await claim(world, ENTITY_SHIPMENT)) == 1
+
+
 async def test_a_new_lease_of_this_process_leaves_its_running_work_claimed(world: World, pg_dsn: str) -> None:
     await queue(world, ENTITY_SHIPMENT, [("S1", "1")])
     await queue(world, ENTITY_FSTATUS, [("O1:Shipped", "1")])
@@ -111,6 +128,70 @@ async def test_a_new_lease_holder_leaves_the_claims_of_an_instance_still_connect
     finally:
         await lease.close()
         await still_running.close()
+
+
+async def register(
+    pool: asyncpg.Pool, token: str, *, renewed_s_ago: float, lease_timeout_s: float = 5.0
+) -> str:
+    """An ``instances`` row as ``ffn-sync run`` renews it; returns the instance id its claims carry."""
+    instance_id = f"other-host:7:{token}"
+    await pool.execute(
+        "INSERT INTO instances (instance_id, token, host, pid, version, schema_version, lease_timeout_s,"
+        " heartbeat_at) VALUES ($1, $2, 'other-host', 7, 'test', 9, $3, now() - make_interval(secs => $4))",
+        instance_id, token, lease_timeout_s, renewed_s_ago,
+    )  # fmt: skip
+    return instance_id
+
+
+async def test_a_new_lease_holder_takes_the_claims_of_a_frozen_instance_at_once(
+    world: World, pg_dsn: str
+) -> None:
+    await queue(world, ENTITY_SHIPMENT, [("S1", "1"), ("S2", "2")])
+    assert len(await claim(world, ENTITY_SHIPMENT)) == 2
+    token = (
+        "f0f0f0f0f0f0"  # SIGSTOP: its pool connections stay open, Postgres ended its idle lease connection
+    )
+    frozen = await register(world.pool, token, renewed_s_ago=6.0)  # its lease timeout is 5 s
+    await world.pool.execute("UPDATE snapshot SET claimed_by = $1", frozen)
+    its_pool = await asyncpg.connect(pg_dsn, server_settings={"application_name": f"ffn-sync {token}"})
+    lease = await MerchantLease.connect(pg_dsn)
+    try:
+        assert await claim(world, ENTITY_SHIPMENT) == []  # claimed for 60 s more
+        assert await lease.acquire(["acme"]) == {"acme"}
+        # Its fence stops it before its next request: the claims only kept the orders from running.
+        taken = await claim(world, ENTITY_SHIPMENT)
+        assert sorted(c.external_id for c in taken) == ["S1", "S2"]  # at once, not in 60 s
+    finally:
+        await lease.close()
+        await its_pool.close()
+
+
+async def test_claims_of_an_instance_whose_lease_may_still_be_valid_wait_for_the_recheck(
+    world: World, pg_dsn: str
+) -> None:
+    await queue(world, ENTITY_SHIPMENT, [("S1", "1")])
+    assert len(await claim(world, ENTITY_SHIPMENT)) == 1
+    token = "c0c0c0c0c0c0"  # its lease connection just dropped; renewed 1 s ago, so valid 2.75 s more
+    cut_off = await register(world.pool, token, renewed_s_ago=1.0, lease_timeout_s=5.0)
+    await world.pool.execute("UPDATE snapshot SET claimed_by = $1", cut_off)
+    its_pool = await asyncpg.connect(pg_dsn, server_settings={"application_name": f"ffn-sync {token}"})
+    clock = FakeClock()
+    lease = await MerchantLease.connect(pg_dsn, timeout_s=5.0, clock=clock)
+    try:
+        assert await lease.acquire(["acme"]) == {"acme"}
+        assert await claim(world, ENTITY_SHIPMENT) == []  # it may still be sending: its claim stands
+        assert await lease.recheck_void_claims() == 0
+        # A lease timeout after its last renewal its own fence has stopped it for a quarter timeout.
+        await world.pool.execute("UPDATE instances SET heartbeat_at = now() - interval '5 seconds'")
+        clock.advance(5.0)
+        assert await lease.recheck_void_claims() == 1
+        assert [c.external_id for c in await claim(world, ENTITY_SHIPMENT)] == ["S1"]
+        clock.advance(6.0)  # two lease timeouts after the take-over the renewals stop looking
+        await world.pool.execute("UPDATE snapshot SET claimed_by = $1", cut_off)
+        assert await lease.recheck_void_claims() == 0
+    finally:
+        await lease.close()
+        await its_pool.close()
 
 
 async def test_a_late_outcome_leaves_the_claim_of_the_instance_that_took_the_row_over(world: World) -> None:

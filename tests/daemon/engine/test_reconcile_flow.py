@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,10 +10,9 @@ from loguru import logger
 
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import orders, reconcile, stock
-from daemon.model import ShopOrder, StockLevel, Window
-from daemon.ports import UnreadableOrder
+from daemon.model import StockLevel
 from tests.daemon.engine.conftest import World
-from tests.daemon.engine.fakes import FakeShop
+from tests.daemon.engine.fakes import ListingShop
 
 
 @pytest.fixture
@@ -52,28 +50,6 @@ async def test_reconcile_queues_an_order_polling_missed_and_resets_stock(
 
     await orders.run(world.ctx, world.ctx.settings.channel("shop"), CycleCounts())
     assert len(world.ffn.outbounds) == 1
-
-
-class ListingShop(FakeShop):
-    """A shop whose full reads are dear: it lists (id, last change) and counts what is read in full."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.full_reads: list[str] = []
-        self.pages_read = 0
-
-    async def order_versions(self, window: Window) -> AsyncIterator[tuple[str, datetime]]:
-        async for order in super().changed_orders(window):
-            assert order.updated_at is not None
-            yield order.order_id, order.updated_at
-
-    def changed_orders(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
-        self.pages_read += 1
-        return super().changed_orders(window)
-
-    async def get_order(self, order_id: str) -> ShopOrder | UnreadableOrder | None:
-        self.full_reads.append(order_id)
-        return await super().get_order(order_id)
 
 
 async def test_reconcile_reads_in_full_only_the_orders_the_snapshot_is_behind_on(

@@ -16,6 +16,7 @@ from daemon.errors import RetryableError
 from daemon.model import OrderLine, PaymentState, ShopOrder, StockLevel, Window
 from daemon.ports import UnreadableOrder
 from tests.daemon.engine.conftest import World
+from tests.daemon.engine.fakes import ListingShop
 
 
 def ffn_level(world: World, sku: str, jfsku: str, level: int, version: int) -> None:
@@ -126,3 +127,25 @@ async def test_a_sku_the_shop_does_not_sell_is_reported_once_a_day_and_sent_agai
     notices = [line for line in lines if "GONE" in line]
     assert len(notices) == 2 and all(n.startswith("INFO") and "once a day" in n for n in notices)
     assert not [line for line in lines if line.startswith(("WARNING", "ERROR"))]
+
+
+async def test_a_shop_that_lists_versions_is_re_read_in_full_only_for_orders_the_snapshot_lacks(
+    world: World,
+) -> None:
+    shop = ListingShop()
+    world.ctx.channels["shop"] = world.shop = shop
+    ffn_level(world, "SKU-1", "JFSKU000001", 10, 1)
+    for n in (1, 2, 3):
+        world.order(n, lines=(OrderLine("l1", "SKU-1", "Shirt", 1),), updated_at=world.clock.now())
+    await pull_and_push(world)
+    assert world.shop.stock["SKU-1"] == 10 - 3
+
+    world.clock.advance(30)
+    world.order(4, lines=(OrderLine("l1", "SKU-1", "Shirt", 2),), updated_at=world.clock.now())
+    shop.full_reads.clear()
+    pages = shop.pages_read
+    ffn_level(world, "SKU-1", "JFSKU000001", 12, 2)
+    await stock.run(world.ctx, CycleCounts())  # the re-read's window still holds 1, 2 and 3
+
+    assert shop.full_reads == ["4"] and shop.pages_read == pages
+    assert world.shop.stock["SKU-1"] == 12 - 3 - 2

@@ -22,6 +22,7 @@ from daemon.http import HttpClient
 from daemon.store.instances import Registration, instance_rows, owner_rows
 from daemon.store.lease import MerchantLease
 from daemon.wiring.ownership import Ownership
+from daemon.wiring.takeovers import TakeOvers
 from tests.daemon.store.test_lease import migrated
 
 MERCHANTS = [f"m{i:02d}" for i in range(10)]
@@ -52,10 +53,11 @@ async def fleet(pg_dsn: str) -> AsyncIterator[Callable[..., Ownership]]:
         merchants: list[str] = MERCHANTS,
         timeout_s: float = 30.0,
         clock: FakeClock | None = None,
+        take_overs: TakeOvers | None = None,
     ) -> Ownership:
         ownership = Ownership(
             pg_dsn, merchants, balanced=True, lease_timeout_s=timeout_s, clock=clock or HeldClock(),
-            me=registration(name),
+            me=registration(name), take_overs=take_overs,
         )  # fmt: skip
         made.append(ownership)
         return ownership

@@ -27,6 +27,7 @@ from daemon.store.lease import MerchantLease
 from daemon.store.progress import record_cycle
 from daemon.wiring.build import MerchantRuntime
 from daemon.wiring.ownership import Ownership
+from daemon.wiring.takeovers import TakeOvers
 from tests.daemon.store.test_lease import migrated
 from tests.daemon.wiring.test_balancing import MERCHANTS, HeldClock, fleet, settle
 
@@ -144,10 +145,12 @@ async def test_a_reload_keeps_the_take_over_time_a_hand_over_does_not(
     fleet: Callable[..., Ownership],
 ) -> None:
     clock = HeldClock(T0)
-    before = fleet("reload-a", merchants=["acme"], clock=clock, timeout_s=30)
+    process = TakeOvers()  # one per process, shared by the runtime of each reload
+    before = fleet("reload-a", merchants=["acme"], clock=clock, timeout_s=30, take_overs=process)
     await before.renew()
     clock.advance(10)
-    after = fleet("reload-a", merchants=["acme"], clock=clock, timeout_s=30)  # the same process, reloaded
+    # The same process, reloaded.
+    after = fleet("reload-a", merchants=["acme"], clock=clock, timeout_s=30, take_overs=process)
     await after.renew()
     assert after.owned == set()  # the old runtime still holds it
     await before.aclose()
