@@ -58,6 +58,7 @@ class Channel:
     url: str
     order_prefix: str | None = None  # None: the kind's own (SH-, SW-, WC-)
     write_deadline_s: float | None = None
+    bulk_read_min_orders: int | None = None  # Shopify; None: the config's default
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ def _channel(merchant: MerchantFile, channel: Channel, since: datetime) -> list[
         f"order_prefix = {_q(channel.order_prefix or shop.order_prefix)}",
         f"base_url = {_q(channel.url)}",
         *([f"write_deadline_s = {_num(channel.write_deadline_s)}"] if channel.write_deadline_s else []),
+        *([f"bulk_read_min_orders = {channel.bulk_read_min_orders}"] if channel.bulk_read_min_orders else []),
         "[channels.credentials]",
         *shop.credentials(merchant.secret_prefix or merchant.env_prefix, merchant.shop),
         "[channels.intervals]",

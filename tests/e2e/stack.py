@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -140,8 +141,8 @@ def is_write(kind: str, call: dict[str, Any]) -> bool:
     return ffn_is_write(call) if kind == "ffn" else SHOPS[kind].is_write(call)
 
 
-def _main_channel(kind: str, url: str) -> Channel:
-    return channel(f"{kind}-main", kind, url)
+def _main_channel(kind: str, url: str, **fields: Any) -> Channel:
+    return channel(f"{kind}-main", kind, url, **fields)
 
 
 def _in_process(sandbox: object) -> InProcessSandbox:
@@ -158,13 +159,14 @@ async def stack(
     ffn_knobs: dict[str, Any] | None = None,
     shop_knobs: dict[str, Any] | None = None,
     shipping_default: str | None = "FULF0A0001",
+    channel_fields: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
     from daemon.wiring import build_runtime
 
     options = StageOptions(
         shops=tuple(kinds),
         merchant=dataclasses.replace(MERCHANT, shipping_default=shipping_default),
-        channel=_main_channel,
+        channel=functools.partial(_main_channel, **(channel_fields or {})),
         sandboxes_in_process=True,
         knobs={"ffn": ffn_knobs or {}, **(shop_knobs or {})},
         dsn=pg_dsn,

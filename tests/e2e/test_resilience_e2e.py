@@ -84,7 +84,13 @@ async def test_sigkill_at_random_moments_never_duplicates_or_loses_anything(
     tmp_path: Path, pg_dsn: str
 ) -> None:
     rng = random.Random(20)
-    async with stack(tmp_path, pg_dsn, ["shopify"], shop_knobs=PLUS) as s:
+    # Kills are to land between claim, export and write-back: the 500 orders are read page by page, so each
+    # short life gets to them. A bulk read (what a window of 500 would get) is seconds of waiting for the
+    # operation before the first order, which a loaded machine stretches past a 2-5 s life; the bulk read's
+    # own restarts are tests/adapters/shopify/test_bulk_reads.py's.
+    async with stack(
+        tmp_path, pg_dsn, ["shopify"], shop_knobs=PLUS, channel_fields={"bulk_read_min_orders": 100_000}
+    ) as s:
         shop = s.shops["shopify-main"]
         await seed_catalogue(s, shop)
         orders = [await new_order(s, shop, rng) for _ in range(500)]
