@@ -189,7 +189,7 @@ class Daemon:
         watchdog = asyncio.create_task(self.notifier.watchdog_loop(), name="sd-watchdog")
         self._runtime = runtime
         wakes = asyncio.create_task(
-            listen_for_wakes(db.dsn, self._on_login, self._on_nudge), name="ffn-login-wakes"
+            listen_for_wakes(db.dsn, self._on_login, self._on_nudge, self._on_rewind), name="ffn-login-wakes"
         )
         try:
             while not self._stop.is_set():
@@ -229,6 +229,12 @@ class Daemon:
         )
         self._retries.add(task)
         task.add_done_callback(self._retries.discard)
+
+    def _on_rewind(self, merchant_id: str | None) -> None:
+        """Cursors moved back (``ffn-sync resync``): the runtime reads them again before its next window."""
+        forget = getattr(self._runtime, "forget_cursors", None)  # runtimes with cursors in memory
+        if forget is not None:
+            forget(merchant_id)
 
     def _on_nudge(self, payload: str) -> None:
         """Another instance received a webhook for a merchant this one may own (``daemon.webhooks.forwarding``)."""

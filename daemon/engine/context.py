@@ -15,7 +15,7 @@ from daemon.engine.observer import NullObserver, Observer
 from daemon.engine.quiet import QuietWrites
 from daemon.engine.settings import MerchantSettings
 from daemon.ports import Fulfiller, ShopChannel
-from daemon.store.progress import Cursors
+from daemon.store.progress import Cursors, QuietHealth
 from daemon.store.snapshot import Snapshot
 
 FFN_CHANNEL = "ffn"  # the cursor/health key of merchant-level flows that read FFN feeds
@@ -33,6 +33,8 @@ class MerchantContext:
     cursors: Cursors = field(init=False)
     overlaps: OverlapSchedule = field(default_factory=OverlapSchedule)
     quiet: QuietWrites = field(default_factory=QuietWrites)
+    # Quiet cycles' health rows, shared by the process' merchants and written together (None: at once).
+    quiet_health: QuietHealth | None = None
     nudges: Nudges = field(default_factory=Nudges)  # webhook deliveries: read up to now (engine.nudges)
     # Per channel, orders the reconcile re-read at a newer change time and found unchanged (the snapshot
     # keeps their older time): it does not read them again at that version (flows.reconcile).
@@ -40,7 +42,7 @@ class MerchantContext:
 
     def __post_init__(self) -> None:
         self.snapshot = Snapshot(self.pool, self.settings.merchant_id)
-        self.cursors = Cursors(self.pool, self.settings.merchant_id)
+        self.cursors = Cursors(self.pool, self.settings.merchant_id, self.clock)
 
     @property
     def merchant_id(self) -> str:

@@ -76,7 +76,15 @@ async def run_cycle(
         now = ctx.clock.now()
         quiet = error is None and counts.quiet()
         failures_in_a_row = 0
-        if not ctx.quiet.health_may_skip(channel, flow, interval_s, now, quiet):
+        unchanged = ctx.quiet.health_may_skip(channel, flow, interval_s, now, quiet)
+        if unchanged:
+            pass  # the stored row already says this (daemon.engine.quiet)
+        elif quiet and ctx.quiet_health is not None:
+            # Nothing a caller waits for (no failure count): written with the process' other quiet rows.
+            row = (ctx.merchant_id, channel, flow, interval_s, now, counts.as_dict(), duration)
+            ctx.quiet_health.add(row, partial(ctx.quiet.health_lost, channel, flow))
+            ctx.quiet.health_written(channel, flow, interval_s, now, quiet)
+        else:
             failures_in_a_row = await record_cycle(
                 ctx.pool,
                 ctx.merchant_id,

@@ -79,11 +79,14 @@ async def pull(flow: Flow[R], cycle: Cycle) -> None:
                 if not page.last:
                     counts.changed += await _store(flow, cycle, conn, page.records)
                 else:
+                    stored = None
                     async with conn.transaction():
                         counts.changed += await _store(flow, cycle, conn, page.records)
                         if end is not None:  # None: a nudged read past the lag
-                            await ctx.cursors.advance(conn, cycle.key, flow.name, end)
+                            stored = await ctx.cursors.advance(conn, cycle.key, flow.name, end)
                             ctx.quiet.cursor_moved(cycle.key, flow.name, end)
+                    if stored is not None:  # committed
+                        ctx.cursors.remember(cycle.key, flow.name, stored)
             if not page.last and flow.push_while_reading:
                 await push(flow, cycle)
 

@@ -207,7 +207,8 @@ async def _handle(ctx: MerchantContext, item: Claimed, handler: ItemHandler, cou
         except (RetryableError, Exception) as exc:
             # Anything unexpected (a bug, a payload no mapping foresaw) stays with this one record: it is
             # retried like a transient error and parked as internal_error once the attempts run out.
-            internal = not isinstance(exc, SyncError)
+            # A deadlock or serialization failure is Postgres asking for the transaction again: transient.
+            internal = not isinstance(exc, SyncError | asyncpg.TransactionRollbackError)
             message = redact(f"{type(exc).__name__}: {exc}" if internal else str(exc))
             # The outcome is written first: when even that fails, the database is the trouble, not this
             # record, and the cycle fails as a whole instead of logging an ERROR per record.

@@ -71,3 +71,7 @@ class QuietWrites:
     def health_written(self, channel: str, flow: str, interval_s: float, now: datetime, quiet: bool) -> None:
         if quiet:
             self._health[(channel, flow)] = (interval_s, now)
+
+    def health_lost(self, channel: str, flow: str) -> None:
+        """A quiet row queued for writing was not written: the next cycle writes it."""
+        self._health.pop((channel, flow), None)

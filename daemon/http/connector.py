@@ -35,12 +35,15 @@ class _Shared:
 _SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Shared] = weakref.WeakKeyDictionary()
 
 
-def acquire() -> aiohttp.TCPConnector:
-    """The running loop's shared connector, made on first use; the caller must ``release`` it once."""
+def acquire(*, keepalive_s: float) -> aiohttp.TCPConnector:
+    """The running loop's shared connector, made on first use; the caller must ``release`` it once.
+    ``keepalive_s``: how long an idle connection waits for the next request (taken when it is made)."""
     loop = asyncio.get_running_loop()
     shared = _SHARED.get(loop)
     if shared is None or shared.connector.closed:
-        shared = _SHARED[loop] = _Shared(aiohttp.TCPConnector(limit=0, limit_per_host=0))
+        shared = _SHARED[loop] = _Shared(
+            aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=keepalive_s)
+        )
     shared.holders += 1
     return shared.connector
 

@@ -48,7 +48,7 @@ _INTENTS = f"""
 UPDATE snapshot AS s SET remote_id = u.remote_id, remote_hash = u.remote_hash, updated_at = now()
 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
      AS u(channel, entity, external_id, remote_id, remote_hash)
-WHERE {_MATCH}
+WHERE {_MATCH} AND s.claimed_by = $7
 """
 
 # The batched form of ``Snapshot.done``: pushed_hash is what was claimed, so an edit that arrived meanwhile
@@ -149,9 +149,11 @@ class Done:
 async def record_intents(
     conn: asyncpg.Pool | asyncpg.Connection, merchant_id: str, intents: Sequence[tuple[Claimed, str, str]]
 ) -> None:
-    """(row, outbound id, outbound hash) of each create about to be sent, in one statement."""
+    """(row, outbound id, outbound hash) of each create about to be sent, in one statement; only rows this
+    process still holds (a stale holder that resumed after a take-over writes nothing)."""
     if not intents:
         return
+    intents = sorted(intents, key=lambda i: _key(i[0]))
     await conn.execute(
         _INTENTS,
         merchant_id,
@@ -160,12 +162,21 @@ async def record_intents(
         [i.external_id for i, _, _ in intents],
         [remote_id for _, remote_id, _ in intents],
         [remote_hash for _, _, remote_hash in intents],
+        INSTANCE_ID,
     )
+
+
+def _key(item: Claimed) -> tuple[str, str, str]:
+    # Multi-row updates lock rows in the order they are given (a nested loop over the arrays): every writer
+    # sorting the same way cannot deadlock with another over rows both touch (a resumed stale holder and
+    # the new owner, before the claim check turns the stale one away).
+    return (item.channel, item.entity, item.external_id)
 
 
 async def write_done(pool: asyncpg.Pool, merchant_id: str, outcomes: Sequence[Done]) -> None:
     if not outcomes:
         return
+    outcomes = sorted(outcomes, key=lambda o: _key(o.item))
     rows = await pool.fetch(
         _DONE,
         merchant_id,

@@ -22,6 +22,7 @@ from daemon.monitor import MetricsObserver, attach_http_metrics, default_metrics
 from daemon.ports import Fulfiller, ShopChannel
 from daemon.store import Database
 from daemon.store.lease import DEFAULT_LEASE_TIMEOUT_S
+from daemon.store.progress import QuietHealth
 from daemon.store.snapshot import parked_since
 from daemon.webhooks.service import WebhookSet
 from daemon.wiring.clients import build_channel, build_fulfiller
@@ -37,6 +38,7 @@ class MerchantRuntime:
     jobs: Sequence[JobSpec] = ()
     ownership: Ownership | None = None
     webhooks: WebhookSet = field(default_factory=WebhookSet)
+    quiet_health: QuietHealth | None = None
 
     def run_after_take_over(self, trigger: Callable[[str], bool]) -> None:
         """Once the jobs are scheduled: a merchant taken from another instance runs its orders flow now
@@ -64,6 +66,12 @@ class MerchantRuntime:
             return 0
         return await parked_since(self.contexts[0].pool, [ctx.merchant_id for ctx in self.contexts], since)
 
+    def forget_cursors(self, merchant: str | None = None) -> None:
+        """Another process moved cursors of ``merchant`` (None: any) back: read them again (``Cursors``)."""
+        for ctx in self.contexts:
+            if merchant is None or ctx.merchant_id == merchant:
+                ctx.cursors.forget()
+
     async def retry_now(self, merchant: str | None = None, *, shops: bool = True) -> None:
         for ctx in self.contexts:
             if merchant is not None and ctx.merchant_id != merchant:
@@ -81,6 +89,8 @@ class MerchantRuntime:
                 logger.info("{}: {} waiting record(s) are due now", ctx.merchant_id, due)
 
     async def aclose(self) -> None:
+        if self.quiet_health is not None:
+            await self.quiet_health.aclose()
         if self.ownership is not None:
             await self.ownership.aclose()
         for ctx in self.contexts:
@@ -153,13 +163,15 @@ async def build_runtime(
     kept across reloads (see ``daemon.wiring.takeovers``).
     """
     observer = observer or MetricsObserver()
+    quiet_health = QuietHealth(db.pool)
     contexts: list[MerchantContext] = []
     jobs: list[JobSpec] = []
     for merchant in config.merchants:
         ctx = build_context(merchant, db, observer=observer)
+        ctx.quiet_health = quiet_health
         contexts.append(ctx)
         jobs.extend(merchant_jobs(ctx, intervals(merchant)))
-    runtime = MerchantRuntime(contexts=contexts)
+    runtime = MerchantRuntime(contexts=contexts, quiet_health=quiet_health)
     if exclusive:
         shortest = min((job.interval_s for job in jobs), default=DEFAULT_LEASE_TIMEOUT_S * 2)
         runtime.ownership = Ownership(

@@ -155,7 +155,7 @@ class Ownership:
         owned = (
             lease is not None
             and merchant_id not in self._handing_over
-            and merchant_id in lease.owned
+            and lease.holds(merchant_id)
             and lease.is_valid()
         )
         if self._me is None and not owned and merchant_id not in self._standing_by:
@@ -183,7 +183,7 @@ class Ownership:
 
     def _check(self, merchant_id: str) -> None:
         lease = self._lease
-        if lease is None or merchant_id not in lease.owned or not lease.is_valid():
+        if lease is None or not lease.holds(merchant_id) or not lease.is_valid():
             raise LeaseExpired(
                 f"merchant {merchant_id}: this instance may no longer hold its lease "
                 "(database connection lost or the process was stopped); cycle stopped before its next request"

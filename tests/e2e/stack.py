@@ -8,6 +8,7 @@ process (tests reach into their state and set ``create_app`` knobs) and the test
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import time
@@ -23,6 +24,7 @@ import aiohttp
 from daemon.config import AppConfig
 from daemon.scheduler import run_all_once
 from daemon.store import Database
+from daemon.store.wake import listen_for_wakes
 from sandboxes.world.control import Control
 from sandboxes.world.merchant import Channel, MerchantFile, Timing, secret_env
 from sandboxes.world.running import InProcessSandbox
@@ -181,7 +183,14 @@ async def stack(
         ffn = _in_process(stage.sandboxes["ffn"])
         s = Stack(stage, ffn, shops, stage.session, config, stage.config_path, stage.env, stage.db)
         s.runtime = await build_runtime(config, stage.db)
+        # As the daemon's app does: a rewind (``resync``) makes the runtime read its cursors again.
+        rewinds = asyncio.create_task(
+            listen_for_wakes(pg_dsn, lambda _m: None, None, lambda m: s.runtime.forget_cursors(m))
+        )
         try:
             yield s
         finally:
+            rewinds.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await rewinds
             await s.runtime.aclose()

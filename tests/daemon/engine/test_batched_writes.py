@@ -136,6 +136,23 @@ async def test_a_buffered_outcome_never_overwrites_a_later_one_of_the_same_row(w
     assert tuple(state) == ("failed", "manual_action", None)
 
 
+async def test_an_intent_is_written_only_to_rows_this_process_still_holds(world: World) -> None:
+    world.order(1)
+    world.order(2)
+    snapshot = Snapshot(world.pool, "acme")
+    await cycle(world)  # the rows exist; make them pending and claimed again
+    await world.pool.execute("UPDATE snapshot SET state = 'pending', pushed_hash = NULL, remote_id = NULL")
+    items = await snapshot.claim(
+        ["shop"], ENTITY_ORDER, now=world.clock.now() + timedelta(seconds=1), limit=10
+    )
+    assert sorted(i.external_id for i in items) == ["1", "2"]
+    # A new lease holder took order 2 over while this process was stopped.
+    await world.pool.execute("UPDATE snapshot SET claimed_by = 'the-new-owner' WHERE external_id = '2'")
+    await batches.record_intents(world.pool, "acme", [(i, f"OB-{i.external_id}", "h") for i in items])
+    got = await world.pool.fetch("SELECT external_id, remote_id FROM snapshot ORDER BY external_id")
+    assert [tuple(r) for r in got] == [("1", "OB-1"), ("2", None)]
+
+
 async def test_outcomes_are_written_in_batches_of_flush_at(world: World) -> None:
     for n in range(1, 4):
         world.order(n)

@@ -123,6 +123,7 @@ async def test_a_resync_and_an_outage_are_caught_up_in_bulk_a_short_gap_is_not(w
     assert outbound_id("MERC", "shop", late.order_id) in world.ffn.outbounds
 
     await world.pool.execute("UPDATE cursors SET position = position - interval '2 days'")  # ffn-sync resync
+    world.ctx.cursors.forget()  # as the daemon does on the resync's announcement (test_cursor_memory.py)
     before = len(world.ffn.writes)
     await _cycle(world)
     assert len(shop.bulk) == 3

@@ -57,6 +57,7 @@ async def test_partial_then_final_shipment_become_two_fulfilments_once_each(worl
     await shipments.run(world.ctx, CycleCounts())
     # The overlap re-reads N1 and a replay of the whole feed changes nothing.
     await world.pool.execute("DELETE FROM cursors")
+    world.ctx.cursors.forget()  # as after an announced rewind (test_cursor_memory.py)
     world.clock.advance(60)
     replay = CycleCounts()
     await shipments.run(world.ctx, replay)
@@ -125,6 +126,7 @@ async def test_fulfiller_cancel_reaches_the_shop_once_and_our_own_cancel_does_no
     ]
     await status.run(world.ctx, CycleCounts())
     await world.pool.execute("DELETE FROM cursors")
+    world.ctx.cursors.forget()  # as after an announced rewind (test_cursor_memory.py)
     await status.run(world.ctx, CycleCounts())
     assert [(o, s.status, c) for o, s, c in world.shop.statuses] == [("1", OutboundStatus.CANCELED, False)]
     remote = await world.pool.fetchval(
