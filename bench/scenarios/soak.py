@@ -21,7 +21,7 @@ from bench import promtext
 from bench.daemon_proc import DaemonProcess
 from bench.report import Table, verdict
 from bench.scenarios.common import bench_stage
-from bench.scenarios.fleet import _rss_mb, _timing, _wait_started
+from bench.scenarios.fleet import SCALE, _rss_mb, _timing, _wait_started
 from bench.sizes import Size
 from sandboxes.world.fleet import stage_fleet
 from sandboxes.world.stage import Stage, staged
@@ -84,7 +84,7 @@ async def _soak(stage: Stage, n: int, soak_s: float, token_s: float) -> Table:
     table = Table(
         "soak",
         f"{n} merchants × 3 shops idle for {soak_s:.0f} s after {WARMUP_S:.0f} s, FFN and Shopware tokens living "
-        f"{token_s:.0f} s (production: 1800 s and 600 s); production intervals ÷ 10.",
+        f"{token_s:.0f} s (production: 1800 s and 600 s); production intervals ÷ {SCALE:g}.",
     )
     table.add(
         "FFN token refreshes during the soak",

@@ -17,6 +17,7 @@ from tenacity import RetryCallState
 from daemon.clock import SYSTEM_CLOCK, Clock
 from daemon.errors import ChannelFatalError, RateLimited, RetryableError, SyncError
 from daemon.fence import check_fence
+from daemon.http import connector as shared_connector
 from daemon.http.auth import Auth, RequestSigner
 from daemon.http.errors import ErrorFactory, default_error_factory, header, parse_retry_after
 from daemon.http.ratelimit import NoLimit, RateLimiter
@@ -102,6 +103,7 @@ class HttpClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session = session
         self._owns_session = session is None
+        self._connector: aiohttp.TCPConnector | None = None  # the shared one, held while this client is open
         self._closed = False
 
     def __repr__(self) -> str:
@@ -117,8 +119,12 @@ class HttpClient:
         if self._closed:  # closed while this request waited for the limiter or its token
             raise ClientClosed("client closed while the request waited; not sent", upstream=self.upstream)
         if self._session is None or (self._owns_session and self._session.closed):
-            connector = aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_S)
-            self._session = aiohttp.ClientSession(timeout=self._timeout, connector=connector)
+            # A session of its own (cookies, defaults) over the process's shared connection pool.
+            if self._connector is None:
+                self._connector = shared_connector.acquire(keepalive_s=KEEPALIVE_S)
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout, connector=self._connector, connector_owner=False
+            )
             self._owns_session = True
         return self._session
 
@@ -132,6 +138,9 @@ class HttpClient:
         self._closed = True
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
+        if self._connector is not None:
+            connector, self._connector = self._connector, None
+            await shared_connector.release(connector)
 
     async def get_json(self, url: str, **kw: Any) -> Any:
         return (await self.request("GET", url, **kw)).json()
