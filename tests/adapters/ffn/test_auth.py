@@ -16,6 +16,7 @@ from daemon.secrets import MAX_RETIRED_PER_SLOT, Secret, redact, registry_size
 from daemon.store.tokens import PgTokenStore
 from sandboxes.ffn.oauth import CLIENT_ID, CLIENT_SECRET
 from tests.adapters.ffn.conftest import ClientFactory, Sandbox
+from tests.live_objects import grown, own_objects
 
 
 def auth_for(sandbox: Sandbox, store: PgTokenStore, clock: FakeClock, **kw: object) -> FfnAuth:
@@ -207,3 +208,24 @@ async def test_a_routine_refresh_writes_no_info_line(
         await auth.aclose()
     assert auth.refreshes == 3
     assert lines == []
+
+
+async def test_refreshes_leave_no_growing_structure(
+    sandbox: Sandbox, logged_in: PgTokenStore, clock: FakeClock
+) -> None:
+    """Issue 18's soak: a day of refreshes must not pile anything up (tokens, slots, records, hooks)."""
+    auth = auth_for(sandbox, logged_in, clock)
+    try:
+        for _ in range(2 * MAX_RETIRED_PER_SLOT):  # the slots' retired values fill up first
+            clock.advance(1800)
+            await auth.access_token()
+        before, size = own_objects(), registry_size()
+        for _ in range(200):
+            clock.advance(1800)
+            await auth.access_token()
+        after = own_objects()
+    finally:
+        await auth.aclose()
+    assert auth.refreshes == 200 + 2 * MAX_RETIRED_PER_SLOT
+    assert registry_size() == size
+    assert grown(before, after, at_least=10) == {}

@@ -13,10 +13,11 @@ from adapters.shopware import ShopwareChannel
 from daemon.clock import FakeClock
 from daemon.errors import AuthError, RecordError, RetryableError
 from daemon.model import FulfillerStatus, OrderRef, OutboundStatus
-from daemon.secrets import Secret
+from daemon.secrets import Secret, registry_size
 from sandboxes.shopware import CLIENT_ID
 from tests.adapters.shopware.conftest import Sandbox
 from tests.adapters.shopware.spec_check import assert_traffic_valid
+from tests.live_objects import grown, own_objects
 
 
 def token_requests(sandbox: Sandbox) -> int:
@@ -33,6 +34,20 @@ async def test_one_token_serves_many_calls_and_is_renewed_before_expiry(
     await channel.get_order("0" * 32)
     assert token_requests(sandbox) == 2
     assert all(e.status != 401 for e in sandbox.vendor_traffic())
+
+
+async def test_token_renewals_leave_no_growing_structure(channel: ShopwareChannel, clock: FakeClock) -> None:
+    """Issue 18's soak: a new token every ~9 minutes all day must not pile anything up."""
+    for _ in range(8):  # the token slot's retired values fill up first
+        clock.advance(600)
+        await channel.auth.token()
+    before, size = own_objects(), registry_size()
+    for _ in range(200):
+        clock.advance(600)
+        await channel.auth.token()
+    assert channel.auth.fetches == 208
+    assert registry_size() == size
+    assert grown(before, own_objects(), at_least=10) == {}
 
 
 async def test_a_rejected_token_is_refreshed_once_in_a_single_flight(
