@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
+import yarl
 from loguru import logger
 
 from adapters.shopify import bulk_jsonl
@@ -122,16 +123,20 @@ class BulkOrderReader:
             await self._session.close()
 
     async def changed(
-        self, window: Window, *, wait_for_others: bool = True
+        self, window: Window, *, wait_for_others: bool = True, max_wait_s: float | None = None
     ) -> AsyncIterator[ShopOrder | UnreadableOrder]:
         """The window's orders through a bulk operation, page by page when that is not possible now.
         ``wait_for_others``: wait (up to ``wait_foreign_s``) for another running bulk query to end; without
-        it (a poll's window: its orders must not wait) the window is read page by page at once."""
+        it (a poll's window: its orders must not wait) the window is read page by page at once.
+        ``max_wait_s``: how long our own operation may take before the window is read page by page instead
+        (default ``self.max_wait_s``; a poll passes about its interval: Shopify may queue an operation)."""
         search, start, end = window_query(window)
         read: set[str] = set()
         since = f"{start:%Y-%m-%d %H:%M:%S}"
         try:
-            finished = await self._finished_operation(search, wait_for_others=wait_for_others)
+            finished = await self._finished_operation(
+                search, wait_for_others=wait_for_others, max_wait_s=max_wait_s or self.max_wait_s
+            )
         except BulkUnavailable as exc:
             (logger.info if isinstance(exc, BulkBusy) else logger.warning)(
                 f"shopify bulk read of orders changed {since} to {end:%Y-%m-%d %H:%M:%S} "
@@ -176,7 +181,7 @@ class BulkOrderReader:
 
     # the operation ------------------------------------------------------------------------------------------
 
-    async def _finished_operation(self, search: str, *, wait_for_others: bool) -> Finished:
+    async def _finished_operation(self, search: str, *, wait_for_others: bool, max_wait_s: float) -> Finished:
         wanted = bulk_jsonl.order_query(search, self._fo_query)
         window = bulk_jsonl.query_window(wanted)
         assert window is not None
@@ -190,13 +195,13 @@ class BulkOrderReader:
             ):
                 # Started by an earlier run (before a restart, or one that gave up waiting).
                 logger.debug(f"shopify bulk operation {current['id']} ({current['status']}) is ours: reused")
-                return await self._wait(current, theirs[1], reused=True)
+                return await self._wait(current, theirs[1], reused=True, max_wait_s=max_wait_s)
             if current["status"] in RUNNING:
                 if not wait_for_others:
                     raise BulkBusy(f"bulk operation {current['id']} runs (one bulk query at a time)")
                 await self._wait_for_other(current)
         started = await self._start(wanted)
-        return await self._wait(started, window[1], reused=False)
+        return await self._wait(started, window[1], reused=False, max_wait_s=max_wait_s)
 
     async def _current(self) -> dict[str, Any] | None:
         data = await self._transport.query(CURRENT_BULK_OPERATION)
@@ -209,8 +214,6 @@ class BulkOrderReader:
         errors = payload.get("userErrors") or []
         if errors:
             text = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
-            if not any(e.get("code") in BUSY_CODES for e in errors):
-                logger.error(f"shopify refused the bulk order query: {text}")
             busy = any(e.get("code") in BUSY_CODES for e in errors)
             raise (BulkBusy if busy else BulkUnavailable)(f"Shopify refused the bulk query ({text})")
         operation = payload.get("bulkOperation")
@@ -240,14 +243,16 @@ class BulkOrderReader:
             delay = min(MAX_POLL_S, delay * 2)
             status = await self._poll(other["id"])
 
-    async def _wait(self, operation: dict[str, Any], covers_until: str, *, reused: bool) -> Finished:
-        deadline = self._clock.monotonic() + self.max_wait_s
+    async def _wait(
+        self, operation: dict[str, Any], covers_until: str, *, reused: bool, max_wait_s: float
+    ) -> Finished:
+        deadline = self._clock.monotonic() + max_wait_s
         delay = FIRST_POLL_S
         status = operation
         while status["status"] in RUNNING or "url" not in status:
             if status["status"] in RUNNING and self._clock.monotonic() >= deadline:
                 raise BulkUnavailable(
-                    f"bulk operation {operation['id']} still runs after {self.max_wait_s:.0f} s "
+                    f"bulk operation {operation['id']} still runs after {max_wait_s:.0f} s "
                     "(a later run picks it up)"
                 )
             if status["status"] in RUNNING:
@@ -295,10 +300,13 @@ class BulkOrderReader:
                 yield self._checked(finished, done)
         except (aiohttp.ClientError, TimeoutError) as exc:
             # The operation stays ours and completed: the next try of this window downloads it again.
+            # Not ``exc`` itself: aiohttp's errors quote the signed link, which opens the merchant's order
+            # export (customers' personal data) to anyone holding it for days.
             raise RetryableError(
-                f"the result of bulk operation {finished.id} could not be downloaded: {exc}",
+                f"the result of bulk operation {finished.id} could not be downloaded from "
+                f"{yarl.URL(finished.url).host}: {type(exc).__name__}",
                 upstream="shopify",
-            ) from exc
+            ) from None
         except ValueError as exc:
             # A line longer than the reader's limit, or a file that cannot be trusted as a whole.
             raise BulkUnavailable(f"the result of bulk operation {finished.id} is unusable: {exc}") from exc

@@ -33,6 +33,10 @@ SEARCH_RECHECK_S = 2.0
 # sooner than a bulk operation's start, polls and download take.
 BULK_READ_MIN_ORDERS = 50
 
+# A poll's bulk read waits about one polling interval for its operation (Shopify may queue it); then the
+# window is read page by page and the operation is left to a later run (reused while its window fits).
+POLL_BULK_WAIT_S = 60.0
+
 
 class ShopifyChannel:
     kind = "shopify"
@@ -122,7 +126,7 @@ class ShopifyChannel:
         (then page by page); fewer page by page."""
         await self._fulfilment_orders_visible()
         if await self._many_orders(window):
-            orders = self._bulk.changed(window, wait_for_others=False)
+            orders = self._bulk.changed(window, wait_for_others=False, max_wait_s=POLL_BULK_WAIT_S)
         else:
             orders = self._orders.changed(window)
         async for order in orders:

@@ -83,8 +83,16 @@ async def pull(flow: Flow[R], cycle: Cycle) -> None:
                     async with conn.transaction():
                         counts.changed += await _store(flow, cycle, conn, page.records)
                         if end is not None:  # None: a nudged read past the lag
-                            stored = await ctx.cursors.advance(conn, cycle.key, flow.name, end)
-                            ctx.quiet.cursor_moved(cycle.key, flow.name, end)
+                            stored = await ctx.cursors.advance(
+                                conn, cycle.key, flow.name, end, read_from=window.start
+                            )
+                            if stored is None:
+                                logger.info(
+                                    f"{flow.name} {cycle.key}: the cursor was moved back (resync) while this"
+                                    f" window was read; the next cycle reads from there"
+                                )
+                            else:
+                                ctx.quiet.cursor_moved(cycle.key, flow.name, end)
                     if stored is not None:  # committed
                         ctx.cursors.remember(cycle.key, flow.name, stored)
             if not page.last and flow.push_while_reading:

@@ -8,7 +8,6 @@ prometheus-client children: 24 MB for 1,000 busy merchants with webhooks. Same l
 from __future__ import annotations
 
 import math
-import threading
 from array import array
 from collections.abc import Iterable, Iterator
 
@@ -18,9 +17,16 @@ from prometheus_client.metrics_core import (
     HistogramMetricFamily,
     Metric,
 )
-from prometheus_client.registry import Collector
 
-from daemon.monitor.exposition import ABSENT, HistogramSpec, family_header, labels_text, number, split_at_le
+from daemon.monitor.exposition import (
+    ABSENT,
+    HistogramSpec,
+    MerchantTable,
+    family_header,
+    labels_text,
+    number,
+    split_at_le,
+)
 
 PREFIX = "ffn_sync_"
 CHANNEL_LABELS = ("merchant", "channel")
@@ -82,16 +88,9 @@ class ChannelValues:
         return twin
 
 
-class ChannelTable(Collector):
+class ChannelTable(MerchantTable[ChannelKey, ChannelValues]):
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._channels: dict[ChannelKey, ChannelValues] = {}
-
-    def _slot(self, key: ChannelKey) -> ChannelValues:
-        slot = self._channels.get(key)
-        if slot is None:
-            slot = self._channels[key] = ChannelValues()
-        return slot
+        super().__init__(ChannelValues)
 
     # -- updates (the event loop) --
 
@@ -122,24 +121,7 @@ class ChannelTable(Collector):
         with self._lock:
             self._slot(key).registered = 1.0 if registered else 0.0
 
-    def forget_merchants(self, merchants: Iterable[str]) -> None:
-        gone = set(merchants)
-        if not gone:
-            return
-        with self._lock:
-            for key in [k for k in self._channels if k[0] in gone]:
-                del self._channels[key]
-
     # -- reads (the render thread) --
-
-    def snapshot(self) -> list[tuple[ChannelKey, ChannelValues]]:
-        with self._lock:
-            slots = list(self._channels.items())
-        rows = []
-        for key, slot in slots:
-            with self._lock:
-                rows.append((key, slot.copy()))
-        return rows
 
     def label_names(self) -> set[str]:
         return {*CHANNEL_LABELS, DELIVERIES[2], REJECTS[2]}

@@ -11,11 +11,14 @@ prometheus-client's custom-collector API for everything that reads the registry.
 from __future__ import annotations
 
 import math
+import threading
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Generic, Protocol, Self, TypeVar
 
+from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString as _untyped_go_string
 
 # How prometheus-client writes a value (Go's float formatting: +Inf, NaN, exponents from 1e6 on).
@@ -93,3 +96,44 @@ def split_at_le(pairs: Sequence[tuple[str, str]]) -> tuple[str, str]:
     before = labels_text([p for p in ordered if p[0] < "le"])
     after = labels_text([p for p in ordered if p[0] > "le"])
     return (f"{before}," if before else ""), (f",{after}" if after else "")
+
+
+class Copyable(Protocol):
+    def copy(self) -> Self: ...
+
+
+Key = TypeVar("Key", bound=tuple[str, ...])
+Values = TypeVar("Values", bound=Copyable)
+
+
+class MerchantTable(Collector, Generic[Key, Values]):
+    """Values by a key whose first element is the merchant, written by the event loop and read by the render
+    thread: one lock, held for a few operations by either side (the render thread copies a slot at a time)."""
+
+    def __init__(self, new_values: Callable[[], Values]) -> None:
+        self._lock = threading.Lock()
+        self._slots: dict[Key, Values] = {}
+        self._new_values = new_values
+
+    def _slot(self, key: Key) -> Values:
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = self._new_values()
+        return slot
+
+    def forget_merchants(self, merchants: Iterable[str]) -> None:
+        gone = set(merchants)
+        if not gone:
+            return
+        with self._lock:
+            for key in [k for k in self._slots if k[0] in gone]:
+                del self._slots[key]
+
+    def snapshot(self) -> list[tuple[Key, Values]]:
+        with self._lock:
+            slots = list(self._slots.items())
+        rows = []
+        for key, slot in slots:
+            with self._lock:
+                rows.append((key, slot.copy()))
+        return rows

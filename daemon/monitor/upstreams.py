@@ -8,13 +8,18 @@ under one lock, text written from the copies.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator
 
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from daemon.monitor.exposition import HistogramSpec, family_header, labels_text, number, split_at_le
+from daemon.monitor.exposition import (
+    HistogramSpec,
+    MerchantTable,
+    family_header,
+    labels_text,
+    number,
+    split_at_le,
+)
 
 PREFIX = "ffn_sync_"
 API_LABELS = ("merchant", "upstream")
@@ -56,16 +61,9 @@ class UpstreamValues:
         return twin
 
 
-class UpstreamTable(Collector):
+class UpstreamTable(MerchantTable[UpstreamKey, UpstreamValues]):
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._upstreams: dict[UpstreamKey, UpstreamValues] = {}
-
-    def _slot(self, key: UpstreamKey) -> UpstreamValues:
-        slot = self._upstreams.get(key)
-        if slot is None:
-            slot = self._upstreams[key] = UpstreamValues()
-        return slot
+        super().__init__(UpstreamValues)
 
     # -- updates (the event loop) --
 
@@ -90,24 +88,7 @@ class UpstreamTable(Collector):
             slot.waits += waits
             slot.wait_s += seconds
 
-    def forget_merchants(self, merchants: Iterable[str]) -> None:
-        gone = set(merchants)
-        if not gone:
-            return
-        with self._lock:
-            for key in [k for k in self._upstreams if k[0] in gone]:
-                del self._upstreams[key]
-
     # -- reads (the render thread) --
-
-    def snapshot(self) -> list[tuple[UpstreamKey, UpstreamValues]]:
-        with self._lock:
-            slots = list(self._upstreams.items())
-        rows = []
-        for key, slot in slots:
-            with self._lock:
-                rows.append((key, slot.copy()))
-        return rows
 
     def label_names(self) -> set[str]:
         return {*API_LABELS, "method", "status"}

@@ -28,8 +28,10 @@ class Cursors:
     merchants) only to find what it wrote itself. Moving one back is the other writer (``rewind_cursors``,
     ``ffn-sync resync``): it announces the rewind (``daemon.store.wake``) and the running daemon forgets
     the merchant's positions, so its next cycle reads the rewound one (``forget``). A memory is trusted
-    for ``TRUST_S`` at most: a missed announcement, or a take-over after another instance moved the
-    cursor, costs at worst a window that starts earlier, which re-reads records that are already stored.
+    for ``TRUST_S`` at most: a take-over after another instance moved the cursor costs at worst a window
+    that starts earlier, which re-reads records that are already stored. A rewind is never undone by a
+    window read from before it (a read in flight, a missed announcement): ``advance`` moves a cursor only
+    while it still stands at or after the window's start.
     """
 
     TRUST_S = 300.0
@@ -63,21 +65,28 @@ class Cursors:
         self._known.clear()
 
     async def advance(
-        self, conn: asyncpg.Connection, channel: str, flow: str, position: datetime
-    ) -> datetime:
+        self, conn: asyncpg.Connection, channel: str, flow: str, position: datetime, *, read_from: datetime
+    ) -> datetime | None:
         """Call inside the transaction that stored the window's last rows; returns the stored position, for
-        ``remember`` once that transaction committed (until then the next ``get`` asks Postgres)."""
+        ``remember`` once that transaction committed (until then the next ``get`` asks Postgres).
+
+        None, and nothing moved, when the cursor stands before ``read_from`` (the window's start): it was
+        moved back (``ffn-sync resync``) after this window was planned, and the rewound range must be read."""
         self._known.pop((channel, flow), None)
-        stored: datetime = await conn.fetchval(
+        stored: datetime | None = await conn.fetchval(
             "INSERT INTO cursors (merchant_id, channel, flow, position) VALUES ($1, $2, $3, $4)"
             " ON CONFLICT (merchant_id, channel, flow) DO UPDATE"
             " SET position = greatest(cursors.position, excluded.position), updated_at = now()"
+            " WHERE cursors.position >= $5"
             " RETURNING position",
             self.merchant_id,
             channel,
             flow,
             position,
+            read_from,
         )
+        if stored is None:
+            self.forget()
         return stored
 
     def remember(self, channel: str, flow: str, position: datetime) -> None:

@@ -12,9 +12,11 @@ import aiohttp
 import graphql
 import orjson
 import pytest
+import yarl
 from loguru import logger
 
 from adapters.shopify import bulk_jsonl
+from adapters.shopify.channel import POLL_BULK_WAIT_S
 from adapters.shopify.read import window_query
 from daemon.errors import RetryableError
 from daemon.model import ShopOrder, Window
@@ -308,6 +310,39 @@ async def test_a_poll_window_does_not_wait_for_a_running_bulk_operation(shop: Sh
     assert shop.clock.slept == []  # not a second of waiting
 
 
+async def test_a_poll_waits_about_an_interval_for_its_own_operation_then_reads_pages(shop: Shop) -> None:
+    # Shopify may queue an operation for minutes: a poll's orders must not wait for it that long.
+    ids = await _world(shop)
+    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 3600})
+    with _warnings() as lines:
+        found = _by_id(await _read(shop, bulk=False, poll=True, bulk_read_min_orders=10))
+    assert sorted(found) == sorted(ids)
+    assert len(shop.sandbox.bulk.operations) == 1  # ours, left running for a later run
+    assert POLL_BULK_WAIT_S <= sum(shop.clock.slept) < POLL_BULK_WAIT_S + 31
+    assert any("still runs after 60 s" in line and "page by page" in line for line in lines)
+
+
+async def test_a_failed_download_does_not_quote_the_signed_link(shop: Shop) -> None:
+    await _world(shop)
+    channel = _channel(shop)
+
+    class _Redirecting:
+        closed = False
+
+        def get(self, url: str) -> Any:
+            raise aiohttp.TooManyRedirects(aiohttp.RequestInfo(yarl.URL(url), "GET", {}, yarl.URL(url)), ())  # type: ignore[arg-type]
+
+    try:
+        channel._bulk._session = _Redirecting()  # type: ignore[assignment]
+        with pytest.raises(RetryableError) as caught:
+            [o async for o in channel.changed_orders_bulk(WINDOW)]
+        channel._bulk._session, channel._bulk._owns_session = None, True
+    finally:
+        await channel.aclose()
+    assert "TooManyRedirects" in str(caught.value)
+    assert "?" not in str(caught.value) and "signature" not in str(caught.value).lower()
+
+
 @pytest.mark.parametrize(("min_orders", "bulk"), [(10, True), (11, False)])
 async def test_a_poll_window_is_read_in_bulk_from_the_threshold_on_and_page_by_page_below(
     shop: Shop, min_orders: int, bulk: bool
@@ -375,7 +410,7 @@ async def test_the_result_is_streamed_each_order_handed_on_before_the_file_is_re
     channel = _channel(shop)
     storage = _Storage()
     try:
-        finished = await channel._bulk._finished_operation(_search(), wait_for_others=True)
+        finished = await channel._bulk._finished_operation(_search(), wait_for_others=True, max_wait_s=60)
         async with shop.session.get(finished.url) as real:  # the sandbox's grouped file, as Shopify writes it
             storage.response = _Response((await real.read()).splitlines())
         channel._bulk._session = storage  # type: ignore[assignment]
