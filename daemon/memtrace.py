@@ -6,7 +6,7 @@ before the runtime is built and writes ``snapshot-<n>.pickle`` every ``FFN_SYNC_
 objects, and glibc's malloc heap (``mallinfo2``: MB in use, MB free but kept, MB in mmap blocks), which
 tells a growing Python heap from a fragmented allocator. ``FFN_SYNC_TRACEMALLOC_FRAMES=0`` writes only
 the stats (no tracing, no snapshots). Compare two snapshots with ``snapshot.compare_to(older,
-"traceback")``. Unset, nothing is imported or started. Tracing makes the process slower and bigger:
+"traceback")``. Unset, nothing starts and tracemalloc is not imported. Tracing makes the process slower and bigger:
 never in production.
 """
 
