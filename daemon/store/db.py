@@ -9,9 +9,9 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import orjson
@@ -34,6 +34,16 @@ _JSONB_VERSION = b"\x01"
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 # A query password runs until the next known parameter (an unencoded '&' inside it stays masked).
 _QUERY_PASSWORD = re.compile(rf"(?P<head>[?&]password=).*?(?=&(?:{LIBPQ_KEYS})=|$)", re.IGNORECASE)
+
+
+Row = TypeVar("Row")
+
+
+def record_as(cls: type[Row], record: asyncpg.Record, **converted: Any) -> Row:
+    """A dataclass from the columns of ``record`` named as its fields; ``converted`` overrides some of them
+    (arrays wanted as tuples, say). Extra columns are left out."""
+    values = {f.name: record[f.name] for f in fields(cls) if f.name not in converted}  # type: ignore[arg-type]
+    return cls(**values, **converted)
 
 
 def safe_dsn(dsn: str) -> str:

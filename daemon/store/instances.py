@@ -17,7 +17,7 @@ from datetime import datetime
 
 import asyncpg
 
-from daemon.store.db import APPLICATION_NAME
+from daemon.store.db import APPLICATION_NAME, record_as
 
 LEASE_APPLICATION_PREFIX = f"{APPLICATION_NAME} lease "
 
@@ -170,34 +170,11 @@ ORDER BY o.merchant_id
 async def instance_rows(pool: asyncpg.Pool) -> list[InstanceRow]:
     if await pool.fetchval("SELECT to_regclass('instances')") is None:
         return []  # a database of a release before 0009
-    return [
-        InstanceRow(
-            instance_id=r["instance_id"],
-            host=r["host"],
-            pid=r["pid"],
-            version=r["version"],
-            schema_version=r["schema_version"],
-            merchants=r["merchants"],
-            started_at=r["started_at"],
-            heartbeat_at=r["heartbeat_at"],
-            alive=r["alive"],
-        )
-        for r in await pool.fetch(_INSTANCES)
-    ]
+    return [record_as(InstanceRow, r) for r in await pool.fetch(_INSTANCES)]
 
 
 async def owner_rows(pool: asyncpg.Pool, merchant: str | None = None) -> list[OwnerRow]:
     if await pool.fetchval("SELECT to_regclass('merchant_owners')") is None:
         return []
     query = _OWNERS.format(instances=_INSTANCES.replace("ORDER BY i.host, i.started_at", ""))
-    return [
-        OwnerRow(
-            merchant_id=r["merchant_id"],
-            instance_id=r["instance_id"],
-            host=r["host"],
-            pid=r["pid"],
-            since=r["since"],
-            alive=r["alive"],
-        )
-        for r in await pool.fetch(query, merchant)
-    ]
+    return [record_as(OwnerRow, r) for r in await pool.fetch(query, merchant)]

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from daemon.secrets import Secret
+from daemon.store.db import record_as
 
 CREDENTIAL_SOURCE = "webhook_registrations"  # what a Secret's repr names instead of the value
 
@@ -177,20 +178,6 @@ async def registrations(
         channel,
     )
     return [
-        Registration(
-            merchant_id=row["merchant_id"],
-            channel=row["channel"],
-            kind=row["kind"],
-            state=row["state"],
-            topics=tuple(row["topics"]),
-            subscriptions=tuple(row["subscriptions"]),
-            last_error=row["last_error"],
-            last_registered_at=row["last_registered_at"],
-            last_delivery_at=row["last_delivery_at"],
-            address_prefix=row["address_prefix"],
-            registered_since=row["registered_since"],
-            shop_url=row["shop_url"],
-            rotation_pending=row["rotation_pending"],
-        )
+        record_as(Registration, row, topics=tuple(row["topics"]), subscriptions=tuple(row["subscriptions"]))
         for row in rows
     ]
