@@ -20,6 +20,7 @@ from prometheus_client.metrics_core import (
 
 from daemon.monitor.exposition import (
     ABSENT,
+    PREFIX,
     HistogramSpec,
     MerchantTable,
     family_header,
@@ -28,7 +29,6 @@ from daemon.monitor.exposition import (
     split_at_le,
 )
 
-PREFIX = "ffn_sync_"
 CHANNEL_LABELS = ("merchant", "channel")
 ChannelKey = tuple[str, str]  # merchant, channel ("-", "-" for a webhook URL that named none we serve)
 # Shop "created" -> FFN outbound created: seconds for a busy poll loop, up to an hour for a backlog.

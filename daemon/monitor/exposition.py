@@ -24,6 +24,7 @@ from prometheus_client.utils import floatToGoString as _untyped_go_string
 # How prometheus-client writes a value (Go's float formatting: +Inf, NaN, exponents from 1e6 on).
 go_string: Callable[[float], str] = _untyped_go_string
 
+PREFIX = "ffn_sync_"  # of every metric name
 ABSENT = math.nan  # in a value array: no series for that value (yet, or any more)
 
 

@@ -28,9 +28,16 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.registry import Collector
 
-from daemon.monitor.exposition import ABSENT, HistogramSpec, family_header, labels_text, number, split_at_le
+from daemon.monitor.exposition import (
+    ABSENT,
+    PREFIX,
+    HistogramSpec,
+    family_header,
+    labels_text,
+    number,
+    split_at_le,
+)
 
-PREFIX = "ffn_sync_"
 FLOW_LABELS = ("merchant", "channel", "flow")
 FlowKey = tuple[str, str, str]  # merchant, channel, flow
 

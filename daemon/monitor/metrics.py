@@ -14,10 +14,10 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from daemon.monitor.channels import ORDER_LATENCY_BUCKETS, ChannelTable
+from daemon.monitor.exposition import PREFIX
 from daemon.monitor.flows import (
     CYCLE_DURATION_BUCKETS,
     FLOW_LABELS,
-    PREFIX,
     RECORD_COUNTS,
     TRIGGER_DELAY_BUCKETS,
     FlowTable,

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
 
 from daemon.monitor.exposition import (
+    PREFIX,
     HistogramSpec,
     MerchantTable,
     family_header,
@@ -21,7 +22,6 @@ from daemon.monitor.exposition import (
     split_at_le,
 )
 
-PREFIX = "ffn_sync_"
 API_LABELS = ("merchant", "upstream")
 UpstreamKey = tuple[str, str]  # merchant, upstream
 API_DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
