@@ -187,6 +187,7 @@ class Daemon:
 
     async def _serve(self, db: Database, runtime: Runtime) -> Runtime:
         watchdog = asyncio.create_task(self.notifier.watchdog_loop(), name="sd-watchdog")
+        trimmer = asyncio.create_task(heap.trim_periodically(heap.trim_interval_s()), name="malloc-trim")
         self._runtime = runtime
         wakes = asyncio.create_task(
             listen_for_wakes(db.dsn, self._on_login, self._on_nudge, self._on_rewind), name="ffn-login-wakes"
@@ -200,7 +201,7 @@ class Daemon:
             logger.info("stop requested, shutting down (grace {:.0f}s)", self.grace_s)
             return runtime
         finally:
-            for task in (watchdog, wakes, *self._retries):
+            for task in (watchdog, trimmer, wakes, *self._retries):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -9,6 +9,10 @@ daemon: start-up to its "ffn-sync started" line, CPU (``/proc``) and finished cy
 idle window after a warm-up, RSS, Postgres connections, log lines written while idle, and the scheduler's
 lateness (a run's start minus its planned fire time; p99 from ``/metrics`` over the idle window) and
 skipped runs.
+
+``BENCH_FLEET_DISTINCT_HOSTS=1``: each merchant's shops at a loopback address of their own (127.1.0.N, the
+shop sandboxes answering there too), as real shops are each their own host: the daemon then keeps a
+connection per shop instead of reusing a few dozen for the whole fleet. Everything else is the same.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from sandboxes.world.stage import Stage, staged
 # Production intervals ÷ SCALE. BENCH_FLEET_SCALE=1: the production intervals themselves, as the fleet targets
 # (1,000 merchants, ~95 empty polls/s) are stated.
 SCALE = float(os.environ.get("BENCH_FLEET_SCALE") or 10.0)
+DISTINCT_HOSTS = os.environ.get("BENCH_FLEET_DISTINCT_HOSTS", "") not in ("", "0")
 PRODUCTION = Timing.production()
 # merchants, warm-up s, idle window s
 PLAN = {"tiny": (10, 15.0, 20.0), "small": (100, 40.0, 60.0), "full": (1000, 120.0, 300.0)}
@@ -68,11 +73,14 @@ async def run(size: Size, wanted: set[str]) -> list[Table]:
     options = bench_stage(None, _timing())
     # Oversale: the busy merchants' orders need their products in FFN, not booked stock.
     options = dataclasses.replace(
-        options, metrics=True, merchant=dataclasses.replace(options.merchant, oversale=True)
+        options,
+        metrics=True,
+        merchant=dataclasses.replace(options.merchant, oversale=True),
+        shop_hosts=n if DISTINCT_HOSTS else 0,
     )
     async with staged(options) as stage:
         staging_0 = time.monotonic()
-        fleet = await stage_fleet(stage, n)
+        fleet = await stage_fleet(stage, n, distinct_hosts=DISTINCT_HOSTS)
         staging_s = time.monotonic() - staging_0
         # The busy merchants' products reach FFN with their first products run, within one interval.
         busy = BusyPhase(fleet, BUSY_S[size.name], patience_s=options.merchant.timing.products_s + 60)
@@ -116,6 +124,7 @@ async def _measure(
         )
         metrics_1 = await _metrics(stage)
         rss_mb = _rss_mb(pid)
+        tcp = tcp_connections(pid)
         connections = await stage.pool.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
             " AND application_name LIKE 'ffn-sync%'"
@@ -130,16 +139,23 @@ async def _measure(
         0.99, promtext.buckets(metrics_0, LATENESS), promtext.buckets(metrics_1, LATENESS)
     )
     skipped = promtext.total(metrics_1, SKIPPED) - promtext.total(metrics_0, SKIPPED)
+    hosts = (
+        "each merchant's shops on a host of their own"
+        if DISTINCT_HOSTS
+        else "all shops of a kind on one host"
+    )
     table = Table(
         "fleet",
         f"{n} merchants × 3 shops in one `ffn-sync run`, idle world, production intervals ÷ {SCALE:.0f} (so they "
-        f"poll as often as {SCALE * n:,.0f} merchants would); idle window of {wall:.0f} s after {warmup_s:.0f} s.",
+        f"poll as often as {SCALE * n:,.0f} merchants would), {hosts}; idle window of {wall:.0f} s after "
+        f"{warmup_s:.0f} s.",
     )
     table.add("empty cycles/s", cycles / wall, "")
     table.add("daemon CPU per empty cycle (ms)", per_cycle_ms, f"≤ 1.5: {verdict(per_cycle_ms <= 1.5)}")
     table.add("CPU of one core", f"{cpu / wall:.0%}", "")
     table.add("RSS (MB)", rss_mb, f"≤ 400: {verdict(rss_mb <= 400)}")
     table.add("Postgres connections", connections, f"≤ 12: {verdict(connections <= 12)}")
+    table.add("daemon's established TCP connections at the end of the idle window", tcp, hosts)
     table.add("start-up to 'ffn-sync started' (s)", startup_s, f"≤ 10: {verdict(startup_s <= 10)}")
     table.add(
         "log lines per idle merchant-hour",
@@ -186,6 +202,24 @@ def _rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def tcp_connections(pid: int) -> int:
+    """Established TCP connections of the process ``pid`` (its socket inodes looked up in /proc/net/tcp*)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    established = 0
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            established += fields[3] == "01" and fields[9] in inodes
+    return established
 
 
 def _lines(path: Path) -> int:

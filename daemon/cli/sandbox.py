@@ -17,6 +17,14 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("kind", metavar="KIND", help=f"one of: {', '.join(SANDBOX_KINDS)}")
     parser.add_argument("--port", type=int, required=True, help="TCP port to listen on")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    parser.add_argument(
+        "--loopback-hosts",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also answer on N more loopback addresses (127.1.0.1, 127.1.0.2, …) at the same port, so a "
+        "fleet's shops can each be a host of their own as in production (default: %(default)s)",
+    )
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -36,15 +44,21 @@ def _sandbox(args: argparse.Namespace) -> int:
         logger.error("the {} sandbox has no create_app(); the checkout is incomplete", kind)
         return ExitCode.USAGE
 
+    try:
+        also = kit.loopback_hosts(args.loopback_hosts)
+    except ValueError as exc:
+        logger.error("--loopback-hosts: {}", exc)
+        return ExitCode.USAGE
     app = create_app()
     logger.info(
-        "{} sandbox on http://{}:{} (test credentials: see `pydoc {}`)",
+        "{} sandbox on http://{}:{}{} (test credentials: see `pydoc {}`)",
         kind,
         args.host,
         args.port,
+        f" and {also[0]}…{also[-1]}" if also else "",
         module_name,
     )
-    kit.serve(app, args.port, args.host)
+    kit.serve(app, args.port, args.host, also)
     return ExitCode.OK
 
 

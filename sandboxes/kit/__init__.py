@@ -6,7 +6,8 @@ identical for all of them (see DESIGN.md, "control API").
 """
 
 from sandboxes.kit.faults import Faults
+from sandboxes.kit.hosts import loopback_hosts
 from sandboxes.kit.kit import SandboxKit, make_app, serve
 from sandboxes.kit.requestlog import LoggedExchange, RequestLog
 
-__all__ = ["Faults", "LoggedExchange", "RequestLog", "SandboxKit", "make_app", "serve"]
+__all__ = ["Faults", "LoggedExchange", "RequestLog", "SandboxKit", "loopback_hosts", "make_app", "serve"]

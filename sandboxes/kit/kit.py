@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -141,6 +141,7 @@ def make_app(kind: str) -> tuple[web.Application, SandboxKit]:
     return app, kit
 
 
-def serve(app: web.Application, port: int, host: str = "127.0.0.1") -> None:
-    """Run one sandbox standalone (``ffn-sync sandbox KIND --port N``); loopback only."""
-    web.run_app(app, host=host, port=port, print=None)
+def serve(app: web.Application, port: int, host: str = "127.0.0.1", also: Sequence[str] = ()) -> None:
+    """Run one sandbox standalone (``ffn-sync sandbox KIND --port N``); loopback only. ``also``: more
+    addresses to answer on, at the same port (a fleet's shops each on a host of their own)."""
+    web.run_app(app, host=[host, *also] if also else host, port=port, print=None)

@@ -5,6 +5,10 @@ mode), an FFN merchant of its own (a 4-character id, an OAuth client holding its
 Postgres) and a merchant file of its own in one directory (``ffn-sync run --config DIR``). The sandboxes
 build a merchant's worlds on its first request, so staging a thousand costs a client registration and a
 token exchange each, and the sandboxes start as fast as for one.
+
+``distinct_hosts``: each merchant's shops at a loopback address of its own (``http://127.1.0.N:PORT/shops/…``,
+the stage's shop sandboxes answering there, ``StageOptions.shop_hosts``), so the daemon keeps one connection
+per shop as it would with real shops, each its own host. FFN stays one host for all, as in production.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loguru import logger
+from yarl import URL
 
 from sandboxes.ffn.world import base36
+from sandboxes.kit.hosts import loopback_host
 from sandboxes.world.catalogue import bounded
 from sandboxes.world.consent import grant_ffn_consent
 from sandboxes.world.control import Control
@@ -67,29 +73,50 @@ def fleet_ids(index: int) -> tuple[str, str]:
 
 
 async def stage_fleet(
-    stage: Stage, n: int, *, directory: Path | None = None, template: MerchantFile | None = None
+    stage: Stage,
+    n: int,
+    *,
+    directory: Path | None = None,
+    template: MerchantFile | None = None,
+    distinct_hosts: bool = False,
 ) -> Fleet:
     """``n`` merchants × the stage's shops on the stage's sandboxes, written to ``directory``
-    (default ``<work dir>/fleet``); ``template`` (default the stage's merchant) gives timing and knobs."""
+    (default ``<work dir>/fleet``); ``template`` (default the stage's merchant) gives timing and knobs;
+    ``distinct_hosts``: each merchant's shops on a loopback address of their own (see the module)."""
     if not 1 <= n <= MAX_MERCHANTS:
         raise WorldUsageError(f"a fleet has 1 to {MAX_MERCHANTS:,} merchants, not {n}")
+    if distinct_hosts and stage.shop_hosts < n:
+        raise WorldUsageError(
+            f"{n} merchants on hosts of their own need shop sandboxes answering on {n} loopback "
+            f"addresses; the stage's answer on {stage.shop_hosts} (StageOptions.shop_hosts)"
+        )
     directory = directory or stage.work_dir / "fleet"
     directory.mkdir(parents=True, exist_ok=True)
     template = template or stage.merchant
     members = await bounded(
-        [functools.partial(_stage_member, stage, template, directory, i) for i in range(n)],
+        [functools.partial(_stage_member, stage, template, directory, i, distinct_hosts) for i in range(n)],
         _STAGING_CONCURRENCY,
     )
     logger.info(
-        "world: fleet of {} merchants × {} shops staged in {} (one set of sandboxes, FFN consent each)",
+        "world: fleet of {} merchants × {} shops staged in {} (one set of sandboxes{}, FFN consent each)",
         n,
         len(stage.shops),
         directory,
+        ", each merchant's shops at a loopback address of its own" if distinct_hosts else "",
     )
     return Fleet(directory, members)
 
 
-async def _stage_member(stage: Stage, template: MerchantFile, directory: Path, index: int) -> Member:
+def shop_base_url(sandbox_url: str, index: int, *, distinct_hosts: bool) -> str:
+    """Where the fleet's ``index``-th merchant's shop sits on a shop sandbox (its tenant prefix included)."""
+    merchant_id, _ = fleet_ids(index)
+    base = URL(sandbox_url).with_host(loopback_host(index)) if distinct_hosts else URL(sandbox_url)
+    return f"{str(base).rstrip('/')}/shops/{merchant_id}"
+
+
+async def _stage_member(
+    stage: Stage, template: MerchantFile, directory: Path, index: int, distinct_hosts: bool
+) -> Member:
     merchant_id, ffn_id = fleet_ids(index)
     client_id, client_secret = f"sandbox-{ffn_id}", f"sandbox-secret-{ffn_id}"
     ffn_url = stage.sandboxes[FULFILLER_KIND].url
@@ -105,7 +132,10 @@ async def _stage_member(stage: Stage, template: MerchantFile, directory: Path, i
         shop=merchant_id,
         secret_prefix=secret_prefix,
         channels=[
-            dataclasses.replace(channel, url=f"{stage.sandboxes[channel.kind].url}/shops/{merchant_id}")
+            dataclasses.replace(
+                channel,
+                url=shop_base_url(stage.sandboxes[channel.kind].url, index, distinct_hosts=distinct_hosts),
+            )
             for channel in template.channels
         ],
     )

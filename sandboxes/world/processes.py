@@ -61,8 +61,10 @@ class SandboxProcess:
             self.process.wait(STOP_GRACE_S)
 
 
-def _spawn(kind: str, port: int, log_path: Path) -> SandboxProcess:
+def _spawn(kind: str, port: int, log_path: Path, loopback_hosts: int) -> SandboxProcess:
     command = [sys.executable, "-m", "daemon", "sandbox", kind, "--port", str(port), "--log-level", "WARNING"]
+    if loopback_hosts:
+        command += ["--loopback-hosts", str(loopback_hosts)]
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -89,10 +91,13 @@ async def _wait_ready(sandbox: SandboxProcess, session: aiohttp.ClientSession) -
     )
 
 
-async def start_sandbox(kind: str, log_dir: Path, session: aiohttp.ClientSession) -> SandboxProcess:
+async def start_sandbox(
+    kind: str, log_dir: Path, session: aiohttp.ClientSession, loopback_hosts: int = 0
+) -> SandboxProcess:
+    """The sandbox process, answering on 127.0.0.1 and ``loopback_hosts`` more addresses (``kit.hosts``)."""
     log_path = log_dir / f"sandbox-{kind}.log"
     for _ in range(_START_ATTEMPTS):
-        sandbox = _spawn(kind, free_port(), log_path)
+        sandbox = _spawn(kind, free_port(), log_path, loopback_hosts)
         if await _wait_ready(sandbox, session):
             return sandbox
     raise WorldError(

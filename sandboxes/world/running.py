@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import aiohttp
 from aiohttp import web
 
+from sandboxes.kit import hosts as kit_hosts
 from sandboxes.world.errors import WorldUsageError
 from sandboxes.world.processes import start_sandbox as start_sandbox_process
 
@@ -53,13 +54,16 @@ class InProcessSandbox:
         await self.runner.cleanup()
 
 
-async def start_in_process(kind: str, **knobs: Any) -> InProcessSandbox:
+async def start_in_process(kind: str, loopback_hosts: int = 0, **knobs: Any) -> InProcessSandbox:
+    """The sandbox on a free port of 127.0.0.1 and, at the same port, ``loopback_hosts`` more addresses."""
     module = importlib.import_module(f"sandboxes.{kind}")
     app = module.create_app(**knobs)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     port = runner.addresses[0][1]
+    for host in kit_hosts.loopback_hosts(loopback_hosts):
+        await web.TCPSite(runner, host, port).start()
     return InProcessSandbox(kind, f"http://127.0.0.1:{port}", app, runner)
 
 
@@ -71,17 +75,20 @@ async def running_sandboxes(
     knobs: Knobs,
     log_dir: Path,
     session: aiohttp.ClientSession,
+    loopback_hosts: Mapping[str, int] | None = None,
 ) -> AsyncIterator[dict[str, Sandbox]]:
-    """Start every kind (processes in parallel); stop them all on exit, whatever happened."""
+    """Start every kind (processes in parallel); stop them all on exit, whatever happened.
+    ``loopback_hosts``: per kind, how many more loopback addresses it answers on (``kit.hosts``)."""
+    hosts = loopback_hosts or {}
     if knobs and not in_process:
         raise WorldUsageError(f"sandbox knobs ({', '.join(knobs)}) need in-process sandboxes")
     started: dict[str, Sandbox] = {}
 
     async def start(kind: str) -> None:
         if in_process:
-            started[kind] = await start_in_process(kind, **knobs.get(kind, {}))
+            started[kind] = await start_in_process(kind, hosts.get(kind, 0), **knobs.get(kind, {}))
         else:
-            started[kind] = await start_sandbox_process(kind, log_dir, session)
+            started[kind] = await start_sandbox_process(kind, log_dir, session, hosts.get(kind, 0))
 
     try:
         if in_process:

@@ -54,6 +54,9 @@ class StageOptions:
     config_name: str = "merchant.toml"
     keep: bool = False
     metrics: bool = False
+    # Each shop sandbox also answers on this many loopback addresses (127.1.0.1, …): a fleet's shops can then
+    # each be a host of their own (``stage_fleet(distinct_hosts=True)``), as in production.
+    shop_hosts: int = 0
 
 
 @dataclass
@@ -69,6 +72,7 @@ class Stage:
     env: dict[str, str]
     metrics_port: int | None
     session: aiohttp.ClientSession
+    shop_hosts: int = 0  # loopback addresses each shop sandbox also answers on (StageOptions.shop_hosts)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -162,6 +166,7 @@ async def staged(options: StageOptions) -> AsyncIterator[Stage]:
             knobs=options.knobs,
             log_dir=work_dir,
             session=session,
+            loopback_hosts=dict.fromkeys(shop_kinds, options.shop_hosts),
         ) as sandboxes,
     ):
         for kind, sandbox in sandboxes.items():
@@ -190,4 +195,5 @@ async def staged(options: StageOptions) -> AsyncIterator[Stage]:
                 env=secret_env(shop_kinds, db.dsn, merchant.env_prefix),
                 metrics_port=merchant.metrics_port,
                 session=session,
+                shop_hosts=options.shop_hosts,
             )
