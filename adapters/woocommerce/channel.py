@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import AsyncIterator, Container, Sequence
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -27,6 +26,7 @@ from daemon.secrets import Secret
 # Every status: "any" is every registered one but the trash (WP_Query), so the trash is read too.
 # Refunded, failed and trashed orders must be seen, or an exported one would still ship.
 DEFAULT_STATUSES = ("any", "trash")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def status_queries(statuses: Sequence[str]) -> list[str]:
@@ -266,19 +266,9 @@ def _check_base_url(base_url: str, mode: str) -> None:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"woocommerce base_url must be an http(s) URL of the shop, got {base_url!r}")
-    if parts.scheme == "http" and mode != "oauth1" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and mode != "oauth1" and parts.hostname not in _LOOPBACK:
         # The secret itself would cross the network in clear, and WooCommerce refuses it there anyway.
         raise ConfigError(
             f"woocommerce auth {mode!r} sends the consumer secret itself: use an https:// base_url, or "
             f"auth = 'oauth1' (signed requests, what WooCommerce expects over http://; got {base_url!r})"
         )
-
-
-def _is_loopback(host: str) -> bool:
-    """localhost or any loopback address (all of 127.0.0.0/8 and ::1): the secret never leaves the machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
