@@ -247,3 +247,35 @@ def test_config_changes_are_described_per_merchant_and_channel(
         "channel acme/b removed",
         "channel acme/a changed",
     ]
+
+
+async def test_a_running_daemon_trims_the_malloc_heap_at_the_configured_interval(
+    tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daemon import heap
+    from daemon.app import Daemon
+    from daemon.config import load_config
+
+    for key, value in {**SECRETS, "FFN_SYNC_TEST_DSN": pg_dsn, heap.ENV_TRIM_INTERVAL: "120"}.items():
+        monkeypatch.setenv(key, value)
+    trimming: list[float] = []
+    stopped = asyncio.Event()
+
+    async def trim_periodically(interval_s: float) -> None:
+        trimming.append(interval_s)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            stopped.set()
+
+    monkeypatch.setattr(heap, "trim_periodically", trim_periodically)
+    path = tmp_path / "acme.toml"
+    path.write_text(merchant_toml(tmp_path / "state"))
+    daemon = Daemon(path, load_config(path), factory=RecordingFactory(), notifier=Notifier({}))
+    task = asyncio.create_task(daemon.run())
+    try:
+        await wait_until(lambda: trimming == [120.0])
+    finally:
+        daemon.request_stop()
+        assert await asyncio.wait_for(task, 30) == 0
+    assert stopped.is_set()  # the trimming task ends with the daemon
