@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import asyncio
+import asyncio.sslproto
 import gc
 import platform
+import ssl
+from collections.abc import Iterator
 
 import pytest
 
@@ -10,7 +13,16 @@ from daemon import heap
 from daemon.clock import FakeClock
 
 
-def test_settle_freezes_start_up_objects_and_collects_the_young_generation_less_often() -> None:
+@pytest.fixture
+def tls_buffer() -> Iterator[None]:
+    before = asyncio.sslproto.SSLProtocol.max_size
+    yield
+    asyncio.sslproto.SSLProtocol.max_size = before
+
+
+def test_settle_freezes_start_up_objects_and_collects_the_young_generation_less_often(
+    tls_buffer: None,
+) -> None:
     before = gc.get_threshold()
     try:
         heap.settle()
@@ -20,6 +32,25 @@ def test_settle_freezes_start_up_objects_and_collects_the_young_generation_less_
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+async def test_after_settle_a_tls_connection_holds_a_16_kib_receive_buffer_not_256(tls_buffer: None) -> None:
+    def buffer_of_a_new_connection() -> int:
+        loop = asyncio.get_running_loop()
+        protocol = asyncio.sslproto.SSLProtocol(
+            loop,
+            asyncio.Protocol(),
+            ssl.create_default_context(),
+            loop.create_future(),
+            server_hostname="shop",
+        )
+        return len(protocol._ssl_buffer)
+
+    assert buffer_of_a_new_connection() == 256 * 1024  # asyncio's own, zeroed and resident
+    heap.shrink_tls_read_buffer()
+    assert buffer_of_a_new_connection() == heap.TLS_READ_BUFFER == 16 * 1024
+    heap.shrink_tls_read_buffer(64 * 1024)  # never grows it back
+    assert buffer_of_a_new_connection() == 16 * 1024
 
 
 class Stop(Exception):
