@@ -25,6 +25,8 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from loguru import logger
+
 from bench import promtext
 from bench.daemon_proc import DaemonProcess
 from bench.report import Table, verdict
@@ -129,41 +131,43 @@ async def _measure(
             "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
             " AND application_name LIKE 'ffn-sync%'"
         )
+        cycles, cpu, wall = cycles_1 - cycles_0, cpu_1 - cpu_0, t_1 - t_0
+        per_cycle_ms = cpu / cycles * 1000 if cycles else float("nan")
+        lines_per_merchant_hour = (lines_1 - lines_0) / n / (wall / 3600)
+        late_p99 = promtext.quantile(
+            0.99, promtext.buckets(metrics_0, LATENESS), promtext.buckets(metrics_1, LATENESS)
+        )
+        skipped = promtext.total(metrics_1, SKIPPED) - promtext.total(metrics_0, SKIPPED)
+        hosts = (
+            "each merchant's shops on a host of their own"
+            if DISTINCT_HOSTS
+            else "all shops of a kind on one host"
+        )
+        table = Table(
+            "fleet",
+            f"{n} merchants × 3 shops in one `ffn-sync run`, idle world, production intervals ÷ {SCALE:.0f} (so they "
+            f"poll as often as {SCALE * n:,.0f} merchants would), {hosts}; idle window of {wall:.0f} s after "
+            f"{warmup_s:.0f} s.",
+        )
+        table.add("empty cycles/s", cycles / wall, "")
+        table.add("daemon CPU per empty cycle (ms)", per_cycle_ms, f"≤ 1.5: {verdict(per_cycle_ms <= 1.5)}")
+        table.add("CPU of one core", f"{cpu / wall:.0%}", "")
+        table.add("RSS (MB)", rss_mb, f"≤ 400: {verdict(rss_mb <= 400)}")
+        table.add("Postgres connections", connections, f"≤ 12: {verdict(connections <= 12)}")
+        table.add("daemon's established TCP connections at the end of the idle window", tcp, hosts)
+        table.add("start-up to 'ffn-sync started' (s)", startup_s, f"≤ 10: {verdict(startup_s <= 10)}")
+        table.add(
+            "log lines per idle merchant-hour",
+            lines_per_merchant_hour,
+            f"≤ 2: {verdict(lines_per_merchant_hour <= 2)}",
+        )
+        table.add("scheduler lateness p99 (s)", late_p99, f"≤ 1: {verdict(late_p99 <= 1)}")
+        table.add("runs skipped (previous run outlived its interval)", int(skipped), "")
+        # Logged now: a busy phase that fails (an overloaded machine) must not take the idle figures with it.
+        logger.info("fleet: the idle window measured\n{}", table.render())
         await then(lambda: _cpu_s(pid))
     finally:
         cost = await daemon.finish(stop=True)
-    cycles, cpu, wall = cycles_1 - cycles_0, cpu_1 - cpu_0, t_1 - t_0
-    per_cycle_ms = cpu / cycles * 1000 if cycles else float("nan")
-    lines_per_merchant_hour = (lines_1 - lines_0) / n / (wall / 3600)
-    late_p99 = promtext.quantile(
-        0.99, promtext.buckets(metrics_0, LATENESS), promtext.buckets(metrics_1, LATENESS)
-    )
-    skipped = promtext.total(metrics_1, SKIPPED) - promtext.total(metrics_0, SKIPPED)
-    hosts = (
-        "each merchant's shops on a host of their own"
-        if DISTINCT_HOSTS
-        else "all shops of a kind on one host"
-    )
-    table = Table(
-        "fleet",
-        f"{n} merchants × 3 shops in one `ffn-sync run`, idle world, production intervals ÷ {SCALE:.0f} (so they "
-        f"poll as often as {SCALE * n:,.0f} merchants would), {hosts}; idle window of {wall:.0f} s after "
-        f"{warmup_s:.0f} s.",
-    )
-    table.add("empty cycles/s", cycles / wall, "")
-    table.add("daemon CPU per empty cycle (ms)", per_cycle_ms, f"≤ 1.5: {verdict(per_cycle_ms <= 1.5)}")
-    table.add("CPU of one core", f"{cpu / wall:.0%}", "")
-    table.add("RSS (MB)", rss_mb, f"≤ 400: {verdict(rss_mb <= 400)}")
-    table.add("Postgres connections", connections, f"≤ 12: {verdict(connections <= 12)}")
-    table.add("daemon's established TCP connections at the end of the idle window", tcp, hosts)
-    table.add("start-up to 'ffn-sync started' (s)", startup_s, f"≤ 10: {verdict(startup_s <= 10)}")
-    table.add(
-        "log lines per idle merchant-hour",
-        lines_per_merchant_hour,
-        f"≤ 2: {verdict(lines_per_merchant_hour <= 2)}",
-    )
-    table.add("scheduler lateness p99 (s)", late_p99, f"≤ 1: {verdict(late_p99 <= 1)}")
-    table.add("runs skipped (previous run outlived its interval)", int(skipped), "")
     table.add("daemon CPU s / peak RSS (MB), whole run", f"{cost.cpu_s:.1f} / {cost.peak_rss_mb:.0f}", "")
     return table
 
