@@ -13,9 +13,14 @@ from daemon import heap
 from daemon.clock import FakeClock
 
 
+ASYNCIO_TLS_BUFFER = 256 * 1024
+
+
 @pytest.fixture
 def tls_buffer() -> Iterator[None]:
+    """asyncio's own buffer size during the test (another test's ``settle`` may have lowered it already)."""
     before = asyncio.sslproto.SSLProtocol.max_size
+    asyncio.sslproto.SSLProtocol.max_size = ASYNCIO_TLS_BUFFER
     yield
     asyncio.sslproto.SSLProtocol.max_size = before
 
@@ -46,7 +51,7 @@ async def test_after_settle_a_tls_connection_holds_a_16_kib_receive_buffer_not_2
         )
         return len(protocol._ssl_buffer)
 
-    assert buffer_of_a_new_connection() == 256 * 1024  # asyncio's own, zeroed and resident
+    assert buffer_of_a_new_connection() == ASYNCIO_TLS_BUFFER  # asyncio's own, zeroed and resident
     heap.shrink_tls_read_buffer()
     assert buffer_of_a_new_connection() == heap.TLS_READ_BUFFER == 16 * 1024
     heap.shrink_tls_read_buffer(64 * 1024)  # never grows it back
