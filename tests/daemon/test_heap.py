@@ -12,7 +12,6 @@ import pytest
 from daemon import heap
 from daemon.clock import FakeClock
 
-
 ASYNCIO_TLS_BUFFER = 256 * 1024
 
 
