@@ -24,9 +24,13 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 
 
 class ChannelIntervals(Section):
+    """Seconds between the scheduled cycles of this shop's jobs, by flow."""
+
     orders: Seconds = 60.0
     products: Seconds = 300.0
-    stock: Seconds = 60.0
+    stock: Seconds = 900.0
+    """The safety comparison of this shop's stock: every change this process makes (FFN stock read,
+    orders stored or changed) compares at once; this catches changes made outside it."""
 
 
 class OrderRules(Section):

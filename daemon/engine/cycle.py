@@ -28,9 +28,16 @@ FlowBody = Callable[[CycleCounts], Awaitable[None]]
 async def run_flow(
     ctx: MerchantContext, flow: AnyFlow, channel: ChannelSettings | None, interval_s: float
 ) -> None:
-    """One scheduled cycle of ``flow`` (for ``channel`` when it runs per shop), with its books kept."""
+    """One scheduled cycle of ``flow`` (for ``channel`` when it runs per shop), with its books kept; the
+    merchant's stock jobs learn what it changed (``engine.stock_changes``)."""
     key = channel.name if channel is not None else FFN_CHANNEL
-    await run_cycle(ctx, key, flow.name, interval_s, partial(sync, ctx, flow, channel))
+    body: FlowBody = partial(sync, ctx, flow, channel)
+    if flow.moves_stock:
+        body = partial(ctx.stock_changes.watch, body)
+    try:
+        await run_cycle(ctx, key, flow.name, interval_s, body)
+    finally:
+        ctx.stock_changes.look()
 
 
 async def sync(

@@ -87,6 +87,8 @@ async def reread_changed_orders(
         async with ctx.pool.acquire() as conn:
             changed = await store_rows(ctx, conn, name, ENTITY_ORDER, rows)
         counts.changed += len(changed)
+        if changed:  # they reserve in every shop: the others compare too (this one recomputes now)
+            ctx.stock_changes.announce(but=name)
         logger.debug(
             "re-read {} orders of {} before the stock write ({} new or changed) in {:.0f} ms",
             len(rows),

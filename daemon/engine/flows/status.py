@@ -63,6 +63,7 @@ STATUS = Flow(
     source=read_changes,
     rows=change_rows,
     handler=apply_change,
+    moves_stock=True,  # outbound states decide how long an exported order reserves
 )
 
 

@@ -124,7 +124,7 @@ async def test_the_runtime_runs_the_taken_merchant_s_orders_jobs_only(
         triggered.append(name)
         return True
 
-    runtime.run_after_take_over(trigger)
+    runtime.bind_trigger(trigger)
     assert ownership.prompt_runs.run is not None
     ownership.prompt_runs.run("acme")
     assert triggered == ["acme/shop/orders", "acme/web/orders"]
