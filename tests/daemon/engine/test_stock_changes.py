@@ -105,7 +105,7 @@ async def test_a_triggered_run_compares_once_per_change_but_a_scheduled_run_alwa
 
 
 async def test_a_triggered_comparison_waits_out_the_gap_after_the_previous_one() -> None:
-    changes, jobs, clock = await settled()
+    changes, _jobs, clock = await settled()
     clock.advance(2)
     changes.announce()
     slept = len(clock.slept)
@@ -114,7 +114,7 @@ async def test_a_triggered_comparison_waits_out_the_gap_after_the_previous_one()
 
 
 async def test_an_announcement_during_a_comparison_keeps_the_shop_due_for_the_next_run() -> None:
-    changes, jobs, clock = await settled()
+    changes, jobs, _clock = await settled()
     generation = await changes.begin("a")
     assert generation is not None
     changes.announce()  # an order stored while the comparison's query ran
