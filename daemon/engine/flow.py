@@ -141,7 +141,7 @@ class Flow(Generic[R]):
     master_only: bool = False  # only the merchant's product-master channel runs it
     phase: int = 0  # ``once`` runs phase 0 before phase 1
     # It writes what the shops' stock targets are computed from (FFN levels, orders and their states): a
-    # cycle that read, wrote or failed makes the merchant's shops compare (``engine.stock_changes``).
+    # cycle that wrote or failed makes the merchant's shops compare (``engine.stock_changes``).
     moves_stock: bool = False
 
     def cursor_settings(self, cycle: Cycle) -> CursorSettings:

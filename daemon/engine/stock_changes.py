@@ -3,7 +3,7 @@
 A shop's targets (``daemon.engine.reservations``) depend on FFN's levels, the merchant's open orders and
 the channel's ``stock_buffer``. All of them are written by the jobs of the one process that holds the
 merchant's lease, and a config reload builds a new ``StockChanges``. So a cycle of a flow that feeds the
-formula (``Flow.moves_stock``) announces itself here when it read or wrote anything or failed
+formula (``Flow.moves_stock``) announces itself here when it stored or changed anything or failed
 (``watch``), and every shop's stock job of the merchant runs at once (``trigger``: the scheduler's,
 coalesced with a run under way). An idle merchant's shops are not compared at all between the scheduled
 runs of their stock jobs, which come every ``[channels.intervals] stock`` (default 900 s): the safety
@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # the context holds this, and flows import the context
     from daemon.engine.flow import CycleCounts
 
 RETRY_S = 60.0
-MIN_GAP_S = 10.0
+MIN_GAP_S = 5.0
 WATCH_S = 30.0
 LAPSE_GRAIN_S = 10.0  # lapses of exported orders' reservations are looked at in steps of this
 
@@ -89,8 +89,8 @@ class StockChanges:
                 self._fire(name, now)
 
     async def watch(self, body: Callable[[CycleCounts], Awaitable[None]], counts: CycleCounts) -> None:
-        """Run one cycle of a flow that feeds the formula; announce when it read or wrote anything or
-        failed (its writes may have landed before the failure)."""
+        """Run one cycle of a flow that feeds the formula; announce when it wrote anything (``_activity``)
+        or failed (its writes may have landed before the failure)."""
         key = id(counts)
         self._running[key] = _Watched(counts)
         ok = False
@@ -99,7 +99,7 @@ class StockChanges:
             ok = True
         finally:
             del self._running[key]
-            if not ok or not counts.quiet():
+            if not ok or _activity(counts):
                 if counts.pushed:
                     self._expect_lapse()
                 self.announce()
@@ -181,4 +181,6 @@ class StockChanges:
 
 
 def _activity(counts: CycleCounts) -> int:
-    return counts.pulled + counts.changed + counts.pushed + counts.skipped + counts.failed + counts.retried
+    """Rows a cycle wrote: stored or changed, and outcomes that move an order's state. Records read again
+    unchanged (every window overlaps the last) and retries later (the state stays) are not changes."""
+    return counts.changed + counts.pushed + counts.skipped + counts.failed
