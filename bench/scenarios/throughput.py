@@ -23,7 +23,7 @@ async def run(size: Size, wanted: set[str]) -> list[Table]:
     count = size.throughput_orders
     runs: list[Run] = []
     tables: list[Table] = []
-    total = runs_wanted(size.throughput_runs)
+    total = runs_wanted(size.throughput_runs) if "throughput" in wanted else 1  # idle alone: one world
     for number in range(1, total + 1):
         # Each run in a world of its own: a second backlog in the same world would meet the first one's
         # orders, outbounds and stock changes again in every feed's overlap window and do more work.
