@@ -62,11 +62,11 @@ async def push(flow: AnyFlow, cycle: Cycle) -> None:
 
 class PushBehind:
     """For a flow that pushes while it reads: ``after_page()`` pushes what the pages so far brought in the
-    background while the next page is read, stored and claimed (in series FFN sat idle through each of
-    those: about a quarter of a backlog's time). One push at a time: the next waits for the one before,
-    whose error is raised there; leaving the block awaits the last one. When reading fails, the running
-    push still finishes (its creates are under way) and the read's error is the one raised; when the cycle
-    is cancelled, so is the push (the drain gives its claims back)."""
+    background while the next page is read and stored (in series, FFN sat idle through each page's read,
+    store, claim and prepare). One push at a time: the next waits for the one before, whose error is
+    raised there; leaving the block awaits the last one. When reading fails, the running push still
+    finishes (its creates are under way) and the read's error is the one raised; when the cycle is
+    cancelled, so is the push (the drain gives its claims back)."""
 
     def __init__(self, flow: AnyFlow, cycle: Cycle) -> None:
         self._flow = flow
