@@ -299,9 +299,7 @@ class SyncScheduler:
         task.add_done_callback(self._in_flight.discard)
 
     async def _run_claimed(self, runner: JobRunner, planned: datetime | None = None) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._in_flight.add(task)
+        # In ``_in_flight`` from its creation to its end (the creator adds it, its done callback drops it).
         if planned is not None:
             self.observer.run_started(runner.spec, (self.clock.now() - planned).total_seconds())
         try:
@@ -324,8 +322,6 @@ class SyncScheduler:
         finally:
             runner.busy = False
             runner.run_again = False
-            if task is not None:
-                self._in_flight.discard(task)
 
     async def _drain(self, grace_s: float) -> int:
         pending = {t for t in self._in_flight if not t.done()}
