@@ -15,10 +15,13 @@ import argparse
 import asyncio
 import dataclasses
 import os
+import re
 import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
+from pathlib import Path
 
 from bench.daemon_proc import DaemonProcess
 from bench.scenarios import fleet
@@ -87,8 +90,21 @@ async def main(merchants: int, warmup_s: float, windows: int, window_s: float, s
                 f" {statistics.median(f[1] for f in clean):.1%} of a core,"
                 f" {statistics.median(f[2] for f in clean):.1f} cycles/s"
             )
+            _log_summary(daemon.log_path)
         finally:
             await daemon.finish(stop=True)
+
+
+def _log_summary(path: Path) -> None:
+    """What the daemon said at WARNING and above (an overloaded machine shows here: retries, skips)."""
+    kinds: Counter[str] = Counter()
+    for line in path.read_text(errors="replace").splitlines():
+        if re.search(r"\b(WARNING|ERROR)\b", line):
+            kinds[re.sub(r"\d+", "N", line.split(None, 3)[-1])[:110]] += 1
+    print(
+        f"{sum(kinds.values())} WARNING/ERROR lines"
+        + "".join(f"\n  {n:6} {k}" for k, n in kinds.most_common(8))
+    )
 
 
 if __name__ == "__main__":
