@@ -9,7 +9,7 @@ once, and any number of triggers during a run make exactly one more run after it
 When runs are due is kept here, in one heap of (fire time, job) in memory; APScheduler runs one job, the
 dispatch tick (every ``TICK_S``), that starts the runs the heap says are due. APScheduler 3.x timed every job
 itself: at a fleet's ~140 empty cycles a second each due job meant a wake-up of its own, a walk of its job
-store, a re-sorted job list and datetime/timezone arithmetic for the next fire time — ~7 % of an idle
+store, a re-sorted job list and datetime/timezone arithmetic for the next fire time — ~6 % of an idle
 fleet's CPU, more than the scheduling decision is worth. The tick keeps what APScheduler is good at (a
 timer on the asyncio loop that pauses for a reload, resumes and shuts down, coalescing missed ticks after a
 stall) and the per-job timing costs a heap push and pop. A job's fire times stay on its own grid (phase from
