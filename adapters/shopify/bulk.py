@@ -29,7 +29,7 @@ again later, and the operation, ours and running or completed, is reused then.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -123,15 +123,22 @@ class BulkOrderReader:
             await self._session.close()
 
     async def changed(
-        self, window: Window, *, wait_for_others: bool = True, max_wait_s: float | None = None
+        self,
+        window: Window,
+        *,
+        wait_for_others: bool = True,
+        max_wait_s: float | None = None,
+        read_before: Mapping[str, datetime] | None = None,
     ) -> AsyncIterator[ShopOrder | UnreadableOrder]:
         """The window's orders through a bulk operation, page by page when that is not possible now.
         ``wait_for_others``: wait (up to ``wait_foreign_s``) for another running bulk query to end; without
         it (a poll's window: its orders must not wait) the window is read page by page at once.
         ``max_wait_s``: how long our own operation may take before the window is read page by page instead
-        (default ``self.max_wait_s``; a poll passes about its interval: Shopify may queue an operation)."""
+        (default ``self.max_wait_s``; a poll passes about its interval: Shopify may queue an operation).
+        ``read_before``: orders the poll's first page handed on already (id → updatedAt), not again."""
         search, start, end = window_query(window)
-        read: set[str] = set()
+        before = dict(read_before or {})
+        read: set[str] = set(before)
         since = f"{start:%Y-%m-%d %H:%M:%S}"
         try:
             finished = await self._finished_operation(
@@ -142,7 +149,7 @@ class BulkOrderReader:
                 f"shopify bulk read of orders changed {since} to {end:%Y-%m-%d %H:%M:%S} "
                 f"not possible: {exc}; reading the window page by page"
             )
-            async for order in self._reader.changed(window):
+            async for order in self._reader.changed(window, read_before=before):
                 yield order
             return
         try:
@@ -152,7 +159,7 @@ class BulkOrderReader:
                     yield UnreadableOrder.of(str(node["id"]), None, BrokenBulkLine(reason))
                     continue
                 updated = parse_time(node.get("updatedAt"), f"order {node.get('id')} updatedAt")
-                if not start <= updated < end:
+                if not start <= updated < end or before.get(str(node["id"])) == updated:
                     continue  # the window is ours to enforce, as on the paged read
                 read.add(str(node["id"]))
                 if reason is not None:
@@ -163,16 +170,17 @@ class BulkOrderReader:
             # Orders handed on so far were whole (each group is complete before it is handed on); reading
             # the window again page by page writes nothing for those that did not change.
             logger.error(f"{exc}; reading orders changed since {since} page by page")
-            async for order in self._reader.changed(window):
+            async for order in self._reader.changed(window, read_before=before):
                 yield order
             return
-        (logger.info if read else logger.debug)(
-            f"shopify bulk operation {finished.id}: {len(read)} order(s) changed since "
+        bulk_read = len(read - before.keys())
+        (logger.info if bulk_read else logger.debug)(
+            f"shopify bulk operation {finished.id}: {bulk_read} order(s) changed since "
             f"{since}{' (reused)' if finished.reused else ''}"
         )
         covered_end = parse_time(finished.covers_until, "bulk query window end")
         if covered_end < end:  # a reused operation of ours that ended earlier: the rest page by page
-            async for order in self._reader.changed(Window(covered_end, end)):
+            async for order in self._reader.changed(Window(covered_end, end), read_before=before):
                 read.add(order.order_id)
                 yield order
             return  # the paged read ran the waiting-order re-check already

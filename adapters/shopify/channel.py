@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 
 import aiohttp
@@ -121,15 +121,13 @@ class ShopifyChannel:
             yield order
 
     async def changed_orders_by_size(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
-        """``SizedReads`` (the orders flow's poll): through a bulk operation when the window holds
-        ``bulk_read_min_orders`` or more (after a burst), without waiting for another running bulk query
-        (then page by page); fewer page by page."""
+        """``SizedReads`` (the orders flow's poll): page by page, and when the first page comes back full
+        and the window holds ``bulk_read_min_orders`` or more (after a burst), the rest through a bulk
+        operation, without waiting for another running bulk query (then page by page). The first page
+        decides alone when it holds that many; else one count (1 point) does. An empty or quiet poll is
+        one request."""
         await self._fulfilment_orders_visible()
-        if await self._many_orders(window):
-            orders = self._bulk.changed(window, wait_for_others=False, max_wait_s=POLL_BULK_WAIT_S)
-        else:
-            orders = self._orders.changed(window)
-        async for order in orders:
+        async for order in self._orders.changed(window, rest=_BulkRest(self, window)):
             yield order
 
     async def changed_orders_bulk(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
@@ -254,6 +252,29 @@ class ShopifyChannel:
             for s in ((data.get("currentAppInstallation") or {}).get("accessScopes") or [])
         }
         return missing_scopes(granted)
+
+
+class _BulkRest:
+    """A poll's read (``RestReader``): the first page holds one order fewer than ``bulk_read_min_orders``
+    (or what the bucket allows), so a full one means the window may be a burst; the rest of it is then
+    read through one bulk operation when the window holds that many."""
+
+    def __init__(self, channel: ShopifyChannel, window: Window) -> None:
+        self._channel = channel
+        self._window = window
+
+    def first_page(self) -> int:
+        return max(1, self._channel.bulk_read_min_orders - 1)
+
+    async def take(
+        self, rest: Window, first_page: int, read: Mapping[str, datetime]
+    ) -> AsyncIterator[ShopOrder | UnreadableOrder] | None:
+        channel = self._channel
+        if first_page < channel.bulk_read_min_orders - 1 and not await channel._many_orders(self._window):
+            return None
+        return channel._bulk.changed(
+            rest, wait_for_others=False, max_wait_s=POLL_BULK_WAIT_S, read_before=read
+        )
 
 
 def missing_scopes(granted: set[str]) -> list[str]:

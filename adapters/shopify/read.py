@@ -4,9 +4,10 @@ hold does not change ``updatedAt``, so the delta pull alone would never see the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 from loguru import logger
 
@@ -34,6 +35,22 @@ from adapters.shopify.transport import CostExceedsBucket, GraphQLTransport, Oper
 from daemon.errors import ChannelFatalError
 from daemon.model import ShopOrder, Window
 from daemon.ports import MAPPING_ERRORS, UnreadableOrder
+
+
+class RestReader(Protocol):
+    """Who may take over the rest of a paged read after its first page (``OrderReader.changed``)."""
+
+    def first_page(self) -> int:
+        """At most this many orders on the first page."""
+        ...
+
+    async def take(
+        self, rest: Window, first_page: int, read: Mapping[str, datetime]
+    ) -> AsyncIterator[ShopOrder | UnreadableOrder] | None:
+        """The reader of ``rest`` (None: the pages go on); the first page held ``first_page`` orders and
+        ``read`` was handed on already."""
+        ...
+
 
 MIN_ORDERS_PAGE = 4  # a nearly empty bucket still reads a few orders per page (2 points of overhead each)
 
@@ -64,6 +81,10 @@ async def sized_query(
         # That answer told the bucket's real size; page_size() now fits it.
         first = page_size()
         return await transport.query(op, {**variables, "first": first}, estimate=cost(first))
+
+
+def _capped(page_size: Callable[[], int], cap: int) -> int:
+    return min(cap, page_size())
 
 
 def page_budget(transport: GraphQLTransport) -> int:
@@ -119,19 +140,35 @@ class OrderReader:
                 return
             after = page["pageInfo"]["endCursor"]
 
-    async def changed(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+    async def changed(
+        self,
+        window: Window,
+        *,
+        read_before: Mapping[str, datetime] | None = None,
+        rest: RestReader | None = None,
+    ) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        """The window's orders page by page, then the re-check of orders waiting on a hold.
+
+        ``read_before``: orders an earlier part of this read handed on already (id → updatedAt), not handed
+        on again at that version. ``rest``: after a full first page, may take the rest of the window over
+        (a bulk read): asked once with the rest (from the page's last change on) and what was read.
+        """
         text, start, end = window_query(window)
         after: str | None = None
-        read: set[str] = set()
+        read: dict[str, datetime] = dict(read_before or {})
+        first_page = rest.first_page() if rest is not None else None
         while True:
+            cap = first_page
+            size = self.orders_per_page if cap is None else partial(_capped, self.orders_per_page, cap)
             data = await sized_query(
                 self._transport,
                 queries.CHANGED_ORDERS,
                 {"after": after, "q": text, "lines": queries.INLINE_LINES, "foQuery": self._fo_query},
-                self.orders_per_page,
+                size,
                 queries.orders_page_cost,
             )
             page = data["orders"]
+            last: datetime | None = None
             for node in page["nodes"]:
                 updated = parse_time(node.get("updatedAt"), f"order {node.get('id')} updatedAt")
                 if not start <= updated < end:
@@ -140,12 +177,23 @@ class OrderReader:
                         f"shopify order {node.get('id')} updatedAt {updated} outside the window; skipped"
                     )
                     continue
-                read.add(str(node.get("id")))
+                last = updated
+                if read.get(str(node.get("id"))) == updated:
+                    continue
+                read[str(node.get("id"))] = updated
                 yield await self._map(node)
             if not page["pageInfo"]["hasNextPage"]:
                 break
+            if rest is not None and last is not None:
+                taken = await rest.take(Window(last, window.end), len(page["nodes"]), read)
+                rest = None
+                if taken is not None:
+                    async for order in taken:
+                        yield order
+                    return  # the rest's reader ran the waiting-order re-check
+            first_page = None
             after = page["pageInfo"]["endCursor"]
-        async for released in self._released(read):
+        async for released in self._released(set(read)):
             yield released
 
     async def _released(self, just_read: set[str]) -> AsyncIterator[ShopOrder | UnreadableOrder]:

@@ -343,18 +343,42 @@ async def test_a_failed_download_does_not_quote_the_signed_link(shop: Shop) -> N
     assert "?" not in str(caught.value) and "signature" not in str(caught.value).lower()
 
 
-@pytest.mark.parametrize(("min_orders", "bulk"), [(10, True), (11, False)])
+@pytest.mark.parametrize(
+    ("min_orders", "page_size", "counts", "bulk"),
+    [(10, 100, 0, True), (11, 100, 0, False), (10, 3, 1, True), (11, 3, 1, False)],
+)
 async def test_a_poll_window_is_read_in_bulk_from_the_threshold_on_and_page_by_page_below(
-    shop: Shop, min_orders: int, bulk: bool
+    shop: Shop, min_orders: int, page_size: int, counts: int, bulk: bool
 ) -> None:
+    # The first page holds one order fewer than the threshold: full, it decides alone; when the bucket or
+    # page_size keeps it smaller, one count (1 point) decides; the rest goes through one bulk operation.
     ids = await _world(shop)  # 10 orders
     before = len(shop.graphql_log())
-    found = _by_id(await _read(shop, bulk=False, poll=True, bulk_read_min_orders=min_orders))
+    found = _by_id(
+        await _read(shop, bulk=False, poll=True, bulk_read_min_orders=min_orders, page_size=page_size)
+    )
     assert sorted(found) == sorted(ids)
     queries = [e.request_json()["query"] for e in shop.graphql_log()[before:]]
-    assert sum("ordersCount" in q for q in queries) == 1  # decided on one count (1 point)
-    assert any("ChangedOrders" in q for q in queries) is not bulk
+    assert sum("ordersCount" in q for q in queries) == counts
+    pages = sum("query ChangedOrders" in q for q in queries)
+    assert pages == 1 if bulk else pages == -(-10 // min(page_size, min_orders - 1))
     assert len(shop.sandbox.bulk.operations) == (1 if bulk else 0)
+
+
+async def test_an_empty_poll_is_one_request(shop: Shop) -> None:
+    # (An order waiting on a hold would add its re-check: none here.)
+    await shop.product("S-01")
+    await shop.order([{"sku": "S-01", "qty": 1}])
+    channel = _channel(shop, bulk_read_min_orders=50)
+    try:
+        [o async for o in channel.changed_orders_by_size(WINDOW)]  # the scope check and location look-up
+        before = len(shop.graphql_log())
+        empty = Window(WINDOW.end, WINDOW.end + timedelta(minutes=1))
+        assert [o async for o in channel.changed_orders_by_size(empty)] == []
+    finally:
+        await channel.aclose()
+    [request] = [e.request_json() for e in shop.graphql_log()[before:]]
+    assert "query ChangedOrders" in request["query"] and request["variables"]["first"] <= 49
 
 
 async def test_the_plain_read_never_counts_nor_starts_a_bulk_operation(shop: Shop) -> None:
