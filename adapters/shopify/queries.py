@@ -31,12 +31,13 @@ LINE_FIELDS = (
 # once (LOCATION_KIND) instead of each FO's supportedActions (a point per action, four per open FO).
 FO_PAGE = 1  # inline with the order; more at the FFN location (rare: a split) are paged separately
 FO_EXTRA_PAGE = 4  # × an FO of 50 lines stays under the 1000-point cap
+FO_LINES = f"""
+    pageInfo {{ hasNextPage endCursor }} nodes {{ remainingQuantity totalQuantity lineItem {{ {LINE_FIELDS} }} }}
+"""
 FO_FIELDS = f"""
   id status fulfillAt
   fulfillmentHolds {{ reason reasonNotes }}
-  lineItems(first: $lines) {{
-    pageInfo {{ hasNextPage }} nodes {{ remainingQuantity totalQuantity lineItem {{ {LINE_FIELDS} }} }}
-  }}
+  lineItems(first: $lines) {{ {FO_LINES} }}
 """
 FO_COST_PER_LINE = 4  # FO line, its line item, the line's price set, money
 SHIPPING_LINES_PAGE = 5  # titles and codes of the methods; orders rarely carry more than one
@@ -169,6 +170,16 @@ ORDER_FULFILMENT_ORDERS = Operation(
     estimate=1 + 2 + FO_EXTRA_PAGE * fo_node_cost(FULFILLMENT_ORDER_LINES),
 )
 
+# The rest of a fulfillment order's lines when it has more than come with it: 50 a page (by the FO line
+# cursor), so an order of any size is exported whole, never short.
+FULFILLMENT_ORDER_LINES_PAGE = Operation(
+    "FulfillmentOrderLines",
+    f"""query FulfillmentOrderLines($id: ID!, $after: String, $lines: Int!) {{
+  fulfillmentOrder(id: $id) {{ id lineItems(first: $lines, after: $after) {{ {FO_LINES} }} }}
+}}""",
+    estimate=1 + 2 + FULFILLMENT_ORDER_LINES * FO_COST_PER_LINE,
+)
+
 # Orders waiting on a hold or schedule, re-checked each cycle: only the FO statuses at the FFN location.
 WAITING_PAGE = 50
 WAITING_FO_PAGE = 5
@@ -265,7 +276,8 @@ CANCEL_ORDER = Operation(
 )
 
 ALL_OPERATIONS = (
-    CHANGED_ORDERS, ORDER_VERSIONS, ORDERS_COUNT, ORDER, LOCATION_KIND, ORDER_FULFILMENT_ORDERS, WAITING_ORDERS, APP_SCOPES, INVENTORY_LEVELS,
+    CHANGED_ORDERS, ORDER_VERSIONS, ORDERS_COUNT, ORDER, LOCATION_KIND, ORDER_FULFILMENT_ORDERS,
+    FULFILLMENT_ORDER_LINES_PAGE, WAITING_ORDERS, APP_SCOPES, INVENTORY_LEVELS,
     CHANGED_VARIANTS, VARIANTS_BY_SKU, FULFILMENT_STATE, ORDER_NOTE, JOB, CREATE_FULFILLMENT, SET_QUANTITIES,
     ADD_TAGS, UPDATE_NOTE, CANCEL_ORDER,
 )  # fmt: skip

@@ -262,7 +262,7 @@ class OrderReader:
             # Inside: a malformed fulfillment order makes this order unreadable, not the whole pull fail.
             lines = fulfillment_order_lines(fulfillment_orders)
             share = location_share(fulfillment_orders, service_location=service_location)
-            ensure_every_line_read(fulfillment_orders, queries.FULFILLMENT_ORDER_LINES)
+            ensure_every_line_read(fulfillment_orders)
             hold = waiting_reason(share)
             order = map_order(node, lines, share=share, hold=hold, test=test)
         except MAPPING_ERRORS as exc:
@@ -293,20 +293,22 @@ class OrderReader:
         return self._is_service_location
 
     async def _fulfillment_orders(self, node: dict[str, Any]) -> list[dict[str, Any]]:
-        """The order's FOs at the FFN location: the inline page, or all of them when that was cut short."""
+        """The order's FOs at the FFN location with all their lines: the inline page, or all of them when
+        that was cut short, then the lines of each FO that has more, page by page."""
         inline = node.get("fulfillmentOrders") or {}
         nodes: list[dict[str, Any]] = list(inline.get("nodes") or [])
-        cut = bool((inline.get("pageInfo") or {}).get("hasNextPage")) or any(
-            (fo.get("lineItems") or {}).get("pageInfo", {}).get("hasNextPage") for fo in nodes
-        )
-        if not cut:
-            return nodes
-        nodes, after = [], None
+        if bool((inline.get("pageInfo") or {}).get("hasNextPage")) or any(map(_lines_cut, nodes)):
+            nodes = await self._all_fulfillment_orders(node["id"])
+        return [await self._all_lines(fo) if _lines_cut(fo) else fo for fo in nodes]
+
+    async def _all_fulfillment_orders(self, order_id: str) -> list[dict[str, Any]]:
+        nodes: list[dict[str, Any]] = []
+        after = None
         while True:
             data = await self._transport.query(
                 queries.ORDER_FULFILMENT_ORDERS,
                 {
-                    "id": node["id"],
+                    "id": order_id,
                     "after": after,
                     "lines": queries.FULFILLMENT_ORDER_LINES,
                     "foQuery": self._fo_query,
@@ -317,6 +319,31 @@ class OrderReader:
             if not page["pageInfo"].get("hasNextPage"):
                 return nodes
             after = page["pageInfo"].get("endCursor")
+
+    async def _all_lines(self, fo: dict[str, Any]) -> dict[str, Any]:
+        """The FO with every line: the pages after the ones it came with (by the FO line cursor). Should
+        Shopify stop answering it midway, the FO stays cut and the order is parked, never exported short."""
+        lines = dict(fo.get("lineItems") or {})
+        nodes = list(lines.get("nodes") or [])
+        while (lines.get("pageInfo") or {}).get("hasNextPage"):
+            data = await self._transport.query(
+                queries.FULFILLMENT_ORDER_LINES_PAGE,
+                {
+                    "id": fo["id"],
+                    "after": lines["pageInfo"].get("endCursor"),
+                    "lines": queries.FULFILLMENT_ORDER_LINES,
+                },
+            )
+            page = (data.get("fulfillmentOrder") or {}).get("lineItems")
+            if not isinstance(page, dict) or not page.get("nodes"):
+                break  # gone meanwhile: stays cut (parked)
+            nodes.extend(page["nodes"])
+            lines = page
+        return {**fo, "lineItems": {**lines, "nodes": nodes}}
+
+
+def _lines_cut(fo: dict[str, Any]) -> bool:
+    return bool(((fo.get("lineItems") or {}).get("pageInfo") or {}).get("hasNextPage"))
 
 
 def _updated_at(node: dict[str, Any]) -> datetime | None:

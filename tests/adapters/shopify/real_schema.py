@@ -63,6 +63,7 @@ SUBSET: dict[str, list[str]] = {
         "bulkOperation",
         "currentBulkOperation",
         "ordersCount",
+        "fulfillmentOrder",
     ],
     "Mutation": [
         "fulfillmentCreate",
