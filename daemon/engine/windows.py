@@ -58,8 +58,9 @@ async def due_windows(
     nudged = await ctx.nudges.take(channel, flow)
     covered_until = ctx.nudges.read_until(channel, flow)
     read_until = covered_until if nudged else None
-    position = await ctx.cursors.get(channel, flow)
-    ctx.quiet.cursor_read(channel, flow, position)
+    stored = await ctx.cursors.get(channel, flow)
+    ctx.quiet.cursor_read(channel, flow, stored)
+    position = read_position(ctx, channel, flow, stored)
     now = ctx.clock.now()  # fixed for the cycle: the catch-up ends where this cycle began
     overlap = ctx.overlaps.overlap_s(channel, flow, now, settings)
     span = due_span(position, now, settings, overlap)
@@ -81,6 +82,13 @@ async def due_windows(
         elif covered_until is not None and window.end <= covered_until:
             window = CoveredWindow(window.start, window.end, window.end)
         yield window
+        if (
+            isinstance(window, CoveredWindow)
+            and (now_stored := await ctx.cursors.get(channel, flow)) == stored
+        ):
+            # Listed and every record stored: the pull may leave the cursor where it was; the next
+            # window starts here all the same (listing it again each run grew with every nudged read).
+            ctx.nudges.note_listed(channel, flow, now_stored, window.end)
         position = cursor_end(window) or window.end
         counts.lag_s = (ctx.clock.now() - position).total_seconds()
         ctx.observer.cursor_lag(ctx.merchant_id, channel, flow, counts.lag_s)
@@ -104,6 +112,16 @@ async def due_windows(
             again = FreshWindow(fresh_from, _fresh_end(ctx), None)
             ctx.nudges.note_read(channel, flow, again.end)
             yield again
+
+
+def read_position(ctx: MerchantContext, channel: str, flow: str, stored: datetime | None) -> datetime | None:
+    """Where the flow's next window starts from: the stored cursor, or past it as far as windows below
+    the lag have been listed since without moving it (``CoveredWindow``; those windows settled before
+    they were listed, as a poll's window, so what a listing found stored is read: nothing lies behind)."""
+    listed = ctx.nudges.listed_until(channel, flow, stored)
+    if stored is None or listed is None or listed <= stored:
+        return stored
+    return listed
 
 
 def due_span(position: datetime | None, now: datetime, settings: CursorSettings, overlap_s: float) -> float:
