@@ -138,7 +138,7 @@ def shop_app(
     access_scopes: tuple[str, ...] | None = None,
     app_secret: str = TEST_APP_SECRET,
     bulk_delay_s: float = BulkKnobs.delay_s,
-    bulk_max_running: int = BulkKnobs.max_running,
+    bulk_max_running: int | None = BulkKnobs.max_running,
     search_lag_s: float = 0.0,
     **_unused: Any,
 ) -> web.Application:
@@ -167,6 +167,7 @@ def shop_app(
     )
     endpoint.query_root.bulkOperation = bulk.bulkOperation  # type: ignore[attr-defined]
     endpoint.query_root.currentBulkOperation = bulk.currentBulkOperation  # type: ignore[attr-defined]
+    endpoint.query_root.bulkOperations = bulk.bulkOperations  # type: ignore[attr-defined]
     endpoint.mutation_root.bulkOperationRunQuery = bulk.bulkOperationRunQuery  # type: ignore[attr-defined]
     endpoint.mutation_root.bulkOperationCancel = bulk.bulkOperationCancel  # type: ignore[attr-defined]
     app[SANDBOX_KEY] = ShopifySandbox(world, bucket, endpoint, hooks, bulk)

@@ -64,6 +64,7 @@ SUBSET: dict[str, list[str]] = {
         "currentBulkOperation",
         "ordersCount",
         "fulfillmentOrder",
+        "bulkOperations",
     ],
     "Mutation": [
         "fulfillmentCreate",
@@ -82,6 +83,8 @@ SUBSET: dict[str, list[str]] = {
     "Count": ["count", "precision"],
     "PageInfo": ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor"],
     "OrderConnection": _CONNECTION,
+    "BulkOperationConnection": _CONNECTION,
+    "BulkOperationEdge": _EDGE,
     "OrderEdge": _EDGE,
     "Order": [
         "id",
@@ -346,6 +349,7 @@ ENUMS = [
     "BulkOperationStatus",
     "BulkOperationErrorCode",
     "BulkOperationType",
+    "BulkOperationsSortKeys",
     "BulkOperationUserErrorCode",
 ]
 SCALARS = ["DateTime", "Decimal", "Money", "URL", "UnsignedInt64"]

@@ -7,7 +7,7 @@ from typing import Any
 import graphql
 import pytest
 
-from adapters.shopify import queries
+from adapters.shopify import bulk_ops, queries
 from adapters.shopify.transport import Operation
 from sandboxes.shopify.cost import CostContext
 from sandboxes.shopify.endpoint import load_schema
@@ -73,3 +73,19 @@ def test_notes_example_cost_is_reproduced() -> None:
       lineItems(first: 50) { nodes { id variant { id inventoryItem { id } } } } } } }"""
     op = Operation("Example", text, 0)
     assert _requested(op, {}) == 857
+
+
+BULK_DOCUMENTS = (
+    bulk_ops.RUN_BULK_QUERY,
+    bulk_ops.BULK_OPERATION,
+    bulk_ops.CURRENT_BULK_OPERATION,
+    bulk_ops.BULK_OPERATIONS,
+)
+
+
+@pytest.mark.parametrize("version", SCHEMA_VERSIONS)
+def test_every_bulk_operation_document_is_valid_for_the_official_schema_and_the_sandbox(version: str) -> None:
+    for op in BULK_DOCUMENTS:
+        assert graphql.validate(full_schema(version), graphql.parse(op.text)) == [], op.name
+        assert graphql.validate(load_schema(version), graphql.parse(op.text)) == [], op.name
+    assert _requested(bulk_ops.BULK_OPERATIONS, {}) == bulk_ops.BULK_OPERATIONS.estimate
