@@ -33,6 +33,10 @@ SEARCH_RECHECK_S = 2.0
 # sooner than a bulk operation's start, polls and download take.
 BULK_READ_MIN_ORDERS = 50
 
+# A poll's first page (its request also counts the window): small, so that a burst's bulk read leaves few
+# of its orders to the paged price (~18 points each); a window of a few orders is still one request.
+POLL_FIRST_PAGE = 10
+
 # A poll's bulk read waits about one polling interval for its operation (Shopify may queue it); then the
 # window is read page by page and the operation is left to a later run (reused while its window fits).
 POLL_BULK_WAIT_S = 60.0
@@ -121,13 +125,12 @@ class ShopifyChannel:
             yield order
 
     async def changed_orders_by_size(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
-        """``SizedReads`` (the orders flow's poll): page by page, and when the first page comes back full
-        and the window holds ``bulk_read_min_orders`` or more (after a burst), the rest through a bulk
-        operation, without waiting for another running bulk query (then page by page). The first page
-        decides alone when it holds that many; else one count (1 point) does. An empty or quiet poll is
-        one request."""
+        """``SizedReads`` (the orders flow's poll): page by page, and when the window holds
+        ``bulk_read_min_orders`` or more (after a burst: counted in the first page's request, 1 point), the
+        rest after a small first page through a bulk operation, without waiting for another running bulk
+        query (then page by page). An empty or quiet poll is one request."""
         await self._fulfilment_orders_visible()
-        async for order in self._orders.changed(window, rest=_BulkRest(self, window)):
+        async for order in self._orders.changed(window, rest=_BulkRest(self)):
             yield order
 
     async def changed_orders_bulk(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
@@ -255,24 +258,22 @@ class ShopifyChannel:
 
 
 class _BulkRest:
-    """A poll's read (``RestReader``): the first page holds one order fewer than ``bulk_read_min_orders``
-    (or what the bucket allows), so a full one means the window may be a burst; the rest of it is then
-    read through one bulk operation when the window holds that many."""
+    """A poll's read (``RestReader``): its first page is small and its request counts the window's orders;
+    when the page comes back full and the window holds ``bulk_read_min_orders`` or more (a burst), the
+    rest is read through one bulk operation."""
 
-    def __init__(self, channel: ShopifyChannel, window: Window) -> None:
+    first_page = POLL_FIRST_PAGE
+
+    def __init__(self, channel: ShopifyChannel) -> None:
         self._channel = channel
-        self._window = window
-
-    def first_page(self) -> int:
-        return max(1, self._channel.bulk_read_min_orders - 1)
+        self.count_limit = channel.bulk_read_min_orders
 
     async def take(
-        self, rest: Window, first_page: int, read: Mapping[str, datetime]
+        self, rest: Window, count: int | None, read: Mapping[str, datetime]
     ) -> AsyncIterator[ShopOrder | UnreadableOrder] | None:
-        channel = self._channel
-        if first_page < channel.bulk_read_min_orders - 1 and not await channel._many_orders(self._window):
+        if count is None or count < self.count_limit:
             return None
-        return channel._bulk.changed(
+        return self._channel._bulk.changed(
             rest, wait_for_others=False, max_wait_s=POLL_BULK_WAIT_S, read_before=read
         )
 

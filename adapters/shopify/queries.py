@@ -76,6 +76,21 @@ CHANGED_ORDERS = Operation(
     estimate=2 + 10 * order_node_cost(INLINE_LINES),
 )
 
+# A poll's first page: the same page, and how many orders the window holds (up to $limit, 1 point more),
+# so that a burst is read through a bulk operation (adapters/shopify/bulk.py) without a request of its own
+# and an empty poll is one request.
+POLL_ORDERS = Operation(
+    "PollOrders",
+    f"""query PollOrders($first: Int!, $q: String, $limit: Int, $lines: Int!, $foQuery: String!) {{
+  ordersCount(query: $q, limit: $limit) {{ count precision }}
+  orders(first: $first, query: $q, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ {ORDER_FIELDS} }}
+  }}
+}}""",
+    estimate=1 + 2 + 10 * order_node_cost(INLINE_LINES),
+)
+
 # The reconcile's listing: which orders changed when, nothing else (1 point per order instead of a full read);
 # it reads in full only those the snapshot does not hold at that version.
 VERSIONS_PAGE = 250
@@ -276,7 +291,7 @@ CANCEL_ORDER = Operation(
 )
 
 ALL_OPERATIONS = (
-    CHANGED_ORDERS, ORDER_VERSIONS, ORDERS_COUNT, ORDER, LOCATION_KIND, ORDER_FULFILMENT_ORDERS,
+    CHANGED_ORDERS, POLL_ORDERS, ORDER_VERSIONS, ORDERS_COUNT, ORDER, LOCATION_KIND, ORDER_FULFILMENT_ORDERS,
     FULFILLMENT_ORDER_LINES_PAGE, WAITING_ORDERS, APP_SCOPES, INVENTORY_LEVELS,
     CHANGED_VARIANTS, VARIANTS_BY_SKU, FULFILMENT_STATE, ORDER_NOTE, JOB, CREATE_FULFILLMENT, SET_QUANTITIES,
     ADD_TAGS, UPDATE_NOTE, CANCEL_ORDER,
@@ -285,6 +300,10 @@ ALL_OPERATIONS = (
 
 def orders_page_cost(first: int, lines: int = INLINE_LINES) -> int:
     return 2 + first * order_node_cost(lines)
+
+
+def poll_page_cost(first: int) -> int:
+    return 1 + orders_page_cost(first)
 
 
 def variants_page_cost(first: int) -> int:

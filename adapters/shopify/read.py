@@ -40,15 +40,14 @@ from daemon.ports import MAPPING_ERRORS, UnreadableOrder
 class RestReader(Protocol):
     """Who may take over the rest of a paged read after its first page (``OrderReader.changed``)."""
 
-    def first_page(self) -> int:
-        """At most this many orders on the first page."""
-        ...
+    first_page: int  # at most this many orders on the first page
+    count_limit: int  # the first page's request counts the window's orders up to this many
 
     async def take(
-        self, rest: Window, first_page: int, read: Mapping[str, datetime]
+        self, rest: Window, count: int | None, read: Mapping[str, datetime]
     ) -> AsyncIterator[ShopOrder | UnreadableOrder] | None:
-        """The reader of ``rest`` (None: the pages go on); the first page held ``first_page`` orders and
-        ``read`` was handed on already."""
+        """The reader of ``rest`` (None: the pages go on); ``count``: the window's orders as counted with
+        the first page (at most ``count_limit``; None: not answered); ``read`` was handed on already."""
         ...
 
 
@@ -156,17 +155,24 @@ class OrderReader:
         text, start, end = window_query(window)
         after: str | None = None
         read: dict[str, datetime] = dict(read_before or {})
-        first_page = rest.first_page() if rest is not None else None
+        variables = {"q": text, "lines": queries.INLINE_LINES, "foQuery": self._fo_query}
         while True:
-            cap = first_page
-            size = self.orders_per_page if cap is None else partial(_capped, self.orders_per_page, cap)
-            data = await sized_query(
-                self._transport,
-                queries.CHANGED_ORDERS,
-                {"after": after, "q": text, "lines": queries.INLINE_LINES, "foQuery": self._fo_query},
-                size,
-                queries.orders_page_cost,
-            )
+            if rest is not None and after is None:  # a poll's first page, with the window's count
+                data = await sized_query(
+                    self._transport,
+                    queries.POLL_ORDERS,
+                    {**variables, "limit": rest.count_limit},
+                    partial(_capped, self.orders_per_page, rest.first_page),
+                    queries.poll_page_cost,
+                )
+            else:
+                data = await sized_query(
+                    self._transport,
+                    queries.CHANGED_ORDERS,
+                    {**variables, "after": after},
+                    self.orders_per_page,
+                    queries.orders_page_cost,
+                )
             page = data["orders"]
             last: datetime | None = None
             for node in page["nodes"]:
@@ -185,13 +191,15 @@ class OrderReader:
             if not page["pageInfo"]["hasNextPage"]:
                 break
             if rest is not None and last is not None:
-                taken = await rest.take(Window(last, window.end), len(page["nodes"]), read)
-                rest = None
+                count = (data.get("ordersCount") or {}).get("count")
+                taken = await rest.take(
+                    Window(last, window.end), count if isinstance(count, int) else None, read
+                )
                 if taken is not None:
                     async for order in taken:
                         yield order
                     return  # the rest's reader ran the waiting-order re-check
-            first_page = None
+            rest = None
             after = page["pageInfo"]["endCursor"]
         async for released in self._released(set(read)):
             yield released

@@ -411,7 +411,7 @@ async def test_a_poll_waits_about_an_interval_for_its_own_operation_then_reads_p
     ids = await _world(shop)
     await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 3600})
     with _warnings() as lines:
-        found = _by_id(await _read(shop, bulk=False, poll=True, bulk_read_min_orders=10))
+        found = _by_id(await _read(shop, bulk=False, poll=True, bulk_read_min_orders=10, page_size=3))
     assert sorted(found) == sorted(ids)
     assert len(shop.sandbox.bulk.operations) == 1  # ours, left running for a later run
     assert POLL_BULK_WAIT_S <= sum(shop.clock.slept) < POLL_BULK_WAIT_S + 31
@@ -439,25 +439,20 @@ async def test_a_failed_download_does_not_quote_the_signed_link(shop: Shop) -> N
     assert "?" not in str(caught.value) and "signature" not in str(caught.value).lower()
 
 
-@pytest.mark.parametrize(
-    ("min_orders", "page_size", "counts", "bulk"),
-    [(10, 100, 0, True), (11, 100, 0, False), (10, 3, 1, True), (11, 3, 1, False)],
-)
+@pytest.mark.parametrize(("min_orders", "bulk"), [(10, True), (11, False)])
 async def test_a_poll_window_is_read_in_bulk_from_the_threshold_on_and_page_by_page_below(
-    shop: Shop, min_orders: int, page_size: int, counts: int, bulk: bool
+    shop: Shop, min_orders: int, bulk: bool
 ) -> None:
-    # The first page holds one order fewer than the threshold: full, it decides alone; when the bucket or
-    # page_size keeps it smaller, one count (1 point) decides; the rest goes through one bulk operation.
+    # The poll's first page (3 orders here) comes with the window's count: the rest of a window holding
+    # the threshold or more goes through one bulk operation, without a request of its own to decide.
     ids = await _world(shop)  # 10 orders
     before = len(shop.graphql_log())
-    found = _by_id(
-        await _read(shop, bulk=False, poll=True, bulk_read_min_orders=min_orders, page_size=page_size)
-    )
+    found = _by_id(await _read(shop, bulk=False, poll=True, bulk_read_min_orders=min_orders, page_size=3))
     assert sorted(found) == sorted(ids)
     queries = [e.request_json()["query"] for e in shop.graphql_log()[before:]]
-    assert sum("ordersCount" in q for q in queries) == counts
-    pages = sum("query ChangedOrders" in q for q in queries)
-    assert pages == 1 if bulk else pages == -(-10 // min(page_size, min_orders - 1))
+    orders = [q for q in queries if "query PollOrders" in q or "query ChangedOrders" in q]
+    assert "query PollOrders" in orders[0] and not any("query OrdersCount" in q for q in queries)
+    assert len(orders) == (1 if bulk else 4)
     assert len(shop.sandbox.bulk.operations) == (1 if bulk else 0)
 
 
@@ -474,7 +469,7 @@ async def test_an_empty_poll_is_one_request(shop: Shop) -> None:
     finally:
         await channel.aclose()
     [request] = [e.request_json() for e in shop.graphql_log()[before:]]
-    assert "query ChangedOrders" in request["query"] and request["variables"]["first"] <= 49
+    assert "query PollOrders" in request["query"] and request["variables"]["limit"] == 50
 
 
 async def test_the_plain_read_never_counts_nor_starts_a_bulk_operation(shop: Shop) -> None:

@@ -89,3 +89,10 @@ def test_every_bulk_operation_document_is_valid_for_the_official_schema_and_the_
         assert graphql.validate(full_schema(version), graphql.parse(op.text)) == [], op.name
         assert graphql.validate(load_schema(version), graphql.parse(op.text)) == [], op.name
     assert _requested(bulk_ops.BULK_OPERATIONS, {}) == bulk_ops.BULK_OPERATIONS.estimate
+
+
+@pytest.mark.parametrize("first", [1, 10])
+def test_poll_page_estimate_is_the_order_page_and_the_count(first: int) -> None:
+    variables = {"first": first, "lines": queries.INLINE_LINES}
+    assert _requested(queries.POLL_ORDERS, variables) == queries.poll_page_cost(first)
+    assert _requested(queries.POLL_ORDERS, {**variables, "first": 10}) == queries.POLL_ORDERS.estimate
