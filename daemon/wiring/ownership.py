@@ -216,9 +216,10 @@ class Ownership:
                     target = len(self._merchants)
                 else:
                     target = self._learn_share(await lease.renew(self._me, len(self._merchants)))
-                owned = lease.owned - self._handing_over.keys()
+                held = lease.owned  # a copy: taken once, not per merchant
+                owned = held - self._handing_over.keys()
                 if len(owned) < target:
-                    free = [m for m in self._preference() if m not in lease.owned]
+                    free = [m for m in self._preference() if m not in held]
                     await lease.acquire(free, limit=target - len(owned))
                 elif len(owned) > target:
                     self._hand_over(self._surplus(owned, len(owned) - target))
