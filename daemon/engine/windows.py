@@ -14,6 +14,10 @@ from daemon.model import Window
 from daemon.ports import OrderVersions
 
 ORDERS_FLOW = "orders"  # flows.orders.ORDERS (which imports this module)
+# A triggered run lists a window below the lag that triggered reads covered only once it is this long (the
+# poll lists it anyway): each listing costs 2 points besides 1 per order, and its orders were read as they
+# came; what it is for (a record committed late inside what was read) is found by then.
+LIST_COVERED_AFTER_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,9 @@ async def due_windows(
     """
     # Taken before reading: a delivery that arrives while this run reads nudges the next run.
     nudged = await ctx.nudges.take(channel, flow)
+    triggered = nudged
+    # Where the orders reader lists versions (daemon/engine/rereads.py); elsewhere one read is cheaper.
+    lists = flow == ORDERS_FLOW and isinstance(ctx.channels.get(channel), OrderVersions)
     covered_until = ctx.nudges.read_until(channel, flow)
     read_until = covered_until if nudged else None
     stored = await ctx.cursors.get(channel, flow)
@@ -80,6 +87,8 @@ async def due_windows(
             ctx.nudges.note_read(channel, flow, window.end)
             fresh_from = window.settled
         elif covered_until is not None and window.end <= covered_until:
+            if triggered and lists and (window.end - window.start).total_seconds() < LIST_COVERED_AFTER_S:
+                break  # listed by a later run (see LIST_COVERED_AFTER_S)
             window = CoveredWindow(window.start, window.end, window.end)
         yield window
         if (
@@ -96,8 +105,6 @@ async def due_windows(
         # Only what is new since the last read past the lag (or the lag left nothing due).
         fresh = fresh_window(max(position, read_until or position), ctx.clock.now())
         ctx.nudges.note_read(channel, flow, fresh.end)
-        # Where the orders reader lists versions (daemon/engine/rereads.py); elsewhere one read is cheaper.
-        lists = flow == ORDERS_FLOW and isinstance(ctx.channels.get(channel), OrderVersions)
         if lists and read_until is not None and fresh.start < read_until < fresh.end:
             # The second the last triggered read ended in holds mostly what it read: listed, not re-read.
             yield CoveredWindow(fresh.start, read_until, None)

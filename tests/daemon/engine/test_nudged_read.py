@@ -15,6 +15,7 @@ from daemon.engine.cursors import fresh_window
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import orders
 from daemon.engine.nudges import MAX_GAP_S, Nudges
+from daemon.engine.windows import LIST_COVERED_AFTER_S
 from daemon.ids import outbound_id
 from daemon.model import ShopOrder, Window
 from daemon.ports import UnreadableOrder
@@ -366,7 +367,32 @@ async def test_an_order_stamped_inside_a_covered_range_but_seen_late_is_still_re
         await cycle(world)
         world.clock.advance(1)
     assert outbound_id("MERC", "shop", "7") not in world.ffn.outbounds
-    world.ctx.nudges.request("shop", "orders")
-    await cycle(world)  # its timestamp is now below the lag: the listing of that window finds it
+    world.clock.advance(3)
+    await cycle(world)  # the poll: the listing of the covered window below the lag finds it
     assert outbound_id("MERC", "shop", "7") in world.ffn.outbounds
     assert shop.full_reads == ["7"]
+
+
+async def test_triggered_runs_list_the_window_below_the_lag_once_it_is_worth_a_query(world: World) -> None:
+    shop = ListingShop()
+    world.ctx.channels["shop"] = world.shop = shop
+    await cycle(world)
+    world.clock.advance(30)
+    listings: list[Window] = []
+    versions = shop.order_versions
+
+    def spy(window: Window) -> AsyncIterator[tuple[str, datetime]]:
+        listings.append(window)
+        return versions(window)
+
+    shop.order_versions = spy  # type: ignore[method-assign]
+    for n in range(60):  # an order a second, each announced by its webhook
+        now = world.clock.now()
+        world.order(100 + n, created_at=now, updated_at=now)
+        world.ctx.nudges.request("shop", "orders", new_record=True)
+        await cycle(world)
+        world.clock.advance(1)
+    below_lag = [w for w in listings if (w.end - w.start).total_seconds() > 1]
+    assert 1 <= len(below_lag) <= 3  # about every 30 s, not every run
+    assert all((w.end - w.start).total_seconds() >= LIST_COVERED_AFTER_S for w in below_lag)
+    assert len(world.ffn.outbounds) == 60
