@@ -51,6 +51,9 @@ class RestReader(Protocol):
         ...
 
 
+# Pages of a fulfillment order's lines read at most (10,000 lines): a server that kept answering "more"
+# would otherwise hold the read forever; the order is then parked (ensure_every_line_read).
+MAX_FO_LINE_PAGES = 200
 MIN_ORDERS_PAGE = 4  # a nearly empty bucket still reads a few orders per page (2 points of overhead each)
 
 
@@ -333,14 +336,13 @@ class OrderReader:
         Shopify stop answering it midway, the FO stays cut and the order is parked, never exported short."""
         lines = dict(fo.get("lineItems") or {})
         nodes = list(lines.get("nodes") or [])
-        while (lines.get("pageInfo") or {}).get("hasNextPage"):
+        for _ in range(MAX_FO_LINE_PAGES):
+            cursor = (lines.get("pageInfo") or {}).get("endCursor")
+            if not (lines.get("pageInfo") or {}).get("hasNextPage") or not cursor:
+                break
             data = await self._transport.query(
                 queries.FULFILLMENT_ORDER_LINES_PAGE,
-                {
-                    "id": fo["id"],
-                    "after": lines["pageInfo"].get("endCursor"),
-                    "lines": queries.FULFILLMENT_ORDER_LINES,
-                },
+                {"id": fo["id"], "after": cursor, "lines": queries.FULFILLMENT_ORDER_LINES},
             )
             page = (data.get("fulfillmentOrder") or {}).get("lineItems")
             if not isinstance(page, dict) or not page.get("nodes"):
