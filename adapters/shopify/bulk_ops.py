@@ -154,6 +154,7 @@ class BulkOperations:
         still runs one at a time), a catch-up tries again for up to ``wait_foreign_s``, a poll not at all."""
         deadline = self._clock.monotonic() + self.wait_foreign_s
         delay = FIRST_POLL_S
+        tries = 0
         while True:
             try:
                 return await self._start(query)
@@ -162,7 +163,10 @@ class BulkOperations:
                     raise
                 if self._clock.monotonic() >= deadline:
                     raise BulkUnavailable(f"{exc}, still after {self.wait_foreign_s:.0f} s") from exc
-                logger.info(f"{exc}; trying again in {delay:.0f} s")
+                tries += 1
+                (logger.info if tries == 1 else logger.debug)(
+                    f"{exc}; trying again for up to {self.wait_foreign_s:.0f} s"
+                )
                 await self._clock.sleep(delay)
                 delay = min(MAX_POLL_S, delay * 2)
 
