@@ -34,7 +34,7 @@ quantities, a cancel gives them back), ``GET /_sandbox/cost``
 (bucket status and cost accounting), ``GET/PUT /_sandbox/webhooks`` (subscriptions, delivery attempts,
 fault knobs: ``webhooks.py``), plus the shared ``/_sandbox/requests``, ``/_sandbox/faults``,
 ``/_sandbox/reset``; bulk query operations with their knobs at ``GET/PUT /_sandbox/bulk`` (``bulk.py``;
-``bulk_delay_s``, ``bulk_max_running``). Webhook deliveries are signed with ``app_secret`` (default ``TEST_APP_SECRET``).
+``bulk_delay_s``, ``bulk_max_running``: None = five from 2026-01, one before; 1 = the schema text's reading). Webhook deliveries are signed with ``app_secret`` (default ``TEST_APP_SECRET``).
 ``GET/PUT /_sandbox/search {"lag_s": N}`` (or the ``search_lag_s`` knob): an order placed from then on is
 found by an ``orders(query:)`` search only N seconds after its creation (the search index's lag; default 0).
 """
