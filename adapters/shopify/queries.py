@@ -149,6 +149,9 @@ VARIANTS_BY_SKU = Operation(
     estimate=2 + SKU_LOOKUP_PAGE * 2,
 )
 
+STATE_LINES = (
+    "pageInfo { hasNextPage endCursor } nodes { id sku remainingQuantity totalQuantity lineItem { id sku } }"
+)
 FULFILMENT_STATE = Operation(
     "FulfilmentState",
     f"""query FulfilmentState($id: ID!, $after: String, $foQuery: String!) {{
@@ -161,16 +164,22 @@ FULFILMENT_STATE = Operation(
         id status
         assignedLocation {{ location {{ id }} }}
         supportedActions {{ action }}
-        lineItems(first: {FULFILLMENT_ORDER_LINES}) {{
-          pageInfo {{ hasNextPage }}
-          nodes {{ id sku remainingQuantity totalQuantity lineItem {{ id sku }} }}
-        }}
+        lineItems(first: {FULFILLMENT_ORDER_LINES}) {{ {STATE_LINES} }}
       }}
     }}
   }}
 }}""",
     # order 1; fulfillments 2 + 10 × (1 + 2 + 5); FOs 2 + page × (1 + 2 + 1 + 2 + 50 × 2)
     estimate=1 + (2 + 10 * 8) + (2 + FULFILLMENT_ORDERS_PAGE * (6 + FULFILLMENT_ORDER_LINES * 2)),
+)
+
+# The rest of a fulfillment order's lines for a fulfilment (the shipment's lines beyond the first 50).
+FULFILMENT_STATE_LINES = Operation(
+    "FulfilmentStateLines",
+    f"""query FulfilmentStateLines($id: ID!, $after: String, $lines: Int!) {{
+  fulfillmentOrder(id: $id) {{ id lineItems(first: $lines, after: $after) {{ {STATE_LINES} }} }}
+}}""",
+    estimate=1 + 2 + FULFILLMENT_ORDER_LINES * 2,
 )
 
 ORDER_FULFILMENT_ORDERS = Operation(
@@ -292,7 +301,7 @@ CANCEL_ORDER = Operation(
 
 ALL_OPERATIONS = (
     CHANGED_ORDERS, POLL_ORDERS, ORDER_VERSIONS, ORDERS_COUNT, ORDER, LOCATION_KIND, ORDER_FULFILMENT_ORDERS,
-    FULFILLMENT_ORDER_LINES_PAGE, WAITING_ORDERS, APP_SCOPES, INVENTORY_LEVELS,
+    FULFILLMENT_ORDER_LINES_PAGE, FULFILMENT_STATE_LINES, WAITING_ORDERS, APP_SCOPES, INVENTORY_LEVELS,
     CHANGED_VARIANTS, VARIANTS_BY_SKU, FULFILMENT_STATE, ORDER_NOTE, JOB, CREATE_FULFILLMENT, SET_QUANTITIES,
     ADD_TAGS, UPDATE_NOTE, CANCEL_ORDER,
 )  # fmt: skip

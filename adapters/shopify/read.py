@@ -332,24 +332,28 @@ class OrderReader:
             after = page["pageInfo"].get("endCursor")
 
     async def _all_lines(self, fo: dict[str, Any]) -> dict[str, Any]:
-        """The FO with every line: the pages after the ones it came with (by the FO line cursor). Should
-        Shopify stop answering it midway, the FO stays cut and the order is parked, never exported short."""
-        lines = dict(fo.get("lineItems") or {})
-        nodes = list(lines.get("nodes") or [])
-        for _ in range(MAX_FO_LINE_PAGES):
-            cursor = (lines.get("pageInfo") or {}).get("endCursor")
-            if not (lines.get("pageInfo") or {}).get("hasNextPage") or not cursor:
-                break
-            data = await self._transport.query(
-                queries.FULFILLMENT_ORDER_LINES_PAGE,
-                {"id": fo["id"], "after": cursor, "lines": queries.FULFILLMENT_ORDER_LINES},
-            )
-            page = (data.get("fulfillmentOrder") or {}).get("lineItems")
-            if not isinstance(page, dict) or not page.get("nodes"):
-                break  # gone meanwhile: stays cut (parked)
-            nodes.extend(page["nodes"])
-            lines = page
-        return {**fo, "lineItems": {**lines, "nodes": nodes}}
+        return await all_lines(self._transport, fo, queries.FULFILLMENT_ORDER_LINES_PAGE)
+
+
+async def all_lines(transport: GraphQLTransport, fo: dict[str, Any], op: Operation) -> dict[str, Any]:
+    """The FO with every line: the pages after the ones it came with (by the FO line cursor; ``op`` asks
+    ``fulfillmentOrder(id:) { lineItems }`` with the fields of the query the FO came from). Should Shopify
+    stop answering midway, the FO stays cut: the caller parks the order, never uses it short."""
+    lines = dict(fo.get("lineItems") or {})
+    nodes = list(lines.get("nodes") or [])
+    for _ in range(MAX_FO_LINE_PAGES):
+        cursor = (lines.get("pageInfo") or {}).get("endCursor")
+        if not (lines.get("pageInfo") or {}).get("hasNextPage") or not cursor:
+            break
+        data = await transport.query(
+            op, {"id": fo["id"], "after": cursor, "lines": queries.FULFILLMENT_ORDER_LINES}
+        )
+        page = (data.get("fulfillmentOrder") or {}).get("lineItems")
+        if not isinstance(page, dict) or not page.get("nodes"):
+            break  # gone meanwhile: stays cut
+        nodes.extend(page["nodes"])
+        lines = page
+    return {**fo, "lineItems": {**lines, "nodes": nodes}}
 
 
 def _lines_cut(fo: dict[str, Any]) -> bool:

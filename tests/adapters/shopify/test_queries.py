@@ -52,6 +52,7 @@ def test_variant_page_estimate_matches_shopify_cost_rules(first: int) -> None:
         (queries.ORDERS_COUNT, {}),
         (queries.ORDER_FULFILMENT_ORDERS, {"lines": queries.FULFILLMENT_ORDER_LINES}),
         (queries.FULFILLMENT_ORDER_LINES_PAGE, {"lines": queries.FULFILLMENT_ORDER_LINES}),
+        (queries.FULFILMENT_STATE_LINES, {"lines": queries.FULFILLMENT_ORDER_LINES}),
         (queries.VARIANTS_BY_SKU, {"first": queries.SKU_LOOKUP_PAGE}),
         (queries.FULFILMENT_STATE, {}),
         (queries.CREATE_FULFILLMENT, {}),
