@@ -41,7 +41,7 @@ async def test_an_order_of_120_lines_is_exported_whole(tmp_path: Path, pg_dsn: s
         bulk = shop.app[SANDBOX_KEY].bulk
         requests = [r for r in await s.requests(shop) if r["path"].endswith("/graphql.json")]
         line_pages = [r for r in requests if "FulfillmentOrderLines" in str(r.get("request_body"))]
-        if read == "bulk":
-            assert len(bulk.operations) == 1 and line_pages == []
+        if read == "bulk":  # (the stock write's re-read of new orders may read it page by page as well)
+            assert len(bulk.operations) == 1 and bulk.operations[1].downloads == 1
         else:
             assert bulk.operations == {} and line_pages
