@@ -106,18 +106,21 @@ async def run_cycle(
             duration,
             ok,
         )
-        shop = f"{ctx.merchant_id}/{channel}"
         if error is None:
-            # An operator tailing the log sees work and trouble; an idle fleet polls ~100 times a second.
-            logger.log(
+            # An operator tailing the log sees work and trouble; an idle fleet polls ~100 times a second, so
+            # a quiet cycle's DEBUG line is not even formatted unless DEBUG is on (lazy: the summary is
+            # worked out only for a sink that takes the line).
+            logger.opt(lazy=True).log(
                 "DEBUG" if quiet else "INFO",
-                "{} shop={} {} in {:.2f}s",
-                flow,
-                shop,
-                counts.summary(),
-                duration,
+                "{} shop={}/{} {} in {:.2f}s",
+                lambda: flow,
+                lambda: ctx.merchant_id,
+                lambda: channel,
+                counts.summary,
+                lambda: duration,
             )
             return counts
+        shop = f"{ctx.merchant_id}/{channel}"
         # One ERROR when a flow starts failing; while it keeps failing, WARNING lines say so.
         level = "ERROR" if failures_in_a_row == 1 else "WARNING"
         again = "" if failures_in_a_row == 1 else f" (still failing, {failures_in_a_row} cycles in a row)"
