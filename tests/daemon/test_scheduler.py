@@ -42,6 +42,7 @@ class Flaky:
 @pytest.fixture
 def records() -> Iterator[list[Any]]:
     captured: list[Any] = []
+
     def capture(message: Any) -> None:
         # Without keys starting with "_": formatter state another sink of the process put on the record.
         record = dict(message.record)
