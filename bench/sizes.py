@@ -17,10 +17,13 @@ class Size:
     ratelimit_orders: int  # Shopify backlog
     calls_orders: int  # per shop kind: orders exported and shipped back while calls are counted
     catchup_orders: int = 10_000  # Shopify backlog caught up through one bulk operation
+    throughput_runs: int = (
+        3  # measured backlogs per figure (median and spread); BENCH_THROUGHPUT_RUNS overrides
+    )
 
 
 SIZES = {
-    "tiny": Size("tiny", 20, 10, 8.0, 2.0, 2.0, 20, 10, catchup_orders=20),
+    "tiny": Size("tiny", 20, 10, 8.0, 2.0, 2.0, 20, 10, catchup_orders=20, throughput_runs=2),
     "small": Size("small", 2000, 200, 40.0, 5.0, 5.0, 250, 200, catchup_orders=2000),
     "full": Size("full", 10_000, 10_000, 180.0, 5.0, 30.0, 5000, 2000),
 }

@@ -207,9 +207,9 @@ class Daemon:
                     await task
 
     def _follow_take_overs(self, runtime: Runtime) -> None:
-        # Runtimes that share merchants with other instances run a merchant they take over at once
-        # (daemon.wiring.takeovers); the scheduler's trigger keeps one run per job at a time.
-        follow = getattr(runtime, "run_after_take_over", None)
+        # Runtimes whose jobs run on events (a stock change, a merchant taken over from another instance:
+        # daemon.wiring.build) get the scheduler's trigger, which keeps one run per job at a time.
+        follow = getattr(runtime, "bind_trigger", None)
         if follow is not None:
             follow(self.scheduler.trigger)
 

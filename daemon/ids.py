@@ -6,6 +6,7 @@ import base64
 import hashlib
 
 OUTBOUND_ID_SUFFIX_LEN = 10
+_PREFIX_BYTES = 10  # whole 5-byte base32 groups covering the suffix's 50 bits
 
 
 def outbound_id(ffn_merchant_id: str, channel: str, shop_order_id: str) -> str:
@@ -16,7 +17,9 @@ def outbound_id(ffn_merchant_id: str, channel: str, shop_order_id: str) -> str:
     orders of one merchant practically impossible (~1e-6 at 50 million orders).
     """
     digest = hashlib.sha256(f"{channel}\x1f{shop_order_id}".encode()).digest()
-    suffix = base64.b32encode(digest).decode("ascii")[:OUTBOUND_ID_SUFFIX_LEN]
+    # Base32 turns each 5 bytes into 8 characters on their own, so the first 10 bytes give the same
+    # first 10 characters as the whole digest (the pure-Python encoder is a cost per exported order).
+    suffix = base64.b32encode(digest[:_PREFIX_BYTES]).decode("ascii")[:OUTBOUND_ID_SUFFIX_LEN]
     return f"{ffn_merchant_id}02{suffix}"
 
 

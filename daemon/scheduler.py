@@ -6,7 +6,15 @@ this module decides when runs happen.
 ``trigger`` runs a job now (a shop webhook said its data changed), coalesced: never two runs of one job at
 once, and any number of triggers during a run make exactly one more run after it.
 
-APScheduler only says when a run is due (``_Dispatch``); this module starts it. A run due while the job is
+When runs are due is kept here, in one heap of (fire time, job) in memory; APScheduler runs one job, the
+dispatch tick (every ``TICK_S``), that starts the runs the heap says are due. APScheduler 3.x timed every job
+itself: at a fleet's ~140 empty cycles a second each due job meant a wake-up of its own, a walk of its job
+store, a re-sorted job list and datetime/timezone arithmetic for the next fire time — ~6 % of an idle
+fleet's CPU, more than the scheduling decision is worth. The tick keeps what APScheduler is good at (a
+timer on the asyncio loop that pauses for a reload, resumes and shuts down, coalescing missed ticks after a
+stall) and the per-job timing costs a heap push and pop. A job's fire times stay on its own grid (phase from
+its name, ``first_run_at``) with a fresh jitter of up to 10 % of the interval (at most ``MAX_JITTER_S``) on each;
+after a stall one run per job, not one per missed fire time. A run due while the job is
 still running is skipped (its data is being read right now): counted, and reported for the whole scheduler
 in one line at most every ``daemon.skips.SKIP_REPORT_S`` instead of one WARNING per skipped run. How late each run starts after
 its planned (spread) fire time goes to ``SchedulerObserver.run_started`` (the lateness metric).
@@ -16,6 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
+import itertools
+import math
+import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -32,6 +44,10 @@ from daemon.skips import SkipSummary
 
 MAX_JITTER_S = 5.0
 CANCEL_WAIT_S = 30.0
+# How often the heap is looked at: a run starts at most this late after its fire time (the lateness
+# metric's p99 target is 1 s), and an idle process wakes this often for it.
+TICK_S = 0.1
+TICK_JOB = "dispatch-tick"
 
 
 def first_run_at(name: str, interval_s: float, now: datetime) -> datetime:
@@ -65,27 +81,37 @@ class NullSchedulerObserver:
 
 
 class _Dispatch(BaseExecutor):  # type: ignore[misc]
-    """Hands each due run to ``on_due`` with its planned fire time, and keeps no count of running instances.
+    """Calls the tick in the loop's own callback, and keeps no count of running instances.
 
-    APScheduler's own executor counts a run until it ends and logs a WARNING for every fire time it
-    reaches meanwhile; at a fleet's intervals that is a line per slow cycle. ``SyncScheduler`` keeps the
-    one-run-at-a-time rule itself (``JobRunner.busy``) and says so at its own pace.
+    APScheduler's asyncio executor would run a plain function in a thread pool, or make a task of a
+    coroutine function for every tick; the tick only pops a heap and starts tasks, so it runs inline.
     """
 
-    def __init__(self, on_due: Callable[[str, datetime], None]) -> None:
+    def __init__(self, tick: Callable[[], None]) -> None:
         super().__init__()
-        self._on_due = on_due
+        self._tick = tick
 
     def submit_job(self, job: Any, run_times: list[datetime]) -> None:
-        # Coalesced: of several missed fire times only the latest comes, and it is the one the run is late to.
-        self._on_due(job.id, run_times[-1])
+        self._tick()
 
     def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
         self.submit_job(job, run_times)
 
 
+class _Planned:
+    """The next fire time of one job (an entry of the heap; replaced, never edited, when the plan changes)."""
+
+    __slots__ = ("at", "grid", "name")
+
+    def __init__(self, at: float, grid: float, name: str) -> None:
+        self.at = at  # epoch seconds, jitter included
+        self.grid = grid  # the point of the job's grid ``at`` was jittered from
+        self.name = name
+
+
 class SyncScheduler:
-    """One APScheduler job per JobSpec, plus a graceful stop that lets running cycles finish."""
+    """Every JobSpec's runs on its interval (a heap of fire times, dispatched by one APScheduler tick),
+    plus a graceful stop that lets running cycles finish."""
 
     def __init__(
         self,
@@ -99,7 +125,11 @@ class SyncScheduler:
         self.observer: SchedulerObserver = observer or NullSchedulerObserver()
         self.runners: dict[str, JobRunner] = {}
         self.skips = SkipSummary(clock)  # kept across reloads: one summary line per process
-        self._scheduler: Any = AsyncIOScheduler(timezone=UTC, executors={"default": _Dispatch(self._due)})
+        self._scheduler: Any = AsyncIOScheduler(timezone=UTC, executors={"default": _Dispatch(self._tick)})
+        self._heap: list[tuple[float, int, _Planned]] = []
+        self._planned: dict[str, _Planned] = {}  # the live entry of each job; others in the heap are stale
+        self._order = itertools.count()  # ties of equal fire times, so the heap never compares entries
+        self._jitter = random.Random()
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._stopped = False
         self._swapping = False  # a reload is replacing the job set: triggers wait for the new one
@@ -113,6 +143,14 @@ class SyncScheduler:
         return ok, failed
 
     def start(self, jobs: Sequence[JobSpec]) -> None:
+        self._scheduler.add_job(
+            _never_called,
+            IntervalTrigger(seconds=TICK_S, timezone=UTC),
+            id=TICK_JOB,
+            name=TICK_JOB,
+            coalesce=True,  # after a stall one tick: it starts everything due by then
+            misfire_grace_time=None,
+        )
         self._scheduler.start()
         self._add_jobs(jobs)
 
@@ -130,7 +168,8 @@ class SyncScheduler:
         self._swapping = True
         try:
             await self._drain(grace_s)
-            self._scheduler.remove_all_jobs()
+            self._heap.clear()
+            self._planned.clear()
             if retire is not None:
                 await retire()
             previous = self.runners
@@ -150,7 +189,7 @@ class SyncScheduler:
         returns their names."""
         wanted = None if flows is None else set(flows)
         woken: list[str] = []
-        now = datetime.now(UTC)
+        now = self.clock.now().timestamp()
         for name, runner in self.runners.items():
             spec = runner.spec
             if merchant is not None and spec.merchant != merchant:
@@ -159,9 +198,7 @@ class SyncScheduler:
                 continue
             if runner.wake():
                 woken.append(name)
-                job = self._scheduler.get_job(name)
-                if job is not None:
-                    job.modify(next_run_time=now)
+                self._plan(name, now, now)
         if woken:
             logger.info("{} job(s) stop backing off and run now: {}", len(woken), ", ".join(woken))
         return woken
@@ -198,8 +235,13 @@ class SyncScheduler:
         return [runner.health() for runner in self.runners.values()]
 
     def next_run(self, name: str) -> datetime | None:
-        job = self._scheduler.get_job(name)
-        return None if job is None else job.next_run_time  # type: ignore[no-any-return]
+        planned = self._planned.get(name)
+        return None if planned is None else datetime.fromtimestamp(planned.at, UTC)
+
+    def reschedule(self, name: str, at: datetime) -> None:
+        """The next run of job ``name`` at ``at`` (then every interval from there)."""
+        if name in self.runners:
+            self._plan(name, at.timestamp(), at.timestamp())
 
     def _add_jobs(self, jobs: Sequence[JobSpec], previous: dict[str, JobRunner] | None = None) -> None:
         now = self.clock.now()
@@ -208,17 +250,36 @@ class SyncScheduler:
             if previous and spec.name in previous:
                 runner.adopt(previous[spec.name])
             self.runners[spec.name] = runner
-            interval = spec.interval_s
-            first = first_run_at(spec.name, interval, now)
-            self._scheduler.add_job(
-                _never_called,
-                IntervalTrigger(seconds=interval, jitter=min(MAX_JITTER_S, interval * 0.1), timezone=UTC),
-                id=spec.name,
-                name=spec.name,
-                coalesce=True,  # after a pause (a busy loop, a suspended VM) one run, not one per missed time
-                misfire_grace_time=None,  # however late: run (late runs show in the lateness metric)
-                next_run_time=first,
-            )
+            # The first run exactly on the grid (no jitter): the phase already spreads the fleet.
+            first = first_run_at(spec.name, spec.interval_s, now).timestamp()
+            self._plan(spec.name, first, first)
+
+    def _plan(self, name: str, at: float, grid: float) -> None:
+        planned = _Planned(at, grid, name)
+        self._planned[name] = planned
+        heapq.heappush(self._heap, (at, next(self._order), planned))
+
+    def _tick(self) -> None:
+        """Start every run whose fire time has come, and plan each job's next one."""
+        if self._stopped:
+            return
+        now = self.clock.now().timestamp()
+        heap, live = self._heap, self._planned
+        while heap and heap[0][0] <= now:
+            planned = heapq.heappop(heap)[2]
+            if live.get(planned.name) is not planned:
+                continue  # replaced by a backoff, a wake or a reload
+            runner = self.runners.get(planned.name)
+            if runner is None:
+                del live[planned.name]
+                continue
+            interval = runner.spec.interval_s
+            # The next point of the grid after now: after a stall one run, not one per missed fire time.
+            missed = max(0, math.floor((now - planned.grid) / interval))
+            grid = planned.grid + (missed + 1) * interval
+            jitter = min(MAX_JITTER_S, interval * 0.1)
+            self._plan(planned.name, grid + self._jitter.uniform(0, jitter), grid)
+            self._due(planned.name, datetime.fromtimestamp(planned.at, UTC))
 
     def _due(self, name: str, planned: datetime) -> None:
         """APScheduler says job ``name`` is due (planned for ``planned``): start its run unless it is running."""
@@ -238,9 +299,7 @@ class SyncScheduler:
         task.add_done_callback(self._in_flight.discard)
 
     async def _run_claimed(self, runner: JobRunner, planned: datetime | None = None) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._in_flight.add(task)
+        # In ``_in_flight`` from its creation to its end (the creator adds it, its done callback drops it).
         if planned is not None:
             self.observer.run_started(runner.spec, (self.clock.now() - planned).total_seconds())
         try:
@@ -249,9 +308,8 @@ class SyncScheduler:
                 ok = await runner()
                 current = self.runners.get(runner.spec.name) is runner
                 if not ok and runner.backoff_until is not None and not self._stopped:
-                    job = self._scheduler.get_job(runner.spec.name)
-                    if job is not None and current:
-                        job.modify(next_run_time=runner.backoff_until)
+                    if current:
+                        self.reschedule(runner.spec.name, runner.backoff_until)
                     return
                 if not (runner.run_again and current and not self._stopped and not self._swapping):
                     return
@@ -264,8 +322,6 @@ class SyncScheduler:
         finally:
             runner.busy = False
             runner.run_again = False
-            if task is not None:
-                self._in_flight.discard(task)
 
     async def _drain(self, grace_s: float) -> int:
         pending = {t for t in self._in_flight if not t.done()}
@@ -286,7 +342,7 @@ class SyncScheduler:
 
 
 def _never_called() -> None:
-    """APScheduler wants a job function; ``_Dispatch`` hands due runs to ``SyncScheduler._due`` instead."""
+    """APScheduler wants a job function; ``_Dispatch`` calls ``SyncScheduler._tick`` instead."""
 
 
 async def run_all_once(jobs: Iterable[JobSpec], *, clock: Clock = SYSTEM_CLOCK) -> bool:

@@ -1,18 +1,15 @@
 """Windows holding many orders (a resync, a first import, an outage, a busy poll window) through one bulk
-query instead of pages (``ShopifyChannel`` decides on a count of the window's orders).
+query instead of pages (``ShopifyChannel`` decides on a poll's first page and a count of the window's orders).
 
 A bulk operation draws nothing from the cost bucket but its start (10 points) and its polls (1 each), so
 reading 10,000 orders costs a few dozen points instead of ~500,000 (shopify.dev "Perform bulk operations
 with the GraphQL Admin API"). The flow:
 
 1. start ``bulkOperationRunQuery`` (``groupObjects: true``) with the paged read's own order query and window
-   filter (``bulk_jsonl.order_query``) — unless an operation is already running or done (Shopify runs one
-   bulk query per app and shop at a time):
-   - ours (same operation name, same window start, ending at most an hour before this window; e.g. started
-     before a restart): reused, and what it does not cover is read page by page afterwards;
-   - another one (somebody else's, or ours for another window): a catch-up waits for it up to
-     ``wait_foreign_s``, then starts its own (still running then → page by page); a poll's window
-     (``wait_for_others=False``) is read page by page at once, so its orders wait for nothing;
+   filter (``bulk_jsonl.order_query``), or reuse one of ours still running or done for this window
+   (``bulk_ops.py``: which operations are ours, how many may run at the pinned version); when no further
+   one may start now, a catch-up tries again for a while and a poll's window (``wait_for_others=False``)
+   is read page by page at once, so its orders wait for nothing;
 2. poll ``bulkOperation(id:)`` with backoff (injected clock) until it is COMPLETED;
 3. download ``url`` — a signed storage link: fetched WITHOUT the Admin API token — and put the orders back
    together from the JSONL (``bulk_jsonl.Grouped``), each handed on when the next one starts (streamed:
@@ -29,8 +26,7 @@ again later, and the operation, ours and running or completed, is reused then.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -39,62 +35,18 @@ import yarl
 from loguru import logger
 
 from adapters.shopify import bulk_jsonl
+from adapters.shopify.bulk_ops import BulkBusy, BulkOperations, BulkUnavailable, Finished
 from adapters.shopify.mapping import fulfillment_order_lines, order_number, parse_time, readable_lines
 from adapters.shopify.read import OrderReader, window_query
-from adapters.shopify.transport import GraphQLTransport, Operation
+from adapters.shopify.transport import GraphQLTransport
 from daemon.clock import Clock
 from daemon.errors import RecordError, RetryableError
 from daemon.model import ShopOrder, Window
 from daemon.ports import UnreadableOrder
 
-_BULK_FIELDS = "id status errorCode objectCount rootObjectCount fileSize url query"
-RUN_BULK_QUERY = Operation(
-    "RunBulkQuery",
-    """mutation RunBulkQuery($query: String!) {
-  bulkOperationRunQuery(query: $query, groupObjects: true) {
-    bulkOperation { id status query }
-    userErrors { code field message }
-  }
-}""",
-    estimate=10,
-)
-BULK_OPERATION = Operation(
-    "BulkOperation",
-    f"query BulkOperation($id: ID!) {{ bulkOperation(id: $id) {{ {_BULK_FIELDS} }} }}",
-    estimate=1,
-)
-# Deprecated from 2026-01 in favour of bulkOperations(query:), but still served and the one way that works on
-# every supported version to learn what runs after a restart.
-CURRENT_BULK_OPERATION = Operation(
-    "CurrentBulkOperation",
-    f"query CurrentBulkOperation {{ currentBulkOperation(type: QUERY) {{ {_BULK_FIELDS} }} }}",
-    estimate=1,
-)
-RUNNING = frozenset({"CREATED", "RUNNING", "CANCELING"})
-BUSY_CODES = frozenset({"OPERATION_IN_PROGRESS", "LIMIT_REACHED"})
-REUSE_GAP_S = 3600.0
-FIRST_POLL_S = 1.0
-MAX_POLL_S = 10.0  # a poll costs 1 point; waiting up to 30 s longer than needed costs more
-
-
-class BulkUnavailable(Exception):
-    """This window cannot be read through a bulk operation now; it is read page by page."""
-
-
-class BulkBusy(BulkUnavailable):
-    """Another bulk query runs (Shopify runs one at a time per app and shop)."""
-
 
 class BrokenBulkLine(RecordError):
     """The order's line in a bulk result could not be read."""
-
-
-@dataclass(frozen=True, slots=True)
-class Finished:
-    id: str
-    url: str | None  # None: nothing matched
-    covers_until: str  # the window end the operation filtered on (Shopify's text)
-    reused: bool
 
 
 class BulkOrderReader:
@@ -116,33 +68,42 @@ class BulkOrderReader:
         self._session = session
         self._owns_session = session is None
         self.max_wait_s = max_wait_s
-        self.wait_foreign_s = wait_foreign_s
+        self.operations = BulkOperations(transport, clock, wait_foreign_s=wait_foreign_s)
 
     async def aclose(self) -> None:
         if self._owns_session and self._session is not None:
             await self._session.close()
 
     async def changed(
-        self, window: Window, *, wait_for_others: bool = True, max_wait_s: float | None = None
+        self,
+        window: Window,
+        *,
+        wait_for_others: bool = True,
+        max_wait_s: float | None = None,
+        read_before: Mapping[str, datetime] | None = None,
     ) -> AsyncIterator[ShopOrder | UnreadableOrder]:
         """The window's orders through a bulk operation, page by page when that is not possible now.
         ``wait_for_others``: wait (up to ``wait_foreign_s``) for another running bulk query to end; without
         it (a poll's window: its orders must not wait) the window is read page by page at once.
         ``max_wait_s``: how long our own operation may take before the window is read page by page instead
-        (default ``self.max_wait_s``; a poll passes about its interval: Shopify may queue an operation)."""
+        (default ``self.max_wait_s``; a poll passes about its interval: Shopify may queue an operation).
+        ``read_before``: orders the poll's first page handed on already (id → updatedAt), not again."""
         search, start, end = window_query(window)
-        read: set[str] = set()
+        before = dict(read_before or {})
+        read: set[str] = set(before)
         since = f"{start:%Y-%m-%d %H:%M:%S}"
         try:
-            finished = await self._finished_operation(
-                search, wait_for_others=wait_for_others, max_wait_s=max_wait_s or self.max_wait_s
+            finished = await self.operations.finished(
+                bulk_jsonl.order_query(search, self._fo_query),
+                wait_for_others=wait_for_others,
+                max_wait_s=max_wait_s or self.max_wait_s,
             )
         except BulkUnavailable as exc:
             (logger.info if isinstance(exc, BulkBusy) else logger.warning)(
                 f"shopify bulk read of orders changed {since} to {end:%Y-%m-%d %H:%M:%S} "
                 f"not possible: {exc}; reading the window page by page"
             )
-            async for order in self._reader.changed(window):
+            async for order in self._reader.changed(window, read_before=before):
                 yield order
             return
         try:
@@ -152,7 +113,7 @@ class BulkOrderReader:
                     yield UnreadableOrder.of(str(node["id"]), None, BrokenBulkLine(reason))
                     continue
                 updated = parse_time(node.get("updatedAt"), f"order {node.get('id')} updatedAt")
-                if not start <= updated < end:
+                if not start <= updated < end or before.get(str(node["id"])) == updated:
                     continue  # the window is ours to enforce, as on the paged read
                 read.add(str(node["id"]))
                 if reason is not None:
@@ -163,110 +124,22 @@ class BulkOrderReader:
             # Orders handed on so far were whole (each group is complete before it is handed on); reading
             # the window again page by page writes nothing for those that did not change.
             logger.error(f"{exc}; reading orders changed since {since} page by page")
-            async for order in self._reader.changed(window):
+            async for order in self._reader.changed(window, read_before=before):
                 yield order
             return
-        (logger.info if read else logger.debug)(
-            f"shopify bulk operation {finished.id}: {len(read)} order(s) changed since "
+        bulk_read = len(read - before.keys())
+        (logger.info if bulk_read else logger.debug)(
+            f"shopify bulk operation {finished.id}: {bulk_read} order(s) changed since "
             f"{since}{' (reused)' if finished.reused else ''}"
         )
         covered_end = parse_time(finished.covers_until, "bulk query window end")
         if covered_end < end:  # a reused operation of ours that ended earlier: the rest page by page
-            async for order in self._reader.changed(Window(covered_end, end)):
+            async for order in self._reader.changed(Window(covered_end, end), read_before=before):
                 read.add(order.order_id)
                 yield order
             return  # the paged read ran the waiting-order re-check already
         async for released in self._reader._released(read):
             yield released
-
-    # the operation ------------------------------------------------------------------------------------------
-
-    async def _finished_operation(self, search: str, *, wait_for_others: bool, max_wait_s: float) -> Finished:
-        wanted = bulk_jsonl.order_query(search, self._fo_query)
-        window = bulk_jsonl.query_window(wanted)
-        assert window is not None
-        current = await self._current()
-        if current is not None:
-            theirs = bulk_jsonl.query_window(str(current.get("query") or ""))
-            if (
-                theirs is not None
-                and _reusable(theirs, window)
-                and current["status"] in RUNNING | {"COMPLETED"}
-            ):
-                # Started by an earlier run (before a restart, or one that gave up waiting).
-                logger.debug(f"shopify bulk operation {current['id']} ({current['status']}) is ours: reused")
-                return await self._wait(current, theirs[1], reused=True, max_wait_s=max_wait_s)
-            if current["status"] in RUNNING:
-                if not wait_for_others:
-                    raise BulkBusy(f"bulk operation {current['id']} runs (one bulk query at a time)")
-                await self._wait_for_other(current)
-        started = await self._start(wanted)
-        return await self._wait(started, window[1], reused=False, max_wait_s=max_wait_s)
-
-    async def _current(self) -> dict[str, Any] | None:
-        data = await self._transport.query(CURRENT_BULK_OPERATION)
-        current = data.get("currentBulkOperation")
-        return current if isinstance(current, dict) else None
-
-    async def _start(self, query: str) -> dict[str, Any]:
-        data = await self._transport.mutate(RUN_BULK_QUERY, {"query": query})
-        payload = data.get("bulkOperationRunQuery") or {}
-        errors = payload.get("userErrors") or []
-        if errors:
-            text = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
-            busy = any(e.get("code") in BUSY_CODES for e in errors)
-            raise (BulkBusy if busy else BulkUnavailable)(f"Shopify refused the bulk query ({text})")
-        operation = payload.get("bulkOperation")
-        if not isinstance(operation, dict):
-            raise BulkUnavailable("Shopify started no bulk operation and gave no reason")
-        logger.debug(f"shopify bulk operation {operation['id']} started")
-        return operation
-
-    async def _poll(self, operation_id: str) -> dict[str, Any]:
-        data = await self._transport.query(BULK_OPERATION, {"id": operation_id})
-        found = data.get("bulkOperation")
-        if not isinstance(found, dict):
-            raise BulkUnavailable(f"bulk operation {operation_id} is gone")
-        return found
-
-    async def _wait_for_other(self, other: dict[str, Any]) -> None:
-        logger.info(f"shopify bulk operation {other['id']} of another client runs; waiting for it to end")
-        deadline = self._clock.monotonic() + self.wait_foreign_s
-        delay = FIRST_POLL_S
-        status = other
-        while status["status"] in RUNNING:
-            if self._clock.monotonic() >= deadline:
-                raise BulkUnavailable(
-                    f"bulk operation {other['id']} of another client still runs after {self.wait_foreign_s:.0f} s"
-                )
-            await self._clock.sleep(delay)
-            delay = min(MAX_POLL_S, delay * 2)
-            status = await self._poll(other["id"])
-
-    async def _wait(
-        self, operation: dict[str, Any], covers_until: str, *, reused: bool, max_wait_s: float
-    ) -> Finished:
-        deadline = self._clock.monotonic() + max_wait_s
-        delay = FIRST_POLL_S
-        status = operation
-        while status["status"] in RUNNING or "url" not in status:
-            if status["status"] in RUNNING and self._clock.monotonic() >= deadline:
-                raise BulkUnavailable(
-                    f"bulk operation {operation['id']} still runs after {max_wait_s:.0f} s "
-                    "(a later run picks it up)"
-                )
-            if status["status"] in RUNNING:
-                await self._clock.sleep(delay)
-                delay = min(MAX_POLL_S, delay * 2)
-            status = await self._poll(operation["id"])
-        if status["status"] != "COMPLETED":
-            code = f" ({status['errorCode']})" if status.get("errorCode") else ""
-            raise BulkUnavailable(f"bulk operation {operation['id']} ended {status['status']}{code}")
-        logger.debug(
-            f"shopify bulk operation {operation['id']} completed: {status.get('objectCount')} objects, "
-            f"{status.get('fileSize')} bytes"
-        )
-        return Finished(str(status["id"]), status.get("url"), covers_until, reused)
 
     # the result -----------------------------------------------------------------------------------------------
 
@@ -320,15 +193,6 @@ class BulkOrderReader:
             return done
         logger.error(f"shopify order {node['id']}: {reason} (bulk operation {finished.id}); parked")
         return node, f"{reason} (bulk operation {finished.id})"
-
-
-def _reusable(theirs: tuple[str, str], wanted: tuple[str, str]) -> bool:
-    """An operation of ours for this window: same start, ending at most ``REUSE_GAP_S`` before ours (the rest
-    is read page by page; a much older one would leave too much for pages)."""
-    if theirs[0] != wanted[0] or theirs[1] > wanted[1]:
-        return False
-    gap = parse_time(wanted[1], "bulk window end") - parse_time(theirs[1], "bulk window end")
-    return gap.total_seconds() <= REUSE_GAP_S
 
 
 def _unreadable(node: dict[str, Any], reason: str, updated: datetime) -> UnreadableOrder:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 
 import aiohttp
@@ -32,6 +32,10 @@ SEARCH_RECHECK_S = 2.0
 # of pages (~18 points per order, ~0.2 s of a standard plan's budget each); fewer are read page by page,
 # sooner than a bulk operation's start, polls and download take.
 BULK_READ_MIN_ORDERS = 50
+
+# A poll's first page (its request also counts the window): small, so that a burst's bulk read leaves few
+# of its orders to the paged price (~18 points each); a window of a few orders is still one request.
+POLL_FIRST_PAGE = 10
 
 # A poll's bulk read waits about one polling interval for its operation (Shopify may queue it); then the
 # window is read page by page and the operation is left to a later run (reused while its window fits).
@@ -121,15 +125,12 @@ class ShopifyChannel:
             yield order
 
     async def changed_orders_by_size(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
-        """``SizedReads`` (the orders flow's poll): through a bulk operation when the window holds
-        ``bulk_read_min_orders`` or more (after a burst), without waiting for another running bulk query
-        (then page by page); fewer page by page."""
+        """``SizedReads`` (the orders flow's poll): page by page, and when the window holds
+        ``bulk_read_min_orders`` or more (after a burst: counted in the first page's request, 1 point), the
+        rest after a small first page through a bulk operation, without waiting for another running bulk
+        query (then page by page). An empty or quiet poll is one request."""
         await self._fulfilment_orders_visible()
-        if await self._many_orders(window):
-            orders = self._bulk.changed(window, wait_for_others=False, max_wait_s=POLL_BULK_WAIT_S)
-        else:
-            orders = self._orders.changed(window)
-        async for order in orders:
+        async for order in self._orders.changed(window, rest=_BulkRest(self)):
             yield order
 
     async def changed_orders_bulk(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
@@ -254,6 +255,27 @@ class ShopifyChannel:
             for s in ((data.get("currentAppInstallation") or {}).get("accessScopes") or [])
         }
         return missing_scopes(granted)
+
+
+class _BulkRest:
+    """A poll's read (``RestReader``): its first page is small and its request counts the window's orders;
+    when the page comes back full and the window holds ``bulk_read_min_orders`` or more (a burst), the
+    rest is read through one bulk operation."""
+
+    first_page = POLL_FIRST_PAGE
+
+    def __init__(self, channel: ShopifyChannel) -> None:
+        self._channel = channel
+        self.count_limit = channel.bulk_read_min_orders
+
+    async def take(
+        self, rest: Window, count: int | None, read: Mapping[str, datetime]
+    ) -> AsyncIterator[ShopOrder | UnreadableOrder] | None:
+        if count is None or count < self.count_limit:
+            return None
+        return self._channel._bulk.changed(
+            rest, wait_for_others=False, max_wait_s=POLL_BULK_WAIT_S, read_before=read
+        )
 
 
 def missing_scopes(granted: set[str]) -> list[str]:

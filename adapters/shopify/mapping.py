@@ -124,14 +124,15 @@ def fulfillment_order_lines(fulfillment_orders: Iterable[Node]) -> list[dict[str
     return list(seen.values())
 
 
-def ensure_every_line_read(fulfillment_orders: Iterable[Node], limit: int) -> None:
-    """A fulfillment order whose lines did not all come in would ship short: the order is parked instead."""
+def ensure_every_line_read(fulfillment_orders: Iterable[Node]) -> None:
+    """A fulfillment order whose lines did not all come in (its line pages are read one after another;
+    Shopify stopped answering them) would ship short: the order is parked instead."""
     for fo in fulfillment_orders:
         if ((fo.get("lineItems") or {}).get("pageInfo") or {}).get("hasNextPage"):
             raise MappingError(
-                f"fulfillment order {fo.get('id')} at the FFN location has more than {limit} lines, more than"
-                " ffn-sync reads per fulfillment order: split it in Shopify (or create the outbound by hand),"
-                " then `ffn-sync retry`"
+                f"fulfillment order {fo.get('id')} at the FFN location: not all of its lines could be read"
+                " (Shopify stopped answering its line pages); it is read again when it changes, or run"
+                " `ffn-sync retry`"
             )
 
 

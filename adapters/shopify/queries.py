@@ -31,12 +31,13 @@ LINE_FIELDS = (
 # once (LOCATION_KIND) instead of each FO's supportedActions (a point per action, four per open FO).
 FO_PAGE = 1  # inline with the order; more at the FFN location (rare: a split) are paged separately
 FO_EXTRA_PAGE = 4  # × an FO of 50 lines stays under the 1000-point cap
+FO_LINES = f"""
+    pageInfo {{ hasNextPage endCursor }} nodes {{ remainingQuantity totalQuantity lineItem {{ {LINE_FIELDS} }} }}
+"""
 FO_FIELDS = f"""
   id status fulfillAt
   fulfillmentHolds {{ reason reasonNotes }}
-  lineItems(first: $lines) {{
-    pageInfo {{ hasNextPage }} nodes {{ remainingQuantity totalQuantity lineItem {{ {LINE_FIELDS} }} }}
-  }}
+  lineItems(first: $lines) {{ {FO_LINES} }}
 """
 FO_COST_PER_LINE = 4  # FO line, its line item, the line's price set, money
 SHIPPING_LINES_PAGE = 5  # titles and codes of the methods; orders rarely carry more than one
@@ -73,6 +74,21 @@ CHANGED_ORDERS = Operation(
   }}
 }}""",
     estimate=2 + 10 * order_node_cost(INLINE_LINES),
+)
+
+# A poll's first page: the same page, and how many orders the window holds (up to $limit, 1 point more),
+# so that a burst is read through a bulk operation (adapters/shopify/bulk.py) without a request of its own
+# and an empty poll is one request.
+POLL_ORDERS = Operation(
+    "PollOrders",
+    f"""query PollOrders($first: Int!, $q: String, $limit: Int, $lines: Int!, $foQuery: String!) {{
+  ordersCount(query: $q, limit: $limit) {{ count precision }}
+  orders(first: $first, query: $q, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ {ORDER_FIELDS} }}
+  }}
+}}""",
+    estimate=1 + 2 + 10 * order_node_cost(INLINE_LINES),
 )
 
 # The reconcile's listing: which orders changed when, nothing else (1 point per order instead of a full read);
@@ -133,6 +149,9 @@ VARIANTS_BY_SKU = Operation(
     estimate=2 + SKU_LOOKUP_PAGE * 2,
 )
 
+STATE_LINES = (
+    "pageInfo { hasNextPage endCursor } nodes { id sku remainingQuantity totalQuantity lineItem { id sku } }"
+)
 FULFILMENT_STATE = Operation(
     "FulfilmentState",
     f"""query FulfilmentState($id: ID!, $after: String, $foQuery: String!) {{
@@ -145,16 +164,22 @@ FULFILMENT_STATE = Operation(
         id status
         assignedLocation {{ location {{ id }} }}
         supportedActions {{ action }}
-        lineItems(first: {FULFILLMENT_ORDER_LINES}) {{
-          pageInfo {{ hasNextPage }}
-          nodes {{ id sku remainingQuantity totalQuantity lineItem {{ id sku }} }}
-        }}
+        lineItems(first: {FULFILLMENT_ORDER_LINES}) {{ {STATE_LINES} }}
       }}
     }}
   }}
 }}""",
     # order 1; fulfillments 2 + 10 × (1 + 2 + 5); FOs 2 + page × (1 + 2 + 1 + 2 + 50 × 2)
     estimate=1 + (2 + 10 * 8) + (2 + FULFILLMENT_ORDERS_PAGE * (6 + FULFILLMENT_ORDER_LINES * 2)),
+)
+
+# The rest of a fulfillment order's lines for a fulfilment (the shipment's lines beyond the first 50).
+FULFILMENT_STATE_LINES = Operation(
+    "FulfilmentStateLines",
+    f"""query FulfilmentStateLines($id: ID!, $after: String, $lines: Int!) {{
+  fulfillmentOrder(id: $id) {{ id lineItems(first: $lines, after: $after) {{ {STATE_LINES} }} }}
+}}""",
+    estimate=1 + 2 + FULFILLMENT_ORDER_LINES * 2,
 )
 
 ORDER_FULFILMENT_ORDERS = Operation(
@@ -167,6 +192,16 @@ ORDER_FULFILMENT_ORDERS = Operation(
   }}
 }}""",
     estimate=1 + 2 + FO_EXTRA_PAGE * fo_node_cost(FULFILLMENT_ORDER_LINES),
+)
+
+# The rest of a fulfillment order's lines when it has more than come with it: 50 a page (by the FO line
+# cursor), so an order of any size is exported whole, never short.
+FULFILLMENT_ORDER_LINES_PAGE = Operation(
+    "FulfillmentOrderLines",
+    f"""query FulfillmentOrderLines($id: ID!, $after: String, $lines: Int!) {{
+  fulfillmentOrder(id: $id) {{ id lineItems(first: $lines, after: $after) {{ {FO_LINES} }} }}
+}}""",
+    estimate=1 + 2 + FULFILLMENT_ORDER_LINES * FO_COST_PER_LINE,
 )
 
 # Orders waiting on a hold or schedule, re-checked each cycle: only the FO statuses at the FFN location.
@@ -265,7 +300,8 @@ CANCEL_ORDER = Operation(
 )
 
 ALL_OPERATIONS = (
-    CHANGED_ORDERS, ORDER_VERSIONS, ORDERS_COUNT, ORDER, LOCATION_KIND, ORDER_FULFILMENT_ORDERS, WAITING_ORDERS, APP_SCOPES, INVENTORY_LEVELS,
+    CHANGED_ORDERS, POLL_ORDERS, ORDER_VERSIONS, ORDERS_COUNT, ORDER, LOCATION_KIND, ORDER_FULFILMENT_ORDERS,
+    FULFILLMENT_ORDER_LINES_PAGE, FULFILMENT_STATE_LINES, WAITING_ORDERS, APP_SCOPES, INVENTORY_LEVELS,
     CHANGED_VARIANTS, VARIANTS_BY_SKU, FULFILMENT_STATE, ORDER_NOTE, JOB, CREATE_FULFILLMENT, SET_QUANTITIES,
     ADD_TAGS, UPDATE_NOTE, CANCEL_ORDER,
 )  # fmt: skip
@@ -273,6 +309,10 @@ ALL_OPERATIONS = (
 
 def orders_page_cost(first: int, lines: int = INLINE_LINES) -> int:
     return 2 + first * order_node_cost(lines)
+
+
+def poll_page_cost(first: int) -> int:
+    return 1 + orders_page_cost(first)
 
 
 def variants_page_cost(first: int) -> int:

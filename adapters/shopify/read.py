@@ -4,9 +4,10 @@ hold does not change ``updatedAt``, so the delta pull alone would never see the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 from loguru import logger
 
@@ -35,6 +36,24 @@ from daemon.errors import ChannelFatalError
 from daemon.model import ShopOrder, Window
 from daemon.ports import MAPPING_ERRORS, UnreadableOrder
 
+
+class RestReader(Protocol):
+    """Who may take over the rest of a paged read after its first page (``OrderReader.changed``)."""
+
+    first_page: int  # at most this many orders on the first page
+    count_limit: int  # the first page's request counts the window's orders up to this many
+
+    async def take(
+        self, rest: Window, count: int | None, read: Mapping[str, datetime]
+    ) -> AsyncIterator[ShopOrder | UnreadableOrder] | None:
+        """The reader of ``rest`` (None: the pages go on); ``count``: the window's orders as counted with
+        the first page (at most ``count_limit``; None: not answered); ``read`` was handed on already."""
+        ...
+
+
+# Pages of a fulfillment order's lines read at most (10,000 lines): a server that kept answering "more"
+# would otherwise hold the read forever; the order is then parked (ensure_every_line_read).
+MAX_FO_LINE_PAGES = 200
 MIN_ORDERS_PAGE = 4  # a nearly empty bucket still reads a few orders per page (2 points of overhead each)
 
 
@@ -64,6 +83,10 @@ async def sized_query(
         # That answer told the bucket's real size; page_size() now fits it.
         first = page_size()
         return await transport.query(op, {**variables, "first": first}, estimate=cost(first))
+
+
+def _capped(page_size: Callable[[], int], cap: int) -> int:
+    return min(cap, page_size())
 
 
 def page_budget(transport: GraphQLTransport) -> int:
@@ -119,19 +142,42 @@ class OrderReader:
                 return
             after = page["pageInfo"]["endCursor"]
 
-    async def changed(self, window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+    async def changed(
+        self,
+        window: Window,
+        *,
+        read_before: Mapping[str, datetime] | None = None,
+        rest: RestReader | None = None,
+    ) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        """The window's orders page by page, then the re-check of orders waiting on a hold.
+
+        ``read_before``: orders an earlier part of this read handed on already (id → updatedAt), not handed
+        on again at that version. ``rest``: after a full first page, may take the rest of the window over
+        (a bulk read): asked once with the rest (from the page's last change on) and what was read.
+        """
         text, start, end = window_query(window)
         after: str | None = None
-        read: set[str] = set()
+        read: dict[str, datetime] = dict(read_before or {})
+        variables = {"q": text, "lines": queries.INLINE_LINES, "foQuery": self._fo_query}
         while True:
-            data = await sized_query(
-                self._transport,
-                queries.CHANGED_ORDERS,
-                {"after": after, "q": text, "lines": queries.INLINE_LINES, "foQuery": self._fo_query},
-                self.orders_per_page,
-                queries.orders_page_cost,
-            )
+            if rest is not None and after is None:  # a poll's first page, with the window's count
+                data = await sized_query(
+                    self._transport,
+                    queries.POLL_ORDERS,
+                    {**variables, "limit": rest.count_limit},
+                    partial(_capped, self.orders_per_page, rest.first_page),
+                    queries.poll_page_cost,
+                )
+            else:
+                data = await sized_query(
+                    self._transport,
+                    queries.CHANGED_ORDERS,
+                    {**variables, "after": after},
+                    self.orders_per_page,
+                    queries.orders_page_cost,
+                )
             page = data["orders"]
+            last: datetime | None = None
             for node in page["nodes"]:
                 updated = parse_time(node.get("updatedAt"), f"order {node.get('id')} updatedAt")
                 if not start <= updated < end:
@@ -140,12 +186,25 @@ class OrderReader:
                         f"shopify order {node.get('id')} updatedAt {updated} outside the window; skipped"
                     )
                     continue
-                read.add(str(node.get("id")))
+                last = updated
+                if read.get(str(node.get("id"))) == updated:
+                    continue
+                read[str(node.get("id"))] = updated
                 yield await self._map(node)
             if not page["pageInfo"]["hasNextPage"]:
                 break
+            if rest is not None and last is not None:
+                count = (data.get("ordersCount") or {}).get("count")
+                taken = await rest.take(
+                    Window(last, window.end), count if isinstance(count, int) else None, read
+                )
+                if taken is not None:
+                    async for order in taken:
+                        yield order
+                    return  # the rest's reader ran the waiting-order re-check
+            rest = None
             after = page["pageInfo"]["endCursor"]
-        async for released in self._released(read):
+        async for released in self._released(set(read)):
             yield released
 
     async def _released(self, just_read: set[str]) -> AsyncIterator[ShopOrder | UnreadableOrder]:
@@ -214,7 +273,7 @@ class OrderReader:
             # Inside: a malformed fulfillment order makes this order unreadable, not the whole pull fail.
             lines = fulfillment_order_lines(fulfillment_orders)
             share = location_share(fulfillment_orders, service_location=service_location)
-            ensure_every_line_read(fulfillment_orders, queries.FULFILLMENT_ORDER_LINES)
+            ensure_every_line_read(fulfillment_orders)
             hold = waiting_reason(share)
             order = map_order(node, lines, share=share, hold=hold, test=test)
         except MAPPING_ERRORS as exc:
@@ -245,20 +304,22 @@ class OrderReader:
         return self._is_service_location
 
     async def _fulfillment_orders(self, node: dict[str, Any]) -> list[dict[str, Any]]:
-        """The order's FOs at the FFN location: the inline page, or all of them when that was cut short."""
+        """The order's FOs at the FFN location with all their lines: the inline page, or all of them when
+        that was cut short, then the lines of each FO that has more, page by page."""
         inline = node.get("fulfillmentOrders") or {}
         nodes: list[dict[str, Any]] = list(inline.get("nodes") or [])
-        cut = bool((inline.get("pageInfo") or {}).get("hasNextPage")) or any(
-            (fo.get("lineItems") or {}).get("pageInfo", {}).get("hasNextPage") for fo in nodes
-        )
-        if not cut:
-            return nodes
-        nodes, after = [], None
+        if bool((inline.get("pageInfo") or {}).get("hasNextPage")) or any(map(_lines_cut, nodes)):
+            nodes = await self._all_fulfillment_orders(node["id"])
+        return [await self._all_lines(fo) if _lines_cut(fo) else fo for fo in nodes]
+
+    async def _all_fulfillment_orders(self, order_id: str) -> list[dict[str, Any]]:
+        nodes: list[dict[str, Any]] = []
+        after = None
         while True:
             data = await self._transport.query(
                 queries.ORDER_FULFILMENT_ORDERS,
                 {
-                    "id": node["id"],
+                    "id": order_id,
                     "after": after,
                     "lines": queries.FULFILLMENT_ORDER_LINES,
                     "foQuery": self._fo_query,
@@ -269,6 +330,34 @@ class OrderReader:
             if not page["pageInfo"].get("hasNextPage"):
                 return nodes
             after = page["pageInfo"].get("endCursor")
+
+    async def _all_lines(self, fo: dict[str, Any]) -> dict[str, Any]:
+        return await all_lines(self._transport, fo, queries.FULFILLMENT_ORDER_LINES_PAGE)
+
+
+async def all_lines(transport: GraphQLTransport, fo: dict[str, Any], op: Operation) -> dict[str, Any]:
+    """The FO with every line: the pages after the ones it came with (by the FO line cursor; ``op`` asks
+    ``fulfillmentOrder(id:) { lineItems }`` with the fields of the query the FO came from). Should Shopify
+    stop answering midway, the FO stays cut: the caller parks the order, never uses it short."""
+    lines = dict(fo.get("lineItems") or {})
+    nodes = list(lines.get("nodes") or [])
+    for _ in range(MAX_FO_LINE_PAGES):
+        cursor = (lines.get("pageInfo") or {}).get("endCursor")
+        if not (lines.get("pageInfo") or {}).get("hasNextPage") or not cursor:
+            break
+        data = await transport.query(
+            op, {"id": fo["id"], "after": cursor, "lines": queries.FULFILLMENT_ORDER_LINES}
+        )
+        page = (data.get("fulfillmentOrder") or {}).get("lineItems")
+        if not isinstance(page, dict) or not page.get("nodes"):
+            break  # gone meanwhile: stays cut
+        nodes.extend(page["nodes"])
+        lines = page
+    return {**fo, "lineItems": {**lines, "nodes": nodes}}
+
+
+def _lines_cut(fo: dict[str, Any]) -> bool:
+    return bool(((fo.get("lineItems") or {}).get("pageInfo") or {}).get("hasNextPage"))
 
 
 def _updated_at(node: dict[str, Any]) -> datetime | None:

@@ -10,6 +10,7 @@ from loguru import logger
 from adapters.shopify import queries
 from adapters.shopify.fulfil import FulfilmentState, already_applied, fulfillment_inputs, parse_state, plan
 from adapters.shopify.gate import location_query
+from adapters.shopify.read import all_lines
 from adapters.shopify.transport import GraphQLTransport, raise_user_errors
 from daemon.clock import Clock
 from daemon.errors import ManualActionNeeded, RecordError
@@ -172,6 +173,10 @@ class ShipmentWriter:
             fos = node["fulfillmentOrders"]
             fo_nodes.extend(fos["nodes"])
             if not fos["pageInfo"]["hasNextPage"]:
+                # A fulfillment order of more than 50 lines: the rest of its lines, page by page.
+                fo_nodes = [
+                    await all_lines(self._transport, fo, queries.FULFILMENT_STATE_LINES) for fo in fo_nodes
+                ]
                 return parse_state(node, fo_nodes, self._location_id)
             after = fos["pageInfo"]["endCursor"]
 

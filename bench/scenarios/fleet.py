@@ -59,6 +59,7 @@ def _timing() -> Timing:
         orders_s=p.orders_s / SCALE,
         products_s=p.products_s / SCALE,
         stock_s=p.stock_s / SCALE,
+        shop_stock_s=(p.shop_stock_s or p.stock_s) / SCALE,
         shipments_s=p.shipments_s / SCALE,
         status_s=p.status_s / SCALE,
         reconcile_s=p.reconcile_s / SCALE,

@@ -56,8 +56,9 @@ def with_webhooks(config: str, port: int) -> str:
 
 # What reads orders (a trickle: paged full reads, listings of covered windows, counts, hold re-checks).
 ORDER_READS = frozenset(
-    {"ChangedOrders", "Order", "OrderFulfilmentOrders", "OrderVersions", "OrdersCount", "WaitingOrders"}
-    | {"RunBulkQuery", "BulkOperation", "CurrentBulkOperation"}
+    {"ChangedOrders", "PollOrders", "Order", "OrderFulfilmentOrders", "FulfillmentOrderLines"}
+    | {"OrderVersions", "OrdersCount", "WaitingOrders"}
+    | {"RunBulkQuery", "BulkOperation", "BulkOperations", "CurrentBulkOperation"}
 )
 
 

@@ -24,9 +24,13 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 
 
 class ChannelIntervals(Section):
+    """Seconds between the scheduled cycles of this shop's jobs, by flow."""
+
     orders: Seconds = 60.0
     products: Seconds = 300.0
-    stock: Seconds = 60.0
+    stock: Seconds = 900.0
+    """The safety comparison of this shop's stock: every change this process makes (FFN stock read,
+    orders stored or changed) compares at once; this catches changes made outside it."""
 
 
 class OrderRules(Section):
@@ -131,7 +135,8 @@ class ShopifyChannelConfig(ChannelConfig):
     ``bulk_read_min_orders`` orders, else page by page."""
     bulk_read_min_orders: Annotated[int, Field(ge=1)] = 50
     """A window (a poll's or a catch-up's) holding at least this many orders, by Shopify's count, is read with
-    one bulk operation (a few points in all) instead of pages (~18 points per order). Fewer are read page
+    one bulk operation (a few points in all) instead of pages (~18 points per order; a poll reads its first
+    10 orders page by page, with the count in the same request). Fewer are read page
     by page, which is sooner for a handful of orders. Raise it for a shop with a large API budget (Plus)
     whose bursts should be read at once; lower it for a shop that runs out of budget."""
 

@@ -14,6 +14,7 @@ from daemon.engine.nudges import Nudges
 from daemon.engine.observer import NullObserver, Observer
 from daemon.engine.quiet import QuietWrites
 from daemon.engine.settings import MerchantSettings
+from daemon.engine.stock_changes import StockChanges
 from daemon.ports import Fulfiller, ShopChannel
 from daemon.store.progress import Cursors, QuietHealth
 from daemon.store.snapshot import Snapshot
@@ -31,6 +32,9 @@ class MerchantContext:
     observer: Observer = field(default_factory=NullObserver)
     snapshot: Snapshot = field(init=False)
     cursors: Cursors = field(init=False)
+    stock_changes: StockChanges = field(
+        init=False
+    )  # when each shop's stock is compared (engine.stock_changes)
     overlaps: OverlapSchedule = field(default_factory=OverlapSchedule)
     quiet: QuietWrites = field(default_factory=QuietWrites)
     # Quiet cycles' health rows, shared by the process' merchants and written together (None: at once).
@@ -43,6 +47,8 @@ class MerchantContext:
     def __post_init__(self) -> None:
         self.snapshot = Snapshot(self.pool, self.settings.merchant_id)
         self.cursors = Cursors(self.pool, self.settings.merchant_id, self.clock)
+        shops = [c.name for c in self.settings.channels if c.name in self.channels]
+        self.stock_changes = StockChanges(shops, self.clock)
 
     @property
     def merchant_id(self) -> str:

@@ -28,9 +28,16 @@ FlowBody = Callable[[CycleCounts], Awaitable[None]]
 async def run_flow(
     ctx: MerchantContext, flow: AnyFlow, channel: ChannelSettings | None, interval_s: float
 ) -> None:
-    """One scheduled cycle of ``flow`` (for ``channel`` when it runs per shop), with its books kept."""
+    """One scheduled cycle of ``flow`` (for ``channel`` when it runs per shop), with its books kept; the
+    merchant's stock jobs learn what it changed (``engine.stock_changes``)."""
     key = channel.name if channel is not None else FFN_CHANNEL
-    await run_cycle(ctx, key, flow.name, interval_s, partial(sync, ctx, flow, channel))
+    body: FlowBody = partial(sync, ctx, flow, channel)
+    if flow.moves_stock:
+        body = partial(ctx.stock_changes.watch, body)
+    try:
+        await run_cycle(ctx, key, flow.name, interval_s, body)
+    finally:
+        ctx.stock_changes.look()
 
 
 async def sync(
@@ -106,18 +113,21 @@ async def run_cycle(
             duration,
             ok,
         )
-        shop = f"{ctx.merchant_id}/{channel}"
         if error is None:
-            # An operator tailing the log sees work and trouble; an idle fleet polls ~100 times a second.
-            logger.log(
+            # An operator tailing the log sees work and trouble; an idle fleet polls ~100 times a second, so
+            # a quiet cycle's DEBUG line is not even formatted unless DEBUG is on (lazy: the summary is
+            # worked out only for a sink that takes the line).
+            logger.opt(lazy=True).log(
                 "DEBUG" if quiet else "INFO",
-                "{} shop={} {} in {:.2f}s",
-                flow,
-                shop,
-                counts.summary(),
-                duration,
+                "{} shop={}/{} {} in {:.2f}s",
+                lambda: flow,
+                lambda: ctx.merchant_id,
+                lambda: channel,
+                counts.summary,
+                lambda: duration,
             )
             return counts
+        shop = f"{ctx.merchant_id}/{channel}"
         # One ERROR when a flow starts failing; while it keeps failing, WARNING lines say so.
         level = "ERROR" if failures_in_a_row == 1 else "WARNING"
         again = "" if failures_in_a_row == 1 else f" (still failing, {failures_in_a_row} cycles in a row)"

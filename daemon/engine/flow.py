@@ -140,6 +140,9 @@ class Flow(Generic[R]):
     push_while_reading: bool = False  # push after each page: a large backlog moves while it is read
     master_only: bool = False  # only the merchant's product-master channel runs it
     phase: int = 0  # ``once`` runs phase 0 before phase 1
+    # It writes what the shops' stock targets are computed from (FFN levels, orders and their states): a
+    # cycle that wrote or failed makes the merchant's shops compare (``engine.stock_changes``).
+    moves_stock: bool = False
 
     def cursor_settings(self, cycle: Cycle) -> CursorSettings:
         return cycle.shop.cursor if self.scope is Scope.CHANNEL else cycle.ctx.settings.ffn_cursor

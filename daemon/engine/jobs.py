@@ -12,28 +12,23 @@ from daemon.engine.flows.registry import FLOWS
 from daemon.engine.settings import ChannelSettings
 from daemon.jobrunner import JobSpec
 
+# Flows of the whole merchant that no config key times.
+MERCHANT_DEFAULTS: dict[str, float] = {"purge": 6 * 3600.0}
+
 
 @dataclass(frozen=True, slots=True)
 class Intervals:
-    """Seconds between cycles."""
+    """Seconds between scheduled cycles, by flow name: each shop's (``[channels.intervals]``) and the
+    merchant's (``[ffn.intervals]``). A shop's ``stock`` is its safety comparison; changes trigger its
+    job in between (``engine.stock_changes``)."""
 
-    orders: dict[str, float]  # per channel
-    shop_stock: dict[str, float] = field(default_factory=dict)  # per channel; writes to that shop
-    products: float = 300.0
-    shipments: float = 60.0
-    status: float = 120.0
-    stock: float = 60.0
-    reconcile: float = 3600.0
-    purge: float = 6 * 3600.0
+    channels: dict[str, dict[str, float]]  # channel -> flow -> seconds
+    merchant: dict[str, float] = field(default_factory=dict)  # flow -> seconds
 
     def of(self, flow: AnyFlow, channel: ChannelSettings | None) -> float:
         if channel is None:
-            return float(getattr(self, flow.name))
-        if flow.name == "orders":
-            return self.orders.get(channel.name, 60.0)
-        if flow.name == "stock":
-            return self.shop_stock.get(channel.name, self.stock)
-        return float(getattr(self, flow.name))
+            return {**MERCHANT_DEFAULTS, **self.merchant}[flow.name]
+        return self.channels[channel.name][flow.name]
 
 
 def merchant_jobs(ctx: MerchantContext, intervals: Intervals) -> list[JobSpec]:

@@ -74,6 +74,7 @@ class Nudges:
         self._new_announced: set[tuple[str, str]] = set()  # requests of the pending burst named a new record
         self._taken_new: set[tuple[str, str]] = set()  # ... of the burst the running read took
         self._read_until: dict[tuple[str, str], datetime] = {}
+        self._listed: dict[tuple[str, str], tuple[datetime | None, datetime]] = {}
         self._taken_at: dict[tuple[str, str], float] = {}  # monotonic time of the last nudged read
         self._rechecking: dict[tuple[str, str], asyncio.Event] = {}  # set by the next request
 
@@ -162,3 +163,13 @@ class Nudges:
 
     def note_read(self, channel: str, flow: str, end: datetime) -> None:
         self._read_until[(channel, flow)] = end
+
+    def listed_until(self, channel: str, flow: str, stored: datetime | None) -> datetime | None:
+        """Where the last window below the lag that triggered reads had covered was listed to, while the
+        stored cursor still stands where it stood then (a listing that found everything stored is an
+        empty window to the pull, which may leave the cursor in place: ``daemon.engine.quiet``)."""
+        noted = self._listed.get((channel, flow))
+        return noted[1] if noted is not None and noted[0] == stored else None
+
+    def note_listed(self, channel: str, flow: str, stored: datetime | None, end: datetime) -> None:
+        self._listed[(channel, flow)] = (stored, end)

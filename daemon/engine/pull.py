@@ -12,7 +12,7 @@ from loguru import logger
 from daemon.engine import history
 from daemon.engine.context import MerchantContext
 from daemon.engine.flow import Cycle, CycleCounts, Flow
-from daemon.engine.push import push
+from daemon.engine.push import PushBehind
 from daemon.engine.windows import cursor_end, due_windows
 from daemon.model import Window
 from daemon.store.history import insert_events
@@ -48,9 +48,15 @@ async def pull(flow: Flow[R], cycle: Cycle) -> None:
     windows of ``max_window_s`` so progress survives an interruption — unless the flow has a catch-up reader
     for this channel (``Flow.catch_up``) and the catch-up is longer than ``catch_up_after_s``: then it is one
     window read in one go (Shopify: one bulk operation), and the cursor moves as after any window. A flow
-    that ``push_while_reading`` pushes after each page, so a large backlog is sent while it is still being
-    read (and a process that keeps dying mid-pull still makes progress).
+    that ``push_while_reading`` pushes after each page (while the next one is read, ``PushBehind``), so a
+    large backlog is sent while it is still being read (and a process that keeps dying mid-pull still makes
+    progress).
     """
+    async with PushBehind(flow, cycle) as behind:
+        await _pull(flow, cycle, behind)
+
+
+async def _pull(flow: Flow[R], cycle: Cycle, behind: PushBehind) -> None:
     ctx, counts = cycle.ctx, cycle.counts
     if flow.source is None:
         return
@@ -96,7 +102,7 @@ async def pull(flow: Flow[R], cycle: Cycle) -> None:
                     if stored is not None:  # committed
                         ctx.cursors.remember(cycle.key, flow.name, stored)
             if not page.last and flow.push_while_reading:
-                await push(flow, cycle)
+                await behind.after_page()
 
 
 def _span_s(window: Window) -> float:

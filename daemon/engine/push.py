@@ -60,6 +60,42 @@ async def push(flow: AnyFlow, cycle: Cycle) -> None:
         await flow.after_push(cycle)
 
 
+class PushBehind:
+    """For a flow that pushes while it reads: ``after_page()`` pushes what the pages so far brought in the
+    background while the next page is read and stored (in series, FFN sat idle through each page's read,
+    store, claim and prepare). One push at a time: the next waits for the one before, whose error is
+    raised there; leaving the block awaits the last one. When reading fails, the running push still
+    finishes (its creates are under way) and the read's error is the one raised; when the cycle is
+    cancelled, so is the push (the drain gives its claims back)."""
+
+    def __init__(self, flow: AnyFlow, cycle: Cycle) -> None:
+        self._flow = flow
+        self._cycle = cycle
+        self._running: asyncio.Task[None] | None = None
+
+    async def after_page(self) -> None:
+        if self._running is not None:
+            previous, self._running = self._running, None
+            await previous
+        self._running = asyncio.create_task(push(self._flow, self._cycle), name=f"push-{self._flow.name}")
+
+    async def __aenter__(self) -> PushBehind:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _tb: object
+    ) -> None:
+        running, self._running = self._running, None
+        if running is None:
+            return
+        if error is None:
+            await running
+            return
+        if isinstance(error, asyncio.CancelledError):
+            running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+
 async def drain(
     ctx: MerchantContext,
     *,

@@ -26,6 +26,7 @@ from daemon.engine.flow import CycleCounts
 from daemon.engine.flows.orders import ORDERS, order_row
 from daemon.engine.pull import store_rows
 from daemon.engine.rereads import orders_behind
+from daemon.engine.windows import read_position
 from daemon.errors import SyncError
 from daemon.model import Window
 from daemon.ports import OrderVersions
@@ -45,7 +46,8 @@ async def reread_changed_orders(
     unread: set[str] = set()
     for name in channels:
         shop = ctx.channels.get(name)
-        since = await ctx.cursors.get(name, ORDERS.name)
+        # Past the cursor as far as the orders flow has listed since without moving it (windows.py).
+        since = read_position(ctx, name, ORDERS.name, await ctx.cursors.get(name, ORDERS.name))
         if shop is None or since is None:
             continue  # never pulled: the orders flow's first window is the read
         now = ctx.clock.now()
@@ -87,6 +89,8 @@ async def reread_changed_orders(
         async with ctx.pool.acquire() as conn:
             changed = await store_rows(ctx, conn, name, ENTITY_ORDER, rows)
         counts.changed += len(changed)
+        if changed:  # they reserve in every shop: the others compare too (this one recomputes now)
+            ctx.stock_changes.announce(but=name)
         logger.debug(
             "re-read {} orders of {} before the stock write ({} new or changed) in {:.0f} ms",
             len(rows),

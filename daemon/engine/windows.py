@@ -14,6 +14,10 @@ from daemon.model import Window
 from daemon.ports import OrderVersions
 
 ORDERS_FLOW = "orders"  # flows.orders.ORDERS (which imports this module)
+# A triggered run lists a window below the lag that triggered reads covered only once it is this long (the
+# poll lists it anyway): each listing costs 2 points besides 1 per order, and its orders were read as they
+# came; what it is for (a record committed late inside what was read) is found by then.
+LIST_COVERED_AFTER_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +60,14 @@ async def due_windows(
     """
     # Taken before reading: a delivery that arrives while this run reads nudges the next run.
     nudged = await ctx.nudges.take(channel, flow)
+    triggered = nudged
+    # Where the orders reader lists versions (daemon/engine/rereads.py); elsewhere one read is cheaper.
+    lists = flow == ORDERS_FLOW and isinstance(ctx.channels.get(channel), OrderVersions)
     covered_until = ctx.nudges.read_until(channel, flow)
     read_until = covered_until if nudged else None
-    position = await ctx.cursors.get(channel, flow)
-    ctx.quiet.cursor_read(channel, flow, position)
+    stored = await ctx.cursors.get(channel, flow)
+    ctx.quiet.cursor_read(channel, flow, stored)
+    position = read_position(ctx, channel, flow, stored)
     now = ctx.clock.now()  # fixed for the cycle: the catch-up ends where this cycle began
     overlap = ctx.overlaps.overlap_s(channel, flow, now, settings)
     span = due_span(position, now, settings, overlap)
@@ -79,8 +87,17 @@ async def due_windows(
             ctx.nudges.note_read(channel, flow, window.end)
             fresh_from = window.settled
         elif covered_until is not None and window.end <= covered_until:
+            if triggered and lists and (window.end - window.start).total_seconds() < LIST_COVERED_AFTER_S:
+                break  # listed by a later run (see LIST_COVERED_AFTER_S)
             window = CoveredWindow(window.start, window.end, window.end)
         yield window
+        if (
+            isinstance(window, CoveredWindow)
+            and (now_stored := await ctx.cursors.get(channel, flow)) == stored
+        ):
+            # Listed and every record stored: the pull may leave the cursor where it was; the next
+            # window starts here all the same (listing it again each run grew with every nudged read).
+            ctx.nudges.note_listed(channel, flow, now_stored, window.end)
         position = cursor_end(window) or window.end
         counts.lag_s = (ctx.clock.now() - position).total_seconds()
         ctx.observer.cursor_lag(ctx.merchant_id, channel, flow, counts.lag_s)
@@ -88,8 +105,6 @@ async def due_windows(
         # Only what is new since the last read past the lag (or the lag left nothing due).
         fresh = fresh_window(max(position, read_until or position), ctx.clock.now())
         ctx.nudges.note_read(channel, flow, fresh.end)
-        # Where the orders reader lists versions (daemon/engine/rereads.py); elsewhere one read is cheaper.
-        lists = flow == ORDERS_FLOW and isinstance(ctx.channels.get(channel), OrderVersions)
         if lists and read_until is not None and fresh.start < read_until < fresh.end:
             # The second the last triggered read ended in holds mostly what it read: listed, not re-read.
             yield CoveredWindow(fresh.start, read_until, None)
@@ -104,6 +119,16 @@ async def due_windows(
             again = FreshWindow(fresh_from, _fresh_end(ctx), None)
             ctx.nudges.note_read(channel, flow, again.end)
             yield again
+
+
+def read_position(ctx: MerchantContext, channel: str, flow: str, stored: datetime | None) -> datetime | None:
+    """Where the flow's next window starts from: the stored cursor, or past it as far as windows below
+    the lag have been listed since without moving it (``CoveredWindow``; those windows settled before
+    they were listed, as a poll's window, so what a listing found stored is read: nothing lies behind)."""
+    listed = ctx.nudges.listed_until(channel, flow, stored)
+    if stored is None or listed is None or listed <= stored:
+        return stored
+    return listed
 
 
 def due_span(position: datetime | None, now: datetime, settings: CursorSettings, overlap_s: float) -> float:

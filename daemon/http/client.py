@@ -25,7 +25,7 @@ from daemon.http.redaction import safe_target, safe_url, scrub
 from daemon.http.response import Response
 from daemon.http.retry import RetryPolicy, failure_of, is_idempotent
 from daemon.http.stats import NO_RESPONSE, CallRecord, HttpStats
-from daemon.http.urls import build_url
+from daemon.http.urls import build_url, with_query
 
 DEFAULT_OK = (200, 201, 202, 204)
 USER_AGENT = "ffn-sync"
@@ -55,6 +55,8 @@ class _Call:
     base_url: str
     attempts: int = 0
     reauthorized: bool = False
+    recorded_attempt: int = 0  # the attempt whose answer was recorded last, and its status
+    recorded_status: int = NO_RESPONSE
     _target: str | None = None
 
     @property
@@ -216,14 +218,14 @@ class HttpClient:
             )
         headers = dict(call.headers)
         auth_params: dict[str, str] = {}
+        url = build_url(self.base_url, call.url, call.params)
         if _signs(self.auth):
             # A fresh signature (and nonce) per attempt: a replayed nonce is refused.
-            await self.auth.sign(
-                call.method, build_url(self.base_url, call.url, call.params), headers, auth_params
-            )
+            await self.auth.sign(call.method, url, headers, auth_params)
         elif self.auth is not None:
             await cast(Auth, self.auth).apply(headers, auth_params)
-        url = build_url(self.base_url, call.url, call.params, auth_params)
+        if auth_params:
+            url = with_query(url, auth_params)
 
         wait_started = self.clock.monotonic()
         await self.limiter.acquire(call.cost)
@@ -274,7 +276,11 @@ class HttpClient:
             status or "none",
             elapsed * 1000,
         )
-        self.stats.record_call(CallRecord(self.upstream, call.method, status, elapsed, call.attempts))
+        retry_of = call.recorded_status if call.recorded_attempt == call.attempts - 1 > 0 else None
+        call.recorded_attempt, call.recorded_status = call.attempts, status
+        self.stats.record_call(
+            CallRecord(self.upstream, call.method, status, elapsed, call.attempts, retry_of)
+        )
 
     def _error_for(self, call: _Call, response: Response) -> SyncError:
         error = self.error_factory(self.upstream, response.status, response.body, response.headers)

@@ -19,6 +19,9 @@ class CallRecord:
     status: int  # NO_RESPONSE when the request failed before an answer arrived
     elapsed_s: float
     attempt: int
+    # This attempt repeats the previous one of the same request, whose answer was this status (a retry);
+    # None for a first attempt and for a repeat of the same attempt after a credential refresh.
+    retry_of: int | None = None
 
 
 CallHook = Callable[[CallRecord], None]

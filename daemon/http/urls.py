@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -49,9 +50,20 @@ def build_url(base_url: str, url: str, *param_sets: Mapping[str, Any] | None) ->
     if is_absolute(url):
         target = url
     else:
-        path = quote(url.lstrip("/"), safe=_PATH_SAFE)
+        path = _quoted_path(url)
         target = f"{base_url.rstrip('/')}/{path}" if path else base_url
+    return with_query(target, *param_sets)
+
+
+def with_query(target: str, *param_sets: Mapping[str, Any] | None) -> str:
+    """``target`` with the parameters appended to its query (``build_url`` of a URL already built)."""
     query = encode_query(*param_sets)
     if query:
         target += ("&" if "?" in target else "?") + query
     return target
+
+
+@lru_cache(maxsize=4096)
+def _quoted_path(url: str) -> str:
+    # A fleet's polls ask the same few paths over and over (per request, quote() was a visible share).
+    return quote(url.lstrip("/"), safe=_PATH_SAFE)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-from dataclasses import dataclass
-
 from daemon.http.stats import NO_RESPONSE, CallRecord, HttpStats
 from daemon.monitor.metrics import SyncMetrics, default_metrics
 
@@ -14,18 +10,13 @@ def status_label(status: int) -> str:
     return "none" if status == NO_RESPONSE else str(status)
 
 
-@dataclass
-class _LastAttempt:
-    attempt: int
-    status: int
-
-
 class ApiCallMetrics:
     """The ``HttpStats.on_call`` hook of one client (one upstream of one merchant).
 
-    A retry is the next attempt of the same request. The attempts of one request run one after another
-    in one asyncio task, so the task remembers its last attempt and that attempt's status is the cause
-    of the retry; a 401 refresh repeats the attempt number and is therefore not counted as a retry.
+    A retry is the next attempt of the same request; the client says so in the record (``retry_of``: the
+    status of the attempt it repeats, the cause of the retry). A 401 refresh repeats the attempt number and
+    is therefore not counted as a retry. (This was worked out here from the asyncio task of each call, a
+    weak-keyed map written on every request of a fleet.)
     Rate-limiter waits are only summed in ``HttpStats``; each call moves their difference over.
     """
 
@@ -34,9 +25,6 @@ class ApiCallMetrics:
         self.upstream = upstream
         self.merchant = merchant
         self.metrics = metrics
-        self._last: weakref.WeakKeyDictionary[asyncio.Task[object], _LastAttempt] = (
-            weakref.WeakKeyDictionary()
-        )
         self._waits_seen = stats.rate_limit_waits
         self._wait_s_seen = stats.rate_limit_wait_s
         self._key = (merchant, upstream)
@@ -48,18 +36,8 @@ class ApiCallMetrics:
         self.sync_waits()
 
     def _count_retry(self, record: CallRecord) -> None:
-        try:
-            task: asyncio.Task[object] | None = asyncio.current_task()
-        except RuntimeError:  # no running loop: nothing to tie attempts together
-            task = None
-        if task is None:
-            if record.attempt > 1:
-                self.metrics.upstreams.retry(self._key, "unknown")
-            return
-        previous = self._last.get(task)
-        if record.attempt > 1 and previous is not None and previous.attempt == record.attempt - 1:
-            self.metrics.upstreams.retry(self._key, status_label(previous.status))
-        self._last[task] = _LastAttempt(record.attempt, record.status)
+        if record.retry_of is not None:
+            self.metrics.upstreams.retry(self._key, status_label(record.retry_of))
 
     def sync_waits(self) -> None:
         waits = self.stats.rate_limit_waits - self._waits_seen

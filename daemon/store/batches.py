@@ -129,12 +129,14 @@ async def locate_orders(
 
 async def set_remote_statuses(
     pool: asyncpg.Pool, merchant_id: str, entity: str, statuses: Sequence[tuple[str, str]]
-) -> None:
+) -> int:
     """(remote id, status) pairs in one statement; of repeated ids the last pair counts (the feed's order),
-    where one UPDATE matching a row twice would apply either."""
+    where one UPDATE matching a row twice would apply either. Returns how many rows changed."""
     latest = dict(statuses)
-    if latest:
-        await pool.execute(_REMOTE_STATUSES, merchant_id, entity, list(latest), list(latest.values()))
+    if not latest:
+        return 0
+    result = await pool.execute(_REMOTE_STATUSES, merchant_id, entity, list(latest), list(latest.values()))
+    return int(result.split()[-1])
 
 
 @dataclass(frozen=True, slots=True)

@@ -348,8 +348,9 @@ class Snapshot:
         found = await locate_orders(self.pool, self.merchant_id, outbound_ids)
         return {outbound: OrderLocation(*where) for outbound, where in found.items()}
 
-    async def set_remote_statuses(self, entity: str, statuses: Sequence[tuple[str, str]]) -> None:
-        await set_remote_statuses(self.pool, self.merchant_id, entity, statuses)
+    async def set_remote_statuses(self, entity: str, statuses: Sequence[tuple[str, str]]) -> int:
+        """Returns how many rows changed their status."""
+        return await set_remote_statuses(self.pool, self.merchant_id, entity, statuses)
 
 
 def _keys(items: Sequence[Claimed]) -> tuple[list[str], list[str], list[str]]:

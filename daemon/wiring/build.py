@@ -40,17 +40,33 @@ class MerchantRuntime:
     webhooks: WebhookSet = field(default_factory=WebhookSet)
     quiet_health: QuietHealth | None = None
 
-    def run_after_take_over(self, trigger: Callable[[str], bool]) -> None:
-        """Once the jobs are scheduled: a merchant taken from another instance runs its orders flow now
-        (``trigger``: the scheduler's, coalesced with a run under way) instead of at its next grid point."""
-        if self.ownership is None:
-            return
+    def bind_trigger(self, trigger: Callable[[str], bool]) -> None:
+        """Once the jobs are scheduled, ``trigger`` (the scheduler's, coalesced with a run under way) runs:
+        a shop's stock job when something its stock depends on changed (``engine.stock_changes``), and
+        the orders jobs and stock comparisons of a merchant taken from another instance at once, instead
+        of at their next grid point."""
+        stock: dict[tuple[str, str | None], str] = {}
         orders: dict[str, list[str]] = {}
         for job in self.jobs:
             if job.flow == "orders":
                 orders.setdefault(job.merchant, []).append(job.name)
+            elif job.flow == "stock" and job.channel is not None:
+                stock[(job.merchant, job.channel)] = job.name
+        by_merchant = {ctx.merchant_id: ctx for ctx in self.contexts}
+        for ctx in self.contexts:
+
+            def run_stock(channel: str, merchant: str = ctx.merchant_id) -> bool:
+                name = stock.get((merchant, channel))
+                return name is not None and trigger(name)
+
+            ctx.stock_changes.trigger = run_stock
+        if self.ownership is None:
+            return
 
         def run(merchant_id: str) -> None:
+            ctx = by_merchant.get(merchant_id)
+            if ctx is not None:  # the previous holder may have changed anything
+                ctx.stock_changes.announce()
             for name in orders.get(merchant_id, ()):
                 trigger(name)
 

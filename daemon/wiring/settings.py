@@ -49,14 +49,8 @@ def merchant_settings(merchant: MerchantConfig) -> MerchantSettings:
 
 
 def intervals(merchant: MerchantConfig) -> Intervals:
-    ffn = merchant.ffn.intervals
-    master = merchant.product_master_channel
+    """Each ``intervals`` table's keys are the names of the flows they time."""
     return Intervals(
-        orders={c.name: c.intervals.orders for c in merchant.enabled_channels},
-        shop_stock={c.name: c.intervals.stock for c in merchant.enabled_channels},
-        products=master.intervals.products if master else 300.0,
-        shipments=ffn.shipments,
-        status=ffn.status,
-        stock=ffn.stock,
-        reconcile=ffn.reconcile,
+        channels={c.name: dict(c.intervals.model_dump()) for c in merchant.enabled_channels},
+        merchant=dict(merchant.ffn.intervals.model_dump()),
     )

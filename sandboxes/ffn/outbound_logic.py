@@ -199,9 +199,9 @@ def create_outbound(world: World, body: dict[str, Any], oversale: bool) -> dict[
             f"'{world.merchant_id}02'",
             "outboundId",
         )
-    for existing in world.outbounds.values():
-        same = existing["outboundId"] == outbound_id or existing["merchantOutboundNumber"] == number
-        if same and existing["status"] != "Canceled":
+    same_id = world.outbounds.get(outbound_id) if outbound_id is not None else None
+    for existing in (*([same_id] if same_id else []), *world.outbounds_numbered(number)):
+        if existing["status"] != "Canceled":
             raise FfnError(
                 400,
                 "Outbounds_NotCanceledOutboundExists",
@@ -247,7 +247,7 @@ def create_outbound(world: World, body: dict[str, Any], oversale: bool) -> dict[
     _drop_null_enums(doc)
     if body.get("senderAddress"):
         doc["senderAddress"] = _address(body["senderAddress"], "senderAddress")
-    world.outbounds[doc["outboundId"]] = doc
+    world.add_outbound(doc)
     stock.reserve(world, doc)
     return doc
 

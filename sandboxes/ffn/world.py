@@ -105,6 +105,9 @@ class World:
     products: dict[str, dict[str, Any]] = field(default_factory=dict)  # jfsku -> Product
     authorizations: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     outbounds: dict[str, dict[str, Any]] = field(default_factory=dict)  # outboundId -> Outbound
+    # merchantOutboundNumber -> outboundIds in creation order (the number never changes after a create):
+    # the duplicate check of every create and a lookup by number stay O(1) in a world of many outbounds.
+    outbound_ids_by_number: dict[str, list[str]] = field(default_factory=dict)
     notifications: list[dict[str, Any]] = field(default_factory=list)
     stock: dict[tuple[str, str], StockSlot] = field(default_factory=dict)
     stock_changes: list[dict[str, Any]] = field(default_factory=list)
@@ -149,10 +152,18 @@ class World:
         """By outboundId or merchantOutboundNumber, as every /outbounds/{outboundId} path allows."""
         if key in self.outbounds:
             return self.outbounds[key]
-        matches = [o for o in self.outbounds.values() if o["merchantOutboundNumber"] == key]
+        matches = self.outbounds_numbered(key)
         active = [o for o in matches if o["status"] != "Canceled"]
         candidates = active or matches
         return candidates[-1] if candidates else None
+
+    def add_outbound(self, doc: dict[str, Any]) -> None:
+        self.outbounds[doc["outboundId"]] = doc
+        self.outbound_ids_by_number.setdefault(doc["merchantOutboundNumber"], []).append(doc["outboundId"])
+
+    def outbounds_numbered(self, number: str) -> list[dict[str, Any]]:
+        """The outbounds created under ``number``, oldest first."""
+        return [self.outbounds[i] for i in self.outbound_ids_by_number.get(number, ())]
 
     def shipping_method(self, shipping_method_id: str) -> dict[str, Any] | None:
         return next((m for m in self.shipping_methods if m["shippingMethodId"] == shipping_method_id), None)

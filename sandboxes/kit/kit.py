@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -56,6 +57,7 @@ def _middleware(kit: SandboxKit) -> Callable[..., Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         if request.path.startswith(CONTROL_PREFIX):
             return await handler(request)
+        arrived = time.time()
         body = await request.read()
         faults = kit.faults
         if faults.latency_ms:
@@ -78,6 +80,7 @@ def _middleware(kit: SandboxKit) -> Callable[..., Awaitable[web.StreamResponse]]
                 response_headers={},
                 response_body=b"",
                 injected=True,
+                at=arrived,
             )
             raise ConnectionResetError("sandbox injected connection reset")
         elif isinstance(fate, int):
@@ -100,6 +103,7 @@ def _middleware(kit: SandboxKit) -> Callable[..., Awaitable[web.StreamResponse]]
             response_headers=dict(response.headers),
             response_body=response_body,
             injected=injected,
+            at=arrived,
         )
         if isinstance(response, web.HTTPException):
             raise response

@@ -21,6 +21,7 @@ class LoggedExchange:
     response_headers: dict[str, str]
     response_body: bytes
     injected: bool  # answered by fault injection, not by the vendor logic
+    at: float = 0.0  # when the request arrived (epoch seconds): benchmarks time spans across processes
 
     @property
     def is_write(self) -> bool:
@@ -40,6 +41,7 @@ class LoggedExchange:
             "query": self.query,
             "status": self.status,
             "injected": self.injected,
+            "at": self.at,
             "request_body": self.request_body.decode("utf-8", "replace"),
             "response_body": self.response_body.decode("utf-8", "replace")[:4000],
         }

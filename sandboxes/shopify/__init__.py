@@ -34,7 +34,7 @@ quantities, a cancel gives them back), ``GET /_sandbox/cost``
 (bucket status and cost accounting), ``GET/PUT /_sandbox/webhooks`` (subscriptions, delivery attempts,
 fault knobs: ``webhooks.py``), plus the shared ``/_sandbox/requests``, ``/_sandbox/faults``,
 ``/_sandbox/reset``; bulk query operations with their knobs at ``GET/PUT /_sandbox/bulk`` (``bulk.py``;
-``bulk_delay_s``, ``bulk_max_running``). Webhook deliveries are signed with ``app_secret`` (default ``TEST_APP_SECRET``).
+``bulk_delay_s``, ``bulk_max_running``: None = five from 2026-01, one before; 1 = the schema text's reading). Webhook deliveries are signed with ``app_secret`` (default ``TEST_APP_SECRET``).
 ``GET/PUT /_sandbox/search {"lag_s": N}`` (or the ``search_lag_s`` knob): an order placed from then on is
 found by an ``orders(query:)`` search only N seconds after its creation (the search index's lag; default 0).
 """
@@ -138,7 +138,7 @@ def shop_app(
     access_scopes: tuple[str, ...] | None = None,
     app_secret: str = TEST_APP_SECRET,
     bulk_delay_s: float = BulkKnobs.delay_s,
-    bulk_max_running: int = BulkKnobs.max_running,
+    bulk_max_running: int | None = BulkKnobs.max_running,
     search_lag_s: float = 0.0,
     **_unused: Any,
 ) -> web.Application:
@@ -167,6 +167,7 @@ def shop_app(
     )
     endpoint.query_root.bulkOperation = bulk.bulkOperation  # type: ignore[attr-defined]
     endpoint.query_root.currentBulkOperation = bulk.currentBulkOperation  # type: ignore[attr-defined]
+    endpoint.query_root.bulkOperations = bulk.bulkOperations  # type: ignore[attr-defined]
     endpoint.mutation_root.bulkOperationRunQuery = bulk.bulkOperationRunQuery  # type: ignore[attr-defined]
     endpoint.mutation_root.bulkOperationCancel = bulk.bulkOperationCancel  # type: ignore[attr-defined]
     app[SANDBOX_KEY] = ShopifySandbox(world, bucket, endpoint, hooks, bulk)

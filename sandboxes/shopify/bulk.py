@@ -7,10 +7,14 @@ with the GraphQL Admin API"; the 2026-01 schema; what a query may ask for: ``bul
   requests) and is ``COMPLETED`` after ``delay_s`` (knob) or once its data is read, with ``url``,
   ``fileSize``, ``objectCount`` and ``rootObjectCount``. An invalid query is a user error (``INVALID``,
   field ``["query"]``), never an operation.
-- One bulk query at a time per app and shop (``max_running``, default 1): the schema text of 2026-01
-  says so (the guide allows five from 2026-01; the stricter reading is the default, ``max_running=5`` the
-  other). A second one while one runs is refused: ``OPERATION_IN_PROGRESS`` when the limit is one, else
-  ``LIMIT_REACHED``.
+- Running bulk queries per app and shop: five from 2026-01 (the bulk operations guide and its 2026-01
+  changelog; api-notes shopify.md §5.2), one before (``max_running``: None = by the answering version; 1 is
+  the stricter reading of the 2026-01 schema text, which still says "one bulk query operation ... at a
+  time"). One more is refused: ``LIMIT_REACHED`` ("Bulk operations limit reached. Please try again
+  later.") where five may run, ``OPERATION_IN_PROGRESS`` where one may.
+- ``bulkOperations(query:)`` lists the app's operations, newest first (``sortKey: CREATED_AT``), filtered
+  by ``operation_type``, ``status`` and ``created_at``; ``currentBulkOperation`` (deprecated from 2026-01)
+  answers the newest one only.
 - A bulk operation draws nothing from the cost bucket: only the mutation (10 points) and each poll
   (1 point) cost what every request costs.
 - The result is served at ``url``, which on Shopify is a signed Google Cloud Storage link: the sandbox
@@ -43,7 +47,8 @@ from aiohttp import web
 
 from daemon.clock import Clock
 from sandboxes.kit.kit import json_response
-from sandboxes.shopify import bulk_query
+from sandboxes.shopify import bulk_query, search
+from sandboxes.shopify.paging import connection
 from sandboxes.shopify.views import Info, View, require_gid, stamp
 from sandboxes.shopify.world import gid
 
@@ -52,6 +57,14 @@ RUNNING = ("CREATED", "RUNNING")
 GROUPINGS = ("levels", "depth")
 SEVEN_DAYS_S = 7 * 86400.0
 RESULT_PATH = "/_bulk/results/{name}"
+CONCURRENT_FROM = "2026-01"  # five running bulk queries per app and shop from this version on, one before
+CONCURRENT_QUERIES = 5
+
+
+def running_limit(version: str | None, knob: int | None) -> int:
+    if knob is not None:
+        return knob
+    return CONCURRENT_QUERIES if version is None or version >= CONCURRENT_FROM else 1
 
 
 @dataclass
@@ -59,7 +72,7 @@ class BulkKnobs:
     delay_s: float = 1.0  # from creation to COMPLETED (a quarter of it CREATED, the rest RUNNING)
     fail: str | None = None  # errorCode for operations started from now on
     url_ttl_s: float = SEVEN_DAYS_S
-    max_running: int = 1
+    max_running: int | None = None  # None: by the answering version (CONCURRENT_FROM)
     grouping: str = "levels"  # groupObjects: a group's children level by level ("levels") or depth first
 
 
@@ -150,8 +163,9 @@ class BulkOperations:
     def bulkOperationRunQuery(self, info: Info, query: str, groupObjects: bool = False) -> View:
         now = self.clock.now()
         running = [op for op in self.operations.values() if op.status(now) in RUNNING]
-        if len(running) >= self.knobs.max_running:
-            if self.knobs.max_running == 1:
+        limit = running_limit(info.context.get("version"), self.knobs.max_running)
+        if len(running) >= limit:
+            if limit == 1:
                 return _refused(
                     "OPERATION_IN_PROGRESS",
                     f"A bulk query operation for this app and shop is already in progress: {running[0].id}.",
@@ -212,6 +226,28 @@ class BulkOperations:
     def bulkOperation(self, info: Info, id: str) -> View | None:
         op = self.operations.get(require_gid(id, "BulkOperation"))
         return self._view(op, info) if op else None
+
+    def bulkOperations(
+        self,
+        info: Info,
+        query: str | None = None,
+        reverse: bool = False,
+        sortKey: str = "CREATED_AT",
+        **page: Any,
+    ) -> View:
+        now = self.clock.now()
+        accessors: search.Accessors = {
+            "operation_type": lambda _op: "query",  # the sandbox runs no bulk mutations
+            "status": lambda op: op.status(now).lower(),
+            "created_at": lambda op: op.created_at,
+        }
+        flt = search.parse(query, accessors)
+        found = [op for op in self.operations.values() if flt.matches(op, accessors)]
+        if sortKey == "COMPLETED_AT":
+            key: Any = lambda op: (-(op.done_at or now).timestamp(), -op.number)  # noqa: E731
+        else:
+            key = lambda op: (-op.number,)  # noqa: E731 (created in number order: newest first)
+        return connection(found, key=key, view=lambda op: self._view(op, info), reverse=reverse, **page)
 
     def currentBulkOperation(self, info: Info, type: str = "QUERY") -> View | None:
         if type != "QUERY" or not self.operations:

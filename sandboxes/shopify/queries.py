@@ -115,6 +115,10 @@ class QueryRoot:
         found = self.world.order(require_gid(id, "Order"))
         return self.views.order(found) if found else None
 
+    def fulfillmentOrder(self, _info: Info, id: str) -> View | None:
+        found = self.world.fulfillment_order(require_gid(id, "FulfillmentOrder"))
+        return self.views.fulfillment_order(*found) if found else None
+
     def productVariants(
         self,
         info: Info,

@@ -38,12 +38,12 @@ class Timing:
     reconcile_s: float = 300.0
     lag_s: float = 1.0
     overlap_s: float = 30.0
-    shop_stock_s: float | None = None  # the shops' stock interval when it differs from FFN's
+    shop_stock_s: float | None = None  # the shops' stock (safety comparison) interval when not FFN's
 
     @classmethod
     def production(cls) -> Timing:
         """The daemon's default intervals, lag and overlap (what a merchant file without them gets)."""
-        return cls(60.0, 300.0, 60.0, 60.0, 120.0, 3600.0, lag_s=5.0, overlap_s=120.0)
+        return cls(60.0, 300.0, 60.0, 60.0, 120.0, 3600.0, lag_s=5.0, overlap_s=120.0, shop_stock_s=900.0)
 
     @classmethod
     def every(cls, interval_s: float, *, lag_s: float = 1.0, overlap_s: float = 10.0) -> Timing:

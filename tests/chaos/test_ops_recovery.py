@@ -76,7 +76,7 @@ async def backing_off_daemon(tmp_path: Path, pg_dsn: str, flow: BrokenUntilFixed
         # The backoff has grown to its cap meanwhile: the next regular attempt is 15 minutes away.
         await asyncio.sleep(0.3)
         runner.backoff_until = datetime.now(UTC) + timedelta(seconds=900)
-        daemon.scheduler._scheduler.get_job(runner.spec.name).modify(next_run_time=runner.backoff_until)
+        daemon.scheduler.reschedule(runner.spec.name, runner.backoff_until)
         await asyncio.sleep(0.5)
         yield daemon
     finally:
@@ -124,7 +124,7 @@ async def test_sighup_wakes_backing_off_flows_at_once(
         runner = daemon.scheduler.runners["acme/-/shipments"]
         assert await _until(lambda: runner.backoff_until is not None, 10)
         runner.backoff_until = datetime.now(UTC) + timedelta(seconds=900)
-        daemon.scheduler._scheduler.get_job(runner.spec.name).modify(next_run_time=runner.backoff_until)
+        daemon.scheduler.reschedule(runner.spec.name, runner.backoff_until)
         await asyncio.sleep(0.3)
         flow.fixed = True
         ok = flow.ok_runs

@@ -1,3 +1,5 @@
+import base64
+import hashlib
 import re
 
 from daemon.ids import merchant_outbound_number, outbound_id
@@ -19,3 +21,12 @@ def test_outbound_id_is_deterministic_and_distinct_per_channel_and_order() -> No
 
 def test_merchant_outbound_number_is_prefix_plus_shop_number() -> None:
     assert merchant_outbound_number("SH-", "#1001") == "SH-#1001"
+
+
+def test_outbound_ids_stay_what_earlier_releases_sent() -> None:
+    # FFN knows exported orders by these ids: a changed id would create every pending order again.
+    assert outbound_id("MERC", "shopify-main", "gid://shopify/Order/1001") == "MERC02EDEKC767OC"
+    assert outbound_id("ABCD", "woo-demo", "1002") == "ABCD02UIE7VR7CSG"
+    for n in range(2000):
+        digest = hashlib.sha256(f"shop-a\x1f{n}".encode()).digest()
+        assert outbound_id("MERC", "shop-a", str(n)) == "MERC02" + base64.b32encode(digest).decode()[:10]

@@ -42,7 +42,14 @@ class Flaky:
 @pytest.fixture
 def records() -> Iterator[list[Any]]:
     captured: list[Any] = []
-    handler = logger.add(lambda m: captured.append(m.record), level="DEBUG", format="{message}")
+
+    def capture(message: Any) -> None:
+        # Without keys starting with "_": formatter state another sink of the process put on the record.
+        record = dict(message.record)
+        record["extra"] = {k: v for k, v in record["extra"].items() if not k.startswith("_")}
+        captured.append(record)
+
+    handler = logger.add(capture, level="DEBUG", format="{message}")
     yield captured
     logger.remove(handler)
 

@@ -102,6 +102,7 @@ ORDERS = Flow(
     handler=push_order,
     prepare=prepare_orders,
     push_while_reading=True,
+    moves_stock=True,  # orders reserve stock from the moment they are read
 )
 
 

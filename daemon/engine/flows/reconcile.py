@@ -51,7 +51,7 @@ async def reconcile(cycle: Cycle) -> None:
         )
 
 
-RECONCILE: AnyFlow = Flow(name="reconcile", scope=Scope.MERCHANT, body=reconcile)
+RECONCILE: AnyFlow = Flow(name="reconcile", scope=Scope.MERCHANT, body=reconcile, moves_stock=True)
 
 
 async def _reconcile_shop(

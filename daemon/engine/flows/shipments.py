@@ -93,6 +93,7 @@ SHIPMENTS = Flow(
     rows=shipment_rows,
     handler=apply_shipment,
     prepare=prepare_shipments,
+    moves_stock=True,  # a shipped outbound stops reserving
 )
 
 

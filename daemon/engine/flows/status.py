@@ -21,7 +21,8 @@ SHOP_RELEVANT = frozenset({OutboundStatus.CANCELED, OutboundStatus.PARTIALLY_CAN
 async def read_changes(cycle: Cycle, window: Window) -> AsyncIterator[Located[FulfillerStatus]]:
     async for chunk in located_chunks(cycle, cycle.ctx.fulfiller.outbound_changes(window)):
         ours = [(change.outbound_id, change.status.value) for change, target in chunk if target is not None]
-        await cycle.ctx.snapshot.set_remote_statuses(ENTITY_ORDER, ours)
+        # An outbound's state decides how long its order reserves stock: a change counts (stock_changes).
+        cycle.counts.changed += await cycle.ctx.snapshot.set_remote_statuses(ENTITY_ORDER, ours)
         for pair in chunk:
             yield pair
 
@@ -63,6 +64,7 @@ STATUS = Flow(
     source=read_changes,
     rows=change_rows,
     handler=apply_change,
+    moves_stock=True,  # outbound states decide how long an exported order reserves
 )
 
 

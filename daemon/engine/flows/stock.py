@@ -2,7 +2,8 @@
 
 Two flows of one name: ``FFN_STOCK`` (one per merchant) reads FFN's changes into the stock table;
 ``SHOP_STOCK`` (one per shop) writes what differs to its shop: a shop that hangs or refuses delays and
-backs off only its own job.
+backs off only its own job. A shop's job compares when what its targets depend on changed (triggered,
+``engine.stock_changes``) and at its scheduled runs, the safety comparison every ``intervals.stock``.
 """
 
 from __future__ import annotations
@@ -31,8 +32,18 @@ async def store_changes(cycle: Cycle, conn: asyncpg.Connection, levels: list[Sto
 
 
 async def write_shop(cycle: Cycle) -> None:
-    # Pending orders change targets too, so the shop is compared even without new FFN changes.
-    await push_to_shop(cycle.ctx, cycle.shop, cycle.counts)
+    """Compare and write one shop: when triggered only if something changed since its last comparison
+    (``engine.stock_changes``), at every scheduled run (the safety comparison) in any case."""
+    changes, name, counts = cycle.ctx.stock_changes, cycle.shop.name, cycle.counts
+    generation = await changes.begin(name)
+    if generation is None:
+        return
+    clean = False
+    try:
+        await push_to_shop(cycle.ctx, cycle.shop, counts)
+        clean = counts.failed == 0  # refused or unwritten SKUs, orders not re-read: again soon
+    finally:
+        changes.end(name, generation, clean=clean)
 
 
 FFN_STOCK = Flow(
@@ -42,6 +53,7 @@ FFN_STOCK = Flow(
     source=read_levels,
     store=store_changes,
     page_size=PAGE,
+    moves_stock=True,
 )
 SHOP_STOCK: AnyFlow = Flow(
     name="stock",

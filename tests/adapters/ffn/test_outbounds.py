@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from typing import Any
 
+import orjson
 import pytest
 
 from adapters.ffn import FfnClient
@@ -107,6 +109,39 @@ async def test_creates_of_one_client_are_serialized(
     )
 
     assert not [e for e in sandbox.requests("POST", "/outbounds") if e.status == 423]
+
+
+async def test_the_next_create_goes_out_before_the_previous_caller_carries_on(
+    client: FfnClient, sandbox: Sandbox, set_stock: SeedStock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Creates are serialized; what a caller does with its answer (outcome, history, log line) must not
+    # hold the next create back: it would add to every order's round trip.
+    a, _ = await _products(client, set_stock)
+    events: list[str] = []
+    send = client.http.request
+
+    async def recording_send(method: str, url: str, **kw: Any) -> Any:
+        if method == "POST":
+            body = kw["data"] if "data" in kw else orjson.dumps(kw["json"])
+            events.append(f"sent {orjson.loads(body)['merchantOutboundNumber']}")
+        return await send(method, url, **kw)
+
+    monkeypatch.setattr(client.http, "request", recording_send)
+
+    async def create(n: int) -> None:
+        await client.create_outbound(outbound(f"MERC02PIPE{n}XYZ", f"SHOP-40{n}", [(a, "A-1", 1)]))
+        events.append(f"done SHOP-40{n}")
+
+    await asyncio.gather(*(create(n) for n in range(3)))
+
+    assert events == [
+        "sent SHOP-400",
+        "sent SHOP-401",
+        "done SHOP-400",
+        "sent SHOP-402",
+        "done SHOP-401",
+        "done SHOP-402",
+    ]
 
 
 async def test_update_then_refused_once_locked(

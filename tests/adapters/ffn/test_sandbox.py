@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 
 from adapters.ffn import FfnClient
+from adapters.ffn.mapping import create_outbound_body
 from daemon.clock import FakeClock
 from sandboxes.ffn.autopilot import Autopilot
+from sandboxes.ffn.outbound_logic import create_outbound, set_status
+from sandboxes.ffn.respond import FfnError
 from tests.adapters.ffn.conftest import Sandbox, SeedStock, outbound, product
 
 
@@ -113,3 +117,33 @@ async def test_metadata_spelling_knob_and_reset(client: FfnClient, sandbox: Sand
 
     await sandbox.control("POST", "reset")
     assert sandbox.world.products == {} and len(sandbox.world.warehouses) == 2
+
+
+async def test_an_active_outbound_blocks_its_id_and_its_number_a_cancelled_one_only_its_id(
+    client: FfnClient, sandbox: Sandbox, set_stock: SeedStock
+) -> None:
+    # The rules the by-number index must keep (each create used to scan every outbound: O(n) per create).
+    jfsku = await client.upsert_product(product("D-1"))
+    await set_stock("D-1", 10)
+    world = sandbox.world
+
+    def create(outbound_id: str, number: str) -> dict[str, Any]:
+        body = create_outbound_body(outbound(outbound_id, number, [(jfsku, "D-1", 1)]))
+        return create_outbound(world, body, oversale=False)
+
+    first = create("MERC02DUP0001XYZ", "SHOP-D1")
+    create("MERC02DUP0002XYZ", "SHOP-D2")
+    for outbound_id, number in (("MERC02DUP0003XYZ", "SHOP-D1"), ("MERC02DUP0001XYZ", "SHOP-D9")):
+        with pytest.raises(FfnError) as refused:
+            create(outbound_id, number)
+        assert refused.value.code == "Outbounds_NotCanceledOutboundExists"
+        assert refused.value.metadata == {"OutboundId": "MERC02DUP0001XYZ"}
+
+    set_status(world, first, "Canceled", None, by_merchant=True)
+    again = create("MERC02DUP0004XYZ", "SHOP-D1")  # a cancelled outbound's number may be used again
+    with pytest.raises(FfnError) as reused:
+        create("MERC02DUP0001XYZ", "SHOP-D5")  # its id may not
+    assert reused.value.code == "Shared_DuplicateKey"
+    assert world.find_outbound("SHOP-D1") is again  # by number: the active one
+    set_status(world, again, "Canceled", None, by_merchant=True)
+    assert world.find_outbound("SHOP-D1") is again  # all cancelled: the newest

@@ -63,6 +63,8 @@ SUBSET: dict[str, list[str]] = {
         "bulkOperation",
         "currentBulkOperation",
         "ordersCount",
+        "fulfillmentOrder",
+        "bulkOperations",
     ],
     "Mutation": [
         "fulfillmentCreate",
@@ -81,6 +83,8 @@ SUBSET: dict[str, list[str]] = {
     "Count": ["count", "precision"],
     "PageInfo": ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor"],
     "OrderConnection": _CONNECTION,
+    "BulkOperationConnection": _CONNECTION,
+    "BulkOperationEdge": _EDGE,
     "OrderEdge": _EDGE,
     "Order": [
         "id",
@@ -345,6 +349,7 @@ ENUMS = [
     "BulkOperationStatus",
     "BulkOperationErrorCode",
     "BulkOperationType",
+    "BulkOperationsSortKeys",
     "BulkOperationUserErrorCode",
 ]
 SCALARS = ["DateTime", "Decimal", "Money", "URL", "UnsignedInt64"]

@@ -206,21 +206,116 @@ async def test_an_operation_of_ours_that_ended_earlier_is_reused_only_when_recen
     assert len(shop.sandbox.bulk.operations) == operations
 
 
-async def test_somebody_elses_operation_is_waited_for_then_ours_runs(shop: Shop) -> None:
-    ids = await _world(shop)
-    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 20})
-    await shop.graphql(RUN, {"q": "{ orders { edges { node { id } } } }"})
-    found = _by_id(await _read(shop, bulk=True))
-    assert sorted(found) == sorted(ids)
-    assert len(shop.sandbox.bulk.operations) == 2
+OLD_VERSION = "2025-10"  # pinned by an operator: one bulk query per app and shop at a time
 
 
-async def test_somebody_elses_operation_that_runs_too_long_means_pages(shop: Shop) -> None:
-    ids = await _world(shop)
+async def _theirs_running(shop: Shop, count: int = 1) -> list[str]:
+    """Bulk queries an operator started with the same app (another query than ours), running for an hour."""
     await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 3600})
-    await shop.graphql(RUN, {"q": "{ orders { edges { node { id } } } }"})
+    started = []
+    for _ in range(count):
+        _, answer = await shop.graphql(RUN_THEIRS, {"q": "{ orders { edges { node { id } } } }"})
+        started.append(answer["data"]["bulkOperationRunQuery"]["bulkOperation"]["id"])
+    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 1})
+    return started
+
+
+RUN_THEIRS = "mutation R($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id } userErrors { message } } }"
+
+
+async def test_at_the_pinned_version_ours_runs_next_to_somebody_elses(shop: Shop) -> None:
+    # From 2026-01 five bulk queries may run at once: an operator's running one holds nothing back, and it
+    # is neither waited for, adopted nor cancelled.
+    ids = await _world(shop)
+    [theirs] = await _theirs_running(shop)
     with _warnings() as lines:
         found = _by_id(await _read(shop, bulk=True))
+    assert sorted(found) == sorted(ids)
+    assert len(shop.sandbox.bulk.operations) == 2
+    operator = shop.sandbox.bulk.operations[1]
+    assert operator.id == theirs and operator.status(shop.clock.now()) in ("CREATED", "RUNNING")
+    assert operator.canceled_at is None and operator.downloads == 0
+    assert sum(shop.clock.slept) < 30  # waited for ours only
+    assert lines == []
+    queries = [e.request_json()["query"] for e in shop.graphql_log()]
+    assert not any("currentBulkOperation" in q or "bulkOperationCancel" in q for q in queries)
+
+
+async def test_after_a_restart_ours_is_found_among_the_apps_operations_not_as_the_newest(shop: Shop) -> None:
+    # Ours runs long; an operator starts one after it (now the newest: currentBulkOperation would name
+    # theirs). A new process finds ours by its query among the app's operations and reuses it.
+    ids = await _world(shop)
+    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 20})
+    first = _channel(shop)
+    try:
+        with pytest.raises(RetryableError):
+            async for _ in first.changed_orders_bulk(WINDOW):
+                raise RetryableError("the process stops while its operation runs", upstream="shopify")
+        await _theirs_running(shop)
+    finally:
+        await first.aclose()
+    restarted = _channel(shop)
+    try:
+        found = _by_id([o async for o in restarted.changed_orders_bulk(WINDOW)])
+    finally:
+        await restarted.aclose()
+    assert sorted(found) == sorted(ids)
+    assert len(shop.sandbox.bulk.operations) == 2  # ours reused, theirs left alone
+    assert [op.downloads for op in shop.sandbox.bulk.operations.values()] == [2, 0]
+
+
+async def test_with_five_running_a_poll_reads_pages_at_once_and_a_catch_up_tries_again(shop: Shop) -> None:
+    ids = await _world(shop)
+    await _theirs_running(shop, 5)
+    with _warnings() as lines:
+        polled = _by_id(await _read(shop, bulk=False, poll=True))
+    assert sorted(polled) == sorted(ids)
+    assert shop.clock.slept == []  # not a second of waiting
+    assert len(shop.sandbox.bulk.operations) == 5
+    assert not any("LIMIT_REACHED" in line for line in lines)  # INFO: normal on a busy shop
+    channel = _channel(shop)
+    try:
+        caught_up = _by_id([o async for o in channel.changed_orders_bulk(WINDOW)])
+    finally:
+        await channel.aclose()
+    assert sorted(caught_up) == sorted(ids)  # after trying for wait_foreign_s, page by page
+    assert 600 <= sum(shop.clock.slept) < 600 + 31
+    assert len(shop.sandbox.bulk.operations) == 5
+
+
+@pytest.mark.parametrize("limit", [1, 5])
+async def test_a_catch_up_starts_once_a_place_is_free(shop: Shop, limit: int) -> None:
+    ids = await _world(shop)
+    await shop.control("PUT", "/_sandbox/bulk", {"max_running": limit, "delay_s": 20})
+    for _ in range(limit):
+        await shop.graphql(RUN_THEIRS, {"q": "{ orders { edges { node { id } } } }"})
+    found = _by_id(await _read(shop, bulk=True))
+    assert sorted(found) == sorted(ids)
+    assert len(shop.sandbox.bulk.operations) == limit + 1  # ours ran once one of theirs had finished
+
+
+async def test_pinned_before_2026_01_somebody_elses_operation_is_waited_for_then_ours_runs(
+    shop: Shop,
+) -> None:
+    ids = await _world(shop)
+    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 20, "max_running": 1})
+    await shop.graphql(RUN, {"q": "{ orders { edges { node { id } } } }"})
+    with _warnings() as lines:
+        found = _by_id(await _read(shop, bulk=True, api_version=OLD_VERSION))
+    assert sorted(found) == sorted(ids)
+    assert len(shop.sandbox.bulk.operations) == 2
+    assert not any("bulkOperations" in e.request_json()["query"] for e in shop.graphql_log())
+    assert all("instead of the configured 2025-10" in line for line in lines)  # the sandbox falls forward
+
+
+async def test_pinned_before_2026_01_somebody_elses_operation_that_runs_too_long_means_pages(
+    shop: Shop,
+) -> None:
+    ids = await _world(shop)
+    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 3600, "max_running": 1})
+    await shop.graphql(RUN, {"q": "{ orders { edges { node { id } } } }"})
+    with _warnings() as lines:
+        found = _by_id(await _read(shop, bulk=True, api_version=OLD_VERSION))
     assert sorted(found) == sorted(ids)
     assert len(shop.sandbox.bulk.operations) == 1
     assert any("of another client still runs" in line for line in lines)
@@ -299,10 +394,11 @@ async def test_an_ungrouped_operation_of_an_earlier_release_is_not_read_as_group
 
 
 async def test_a_poll_window_does_not_wait_for_a_running_bulk_operation(shop: Shop) -> None:
-    # Shopify runs one bulk query per app and shop (the pinned schema's text): while another one runs (a
-    # catch-up's, an operator's script), a poll window holding many orders is read page by page at once.
+    # Where Shopify runs one bulk query per app and shop (the 2026-01 schema's text, the stricter reading):
+    # while another one runs (a catch-up's, an operator's script), a poll window holding many orders is
+    # read page by page at once.
     ids = await _world(shop)
-    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 3600})
+    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 3600, "max_running": 1})
     await shop.graphql(RUN, {"q": "{ orders { edges { node { id } } } }"})
     found = _by_id(await _read(shop, bulk=False, poll=True))
     assert sorted(found) == sorted(ids)
@@ -315,7 +411,7 @@ async def test_a_poll_waits_about_an_interval_for_its_own_operation_then_reads_p
     ids = await _world(shop)
     await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 3600})
     with _warnings() as lines:
-        found = _by_id(await _read(shop, bulk=False, poll=True, bulk_read_min_orders=10))
+        found = _by_id(await _read(shop, bulk=False, poll=True, bulk_read_min_orders=10, page_size=3))
     assert sorted(found) == sorted(ids)
     assert len(shop.sandbox.bulk.operations) == 1  # ours, left running for a later run
     assert POLL_BULK_WAIT_S <= sum(shop.clock.slept) < POLL_BULK_WAIT_S + 31
@@ -347,14 +443,33 @@ async def test_a_failed_download_does_not_quote_the_signed_link(shop: Shop) -> N
 async def test_a_poll_window_is_read_in_bulk_from_the_threshold_on_and_page_by_page_below(
     shop: Shop, min_orders: int, bulk: bool
 ) -> None:
+    # The poll's first page (3 orders here) comes with the window's count: the rest of a window holding
+    # the threshold or more goes through one bulk operation, without a request of its own to decide.
     ids = await _world(shop)  # 10 orders
     before = len(shop.graphql_log())
-    found = _by_id(await _read(shop, bulk=False, poll=True, bulk_read_min_orders=min_orders))
+    found = _by_id(await _read(shop, bulk=False, poll=True, bulk_read_min_orders=min_orders, page_size=3))
     assert sorted(found) == sorted(ids)
     queries = [e.request_json()["query"] for e in shop.graphql_log()[before:]]
-    assert sum("ordersCount" in q for q in queries) == 1  # decided on one count (1 point)
-    assert any("ChangedOrders" in q for q in queries) is not bulk
+    orders = [q for q in queries if "query PollOrders" in q or "query ChangedOrders" in q]
+    assert "query PollOrders" in orders[0] and not any("query OrdersCount" in q for q in queries)
+    assert len(orders) == (1 if bulk else 4)
     assert len(shop.sandbox.bulk.operations) == (1 if bulk else 0)
+
+
+async def test_an_empty_poll_is_one_request(shop: Shop) -> None:
+    # (An order waiting on a hold would add its re-check: none here.)
+    await shop.product("S-01")
+    await shop.order([{"sku": "S-01", "qty": 1}])
+    channel = _channel(shop, bulk_read_min_orders=50)
+    try:
+        [o async for o in channel.changed_orders_by_size(WINDOW)]  # the scope check and location look-up
+        before = len(shop.graphql_log())
+        empty = Window(WINDOW.end, WINDOW.end + timedelta(minutes=1))
+        assert [o async for o in channel.changed_orders_by_size(empty)] == []
+    finally:
+        await channel.aclose()
+    [request] = [e.request_json() for e in shop.graphql_log()[before:]]
+    assert "query PollOrders" in request["query"] and request["variables"]["limit"] == 50
 
 
 async def test_the_plain_read_never_counts_nor_starts_a_bulk_operation(shop: Shop) -> None:
@@ -410,7 +525,9 @@ async def test_the_result_is_streamed_each_order_handed_on_before_the_file_is_re
     channel = _channel(shop)
     storage = _Storage()
     try:
-        finished = await channel._bulk._finished_operation(_search(), wait_for_others=True, max_wait_s=60)
+        finished = await channel._bulk.operations.finished(
+            bulk_jsonl.order_query(_search(), FO_QUERY), wait_for_others=True, max_wait_s=60
+        )
         async with shop.session.get(finished.url) as real:  # the sandbox's grouped file, as Shopify writes it
             storage.response = _Response((await real.read()).splitlines())
         channel._bulk._session = storage  # type: ignore[assignment]

@@ -187,7 +187,33 @@ async def test_depth_first_grouping_puts_a_childs_children_right_after_it(shop: 
     assert shapes["depth"] == ["Order", fo, fo_line, fo, fo_line]
 
 
-async def test_one_bulk_query_at_a_time(shop: Shop) -> None:
+LIST = """query List($q: String, $first: Int!, $reverse: Boolean) {
+  bulkOperations(first: $first, query: $q, reverse: $reverse) {
+    nodes { id status type query createdAt }
+    pageInfo { hasNextPage }
+  }
+}"""
+
+
+async def test_five_bulk_queries_run_at_once_from_2026_01_the_sixth_is_refused(shop: Shop) -> None:
+    # The bulk operations guide (api-notes shopify.md §5.2): five per app and shop from 2026-01.
+    for _ in range(5):
+        assert (await _run(shop))["userErrors"] == []
+    refused = await _run(shop)
+    assert refused["bulkOperation"] is None
+    assert refused["userErrors"] == [
+        {
+            "code": "LIMIT_REACHED",
+            "field": None,
+            "message": "Bulk operations limit reached. Please try again later.",
+        }
+    ]
+    shop.clock.advance(1)
+    assert (await _run(shop))["userErrors"] == []  # the first ones finished
+
+
+async def test_one_at_a_time_is_the_stricter_reading_of_the_schema_text(shop: Shop) -> None:
+    await shop.control("PUT", "/_sandbox/bulk", {"max_running": 1})
     first = (await _run(shop))["bulkOperation"]
     refused = await _run(shop)
     assert refused["bulkOperation"] is None
@@ -202,11 +228,19 @@ async def test_one_bulk_query_at_a_time(shop: Shop) -> None:
     assert (await _run(shop))["userErrors"] == []  # the first one finished
 
 
-async def test_five_at_a_time_is_the_other_reading(shop: Shop) -> None:
-    await shop.control("PUT", "/_sandbox/bulk", {"max_running": 5})
-    for _ in range(5):
-        assert (await _run(shop))["userErrors"] == []
-    assert [e["code"] for e in (await _run(shop))["userErrors"]] == ["LIMIT_REACHED"]
+async def test_the_apps_operations_are_listed_newest_first_and_filtered(shop: Shop) -> None:
+    await shop.control("PUT", "/_sandbox/bulk", {"delay_s": 10})
+    done = (await _run(shop))["bulkOperation"]["id"]
+    shop.clock.advance(11)
+    running = [(await _run(shop))["bulkOperation"]["id"] for _ in range(2)]
+    shop.clock.advance(3)
+    listed = await _gql(shop, LIST, {"q": "operation_type:query", "first": 10})
+    assert [n["id"] for n in listed["bulkOperations"]["nodes"]] == [*reversed(running), done]
+    page = await _gql(shop, LIST, {"q": "status:running", "first": 1})
+    assert [n["id"] for n in page["bulkOperations"]["nodes"]] == [running[1]]
+    assert page["bulkOperations"]["pageInfo"]["hasNextPage"] is True
+    oldest = await _gql(shop, LIST, {"q": "status:completed", "first": 5, "reverse": True})
+    assert [n["id"] for n in oldest["bulkOperations"]["nodes"]] == [done]
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,11 @@ What every shop adapter must do is tested once in tests/contracts; here is what 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from daemon.model import Window
+import pytest
+
+from daemon.model import ShopOrder, Window
 from daemon.ports import UnreadableOrder
 from tests.adapters.shopify.conftest import START, Shop
 
@@ -78,19 +81,58 @@ async def test_orders_are_normalised_with_all_their_lines(shop: Shop) -> None:
     ]
 
 
-async def test_an_order_whose_fulfillment_order_has_more_lines_than_are_read_is_parked_not_shipped_short(
+async def _order_of_120_lines(shop: Shop) -> dict[str, Any]:
+    for i in range(120):
+        await shop.product(f"SKU-{i:03d}")
+    return await shop.order([{"sku": f"SKU-{i:03d}", "qty": 1 + i % 3} for i in range(120)])
+
+
+@pytest.mark.parametrize("read", ["get", "paged", "bulk"])
+async def test_a_fulfillment_order_of_120_lines_is_read_whole_page_by_page(shop: Shop, read: str) -> None:
+    big = await _order_of_120_lines(shop)
+    channel = shop.channel(bulk_read_min_orders=1)
+    window = Window(START - timedelta(minutes=1), START + timedelta(minutes=1))
+    try:
+        if read == "get":
+            order = await channel.get_order(big["id"])
+        else:
+            reads = channel.changed_orders(window) if read == "paged" else channel.changed_orders_bulk(window)
+            [order] = [o async for o in reads]
+    finally:
+        await channel.aclose()
+    assert isinstance(order, ShopOrder), order
+    assert [(line.sku, line.quantity) for line in order.lines] == [
+        (f"SKU-{i:03d}", 1 + i % 3) for i in range(120)
+    ]
+    pages = [
+        e.request_json() for e in shop.graphql_log() if "FulfillmentOrderLines" in e.request_json()["query"]
+    ]
+    if read == "bulk":
+        assert pages == []  # the bulk file carries every line
+    else:  # 50 came with the re-read of the order's fulfillment orders: two more pages of up to 50
+        assert [p["variables"]["lines"] for p in pages] == [50, 50]
+        assert all(p["variables"]["after"] for p in pages)
+
+
+async def test_an_order_whose_fulfillment_order_lines_stop_coming_is_parked_not_shipped_short(
     shop: Shop,
 ) -> None:
-    for i in range(51):
-        await shop.product(f"SKU-{i:02d}")
-    big = await shop.order([{"sku": f"SKU-{i:02d}", "qty": 1} for i in range(51)])
+    big = await _order_of_120_lines(shop)
     channel = shop.channel()
+    real_query = channel.transport.query
+
+    async def losing_the_fo(op: Any, variables: Any = None, **kw: Any) -> Any:
+        if op.name == "FulfillmentOrderLines":
+            return {"fulfillmentOrder": None}  # gone between two pages (moved, merged)
+        return await real_query(op, variables, **kw)
+
+    channel.transport.query = losing_the_fo  # type: ignore[method-assign]
     try:
         order = await channel.get_order(big["id"])
     finally:
         await channel.aclose()
     assert isinstance(order, UnreadableOrder)
-    assert "more than 50 lines" in order.reason and "split it in Shopify" in order.reason
+    assert "not all of its lines could be read" in order.reason
     assert len(order.lines) == 50  # what was read keeps its stock reserved while the order is parked
 
 

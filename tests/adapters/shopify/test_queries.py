@@ -7,7 +7,7 @@ from typing import Any
 import graphql
 import pytest
 
-from adapters.shopify import queries
+from adapters.shopify import bulk_ops, queries
 from adapters.shopify.transport import Operation
 from sandboxes.shopify.cost import CostContext
 from sandboxes.shopify.endpoint import load_schema
@@ -51,6 +51,8 @@ def test_variant_page_estimate_matches_shopify_cost_rules(first: int) -> None:
         (queries.ORDER, {"lines": queries.INLINE_LINES}),
         (queries.ORDERS_COUNT, {}),
         (queries.ORDER_FULFILMENT_ORDERS, {"lines": queries.FULFILLMENT_ORDER_LINES}),
+        (queries.FULFILLMENT_ORDER_LINES_PAGE, {"lines": queries.FULFILLMENT_ORDER_LINES}),
+        (queries.FULFILMENT_STATE_LINES, {"lines": queries.FULFILLMENT_ORDER_LINES}),
         (queries.VARIANTS_BY_SKU, {"first": queries.SKU_LOOKUP_PAGE}),
         (queries.FULFILMENT_STATE, {}),
         (queries.CREATE_FULFILLMENT, {}),
@@ -72,3 +74,26 @@ def test_notes_example_cost_is_reproduced() -> None:
       lineItems(first: 50) { nodes { id variant { id inventoryItem { id } } } } } } }"""
     op = Operation("Example", text, 0)
     assert _requested(op, {}) == 857
+
+
+BULK_DOCUMENTS = (
+    bulk_ops.RUN_BULK_QUERY,
+    bulk_ops.BULK_OPERATION,
+    bulk_ops.CURRENT_BULK_OPERATION,
+    bulk_ops.BULK_OPERATIONS,
+)
+
+
+@pytest.mark.parametrize("version", SCHEMA_VERSIONS)
+def test_every_bulk_operation_document_is_valid_for_the_official_schema_and_the_sandbox(version: str) -> None:
+    for op in BULK_DOCUMENTS:
+        assert graphql.validate(full_schema(version), graphql.parse(op.text)) == [], op.name
+        assert graphql.validate(load_schema(version), graphql.parse(op.text)) == [], op.name
+    assert _requested(bulk_ops.BULK_OPERATIONS, {}) == bulk_ops.BULK_OPERATIONS.estimate
+
+
+@pytest.mark.parametrize("first", [1, 10])
+def test_poll_page_estimate_is_the_order_page_and_the_count(first: int) -> None:
+    variables = {"first": first, "lines": queries.INLINE_LINES}
+    assert _requested(queries.POLL_ORDERS, variables) == queries.poll_page_cost(first)
+    assert _requested(queries.POLL_ORDERS, {**variables, "first": 10}) == queries.POLL_ORDERS.estimate

@@ -182,3 +182,26 @@ async def test_stock_ref_skips_the_lookup(shop: Shop, channel: ShopifyChannel) -
         "query InventoryLevels",
         "mutation SetQuantities",
     ]
+
+
+async def test_a_shipment_of_a_fulfillment_order_of_120_lines_fulfils_every_line(
+    shop: Shop, channel: ShopifyChannel
+) -> None:
+    skus = [f"PART-{i:03d}" for i in range(120)]
+    for sku in skus:
+        await shop.product(sku)
+    created = await shop.order([{"sku": sku, "qty": 2} for sku in skus])
+    ref = OrderRef(created["id"], created["number"])
+    parcel = shipment(
+        "s-1", [ShipmentLine(Decimal(2), sku=sku) for sku in skus], (Tracking("00340434", "DHL", None),)
+    )
+    await channel.apply_shipment(ref, parcel)
+    order = await vendor_order(shop, created["id"])
+    assert order["displayFulfillmentStatus"] == "FULFILLED"  # every line, not the first 50
+    [create] = [
+        e.request_json()["variables"]["fulfillment"]
+        for e in shop.graphql_log()
+        if "mutation CreateFulfillment" in e.request_json()["query"]
+    ]
+    [by_fo] = create["lineItemsByFulfillmentOrder"]
+    assert len(by_fo["fulfillmentOrderLineItems"]) == 120

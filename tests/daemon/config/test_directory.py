@@ -26,7 +26,7 @@ def test_process_wide_defaults(tmp_path: Path) -> None:
     assert config.daemon.state_dir == Path("/var/lib/ffn-sync")
     assert (config.database.pool_min, config.database.pool_max) == (1, 10)
     channel = config.merchants[0].channel("shop")
-    assert (channel.intervals.orders, channel.intervals.products, channel.intervals.stock) == (60, 300, 60)
+    assert (channel.intervals.orders, channel.intervals.products, channel.intervals.stock) == (60, 300, 900)
     assert (channel.cursor.overlap_s, channel.cursor.lag_s) == (120, 5)
     ffn = config.merchants[0].ffn
     assert (ffn.cursor.overlap_s, ffn.cursor.lag_s, ffn.intervals.reconcile) == (120, 10, 3600)

@@ -24,6 +24,11 @@ from tests.daemon.engine.conftest import World
 POOL_SIZE = 3
 WRITES = ("INSERT", "UPDATE", "DELETE")
 TICK_S = 5
+# The defaults of [channels.intervals] and [ffn.intervals].
+PRODUCTION = Intervals(
+    channels={"shop": {"orders": 60.0, "products": 300.0, "stock": 900.0}},
+    merchant={"shipments": 60.0, "status": 120.0, "stock": 60.0, "reconcile": 3600.0},
+)
 
 
 class Statements:
@@ -73,7 +78,7 @@ async def test_an_idle_hour_needs_a_handful_of_statements_per_cycle_and_almost_n
     counted: tuple[World, Statements],
 ) -> None:
     world, statements = counted
-    jobs = merchant_jobs(world.ctx, Intervals(orders={"shop": 60.0}))
+    jobs = merchant_jobs(world.ctx, PRODUCTION)
     await _idle(world, jobs, 3600)  # first windows, first health rows, the hourly and 6-hourly flows
     statements.seen.clear()
     lines: list[str] = []
@@ -93,7 +98,7 @@ async def test_an_idle_hour_needs_a_handful_of_statements_per_cycle_and_almost_n
     assert lines == []  # no INFO line for an empty cycle, whichever the flow
     # Was 20.6 (asyncpg's reset after every acquire, a cursor and a health write), then 4.1 (a claim was a
     # transaction with a lock even with nothing due), then 2.4 (the cursor read every cycle, a health row
-    # every other cycle); now: a due check, the shop stock comparison, the cursor once per
+    # every other cycle); now: a due check, the cursor once per
     # Cursors.TRUST_S, the health rows of all quiet cycles in one statement a second (QuietHealth: one
     # merchant in fake time fills few; a fleet ~50 a second), the hourly and 6-hourly flows (1.33 measured).
     assert per_cycle <= 1.5
@@ -124,7 +129,7 @@ async def test_the_pool_needs_no_reset_after_the_daemon_s_statements(
     await migrate(world.pool)
     world.order(1)
     world.order(2, lines=(OrderLine("l1", "SKU-UNKNOWN", "Mug", 1, Decimal("5")),))  # parked
-    jobs = merchant_jobs(world.ctx, Intervals(orders={"shop": 60.0}))
+    jobs = merchant_jobs(world.ctx, PRODUCTION)
     await _idle(world, jobs, 600)
     assert len(world.ffn.outbounds) == 1  # a busy round really ran (claims, intents, events)
 
@@ -136,3 +141,23 @@ async def test_the_pool_needs_no_reset_after_the_daemon_s_statements(
             await world.pool.release(conn)
     assert all(dict(state) == dict(fresh) for state in states), (fresh, states)
     assert fresh["locks"] == fresh["listening"] == 0 and fresh["settings"] is None
+
+
+async def test_an_idle_merchant_s_shop_is_compared_only_by_the_safety_run(
+    counted: tuple[World, Statements],
+) -> None:
+    """Nothing changed: the shop's stock job is triggered by no cycle, and its only comparisons are its
+    scheduled runs every [channels.intervals] stock (was: a comparison every 60 s)."""
+    world, statements = counted
+    triggered: list[str] = []
+    world.ctx.stock_changes.trigger = lambda channel: triggered.append(channel) is None
+    jobs = merchant_jobs(world.ctx, PRODUCTION)
+    await _idle(world, jobs, 3600)  # settles: the first look compares every shop
+    assert triggered == ["shop"]
+    triggered.clear()
+    statements.seen.clear()
+    cycles = await _idle(world, jobs, 3600)
+    comparisons = [s for s in statements.seen if "shop_stock p" in s]
+    print(f"{cycles} empty cycles in an idle hour, {len(comparisons)} stock comparisons")
+    assert triggered == []
+    assert len(comparisons) == 3600 // 900  # the safety runs only

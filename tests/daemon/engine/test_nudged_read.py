@@ -4,6 +4,7 @@ the cursor itself keeps its lag; a nudge is taken once per burst and reports its
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,7 @@ from daemon.engine.cursors import fresh_window
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import orders
 from daemon.engine.nudges import MAX_GAP_S, Nudges
+from daemon.engine.windows import LIST_COVERED_AFTER_S
 from daemon.ids import outbound_id
 from daemon.model import ShopOrder, Window
 from daemon.ports import UnreadableOrder
@@ -305,3 +307,92 @@ async def test_a_delivery_during_the_recheck_wait_ends_it_at_once() -> None:
     nudges.request("shop", "orders")
     await asyncio.wait_for(waiting, timeout=1)
     assert await nudges.take("shop", "orders")  # the delivery still gets its own read
+
+
+def _listing_spy(shop: ListingShop) -> list[str]:
+    """Every order id ``shop`` lists (``order_versions``), in order."""
+    listed: list[str] = []
+    versions = shop.order_versions
+
+    async def spy(window: Window) -> AsyncIterator[tuple[str, datetime]]:
+        async for version in versions(window):
+            listed.append(version[0])
+            yield version
+
+    shop.order_versions = spy  # type: ignore[method-assign]
+    return listed
+
+
+async def test_a_trickle_of_triggered_reads_lists_each_order_a_few_times_not_once_per_run(
+    world: World,
+) -> None:
+    # Every listed order is stored already, so the pull leaves the cursor where it was (an empty window);
+    # the windows below the lag must still start where the last listing ended, not at that cursor.
+    shop = ListingShop()
+    world.ctx.channels["shop"] = world.shop = shop
+    await cycle(world)
+    world.clock.advance(30)
+    listed = _listing_spy(shop)
+    for n in range(40):  # one order a second, each announced by its webhook
+        now = world.clock.now()
+        world.order(100 + n, created_at=now, updated_at=now)
+        world.ctx.nudges.request("shop", "orders", new_record=True)
+        await cycle(world)
+        world.clock.advance(0.5)
+    assert len(world.ffn.outbounds) == 40
+    assert shop.full_reads == []  # each read once, by the triggered read that saw it first
+    times = Counter(listed)
+    assert max(times.values()) <= 3, times  # once in its second, once below the lag (+ the cursor's second)
+    assert len(listed) <= 3 * 40
+
+
+async def test_an_order_stamped_inside_a_covered_range_but_seen_late_is_still_read(world: World) -> None:
+    # The listing position moves only over windows that were due (below the lag) when listed: an order
+    # committed (or indexed) after the triggered read that covered its timestamp is found by that listing.
+    shop = ListingShop()
+    world.ctx.channels["shop"] = world.shop = shop
+    await cycle(world)
+    world.clock.advance(30)
+    for n in range(10):
+        now = world.clock.now()
+        world.order(100 + n, created_at=now, updated_at=now)
+        world.ctx.nudges.request("shop", "orders")
+        await cycle(world)
+        world.clock.advance(1)
+    now = world.clock.now()
+    # Stamped 3 s ago, inside what the triggered reads covered, visible only now.
+    world.order(7, created_at=now - timedelta(seconds=3), updated_at=now - timedelta(seconds=3))
+    for _ in range(3):  # more triggered reads: they read past the lag only
+        world.ctx.nudges.request("shop", "orders")
+        await cycle(world)
+        world.clock.advance(1)
+    assert outbound_id("MERC", "shop", "7") not in world.ffn.outbounds
+    world.clock.advance(3)
+    await cycle(world)  # the poll: the listing of the covered window below the lag finds it
+    assert outbound_id("MERC", "shop", "7") in world.ffn.outbounds
+    assert shop.full_reads == ["7"]
+
+
+async def test_triggered_runs_list_the_window_below_the_lag_once_it_is_worth_a_query(world: World) -> None:
+    shop = ListingShop()
+    world.ctx.channels["shop"] = world.shop = shop
+    await cycle(world)
+    world.clock.advance(30)
+    listings: list[Window] = []
+    versions = shop.order_versions
+
+    def spy(window: Window) -> AsyncIterator[tuple[str, datetime]]:
+        listings.append(window)
+        return versions(window)
+
+    shop.order_versions = spy  # type: ignore[method-assign]
+    for n in range(60):  # an order a second, each announced by its webhook
+        now = world.clock.now()
+        world.order(100 + n, created_at=now, updated_at=now)
+        world.ctx.nudges.request("shop", "orders", new_record=True)
+        await cycle(world)
+        world.clock.advance(1)
+    below_lag = [w for w in listings if (w.end - w.start).total_seconds() > 1]
+    assert 1 <= len(below_lag) <= 3  # about every 30 s, not every run
+    assert all((w.end - w.start).total_seconds() >= LIST_COVERED_AFTER_S for w in below_lag)
+    assert len(world.ffn.outbounds) == 60

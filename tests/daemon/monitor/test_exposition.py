@@ -280,8 +280,8 @@ async def drive(metrics: SyncMetrics, ref: Reference, clock: FakeClock) -> list[
         shopify.record_call(CallRecord("shopify", method, answer, elapsed, 1))
         ref.calls.labels("acme", "shopify", method, "none" if answer == NO_RESPONSE else str(answer)).inc()
         ref.call_duration.labels("acme", "shopify").observe(elapsed)
-    # Attempt 2 in the same task: a retry caused by the previous attempt's answer (none).
-    shopify.record_call(CallRecord("shopify", "GET", 200, 0.5, 2))
+    # Attempt 2 of the same request: a retry caused by the previous attempt's answer (none).
+    shopify.record_call(CallRecord("shopify", "GET", 200, 0.5, 2, retry_of=NO_RESPONSE))
     ref.calls.labels("acme", "shopify", "GET", "200").inc()
     ref.call_duration.labels("acme", "shopify").observe(0.5)
     ref.retries.labels("acme", "shopify", "none").inc()

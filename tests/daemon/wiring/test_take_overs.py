@@ -10,11 +10,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from daemon.app import Daemon
+from daemon.config import load_config
+from daemon.engine.context import MerchantContext
+from daemon.engine.jobs import merchant_jobs
 from daemon.jobrunner import JobSpec
 from daemon.runtime import EmptyRuntime, build_empty_runtime
 from daemon.wiring.build import MerchantRuntime
 from daemon.wiring.ownership import RENEWALS_PER_TIMEOUT, Ownership
+from daemon.wiring.settings import intervals, merchant_settings
 from daemon.wiring.takeovers import PROMPT_SPREAD_SHARE, TakeOvers
+from tests.daemon.config.sample import ENV, merchant_toml, write
+from tests.daemon.engine.fakes import FakeFulfiller, FakeShop
 from tests.daemon.wiring.test_balancing import HeldClock, fleet, settle
 
 __all__ = ["fleet"]  # the fixture, used by name
@@ -124,7 +130,7 @@ async def test_the_runtime_runs_the_taken_merchant_s_orders_jobs_only(
         triggered.append(name)
         return True
 
-    runtime.run_after_take_over(trigger)
+    runtime.bind_trigger(trigger)
     assert ownership.prompt_runs.run is not None
     ownership.prompt_runs.run("acme")
     assert triggered == ["acme/shop/orders", "acme/web/orders"]
@@ -144,3 +150,32 @@ async def test_the_process_wires_its_scheduler_to_the_take_overs(fleet: Callable
     assert ownership.prompt_runs.run is not None
     ownership.prompt_runs.run("acme")
     assert triggered == ["acme/shop/orders"]
+
+
+async def test_a_taken_merchant_s_shops_compare_their_stock_at_once(
+    fleet: Callable[..., Ownership], tmp_path: Path
+) -> None:
+    """The previous holder (or a tool while nobody held it) may have changed anything the stock targets
+    depend on: every shop of a taken merchant compares now, not at its next safety run (900 s)."""
+    (merchant,) = load_config(write(tmp_path, "a.toml", merchant_toml()), environ=ENV).merchants
+    ctx = MerchantContext(
+        settings=merchant_settings(merchant),
+        pool=None,  # type: ignore[arg-type]  # no cycle runs here
+        fulfiller=FakeFulfiller(),
+        channels={"shop": FakeShop()},
+    )
+    ownership = fleet("stock-a", merchants=["acme"])
+    runtime = MerchantRuntime(
+        contexts=[ctx], jobs=merchant_jobs(ctx, intervals(merchant)), ownership=ownership
+    )
+    triggered: list[str] = []
+    runtime.bind_trigger(lambda name: triggered.append(name) is None)
+    generation = await ctx.stock_changes.begin("shop")  # compared since start: nothing due
+    assert generation is not None
+    ctx.stock_changes.end("shop", generation, clean=True)
+    assert not ctx.stock_changes.due("shop")
+
+    assert ownership.prompt_runs.run is not None
+    ownership.prompt_runs.run("acme")
+    assert triggered == ["acme/shop/stock", "acme/shop/orders"]
+    assert ctx.stock_changes.due("shop")
