@@ -98,6 +98,20 @@ def render(metrics: SyncMetrics) -> bytes:
     return generate_latest(metrics.registry)
 
 
+def scrape_peak(metrics: SyncMetrics, *, streamed: bool = False) -> float:
+    """MB allocated at the highest point of one scrape (the render's own, what it holds at once)."""
+    gc.collect()
+    tracemalloc.start()
+    if streamed:
+        for _ in metrics.render_chunks():
+            pass
+    else:
+        render(metrics)
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    return peak
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.metrics_cost", description=__doc__)
     parser.add_argument("--merchants", type=int, default=1000)
@@ -132,6 +146,12 @@ def main() -> None:
         f"scrape: {body.count(NEWLINE)} lines, {len(body) / 1e6:.1f} MB, CPU per scrape min {min(cpu):.3f} s"
         f" (all: {', '.join(f'{c:.3f}' for c in cpu)})"
     )
+    del body
+    print(
+        f"memory allocated at once during one scrape (tracemalloc peak): whole text {scrape_peak(metrics):.1f} MB"
+    )
+    if hasattr(metrics, "render_chunks"):
+        print(f"  streamed in chunks as /metrics sends it: {scrape_peak(metrics, streamed=True):.1f} MB")
     del keep
 
 

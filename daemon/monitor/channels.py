@@ -156,32 +156,32 @@ class ChannelTable(MerchantTable[ChannelKey, ChannelValues]):
                 registered.add_metric(key, slot.registered)
         yield from (latency, deliveries, duplicates, rejects, last_delivery, registered)
 
-    def text(self) -> str:
-        """The families in the Prometheus text format, as ``generate_latest`` would write ``collect()``."""
+    def pieces(self) -> Iterator[str]:
+        """The families in the Prometheus text format, as ``generate_latest`` would write ``collect()``,
+        piece by piece (``/metrics`` streams them: a fleet's whole text at once is ~100 MB of RSS)."""
         rows = [(labels_text(_pairs(key)), key, slot) for key, slot in self.snapshot()]
-        out = [family_header(ORDER_LATENCY.name, "histogram", ORDER_LATENCY.documentation)]
+        yield family_header(ORDER_LATENCY.name, "histogram", ORDER_LATENCY.documentation)
         for _, key, slot in rows:
             if slot.latency is not None:
-                out.append(ORDER_LATENCY.lines(slot.latency, *split_at_le(_pairs(key))))
+                yield ORDER_LATENCY.lines(slot.latency, *split_at_le(_pairs(key)))
         for name, documentation, label in (DELIVERIES, REJECTS):
-            out.append(family_header(f"{name}_total", "counter", documentation))
+            yield family_header(f"{name}_total", "counter", documentation)
             for _, key, slot in rows:
                 counts = slot.deliveries if label == DELIVERIES[2] else slot.rejects
                 for value, count in counts.items():
                     labels = labels_text((*_pairs(key), (label, value)))
-                    out.append(f"{name}_total{{{labels}}} {number(count)}\n")
+                    yield f"{name}_total{{{labels}}} {number(count)}\n"
         for (name, documentation), kind, attribute in (
             (DUPLICATES, "counter", "duplicates"),
             (LAST_DELIVERY, "gauge", "last_delivery"),
             (REGISTERED, "gauge", "registered"),
         ):
             sample = f"{name}_total" if kind == "counter" else name
-            out.append(family_header(sample, kind, documentation))
+            yield family_header(sample, kind, documentation)
             for labels, _, slot in rows:
                 value = getattr(slot, attribute)
                 if not math.isnan(value):
-                    out.append(f"{sample}{{{labels}}} {number(value)}\n")
-        return "".join(out)
+                    yield f"{sample}{{{labels}}} {number(value)}\n"
 
 
 def _pairs(key: ChannelKey) -> tuple[tuple[str, str], tuple[str, str]]:

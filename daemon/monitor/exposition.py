@@ -14,7 +14,7 @@ import math
 import threading
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, Self, TypeVar
 
@@ -130,6 +130,13 @@ class MerchantTable(Collector, Generic[Key, Values]):
             for key in [k for k in self._slots if k[0] in gone]:
                 del self._slots[key]
 
+    def pieces(self) -> Iterator[str]:
+        """The table's families in the Prometheus text format, a piece at a time."""
+        raise NotImplementedError
+
+    def text(self) -> str:
+        return "".join(self.pieces())
+
     def snapshot(self) -> list[tuple[Key, Values]]:
         with self._lock:
             slots = list(self._slots.items())
@@ -138,3 +145,18 @@ class MerchantTable(Collector, Generic[Key, Values]):
             with self._lock:
                 rows.append((key, slot.copy()))
         return rows
+
+
+def in_chunks(pieces: Iterable[str], size: int) -> Iterator[bytes]:
+    """``pieces`` joined into encoded chunks of about ``size`` bytes (one piece may make a chunk longer)."""
+    batch: list[str] = []
+    held = 0
+    for piece in pieces:
+        batch.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield "".join(batch).encode()
+            batch.clear()
+            held = 0
+    if batch:
+        yield "".join(batch).encode()

@@ -292,32 +292,31 @@ class FlowTable(Collector):
                         histogram.add_metric(key, spec.cumulative(values), values[-1])
                 yield histogram
 
-    def text(self) -> str:
-        """The families in the Prometheus text format, as ``generate_latest`` would write ``collect()``."""
+    def pieces(self) -> Iterator[str]:
+        """The families in the Prometheus text format, as ``generate_latest`` would write ``collect()``,
+        piece by piece (``/metrics`` streams them: a fleet's whole text at once is ~100 MB of RSS)."""
         rows = []
         for (merchant, channel, flow), snapshot in self.snapshot():
             pairs = (("merchant", merchant), ("channel", channel), ("flow", flow))
             rows.append((labels_text(pairs), split_at_le(pairs), snapshot))
-        out: list[str] = []
         for family in LAYOUT:
             if isinstance(family, ScalarFamily):
                 name = family.sample_name
-                out.append(family_header(name, family.kind, family.documentation))
+                yield family_header(name, family.kind, family.documentation)
                 # Extra labels (outcome) sort after every flow label, so they follow them.
                 series = [(index, "".join(f',{k}="{v}"' for k, v in extra)) for index, extra in family.series]
                 for flow_labels, _, (values, _, _) in rows:
                     for index, extra_labels in series:
                         value = values[index]
                         if value == value:  # not NaN: the series exists
-                            out.append(f"{name}{{{flow_labels}{extra_labels}}} {number(value)}\n")
+                            yield f"{name}{{{flow_labels}{extra_labels}}} {number(value)}\n"
             else:
                 at, spec = family
-                out.append(family_header(spec.name, "histogram", spec.documentation))
+                yield family_header(spec.name, "histogram", spec.documentation)
                 for _, (before, after), snapshot in rows:
                     histogram = snapshot[at]
                     if histogram is not None:
-                        out.append(spec.lines(histogram, before, after))
-        return "".join(out)
+                        yield spec.lines(histogram, before, after)
 
 
 def _scalar_family(family: ScalarFamily, rows: list[tuple[FlowKey, Snapshot]]) -> Metric:

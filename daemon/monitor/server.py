@@ -47,9 +47,16 @@ def make_monitor_app(metrics: SyncMetrics, health: HealthSource) -> web.Applicat
     # thread that rendered a fleet's scrape kept ~40 MB of it (six pool threads: +120 MB RSS measured).
     renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metrics-render")
 
-    async def metrics_page(request: web.Request) -> web.Response:
-        body = await asyncio.get_running_loop().run_in_executor(renderer, metrics.render)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+    async def metrics_page(request: web.Request) -> web.StreamResponse:
+        # Streamed a chunk at a time (each made in the render thread), never the whole text at once.
+        loop = asyncio.get_running_loop()
+        chunks = metrics.render_chunks()
+        response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE_LATEST})
+        await response.prepare(request)
+        while (chunk := await loop.run_in_executor(renderer, next, chunks, None)) is not None:
+            await response.write(chunk)
+        await response.write_eof()
+        return response
 
     async def healthz(request: web.Request) -> web.Response:
         try:

@@ -117,28 +117,28 @@ class UpstreamTable(MerchantTable[UpstreamKey, UpstreamValues]):
             wait_s.add_metric(key, slot.wait_s)
         yield from (calls, duration, retries, waits, wait_s)
 
-    def text(self) -> str:
-        """The families in the Prometheus text format, as ``generate_latest`` would write ``collect()``."""
+    def pieces(self) -> Iterator[str]:
+        """The families in the Prometheus text format, as ``generate_latest`` would write ``collect()``,
+        piece by piece (``/metrics`` streams them: a fleet's whole text at once is ~100 MB of RSS)."""
         rows = self.snapshot()
-        out = [family_header(f"{CALLS[0]}_total", "counter", CALLS[1])]
+        yield family_header(f"{CALLS[0]}_total", "counter", CALLS[1])
         for (merchant, upstream), slot in rows:
             for (method, status), count in slot.calls.items():
                 labels = labels_text(
                     (("merchant", merchant), ("upstream", upstream), ("method", method), ("status", status))
                 )
-                out.append(f"{CALLS[0]}_total{{{labels}}} {number(count)}\n")
-        out.append(family_header(API_CALL_DURATION.name, "histogram", API_CALL_DURATION.documentation))
+                yield f"{CALLS[0]}_total{{{labels}}} {number(count)}\n"
+        yield family_header(API_CALL_DURATION.name, "histogram", API_CALL_DURATION.documentation)
         for (merchant, upstream), slot in rows:
             before, after = split_at_le((("merchant", merchant), ("upstream", upstream)))
-            out.append(API_CALL_DURATION.lines(slot.duration, before, after))
-        out.append(family_header(f"{RETRIES[0]}_total", "counter", RETRIES[1]))
+            yield API_CALL_DURATION.lines(slot.duration, before, after)
+        yield family_header(f"{RETRIES[0]}_total", "counter", RETRIES[1])
         for (merchant, upstream), slot in rows:
             for status, count in slot.retries.items():
                 labels = labels_text((("merchant", merchant), ("upstream", upstream), ("status", status)))
-                out.append(f"{RETRIES[0]}_total{{{labels}}} {number(count)}\n")
+                yield f"{RETRIES[0]}_total{{{labels}}} {number(count)}\n"
         for (name, documentation), attribute in ((WAITS, "waits"), (WAIT_SECONDS, "wait_s")):
-            out.append(family_header(f"{name}_total", "counter", documentation))
+            yield family_header(f"{name}_total", "counter", documentation)
             for (merchant, upstream), slot in rows:
                 labels = labels_text((("merchant", merchant), ("upstream", upstream)))
-                out.append(f"{name}_total{{{labels}}} {number(getattr(slot, attribute))}\n")
-        return "".join(out)
+                yield f"{name}_total{{{labels}}} {number(getattr(slot, attribute))}\n"
