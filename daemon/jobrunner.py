@@ -32,6 +32,9 @@ class JobSpec:
     interval_s: float
     run: Callable[[], Awaitable[None]]
     phase: int = 0  # `once` runs every job of phase 0 before any of phase 1 (e.g. reads before writes)
+    # What backoff delays grow from, when not the interval: a job run mostly by triggers (a shop's stock)
+    # has a long interval that is only its safety net, and must not wait that long after a short outage.
+    retry_s: float | None = None
 
     @property
     def name(self) -> str:
@@ -186,7 +189,7 @@ class JobRunner:
         self.consecutive_failures += 1
         self.runs_failed += 1
         self.last_error = redact(f"{type(exc).__name__}: {exc}")
-        delay = self.policy.delay_s(self.consecutive_failures, self.spec.interval_s)
+        delay = self.policy.delay_s(self.consecutive_failures, self.spec.retry_s or self.spec.interval_s)
         # A flow that already logged its failure with the details gets a quieter scheduler line.
         level = "WARNING" if getattr(exc, "already_logged", False) else "ERROR"
         if delay is None:

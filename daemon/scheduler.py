@@ -215,6 +215,8 @@ class SyncScheduler:
         if runner.busy:
             runner.run_again = True
             return True
+        if runner.backoff_until is not None and self.clock.now() < runner.backoff_until:
+            return True  # its backoff ends with a run anyway: no task (and no heap entry) per trigger
         runner.busy = True
         task = asyncio.create_task(self._run_claimed(runner), name=f"triggered {name}")
         self._in_flight.add(task)
@@ -279,7 +281,9 @@ class SyncScheduler:
             grid = planned.grid + (missed + 1) * interval
             jitter = min(MAX_JITTER_S, interval * 0.1)
             self._plan(planned.name, grid + self._jitter.uniform(0, jitter), grid)
-            self._due(planned.name, datetime.fromtimestamp(planned.at, UTC))
+            # Late to the latest fire time it missed (as apscheduler's coalescing reported), not the first.
+            latest = planned.at if missed == 0 else planned.grid + missed * interval
+            self._due(planned.name, datetime.fromtimestamp(latest, UTC))
 
     def _due(self, name: str, planned: datetime) -> None:
         """APScheduler says job ``name`` is due (planned for ``planned``): start its run unless it is running."""

@@ -143,6 +143,8 @@ class Flow(Generic[R]):
     # It writes what the shops' stock targets are computed from (FFN levels, orders and their states): a
     # cycle that wrote or failed makes the merchant's shops compare (``engine.stock_changes``).
     moves_stock: bool = False
+    # Run mostly by triggers, its interval only a safety net: backoff grows from this instead.
+    retry_s: float | None = None
 
     def cursor_settings(self, cycle: Cycle) -> CursorSettings:
         return cycle.shop.cursor if self.scope is Scope.CHANNEL else cycle.ctx.settings.ffn_cursor

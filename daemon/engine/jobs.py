@@ -38,7 +38,9 @@ def merchant_jobs(ctx: MerchantContext, intervals: Intervals) -> list[JobSpec]:
         interval_s = intervals.of(flow, channel)
         key = channel.name if channel is not None else FFN_CHANNEL
         run = partial(run_flow, ctx, flow, channel, interval_s)
-        jobs.append(JobSpec(ctx.merchant_id, key, flow.name, interval_s, run, phase=flow.phase))
+        jobs.append(
+            JobSpec(ctx.merchant_id, key, flow.name, interval_s, run, phase=flow.phase, retry_s=flow.retry_s)
+        )
 
     # A channel's jobs in the order of FLOWS (``once`` runs them so), then the merchant's.
     for channel in ctx.settings.channels:

@@ -72,6 +72,9 @@ class StockChanges:
         self._triggered: set[str] = set()  # the job's next run is ours, not a scheduled (safety) one
         self._comparing: set[str] = set()
         self._began: dict[str, float] = {}  # monotonic start of each shop's last comparison
+        # Shops whose last comparison failed: not triggered again before this (monotonic), however many
+        # announcements come; otherwise a shop down for seconds fails every MIN_GAP_S into its backoff.
+        self._troubled_until: dict[str, float] = {}
         self._lapses: deque[float] = deque()  # monotonic times exported orders stop reserving, ascending
         self._running: dict[int, _Watched] = {}  # cycles under way of flows that feed the formula
         self._watched_at = -math.inf
@@ -85,8 +88,10 @@ class StockChanges:
         now = self._clock.monotonic()
         for name in self.channels:
             if name != but:
-                self._due[name] = _Due(now, self._generation)
-                self._fire(name, now)
+                at = max(now, self._troubled_until.get(name, now))
+                self._due[name] = _Due(at, self._generation)
+                if at <= now:
+                    self._fire(name, now)
 
     async def watch(self, body: Callable[[CycleCounts], Awaitable[None]], counts: CycleCounts) -> None:
         """Run one cycle of a flow that feeds the formula; announce when it wrote anything (``_activity``)
@@ -100,8 +105,9 @@ class StockChanges:
         finally:
             del self._running[key]
             if not ok or _activity(counts):
-                if counts.pushed:
-                    self._expect_lapse()
+                # Any write may (re)start an order's reservation hand-over (a skipped update resets it
+                # too); grained, so cheap.
+                self._expect_lapse()
                 self.announce()
 
     def look(self) -> None:
@@ -136,7 +142,12 @@ class StockChanges:
         a scheduled run (the safety comparison) always compares."""
         if channel in self._triggered:
             self._triggered.discard(channel)
-            if channel not in self._due:
+            due = self._due.get(channel)
+            if due is None:
+                return None
+            troubled_until = self._troubled_until.get(channel, -math.inf)
+            if troubled_until > self._clock.monotonic():
+                due.at = max(due.at, troubled_until)  # the next look after it fires the job again
                 return None
             wait = self._began.get(channel, -math.inf) + MIN_GAP_S - self._clock.monotonic()
             if wait > 0:
@@ -149,13 +160,18 @@ class StockChanges:
         """After a comparison that began at ``generation``: settled when ``clean`` and nothing changed
         since; otherwise due again (at once after a change, ``RETRY_S`` later after trouble)."""
         self._comparing.discard(channel)
+        retry_at = self._clock.monotonic() + RETRY_S
+        if clean:
+            self._troubled_until.pop(channel, None)
+        else:
+            self._troubled_until[channel] = retry_at
         due = self._due.get(channel)
         if due is not None and due.generation > generation:
-            return  # announced meanwhile: its trigger runs the job again
+            return  # announced meanwhile: its trigger runs the job again (after RETRY_S if it failed)
         if clean:
             self._due.pop(channel, None)
         else:
-            self._due[channel] = _Due(self._clock.monotonic() + RETRY_S, generation)
+            self._due[channel] = _Due(retry_at, generation)
 
     def due(self, channel: str) -> bool:
         return channel in self._due

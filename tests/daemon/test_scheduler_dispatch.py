@@ -123,3 +123,54 @@ async def test_a_backoff_and_a_wake_replace_the_planned_run() -> None:
         assert job.runs == 2
     finally:
         await scheduler.stop(grace_s=1)
+
+
+async def test_triggers_of_a_backing_off_job_start_no_run_and_plan_nothing() -> None:
+    """A webhook burst on a backing-off orders job: each trigger used to start a task that returned at once
+    and pushed one more heap entry (1,000 triggers: 1,002 entries)."""
+    job = Counted(failing=True)
+    scheduler = SyncScheduler(clock=FakeClock(), policy=BackoffPolicy(threshold=1))
+    scheduler.start([spec(job)])
+    scheduler._scheduler.pause()
+    name = "acme/shop/orders"
+    try:
+        assert scheduler.trigger(name)
+        await settle()
+        assert scheduler.runners[name].backoff_until is not None
+        size = len(scheduler._heap)
+        for _ in range(1000):
+            assert scheduler.trigger(name)  # it will run: when its backoff ends
+            await settle()
+        assert job.runs == 1
+        assert len(scheduler._heap) == size
+    finally:
+        await scheduler.stop(grace_s=1)
+
+
+class Lateness:
+    def __init__(self) -> None:
+        self.seen: list[float] = []
+
+    def run_started(self, spec: JobSpec, lateness_s: float) -> None:
+        self.seen.append(lateness_s)
+
+    def run_skipped(self, spec: JobSpec) -> None:
+        return None
+
+
+async def test_a_run_after_a_stall_is_late_to_the_latest_fire_time_it_missed() -> None:
+    """As apscheduler's coalescing reported it: a 10-minute stall is not ten minutes late per 60 s job."""
+    clock = FakeClock()
+    observer = Lateness()
+    scheduler = SyncScheduler(clock=clock, observer=observer)
+    scheduler.start([spec(Counted())])
+    scheduler._scheduler.pause()
+    name = "acme/shop/orders"
+    try:
+        first = first_run_at(name, 60.0, clock.now())
+        clock.advance((first - clock.now()).total_seconds() + 10 * 60 + 30)
+        scheduler._tick()
+        await settle()
+        assert len(observer.seen) == 1 and 0 <= observer.seen[0] <= 60.0
+    finally:
+        await scheduler.stop(grace_s=1)

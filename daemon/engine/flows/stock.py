@@ -18,6 +18,7 @@ from daemon.engine.flow import AnyFlow, Cycle, Flow, Scope
 from daemon.engine.pull import pages
 from daemon.engine.settings import ChannelSettings
 from daemon.engine.stock import push_to_shop, push_to_shops, store_levels
+from daemon.engine.stock_changes import RETRY_S
 from daemon.model import StockLevel, Window
 
 PAGE = 1000
@@ -61,6 +62,7 @@ SHOP_STOCK: AnyFlow = Flow(
     body=write_shop,
     # `once` runs it after the FFN stock pull and the orders, so one pass writes the result.
     phase=1,
+    retry_s=RETRY_S,
 )
 
 

@@ -178,3 +178,58 @@ async def test_without_a_trigger_the_shops_are_only_marked_due() -> None:
     changes.announce()
     changes.look()
     assert changes.due("a") and changes.due("b")
+
+
+async def test_a_failed_shop_is_not_triggered_again_before_retry_s_however_many_changes_come() -> None:
+    """Orders stored every few seconds during a shop's short outage used to make its stock job fail every
+    MIN_GAP_S, into a backoff; each failure waits RETRY_S, as the 60 s stock interval did."""
+    changes, jobs, clock = await settled()
+    clock.advance(MIN_GAP_S)
+    changes.announce()
+    assert jobs.take() == ["a", "b"]
+    assert await compare(changes, "a", clean=False)  # the shop answered 503
+    assert await compare(changes, "b")
+    for _ in range(5):
+        clock.advance(MIN_GAP_S)
+        changes.announce()
+        assert jobs.take() == ["b"]
+        assert await compare(changes, "b")
+    clock.advance(RETRY_S - 5 * MIN_GAP_S)
+    changes.look()
+    assert jobs.take() == ["a"]
+    assert await compare(changes, "a")  # back: changes reach it at once again
+    clock.advance(MIN_GAP_S)
+    changes.announce()
+    assert jobs.take() == ["a", "b"]
+
+
+async def test_a_failed_shop_s_job_triggered_meanwhile_compares_nothing_and_comes_back_after_retry_s() -> (
+    None
+):
+    changes, jobs, clock = await settled()
+    clock.advance(MIN_GAP_S)
+    changes.announce()
+    jobs.take()
+    generation = await changes.begin("a")
+    assert generation is not None
+    changes.announce()  # during the failing comparison: the job runs once more right after it
+    assert await compare(changes, "b")
+    changes.end("a", generation, clean=False)
+    assert not await compare(changes, "a")  # that run: no comparison inside the retry wait
+    jobs.take()
+    clock.advance(RETRY_S)
+    changes.look()
+    assert jobs.take() == ["a"]
+
+
+async def test_a_write_that_restarts_a_reservation_is_looked_at_again_once_it_lapses() -> None:
+    """A skipped update (changed in the shop, nothing FFN carries) restarts the order's hand-over: the shop
+    must compare again when it lapses, not only at the next safety run."""
+    changes, jobs, clock = await settled()
+    clock.advance(MIN_GAP_S)
+    await changes.watch(body(skipped=1), CycleCounts())  # type: ignore[arg-type]
+    for shop in jobs.take():
+        assert await compare(changes, shop)
+    clock.advance(HANDOVER_S + LAPSE_MARGIN_S)
+    changes.look()
+    assert jobs.take() == ["a", "b"]

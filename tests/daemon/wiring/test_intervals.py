@@ -9,6 +9,7 @@ from loguru import logger
 from daemon.config import load_config
 from daemon.engine.context import MerchantContext
 from daemon.engine.jobs import merchant_jobs
+from daemon.jobrunner import BackoffPolicy, JobRunner
 from daemon.wiring.settings import intervals, merchant_settings
 from tests.daemon.config.sample import ENV, merchant_toml, write
 from tests.daemon.engine.fakes import FakeFulfiller, FakeShop
@@ -77,3 +78,30 @@ products = 600
         f"config: {tmp_path / 'a.toml'}: channels[1].intervals.products: has no effect: products are read "
         "from the product_master channel ('shop') only; remove the key"
     ]
+
+
+def test_a_shop_s_stock_job_backs_off_from_its_retry_time_not_from_its_safety_interval(
+    tmp_path: Path,
+) -> None:
+    """The shop stock interval (default 900 s) is a safety net: three failures of a short outage must not
+    stop the shop's stock writes for 15 minutes (as 3 failures of a 60 s job: 2 minutes)."""
+    (merchant,) = load_config(write(tmp_path, "a.toml", merchant_toml()), environ=ENV).merchants
+    ctx = MerchantContext(
+        settings=merchant_settings(merchant),
+        pool=None,  # type: ignore[arg-type]  # building jobs touches no database
+        fulfiller=FakeFulfiller(),
+        channels={"shop": FakeShop()},
+    )
+    specs = {job.name: job for job in merchant_jobs(ctx, intervals(merchant))}
+    stock = specs["acme/shop/stock"]
+    assert stock.interval_s == 900
+    runner = JobRunner(stock, policy=BackoffPolicy())
+    for _ in range(3):
+        runner._failed(RuntimeError("shop answered 503"))
+    assert runner.backoff_until is not None and runner.last_failure is not None
+    assert (runner.backoff_until - runner.last_failure).total_seconds() == 120
+    orders = JobRunner(specs["acme/shop/orders"], policy=BackoffPolicy())
+    for _ in range(3):
+        orders._failed(RuntimeError("shop answered 503"))
+    assert orders.backoff_until is not None and orders.last_failure is not None
+    assert (orders.backoff_until - orders.last_failure).total_seconds() == 120  # 60 s interval: as before
