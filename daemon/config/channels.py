@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from daemon.config.credentials import ShopifyCredentials, ShopwareCredentials, WooCommerceCredentials
 from daemon.config.ffn import CursorConfig
@@ -98,6 +98,7 @@ class ChannelConfig(Section):
     stock_buffer: Annotated[Int, Field(ge=0)] = 0
     """Subtracted from every stock level written to this shop (never below 0)."""
     base_url: HttpUrl
+
     write_deadline_s: Annotated[Seconds, Field(le=3600)] = 90.0
     """One write to this shop (a stock page, a fulfilment, a status) is abandoned after this long; after
     3 failures in a row writes to this shop pause (60 s, doubling up to 15 min) while the others go on."""
@@ -109,6 +110,15 @@ class ChannelConfig(Section):
     status: StatusOptions = StatusOptions()
     webhooks: ChannelWebhooks = ChannelWebhooksTable(enabled=False)
     """Shop deliveries make this channel's flows run at once (``[webhooks]``); polling goes on as configured."""
+
+    @field_validator("name")
+    @classmethod
+    def _not_ffn(cls, name: str) -> str:
+        # The merchant's FFN-side jobs, cursors and health rows are keyed "ffn": a shop of that name
+        # would share them (and its stock job would be the FFN stock job).
+        if name.lower() == "ffn":
+            raise ValueError("'ffn' names the merchant's FFN-side flows; give the shop another name")
+        return name
 
     def shipping_method_for(self, titles: Sequence[str]) -> str | None:
         return self.shipping.method_for(titles)

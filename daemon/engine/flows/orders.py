@@ -176,9 +176,11 @@ async def _push_order(ctx: MerchantContext, channel: ChannelSettings, item: Clai
 
 async def _create(ctx: MerchantContext, channel: ChannelSettings, export: ReadyExport) -> str:
     """The create itself; its intent is written (idempotent by its outboundId)."""
-    now = ctx.clock.now()
     item = export.item
     created = await ctx.fulfiller.create_outbound(export.outbound)
+    # Taken once FFN has the outbound: its lines reserve until a stock level stored after this moment
+    # (daemon.store.stock), and a level read while the create was under way does not show them yet.
+    now = ctx.clock.now()
     await ctx.snapshot.done(
         item,
         now=now,

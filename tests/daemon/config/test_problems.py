@@ -161,3 +161,16 @@ def test_wrong_shapes_get_plain_messages(tmp_path: Path) -> None:
         ("a.toml", "channels", "must be [[channels]] tables"),
         ("a.toml", "daemon.state_dir", "must not be empty"),
     ]
+
+
+def test_a_shop_named_ffn_is_refused(tmp_path: Path) -> None:
+    """The merchant's FFN-side jobs, cursors and health rows are keyed "ffn": a shop of that name would
+    share them."""
+    text = (
+        merchant_toml()
+        .replace('name = "shop"', 'name = "FFN"')
+        .replace('product_master = "shop"', 'product_master = "FFN"')
+    )
+    ((_, key, message),) = _problems(write(tmp_path, "a.toml", text))
+    assert key == "channels[0].name"
+    assert "FFN-side flows" in message and "another name" in message

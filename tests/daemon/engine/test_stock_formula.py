@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from loguru import logger
 
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import orders, stock
+from daemon.engine.stock import store_levels
 from daemon.errors import RetryableError
-from daemon.model import OrderLine, PaymentState, ShopOrder, StockLevel, Window
+from daemon.model import OrderLine, Outbound, PaymentState, ShopOrder, StockLevel, Window
 from daemon.ports import UnreadableOrder
 from tests.daemon.engine.conftest import World
 from tests.daemon.engine.fakes import ListingShop
@@ -149,3 +151,26 @@ async def test_a_shop_that_lists_versions_is_re_read_in_full_only_for_orders_the
 
     assert shop.full_reads == ["4"] and shop.pages_read == pages
     assert world.shop.stock["SKU-1"] == 12 - 3 - 2
+
+
+async def test_a_level_stored_while_the_create_is_under_way_does_not_end_the_order_s_reservation(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FFN's stock read while the outbound was being created does not show its reservation yet. The export
+    time was taken before the create: such a level, stored after it, ended the reservation and the shop was
+    shown the order's units again (oversold until FFN's next stock change)."""
+    world.clock.advance((datetime.now(UTC) - world.clock.now()).total_seconds())  # the database's clock
+    world.order(1, lines=(OrderLine("l1", "SKU-1", "Shirt", 7, Decimal(10)),))
+    create = world.ffn.create_outbound
+
+    async def slow_create(outbound: Outbound) -> str:
+        async with world.pool.acquire() as conn:  # the FFN stock job, meanwhile: FFN's level before this
+            level = StockLevel("JFSKU000001", "SKU-1", Decimal(1000), version=1, updated_at=world.clock.now())
+            await store_levels(world.ctx, conn, [level])
+        world.clock.advance(30)  # FFN's answer takes a moment (generous: a loaded test machine)
+        return await create(outbound)
+
+    monkeypatch.setattr(world.ffn, "create_outbound", slow_create)
+    await orders.run(world.ctx, world.ctx.settings.channel("shop"), CycleCounts())
+    await stock.push_to_shops(world.ctx, CycleCounts())
+    assert world.shop.stock["SKU-1"] == 1000 - 7
