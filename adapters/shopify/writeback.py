@@ -13,7 +13,7 @@ from adapters.shopify.gate import location_query
 from adapters.shopify.read import all_lines
 from adapters.shopify.transport import GraphQLTransport, raise_user_errors
 from daemon.clock import Clock
-from daemon.errors import ManualActionNeeded, RecordError
+from daemon.errors import ManualActionNeeded, RecordError, RetryableError
 from daemon.model import OWN_NOTE_PREFIX, FulfillerStatus, OrderRef, OutboundStatus, Shipment
 
 JOB_POLLS = 5
@@ -128,6 +128,13 @@ class ShipmentWriter:
             return
         if state.cancelled:
             raise ManualActionNeeded(f"{label}: the order is cancelled in Shopify; fulfilment not recorded")
+        if state.truncated:
+            # Its line pages stopped coming: fulfilling what was read would fulfil the order short, and
+            # the tracking then on it makes every retry look applied. Retried, then parked.
+            raise RetryableError(
+                f"{label}: the fulfillment order's lines could not all be read; nothing fulfilled yet",
+                upstream="shopify",
+            )
         try:
             allocation = plan(state, shipment)
         except ValueError as exc:
@@ -147,10 +154,10 @@ class ShipmentWriter:
                 f"{label}: nothing remains to fulfil in Shopify (fulfilled there by hand?); "
                 f"tracking {[t.number for t in shipment.trackings]} not attached"
             )
-        if allocation.unmatched or allocation.short or state.truncated:
+        if allocation.unmatched or allocation.short:
             logger.warning(
                 f"shopify {label}: fulfilling what matches; unmatched={allocation.unmatched} "
-                f"short={allocation.short} truncated={state.truncated}"
+                f"short={allocation.short}"
             )
         for payload in fulfillment_inputs(allocation, shipment, notify_customer=self._notify):
             data = await self._transport.mutate(queries.CREATE_FULFILLMENT, {"fulfillment": payload})

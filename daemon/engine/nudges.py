@@ -173,3 +173,7 @@ class Nudges:
 
     def note_listed(self, channel: str, flow: str, stored: datetime | None, end: datetime) -> None:
         self._listed[(channel, flow)] = (stored, end)
+
+    def forget_listed(self) -> None:
+        """A cursor was rewound (``ffn-sync resync``): the next windows start from the stored cursors."""
+        self._listed.clear()

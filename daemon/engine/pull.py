@@ -13,7 +13,7 @@ from daemon.engine import history
 from daemon.engine.context import MerchantContext
 from daemon.engine.flow import Cycle, CycleCounts, Flow
 from daemon.engine.push import PushBehind
-from daemon.engine.windows import cursor_end, due_windows
+from daemon.engine.windows import CoveredWindow, cursor_end, due_windows
 from daemon.model import Window
 from daemon.store.history import insert_events
 from daemon.store.snapshot import ENTITY_ORDER, Pulled
@@ -78,7 +78,12 @@ async def _pull(flow: Flow[R], cycle: Cycle, behind: PushBehind) -> None:
             if (
                 page.last
                 and counts.pulled == pulled_before
-                and (end is None or ctx.quiet.cursor_may_stay(cycle.key, flow.name, end, settings))
+                and (
+                    end is None
+                    or ctx.quiet.cursor_may_stay(
+                        cycle.key, flow.name, end, settings, listed=isinstance(window, CoveredWindow)
+                    )
+                )
             ):
                 continue  # an empty window: nothing to store, the cursor may stay (daemon.engine.quiet)
             async with ctx.pool.acquire() as conn:

@@ -47,10 +47,21 @@ class QuietWrites:
         else:
             self._cursors[(channel, flow)] = position
 
-    def cursor_may_stay(self, channel: str, flow: str, end: datetime, settings: CursorSettings) -> bool:
-        """True when an empty window ending at ``end`` need not move the stored cursor."""
+    def cursor_may_stay(
+        self, channel: str, flow: str, end: datetime, settings: CursorSettings, *, listed: bool = False
+    ) -> bool:
+        """True when an empty window ending at ``end`` need not move the stored cursor.
+
+        A ``listed`` window (what webhook-triggered reads had read, listed and found stored) may leave it
+        only within one overlap: the next window starts where the listings ended (``windows.read_position``,
+        in memory), and its overlap must still reach back to the stored cursor, or the cursor could no
+        longer move (a window starting past it reads as rewound) and a ``resync`` to a point between the
+        two would go unread."""
         stored = self._cursors.get((channel, flow))
-        rest = min(max(CURSOR_REST_S, settings.overlap_s), settings.max_window_s / 2)
+        if listed:
+            rest = settings.overlap_s
+        else:
+            rest = min(max(CURSOR_REST_S, settings.overlap_s), settings.max_window_s / 2)
         return stored is not None and end - stored < timedelta(seconds=rest)
 
     def cursor_moved(self, channel: str, flow: str, position: datetime) -> None:

@@ -87,6 +87,7 @@ class MerchantRuntime:
         for ctx in self.contexts:
             if merchant is None or ctx.merchant_id == merchant:
                 ctx.cursors.forget()
+                ctx.nudges.forget_listed()
 
     async def retry_now(self, merchant: str | None = None, *, shops: bool = True) -> None:
         for ctx in self.contexts:

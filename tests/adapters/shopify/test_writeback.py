@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from adapters.shopify import ShopifyChannel, queries
-from daemon.errors import ManualActionNeeded, RecordError
+from daemon.errors import ManualActionNeeded, RecordError, RetryableError
 from daemon.model import (
     FulfillerStatus,
     OrderRef,
@@ -205,3 +205,28 @@ async def test_a_shipment_of_a_fulfillment_order_of_120_lines_fulfils_every_line
     ]
     [by_fo] = create["lineItemsByFulfillmentOrder"]
     assert len(by_fo["fulfillmentOrderLineItems"]) == 120
+
+
+async def test_a_big_fulfillment_order_whose_line_pages_stop_coming_is_not_fulfilled_short(
+    shop: Shop, channel: ShopifyChannel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fulfilling the first 50 lines would put the tracking on the order, and every retry would then
+    count the shipment as applied: the other 70 lines would never be fulfilled."""
+    skus = [f"PART-{i:03d}" for i in range(120)]
+    for sku in skus:
+        await shop.product(sku)
+    created = await shop.order([{"sku": sku, "qty": 2} for sku in skus])
+    query = channel.transport.query
+
+    async def line_pages_gone(op: Any, variables: Any = None, **kw: Any) -> Any:
+        if variables is not None and "after" in variables and "lines" in variables:
+            return {"fulfillmentOrder": None}  # the FO's further line pages stop coming
+        return await query(op, variables, **kw)
+
+    monkeypatch.setattr(channel.transport, "query", line_pages_gone)
+    parcel = shipment(
+        "s-1", [ShipmentLine(Decimal(2), sku=sku) for sku in skus], (Tracking("00340434", "DHL", None),)
+    )
+    with pytest.raises(RetryableError, match="could not all be read"):
+        await channel.apply_shipment(OrderRef(created["id"], created["number"]), parcel)
+    assert not [e for e in shop.graphql_log() if "mutation CreateFulfillment" in e.request_json()["query"]]

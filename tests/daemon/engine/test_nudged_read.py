@@ -9,16 +9,19 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from loguru import logger
 
 from daemon.clock import FakeClock
 from daemon.engine.cursors import fresh_window
 from daemon.engine.cycle import CycleCounts
 from daemon.engine.flows import orders
 from daemon.engine.nudges import MAX_GAP_S, Nudges
-from daemon.engine.windows import LIST_COVERED_AFTER_S
+from daemon.engine.reports import resync
+from daemon.engine.windows import LIST_COVERED_AFTER_S, read_position
 from daemon.ids import outbound_id
 from daemon.model import ShopOrder, Window
 from daemon.ports import UnreadableOrder
+from daemon.wiring.build import MerchantRuntime
 from tests.daemon.engine.conftest import World
 from tests.daemon.engine.test_reconcile_flow import ListingShop
 
@@ -396,3 +399,73 @@ async def test_triggered_runs_list_the_window_below_the_lag_once_it_is_worth_a_q
     assert 1 <= len(below_lag) <= 3  # about every 30 s, not every run
     assert all((w.end - w.start).total_seconds() >= LIST_COVERED_AFTER_S for w in below_lag)
     assert len(world.ffn.outbounds) == 60
+
+
+async def _trickle(world: World, orders_count: int, *, every_s: float = 2.0) -> None:
+    for n in range(orders_count):  # an order every ``every_s``, each announced by its webhook
+        now = world.clock.now()
+        world.order(100 + n, created_at=now, updated_at=now)
+        world.ctx.nudges.request("shop", "orders")
+        await cycle(world)
+        world.clock.advance(every_s)
+
+
+async def test_a_long_trickle_keeps_the_stored_cursor_within_one_overlap_and_it_still_moves(
+    world: World,
+) -> None:
+    """Listings that found everything stored left the cursor in place for up to 10 min while the next
+    windows started where they ended: once that was more than an overlap ahead, every later window read as
+    if the cursor had been rewound (an INFO line per cycle) and the stored cursor froze."""
+    shop = ListingShop()
+    world.ctx.channels["shop"] = world.shop = shop
+    await cycle(world)
+    world.clock.advance(30)
+    await _trickle(world, 40)  # 80 s: more than the overlap (60 s)
+    stored = await cursor(world)
+    overlap = timedelta(seconds=world.ctx.settings.channel("shop").cursor.overlap_s)
+    listed = read_position(world.ctx, "shop", "orders", stored)
+    assert listed is not None and listed - stored <= overlap
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="INFO")
+    try:
+        world.clock.advance(20)
+        now = world.clock.now()
+        world.order(500, created_at=now - timedelta(seconds=10), updated_at=now - timedelta(seconds=10))
+        await cycle(world)  # a poll: the order below the lag, not announced
+    finally:
+        logger.remove(sink)
+    assert outbound_id("MERC", "shop", "500") in world.ffn.outbounds
+    assert not [line for line in lines if "moved back" in line]
+    assert await cursor(world) == (world.clock.now() - timedelta(seconds=5)).replace(microsecond=0)
+
+
+async def test_a_resync_to_a_point_the_listings_had_passed_is_read_again(world: World) -> None:
+    shop = ListingShop()
+    world.ctx.channels["shop"] = world.shop = shop
+    await cycle(world)
+    world.clock.advance(30)
+    await _trickle(world, 20)
+    stored = await cursor(world)
+    listed = read_position(world.ctx, "shop", "orders", stored)
+    assert listed is not None and listed > stored + timedelta(seconds=10)
+    since = stored + (listed - stored) / 2
+    await resync(world.pool, merchant="acme", since=since, flow="orders", channel="shop")
+    MerchantRuntime(contexts=[world.ctx]).forget_cursors("acme")  # on the resync's notification
+    windows: list[Window] = []
+    versions = shop.order_versions
+
+    def spy(window: Window) -> AsyncIterator[tuple[str, datetime]]:
+        windows.append(window)
+        return versions(window)
+
+    shop.order_versions = spy  # type: ignore[method-assign]
+    changed = shop.changed_orders
+
+    def spy_changed(window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
+        windows.append(window)
+        return changed(window)
+
+    shop.changed_orders = spy_changed  # type: ignore[method-assign]
+    world.clock.advance(10)
+    await cycle(world)
+    assert windows and min(w.start for w in windows) <= since
