@@ -93,7 +93,10 @@ class PushBehind:
             return
         if isinstance(error, asyncio.CancelledError):
             running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
+        (outcome,) = await asyncio.gather(running, return_exceptions=True)
+        if isinstance(outcome, Exception):
+            # The read's error is the one raised; the push's own trouble (FFN refusing) must still show.
+            logger.warning("{} push alongside the failed read failed too: {}", self._flow.name, outcome)
 
 
 async def drain(

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
+from loguru import logger
 
 from daemon.engine.cycle import CycleCounts, sync
 from daemon.engine.flows import orders
-from daemon.errors import RetryableError
+from daemon.errors import ChannelFatalError, RetryableError
 from daemon.model import Outbound, ShopOrder, Window
 from daemon.ports import UnreadableOrder
 from tests.daemon.engine.conftest import World
@@ -74,3 +75,23 @@ async def test_a_failed_read_lets_the_page_before_finish_and_reports_the_read(wo
         "SELECT external_id, state FROM snapshot WHERE entity = 'order' ORDER BY external_id"
     )
     assert [(r["external_id"], r["state"]) for r in states] == [("1", "synced"), ("2", "synced")]
+
+
+async def test_a_push_that_fails_alongside_a_failed_read_is_still_reported(world: World) -> None:
+    for n in range(1, 6):
+        world.order(n)
+    events: list[str] = []
+    record_traffic(world, events, fail_after=3)
+
+    async def refused(outbound: Outbound) -> str:
+        raise ChannelFatalError("FFN rejected the credentials (401)", upstream="ffn")
+
+    world.ffn.create_outbound = refused  # type: ignore[method-assign]
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="WARNING")
+    try:
+        with pytest.raises(RetryableError, match="mid-read"):
+            await sync(world.ctx, TWO_PER_PAGE, world.ctx.settings.channel("shop"), CycleCounts())
+    finally:
+        logger.remove(sink)
+    assert [line for line in lines if "credentials" in line]
