@@ -153,9 +153,12 @@ class JobRunner:
         )
         self.skips.count(spec.name, spec.merchant, spec.flow)
 
+    def backing_off(self) -> bool:
+        return self.backoff_until is not None and self.clock.now() < self.backoff_until
+
     async def __call__(self) -> bool:
         """Run unless backing off; True on success. Never raises except on cancellation."""
-        if self.backoff_until is not None and self.clock.now() < self.backoff_until:
+        if self.backing_off():
             return False
         spec = self.spec
         self.running = True

@@ -215,7 +215,7 @@ class SyncScheduler:
         if runner.busy:
             runner.run_again = True
             return True
-        if runner.backoff_until is not None and self.clock.now() < runner.backoff_until:
+        if runner.backing_off():
             return True  # its backoff ends with a run anyway: no task (and no heap entry) per trigger
         runner.busy = True
         task = asyncio.create_task(self._run_claimed(runner), name=f"triggered {name}")

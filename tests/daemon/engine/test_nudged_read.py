@@ -7,6 +7,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from loguru import logger
@@ -326,6 +327,20 @@ def _listing_spy(shop: ListingShop) -> list[str]:
     return listed
 
 
+def _window_spy(shop: ListingShop, *reads: str) -> list[Window]:
+    """Every window ``shop`` is asked to read through ``reads`` (method names), in order, into one list."""
+    windows: list[Window] = []
+    for name in reads:
+        read = getattr(shop, name)
+
+        def spy(window: Window, read: Any = read) -> Any:
+            windows.append(window)
+            return read(window)
+
+        setattr(shop, name, spy)
+    return windows
+
+
 async def test_a_trickle_of_triggered_reads_lists_each_order_a_few_times_not_once_per_run(
     world: World,
 ) -> None:
@@ -381,14 +396,7 @@ async def test_triggered_runs_list_the_window_below_the_lag_once_it_is_worth_a_q
     world.ctx.channels["shop"] = world.shop = shop
     await cycle(world)
     world.clock.advance(30)
-    listings: list[Window] = []
-    versions = shop.order_versions
-
-    def spy(window: Window) -> AsyncIterator[tuple[str, datetime]]:
-        listings.append(window)
-        return versions(window)
-
-    shop.order_versions = spy  # type: ignore[method-assign]
+    listings = _window_spy(shop, "order_versions")
     for n in range(60):  # an order a second, each announced by its webhook
         now = world.clock.now()
         world.order(100 + n, created_at=now, updated_at=now)
@@ -451,21 +459,7 @@ async def test_a_resync_to_a_point_the_listings_had_passed_is_read_again(world: 
     since = stored + (listed - stored) / 2
     await resync(world.pool, merchant="acme", since=since, flow="orders", channel="shop")
     MerchantRuntime(contexts=[world.ctx]).forget_cursors("acme")  # on the resync's notification
-    windows: list[Window] = []
-    versions = shop.order_versions
-
-    def spy(window: Window) -> AsyncIterator[tuple[str, datetime]]:
-        windows.append(window)
-        return versions(window)
-
-    shop.order_versions = spy  # type: ignore[method-assign]
-    changed = shop.changed_orders
-
-    def spy_changed(window: Window) -> AsyncIterator[ShopOrder | UnreadableOrder]:
-        windows.append(window)
-        return changed(window)
-
-    shop.changed_orders = spy_changed  # type: ignore[method-assign]
+    windows = _window_spy(shop, "order_versions", "changed_orders")
     world.clock.advance(10)
     await cycle(world)
     assert windows and min(w.start for w in windows) <= since

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from loguru import logger
 
@@ -27,16 +28,20 @@ reconcile = 24
 """
 
 
-def test_each_interval_key_drives_its_own_job(tmp_path: Path) -> None:
-    (merchant,) = load_config(
-        write(tmp_path, "a.toml", merchant_toml(extra=INTERVALS)), environ=ENV
-    ).merchants
-    ctx = MerchantContext(
+def _context(merchant: Any) -> MerchantContext:
+    return MerchantContext(
         settings=merchant_settings(merchant),
         pool=None,  # type: ignore[arg-type]  # building jobs touches no database
         fulfiller=FakeFulfiller(),
         channels={"shop": FakeShop()},
     )
+
+
+def test_each_interval_key_drives_its_own_job(tmp_path: Path) -> None:
+    (merchant,) = load_config(
+        write(tmp_path, "a.toml", merchant_toml(extra=INTERVALS)), environ=ENV
+    ).merchants
+    ctx = _context(merchant)
     jobs = {job.name: job.interval_s for job in merchant_jobs(ctx, intervals(merchant))}
     assert jobs == {
         "acme/shop/orders": 11,
@@ -86,12 +91,7 @@ def test_a_shop_s_stock_job_backs_off_from_its_retry_time_not_from_its_safety_in
     """The shop stock interval (default 900 s) is a safety net: three failures of a short outage must not
     stop the shop's stock writes for 15 minutes (as 3 failures of a 60 s job: 2 minutes)."""
     (merchant,) = load_config(write(tmp_path, "a.toml", merchant_toml()), environ=ENV).merchants
-    ctx = MerchantContext(
-        settings=merchant_settings(merchant),
-        pool=None,  # type: ignore[arg-type]  # building jobs touches no database
-        fulfiller=FakeFulfiller(),
-        channels={"shop": FakeShop()},
-    )
+    ctx = _context(merchant)
     specs = {job.name: job for job in merchant_jobs(ctx, intervals(merchant))}
     stock = specs["acme/shop/stock"]
     assert stock.interval_s == 900
